@@ -1,0 +1,53 @@
+"""Stream consumer: each new REQUEST item gets a shortlist and a first wave of offers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from directormatch import keys
+from directormatch.matchmaker import match_request
+from directormatch.observability import MetricName, logger, metrics, tracer
+from directormatch.settings import get_settings
+from directormatch.store import DirectorStore, RequestStore, from_attributes
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    if record.raw_event.get("eventName") != "INSERT":
+        return
+    image = (record.raw_event.get("dynamodb") or {}).get("NewImage")
+    if not image:
+        return
+    request = from_attributes(image)
+    if request.get("sk") != keys.REQUEST_SK:
+        return
+    settings = get_settings()
+    result, recorded = match_request(
+        request,
+        RequestStore(settings.requests_table),
+        DirectorStore(settings.directors_table, settings.directors_by_state_index),
+        wave_size=settings.wave_size,
+        offer_hours=settings.offer_hours,
+    )
+    log = {"request_id": request["request_id"], "candidates": result.candidates, "offers": len(result.picks)}
+    if not recorded:
+        metrics.add_metric(name=MetricName.DUPLICATE_SKIPPED, unit="Count", value=1)
+        logger.info("match already recorded", extra=log)
+        return
+    if result.picks:
+        metrics.add_metric(name=MetricName.OFFERS_CREATED, unit="Count", value=len(result.picks))
+    else:
+        metrics.add_metric(name=MetricName.NO_MATCH, unit="Count", value=1)
+    logger.info("match recorded", extra={**log, "excluded": result.excluded})
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

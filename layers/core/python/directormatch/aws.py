@@ -1,0 +1,43 @@
+"""boto3 clients, created on first use (never at import) and cached per process."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sesv2 import SESV2Client
+
+
+def _client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # account_id_endpoint_mode=disabled keeps DynamoDB on the regional endpoint (moto, see DESIGN.md).
+    config = Config(
+        account_id_endpoint_mode="disabled",
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=2,
+        read_timeout=5,
+    )
+    return boto3.session.Session().client(service, config=config, region_name=os.environ.get("AWS_REGION"))
+
+
+@cache
+def dynamodb() -> DynamoDBClient:
+    client: DynamoDBClient = _client("dynamodb")
+    return client
+
+
+@cache
+def sesv2() -> SESV2Client:
+    client: SESV2Client = _client("sesv2")
+    return client
+
+
+def clear_clients() -> None:
+    """Forget cached clients (tests switch endpoints and credentials between cases)."""
+    dynamodb.cache_clear()
+    sesv2.cache_clear()

@@ -1,0 +1,99 @@
+"""Email rendering (Jinja2, autoescaped HTML beside plain text) and sending through SES v2."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from directormatch import aws
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+    from mypy_boto3_sesv2 import SESV2Client
+
+TEMPLATES = Path(__file__).parent / "templates"
+MESSAGE_ID_DOMAIN = "directormatch"
+
+
+@cache
+def _environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def header_safe(value: str) -> str:
+    """Header values never carry user line breaks or control characters (header injection)."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
+
+
+@dataclass(frozen=True)
+class Email:
+    kind: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    to_name: str = ""
+
+
+def render(kind: str, to: str, idempotency_ref: str, **context: Any) -> Email:
+    """Render templates/<kind>.{subject,txt,html}; the Message-ID is stable per (kind, ref)."""
+    env = _environment()
+    subject = env.get_template(f"{kind}.subject").render(**context)
+    return Email(
+        kind=kind,
+        to=to,
+        subject=header_safe(subject),
+        text=env.get_template(f"{kind}.txt").render(**context),
+        html=env.get_template(f"{kind}.html").render(**context),
+        message_id=f"<{kind}.{idempotency_ref}@{MESSAGE_ID_DOMAIN}>",
+    )
+
+
+def to_mime(email: Email, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = formataddr(("DirectorMatch", sender))
+    message["To"] = formataddr((header_safe(email.to_name), header_safe(email.to))) if email.to_name else email.to
+    message["Subject"] = email.subject
+    message["Message-ID"] = email.message_id or make_msgid(domain=MESSAGE_ID_DOMAIN)
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    return message
+
+
+class Mailer:
+    """Sends raw MIME through SES v2 (raw keeps both parts; see DESIGN.md)."""
+
+    def __init__(self, sender: str, configuration_set: str = "", client: SESV2Client | None = None) -> None:
+        self.sender = sender
+        self.configuration_set = configuration_set
+        self._client = client
+
+    @property
+    def client(self) -> SESV2Client:
+        return self._client or aws.sesv2()
+
+    def send(self, email: Email) -> str:
+        request: dict[str, Any] = {
+            "FromEmailAddress": self.sender,
+            "Destination": {"ToAddresses": [header_safe(email.to)]},
+            "Content": {"Raw": {"Data": to_mime(email, self.sender).as_bytes()}},
+            "EmailTags": [{"Name": "kind", "Value": email.kind}],
+        }
+        if self.configuration_set:
+            request["ConfigurationSetName"] = self.configuration_set
+        response = self.client.send_email(**request)
+        return str(response.get("MessageId", ""))

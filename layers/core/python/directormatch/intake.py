@@ -1,0 +1,51 @@
+"""Accepting a quote request: one conditional write, idempotent on the client's key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+
+from ulid import ULID
+
+from directormatch import keys
+from directormatch.models import QuoteRequest, RequestStatus
+from directormatch.store import Created, RequestStore
+
+
+def body_hash(quote: QuoteRequest) -> str:
+    """Hash of the validated body, so the same request with other whitespace or key order matches."""
+    canonical = json.dumps(quote.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def request_item(request_id: str, quote: QuoteRequest, now: datetime) -> dict[str, object]:
+    body = quote.model_dump(mode="json", exclude_none=True)
+    return {
+        "pk": request_id,
+        "sk": keys.REQUEST_SK,
+        "request_id": request_id,
+        "request_status": RequestStatus.NEW.value,
+        "created_at": now.isoformat(timespec="milliseconds"),
+        **body,
+    }
+
+
+def submit(
+    quote: QuoteRequest, idempotency_key: str | None, store: RequestStore, idempotency_hours: int,
+    now: datetime | None = None,
+) -> Created:
+    now = now or datetime.now(UTC)
+    request_id = str(ULID.from_datetime(now))
+    item = request_item(request_id, quote, now)
+    claim = None
+    if idempotency_key:
+        key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest()
+        claim = {
+            "pk": keys.idempotency_pk(key_hash),
+            "sk": keys.IDEMPOTENCY_PREFIX.rstrip("#"),
+            "request_id": request_id,
+            "body_hash": body_hash(quote),
+            "ttl": int((now + timedelta(hours=idempotency_hours)).timestamp()),
+        }
+    return store.create_request(item, claim)

@@ -1,0 +1,27 @@
+"""Item keys of both tables in one place (ids only: never personal data)."""
+
+from __future__ import annotations
+
+REQUEST_SK = "REQUEST"
+MATCH_SK = "MATCH"
+PROFILE_SK = "PROFILE"
+OFFER_PREFIX = "OFFER#"
+EMAIL_PREFIX = "EMAIL#"
+LICENSE_PREFIX = "LICENSE#"
+IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
+
+
+def offer_sk(director_id: str) -> str:
+    return f"{OFFER_PREFIX}{director_id}"
+
+
+def email_sk(kind: str, recipient_id: str) -> str:
+    return f"{EMAIL_PREFIX}{kind}#{recipient_id}"
+
+
+def license_sk(state: str) -> str:
+    return f"{LICENSE_PREFIX}{state}"
+
+
+def idempotency_pk(key_hash: str) -> str:
+    return f"{IDEMPOTENCY_PREFIX}{key_hash}"

@@ -1,0 +1,24 @@
+"""Logger, Tracer and Metrics shared by every function, and every metric name in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "directormatch"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace="DirectorMatch", service=SERVICE)
+
+
+class MetricName(StrEnum):
+    QUOTE_RECEIVED = "QuoteReceived"
+    QUOTE_REJECTED = "QuoteRejected"
+    QUOTE_REPLAYED = "QuoteReplayed"
+    OFFERS_CREATED = "OffersCreated"
+    NO_MATCH = "NoMatch"
+    EMAIL_SENT = "EmailSent"
+    DUPLICATE_SKIPPED = "DuplicateSkipped"
+    RECORD_FAILED = "RecordFailed"

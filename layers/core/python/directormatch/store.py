@@ -1,0 +1,277 @@
+"""All DynamoDB access. Every write that a retry could repeat is conditional."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from directormatch import aws, keys
+from directormatch.errors import IdempotencyConflict, RetryLater, StoreUnavailable
+from directormatch.matching import License
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+THROTTLING = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError"}
+)
+CONFLICT_RETRIES = 4
+
+
+def to_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_dynamo_value(v)) for k, v in item.items() if v is not None}
+
+
+def _dynamo_value(value: Any) -> Any:
+    """DynamoDB takes Decimal, not float."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, list):
+        return [_dynamo_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dynamo_value(v) for k, v in value.items()}
+    return value
+
+
+def from_attributes(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in image.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the domain works with int."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _cancellation_codes(error: ClientError) -> list[str]:
+    return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@dataclass(frozen=True)
+class Created:
+    request_id: str
+    replayed: bool
+
+
+class RequestStore:
+    """The Requests table: one partition per quote request."""
+
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    def create_request(self, item: dict[str, Any], idempotency: dict[str, Any] | None) -> Created:
+        """Write the REQUEST item once; with an idempotency record, in the same transaction."""
+        request_put = {
+            "TableName": self.table,
+            "Item": to_attributes(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        try:
+            if idempotency is None:
+                self.client.put_item(**request_put)
+            else:
+                return self._create_with_key(request_put, idempotency)
+        except ClientError as error:
+            if _error_code(error) in THROTTLING:
+                raise StoreUnavailable(_error_code(error)) from error
+            raise
+        return Created(item["request_id"], replayed=False)
+
+    def _create_with_key(self, request_put: dict[str, Any], idempotency: dict[str, Any]) -> Created:
+        key_put = {
+            "TableName": self.table,
+            "Item": to_attributes(idempotency),
+            "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
+            "ExpressionAttributeNames": {"#ttl": "ttl"},
+            "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
+        }
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                self.client.transact_write_items(TransactItems=[{"Put": request_put}, {"Put": key_put}])
+                return Created(idempotency["request_id"], replayed=False)
+            except ClientError as error:
+                codes = _cancellation_codes(error)
+                if _error_code(error) == "TransactionCanceledException" and codes[1:2] == ["ConditionalCheckFailed"]:
+                    existing = self._get(idempotency["pk"], idempotency["sk"])
+                    if existing is not None:
+                        return _replay(existing, idempotency)
+                if "TransactionConflict" not in codes and _error_code(error) not in THROTTLING:
+                    raise
+            time.sleep(0.05 * 2**attempt)
+        raise StoreUnavailable("idempotency record busy")
+
+    def get_request(self, request_id: str) -> dict[str, Any] | None:
+        return self._get(request_id, keys.REQUEST_SK)
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.table, Key=to_attributes({"pk": pk, "sk": sk}), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return from_attributes(item) if item else None
+
+    def record_match(self, request_id: str, match: dict[str, Any], offers: list[dict[str, Any]], status: str) -> bool:
+        """MATCH item, first-wave OFFER items and the new request status, all or nothing.
+
+        Returns False when the match was already recorded (a redelivered stream record).
+        """
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_attributes(item),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for item in [match, *offers]
+        ]
+        items.append(
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": to_attributes({"pk": request_id, "sk": keys.REQUEST_SK}),
+                    "UpdateExpression": "SET request_status = :status, updated_at = :at",
+                    "ConditionExpression": "request_status = :new",
+                    "ExpressionAttributeValues": to_attributes(
+                        {":status": status, ":at": match["created_at"], ":new": "NEW"}
+                    ),
+                }
+            }
+        )
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if "ConditionalCheckFailed" in _cancellation_codes(error):
+                return False
+            raise
+        return True
+
+    def claim_email(self, request_id: str, marker_sk: str, now: int, lease_seconds: int) -> bool:
+        """Take the right to send one email. False: it was sent already. RetryLater: another worker is on it."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_attributes(
+                    {"pk": request_id, "sk": marker_sk, "email_status": "SENDING", "lease_until": now + lease_seconds}
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR (email_status = :sending AND lease_until < :now)",
+                ExpressionAttributeValues=to_attributes({":sending": "SENDING", ":now": now}),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old = from_attributes(error.response.get("Item", {}))
+            if old.get("email_status") == "SENT":
+                return False
+            raise RetryLater("email is being sent by another invocation") from error
+        return True
+
+    def mark_email_sent(self, request_id: str, marker_sk: str, message_id: str, now: int) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key=to_attributes({"pk": request_id, "sk": marker_sk}),
+            UpdateExpression="SET email_status = :sent, message_id = :mid, sent_at = :now REMOVE lease_until",
+            ExpressionAttributeValues=to_attributes({":sent": "SENT", ":mid": message_id, ":now": now}),
+        )
+
+    def release_email(self, request_id: str, marker_sk: str) -> None:
+        """Give the claim back after a failed send so the retry does not wait for the lease."""
+        self.client.delete_item(
+            TableName=self.table,
+            Key=to_attributes({"pk": request_id, "sk": marker_sk}),
+            ConditionExpression="email_status = :sending",
+            ExpressionAttributeValues=to_attributes({":sending": "SENDING"}),
+        )
+
+
+def _replay(existing: dict[str, Any], claim: dict[str, Any]) -> Created:
+    if existing["body_hash"] != claim["body_hash"]:
+        raise IdempotencyConflict("Idempotency-Key was already used with a different request body")
+    return Created(existing["request_id"], replayed=True)
+
+
+class DirectorStore:
+    """The Directors table: PROFILE and LICENSE#<state> items per director."""
+
+    def __init__(self, table: str, by_state_index: str, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self.by_state_index = by_state_index
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    def licenses_in(self, state: str) -> Iterator[License]:
+        """Query the state index (never a Scan); one page at a time."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            IndexName=self.by_state_index,
+            KeyConditionExpression="license_state = :state",
+            ExpressionAttributeValues={":state": {"S": state}},
+        )
+        for page in pages:
+            for raw in page.get("Items", []):
+                yield license_from_item(from_attributes(raw))
+
+    def get_profile(self, director_id: str) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.table, Key=to_attributes({"pk": director_id, "sk": keys.PROFILE_SK})
+        )
+        item = response.get("Item")
+        return from_attributes(item) if item else None
+
+    def put_items(self, items: list[dict[str, Any]]) -> None:
+        """Bulk load (roster); batch_write_item in chunks of 25, resending what DynamoDB hands back."""
+        for start in range(0, len(items), 25):
+            pending: list[Any] = [{"PutRequest": {"Item": to_attributes(i)}} for i in items[start : start + 25]]
+            for attempt in range(8):
+                response = self.client.batch_write_item(RequestItems={self.table: pending})
+                pending = response.get("UnprocessedItems", {}).get(self.table, [])
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            else:
+                raise StoreUnavailable("roster load left unprocessed items")
+
+
+def license_from_item(item: Mapping[str, Any]) -> License:
+    return License(
+        director_id=item["pk"],
+        state=item["license_state"],
+        status=item["license_status"],
+        expires_on=date.fromisoformat(item["license_expires_on"]),
+        modalities=frozenset(item.get("modalities", ())),
+        active=bool(item.get("active", False)),
+        paused=bool(item.get("paused", False)),
+        max_clinics=int(item.get("max_clinics", 0)),
+        active_clinics=int(item.get("active_clinics", 0)),
+    )

@@ -1,0 +1,186 @@
+"""Reads template.yaml (CloudFormation tags included) and derives what the local stack and tests create.
+
+One reader for both, so a table, index, stream, filter or route exists locally exactly as declared.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns `!Ref X` into {"Ref": "X"} and `!Sub ...` into {"Fn::Sub": ...}."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+@cache
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as handle:
+        document: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return document
+
+
+def resources(kind: str, path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in load(path)["Resources"].items() if r["Type"] == kind}
+
+
+def parameter_defaults(path: Path = TEMPLATE) -> dict[str, str]:
+    return {name: str(p.get("Default", "")) for name, p in load(path).get("Parameters", {}).items()}
+
+
+def table_definitions(path: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
+    """create_table keyword arguments per table, named by logical id (the local physical name)."""
+    tables = {}
+    for name, resource in resources("AWS::DynamoDB::Table", path).items():
+        props = resource["Properties"]
+        spec: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            spec["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            spec["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        tables[name] = spec
+    return tables
+
+
+def ttl_attributes(path: Path = TEMPLATE) -> dict[str, str]:
+    result = {}
+    for name, resource in resources("AWS::DynamoDB::Table", path).items():
+        ttl = resource["Properties"].get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            result[name] = ttl["AttributeName"]
+    return result
+
+
+def resolve(value: Any, parameters: dict[str, str]) -> Any:
+    """Resolve the intrinsic functions the environment uses: Ref to parameters and resources."""
+    if isinstance(value, dict) and "Ref" in value:
+        return parameters.get(value["Ref"], value["Ref"])
+    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        text = value["Fn::Sub"]
+        for key, replacement in parameters.items():
+            text = text.replace("${" + key + "}", replacement)
+        return text
+    return value
+
+
+def function_environment(function: str, parameters: dict[str, str], path: Path = TEMPLATE) -> dict[str, str]:
+    """Globals plus the function's own variables, with Refs resolved against `parameters`."""
+    document = load(path)
+    merged = dict(document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    own = document["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+    merged.update(own)
+    return {name: str(resolve(value, parameters)) for name, value in merged.items()}
+
+
+def handler_module(function: str, path: Path = TEMPLATE) -> tuple[str, str]:
+    """('functions.intake.app', 'lambda_handler') from CodeUri and Handler."""
+    props = load(path)["Resources"][function]["Properties"]
+    package = props["CodeUri"].strip("/").replace("/", ".")
+    module, attribute = props["Handler"].rsplit(".", 1)
+    return f"{package}.{module}", attribute
+
+
+@dataclass(frozen=True)
+class StreamSubscription:
+    function: str
+    table: str
+    patterns: tuple[dict[str, Any], ...]
+    batch_size: int
+    maximum_retry_attempts: int
+    report_batch_item_failures: bool
+    on_failure_queue: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    function: str
+    method: str
+    path: str
+    parts: tuple[str, ...] = field(default=())
+
+
+def stream_subscriptions(path: Path = TEMPLATE) -> list[StreamSubscription]:
+    subscriptions = []
+    for name, resource in resources("AWS::Serverless::Function", path).items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] != "DynamoDB":
+                continue
+            props = event["Properties"]
+            table = props["Stream"]["Fn::GetAtt"][0]
+            filters = props.get("FilterCriteria", {}).get("Filters", [])
+            destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            subscriptions.append(
+                StreamSubscription(
+                    function=name,
+                    table=table,
+                    patterns=tuple(json.loads(f["Pattern"]) for f in filters),
+                    batch_size=int(props.get("BatchSize", 100)),
+                    maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                    report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    on_failure_queue=destination["Fn::GetAtt"][0] if destination else None,
+                )
+            )
+    return subscriptions
+
+
+def api_routes(path: Path = TEMPLATE) -> list[Route]:
+    routes = []
+    for name, resource in resources("AWS::Serverless::Function", path).items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "Api":
+                props = event["Properties"]
+                route_path = props["Path"]
+                routes.append(
+                    Route(name, props["Method"].upper(), route_path, tuple(route_path.strip("/").split("/")))
+                )
+    return routes
+
+
+def queue_names(path: Path = TEMPLATE) -> list[str]:
+    return list(resources("AWS::SQS::Queue", path))
+
+
+def email_identities(parameters: dict[str, str], path: Path = TEMPLATE) -> list[str]:
+    """Identities to verify locally: each AWS::SES::EmailIdentity, with Fn::Select/Split on a parameter."""
+    identities = []
+    for resource in resources("AWS::SES::EmailIdentity", path).values():
+        value = resource["Properties"]["EmailIdentity"]
+        if isinstance(value, dict) and "Fn::Select" in value:
+            index, split = value["Fn::Select"]
+            separator, source = split["Fn::Split"]
+            value = str(resolve(source, parameters)).split(separator)[int(index)]
+        identities.append(str(resolve(value, parameters)))
+    return identities
+
+
+def configuration_sets(path: Path = TEMPLATE) -> list[str]:
+    return list(resources("AWS::SES::ConfigurationSet", path))
