@@ -22,7 +22,7 @@ def local_environment(function: str, parameters: dict[str, str]) -> dict[str, st
 def create_all(session: Any, parameters: dict[str, str]) -> dict[str, str]:
     """Create everything; returns {queue logical id: queue url}."""
     dynamodb = session.client("dynamodb", region_name=REGION)
-    for name, spec in template.table_definitions().items():
+    for spec in template.table_definitions().values():
         dynamodb.create_table(**spec)
     for name, attribute in template.ttl_attributes().items():
         dynamodb.update_time_to_live(

@@ -145,7 +145,8 @@ def stream_subscriptions(path: Path = TEMPLATE) -> list[StreamSubscription]:
                     patterns=tuple(json.loads(f["Pattern"]) for f in filters),
                     batch_size=int(props.get("BatchSize", 100)),
                     maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-                    report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in props.get("FunctionResponseTypes", []),
                     on_failure_queue=destination["Fn::GetAtt"][0] if destination else None,
                 )
             )

@@ -22,7 +22,8 @@ def _client(service: str) -> Any:
         connect_timeout=2,
         read_timeout=5,
     )
-    return boto3.session.Session().client(service, config=config, region_name=os.environ.get("AWS_REGION"))
+    session = boto3.session.Session()
+    return session.client(service, config=config, region_name=os.environ.get("AWS_REGION"))  # type: ignore[call-overload]
 
 
 @cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from functools import cache
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).parent / "templates"
 MESSAGE_ID_DOMAIN = "directormatch"
+# RFC 5322 line limit; CRLF line ends as SMTP expects.
+MIME_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 @cache
@@ -64,9 +67,11 @@ def render(kind: str, to: str, idempotency_ref: str, **context: Any) -> Email:
 
 
 def to_mime(email: Email, sender: str) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MIME_POLICY)
     message["From"] = formataddr(("DirectorMatch", sender))
-    message["To"] = formataddr((header_safe(email.to_name), header_safe(email.to))) if email.to_name else email.to
+    message["To"] = (
+        formataddr((header_safe(email.to_name), header_safe(email.to))) if email.to_name else email.to
+    )
     message["Subject"] = email.subject
     message["Message-ID"] = email.message_id or make_msgid(domain=MESSAGE_ID_DOMAIN)
     message.set_content(email.text)

@@ -32,7 +32,10 @@ def request_item(request_id: str, quote: QuoteRequest, now: datetime) -> dict[st
 
 
 def submit(
-    quote: QuoteRequest, idempotency_key: str | None, store: RequestStore, idempotency_hours: int,
+    quote: QuoteRequest,
+    idempotency_key: str | None,
+    store: RequestStore,
+    idempotency_hours: int,
     now: datetime | None = None,
 ) -> Created:
     now = now or datetime.now(UTC)

@@ -21,8 +21,12 @@ def need_of(request: dict[str, Any]) -> Need:
 
 
 def match_request(
-    request: dict[str, Any], requests: RequestStore, directors: DirectorStore, wave_size: int,
-    offer_hours: int, now: datetime | None = None,
+    request: dict[str, Any],
+    requests: RequestStore,
+    directors: DirectorStore,
+    wave_size: int,
+    offer_hours: int,
+    now: datetime | None = None,
 ) -> tuple[Shortlist, bool]:
     """Returns the shortlist and whether this call recorded it (False: done before)."""
     now = now or datetime.now(UTC)

@@ -24,8 +24,59 @@ from pydantic import (
 )
 
 US_STATES: frozenset[str] = frozenset(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
-    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY".split()
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "DC",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+    ]
 )
 
 # Hawaii is the westernmost state: a clinic there may still be on "yesterday" in UTC.
@@ -96,7 +147,9 @@ UsState = Annotated[
     str,
     BeforeValidator(_upper_state),
     AfterValidator(_known_state),
-    WithJsonSchema({"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "USPS code of a state or DC"}),
+    WithJsonSchema(
+        {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "USPS code of a state or DC"}
+    ),
 ]
 SingleLine = Annotated[
     str,

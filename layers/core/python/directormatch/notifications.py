@@ -59,7 +59,9 @@ def offer_email(offer: dict[str, Any], director: dict[str, Any]) -> Email:
 
 
 class Notifier:
-    def __init__(self, requests: RequestStore, directors: DirectorStore, mailer: Mailer, lease_seconds: int) -> None:
+    def __init__(
+        self, requests: RequestStore, directors: DirectorStore, mailer: Mailer, lease_seconds: int
+    ) -> None:
         self.requests = requests
         self.directors = directors
         self.mailer = mailer
@@ -91,5 +93,7 @@ class Notifier:
             raise
         self.requests.mark_email_sent(request_id, marker, message_id, int(time.time()))
         metrics.add_metric(name=MetricName.EMAIL_SENT, unit="Count", value=1)
-        logger.info("email sent", extra={"request_id": request_id, "kind": kind, "recipient_id": recipient_id})
+        logger.info(
+            "email sent", extra={"request_id": request_id, "kind": kind, "recipient_id": recipient_id}
+        )
         return True

@@ -9,12 +9,58 @@ from typing import Any
 from directormatch import keys
 from directormatch.models import US_STATES, Modality
 
-FIRST_NAMES = ("Avery", "Jordan", "Priya", "Mateo", "Grace", "Samuel", "Lena", "Omar", "Hannah", "Wei",
-               "Isabel", "Marcus", "Nadia", "Theo", "Ruth", "Diego", "Aisha", "Connor", "Mei", "Elijah")
-LAST_NAMES = ("Okafor", "Lindqvist", "Ramirez", "Chen", "Patel", "Hughes", "Novak", "Bennett", "Haddad",
-              "Kowalski", "Nguyen", "Fischer", "Abara", "Morales", "Sato", "Whitfield", "Iyer", "Brennan")
-SPECIALTIES = ("family_medicine", "internal_medicine", "emergency_medicine", "dermatology", "psychiatry",
-               "anesthesiology", "obstetrics_gynecology", "plastic_surgery")
+FIRST_NAMES = (
+    "Avery",
+    "Jordan",
+    "Priya",
+    "Mateo",
+    "Grace",
+    "Samuel",
+    "Lena",
+    "Omar",
+    "Hannah",
+    "Wei",
+    "Isabel",
+    "Marcus",
+    "Nadia",
+    "Theo",
+    "Ruth",
+    "Diego",
+    "Aisha",
+    "Connor",
+    "Mei",
+    "Elijah",
+)
+LAST_NAMES = (
+    "Okafor",
+    "Lindqvist",
+    "Ramirez",
+    "Chen",
+    "Patel",
+    "Hughes",
+    "Novak",
+    "Bennett",
+    "Haddad",
+    "Kowalski",
+    "Nguyen",
+    "Fischer",
+    "Abara",
+    "Morales",
+    "Sato",
+    "Whitfield",
+    "Iyer",
+    "Brennan",
+)
+SPECIALTIES = (
+    "family_medicine",
+    "internal_medicine",
+    "emergency_medicine",
+    "dermatology",
+    "psychiatry",
+    "anesthesiology",
+    "obstetrics_gynecology",
+    "plastic_surgery",
+)
 STATES = sorted(US_STATES)
 
 
@@ -28,7 +74,9 @@ def synthetic_roster(count: int = 600, seed: int = 7, today: date | None = None)
         home = STATES[n % len(STATES)]
         extra = rng.sample(STATES, k=rng.choice((0, 0, 1, 2, 4)))
         states = [home, *[s for s in extra if s != home]]
-        modalities = sorted({Modality.AESTHETICS.value, *rng.sample([m.value for m in Modality], k=rng.randint(1, 5))})
+        modalities = sorted(
+            {Modality.AESTHETICS.value, *rng.sample([m.value for m in Modality], k=rng.randint(1, 5))}
+        )
         max_clinics = rng.randint(1, 8)
         profile = {
             "pk": director_id,
@@ -40,7 +88,9 @@ def synthetic_roster(count: int = 600, seed: int = 7, today: date | None = None)
             "specialties": [rng.choice(SPECIALTIES)],
             "modalities": modalities,
             "max_clinics": max_clinics,
-            "active_clinics": rng.randint(0, max_clinics - 1) if n < len(STATES) else rng.randint(0, max_clinics),
+            "active_clinics": rng.randint(0, max_clinics - 1)
+            if n < len(STATES)
+            else rng.randint(0, max_clinics),
             "active": n < len(STATES) or rng.random() > 0.03,
             "paused": n >= len(STATES) and rng.random() < 0.05,
         }
@@ -56,7 +106,10 @@ def synthetic_roster(count: int = 600, seed: int = 7, today: date | None = None)
                     "license_number": f"{state}{rng.randint(10000, 999999)}",
                     "license_status": "EXPIRED" if lapsed and i > 0 else "ACTIVE",
                     "license_expires_on": expires.isoformat(),
-                    **{k: profile[k] for k in ("modalities", "max_clinics", "active_clinics", "active", "paused")},
+                    **{
+                        k: profile[k]
+                        for k in ("modalities", "max_clinics", "active_clinics", "active", "paused")
+                    },
                 }
             )
     return items

@@ -23,7 +23,12 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 THROTTLING = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError"}
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
 )
 CONFLICT_RETRIES = 4
 
@@ -87,7 +92,7 @@ class RequestStore:
 
     def create_request(self, item: dict[str, Any], idempotency: dict[str, Any] | None) -> Created:
         """Write the REQUEST item once; with an idempotency record, in the same transaction."""
-        request_put = {
+        request_put: dict[str, Any] = {
             "TableName": self.table,
             "Item": to_attributes(item),
             "ConditionExpression": "attribute_not_exists(pk)",
@@ -104,7 +109,7 @@ class RequestStore:
         return Created(item["request_id"], replayed=False)
 
     def _create_with_key(self, request_put: dict[str, Any], idempotency: dict[str, Any]) -> Created:
-        key_put = {
+        key_put: dict[str, Any] = {
             "TableName": self.table,
             "Item": to_attributes(idempotency),
             "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
@@ -113,11 +118,14 @@ class RequestStore:
         }
         for attempt in range(CONFLICT_RETRIES):
             try:
-                self.client.transact_write_items(TransactItems=[{"Put": request_put}, {"Put": key_put}])
+                transaction: list[Any] = [{"Put": request_put}, {"Put": key_put}]
+                self.client.transact_write_items(TransactItems=transaction)
                 return Created(idempotency["request_id"], replayed=False)
             except ClientError as error:
                 codes = _cancellation_codes(error)
-                if _error_code(error) == "TransactionCanceledException" and codes[1:2] == ["ConditionalCheckFailed"]:
+                if _error_code(error) == "TransactionCanceledException" and codes[1:2] == [
+                    "ConditionalCheckFailed"
+                ]:
                     existing = self._get(idempotency["pk"], idempotency["sk"])
                     if existing is not None:
                         return _replay(existing, idempotency)
@@ -136,12 +144,14 @@ class RequestStore:
         item = response.get("Item")
         return from_attributes(item) if item else None
 
-    def record_match(self, request_id: str, match: dict[str, Any], offers: list[dict[str, Any]], status: str) -> bool:
+    def record_match(
+        self, request_id: str, match: dict[str, Any], offers: list[dict[str, Any]], status: str
+    ) -> bool:
         """MATCH item, first-wave OFFER items and the new request status, all or nothing.
 
         Returns False when the match was already recorded (a redelivered stream record).
         """
-        items: list[dict[str, Any]] = [
+        items: list[Any] = [
             {
                 "Put": {
                     "TableName": self.table,
@@ -173,21 +183,31 @@ class RequestStore:
         return True
 
     def claim_email(self, request_id: str, marker_sk: str, now: int, lease_seconds: int) -> bool:
-        """Take the right to send one email. False: it was sent already. RetryLater: another worker is on it."""
+        """Take the right to send one email.
+
+        False: it was sent already. RetryLater: another invocation holds an unexpired lease.
+        """
         try:
             self.client.put_item(
                 TableName=self.table,
                 Item=to_attributes(
-                    {"pk": request_id, "sk": marker_sk, "email_status": "SENDING", "lease_until": now + lease_seconds}
+                    {
+                        "pk": request_id,
+                        "sk": marker_sk,
+                        "email_status": "SENDING",
+                        "lease_until": now + lease_seconds,
+                    }
                 ),
-                ConditionExpression="attribute_not_exists(pk) OR (email_status = :sending AND lease_until < :now)",
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (email_status = :sending AND lease_until < :now)"
+                ),
                 ExpressionAttributeValues=to_attributes({":sending": "SENDING", ":now": now}),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if _error_code(error) != "ConditionalCheckFailedException":
                 raise
-            old = from_attributes(error.response.get("Item", {}))
+            old = from_attributes(error.response.get("Item", {}))  # type: ignore[arg-type]
             if old.get("email_status") == "SENT":
                 return False
             raise RetryLater("email is being sent by another invocation") from error
@@ -252,7 +272,9 @@ class DirectorStore:
     def put_items(self, items: list[dict[str, Any]]) -> None:
         """Bulk load (roster); batch_write_item in chunks of 25, resending what DynamoDB hands back."""
         for start in range(0, len(items), 25):
-            pending: list[Any] = [{"PutRequest": {"Item": to_attributes(i)}} for i in items[start : start + 25]]
+            pending: list[Any] = [
+                {"PutRequest": {"Item": to_attributes(i)}} for i in items[start : start + 25]
+            ]
             for attempt in range(8):
                 response = self.client.batch_write_item(RequestItems={self.table: pending})
                 pending = response.get("UnprocessedItems", {}).get(self.table, [])

@@ -1,0 +1,57 @@
+# Two commands for a newcomer: `make run` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+UV := python3 -m uv
+# Lambda runs python3.13: use it where pyenv has it, else the python3 on PATH (code stays 3.11-valid).
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PYTHON := $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(shell command -v python3.13) python3)
+VENV := .venv
+RUN := $(UV) run --frozen --no-sync
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help install run test lint format unit integration e2e clean
+
+help:
+	@echo "make run    start the local stack at http://127.0.0.1:$${PORT:-3000} (Ctrl-C stops it)"
+	@echo "make test   lint, then unit, integration and end-to-end tests"
+	@echo "make lint   ruff, mypy, cfn-lint (and sam validate --lint when sam is installed)"
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) venv --allow-existing --python "$(PYTHON)" $(VENV)
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(RUN) python -m local
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy layers/core/python/directormatch functions local
+	$(RUN) cfn-lint template.yaml
+	@if command -v sam >/dev/null; then sam validate --lint --template template.yaml; \
+	else echo "sam not installed: skipped sam validate (cfn-lint ran)"; fi
+
+format: install
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+unit: install
+	$(RUN) pytest tests/unit -q
+
+integration: install
+	$(RUN) pytest tests/integration -q
+
+e2e: install
+	$(RUN) pytest tests/e2e -q
+
+test: lint
+	$(RUN) pytest -q
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam

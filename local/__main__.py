@@ -1,0 +1,74 @@
+"""`python -m local`: the whole system on this machine (see README, "make run")."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from local.template import ROOT
+
+STATE_DIR = ROOT / ".local"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "3000"))
+    if port_in_use(port):
+        print(
+            f"Port {port} is in use (another `make run`?). Stop it or run with PORT=<other port>.",
+            file=sys.stderr,
+        )
+        return 1
+    logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING"), format="%(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    from local.stack import LocalStack
+
+    stack = LocalStack(
+        port=port,
+        state_dir=Path(os.environ.get("LOCAL_STATE_DIR", STATE_DIR)),
+        roster_size=int(os.environ.get("ROSTER_SIZE", "600")),
+    )
+    started = time.monotonic()
+    stack.start()
+    base = f"http://127.0.0.1:{port}"
+    print(
+        f"DirectorMatch local stack ready in {time.monotonic() - started:.1f}s\n"
+        f"  API      {base}/quote-requests  (POST JSON, e.g. events/quote_request.json)\n"
+        f"  Outbox   {base}/_outbox  (files in {stack.outbox.directory})\n"
+        f"  moto     {stack.moto_endpoint}/moto-api/  (AWS_ENDPOINT_URL for the aws CLI)\n"
+        f"  Roster   {stack.roster_directors} synthetic directors in all 50 states and DC\n"
+        "Ctrl-C to stop.",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        stack.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""The local HTTP front door: API routes of template.yaml, the outbox, and a landing page."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from local import apigw
+from local.lambdas import Functions
+from local.outbox import Outbox
+from local.template import Route
+
+log = logging.getLogger("local.server")
+STATIC = Path(__file__).parent / "static"
+
+
+class LocalStackServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, routes: list[Route], functions: Functions, outbox: Outbox) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
+        self.routes = routes
+        self.functions = functions
+        self.outbox = outbox
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: LocalStackServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/":
+            self._send(HTTPStatus.OK, "text/html; charset=utf-8", _landing_page(self.server).encode())
+        elif path == "/_outbox":
+            self._send(HTTPStatus.OK, "text/html; charset=utf-8", _outbox_page(self.server.outbox).encode())
+        elif path == "/_outbox.json":
+            entries = [e.as_dict() for e in self.server.outbox.entries()]
+            self._send(HTTPStatus.OK, "application/json", json.dumps(entries).encode())
+        elif path.startswith("/_outbox/"):
+            raw = self.server.outbox.read(path.removeprefix("/_outbox/"))
+            if raw is None:
+                self._send(HTTPStatus.NOT_FOUND, "text/plain", b"no such message")
+            else:
+                self._send(HTTPStatus.OK, "message/rfc822", raw)
+        else:
+            self._api()
+
+    def do_POST(self) -> None:
+        self._api()
+
+    def do_OPTIONS(self) -> None:
+        self._api()
+
+    def _api(self) -> None:
+        parts = urlsplit(self.path)
+        found = apigw.match_route(self.server.routes, self.command, parts.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if found is None:
+            self._send(
+                HTTPStatus.NOT_FOUND,
+                "application/json",
+                b'{"errors":[{"field":"path","message":"no such route"}]}',
+            )
+            return
+        route, params = found
+        event = apigw.proxy_event(
+            route,
+            self.command,
+            parts.path,
+            parts.query,
+            dict(self.headers.items()),
+            body,
+            params,
+            self.client_address[0],
+        )
+        try:
+            response = self.server.functions.invoke(route.function, event)
+        except Exception:
+            log.exception("%s raised", route.function)
+            self._send(HTTPStatus.BAD_GATEWAY, "application/json", b'{"message":"Internal server error"}')
+            return
+        status, headers, data = apigw.response_parts(response)
+        self._send(status, None, data, headers)
+
+    def _send(
+        self, status: int, content_type: str | None, data: bytes, headers: list[tuple[str, str]] | None = None
+    ) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for name, value in headers or []:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _landing_page(server: LocalStackServer) -> str:
+    routes = "".join(
+        f"<li><code>{html.escape(r.method)} {html.escape(r.path)}</code></li>" for r in server.routes
+    )
+    return (
+        "<!doctype html><meta charset=utf-8><title>DirectorMatch local</title>"
+        "<h1>DirectorMatch local stack</h1>"
+        f"<p>API routes from template.yaml:</p><ul>{routes}</ul>"
+        '<p><a href="/_outbox">Outbox</a>: every email the stack has sent.</p>'
+    )
+
+
+def _outbox_page(outbox: Outbox) -> str:
+    rows = "".join(
+        f'<tr><td><a href="/_outbox/{html.escape(e.file)}">{html.escape(e.file)}</a></td>'
+        f"<td>{html.escape(e.kind)}</td><td>{html.escape(e.to)}</td><td>{html.escape(e.subject)}</td></tr>"
+        for e in reversed(outbox.entries())
+    )
+    return (
+        "<!doctype html><meta charset=utf-8><title>Outbox</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:2rem}td,th{padding:.3rem .8rem;text-align:left}"
+        "tr:nth-child(even){background:#f4f6f8}</style>"
+        "<h1>Outbox</h1><table><tr><th>File</th><th>Kind</th><th>To</th><th>Subject</th></tr>"
+        f"{rows or '<tr><td colspan=4>No email sent yet.</td></tr>'}</table>"
+    )

@@ -1,0 +1,87 @@
+"""Assembles the local stack: moto server, resources from template.yaml, roster, stream pump, HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from local import resources, template
+from local.lambdas import Functions
+from local.outbox import Outbox
+from local.streams import StreamPump
+
+LOCAL_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_REGION": resources.REGION,
+    "AWS_DEFAULT_REGION": resources.REGION,
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LocalStack:
+    def __init__(self, port: int, state_dir: Path, roster_size: int = 600) -> None:
+        self.port = port
+        self.state_dir = state_dir
+        self.roster_size = roster_size
+        self.roster_directors = 0
+        self.outbox = Outbox(state_dir / "outbox")
+        self.moto_endpoint = ""
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        moto_port = int(os.environ.get("MOTO_PORT") or _free_port())
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        self._moto.start()
+        self.moto_endpoint = f"http://127.0.0.1:{moto_port}"
+        base = f"http://127.0.0.1:{self.port}"
+        parameters = resources.local_parameters({"SiteOrigin": base, "PublicBaseUrl": base})
+        os.environ.update(LOCAL_ENVIRONMENT)
+        os.environ["AWS_ENDPOINT_URL"] = self.moto_endpoint
+        for function in template.resources("AWS::Serverless::Function"):
+            # Functions share this process: their environments must agree (they do: Globals).
+            os.environ.update(resources.local_environment(function, parameters))
+
+        import boto3
+
+        session = boto3.Session(region_name=resources.REGION)
+        queues = resources.create_all(session, parameters)
+        self._load_roster()
+        self.functions = Functions()
+        self.pump = StreamPump(
+            session, template.stream_subscriptions(), queues, self.functions, on_tick=self.outbox.collect
+        )
+        self.pump.start()
+
+        from local.server import LocalStackServer
+
+        self.http = LocalStackServer(self.port, template.api_routes(), self.functions, self.outbox)
+
+    def _load_roster(self) -> None:
+        from directormatch.roster import synthetic_roster
+        from directormatch.settings import get_settings
+        from directormatch.store import DirectorStore
+
+        settings = get_settings()
+        items = synthetic_roster(self.roster_size)
+        DirectorStore(settings.directors_table, settings.directors_by_state_index).put_items(items)
+        self.roster_directors = sum(1 for item in items if item["sk"] == "PROFILE")
+
+    def serve_forever(self) -> None:
+        self.http.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self.pump.stop()
+        self.http.server_close()
+        self._moto.stop()
