@@ -1,0 +1,135 @@
+"""Shared by every suite: a fake AWS environment, fresh caches per test, a Lambda context, item factories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from directormatch import aws, keys
+from directormatch.matching import License
+from directormatch.settings import get_settings
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region: nothing can reach a real account."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "DirectorMatch",
+        "POWERTOOLS_SERVICE_NAME": "directormatch",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> Iterator[None]:
+    """Settings and clients are cached per process; each test starts and ends without them."""
+    get_settings.cache_clear()
+    aws.clear_clients()
+    yield
+    get_settings.cache_clear()
+    aws.clear_clients()
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:test-function"
+    aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "2026/11/25/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 15_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+def make_license(**overrides: Any) -> License:
+    """A license passing every filter for a TX aesthetics + weight-loss request starting within 60 days."""
+    fields: dict[str, Any] = {
+        "director_id": "D-ACTIVE",
+        "state": "TX",
+        "status": "ACTIVE",
+        "expires_on": date.today() + timedelta(days=400),
+        "modalities": frozenset({"aesthetics", "weight_loss"}),
+        "active": True,
+        "paused": False,
+        "max_clinics": 5,
+        "active_clinics": 1,
+    }
+    fields.update(overrides)
+    return License(**fields)
+
+
+@pytest.fixture
+def license_factory() -> Callable[..., License]:
+    return make_license
+
+
+def director_items(
+    director_id: str,
+    states: dict[str, dict[str, Any]] | list[str],
+    email: str | None = None,
+    **profile_overrides: Any,
+) -> list[dict[str, Any]]:
+    """PROFILE and LICENSE#<state> items of one director, shaped like directormatch.roster writes them.
+
+    `states` lists states with active licenses valid 400 days, or maps each state to license overrides.
+    """
+    profile: dict[str, Any] = {
+        "pk": director_id,
+        "sk": keys.PROFILE_SK,
+        "director_id": director_id,
+        "first_name": "Avery",
+        "last_name": "Okafor",
+        "email": email or f"{director_id.lower()}@roster.directormatch.example",
+        "specialties": ["family_medicine"],
+        "modalities": ["aesthetics", "weight_loss"],
+        "max_clinics": 5,
+        "active_clinics": 1,
+        "active": True,
+        "paused": False,
+    }
+    profile.update(profile_overrides)
+    per_state = states if isinstance(states, dict) else {state: {} for state in states}
+    items = [profile]
+    for state, overrides in per_state.items():
+        license_item = {
+            "pk": director_id,
+            "sk": keys.license_sk(state),
+            "license_state": state,
+            "license_number": f"{state}123456",
+            "license_status": "ACTIVE",
+            "license_expires_on": (date.today() + timedelta(days=400)).isoformat(),
+            **{k: profile[k] for k in ("modalities", "max_clinics", "active_clinics", "active", "paused")},
+        }
+        license_item.update(overrides)
+        items.append(license_item)
+    return items
+
+
+@pytest.fixture
+def director_factory() -> Callable[..., list[dict[str, Any]]]:
+    return director_items

@@ -1,0 +1,119 @@
+"""Sample events from events/ (made from `sam local generate-event`) and builders that override their fields.
+
+Every loader returns a fresh deep copy, and every start date is moved relative to today, so no test
+depends on a date in a file going stale.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from directormatch.store import from_attributes, to_attributes
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+QUOTE_REQUEST = "quote_request.json"
+INTAKE_POST = "intake/post_quote_request.json"
+MATCH_NEW_REQUEST = "match/new_request.json"
+NOTIFY_NEW_REQUEST = "notify/new_request.json"
+NOTIFY_NEW_OFFER = "notify/new_offer.json"
+
+# Far enough ahead to be valid, near enough that every synthetic license (>= 120 days) outlasts it + 30 days.
+START_IN_DAYS = 30
+
+
+@cache
+def _read(path: str) -> Any:
+    return json.loads((EVENTS / path).read_text())
+
+
+def load_event(path: str) -> Any:
+    """The event stored at events/<path>, as a deep copy the caller may change."""
+    return copy.deepcopy(_read(path))
+
+
+def start_by(days: int = START_IN_DAYS) -> str:
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
+def quote_body(**overrides: Any) -> dict[str, Any]:
+    """A valid POST body (contract v1) starting START_IN_DAYS from today; top-level fields overridable."""
+    body: dict[str, Any] = load_event(QUOTE_REQUEST)
+    body["start_by"] = start_by()
+    body.update(overrides)
+    return body
+
+
+def api_event(
+    body: dict[str, Any] | str | None = None,
+    headers: dict[str, str] | None = None,
+    without_headers: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The API Gateway proxy event of POST /quote-requests with another body or headers.
+
+    `body` as a dict is sent as JSON, as a str verbatim; None sends quote_body().
+    """
+    event: dict[str, Any] = load_event(INTAKE_POST)
+    payload = quote_body() if body is None else body
+    event["body"] = payload if isinstance(payload, str) else json.dumps(payload)
+    changed = {name.lower(): value for name, value in (headers or {}).items()}
+    dropped = {name.lower() for name in without_headers} | set(changed)
+    for key in ("headers", "multiValueHeaders"):
+        event[key] = {name: value for name, value in event[key].items() if name.lower() not in dropped}
+    for name, value in (headers or {}).items():
+        event["headers"][name] = value
+        event["multiValueHeaders"][name] = [value]
+    return event
+
+
+def refresh_start_by(item: dict[str, Any], days: int = START_IN_DAYS) -> dict[str, Any]:
+    """A stored REQUEST or OFFER item (plain python) with its start date moved relative to today."""
+    item = copy.deepcopy(item)
+    if "start_by" in item:
+        item["start_by"] = start_by(days)
+    if "summary" in item:
+        item["summary"]["start_by"] = start_by(days)
+    return item
+
+
+def stream_record(
+    item: dict[str, Any], event_name: str = "INSERT", old_item: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A DynamoDB stream record shaped like events/match/new_request.json, carrying `item` as NewImage.
+
+    eventID and SequenceNumber derive from the item's keys and event name: a redelivery of the same
+    change builds the same record, as Lambda would deliver it.
+    """
+    record: dict[str, Any] = load_event(MATCH_NEW_REQUEST)["Records"][0]
+    image = to_attributes(item)
+    digest = hashlib.sha256(f"{event_name}:{item['pk']}:{item['sk']}".encode()).hexdigest()
+    record["eventID"] = digest[:32]
+    record["eventName"] = event_name
+    dynamodb = record["dynamodb"]
+    dynamodb["Keys"] = {"pk": image["pk"], "sk": image["sk"]}
+    dynamodb["NewImage"] = image
+    dynamodb.pop("OldImage", None)
+    if old_item is not None:
+        dynamodb["OldImage"] = to_attributes(old_item)
+    dynamodb["SequenceNumber"] = str(int(digest[:16], 16))
+    dynamodb["SizeBytes"] = len(json.dumps(image))
+    return record
+
+
+def stream_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": [copy.deepcopy(r) for r in records]}
+
+
+def load_stream_event(path: str, days: int = START_IN_DAYS) -> dict[str, Any]:
+    """A stream event file with every NewImage's start date moved relative to today."""
+    event: dict[str, Any] = load_event(path)
+    for record in event["Records"]:
+        image = record["dynamodb"].get("NewImage")
+        if image:
+            record["dynamodb"]["NewImage"] = to_attributes(refresh_start_by(from_attributes(image), days))
+    return event

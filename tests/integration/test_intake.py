@@ -1,0 +1,243 @@
+"""POST /quote-requests through the intake handler, against the Requests table in moto."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.conftest import FakeLambdaContext
+from tests.events import api_event, quote_body
+from tests.integration.conftest import Aws
+
+IDEMPOTENCY_KEY = "3f1c2b7e-8a4d-4f6e-9b1a-2c5d7e9f0a11"
+
+
+def header(response: dict[str, Any], name: str) -> str | None:
+    """A response header, whichever of headers / multiValueHeaders the resolver used."""
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower():
+            return str(values[0])
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def post(
+    app: ModuleType, context: FakeLambdaContext, event: dict[str, Any]
+) -> tuple[int, dict[str, Any], Any]:
+    response = app.lambda_handler(event, context)
+    return response["statusCode"], response, json.loads(response["body"])
+
+
+def stored_requests(aws: Aws) -> list[dict[str, Any]]:
+    return aws.items_with_sk("REQUEST")
+
+
+def test_intake_sample_event_is_stored_and_answered_201(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given the sample API Gateway event of events/intake/post_quote_request.json
+    event = api_event()
+
+    # When the handler runs
+    status, response, body = post(intake_app, lambda_context, event)
+
+    # Then it answers 201 with the request id and its Location
+    assert status == 201
+    assert body == {"request_id": body["request_id"], "status": "NEW"}
+    assert header(response, "Location") == f"/quote-requests/{body['request_id']}"
+    assert header(response, "Content-Type") == "application/json"
+    # And the REQUEST item is written once, NEW, with the phone in E.164
+    [item] = stored_requests(aws)
+    assert item["pk"] == item["request_id"] == body["request_id"]
+    assert item["request_status"] == "NEW"
+    assert item["contact"]["phone"] == "+15125550147"
+    assert item["states"] == ["TX"]
+    assert item["modalities"] == ["aesthetics", "weight_loss"]
+
+
+def test_intake_cors_allows_only_the_configured_site_origin(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given the site origin template.yaml configures, and a POST from that origin and one from elsewhere
+    site_origin = aws.environment["SITE_ORIGIN"]
+    from_site = api_event(headers={"Origin": site_origin})
+    from_elsewhere = api_event(
+        headers={"Origin": "https://evil.example"}, without_headers=("Idempotency-Key",)
+    )
+
+    # When both are handled
+    _, site_response, _ = post(intake_app, lambda_context, from_site)
+    _, other_response, _ = post(intake_app, lambda_context, from_elsewhere)
+
+    # Then the site gets its own origin back (never *), the other origin gets no CORS header
+    assert site_origin == aws.parameters["SiteOrigin"]
+    assert header(site_response, "Access-Control-Allow-Origin") == site_origin
+    assert header(other_response, "Access-Control-Allow-Origin") is None
+
+
+def test_intake_cors_follows_the_site_origin_parameter(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given the SiteOrigin parameter set to another origin, and the handler loaded with that environment
+    aws.parameters["SiteOrigin"] = "https://clinics.example.org"
+    aws.use_function("IntakeFunction")
+    app = importlib.reload(intake_app)
+
+    # When that origin posts
+    _, response, _ = post(app, lambda_context, api_event(headers={"Origin": "https://clinics.example.org"}))
+
+    # Then the answer allows exactly that origin
+    assert header(response, "Access-Control-Allow-Origin") == "https://clinics.example.org"
+
+
+def test_intake_same_idempotency_key_and_body_returns_same_request_once(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a request with an Idempotency-Key, sent once already
+    event = api_event(headers={"Idempotency-Key": IDEMPOTENCY_KEY})
+    first_status, _, first = post(intake_app, lambda_context, event)
+
+    # When the browser retries with the same key and the same body (keys in another order)
+    retry = api_event(body=dict(reversed(quote_body().items())), headers={"Idempotency-Key": IDEMPOTENCY_KEY})
+    second_status, _, second = post(intake_app, lambda_context, retry)
+
+    # Then both answers carry the same request id and only one REQUEST item exists
+    assert (first_status, second_status) == (201, 201)
+    assert second["request_id"] == first["request_id"]
+    assert [i["request_id"] for i in stored_requests(aws)] == [first["request_id"]]
+
+
+def test_intake_same_idempotency_key_with_different_body_is_409(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a request stored under an Idempotency-Key
+    post(intake_app, lambda_context, api_event(headers={"Idempotency-Key": IDEMPOTENCY_KEY}))
+
+    # When another body is sent with the same key
+    other = api_event(body=quote_body(locations=3), headers={"Idempotency-Key": IDEMPOTENCY_KEY})
+    status, _, body = post(intake_app, lambda_context, other)
+
+    # Then it is refused as a conflict naming the header, and nothing more is stored
+    assert status == 409
+    assert [e["field"] for e in body["errors"]] == ["Idempotency-Key"]
+    assert len(stored_requests(aws)) == 1
+
+
+def test_intake_without_idempotency_key_twice_stores_two_requests(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a request without an Idempotency-Key
+    event = api_event(without_headers=("Idempotency-Key",))
+
+    # When it is sent twice
+    _, _, first = post(intake_app, lambda_context, event)
+    _, _, second = post(intake_app, lambda_context, event)
+
+    # Then two distinct requests are stored
+    assert first["request_id"] != second["request_id"]
+    assert sorted(i["request_id"] for i in stored_requests(aws)) == sorted(
+        [first["request_id"], second["request_id"]]
+    )
+
+
+def _with_field(path: str, value: Any) -> dict[str, Any]:
+    body = quote_body()
+    *parents, last = path.split(".")
+    target = body
+    for part in parents:
+        target = target[part]
+    target[last] = value
+    return body
+
+
+REJECTIONS = [
+    pytest.param(
+        api_event(body='{"clinic": {"name": "Bluebonnet"'), 400, "body", "not valid JSON", id="malformed-json"
+    ),
+    pytest.param(api_event(body=quote_body(locations="two")), 422, "locations", "integer", id="wrong-type"),
+    pytest.param(
+        api_event(body=_with_field("supervisees.np", "3")),
+        422,
+        "supervisees.np",
+        "integer",
+        id="string-count",
+    ),
+    pytest.param(
+        api_event(body=quote_body(states=["XX"])), 422, "states.0", "'XX' is not a USPS code", id="state-xx"
+    ),
+    pytest.param(api_event(body=quote_body(consent=False)), 422, "consent", "must be true", id="no-consent"),
+    pytest.param(
+        api_event(body=quote_body(favourite_colour="teal")),
+        422,
+        "favourite_colour",
+        "not a field",
+        id="unknown-field",
+    ),
+    pytest.param(
+        api_event(body=_with_field("contact.name", "Maria\r\nBcc: x@example.com")),
+        422,
+        "contact.name",
+        "line breaks",
+        id="crlf-in-name",
+    ),
+    pytest.param(
+        api_event(body=quote_body(notes="x" * 100_000)), 413, "body", "limit is 32768", id="100kb-body"
+    ),
+    pytest.param(
+        api_event(headers={"Content-Type": "text/plain"}),
+        415,
+        "content-type",
+        "send application/json",
+        id="text-plain",
+    ),
+    pytest.param(api_event(body="[]"), 422, "body", "valid dictionary", id="json-array"),
+]
+
+
+@pytest.mark.parametrize(("event", "status", "field", "message"), REJECTIONS)
+def test_intake_invalid_request_is_rejected_with_field_errors_and_nothing_stored(
+    aws: Aws,
+    intake_app: ModuleType,
+    lambda_context: FakeLambdaContext,
+    event: dict[str, Any],
+    status: int,
+    field: str,
+    message: str,
+) -> None:
+    # Given a request that is unreadable, too large, not JSON, or invalid in one field (event built above)
+    # When the handler runs
+    answered, response, body = post(intake_app, lambda_context, event)
+
+    # Then the status and the {"errors": [{field, message}]} body name the problem
+    assert answered == status
+    assert header(response, "Content-Type") == "application/json"
+    assert set(body) == {"errors"}
+    assert all(set(error) == {"field", "message"} for error in body["errors"])
+    assert [e["field"] for e in body["errors"]] == [field]
+    assert message in body["errors"][0]["message"]
+    # And the error still carries the CORS header, so the site can read it
+    assert header(response, "Access-Control-Allow-Origin") == aws.environment["SITE_ORIGIN"]
+    # And nothing was written to the Requests table
+    assert aws.items() == []
+
+
+def test_intake_error_body_does_not_echo_personal_data(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given an invalid request carrying an email and a bad phone
+    body = _with_field("contact.phone", "call 555 me")
+    event = api_event(body=body)
+
+    # When the handler runs
+    _, _, answer = post(intake_app, lambda_context, event)
+
+    # Then the error names the field but repeats none of the input
+    assert [e["field"] for e in answer["errors"]] == ["contact.phone"]
+    assert "call 555 me" not in json.dumps(answer)
+    assert body["contact"]["email"] not in json.dumps(answer)

@@ -1,0 +1,260 @@
+"""The notify handler on stream batches: one email per (request, kind, recipient), via SES in moto."""
+
+from __future__ import annotations
+
+import email
+import json
+from collections.abc import Callable
+from email import policy
+from email.message import EmailMessage
+from types import ModuleType
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from directormatch.emails import Mailer
+from directormatch.store import from_attributes
+from tests.conftest import FakeLambdaContext
+from tests.events import (
+    NOTIFY_NEW_OFFER,
+    NOTIFY_NEW_REQUEST,
+    api_event,
+    load_stream_event,
+    quote_body,
+    stream_event,
+    stream_record,
+)
+from tests.integration.conftest import Aws
+
+RosterLoader = Callable[..., list[dict[str, Any]]]
+
+
+def recipients(sent: Any) -> set[str]:
+    """Addresses of one sent message (moto lists the Destination and the To header both)."""
+    return set(sent.destinations)
+
+
+def parse(sent: Any) -> EmailMessage:
+    """A raw message moto's SES kept, parsed as the recipient's mail client would."""
+    raw = sent.raw_data
+    data = raw if isinstance(raw, bytes) else raw.encode()
+    message = email.message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def parts(message: EmailMessage) -> dict[str, str]:
+    return {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+
+
+def image_of(event: dict[str, Any], index: int = 0) -> dict[str, Any]:
+    return from_attributes(event["Records"][index]["dynamodb"]["NewImage"])
+
+
+def marker(aws: Aws, request_id: str, sk: str) -> dict[str, Any] | None:
+    return next((i for i in aws.items() if (i["pk"], i["sk"]) == (request_id, sk)), None)
+
+
+@pytest.fixture
+def offer_director(aws: Aws, director_factory: Callable[..., list[dict[str, Any]]]) -> dict[str, Any]:
+    """The director of events/notify/new_offer.json, with a PROFILE in the Directors table."""
+    offer = image_of(load_stream_event(NOTIFY_NEW_OFFER))
+    items = director_factory(
+        offer["director_id"], ["TX"], email="hannah.bennett@clinicians.example", last_name="Bennett"
+    )
+    aws.director_store().put_items(items)
+    return items[0]
+
+
+def test_notify_new_request_sends_one_receipt_to_the_clinic_contact(
+    aws: Aws, notify_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given the stream event of a new REQUEST item (events/notify/new_request.json)
+    event = load_stream_event(NOTIFY_NEW_REQUEST)
+    request = image_of(event)
+
+    # When the notify handler receives it
+    response = notify_app.lambda_handler(event, lambda_context)
+
+    # Then one multipart email went to the clinic contact, quoting the reference
+    assert response == {"batchItemFailures": []}
+    [sent] = aws.sent_emails()
+    message = parse(sent)
+    assert recipients(sent) == {request["contact"]["email"]}
+    assert message["To"] == request["contact"]["email"]
+    assert message["From"] == f"DirectorMatch <{aws.environment['SENDER_EMAIL']}>"
+    assert message["Subject"] == f"We received your request for a medical director ({request['request_id']})"
+    assert message.get_content_type() == "multipart/alternative"
+    bodies = parts(message)
+    assert set(bodies) == {"text/plain", "text/html"}
+    assert request["clinic"]["name"] in bodies["text/plain"]
+    assert "Bluebonnet Aesthetics &amp; Wellness" in bodies["text/html"]
+    # And the EMAIL marker records it as sent
+    sent_marker = marker(aws, request["request_id"], "EMAIL#receipt#clinic")
+    assert sent_marker is not None
+    assert sent_marker["email_status"] == "SENT"
+    assert sent_marker["message_id"]
+
+
+def test_notify_new_offer_sends_one_offer_to_the_director_profile_email(
+    aws: Aws, notify_app: ModuleType, offer_director: dict[str, Any], lambda_context: FakeLambdaContext
+) -> None:
+    # Given the stream event of a new OFFER item, and the director's PROFILE
+    event = load_stream_event(NOTIFY_NEW_OFFER)
+    offer = image_of(event)
+
+    # When the notify handler receives it
+    response = notify_app.lambda_handler(event, lambda_context)
+
+    # Then one multipart email went to the address on the director's PROFILE
+    assert response == {"batchItemFailures": []}
+    [sent] = aws.sent_emails()
+    message = parse(sent)
+    assert recipients(sent) == {offer_director["email"]}
+    assert message["To"] == offer_director["email"]
+    assert message["Subject"] == "Medical director opportunity: aesthetics, weight loss in TX"
+    bodies = parts(message)
+    assert set(bodies) == {"text/plain", "text/html"}
+    assert "Hello Dr. Bennett," in bodies["text/plain"]
+    for reason in offer["reasons"]:
+        assert reason in bodies["text/plain"]
+    assert marker(aws, offer["request_id"], f"EMAIL#offer#{offer['director_id']}")["email_status"] == "SENT"  # type: ignore[index]
+
+
+def test_notify_redelivered_batch_sends_nothing_more(
+    aws: Aws, notify_app: ModuleType, offer_director: dict[str, Any], lambda_context: FakeLambdaContext
+) -> None:
+    # Given a batch of a new REQUEST and a new OFFER, already handled once
+    event = stream_event(
+        load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0], load_stream_event(NOTIFY_NEW_OFFER)["Records"][0]
+    )
+    notify_app.lambda_handler(event, lambda_context)
+    assert len(aws.sent_emails()) == 2
+
+    # When the same batch is delivered again
+    response = notify_app.lambda_handler(event, lambda_context)
+
+    # Then it succeeds without sending anything
+    assert response == {"batchItemFailures": []}
+    assert len(aws.sent_emails()) == 2
+
+
+class FailOnce:
+    """An SES client whose first send_email is throttled; later calls go to the real (moto) client."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.failures_left = 1
+
+    def send_email(self, **request: Any) -> Any:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded."}},
+                "SendEmail",
+            )
+        return self.real.send_email(**request)
+
+
+def test_notify_ses_failure_reports_the_record_releases_the_claim_and_retry_sends_once(
+    aws: Aws,
+    notify_app: ModuleType,
+    offer_director: dict[str, Any],
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given SES throttles the first send, and a batch of a new REQUEST then a new OFFER
+    flaky = FailOnce(aws.session.client("sesv2"))
+    monkeypatch.setattr(Mailer, "client", property(lambda self: flaky))
+    request_record = load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0]
+    event = stream_event(request_record, load_stream_event(NOTIFY_NEW_OFFER)["Records"][0])
+    request_id = image_of(event)["request_id"]
+
+    # When the notify handler receives the batch
+    response = notify_app.lambda_handler(event, lambda_context)
+
+    # Then only the receipt's record is reported as failed, and the offer went out
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": request_record["dynamodb"]["SequenceNumber"]}]
+    }
+    assert [recipients(sent) for sent in aws.sent_emails()] == [{offer_director["email"]}]
+    # And the receipt's claim was released, so the retry need not wait for the lease
+    assert marker(aws, request_id, "EMAIL#receipt#clinic") is None
+
+    # When Lambda redelivers the batch
+    retried = notify_app.lambda_handler(event, lambda_context)
+
+    # Then exactly one more email is sent: the receipt
+    assert retried == {"batchItemFailures": []}
+    sent = aws.sent_emails()
+    assert len(sent) == 2
+    assert recipients(sent[1]) == {image_of(event)["contact"]["email"]}
+    assert marker(aws, request_id, "EMAIL#receipt#clinic")["email_status"] == "SENT"  # type: ignore[index]
+
+
+def test_notify_offer_for_director_without_profile_fails_and_sends_nothing(
+    aws: Aws, notify_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a batch of a new REQUEST and an OFFER to a director with no PROFILE item
+    event = stream_event(
+        load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0], load_stream_event(NOTIFY_NEW_OFFER)["Records"][0]
+    )
+    offer = image_of(event, 1)
+
+    # When the notify handler receives it
+    response = notify_app.lambda_handler(event, lambda_context)
+
+    # Then the offer record fails and its claim is released, while the receipt went out
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][1]["dynamodb"]["SequenceNumber"]}]
+    }
+    assert len(aws.sent_emails()) == 1
+    assert marker(aws, offer["request_id"], f"EMAIL#offer#{offer['director_id']}") is None
+
+
+def test_notify_other_records_send_nothing(
+    aws: Aws, notify_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a MODIFY of a REQUEST, an INSERT of a MATCH item and an INSERT of an EMAIL marker
+    request = image_of(load_stream_event(NOTIFY_NEW_REQUEST))
+    event = stream_event(
+        stream_record({**request, "request_status": "OFFERED"}, event_name="MODIFY", old_item=request),
+        stream_record({"pk": request["request_id"], "sk": "MATCH", "shortlist": []}),
+        stream_record({"pk": request["request_id"], "sk": "EMAIL#receipt#clinic", "email_status": "SENDING"}),
+    )
+
+    # When the notify handler receives them
+    response = notify_app.lambda_handler(event, lambda_context)
+
+    # Then none fails and no email is sent
+    assert response == {"batchItemFailures": []}
+    assert aws.sent_emails() == []
+
+
+def test_notify_intake_to_match_to_notify_emails_clinic_and_each_offered_director(
+    aws: Aws,
+    load_roster: RosterLoader,
+    intake_app: ModuleType,
+    match_app: ModuleType,
+    notify_app: ModuleType,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # Given a roster, and a request posted through intake and matched from its stream record
+    load_roster(count=153)
+    posted = intake_app.lambda_handler(api_event(body=quote_body()), lambda_context)
+    request = aws.request_store().get_request(json.loads(posted["body"])["request_id"])
+    assert request is not None
+    match_app.lambda_handler(stream_event(stream_record(request)), lambda_context)
+    offers = aws.items_with_sk("OFFER#", prefix=True)
+
+    # When notify receives the REQUEST and OFFER inserts, as the template's filters pass them
+    response = notify_app.lambda_handler(
+        stream_event(stream_record(request), *(stream_record(o) for o in offers)), lambda_context
+    )
+
+    # Then the clinic gets its receipt and each offered director one offer, at their PROFILE address
+    assert response == {"batchItemFailures": []}
+    profiles = {o["director_id"]: aws.director_store().get_profile(o["director_id"]) for o in offers}
+    expected = [request["contact"]["email"], *(profiles[o["director_id"]]["email"] for o in offers)]  # type: ignore[index]
+    assert [recipients(sent) for sent in aws.sent_emails()] == [{address} for address in expected]

@@ -1,0 +1,320 @@
+"""The API contract: what QuoteRequest accepts, normalises and refuses (contract v1)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from directormatch.models import Modality, QuoteRequest
+from tests.events import quote_body
+
+# A fixed "now" for the date rules, so no case depends on the hour the suite runs.
+NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+
+
+def validate(body: dict[str, Any]) -> QuoteRequest:
+    return QuoteRequest.model_validate(body, context={"now": NOW})
+
+
+def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """(loc, type, msg) of every error, without the input (as the API reports them)."""
+    with pytest.raises(ValidationError) as caught:
+        validate(body)
+    return [(tuple(e["loc"]), e["type"], e["msg"]) for e in caught.value.errors(include_input=False)]
+
+
+def with_field(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """Set a dotted path ("contact.phone") in a body."""
+    *parents, last = path.split(".")
+    target = body
+    for part in parents:
+        target = target[part]
+    target[last] = value
+    return body
+
+
+def body_starting(days: int) -> dict[str, Any]:
+    return quote_body(start_by=(NOW.date() + timedelta(days=days)).isoformat())
+
+
+def test_quote_request_sample_body_is_valid() -> None:
+    # Given the sample body of events/quote_request.json
+    body = body_starting(30)
+
+    # When it is validated
+    quote = validate(body)
+
+    # Then every field is kept, typed
+    assert quote.states == ["TX"]
+    assert quote.modalities == [Modality.AESTHETICS, Modality.WEIGHT_LOSS]
+    assert quote.contact.phone == "+15125550147"
+    assert quote.supervisees.np == 2
+    assert quote.consent is True
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "loc"),
+    [
+        ("locations", "two", ("locations",)),
+        ("locations", 1.5, ("locations",)),
+        ("states", "TX", ("states",)),
+        ("controlled_substances", "yes", ("controlled_substances",)),
+        ("consent", "true", ("consent",)),
+        ("start_by", "next spring", ("start_by",)),
+        ("clinic", "Bluebonnet", ("clinic",)),
+        ("contact.email", "not-an-email", ("contact", "email")),
+    ],
+)
+def test_quote_request_wrong_type_is_rejected_naming_the_field(
+    path: str, value: Any, loc: tuple[str, ...]
+) -> None:
+    # Given a body with one field of the wrong type
+    body = with_field(body_starting(30), path, value)
+
+    # When it is validated
+    errors = errors_of(body)
+
+    # Then exactly that field is named
+    assert [e[0] for e in errors] == [loc]
+
+
+def test_quote_request_unknown_state_is_rejected_at_its_index() -> None:
+    # Given a body listing "XX" after a real state
+    body = body_starting(30)
+    body["states"] = ["TX", "XX"]
+
+    # When it is validated
+    errors = errors_of(body)
+
+    # Then the error names states.1 and says why
+    assert len(errors) == 1
+    loc, _, message = errors[0]
+    assert loc == ("states", 1)
+    assert "'XX' is not a USPS code" in message
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"), [(["tx"], ["TX"]), ([" ok ", "Tx"], ["OK", "TX"]), (["dc"], ["DC"])]
+)
+def test_quote_request_lower_case_states_are_upper_cased(given: list[str], stored: list[str]) -> None:
+    # Given states in lower or mixed case
+    body = quote_body(states=given)
+    body["start_by"] = (NOW.date() + timedelta(days=30)).isoformat()
+
+    # When it is validated
+    quote = validate(body)
+
+    # Then they are stored as USPS codes
+    assert quote.states == stored
+
+
+@pytest.mark.parametrize(
+    ("field", "values", "repeated"),
+    [
+        ("states", ["TX", "OK", "TX"], "TX"),
+        ("states", ["tx", "TX"], "TX"),
+        ("modalities", ["aesthetics", "aesthetics"], "aesthetics"),
+    ],
+)
+def test_quote_request_duplicated_entries_are_rejected(field: str, values: list[str], repeated: str) -> None:
+    # Given a list naming one entry twice (case-insensitively for states)
+    body = with_field(body_starting(30), field, values)
+
+    # When it is validated
+    errors = errors_of(body)
+
+    # Then the list is refused and the repeated entry named
+    assert len(errors) == 1
+    loc, _, message = errors[0]
+    assert loc == (field,)
+    assert "listed more than once" in message
+    assert repeated in message
+
+
+def test_quote_request_consent_false_is_rejected() -> None:
+    # Given a body without consent
+    body = quote_body(consent=False, start_by=(NOW.date() + timedelta(days=30)).isoformat())
+
+    # When it is validated
+    errors = errors_of(body)
+
+    # Then consent is named and the message says it must be true
+    assert [(loc, message.startswith("Value error, must be true")) for loc, _, message in errors] == [
+        (("consent",), True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "loc"),
+    [
+        ("favourite_colour", ("favourite_colour",)),
+        ("clinic.ein", ("clinic", "ein")),
+        ("contact.fax", ("contact", "fax")),
+    ],
+)
+def test_quote_request_unknown_field_is_rejected_by_name(path: str, loc: tuple[str, ...]) -> None:
+    # Given a body with a field the contract does not have
+    body = with_field(body_starting(30), path, "anything")
+
+    # When it is validated
+    errors = errors_of(body)
+
+    # Then the unknown field is named as extra
+    assert errors == [(loc, "extra_forbidden", "Extra inputs are not permitted")]
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["(512) 555-0147", "512-555-0147", "512.555.0147", "5125550147", "+1 512 555 0147", "1 (512) 555-0147"],
+)
+def test_quote_request_us_phone_is_normalised_to_e164(phone: str) -> None:
+    # Given a US number written in a common way
+    body = with_field(body_starting(30), "contact.phone", phone)
+
+    # When it is validated
+    quote = validate(body)
+
+    # Then it is stored as E.164
+    assert quote.contact.phone == "+15125550147"
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "555-0147",  # no area code
+        "(012) 555-0147",  # area code starts with 0
+        "(512) 155-0147",  # exchange starts with 1
+        "+44 20 7946 0958",  # not North American
+        "512-555-01477",  # too long
+        "call me",
+        "",
+    ],
+)
+def test_quote_request_bad_phone_is_rejected(phone: str) -> None:
+    # Given a number that is not a US phone number
+    body = with_field(body_starting(30), "contact.phone", phone)
+
+    # When it is validated
+    errors = errors_of(body)
+
+    # Then the phone is named with an example of what is expected
+    assert len(errors) == 1
+    loc, _, message = errors[0]
+    assert loc == ("contact", "phone")
+    assert "US phone number" in message
+
+
+@pytest.mark.parametrize(
+    ("days", "valid"), [(-2, False), (-1, False), (0, True), (365, True), (366, False), (800, False)]
+)
+def test_quote_request_start_by_must_be_within_a_year(days: int, valid: bool) -> None:
+    # Given a start date `days` from today, at 17:00 UTC (07:00 in Hawaii: the same day everywhere in the US)
+    body = body_starting(days)
+
+    # When it is validated
+    if valid:
+        quote = validate(body)
+
+        # Then dates from today to 365 days ahead are accepted
+        assert quote.start_by == NOW.date() + timedelta(days=days)
+    else:
+        errors = errors_of(body)
+
+        # Then dates in the past or more than 365 days ahead are refused
+        assert [e[0] for e in errors] == [("start_by",)]
+
+
+def test_quote_request_start_by_yesterday_in_utc_is_accepted_while_still_today_in_hawaii() -> None:
+    # Given 05:00 UTC, still the previous evening in Hawaii, and a start date of that previous day
+    early = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
+    body = quote_body(start_by="2026-11-24")
+
+    # When it is validated
+    quote = QuoteRequest.model_validate(body, context={"now": early})
+
+    # Then a clinic in Hawaii asking to start "today" is not refused
+    assert quote.start_by.isoformat() == "2026-11-24"
+
+
+@pytest.mark.parametrize(("length", "valid"), [(2000, True), (2001, False)])
+def test_quote_request_notes_longer_than_2000_are_rejected(length: int, valid: bool) -> None:
+    # Given notes of `length` characters
+    body = quote_body(notes="n" * length, start_by=(NOW.date() + timedelta(days=30)).isoformat())
+
+    # When it is validated
+    if valid:
+        # Then up to 2000 characters are kept
+        assert validate(body).notes == "n" * length
+    else:
+        # Then more are refused
+        assert [e[:2] for e in errors_of(body)] == [(("notes",), "string_too_long")]
+
+
+@pytest.mark.parametrize("path", ["clinic.name", "contact.name"])
+@pytest.mark.parametrize("breaker", ["\r\n", "\n", "\r", "\x00", "\t"])
+def test_quote_request_control_characters_in_names_are_rejected(path: str, breaker: str) -> None:
+    # Given a name carrying a line break or control character (header injection attempt)
+    body = with_field(body_starting(30), path, f"Bluebonnet{breaker}Bcc: victim@example.com")
+
+    # When it is validated
+    errors = errors_of(body)
+
+    # Then the name is refused
+    assert [e[0] for e in errors] == [tuple(path.split("."))]
+    assert "line breaks or control characters" in errors[0][2]
+
+
+@pytest.mark.parametrize(
+    ("np", "pa", "bad"),
+    [
+        (-1, 0, ("supervisees", "np")),
+        (0, 501, ("supervisees", "pa")),
+        ("3", 0, ("supervisees", "np")),
+        (0, "2", ("supervisees", "pa")),
+        (2.0, 0, ("supervisees", "np")),
+        (True, 0, ("supervisees", "np")),
+    ],
+)
+def test_quote_request_supervisee_counts_out_of_range_or_not_integers_are_rejected(
+    np: Any, pa: Any, bad: tuple[str, str]
+) -> None:
+    # Given a supervisee count that is negative, too large, or not a JSON integer
+    body = quote_body(
+        supervisees={"np": np, "pa": pa}, start_by=(NOW.date() + timedelta(days=30)).isoformat()
+    )
+
+    # When it is validated
+    errors = errors_of(body)
+
+    # Then that count is named
+    assert [e[0] for e in errors] == [bad]
+
+
+@pytest.mark.parametrize(("np", "pa"), [(0, 0), (500, 500), (7, 3)])
+def test_quote_request_supervisee_counts_in_range_are_accepted(np: int, pa: int) -> None:
+    # Given supervisee counts within 0..500
+    body = quote_body(
+        supervisees={"np": np, "pa": pa}, start_by=(NOW.date() + timedelta(days=30)).isoformat()
+    )
+
+    # When it is validated
+    quote = validate(body)
+
+    # Then they are kept
+    assert (quote.supervisees.np, quote.supervisees.pa) == (np, pa)
+
+
+@pytest.mark.parametrize("missing", ["clinic", "contact", "states", "modalities", "supervisees", "consent"])
+def test_quote_request_missing_required_field_is_named(missing: str) -> None:
+    # Given a body without a required field
+    body = body_starting(30)
+    del body[missing]
+
+    # When it is validated
+    errors = errors_of(body)
+
+    # Then the missing field is named
+    assert [(e[0], e[1]) for e in errors] == [((missing,), "missing")]
