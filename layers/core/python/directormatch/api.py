@@ -110,6 +110,7 @@ def make_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(IdempotencyConflict)
     def conflict(error: IdempotencyConflict) -> Response[Any]:
+        metrics.add_metric(name=MetricName.QUOTE_CONFLICT, unit="Count", value=1)
         logger.info("idempotency key reused with another body")
         return error_response(HTTPStatus.CONFLICT, [FieldError(field="Idempotency-Key", message=str(error))])
 

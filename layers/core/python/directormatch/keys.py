@@ -8,6 +8,7 @@ PROFILE_SK = "PROFILE"
 OFFER_PREFIX = "OFFER#"
 EMAIL_PREFIX = "EMAIL#"
 LICENSE_PREFIX = "LICENSE#"
+DEA_PREFIX = "DEA#"
 IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
 
 
@@ -21,6 +22,10 @@ def email_sk(kind: str, recipient_id: str) -> str:
 
 def license_sk(state: str) -> str:
     return f"{LICENSE_PREFIX}{state}"
+
+
+def dea_sk(state: str) -> str:
+    return f"{DEA_PREFIX}{state}"
 
 
 def idempotency_pk(key_hash: str) -> str:

@@ -17,6 +17,7 @@ class MetricName(StrEnum):
     QUOTE_RECEIVED = "QuoteReceived"
     QUOTE_REJECTED = "QuoteRejected"
     QUOTE_REPLAYED = "QuoteReplayed"
+    QUOTE_CONFLICT = "QuoteIdempotencyConflict"
     OFFERS_CREATED = "OffersCreated"
     NO_MATCH = "NoMatch"
     EMAIL_SENT = "EmailSent"
