@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from directormatch import aws, keys
-from directormatch.matching import License
+from directormatch.matching import Candidate
 from directormatch.settings import get_settings
 
 ACCOUNT_ID = "123456789012"
@@ -66,13 +66,13 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
-def make_license(**overrides: Any) -> License:
-    """A license passing every filter for a TX aesthetics + weight-loss request starting within 60 days."""
+def make_candidate(**overrides: Any) -> Candidate:
+    """A candidate passing every filter for a TX aesthetics + weight-loss request starting within 60 days."""
     fields: dict[str, Any] = {
         "director_id": "D-ACTIVE",
         "state": "TX",
-        "status": "ACTIVE",
-        "expires_on": date.today() + timedelta(days=400),
+        "license_status": "ACTIVE",
+        "license_expires_on": date.today() + timedelta(days=400),
         "modalities": frozenset({"aesthetics", "weight_loss"}),
         "active": True,
         "paused": False,
@@ -80,12 +80,12 @@ def make_license(**overrides: Any) -> License:
         "active_clinics": 1,
     }
     fields.update(overrides)
-    return License(**fields)
+    return Candidate(**fields)
 
 
 @pytest.fixture
-def license_factory() -> Callable[..., License]:
-    return make_license
+def candidate_factory() -> Callable[..., Candidate]:
+    return make_candidate
 
 
 def director_items(

@@ -34,6 +34,7 @@ def record_handler(record: DynamoDBRecord) -> None:
         DirectorStore(settings.directors_table, settings.directors_by_state_index),
         wave_size=settings.wave_size,
         offer_hours=settings.offer_hours,
+        weights=settings.weights,
     )
     log = {"request_id": request["request_id"], "candidates": result.candidates, "offers": len(result.picks)}
     if not recorded:
@@ -44,7 +45,15 @@ def record_handler(record: DynamoDBRecord) -> None:
         metrics.add_metric(name=MetricName.OFFERS_CREATED, unit="Count", value=len(result.picks))
     else:
         metrics.add_metric(name=MetricName.NO_MATCH, unit="Count", value=1)
-    logger.info("match recorded", extra={**log, "excluded": result.excluded})
+    logger.info(
+        "match recorded",
+        extra={
+            **log,
+            "team": result.team,
+            "excluded": result.excluded,
+            "strict_cpom": result.strict_cpom_states,
+        },
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

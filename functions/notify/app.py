@@ -25,6 +25,7 @@ def notifier() -> Notifier:
         DirectorStore(settings.directors_table, settings.directors_by_state_index),
         Mailer(settings.sender_email, settings.ses_configuration_set),
         lease_seconds=settings.email_lease_seconds,
+        ops_email=settings.ops_email,
     )
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from directormatch.models import US_STATES
 from directormatch.roster import synthetic_roster
-from directormatch.store import from_attributes, license_from_item, to_attributes
+from directormatch.store import candidate_from_item, from_attributes, to_attributes
 
 
 def test_to_attributes_floats_become_numbers_and_none_is_dropped() -> None:
@@ -55,8 +55,13 @@ def test_synthetic_roster_small_roster_covers_every_state_with_an_active_directo
     by_state: dict[str, list[str]] = defaultdict(list)
     for item in items:
         if item["sk"].startswith("LICENSE#"):
-            lic = license_from_item(item)
-            if lic.status == "ACTIVE" and lic.expires_on > today and lic.active and not lic.paused:
+            lic = candidate_from_item(item)
+            if (
+                lic.license_status == "ACTIVE"
+                and lic.license_expires_on > today
+                and lic.active
+                and not lic.paused
+            ):
                 by_state[lic.state].append(lic.director_id)
 
     # Then every state and DC has at least one active, licensed director, and no key holds personal data

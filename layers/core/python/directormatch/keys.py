@@ -7,6 +7,7 @@ MATCH_SK = "MATCH"
 PROFILE_SK = "PROFILE"
 OFFER_PREFIX = "OFFER#"
 EMAIL_PREFIX = "EMAIL#"
+ALERT_PREFIX = "ALERT#"
 LICENSE_PREFIX = "LICENSE#"
 DEA_PREFIX = "DEA#"
 IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
@@ -18,6 +19,10 @@ def offer_sk(director_id: str) -> str:
 
 def email_sk(kind: str, recipient_id: str) -> str:
     return f"{EMAIL_PREFIX}{kind}#{recipient_id}"
+
+
+def alert_sk(kind: str) -> str:
+    return f"{ALERT_PREFIX}{kind}"
 
 
 def license_sk(state: str) -> str:

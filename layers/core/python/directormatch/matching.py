@@ -1,4 +1,9 @@
-"""Which directors fit a request, and why: pure functions, no I/O."""
+"""Which directors may serve a request, how well they fit, and why: pure functions, no I/O.
+
+Input is what the Directors ByState index holds: one `Candidate` per director per requested
+state. Hard filters exclude (each with a reason code, counted once per director); the score
+ranks the rest; every pick carries reasons in plain words.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +11,90 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-# A license must stay valid this long after the clinic's start date.
+from directormatch import rules
+
+# A license or DEA registration must stay valid this long after the clinic's start date.
 LICENSE_MARGIN = timedelta(days=30)
+MALPRACTICE_FLOOR = (1_000_000, 3_000_000)
+FAIRNESS_WINDOW = timedelta(days=7)
+FAST_RESPONSE_HOURS = 2.0
+SLOW_RESPONSE_HOURS = 24.0
+EXPERIENCE_CAP_YEARS = 5
+MAX_TEAM_SIZE = 3
+
+# Modalities whose usual treatments need a DEA registration in the clinic's state.
+CONTROLLED_MODALITIES = frozenset({"ketamine", "addiction_medicine"})
+
+# Specialties that fit each modality (a family physician can direct most; these fit best).
+SPECIALTY_FIT: dict[str, frozenset[str]] = {
+    "aesthetics": frozenset({"dermatology", "plastic_surgery"}),
+    "weight_loss": frozenset({"obesity_medicine", "internal_medicine", "family_medicine", "endocrinology"}),
+    "ketamine": frozenset({"anesthesiology", "psychiatry", "emergency_medicine", "pain_medicine"}),
+    "iv_therapy": frozenset({"emergency_medicine", "internal_medicine", "family_medicine", "anesthesiology"}),
+    "hormone_therapy": frozenset({"endocrinology", "obstetrics_gynecology", "urology", "family_medicine"}),
+    "primary_care": frozenset({"family_medicine", "internal_medicine"}),
+    "urgent_care": frozenset({"emergency_medicine", "family_medicine"}),
+    "telehealth": frozenset({"family_medicine", "internal_medicine", "psychiatry"}),
+    "mental_health": frozenset({"psychiatry"}),
+    "addiction_medicine": frozenset({"addiction_medicine", "psychiatry", "family_medicine"}),
+    "hospice": frozenset({"hospice_palliative", "internal_medicine", "family_medicine"}),
+    "other": frozenset(),
+}
 
 
 class Exclusion(StrEnum):
+    """Why a director was not offered, in the order the filters run."""
+
     INACTIVE = "INACTIVE"
     PAUSED = "PAUSED"
-    NO_ACTIVE_LICENSE = "NO_ACTIVE_LICENSE"
-    LICENSE_EXPIRING = "LICENSE_EXPIRING"
+    EXCLUDED_OIG_SAM = "EXCLUDED_OIG_SAM"
     MODALITY_NOT_OFFERED = "MODALITY_NOT_OFFERED"
     NO_CAPACITY = "NO_CAPACITY"
+    NO_ACTIVE_LICENSE = "NO_ACTIVE_LICENSE"
+    LICENSE_EXPIRING = "LICENSE_EXPIRING"
+    NO_DEA_REGISTRATION = "NO_DEA_REGISTRATION"
+    SUPERVISION_LIMIT = "SUPERVISION_LIMIT"
 
 
 @dataclass(frozen=True)
-class License:
-    """One director's license in one state, with the profile fields the state index carries."""
+class Weights:
+    specialty_fit: float = 20.0
+    experience: float = 15.0
+    covers_all_states: float = 25.0
+    capacity: float = 10.0
+    responsiveness: float = 15.0
+    fairness: float = 10.0
+    malpractice: float = 5.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One director's license in one state, with the profile fields the ByState index carries."""
 
     director_id: str
     state: str
-    status: str
-    expires_on: date
+    license_status: str
+    license_expires_on: date
     modalities: frozenset[str]
-    active: bool
-    paused: bool
-    max_clinics: int
-    active_clinics: int
+    active: bool = True
+    paused: bool = False
+    excluded: bool = False
+    max_clinics: int = 1
+    active_clinics: int = 0
+    dea_expires_on: date | None = None
+    supervising_np: int = 0
+    supervising_pa: int = 0
+    specialties: frozenset[str] = frozenset()
+    modality_years: tuple[tuple[str, int], ...] = ()
+    malpractice_per_claim: int = 0
+    malpractice_aggregate: int = 0
+    response_rate: float | None = None
+    median_response_hours: float | None = None
+    last_offered_at: datetime | None = None
+    licensed_states: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,6 +103,13 @@ class Need:
     states: tuple[str, ...]
     modalities: frozenset[str]
     start_by: date
+    np: int = 0
+    pa: int = 0
+    controlled_substances: bool = False
+
+    @property
+    def needs_dea(self) -> bool:
+        return self.controlled_substances or bool(self.modalities & CONTROLLED_MODALITIES)
 
 
 @dataclass(frozen=True)
@@ -50,7 +117,9 @@ class Pick:
     director_id: str
     states: tuple[str, ...]
     score: float
+    components: tuple[tuple[str, float], ...]
     reasons: tuple[str, ...]
+    team: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,56 +127,230 @@ class Shortlist:
     picks: tuple[Pick, ...]
     candidates: int
     excluded: dict[str, int] = field(default_factory=dict)
+    team: bool = False
+    eligible: int = 0
+    strict_cpom_states: tuple[str, ...] = ()
+    states_without_rule: tuple[str, ...] = ()
+    uncovered_states: tuple[str, ...] = ()
 
 
-def shortlist(need: Need, licenses: Iterable[License], size: int) -> Shortlist:
-    """Rank every director holding a license in a requested state; keep the best `size`."""
-    by_director: dict[str, list[License]] = defaultdict(list)
-    for lic in licenses:
-        if lic.state in need.states:
-            by_director[lic.director_id].append(lic)
+@dataclass(frozen=True)
+class _Eligible:
+    """A director who passed every filter in at least one requested state."""
+
+    director_id: str
+    profile: Candidate
+    usable: tuple[Candidate, ...]
+    state_reasons: tuple[str, ...]
+
+
+def shortlist(
+    need: Need, candidates: Iterable[Candidate], size: int, now: datetime, weights: Weights | None = None
+) -> Shortlist:
+    """Best `size` directors covering every requested state alone, else a team of up to 3 that does."""
+    weights = weights or Weights()
+    by_director: dict[str, list[Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        if candidate.state in need.states:
+            by_director[candidate.director_id].append(candidate)
 
     excluded: Counter[str] = Counter()
-    picks: list[Pick] = []
-    for director_id, held in by_director.items():
-        usable, reason = _usable_licenses(need, held)
-        if reason:
-            excluded[reason] += 1
-            continue
-        picks.append(_pick(need, director_id, usable))
+    eligible: list[_Eligible] = []
+    for director_id in sorted(by_director):
+        outcome = _evaluate(need, director_id, by_director[director_id])
+        if isinstance(outcome, Exclusion):
+            excluded[outcome] += 1
+        else:
+            eligible.append(outcome)
 
-    picks.sort(key=lambda p: (-p.score, _rotation(need.request_id, p.director_id)))
-    return Shortlist(picks=tuple(picks[:size]), candidates=len(by_director), excluded=dict(excluded))
+    scores = {e.director_id: _score(need, e, now, weights) for e in eligible}
+    ranked = sorted(
+        eligible, key=lambda e: (-scores[e.director_id][0], _rotation(need.request_id, e.director_id))
+    )
+    singles = [e for e in ranked if len(e.usable) == len(need.states)]
+    if singles:
+        assignments = [(e, tuple(c.state for c in e.usable)) for e in singles[:size]]
+    else:
+        assignments = _team(need, ranked)
+    team = len(need.states) > 1 and not singles
+    covered = {state for _, states in assignments for state in states}
+    complete = covered >= set(need.states)
+    picks = tuple(_pick(need, e, states, scores[e.director_id], team) for e, states in assignments)
+    state_rules = [rules.rule_for(state) for state in need.states]
+    return Shortlist(
+        picks=picks if complete else (),
+        candidates=len(by_director),
+        excluded=dict(sorted(excluded.items())),
+        team=team and complete,
+        eligible=len(eligible),
+        strict_cpom_states=tuple(r.state for r in state_rules if r.strict_cpom),
+        states_without_rule=tuple(r.state for r in state_rules if not r.known),
+        uncovered_states=tuple(s for s in need.states if s not in covered),
+    )
 
 
-def _usable_licenses(need: Need, held: list[License]) -> tuple[list[License], Exclusion | None]:
+def _evaluate(need: Need, director_id: str, held: list[Candidate]) -> _Eligible | Exclusion:
     profile = held[0]
+    director_level = _director_exclusion(need, profile)
+    if director_level is not None:
+        return director_level
+    usable: list[Candidate] = []
+    reasons: list[str] = []
+    first_failure: Exclusion | None = None
+    for candidate in sorted(held, key=lambda c: need.states.index(c.state)):
+        failure, reason = _state_check(need, candidate)
+        if failure is None:
+            usable.append(candidate)
+            reasons.append(reason)
+        elif first_failure is None:
+            first_failure = failure
+    if not usable:
+        return first_failure or Exclusion.NO_ACTIVE_LICENSE
+    return _Eligible(director_id, profile, tuple(usable), tuple(reasons))
+
+
+def _director_exclusion(need: Need, profile: Candidate) -> Exclusion | None:
     if not profile.active:
-        return [], Exclusion.INACTIVE
+        return Exclusion.INACTIVE
     if profile.paused:
-        return [], Exclusion.PAUSED
+        return Exclusion.PAUSED
+    if profile.excluded:
+        return Exclusion.EXCLUDED_OIG_SAM
     if not need.modalities <= profile.modalities:
-        return [], Exclusion.MODALITY_NOT_OFFERED
+        return Exclusion.MODALITY_NOT_OFFERED
     if profile.active_clinics >= profile.max_clinics:
-        return [], Exclusion.NO_CAPACITY
-    active = [lic for lic in held if lic.status == "ACTIVE"]
-    if not active:
-        return [], Exclusion.NO_ACTIVE_LICENSE
-    lasting = [lic for lic in active if lic.expires_on >= need.start_by + LICENSE_MARGIN]
-    if not lasting:
-        return [], Exclusion.LICENSE_EXPIRING
-    return sorted(lasting, key=lambda lic: need.states.index(lic.state)), None
+        return Exclusion.NO_CAPACITY
+    return None
 
 
-def _pick(need: Need, director_id: str, usable: list[License]) -> Pick:
-    profile = usable[0]
-    room = profile.max_clinics - profile.active_clinics
-    coverage = len(usable) / len(need.states)
-    score = round(100 * coverage + 5 * min(room, 4), 2)
-    reasons = [f"Licensed in {lic.state} until {lic.expires_on:%Y-%m}" for lic in usable]
-    reasons.append("Offers " + ", ".join(sorted(m.replace("_", " ") for m in need.modalities)))
-    reasons.append(f"Has room for {room} more clinic{'s' if room != 1 else ''}")
-    return Pick(director_id, tuple(lic.state for lic in usable), score, tuple(reasons))
+def _state_check(need: Need, c: Candidate) -> tuple[Exclusion | None, str]:
+    """Filters that hold per state; on success, the supervision reason for the explanation."""
+    if c.license_status != "ACTIVE" or c.license_expires_on < need.start_by:
+        return Exclusion.NO_ACTIVE_LICENSE, ""
+    valid_until = need.start_by + LICENSE_MARGIN
+    if c.license_expires_on < valid_until:
+        return Exclusion.LICENSE_EXPIRING, ""
+    if need.needs_dea and (c.dea_expires_on is None or c.dea_expires_on < valid_until):
+        return Exclusion.NO_DEA_REGISTRATION, ""
+    allowed, reason = rules.supervision_room(
+        rules.rule_for(c.state), c.supervising_np, c.supervising_pa, need.np, need.pa
+    )
+    if not allowed:
+        return Exclusion.SUPERVISION_LIMIT, reason
+    return None, reason
+
+
+def _team(need: Need, ranked: list[_Eligible]) -> list[tuple[_Eligible, tuple[str, ...]]]:
+    """Greedy cover: each step takes the director adding the most uncovered states, best score first.
+
+    Returns each member with the states assigned to them.
+    """
+    uncovered = list(need.states)
+    team: list[tuple[_Eligible, tuple[str, ...]]] = []
+    remaining = list(ranked)
+    while uncovered and len(team) < MAX_TEAM_SIZE and remaining:
+        # max() keeps the first of equal gains, and `remaining` is in score order.
+        best = max(remaining, key=lambda e: len(set(uncovered) & {c.state for c in e.usable}))
+        gained = tuple(s for s in uncovered if s in {c.state for c in best.usable})
+        if not gained:
+            break
+        team.append((best, gained))
+        remaining.remove(best)
+        uncovered = [s for s in uncovered if s not in gained]
+    return team
+
+
+def _score(
+    need: Need, e: _Eligible, now: datetime, weights: Weights
+) -> tuple[float, tuple[tuple[str, float], ...]]:
+    p = e.profile
+    fits = [m for m in need.modalities if SPECIALTY_FIT.get(m, frozenset()) & p.specialties]
+    years = dict(p.modality_years)
+    experience = sum(min(years.get(m, 0), EXPERIENCE_CAP_YEARS) for m in need.modalities)
+    components = {
+        "specialty_fit": weights.specialty_fit * len(fits) / len(need.modalities),
+        "experience": weights.experience * experience / (EXPERIENCE_CAP_YEARS * len(need.modalities)),
+        "covers_all_states": weights.covers_all_states * (len(e.usable) == len(need.states)),
+        "capacity": weights.capacity * (p.max_clinics - p.active_clinics) / max(p.max_clinics, 1),
+        "responsiveness": weights.responsiveness * _responsiveness(p),
+        "fairness": -weights.fairness * _recently_offered(p, now),
+        "malpractice": weights.malpractice * _meets_malpractice_floor(p),
+    }
+    rounded = tuple((name, round(value, 2)) for name, value in components.items())
+    return round(sum(components.values()), 2), rounded
+
+
+def _responsiveness(p: Candidate) -> float:
+    """1.0 answers everything within 2 hours; unknown (new director) counts as middling."""
+    if p.response_rate is None:
+        return 0.5
+    hours = p.median_response_hours if p.median_response_hours is not None else SLOW_RESPONSE_HOURS
+    speed = 1 - min(max(hours - FAST_RESPONSE_HOURS, 0) / (SLOW_RESPONSE_HOURS - FAST_RESPONSE_HOURS), 1)
+    return p.response_rate * (0.5 + 0.5 * speed)
+
+
+def _recently_offered(p: Candidate, now: datetime) -> float:
+    """1.0 when offered just now, fading to 0 over the fairness window."""
+    if p.last_offered_at is None:
+        return 0.0
+    age = now - p.last_offered_at
+    return max(0.0, 1 - age / FAIRNESS_WINDOW)
+
+
+def _meets_malpractice_floor(p: Candidate) -> bool:
+    per_claim, aggregate = MALPRACTICE_FLOOR
+    return p.malpractice_per_claim >= per_claim and p.malpractice_aggregate >= aggregate
+
+
+def _pick(
+    need: Need,
+    e: _Eligible,
+    states: tuple[str, ...],
+    scored: tuple[float, tuple[tuple[str, float], ...]],
+    team: bool,
+) -> Pick:
+    score, components = scored
+    return Pick(
+        director_id=e.director_id,
+        states=states,
+        score=score,
+        components=components,
+        reasons=tuple(_reasons(need, e, states, team)),
+        team=team,
+    )
+
+
+def _reasons(need: Need, e: _Eligible, states: tuple[str, ...], team: bool) -> list[str]:
+    p = e.profile
+    serving = [(c, reason) for c, reason in zip(e.usable, e.state_reasons, strict=True) if c.state in states]
+    reasons = [f"Licensed in {c.state} until {c.license_expires_on:%Y-%m}" for c, _ in serving]
+    if need.needs_dea:
+        reasons += [f"DEA registered in {c.state}" for c, _ in serving]
+    reasons += [reason for _, reason in serving if reason]
+    fits = sorted(m for m in need.modalities if SPECIALTY_FIT.get(m, frozenset()) & p.specialties)
+    if fits:
+        specialties = ", ".join(sorted(s.replace("_", " ") for s in p.specialties))
+        reasons.append(f"Specialty ({specialties}) fits {', '.join(m.replace('_', ' ') for m in fits)}")
+    years = dict(p.modality_years)
+    for modality in sorted(need.modalities):
+        if years.get(modality):
+            reasons.append(f"{years[modality]} years of {modality.replace('_', ' ')} experience")
+    if len(need.states) > 1:
+        if team:
+            reasons.append(f"Part of a team: covers {', '.join(states)}")
+        else:
+            reasons.append(f"Covers all {len(need.states)} requested states alone")
+    room = p.max_clinics - p.active_clinics
+    reasons.append(f"Directs {p.active_clinics} of {p.max_clinics} clinics; room for {room} more")
+    if p.response_rate is not None:
+        hours = p.median_response_hours
+        speed = f", typically within {hours:g} hours" if hours is not None else ""
+        reasons.append(f"Answers {p.response_rate:.0%} of offers{speed}")
+    if _meets_malpractice_floor(p):
+        reasons.append("Malpractice coverage meets $1M/$3M")
+    else:
+        reasons.append("Malpractice coverage below $1M/$3M: clinic may need to provide a policy")
+    return reasons
 
 
 def _rotation(request_id: str, director_id: str) -> str:

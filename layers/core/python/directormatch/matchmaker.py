@@ -1,4 +1,4 @@
-"""Turning a new request into a MATCH item and its first wave of offers."""
+"""Turning a new request into a MATCH item, its first wave of offers, or NO_MATCH and an ops alert."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from directormatch import keys
-from directormatch.matching import Need, Shortlist, shortlist
+from directormatch.matching import Need, Pick, Shortlist, Weights, shortlist
 from directormatch.models import OfferStatus, RequestStatus
 from directormatch.store import DirectorStore, RequestStore
 
@@ -17,7 +17,16 @@ def need_of(request: dict[str, Any]) -> Need:
         states=tuple(request["states"]),
         modalities=frozenset(request["modalities"]),
         start_by=date.fromisoformat(request["start_by"]),
+        np=int(request["supervisees"]["np"]),
+        pa=int(request["supervisees"]["pa"]),
+        controlled_substances=bool(request["controlled_substances"]),
     )
+
+
+def request_summary(request: dict[str, Any]) -> dict[str, Any]:
+    """What an offer shows a director: the clinic's needs, never its identity or contact."""
+    fields = ("states", "modalities", "supervisees", "locations", "controlled_substances", "start_by")
+    return {name: request[name] for name in fields}
 
 
 def match_request(
@@ -26,47 +35,77 @@ def match_request(
     directors: DirectorStore,
     wave_size: int,
     offer_hours: int,
+    weights: Weights | None = None,
     now: datetime | None = None,
 ) -> tuple[Shortlist, bool]:
-    """Returns the shortlist and whether this call recorded it (False: done before)."""
+    """Returns the shortlist and whether this call recorded it (False: a redelivery, nothing written)."""
     now = now or datetime.now(UTC)
     need = need_of(request)
-    licenses = [lic for state in need.states for lic in directors.licenses_in(state)]
-    result = shortlist(need, licenses, wave_size)
+    candidates = [c for state in need.states for c in directors.candidates_in(state)]
+    result = shortlist(need, candidates, wave_size, now, weights)
     created_at = now.isoformat(timespec="milliseconds")
     expires_at = (now + timedelta(hours=offer_hours)).isoformat(timespec="seconds")
-    match_item = {
-        "pk": need.request_id,
+    offers = [offer_item(request, pick, 1, created_at, expires_at) for pick in result.picks]
+    extra = [] if offers else [no_match_alert(need.request_id, result, created_at)]
+    status = RequestStatus.OFFERED if offers else RequestStatus.NO_MATCH
+    match = match_item(need.request_id, result, directors.items_read, created_at)
+    recorded = requests.record_match(need.request_id, match, offers + extra, status.value)
+    if recorded:
+        licensed = {c.director_id: c.licensed_states or (c.state,) for c in candidates}
+        for pick in result.picks:
+            directors.stamp_offered(pick.director_id, list(licensed[pick.director_id]), created_at)
+    return result, recorded
+
+
+def match_item(request_id: str, result: Shortlist, items_read: int, created_at: str) -> dict[str, Any]:
+    return {
+        "pk": request_id,
         "sk": keys.MATCH_SK,
         "created_at": created_at,
         "candidates": result.candidates,
+        "eligible": result.eligible,
+        "items_read": items_read,
         "excluded": result.excluded,
-        "shortlist": [pick.director_id for pick in result.picks],
+        "team": result.team,
+        "shortlist": [
+            {"director_id": p.director_id, "score": p.score, "states": list(p.states), "wave": 1}
+            for p in result.picks
+        ],
+        "strict_cpom_states": list(result.strict_cpom_states),
+        "states_without_rule": list(result.states_without_rule),
+        "uncovered_states": list(result.uncovered_states),
     }
-    offers = [
-        {
-            "pk": need.request_id,
-            "sk": keys.offer_sk(pick.director_id),
-            "request_id": need.request_id,
-            "director_id": pick.director_id,
-            "offer_status": OfferStatus.OPEN.value,
-            "wave": 1,
-            "score": pick.score,
-            "reasons": list(pick.reasons),
-            "covers_states": list(pick.states),
-            "created_at": created_at,
-            "expires_at": expires_at,
-            "summary": {
-                "states": request["states"],
-                "modalities": request["modalities"],
-                "supervisees": request["supervisees"],
-                "locations": request["locations"],
-                "controlled_substances": request["controlled_substances"],
-                "start_by": request["start_by"],
-            },
-        }
-        for pick in result.picks
-    ]
-    status = RequestStatus.OFFERED if offers else RequestStatus.NO_MATCH
-    recorded = requests.record_match(need.request_id, match_item, offers, status.value)
-    return result, recorded
+
+
+def offer_item(
+    request: dict[str, Any], pick: Pick, wave: int, created_at: str, expires_at: str
+) -> dict[str, Any]:
+    return {
+        "pk": request["request_id"],
+        "sk": keys.offer_sk(pick.director_id),
+        "request_id": request["request_id"],
+        "director_id": pick.director_id,
+        "offer_status": OfferStatus.OPEN.value,
+        "wave": wave,
+        "score": pick.score,
+        "score_components": dict(pick.components),
+        "reasons": list(pick.reasons),
+        "covers_states": list(pick.states),
+        "team": pick.team,
+        "created_at": created_at,
+        "expires_at": expires_at,
+        "summary": request_summary(request),
+    }
+
+
+def no_match_alert(request_id: str, result: Shortlist, created_at: str) -> dict[str, Any]:
+    return {
+        "pk": request_id,
+        "sk": keys.alert_sk("NO_MATCH"),
+        "request_id": request_id,
+        "alert": "NO_MATCH",
+        "created_at": created_at,
+        "candidates": result.candidates,
+        "excluded": result.excluded,
+        "uncovered_states": list(result.uncovered_states),
+    }

@@ -58,14 +58,32 @@ def offer_email(offer: dict[str, Any], director: dict[str, Any]) -> Email:
     )
 
 
+def no_match_email(alert: dict[str, Any], ops_email: str) -> Email:
+    return render(
+        "ops_no_match",
+        to=ops_email,
+        idempotency_ref=alert["request_id"],
+        request_id=alert["request_id"],
+        candidates=alert.get("candidates", 0),
+        excluded=sorted((alert.get("excluded") or {}).items(), key=lambda kv: -kv[1]),
+        uncovered_states=alert.get("uncovered_states", []),
+    )
+
+
 class Notifier:
     def __init__(
-        self, requests: RequestStore, directors: DirectorStore, mailer: Mailer, lease_seconds: int
+        self,
+        requests: RequestStore,
+        directors: DirectorStore,
+        mailer: Mailer,
+        lease_seconds: int,
+        ops_email: str,
     ) -> None:
         self.requests = requests
         self.directors = directors
         self.mailer = mailer
         self.lease_seconds = lease_seconds
+        self.ops_email = ops_email
 
     def on_new_item(self, item: dict[str, Any]) -> None:
         sk = item["sk"]
@@ -73,6 +91,10 @@ class Notifier:
             self.send_once(item["request_id"], "receipt", "clinic", lambda: receipt_email(item))
         elif sk.startswith(keys.OFFER_PREFIX):
             self.send_once(item["request_id"], "offer", item["director_id"], lambda: self._offer_email(item))
+        elif sk == keys.alert_sk("NO_MATCH"):
+            self.send_once(
+                item["request_id"], "ops_no_match", "ops", lambda: no_match_email(item, self.ops_email)
+            )
 
     def _offer_email(self, offer: dict[str, Any]) -> Email:
         director = self.directors.get_profile(offer["director_id"])

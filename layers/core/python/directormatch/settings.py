@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Json
+
+from directormatch.matching import Weights
 
 
 class Settings(BaseModel):
@@ -25,6 +27,13 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=32 * 1024, alias="MAX_BODY_BYTES")
     idempotency_hours: int = Field(default=24, alias="IDEMPOTENCY_HOURS")
     email_lease_seconds: int = Field(default=120, alias="EMAIL_LEASE_SECONDS")
+    ops_email: str = Field(default="ops@directormatch.example", alias="OPS_EMAIL")
+    # Score weights as JSON, e.g. {"fairness": 5}; unnamed weights keep their defaults.
+    match_weights: Json[dict[str, float]] = Field(default={}, alias="MATCH_WEIGHTS")
+
+    @property
+    def weights(self) -> Weights:
+        return Weights(**self.match_weights)
 
 
 @lru_cache(maxsize=1)

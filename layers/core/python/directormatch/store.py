@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from directormatch import aws, keys
 from directormatch.errors import IdempotencyConflict, RetryLater, StoreUnavailable
-from directormatch.matching import License
+from directormatch.matching import Candidate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -244,13 +244,14 @@ class DirectorStore:
         self.table = table
         self.by_state_index = by_state_index
         self._client = client
+        self.items_read = 0
 
     @property
     def client(self) -> DynamoDBClient:
         return self._client or aws.dynamodb()
 
-    def licenses_in(self, state: str) -> Iterator[License]:
-        """Query the state index (never a Scan); one page at a time."""
+    def candidates_in(self, state: str) -> Iterator[Candidate]:
+        """Query the state index (never a Scan): one item per director licensed in `state`."""
         paginator = self.client.get_paginator("query")
         pages = paginator.paginate(
             TableName=self.table,
@@ -259,8 +260,31 @@ class DirectorStore:
             ExpressionAttributeValues={":state": {"S": state}},
         )
         for page in pages:
+            self.items_read += len(page.get("Items", []))
             for raw in page.get("Items", []):
-                yield license_from_item(from_attributes(raw))
+                yield candidate_from_item(from_attributes(raw))
+
+    def stamp_offered(self, director_id: str, states: list[str], at: str) -> None:
+        """Record when a director was last offered work (the fairness score reads it from every item)."""
+        for sk in [keys.PROFILE_SK, *(keys.license_sk(state) for state in states)]:
+            self._stamp(director_id, sk, at)
+
+    def _stamp(self, director_id: str, sk: str, at: str) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=to_attributes({"pk": director_id, "sk": sk}),
+                UpdateExpression="SET last_offered_at = :at",
+                ConditionExpression=(
+                    "attribute_exists(pk)"
+                    " AND (attribute_not_exists(last_offered_at) OR last_offered_at < :at)"
+                ),
+                ExpressionAttributeValues=to_attributes({":at": at}),
+            )
+        except ClientError as error:
+            # Item gone (license removed) or a newer stamp already there: nothing to do.
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
 
     def get_profile(self, director_id: str) -> dict[str, Any] | None:
         response = self.client.get_item(
@@ -285,15 +309,33 @@ class DirectorStore:
                 raise StoreUnavailable("roster load left unprocessed items")
 
 
-def license_from_item(item: Mapping[str, Any]) -> License:
-    return License(
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def candidate_from_item(item: Mapping[str, Any]) -> Candidate:
+    """A ByState index item (LICENSE#<state>, see directors.director_items) as a matching Candidate."""
+    last_offered = item.get("last_offered_at")
+    return Candidate(
         director_id=item["pk"],
         state=item["license_state"],
-        status=item["license_status"],
-        expires_on=date.fromisoformat(item["license_expires_on"]),
+        license_status=item["license_status"],
+        license_expires_on=date.fromisoformat(item["license_expires_on"]),
         modalities=frozenset(item.get("modalities", ())),
         active=bool(item.get("active", False)),
         paused=bool(item.get("paused", False)),
+        excluded=bool(item.get("excluded", False)),
         max_clinics=int(item.get("max_clinics", 0)),
         active_clinics=int(item.get("active_clinics", 0)),
+        dea_expires_on=_date(item.get("dea_expires_on")),
+        supervising_np=int(item.get("supervising_np", 0)),
+        supervising_pa=int(item.get("supervising_pa", 0)),
+        specialties=frozenset(item.get("specialties", ())),
+        modality_years=tuple(sorted((k, int(v)) for k, v in (item.get("modality_years") or {}).items())),
+        malpractice_per_claim=int(item.get("malpractice_per_claim", 0)),
+        malpractice_aggregate=int(item.get("malpractice_aggregate", 0)),
+        response_rate=item.get("response_rate"),
+        median_response_hours=item.get("median_response_hours"),
+        last_offered_at=datetime.fromisoformat(last_offered) if last_offered else None,
+        licensed_states=tuple(item.get("licensed_states", ())),
     )
