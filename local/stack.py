@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import socket
 from pathlib import Path
 
@@ -48,6 +50,10 @@ class LocalStack:
         base = f"http://127.0.0.1:{self.port}"
         parameters = resources.local_parameters({"SiteOrigin": base, "PublicBaseUrl": base})
         os.environ.update(LOCAL_ENVIRONMENT)
+        # A fresh signing key per run: links from an earlier run's outbox stop working, as they should.
+        os.environ.setdefault(
+            "TOKEN_KEYS", json.dumps({"active": "local", "keys": {"local": secrets.token_urlsafe(32)}})
+        )
         os.environ["AWS_ENDPOINT_URL"] = self.moto_endpoint
         for function in template.resources("AWS::Serverless::Function"):
             # Functions share this process: their environments must agree (they do: Globals).

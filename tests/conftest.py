@@ -14,6 +14,7 @@ from directormatch.matching import Candidate
 from directormatch.settings import get_settings
 
 ACCOUNT_ID = "123456789012"
+TEST_TOKEN_KEYS = '{"active": "t1", "keys": {"t1": "test-signing-key-0123456789abcdef0123"}}'
 REGION = "us-east-1"
 
 
@@ -31,6 +32,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_METRICS_NAMESPACE": "DirectorMatch",
         "POWERTOOLS_SERVICE_NAME": "directormatch",
+        "TOKEN_KEYS": TEST_TOKEN_KEYS,
     }.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):

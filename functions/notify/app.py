@@ -26,6 +26,7 @@ def notifier() -> Notifier:
         Mailer(settings.sender_email, settings.ses_configuration_set),
         lease_seconds=settings.email_lease_seconds,
         ops_email=settings.ops_email,
+        public_base_url=settings.public_base_url,
     )
 
 

@@ -86,7 +86,7 @@ def test_offer_email_escapes_director_name_and_lists_reasons() -> None:
     offer = offer_item()
 
     # When the offer is rendered
-    rendered = offer_email(offer, director(last_name=SCRIPT))
+    rendered = offer_email(offer, director(last_name=SCRIPT), "https://api.example")
 
     # Then the HTML escapes it, the text keeps it, and every reason is listed in both
     assert "<script>" not in rendered.html
@@ -104,7 +104,7 @@ def test_offer_email_contains_no_clinic_contact_details() -> None:
     request = request_item()
 
     # When the offer is rendered
-    rendered = offer_email(offer, director())
+    rendered = offer_email(offer, director(), "https://api.example")
 
     # Then neither part names the clinic or its contact
     for secret in (request["clinic"]["name"], request["contact"]["email"], request["contact"]["phone"]):

@@ -36,6 +36,11 @@ def _environment() -> Environment:
     )
 
 
+def render_page(name: str, **context: Any) -> str:
+    """A web page from templates/<name>.html (same autoescaped environment as the emails)."""
+    return _environment().get_template(f"{name}.html").render(**context)
+
+
 def header_safe(value: str) -> str:
     """Header values never carry user line breaks or control characters (header injection)."""
     return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()

@@ -102,11 +102,16 @@ class Modality(StrEnum):
 class RequestStatus(StrEnum):
     NEW = "NEW"
     OFFERED = "OFFERED"
+    MATCHED = "MATCHED"
     NO_MATCH = "NO_MATCH"
 
 
 class OfferStatus(StrEnum):
     OPEN = "OPEN"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+    SUPERSEDED = "SUPERSEDED"
 
 
 def _upper_state(value: object) -> object:

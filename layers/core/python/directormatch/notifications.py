@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from directormatch import keys
+from directormatch import keys, tokens
 from directormatch.emails import Email, Mailer, render
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.store import DirectorStore, RequestStore
@@ -37,7 +38,18 @@ def receipt_email(request: dict[str, Any]) -> Email:
     )
 
 
-def offer_email(offer: dict[str, Any], director: dict[str, Any]) -> Email:
+def offer_links(offer: dict[str, Any], base_url: str) -> dict[str, str]:
+    """Signed accept and decline links, valid while the offer is open."""
+    expires = datetime.fromisoformat(offer["expires_at"])
+    ring = tokens.keyring()
+    return {
+        f"{action.value}_url": f"{base_url.rstrip('/')}/offers/"
+        + tokens.issue(ring, action, offer["request_id"], offer["director_id"], expires)
+        for action in (tokens.Action.ACCEPT, tokens.Action.DECLINE)
+    }
+
+
+def offer_email(offer: dict[str, Any], director: dict[str, Any], base_url: str) -> Email:
     summary = offer["summary"]
     return render(
         "offer",
@@ -53,8 +65,8 @@ def offer_email(offer: dict[str, Any], director: dict[str, Any]) -> Email:
         start_by=summary["start_by"],
         reasons=offer["reasons"],
         expires_at=offer["expires_at"].replace("T", " ")[:16],
-        accept_url=None,
-        decline_url=None,
+        reply_enabled=False,
+        **offer_links(offer, base_url),
     )
 
 
@@ -78,12 +90,14 @@ class Notifier:
         mailer: Mailer,
         lease_seconds: int,
         ops_email: str,
+        public_base_url: str,
     ) -> None:
         self.requests = requests
         self.directors = directors
         self.mailer = mailer
         self.lease_seconds = lease_seconds
         self.ops_email = ops_email
+        self.public_base_url = public_base_url
 
     def on_new_item(self, item: dict[str, Any]) -> None:
         sk = item["sk"]
@@ -100,7 +114,7 @@ class Notifier:
         director = self.directors.get_profile(offer["director_id"])
         if director is None:
             raise LookupError(f"director {offer['director_id']} has no profile")
-        return offer_email(offer, director)
+        return offer_email(offer, director, self.public_base_url)
 
     def send_once(self, request_id: str, kind: str, recipient_id: str, build: Callable[[], Email]) -> bool:
         marker = keys.email_sk(kind, recipient_id)

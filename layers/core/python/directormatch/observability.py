@@ -20,6 +20,8 @@ class MetricName(StrEnum):
     QUOTE_CONFLICT = "QuoteIdempotencyConflict"
     OFFERS_CREATED = "OffersCreated"
     NO_MATCH = "NoMatch"
+    OFFER_ACCEPTED = "OfferAccepted"
+    OFFER_DECLINED = "OfferDeclined"
     EMAIL_SENT = "EmailSent"
     DUPLICATE_SKIPPED = "DuplicateSkipped"
     RECORD_FAILED = "RecordFailed"

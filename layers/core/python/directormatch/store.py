@@ -230,6 +230,217 @@ class RequestStore:
             ExpressionAttributeValues=to_attributes({":sending": "SENDING"}),
         )
 
+    def get_offer(self, request_id: str, director_id: str) -> dict[str, Any] | None:
+        return self._get(request_id, keys.offer_sk(director_id))
+
+    def offers(self, request_id: str) -> list[dict[str, Any]]:
+        """Every OFFER item of one request (a Query on its partition)."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :offer)",
+            ExpressionAttributeValues=to_attributes({":pk": request_id, ":offer": keys.OFFER_PREFIX}),
+            ConsistentRead=True,
+        )
+        return [from_attributes(raw) for page in pages for raw in page.get("Items", [])]
+
+    def accept_offer(
+        self,
+        request: dict[str, Any],
+        offer: dict[str, Any],
+        profile: dict[str, Any],
+        directors_table: str,
+        via: str,
+        now: datetime,
+    ) -> str:
+        """One transaction: offer ACCEPTED, request MATCHED (or the team's states recorded), and the
+        director's clinic count and supervision counts raised. 'ok', 'no_capacity' or 'conflict'."""
+        at = now.isoformat(timespec="milliseconds")
+        request_id, director_id = request["request_id"], offer["director_id"]
+        team_states = set(offer.get("covers_states", [])) if offer.get("team") else set()
+        completes = not team_states or set(request.get("accepted_states", [])) | team_states >= set(
+            request["states"]
+        )
+        request_update = (
+            "SET request_status = :matched, matched_at = :at, updated_at = :at"
+            if completes
+            else "SET updated_at = :at"
+        )
+        if team_states:
+            request_update += " ADD accepted_states :states, accepted_directors :director"
+        else:
+            request_update += ", matched_director_id = :director_id"
+        values: dict[str, Any] = {":offered": "OFFERED", ":at": at}
+        if completes:
+            values[":matched"] = "MATCHED"
+        if team_states:
+            values[":states"] = team_states
+            values[":director"] = {director_id}
+        else:
+            values[":director_id"] = director_id
+        items: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": to_attributes({"pk": request_id, "sk": offer["sk"]}),
+                    "UpdateExpression": (
+                        "SET offer_status = :accepted, answered_at = :at, answered_via = :via"
+                    ),
+                    "ConditionExpression": "offer_status = :open AND expires_at > :now",
+                    "ExpressionAttributeValues": to_attributes(
+                        {
+                            ":accepted": "ACCEPTED",
+                            ":at": at,
+                            ":via": via,
+                            ":open": "OPEN",
+                            ":now": now.isoformat(timespec="seconds"),
+                        }
+                    ),
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": to_attributes({"pk": request_id, "sk": keys.REQUEST_SK}),
+                    "UpdateExpression": request_update,
+                    "ConditionExpression": "request_status = :offered",
+                    "ExpressionAttributeValues": to_attributes(values),
+                }
+            },
+            *_director_load_updates(directors_table, request, offer, profile),
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            codes = _cancellation_codes(error)
+            if _error_code(error) != "TransactionCanceledException":
+                raise
+            if codes[:2] == ["None", "None"] and "ConditionalCheckFailed" in codes[2:3]:
+                return "no_capacity"
+            if "TransactionConflict" in codes:
+                raise RetryLater("offer is being answered concurrently") from error
+            return "conflict"
+        return "ok"
+
+    def decline_offer(self, request_id: str, director_id: str, via: str, now: datetime) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=to_attributes({"pk": request_id, "sk": keys.offer_sk(director_id)}),
+                UpdateExpression="SET offer_status = :declined, answered_at = :at, answered_via = :via",
+                ConditionExpression="offer_status = :open",
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":declined": "DECLINED",
+                        ":at": now.isoformat(timespec="milliseconds"),
+                        ":via": via,
+                        ":open": "OPEN",
+                    }
+                ),
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def close_offer(self, request_id: str, director_id: str, status: str, now: datetime) -> bool:
+        """OPEN -> SUPERSEDED or EXPIRED; False when it was no longer open."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=to_attributes({"pk": request_id, "sk": keys.offer_sk(director_id)}),
+                UpdateExpression="SET offer_status = :status, closed_at = :at",
+                ConditionExpression="offer_status = :open",
+                ExpressionAttributeValues=to_attributes(
+                    {":status": status, ":at": now.isoformat(timespec="milliseconds"), ":open": "OPEN"}
+                ),
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def complete_team_if_covered(self, request_id: str, now: datetime) -> bool:
+        """A team request is MATCHED once accepted offers cover every requested state."""
+        request = self.get_request(request_id)
+        if request is None or request["request_status"] != "OFFERED":
+            return False
+        if not set(request.get("accepted_states", [])) >= set(request["states"]):
+            return False
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=to_attributes({"pk": request_id, "sk": keys.REQUEST_SK}),
+                UpdateExpression="SET request_status = :matched, matched_at = :at, updated_at = :at",
+                ConditionExpression="request_status = :offered",
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":matched": "MATCHED",
+                        ":offered": "OFFERED",
+                        ":at": now.isoformat(timespec="milliseconds"),
+                    }
+                ),
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def supersede_open_offers(self, request_id: str, except_director: str, now: datetime) -> list[str]:
+        """Close every other OPEN offer of a matched request; returns the directors whose offer closed."""
+        closed = []
+        for offer in self.offers(request_id):
+            others_open = offer["offer_status"] == "OPEN" and offer["director_id"] != except_director
+            if others_open and self.close_offer(request_id, offer["director_id"], "SUPERSEDED", now):
+                closed.append(offer["director_id"])
+        return closed
+
+
+def _director_load_updates(
+    directors_table: str, request: dict[str, Any], offer: dict[str, Any], profile: dict[str, Any]
+) -> list[Any]:
+    """One more clinic on the director's PROFILE (only while under max_clinics) and on every
+    LICENSE item (they carry the count for the matcher); the clinic's NPs and PAs on the
+    licenses of the states the director now serves."""
+    director_id = offer["director_id"]
+    serves = set(offer.get("covers_states", []))
+    supervisees = request.get("supervisees", {})
+    updates: list[Any] = [
+        {
+            "Update": {
+                "TableName": directors_table,
+                "Key": to_attributes({"pk": director_id, "sk": keys.PROFILE_SK}),
+                "UpdateExpression": "SET active_clinics = active_clinics + :one",
+                "ConditionExpression": "active_clinics < max_clinics",
+                "ExpressionAttributeValues": to_attributes({":one": 1}),
+            }
+        }
+    ]
+    for state in profile.get("licensed_states", []):
+        expression = "SET active_clinics = if_not_exists(active_clinics, :zero) + :one"
+        values: dict[str, Any] = {":one": 1, ":zero": 0}
+        if state in serves:
+            expression += (
+                ", supervising_np = if_not_exists(supervising_np, :zero) + :np"
+                ", supervising_pa = if_not_exists(supervising_pa, :zero) + :pa"
+            )
+            values |= {":np": int(supervisees.get("np", 0)), ":pa": int(supervisees.get("pa", 0))}
+        updates.append(
+            {
+                "Update": {
+                    "TableName": directors_table,
+                    "Key": to_attributes({"pk": director_id, "sk": keys.license_sk(state)}),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": to_attributes(values),
+                }
+            }
+        )
+    return updates
+
 
 def _replay(existing: dict[str, Any], claim: dict[str, Any]) -> Created:
     if existing["body_hash"] != claim["body_hash"]:

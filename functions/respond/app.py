@@ -1,0 +1,83 @@
+"""Offer links: GET /offers/{token} shows the offer (changes nothing); POST .../accept|decline acts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from directormatch import offers, tokens
+from directormatch.answers import Page, confirm_page, result_page, token_error_page
+from directormatch.observability import MetricName, logger, metrics, tracer
+from directormatch.settings import get_settings
+from directormatch.store import DirectorStore, RequestStore
+from directormatch.tokens import Action, TokenError, TokenInvalid
+
+app = APIGatewayRestResolver()
+OFFER_ACTIONS = (Action.ACCEPT, Action.DECLINE)
+
+
+def html(page: Page) -> Response[str]:
+    return Response(
+        status_code=int(page.status),
+        content_type=content_types.TEXT_HTML,
+        body=page.html,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"},
+    )
+
+
+def _claims(token: str, action: str | None = None) -> tokens.Claims:
+    claims = tokens.verify(tokens.keyring(), token)
+    if claims.action not in OFFER_ACTIONS or (action is not None and claims.action != action):
+        raise TokenInvalid("link is for another action")
+    return claims
+
+
+@app.get("/offers/<token>")
+def show_offer(token: str) -> Response[str]:
+    try:
+        claims = _claims(token)
+    except TokenError as error:
+        logger.info("offer link refused", extra={"reason": type(error).__name__})
+        return html(token_error_page(error))
+    requests = RequestStore(get_settings().requests_table)
+    offer = requests.get_offer(claims.request_id, claims.subject)
+    request = requests.get_request(claims.request_id)
+    blocked = offers.explain(offer, request, datetime.now(UTC))
+    if offer is None:
+        return html(result_page(offers.Answer(offers.Outcome.NOT_FOUND)))
+    logger.append_keys(request_id=claims.request_id, director_id=claims.subject)
+    logger.info("offer link opened", extra={"action": claims.action.value, "blocked": blocked})
+    return html(confirm_page(claims.action.value, offer, f"/offers/{token}/{claims.action.value}", blocked))
+
+
+@app.post("/offers/<token>/<action>")
+def answer_offer(token: str, action: str) -> Response[str]:
+    try:
+        claims = _claims(token, action)
+    except TokenError as error:
+        logger.info("offer answer refused", extra={"reason": type(error).__name__})
+        return html(token_error_page(error))
+    settings = get_settings()
+    requests = RequestStore(settings.requests_table)
+    if claims.action == Action.ACCEPT:
+        directors = DirectorStore(settings.directors_table, settings.directors_by_state_index)
+        answer = offers.accept(requests, directors, claims.request_id, claims.subject, via="link")
+    else:
+        answer = offers.decline(requests, claims.request_id, claims.subject, via="link")
+    logger.append_keys(request_id=claims.request_id, director_id=claims.subject)
+    logger.info("offer answered", extra={"action": claims.action.value, "outcome": answer.outcome.value})
+    if answer.outcome == offers.Outcome.ACCEPTED:
+        metrics.add_metric(name=MetricName.OFFER_ACCEPTED, unit="Count", value=1)
+    elif answer.outcome == offers.Outcome.DECLINED:
+        metrics.add_metric(name=MetricName.OFFER_DECLINED, unit="Count", value=1)
+    return html(result_page(answer))
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

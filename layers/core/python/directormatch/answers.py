@@ -1,0 +1,84 @@
+"""What a director sees when answering an offer from a link: status code and page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from directormatch.emails import render_page
+from directormatch.notifications import modality_label
+from directormatch.offers import Answer, Outcome
+from directormatch.tokens import TokenError, TokenExpired
+
+RESULT_PAGES: dict[Outcome, tuple[HTTPStatus, str, str]] = {
+    Outcome.ACCEPTED: (
+        HTTPStatus.OK,
+        "You accepted",
+        "Thank you. We are introducing you to the clinic by email now.",
+    ),
+    Outcome.DECLINED: (
+        HTTPStatus.OK,
+        "You declined",
+        "Thank you for letting us know. We will offer it to someone else.",
+    ),
+    Outcome.ALREADY_ACCEPTED: (HTTPStatus.CONFLICT, "Already accepted", "You accepted this offer earlier."),
+    Outcome.ALREADY_DECLINED: (HTTPStatus.CONFLICT, "Already declined", "You declined this offer earlier."),
+    Outcome.FILLED: (HTTPStatus.CONFLICT, "Position filled", "Another physician accepted first. Thank you."),
+    Outcome.EXPIRED: (HTTPStatus.GONE, "Offer expired", "This offer is no longer open."),
+    Outcome.NO_CAPACITY: (
+        HTTPStatus.CONFLICT,
+        "No room left",
+        "Your roster shows no room for another clinic, so we could not accept for you. Reply to us to update it.",
+    ),
+    Outcome.NOT_FOUND: (HTTPStatus.NOT_FOUND, "Offer not found", "We could not find this offer."),
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    status: HTTPStatus
+    html: str
+
+
+def result_page(answer: Answer) -> Page:
+    status, heading, message = RESULT_PAGES[answer.outcome]
+    return Page(status, render_page("page_result", heading=heading, message=message, bad=not answer.changed))
+
+
+def token_error_page(error: TokenError) -> Page:
+    if isinstance(error, TokenExpired):
+        return Page(
+            HTTPStatus.GONE, render_page("page_result", heading="Link expired", message=_expired, bad=True)
+        )
+    return Page(
+        HTTPStatus.FORBIDDEN, render_page("page_result", heading="Link not valid", message=_invalid, bad=True)
+    )
+
+
+_expired = "This link has expired. If you still want the position, reply to the offer email."
+_invalid = "This link is not valid. Use the buttons in the offer email, or reply to it."
+
+
+def confirm_page(action: str, offer: dict[str, Any], post_url: str, blocked: Outcome | None) -> Page:
+    """GET: show the offer and one button; changes nothing (mail scanners open links)."""
+    summary = offer["summary"]
+    status = HTTPStatus.OK
+    message = None
+    if blocked is not None:
+        status, _, message = RESULT_PAGES[blocked]
+    html = render_page(
+        "page_offer",
+        action=action,
+        blocked=message,
+        post_url=post_url,
+        states=summary["states"],
+        modalities=[modality_label(m) for m in summary["modalities"]],
+        supervisees=summary["supervisees"],
+        locations=summary["locations"],
+        controlled_substances=summary["controlled_substances"],
+        start_by=summary["start_by"],
+        expires_at=offer["expires_at"].replace("T", " ")[:16],
+        reasons=offer["reasons"],
+    )
+    return Page(status, html)

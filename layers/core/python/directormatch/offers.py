@@ -1,0 +1,102 @@
+"""The offer lifecycle: a director accepts or declines; the first accept wins.
+
+    OPEN --accept (request OFFERED, director has room)--> ACCEPTED, request MATCHED
+    OPEN --decline--> DECLINED
+    OPEN --another director accepted--> SUPERSEDED
+    OPEN --past expires_at (sweep)--> EXPIRED
+Every transition is a conditional write on the expected status, so a repeated click, a reply
+racing a click, or a redelivered event changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from directormatch.store import DirectorStore, RequestStore
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "ACCEPTED"  # this call made the match (or the team's part)
+    DECLINED = "DECLINED"
+    ALREADY_ACCEPTED = "ALREADY_ACCEPTED"  # this director had accepted before: nothing changed
+    ALREADY_DECLINED = "ALREADY_DECLINED"
+    FILLED = "FILLED"  # another director was matched first
+    EXPIRED = "EXPIRED"
+    NO_CAPACITY = "NO_CAPACITY"  # the director filled up since the offer
+    NOT_FOUND = "NOT_FOUND"
+
+
+@dataclass(frozen=True)
+class Answer:
+    outcome: Outcome
+    offer: dict[str, Any] | None = None
+    request: dict[str, Any] | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome in (Outcome.ACCEPTED, Outcome.DECLINED)
+
+
+def explain(offer: dict[str, Any] | None, request: dict[str, Any] | None, now: datetime) -> Outcome | None:
+    """Why an offer can no longer be answered, from what is stored; None when it still can."""
+    if offer is None or request is None:
+        return Outcome.NOT_FOUND
+    status = offer["offer_status"]
+    if status == "ACCEPTED":
+        return Outcome.ALREADY_ACCEPTED
+    if status == "DECLINED":
+        return Outcome.ALREADY_DECLINED
+    if status == "SUPERSEDED" or request["request_status"] == "MATCHED":
+        return Outcome.FILLED
+    if status == "EXPIRED" or datetime.fromisoformat(offer["expires_at"]) <= now:
+        return Outcome.EXPIRED
+    return None
+
+
+def accept(
+    requests: RequestStore,
+    directors: DirectorStore,
+    request_id: str,
+    director_id: str,
+    via: str,
+    now: datetime | None = None,
+) -> Answer:
+    now = now or datetime.now(UTC)
+    offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
+    blocked = explain(offer, request, now)
+    if blocked is not None:
+        return Answer(blocked, offer, request)
+    if offer is None or request is None:  # explain() returned NOT_FOUND for these; keeps mypy informed
+        return Answer(Outcome.NOT_FOUND, offer, request)
+    profile = directors.get_profile(director_id)
+    if profile is None:
+        return Answer(Outcome.NOT_FOUND, offer, request)
+    result = requests.accept_offer(request, offer, profile, directors.table, via, now)
+    if result == "ok":
+        if offer.get("team"):
+            requests.complete_team_if_covered(request_id, now)
+        else:
+            requests.supersede_open_offers(request_id, except_director=director_id, now=now)
+        return Answer(Outcome.ACCEPTED, offer, request)
+    if result == "no_capacity":
+        return Answer(Outcome.NO_CAPACITY, offer, request)
+    # Lost a race: read again to say what happened.
+    offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
+    return Answer(explain(offer, request, now) or Outcome.FILLED, offer, request)
+
+
+def decline(
+    requests: RequestStore, request_id: str, director_id: str, via: str, now: datetime | None = None
+) -> Answer:
+    now = now or datetime.now(UTC)
+    offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
+    blocked = explain(offer, request, now)
+    if blocked is not None:
+        return Answer(blocked, offer, request)
+    if requests.decline_offer(request_id, director_id, via, now):
+        return Answer(Outcome.DECLINED, offer, request)
+    offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
+    return Answer(explain(offer, request, now) or Outcome.ALREADY_DECLINED, offer, request)
