@@ -29,7 +29,8 @@ RESULT_PAGES: dict[Outcome, tuple[HTTPStatus, str, str]] = {
     Outcome.NO_CAPACITY: (
         HTTPStatus.CONFLICT,
         "No room left",
-        "Your roster shows no room for another clinic, so we could not accept for you. Reply to us to update it.",
+        "Your profile shows no room for another clinic, so we could not accept for you. "
+        "Reply to the offer email if that has changed.",
     ),
     Outcome.NOT_FOUND: (HTTPStatus.NOT_FOUND, "Offer not found", "We could not find this offer."),
 }
