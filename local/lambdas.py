@@ -49,6 +49,11 @@ class Functions:
                 self._locks[name] = threading.Lock()
             return self._handlers[name], self._locks[name]
 
+    def warm(self) -> None:
+        """Import every handler now, so the first request is not slowed by imports."""
+        for name in template.resources("AWS::Serverless::Function"):
+            self._handler(name)
+
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
         handler, lock = self._handler(name)
         with lock:

@@ -65,6 +65,7 @@ class LocalStack:
         queues = resources.create_all(session, parameters)
         self._load_roster()
         self.functions = Functions()
+        self.functions.warm()
         self.pump = StreamPump(
             session, template.stream_subscriptions(), queues, self.functions, on_tick=self.outbox.collect
         )

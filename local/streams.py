@@ -145,8 +145,15 @@ class StreamPump:
 
     def _invoke(self, sub: Subscription, batch: list[dict[str, Any]]) -> int | None:
         """Index of the first record to retry, or None when the whole batch succeeded."""
+        started = time.monotonic()
         try:
             response = self.functions.invoke(sub.spec.function, {"Records": batch})
+            log.info(
+                "%s: %d record(s) in %.0f ms",
+                sub.spec.function,
+                len(batch),
+                1000 * (time.monotonic() - started),
+            )
         except Exception:
             log.exception("%s failed a batch of %d", sub.spec.function, len(batch))
             return 0

@@ -1,4 +1,4 @@
-"""Stream consumer: emails for new REQUEST items (receipt) and new OFFER items (offer)."""
+"""Stream consumer: every email a new item or a status change calls for (see Notifier)."""
 
 from __future__ import annotations
 
@@ -31,11 +31,14 @@ def notifier() -> Notifier:
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    if record.raw_event.get("eventName") != "INSERT":
+    change = record.raw_event.get("dynamodb") or {}
+    new_image, old_image = change.get("NewImage"), change.get("OldImage")
+    if not new_image:
         return
-    image = (record.raw_event.get("dynamodb") or {}).get("NewImage")
-    if image:
-        notifier().on_new_item(from_attributes(image))
+    if record.raw_event.get("eventName") == "INSERT":
+        notifier().on_new_item(from_attributes(new_image))
+    elif record.raw_event.get("eventName") == "MODIFY" and old_image:
+        notifier().on_change(from_attributes(old_image), from_attributes(new_image))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -71,6 +71,35 @@ def render(kind: str, to: str, idempotency_ref: str, **context: Any) -> Email:
     )
 
 
+def render_notice(
+    kind: str,
+    to: str,
+    idempotency_ref: str,
+    subject: str,
+    request_id: str,
+    greeting: str,
+    paragraphs: list[str],
+    details: list[tuple[str, str]] | None = None,
+) -> Email:
+    """A plain notice (transitions, alerts): one template, the words come from the caller."""
+    env = _environment()
+    context = {
+        "subject": subject,
+        "request_id": request_id,
+        "greeting": greeting,
+        "paragraphs": paragraphs,
+        "details": details or [],
+    }
+    return Email(
+        kind=kind,
+        to=to,
+        subject=header_safe(subject),
+        text=env.get_template("notice.txt").render(**context),
+        html=env.get_template("notice.html").render(**context),
+        message_id=f"<{kind}.{idempotency_ref}@{MESSAGE_ID_DOMAIN}>",
+    )
+
+
 def to_mime(email: Email, sender: str) -> EmailMessage:
     message = EmailMessage(policy=MIME_POLICY)
     message["From"] = formataddr(("DirectorMatch", sender))

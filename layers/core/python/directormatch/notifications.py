@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from directormatch import keys, tokens
-from directormatch.emails import Email, Mailer, render
+from directormatch.emails import Email, Mailer, render, render_notice
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.store import DirectorStore, RequestStore
 
@@ -82,6 +83,106 @@ def no_match_email(alert: dict[str, Any], ops_email: str) -> Email:
     )
 
 
+def _doctor(profile: dict[str, Any]) -> str:
+    return f"Dr. {profile['first_name']} {profile['last_name']}"
+
+
+def intro_clinic_email(request: dict[str, Any], directors: list[dict[str, Any]]) -> Email:
+    team = len(directors) > 1
+    names = ", ".join(_doctor(d) for d in directors)
+    return render_notice(
+        "intro_clinic",
+        to=request["contact"]["email"],
+        idempotency_ref=request["request_id"],
+        subject=f"You are matched: {names}",
+        request_id=request["request_id"],
+        greeting=f"Hello {request['contact']['name']},",
+        paragraphs=[
+            f"Good news: {names} accepted {'as a team ' if team else ''}to be the medical director for "
+            f"{request['clinic']['name']}.",
+            "We have sent them your contact details; expect to hear from them shortly. You can also "
+            "write to them directly. There is no placement fee.",
+        ],
+        details=[(_doctor(d), d["email"]) for d in directors],
+    )
+
+
+def intro_director_email(request: dict[str, Any], director: dict[str, Any], states: list[str]) -> Email:
+    contact, clinic = request["contact"], request["clinic"]
+    details = [
+        ("Clinic", clinic["name"]),
+        ("Contact", contact["name"]),
+        ("Email", contact["email"]),
+        ("Phone", contact["phone"]),
+        ("States", ", ".join(states)),
+        ("Services", ", ".join(modality_label(m) for m in request["modalities"])),
+        ("Start by", request["start_by"]),
+    ]
+    if clinic.get("website"):
+        details.insert(1, ("Website", clinic["website"]))
+    return render_notice(
+        "intro_director",
+        to=director["email"],
+        idempotency_ref=f"{request['request_id']}.{director['director_id']}",
+        subject=f"Introduction: {clinic['name']}",
+        request_id=request["request_id"],
+        greeting=f"Hello Dr. {director['last_name']},",
+        paragraphs=[
+            f"Thank you for accepting. Here is {clinic['name']}; they are expecting you to get in touch.",
+            "Please reach out within one business day to agree the directorship and its paperwork.",
+        ],
+        details=details,
+    )
+
+
+def filled_email(offer: dict[str, Any], director: dict[str, Any]) -> Email:
+    return render_notice(
+        "filled",
+        to=director["email"],
+        idempotency_ref=f"{offer['request_id']}.{offer['director_id']}",
+        subject="Position filled: thank you",
+        request_id=offer["request_id"],
+        greeting=f"Hello Dr. {director['last_name']},",
+        paragraphs=[
+            "Another physician accepted the medical director position we offered you "
+            f"({', '.join(offer['summary']['states'])}), so this offer is closed.",
+            "Thank you for your time; we will keep you in mind for the next clinic that fits.",
+        ],
+    )
+
+
+def declined_email(offer: dict[str, Any], director: dict[str, Any]) -> Email:
+    return render_notice(
+        "declined",
+        to=director["email"],
+        idempotency_ref=f"{offer['request_id']}.{offer['director_id']}",
+        subject="You declined an offer: noted",
+        request_id=offer["request_id"],
+        greeting=f"Hello Dr. {director['last_name']},",
+        paragraphs=[
+            "We recorded that you declined this offer; nothing else is needed from you.",
+            "If your availability has changed, reply to this email and we will update your profile.",
+        ],
+    )
+
+
+def clinic_update_email(request: dict[str, Any]) -> Email:
+    wave = int(request.get("wave", 1))
+    return render_notice(
+        "clinic_update",
+        to=request["contact"]["email"],
+        idempotency_ref=f"{request['request_id']}.w{wave}",
+        subject="Your medical director search continues",
+        request_id=request["request_id"],
+        greeting=f"Hello {request['contact']['name']},",
+        paragraphs=[
+            "The physicians we contacted first have not taken the position yet, so we have offered it to "
+            "more physicians licensed in your state(s).",
+            "We will email you as soon as one accepts. Our promise stands: matched within 24 hours.",
+        ],
+    )
+
+
 class Notifier:
     def __init__(
         self,
@@ -110,11 +211,45 @@ class Notifier:
                 item["request_id"], "ops_no_match", "ops", lambda: no_match_email(item, self.ops_email)
             )
 
-    def _offer_email(self, offer: dict[str, Any]) -> Email:
-        director = self.directors.get_profile(offer["director_id"])
+    def on_change(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """MODIFY records: the transitions that someone must hear about."""
+        sk, request_id = new["sk"], new.get("request_id", new["pk"])
+        if sk == keys.REQUEST_SK:
+            if new["request_status"] == "MATCHED" and old.get("request_status") != "MATCHED":
+                self._introduce(new)
+            if int(new.get("wave", 1)) > int(old.get("wave", 1)) and new["request_status"] == "OFFERED":
+                wave = int(new["wave"])
+                self.send_once(
+                    request_id, f"clinic_update_w{wave}", "clinic", lambda: clinic_update_email(new)
+                )
+        elif sk.startswith(keys.OFFER_PREFIX) and old.get("offer_status") == "OPEN":
+            status, director_id = new["offer_status"], new["director_id"]
+            build = {"SUPERSEDED": filled_email, "DECLINED": declined_email}.get(status)
+            if build is not None:
+                self.send_once(
+                    request_id, status.lower(), director_id, lambda: build(new, self._profile(director_id))
+                )
+
+    def _introduce(self, request: dict[str, Any]) -> None:
+        request_id = request["request_id"]
+        accepted = [o for o in self.requests.offers(request_id) if o["offer_status"] == "ACCEPTED"]
+        profiles = {o["director_id"]: self._profile(o["director_id"]) for o in accepted}
+        self.send_once(
+            request_id, "intro_clinic", "clinic", lambda: intro_clinic_email(request, list(profiles.values()))
+        )
+        for offer in accepted:
+            states = offer.get("covers_states", request["states"])
+            build = partial(intro_director_email, request, profiles[offer["director_id"]], states)
+            self.send_once(request_id, "intro_director", offer["director_id"], build)
+
+    def _profile(self, director_id: str) -> dict[str, Any]:
+        director = self.directors.get_profile(director_id)
         if director is None:
-            raise LookupError(f"director {offer['director_id']} has no profile")
-        return offer_email(offer, director, self.public_base_url)
+            raise LookupError(f"director {director_id} has no profile")
+        return director
+
+    def _offer_email(self, offer: dict[str, Any]) -> Email:
+        return offer_email(offer, self._profile(offer["director_id"]), self.public_base_url)
 
     def send_once(self, request_id: str, kind: str, recipient_id: str, build: Callable[[], Email]) -> bool:
         marker = keys.email_sk(kind, recipient_id)
