@@ -5,13 +5,15 @@ from __future__ import annotations
 import html
 import json
 import logging
+from datetime import timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from local import apigw
+from local.clock import Scheduler
 from local.lambdas import Functions
 from local.outbox import Outbox
 from local.template import Route
@@ -23,11 +25,14 @@ STATIC = Path(__file__).parent / "static"
 class LocalStackServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, routes: list[Route], functions: Functions, outbox: Outbox) -> None:
+    def __init__(
+        self, port: int, routes: list[Route], functions: Functions, outbox: Outbox, scheduler: Scheduler
+    ) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.routes = routes
         self.functions = functions
         self.outbox = outbox
+        self.scheduler = scheduler
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -56,7 +61,23 @@ class Handler(BaseHTTPRequestHandler):
             self._api()
 
     def do_POST(self) -> None:
-        self._api()
+        parts = urlsplit(self.path)
+        if parts.path == "/_clock/advance":
+            # Move the sweep's clock forward, then sweep at once: ?hours=5 or ?minutes=30.
+            query = parse_qs(parts.query)
+            delta = timedelta(
+                hours=float(query.get("hours", ["0"])[0]), minutes=float(query.get("minutes", ["0"])[0])
+            )
+            moment = self.server.scheduler.advance(delta)
+            reports = self.server.scheduler.run_once()
+            body = json.dumps({"now": moment.isoformat(), "sweep": reports}).encode()
+            self._send(HTTPStatus.OK, "application/json", body)
+        elif parts.path == "/_sweep":
+            reports = self.server.scheduler.run_once()
+            body = json.dumps({"now": self.server.scheduler.now().isoformat(), "sweep": reports}).encode()
+            self._send(HTTPStatus.OK, "application/json", body)
+        else:
+            self._api()
 
     def do_OPTIONS(self) -> None:
         self._api()

@@ -9,6 +9,7 @@ import socket
 from pathlib import Path
 
 from local import resources, template
+from local.clock import Scheduler
 from local.lambdas import Functions
 from local.outbox import Outbox
 from local.streams import StreamPump
@@ -70,10 +71,14 @@ class LocalStack:
             session, template.stream_subscriptions(), queues, self.functions, on_tick=self.outbox.collect
         )
         self.pump.start()
+        self.scheduler = Scheduler(self.functions, float(os.environ.get("SWEEP_SECONDS", "5")))
+        self.scheduler.start()
 
         from local.server import LocalStackServer
 
-        self.http = LocalStackServer(self.port, template.api_routes(), self.functions, self.outbox)
+        self.http = LocalStackServer(
+            self.port, template.api_routes(), self.functions, self.outbox, self.scheduler
+        )
 
     def _load_roster(self) -> None:
         from directormatch.roster import synthetic_roster
@@ -89,6 +94,7 @@ class LocalStack:
         self.http.serve_forever(poll_interval=0.2)
 
     def stop(self) -> None:
+        self.scheduler.stop()
         self.pump.stop()
         self.http.server_close()
         self._moto.stop()

@@ -185,3 +185,14 @@ def email_identities(parameters: dict[str, str], path: Path = TEMPLATE) -> list[
 
 def configuration_sets(path: Path = TEMPLATE) -> list[str]:
     return list(resources("AWS::SES::ConfigurationSet", path))
+
+
+def schedules(path: Path = TEMPLATE) -> list[tuple[str, str]]:
+    """(function, schedule expression) for each Schedule event."""
+    found = []
+    for name, resource in resources("AWS::Serverless::Function", path).items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] in ("Schedule", "ScheduleV2"):
+                props = event["Properties"]
+                found.append((name, str(props.get("Schedule") or props.get("ScheduleExpression"))))
+    return found

@@ -109,3 +109,34 @@ def no_match_alert(request_id: str, result: Shortlist, created_at: str) -> dict[
         "excluded": result.excluded,
         "uncovered_states": list(result.uncovered_states),
     }
+
+
+def next_wave(
+    request: dict[str, Any],
+    offered: set[str],
+    requests: RequestStore,
+    directors: DirectorStore,
+    wave_size: int,
+    offer_hours: int,
+    weights: Weights | None,
+    now: datetime,
+) -> tuple[Shortlist, bool]:
+    """Offers to the next best directors not offered yet; True when this call wrote them."""
+    need = need_of(request)
+    candidates = [
+        c for state in need.states for c in directors.candidates_in(state) if c.director_id not in offered
+    ]
+    result = shortlist(need, candidates, wave_size, now, weights)
+    wave = int(request.get("wave", 1)) + 1
+    created_at = now.isoformat(timespec="milliseconds")
+    expires_at = (now + timedelta(hours=offer_hours)).isoformat(timespec="seconds")
+    offers = [offer_item(request, pick, wave, created_at, expires_at) for pick in result.picks]
+    if not offers:
+        alert = no_match_alert(need.request_id, result, created_at)
+        return result, requests.give_up(need.request_id, alert, wave - 1, created_at)
+    recorded = requests.record_wave(need.request_id, offers, "OFFERED", wave, created_at)
+    if recorded:
+        licensed = {c.director_id: c.licensed_states or (c.state,) for c in candidates}
+        for pick in result.picks:
+            directors.stamp_offered(pick.director_id, list(licensed[pick.director_id]), created_at)
+    return result, recorded

@@ -183,6 +183,27 @@ def clinic_update_email(request: dict[str, Any]) -> Email:
     )
 
 
+OPS_ALERT_TEXT = {
+    "SLA_20H": "Request {request_id} has no accepted director 20 hours after it was submitted "
+    "(wave {wave}). The 24-hour promise is at risk: find a director by hand or call the clinic.",
+    "STUCK_NEW": "Request {request_id} was submitted at {request_created_at} and has not been matched: "
+    "check the match function's errors and the stream failure queue.",
+}
+
+
+def ops_alert_email(alert: dict[str, Any], ops_email: str) -> Email:
+    text = OPS_ALERT_TEXT.get(alert["alert"], "Alert {alert} on request {request_id}.")
+    return render_notice(
+        f"ops_{alert['alert'].lower()}",
+        to=ops_email,
+        idempotency_ref=alert["request_id"],
+        subject=f"[ops] {alert['alert']} for request {alert['request_id']}",
+        request_id=alert["request_id"],
+        greeting="Ops,",
+        paragraphs=[text.format(**{"wave": "?", "request_created_at": "?", **alert})],
+    )
+
+
 class Notifier:
     def __init__(
         self,
@@ -210,6 +231,9 @@ class Notifier:
             self.send_once(
                 item["request_id"], "ops_no_match", "ops", lambda: no_match_email(item, self.ops_email)
             )
+        elif sk.startswith(keys.ALERT_PREFIX):
+            kind = f"ops_{item['alert'].lower()}"
+            self.send_once(item["request_id"], kind, "ops", lambda: ops_alert_email(item, self.ops_email))
 
     def on_change(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         """MODIFY records: the transitions that someone must hear about."""

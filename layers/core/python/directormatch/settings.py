@@ -24,6 +24,7 @@ class Settings(BaseModel):
     ses_configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
     wave_size: int = Field(default=3, ge=1, le=20, alias="OFFER_WAVE_SIZE")
     offer_hours: int = Field(default=4, ge=1, le=72, alias="OFFER_HOURS")
+    max_waves: int = Field(default=3, ge=1, le=10, alias="MAX_WAVES")
     max_body_bytes: int = Field(default=32 * 1024, alias="MAX_BODY_BYTES")
     idempotency_hours: int = Field(default=24, alias="IDEMPOTENCY_HOURS")
     email_lease_seconds: int = Field(default=120, alias="EMAIL_LEASE_SECONDS")

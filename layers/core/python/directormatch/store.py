@@ -31,6 +31,7 @@ THROTTLING = frozenset(
     }
 )
 CONFLICT_RETRIES = 4
+REQUESTS_BY_STATUS = "RequestsByStatus"
 
 
 def to_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,6 +152,16 @@ class RequestStore:
 
         Returns False when the match was already recorded (a redelivered stream record).
         """
+        return self.record_wave(request_id, [match, *offers], status, wave=1, at=match["created_at"])
+
+    def record_wave(
+        self, request_id: str, new_items: list[dict[str, Any]], status: str, wave: int, at: str
+    ) -> bool:
+        """New items (offers, alerts) and the request's next status and wave, all or nothing.
+
+        Wave 1 moves a NEW request; later waves move an OFFERED request from wave - 1. False when
+        another invocation got there first (a redelivery or a concurrent sweep): nothing written.
+        """
         items: list[Any] = [
             {
                 "Put": {
@@ -159,17 +170,22 @@ class RequestStore:
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
-            for item in [match, *offers]
+            for item in new_items
         ]
+        expected: dict[str, Any] = {":expected": "NEW"}
+        condition = "request_status = :expected"
+        if wave > 1:
+            condition = "request_status = :expected AND wave = :previous"
+            expected = {":expected": "OFFERED", ":previous": wave - 1}
         items.append(
             {
                 "Update": {
                     "TableName": self.table,
                     "Key": to_attributes({"pk": request_id, "sk": keys.REQUEST_SK}),
-                    "UpdateExpression": "SET request_status = :status, updated_at = :at",
-                    "ConditionExpression": "request_status = :new",
+                    "UpdateExpression": "SET request_status = :status, wave = :wave, updated_at = :at",
+                    "ConditionExpression": condition,
                     "ExpressionAttributeValues": to_attributes(
-                        {":status": status, ":at": match["created_at"], ":new": "NEW"}
+                        {":status": status, ":wave": wave, ":at": at, **expected}
                     ),
                 }
             }
@@ -177,10 +193,73 @@ class RequestStore:
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as error:
-            if "ConditionalCheckFailed" in _cancellation_codes(error):
+            codes = _cancellation_codes(error)
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
                 return False
             raise
         return True
+
+    def give_up(self, request_id: str, alert: dict[str, Any], wave: int, at: str) -> bool:
+        """OFFERED -> NO_MATCH after the last wave, with the ops alert; False if already done."""
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_attributes(alert),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": to_attributes({"pk": request_id, "sk": keys.REQUEST_SK}),
+                    "UpdateExpression": "SET request_status = :no_match, updated_at = :at",
+                    "ConditionExpression": "request_status = :offered AND wave = :wave",
+                    "ExpressionAttributeValues": to_attributes(
+                        {":no_match": "NO_MATCH", ":offered": "OFFERED", ":wave": wave, ":at": at}
+                    ),
+                }
+            },
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            codes = _cancellation_codes(error)
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                return False
+            raise
+        return True
+
+    def raise_alert(self, alert: dict[str, Any]) -> bool:
+        """Put an ALERT item once; False when it exists (the alert was raised before)."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_attributes(alert),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def requests_in_status(self, status: str, created_before: str | None = None) -> Iterator[dict[str, Any]]:
+        """Requests in one status, from the RequestsByStatus index (never a Scan)."""
+        condition = "request_status = :status"
+        values: dict[str, Any] = {":status": status}
+        if created_before:
+            condition += " AND created_at < :before"
+            values[":before"] = created_before
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table,
+            IndexName=REQUESTS_BY_STATUS,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=to_attributes(values),
+        ):
+            for raw in page.get("Items", []):
+                yield from_attributes(raw)
 
     def claim_email(self, request_id: str, marker_sk: str, now: int, lease_seconds: int) -> bool:
         """Take the right to send one email.

@@ -1,0 +1,39 @@
+"""EventBridge schedule: expire offers, next waves, give up after the last wave, escalate late requests."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from directormatch.observability import MetricName, logger, metrics, tracer
+from directormatch.settings import get_settings
+from directormatch.store import DirectorStore, RequestStore
+from directormatch.sweeper import SweepSettings, sweep
+
+
+def event_time(event: dict[str, Any]) -> datetime:
+    """The schedule's own time (so a replayed or test event sweeps as of its moment); now if absent."""
+    if event.get("time"):
+        return datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+    return datetime.now(UTC)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = get_settings()
+    report = sweep(
+        RequestStore(settings.requests_table),
+        DirectorStore(settings.directors_table, settings.directors_by_state_index),
+        SweepSettings(settings.wave_size, settings.offer_hours, settings.max_waves, settings.weights),
+        event_time(event),
+    )
+    metrics.add_metric(name=MetricName.OFFERS_EXPIRED, unit="Count", value=report.offers_expired)
+    metrics.add_metric(name=MetricName.WAVES_SENT, unit="Count", value=report.waves_sent)
+    metrics.add_metric(name=MetricName.SLA_ESCALATIONS, unit="Count", value=report.escalated)
+    logger.info("sweep done", extra=asdict(report))
+    return asdict(report)
