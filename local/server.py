@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from local import apigw
+from local import apigw, inbound, template
 from local.clock import Scheduler
 from local.lambdas import Functions
 from local.outbox import Outbox
@@ -72,12 +72,33 @@ class Handler(BaseHTTPRequestHandler):
             reports = self.server.scheduler.run_once()
             body = json.dumps({"now": moment.isoformat(), "sweep": reports}).encode()
             self._send(HTTPStatus.OK, "application/json", body)
+        elif parts.path.startswith("/_outbox/") and parts.path.endswith("/reply"):
+            self._simulate_reply(parts.path.removeprefix("/_outbox/").removesuffix("/reply"))
         elif parts.path == "/_sweep":
             reports = self.server.scheduler.run_once()
             body = json.dumps({"now": self.server.scheduler.now().isoformat(), "sweep": reports}).encode()
             self._send(HTTPStatus.OK, "application/json", body)
         else:
             self._api()
+
+    def _simulate_reply(self, name: str) -> None:
+        """A director's reply to an offer email, delivered as SES would (SNS action) to the subscriber."""
+        raw = self.server.outbox.read(name)
+        length = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(length).decode() if length else "")
+        if raw is None:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain", b"no such message")
+            return
+        body = form.get("body", ["ACCEPT"])[0]
+        checks: tuple[str, ...] = ("spfVerdict", "dkimVerdict", "dmarcVerdict")
+        verdicts = {name: form[name][0] for name in checks if name in form}
+        content, recipients = inbound.reply_to_offer(raw, body, sender=form.get("from", [None])[0])
+        notification = inbound.ses_notification(content, recipients, verdicts)
+        results = [
+            self.server.functions.invoke(function, inbound.sns_event(notification, topic))
+            for function, topic in template.sns_subscribers()
+        ]
+        self._send(HTTPStatus.OK, "application/json", json.dumps(results).encode())
 
     def do_OPTIONS(self) -> None:
         self._api()
@@ -139,6 +160,15 @@ def _landing_page(server: LocalStackServer) -> str:
     )
 
 
+def _reply_form(name: str) -> str:
+    """Simulate the director replying to this offer email (as SES inbound would deliver it)."""
+    return (
+        f'<form method="post" action="/_outbox/{html.escape(name)}/reply" style="display:flex;gap:.4rem">'
+        '<label>Reply <input name="body" value="ACCEPT" size="10"></label>'
+        "<button>Send reply</button></form>"
+    )
+
+
 def _outbox_page(outbox: Outbox) -> str:
     rows = "".join(
         f'<tr><td><a href="/_outbox/{html.escape(e.file)}">{html.escape(e.file)}</a></td>'
@@ -149,6 +179,6 @@ def _outbox_page(outbox: Outbox) -> str:
         "<!doctype html><meta charset=utf-8><title>Outbox</title>"
         "<style>body{font-family:system-ui,sans-serif;margin:2rem}td,th{padding:.3rem .8rem;text-align:left}"
         "tr:nth-child(even){background:#f4f6f8}</style>"
-        "<h1>Outbox</h1><table><tr><th>File</th><th>Kind</th><th>To</th><th>Subject</th></tr>"
+        "<h1>Outbox</h1><table><tr><th>File</th><th>Kind</th><th>To</th><th>Subject</th><th>Reply</th></tr>"
         f"{rows or '<tr><td colspan=4>No email sent yet.</td></tr>'}</table>"
     )

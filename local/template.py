@@ -196,3 +196,13 @@ def schedules(path: Path = TEMPLATE) -> list[tuple[str, str]]:
                 props = event["Properties"]
                 found.append((name, str(props.get("Schedule") or props.get("ScheduleExpression"))))
     return found
+
+
+def sns_subscribers(path: Path = TEMPLATE) -> list[tuple[str, str]]:
+    """(function, topic logical id) for each SNS event."""
+    found = []
+    for name, resource in resources("AWS::Serverless::Function", path).items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "SNS":
+                found.append((name, str(event["Properties"]["Topic"]["Ref"])))
+    return found

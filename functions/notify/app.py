@@ -9,25 +9,14 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from directormatch.emails import Mailer
-from directormatch.notifications import Notifier
+from directormatch.notifications import notifier_from_settings
 from directormatch.observability import logger, metrics, tracer
-from directormatch.settings import get_settings
-from directormatch.store import DirectorStore, RequestStore, from_attributes
+from directormatch.store import from_attributes
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def notifier() -> Notifier:
-    settings = get_settings()
-    return Notifier(
-        RequestStore(settings.requests_table),
-        DirectorStore(settings.directors_table, settings.directors_by_state_index),
-        Mailer(settings.sender_email, settings.ses_configuration_set),
-        lease_seconds=settings.email_lease_seconds,
-        ops_email=settings.ops_email,
-        public_base_url=settings.public_base_url,
-    )
+notifier = notifier_from_settings
 
 
 def record_handler(record: DynamoDBRecord) -> None:

@@ -1,7 +1,9 @@
-"""Offer links: GET /offers/{token} shows the offer (changes nothing); POST .../accept|decline acts."""
+"""Directors answer offers: links (GET /offers/{token} shows, POST .../accept|decline acts) and
+email replies (SES receipt notifications through SNS)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +12,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch import offers, tokens
 from directormatch.answers import Page, confirm_page, result_page, token_error_page
+from directormatch.inbound import parse_notification
+from directormatch.notifications import notifier_from_settings
 from directormatch.observability import MetricName, logger, metrics, tracer
+from directormatch.replies import handle_reply
 from directormatch.settings import get_settings
 from directormatch.store import DirectorStore, RequestStore
 from directormatch.tokens import Action, TokenError, TokenInvalid
@@ -76,8 +81,34 @@ def answer_offer(token: str, action: str) -> Response[str]:
     return html(result_page(answer))
 
 
+def handle_inbound(event: dict[str, Any]) -> dict[str, Any]:
+    """SNS records carrying SES receipt notifications of replies to offer emails."""
+    settings = get_settings()
+    requests = RequestStore(settings.requests_table)
+    directors = DirectorStore(settings.directors_table, settings.directors_by_state_index)
+    outcomes = []
+    for record in event["Records"]:
+        notification = json.loads(record["Sns"]["Message"])
+        reply = parse_notification(notification, settings.inbound_domain)
+        if reply is None:
+            logger.info("inbound mail is not a reply to an offer")
+            outcomes.append("IGNORED")
+            continue
+        outcome, _ = handle_reply(reply, requests, directors, notifier_from_settings())
+        metrics.add_metric(name=MetricName.REPLY_RECEIVED, unit="Count", value=1)
+        outcomes.append(outcome.value)
+    return {"outcomes": outcomes}
+
+
+def _is_sns(event: dict[str, Any]) -> bool:
+    records = event.get("Records") or []
+    return bool(records) and records[0].get("EventSource") == "aws:sns"
+
+
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if _is_sns(event):
+        return handle_inbound(event)
     return app.resolve(event, context)

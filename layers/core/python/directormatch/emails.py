@@ -55,6 +55,7 @@ class Email:
     html: str
     message_id: str
     to_name: str = ""
+    reply_to: str = ""
 
 
 def render(kind: str, to: str, idempotency_ref: str, **context: Any) -> Email:
@@ -108,6 +109,8 @@ def to_mime(email: Email, sender: str) -> EmailMessage:
     )
     message["Subject"] = email.subject
     message["Message-ID"] = email.message_id or make_msgid(domain=MESSAGE_ID_DOMAIN)
+    if email.reply_to:
+        message["Reply-To"] = header_safe(email.reply_to)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message

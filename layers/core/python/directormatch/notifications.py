@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from directormatch import keys, tokens
 from directormatch.emails import Email, Mailer, render, render_notice
+from directormatch.inbound import reply_address
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.store import DirectorStore, RequestStore
 
@@ -50,9 +52,14 @@ def offer_links(offer: dict[str, Any], base_url: str) -> dict[str, str]:
     }
 
 
-def offer_email(offer: dict[str, Any], director: dict[str, Any], base_url: str) -> Email:
+def offer_email(
+    offer: dict[str, Any], director: dict[str, Any], base_url: str, inbound_domain: str = ""
+) -> Email:
     summary = offer["summary"]
-    return render(
+    reply_to = (
+        reply_address(offer["request_id"], offer["director_id"], inbound_domain) if inbound_domain else ""
+    )
+    email = render(
         "offer",
         to=director["email"],
         idempotency_ref=f"{offer['request_id']}.{offer['director_id']}",
@@ -66,9 +73,10 @@ def offer_email(offer: dict[str, Any], director: dict[str, Any], base_url: str) 
         start_by=summary["start_by"],
         reasons=offer["reasons"],
         expires_at=offer["expires_at"].replace("T", " ")[:16],
-        reply_enabled=False,
+        reply_enabled=bool(reply_to),
         **offer_links(offer, base_url),
     )
+    return replace(email, reply_to=reply_to)
 
 
 def no_match_email(alert: dict[str, Any], ops_email: str) -> Email:
@@ -213,6 +221,7 @@ class Notifier:
         lease_seconds: int,
         ops_email: str,
         public_base_url: str,
+        inbound_domain: str = "",
     ) -> None:
         self.requests = requests
         self.directors = directors
@@ -220,6 +229,7 @@ class Notifier:
         self.lease_seconds = lease_seconds
         self.ops_email = ops_email
         self.public_base_url = public_base_url
+        self.inbound_domain = inbound_domain
 
     def on_new_item(self, item: dict[str, Any]) -> None:
         sk = item["sk"]
@@ -273,7 +283,9 @@ class Notifier:
         return director
 
     def _offer_email(self, offer: dict[str, Any]) -> Email:
-        return offer_email(offer, self._profile(offer["director_id"]), self.public_base_url)
+        return offer_email(
+            offer, self._profile(offer["director_id"]), self.public_base_url, self.inbound_domain
+        )
 
     def send_once(self, request_id: str, kind: str, recipient_id: str, build: Callable[[], Email]) -> bool:
         marker = keys.email_sk(kind, recipient_id)
@@ -292,3 +304,19 @@ class Notifier:
             "email sent", extra={"request_id": request_id, "kind": kind, "recipient_id": recipient_id}
         )
         return True
+
+
+def notifier_from_settings() -> Notifier:
+    """The Notifier every function builds from its environment."""
+    from directormatch.settings import get_settings
+
+    settings = get_settings()
+    return Notifier(
+        RequestStore(settings.requests_table),
+        DirectorStore(settings.directors_table, settings.directors_by_state_index),
+        Mailer(settings.sender_email, settings.ses_configuration_set),
+        lease_seconds=settings.email_lease_seconds,
+        ops_email=settings.ops_email,
+        public_base_url=settings.public_base_url,
+        inbound_domain=settings.inbound_domain,
+    )

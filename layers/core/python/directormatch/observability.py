@@ -22,6 +22,7 @@ class MetricName(StrEnum):
     NO_MATCH = "NoMatch"
     OFFER_ACCEPTED = "OfferAccepted"
     OFFER_DECLINED = "OfferDeclined"
+    REPLY_RECEIVED = "ReplyReceived"
     OFFERS_EXPIRED = "OffersExpired"
     WAVES_SENT = "WavesSent"
     SLA_ESCALATIONS = "SlaEscalations"

@@ -29,6 +29,8 @@ class Settings(BaseModel):
     idempotency_hours: int = Field(default=24, alias="IDEMPOTENCY_HOURS")
     email_lease_seconds: int = Field(default=120, alias="EMAIL_LEASE_SECONDS")
     ops_email: str = Field(default="ops@directormatch.example", alias="OPS_EMAIL")
+    # Replies to offers arrive at offer-<request>-<director>@INBOUND_DOMAIN; empty turns replies off.
+    inbound_domain: str = Field(default="", alias="INBOUND_DOMAIN")
     # Score weights as JSON, e.g. {"fairness": 5}; unnamed weights keep their defaults.
     match_weights: Json[dict[str, float]] = Field(default={}, alias="MATCH_WEIGHTS")
 

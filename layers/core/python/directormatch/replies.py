@@ -1,0 +1,84 @@
+"""Acting on a reply to an offer email, and answering the director when the reply cannot act."""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+
+from directormatch import offers
+from directormatch.emails import Email, render_notice
+from directormatch.inbound import Intent, Reply
+from directormatch.notifications import Notifier
+from directormatch.observability import logger
+from directormatch.store import DirectorStore, RequestStore
+
+
+class ReplyOutcome(StrEnum):
+    ACTED = "ACTED"
+    NOT_AUTHENTIC = "NOT_AUTHENTIC"  # SPF/DKIM/DMARC did not pass: ignored, no answer (could be spoofed)
+    WRONG_SENDER = "WRONG_SENDER"  # not the offered director's address: ignored, no answer
+    UNKNOWN_OFFER = "UNKNOWN_OFFER"
+    UNCLEAR = "UNCLEAR"  # answered with instructions, nothing changed
+    TOO_LATE = "TOO_LATE"  # answered with what happened (filled, expired, answered before)
+
+
+HELP = (
+    "We could not tell whether you want this position. Please reply again with ACCEPT or DECLINE as the "
+    "first line of your message (above any quoted text), or use the buttons in the offer email."
+)
+
+
+def handle_reply(
+    reply: Reply, requests: RequestStore, directors: DirectorStore, notifier: Notifier
+) -> tuple[ReplyOutcome, offers.Outcome | None]:
+    log = {"request_id": reply.request_id, "director_id": reply.director_id, "intent": reply.intent.value}
+    if not reply.authentic:
+        logger.info("reply ignored: authentication failed", extra={**log, "failed": reply.failed_checks})
+        return ReplyOutcome.NOT_AUTHENTIC, None
+    profile = directors.get_profile(reply.director_id)
+    offer = requests.get_offer(reply.request_id, reply.director_id)
+    if profile is None or offer is None:
+        logger.info("reply ignored: no such offer", extra=log)
+        return ReplyOutcome.UNKNOWN_OFFER, None
+    if str(profile["email"]).lower() != reply.sender:
+        logger.info("reply ignored: sender is not the offered director", extra=log)
+        return ReplyOutcome.WRONG_SENDER, None
+    reference = hashlib.sha256(reply.message_id.encode()).hexdigest()[:16]
+    if reply.intent == Intent.UNCLEAR:
+        notifier.send_once(
+            reply.request_id, "reply_help", reference, lambda: _answer(reply, profile["email"], HELP)
+        )
+        return ReplyOutcome.UNCLEAR, None
+    if reply.intent == Intent.ACCEPT:
+        answer = offers.accept(requests, directors, reply.request_id, reply.director_id, via="reply")
+    else:
+        answer = offers.decline(requests, reply.request_id, reply.director_id, via="reply")
+    logger.info("reply acted on", extra={**log, "outcome": answer.outcome.value})
+    if answer.changed:
+        return ReplyOutcome.ACTED, answer.outcome
+    text = TOO_LATE_TEXT.get(answer.outcome, "We could not act on your reply.")
+    notifier.send_once(
+        reply.request_id, "reply_outcome", reference, lambda: _answer(reply, profile["email"], text)
+    )
+    return ReplyOutcome.TOO_LATE, answer.outcome
+
+
+TOO_LATE_TEXT = {
+    offers.Outcome.FILLED: "Thank you for replying. Another physician accepted this position first.",
+    offers.Outcome.EXPIRED: "Thank you for replying. This offer had already expired, so nothing changed.",
+    offers.Outcome.ALREADY_ACCEPTED: "You had already accepted this offer; nothing else is needed.",
+    offers.Outcome.ALREADY_DECLINED: "You had already declined this offer; nothing changed.",
+    offers.Outcome.NO_CAPACITY: "Your profile shows no room for another clinic, so we could not accept.",
+}
+
+
+def _answer(reply: Reply, to: str, text: str) -> Email:
+    return render_notice(
+        "reply_answer",
+        to=to,
+        idempotency_ref=f"{reply.request_id}.{hashlib.sha256(reply.message_id.encode()).hexdigest()[:16]}",
+        subject="About your reply",
+        request_id=reply.request_id,
+        greeting="Hello,",
+        paragraphs=[text],
+    )
