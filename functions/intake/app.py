@@ -1,4 +1,4 @@
-"""POST /quote-requests: validate, store once, answer 201 with the request id."""
+"""POST /quote-requests: validate, store once, answer 201. GET /quote-requests/{id}: the status page."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from directormatch import intake
+from directormatch import intake, status, tokens
+from directormatch.answers import token_error_page
 from directormatch.api import check_envelope, make_resolver
+from directormatch.emails import render_page
 from directormatch.models import ErrorBody, QuoteAccepted, QuoteRequest
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.settings import get_settings
-from directormatch.store import RequestStore
+from directormatch.store import DirectorStore, RequestStore
 
 app = make_resolver()
 
@@ -49,6 +51,44 @@ def create_quote_request(
         content_type=content_types.APPLICATION_JSON,
         body=QuoteAccepted(request_id=created.request_id),
         headers={"Location": f"/quote-requests/{created.request_id}"},
+    )
+
+
+@app.get("/quote-requests/<request_id>", include_in_schema=False)
+def show_status(request_id: str) -> Response[str]:
+    """The clinic's status page; the link in the receipt email carries a signed token."""
+    token = app.current_event.get_query_string_value("token", "") or ""
+    try:
+        claims = tokens.verify(tokens.keyring(), token)
+        if claims.action != tokens.Action.STATUS or claims.request_id != request_id:
+            raise tokens.TokenInvalid("link is for another request")
+    except tokens.TokenError as error:
+        logger.info("status link refused", extra={"reason": type(error).__name__})
+        page = token_error_page(error)
+        return Response(int(page.status), content_types.TEXT_HTML, page.html, {"Cache-Control": "no-store"})
+    settings = get_settings()
+    items = RequestStore(settings.requests_table).partition(request_id)
+    if not any(item["sk"] == "REQUEST" for item in items):
+        return Response(
+            404,
+            content_types.TEXT_HTML,
+            render_page(
+                "page_result", heading="Not found", message="We could not find this request.", bad=True
+            ),
+        )
+    request = next(item for item in items if item["sk"] == "REQUEST")
+    accepted = [
+        i["director_id"] for i in items if i["sk"].startswith("OFFER#") and i["offer_status"] == "ACCEPTED"
+    ]
+    directors = DirectorStore(settings.directors_table, settings.directors_by_state_index)
+    profiles = (
+        [p for d in accepted if (p := directors.get_profile(d))]
+        if request["request_status"] == "MATCHED"
+        else []
+    )
+    html = render_page("page_status", **status.page_context(items, profiles))
+    return Response(
+        200, content_types.TEXT_HTML, html, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     )
 
 

@@ -16,6 +16,8 @@ from tests.events import NOTIFY_NEW_OFFER, NOTIFY_NEW_REQUEST, load_stream_event
 SCRIPT = "<script>alert('x')</script>"
 SENDER = "matches@directormatch.example"
 
+STATUS_URL = "https://api.example/quote-requests/R1?token=t"
+
 
 def request_item(**overrides: Any) -> dict[str, Any]:
     """The REQUEST item of events/notify/new_request.json."""
@@ -46,7 +48,7 @@ def test_receipt_email_html_escapes_clinic_and_contact_names() -> None:
     )
 
     # When the receipt is rendered
-    rendered = receipt_email(item)
+    rendered = receipt_email(item, STATUS_URL)
 
     # Then the HTML shows the markup as text, never as a tag
     assert "<script>" not in rendered.html
@@ -59,7 +61,7 @@ def test_receipt_email_text_keeps_names_literal() -> None:
     item = request_item(clinic={"name": f"{SCRIPT} & Co"})
 
     # When the receipt is rendered
-    rendered = receipt_email(item)
+    rendered = receipt_email(item, STATUS_URL)
 
     # Then the plain-text part shows it exactly as typed
     assert f"we received {SCRIPT} & Co's request" in rendered.text
@@ -72,13 +74,13 @@ def test_receipt_email_is_addressed_to_the_clinic_contact_with_its_reference() -
     item = request_item()
 
     # When the receipt is rendered
-    rendered = receipt_email(item)
+    rendered = receipt_email(item, STATUS_URL)
 
     # Then it goes to the contact, the subject quotes the reference, and the Message-ID is stable per request
     assert rendered.to == item["contact"]["email"]
     assert item["request_id"] in rendered.subject
     assert rendered.message_id == f"<receipt.{item['request_id']}@directormatch>"
-    assert receipt_email(item).message_id == rendered.message_id
+    assert receipt_email(item, STATUS_URL).message_id == rendered.message_id
 
 
 def test_offer_email_escapes_director_name_and_lists_reasons() -> None:
@@ -128,6 +130,7 @@ def test_render_subject_has_no_line_breaks_even_when_input_had_one(breaker: str)
         states=["TX"],
         modalities=["aesthetics"],
         supervisees={"np": 1, "pa": 0},
+        status_url=STATUS_URL,
         locations=1,
         start_by="2027-05-15",
     )
@@ -159,7 +162,7 @@ def test_header_safe_replaces_control_characters_with_spaces(value: str, safe: s
 
 def test_to_mime_gives_multipart_alternative_with_text_and_html() -> None:
     # Given a rendered receipt
-    rendered = receipt_email(request_item())
+    rendered = receipt_email(request_item(), STATUS_URL)
 
     # When it becomes a MIME message and is parsed back
     message = email.message_from_bytes(to_mime(rendered, SENDER).as_bytes(), policy=policy.default)

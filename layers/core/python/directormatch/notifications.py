@@ -25,7 +25,7 @@ def modality_label(modality: str) -> str:
     return MODALITY_LABELS.get(modality, modality.replace("_", " "))
 
 
-def receipt_email(request: dict[str, Any]) -> Email:
+def receipt_email(request: dict[str, Any], status_url: str) -> Email:
     return render(
         "receipt",
         to=request["contact"]["email"],
@@ -38,6 +38,7 @@ def receipt_email(request: dict[str, Any]) -> Email:
         supervisees=request["supervisees"],
         locations=request["locations"],
         start_by=request["start_by"],
+        status_url=status_url,
     )
 
 
@@ -234,7 +235,7 @@ class Notifier:
     def on_new_item(self, item: dict[str, Any]) -> None:
         sk = item["sk"]
         if sk == keys.REQUEST_SK:
-            self.send_once(item["request_id"], "receipt", "clinic", lambda: receipt_email(item))
+            self.send_once(item["request_id"], "receipt", "clinic", lambda: self._receipt_email(item))
         elif sk.startswith(keys.OFFER_PREFIX):
             self.send_once(item["request_id"], "offer", item["director_id"], lambda: self._offer_email(item))
         elif sk == keys.alert_sk("NO_MATCH"):
@@ -275,6 +276,12 @@ class Notifier:
             states = offer.get("covers_states", request["states"])
             build = partial(intro_director_email, request, profiles[offer["director_id"]], states)
             self.send_once(request_id, "intro_director", offer["director_id"], build)
+
+    def _receipt_email(self, request: dict[str, Any]) -> Email:
+        from directormatch.status import status_link
+
+        link = status_link(self.public_base_url, request["request_id"], request["created_at"])
+        return receipt_email(request, link)
 
     def _profile(self, director_id: str) -> dict[str, Any]:
         director = self.directors.get_profile(director_id)

@@ -312,6 +312,16 @@ class RequestStore:
     def get_offer(self, request_id: str, director_id: str) -> dict[str, Any] | None:
         return self._get(request_id, keys.offer_sk(director_id))
 
+    def partition(self, request_id: str) -> list[dict[str, Any]]:
+        """Every item of one request: REQUEST, MATCH, OFFERs, markers, alerts (one Query)."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": request_id}),
+        )
+        return [from_attributes(raw) for page in pages for raw in page.get("Items", [])]
+
     def offers(self, request_id: str) -> list[dict[str, Any]]:
         """Every OFFER item of one request (a Query on its partition)."""
         paginator = self.client.get_paginator("query")

@@ -1,0 +1,62 @@
+"""The clinic's status page: where its request stands, from the items in its partition."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from directormatch import tokens
+from directormatch.notifications import modality_label
+
+STATUS_LINK_DAYS = 90
+HEADLINES = {
+    "NEW": ("Received", "We are finding physicians licensed in your state(s) who fit your services.", False),
+    "OFFERED": (
+        "Offered to physicians",
+        "We have asked matching physicians; the first to accept is introduced.",
+        False,
+    ),
+    "MATCHED": ("Matched", "Your medical director has accepted and has your contact details.", False),
+    "NO_MATCH": ("Needs our team", "No physician has accepted yet; our team is working on it by hand.", True),
+}
+
+
+def status_link(base_url: str, request_id: str, created_at: str) -> str:
+    expires = datetime.fromisoformat(created_at) + timedelta(days=STATUS_LINK_DAYS)
+    token = tokens.issue(tokens.keyring(), tokens.Action.STATUS, request_id, "clinic", expires)
+    return f"{base_url.rstrip('/')}/quote-requests/{request_id}?token={token}"
+
+
+def timeline(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Dated events a clinic may see: no director is named before one accepts."""
+    events: list[tuple[str, str]] = []
+    offers = [i for i in items if i["sk"].startswith("OFFER#")]
+    for item in items:
+        if item["sk"] == "REQUEST":
+            events.append((item["created_at"], "Request received"))
+            if item.get("matched_at"):
+                events.append((item["matched_at"], "A physician accepted: you are matched"))
+    for wave in sorted({int(o["wave"]) for o in offers}):
+        in_wave = [o for o in offers if int(o["wave"]) == wave]
+        first = min(o["created_at"] for o in in_wave)
+        events.append(
+            (first, f"Offered to {len(in_wave)} physician{'s' if len(in_wave) != 1 else ''} (round {wave})")
+        )
+    return sorted(events)
+
+
+def page_context(items: list[dict[str, Any]], profiles: list[dict[str, Any]]) -> dict[str, Any]:
+    request = next(i for i in items if i["sk"] == "REQUEST")
+    headline, explanation, bad = HEADLINES.get(request["request_status"], HEADLINES["NEW"])
+    return {
+        "headline": headline,
+        "explanation": explanation,
+        "bad": bad,
+        "clinic_name": request["clinic"]["name"],
+        "request_id": request["request_id"],
+        "states": request["states"],
+        "modalities": [modality_label(m) for m in request["modalities"]],
+        "start_by": request["start_by"],
+        "directors": [(f"Dr. {p['first_name']} {p['last_name']}", p["email"]) for p in profiles],
+        "timeline": timeline(items),
+    }
