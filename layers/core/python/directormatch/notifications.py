@@ -14,6 +14,7 @@ from directormatch.emails import Email, Mailer, render, render_notice
 from directormatch.inbound import reply_address
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.store import DirectorStore, RequestStore
+from directormatch.suppression import address_key
 
 MODALITY_LABELS = {
     "iv_therapy": "IV therapy",
@@ -301,7 +302,15 @@ class Notifier:
             metrics.add_metric(name=MetricName.DUPLICATE_SKIPPED, unit="Count", value=1)
             return False
         try:
-            message_id = self.mailer.send(build())
+            email = build()
+            if self.requests.is_suppressed(address_key(email.to)):
+                self.requests.mark_email_suppressed(request_id, marker, int(time.time()))
+                metrics.add_metric(name=MetricName.EMAIL_SUPPRESSED, unit="Count", value=1)
+                logger.warning(
+                    "email not sent: address suppressed", extra={"request_id": request_id, "kind": kind}
+                )
+                return False
+            message_id = self.mailer.send(email)
         except Exception:
             self.requests.release_email(request_id, marker)
             raise

@@ -27,5 +27,8 @@ class MetricName(StrEnum):
     WAVES_SENT = "WavesSent"
     SLA_ESCALATIONS = "SlaEscalations"
     EMAIL_SENT = "EmailSent"
+    EMAIL_SUPPRESSED = "EmailSuppressed"
+    EMAIL_BOUNCED = "EmailBounced"
+    EMAIL_COMPLAINED = "EmailComplained"
     DUPLICATE_SKIPPED = "DuplicateSkipped"
     RECORD_FAILED = "RecordFailed"

@@ -287,10 +287,37 @@ class RequestStore:
             if _error_code(error) != "ConditionalCheckFailedException":
                 raise
             old = from_attributes(error.response.get("Item", {}))  # type: ignore[arg-type]
-            if old.get("email_status") == "SENT":
+            if old.get("email_status") in ("SENT", "SUPPRESSED"):
                 return False
             raise RetryLater("email is being sent by another invocation") from error
         return True
+
+    def suppress(self, address_key: str, reason: str, at: str) -> bool:
+        """Record an address as undeliverable; False when it already was."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_attributes(
+                    {"pk": address_key, "sk": "SUPPRESSION", "reason": reason, "created_at": at}
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def is_suppressed(self, address_key: str) -> bool:
+        return self._get(address_key, "SUPPRESSION") is not None
+
+    def mark_email_suppressed(self, request_id: str, marker_sk: str, now: int) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key=to_attributes({"pk": request_id, "sk": marker_sk}),
+            UpdateExpression="SET email_status = :suppressed, sent_at = :now REMOVE lease_until",
+            ExpressionAttributeValues=to_attributes({":suppressed": "SUPPRESSED", ":now": now}),
+        )
 
     def mark_email_sent(self, request_id: str, marker_sk: str, message_id: str, now: int) -> None:
         self.client.update_item(
