@@ -34,7 +34,7 @@ class Scheduler:
         self.functions = functions
         self.interval = interval_seconds
         self.offset = timedelta()
-        self.targets = [name for name, _ in template.schedules()]
+        self.targets = template.schedules()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
@@ -50,8 +50,16 @@ class Scheduler:
     def run_once(self) -> list[Any]:
         with self._lock:
             moment = self.now()
+            # A rule with a constant Input delivers that instead of the scheduled event; locally it
+            # also gets the moved clock's time, so tests can move expiry warnings too.
             self.last_reports = [
-                self.functions.invoke(name, scheduled_event(moment, name)) for name in self.targets
+                self.functions.invoke(
+                    name,
+                    {**constant, "time": scheduled_event(moment, name)["time"]}
+                    if constant
+                    else scheduled_event(moment, name),
+                )
+                for name, _, constant in self.targets
             ]
             return self.last_reports
 

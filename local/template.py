@@ -187,14 +187,16 @@ def configuration_sets(path: Path = TEMPLATE) -> list[str]:
     return list(resources("AWS::SES::ConfigurationSet", path))
 
 
-def schedules(path: Path = TEMPLATE) -> list[tuple[str, str]]:
-    """(function, schedule expression) for each Schedule event."""
+def schedules(path: Path = TEMPLATE) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """(function, schedule expression, constant Input or None) for each Schedule event."""
     found = []
     for name, resource in resources("AWS::Serverless::Function", path).items():
         for event in resource["Properties"].get("Events", {}).values():
             if event["Type"] in ("Schedule", "ScheduleV2"):
                 props = event["Properties"]
-                found.append((name, str(props.get("Schedule") or props.get("ScheduleExpression"))))
+                expression = str(props.get("Schedule") or props.get("ScheduleExpression"))
+                constant = json.loads(props["Input"]) if props.get("Input") else None
+                found.append((name, expression, constant))
     return found
 
 

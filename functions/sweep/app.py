@@ -8,10 +8,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from directormatch.notifications import notifier_from_settings
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.settings import get_settings
 from directormatch.store import DirectorStore, RequestStore
-from directormatch.sweeper import SweepSettings, sweep
+from directormatch.sweeper import SweepReport, SweepSettings, sweep, warn_expiring
 
 
 def event_time(event: dict[str, Any]) -> datetime:
@@ -26,6 +27,13 @@ def event_time(event: dict[str, Any]) -> datetime:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
+    if event.get("task") == "expiry_warnings":
+        report = SweepReport()
+        directors = DirectorStore(settings.directors_table, settings.directors_by_state_index)
+        warn_expiring(directors, notifier_from_settings(), event_time(event), report)
+        metrics.add_metric(name=MetricName.EXPIRY_WARNINGS, unit="Count", value=report.expiry_warnings)
+        logger.info("expiry warnings done", extra=asdict(report))
+        return asdict(report)
     report = sweep(
         RequestStore(settings.requests_table),
         DirectorStore(settings.directors_table, settings.directors_by_state_index),

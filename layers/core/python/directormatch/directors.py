@@ -232,6 +232,7 @@ def director_items(director: Director) -> list[dict[str, Any]]:
                 "license_number": lic.number,
                 "license_status": lic.status.value,
                 "license_expires_on": lic.expires_on.isoformat(),
+                **_expiry_index(lic.expires_on),
                 "dea_expires_on": dea.expires_on.isoformat() if dea else None,
                 "supervising_np": sup.np if sup else 0,
                 "supervising_pa": sup.pa if sup else 0,
@@ -246,6 +247,12 @@ def director_items(director: Director) -> list[dict[str, Any]]:
                 "dea_state": reg.state,
                 "dea_number": reg.number,
                 "dea_expires_on": reg.expires_on.isoformat(),
+                **_expiry_index(reg.expires_on),
             }
         )
     return items
+
+
+def _expiry_index(expires_on: date) -> dict[str, str]:
+    """Keys of the ByExpiryMonth index, which the sweep reads to warn before a license or DEA lapses."""
+    return {"expiry_month": f"{expires_on:%Y-%m}", "expires_on": expires_on.isoformat()}

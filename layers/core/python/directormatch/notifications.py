@@ -214,6 +214,37 @@ def ops_alert_email(alert: dict[str, Any], ops_email: str) -> Email:
     )
 
 
+def expiry_email(profile: dict[str, Any], registration: str, expires_on: str) -> Email:
+    return render_notice(
+        "expiry_warning",
+        to=profile["email"],
+        idempotency_ref=f"{profile['director_id']}.{registration.replace(' ', '-')}.{expires_on}",
+        subject=f"Your {registration} expires on {expires_on}",
+        request_id=profile["director_id"],
+        greeting=f"Hello Dr. {profile['last_name']},",
+        paragraphs=[
+            f"Our records show your {registration} expires on {expires_on}.",
+            "Clinics you direct depend on it: please renew it and reply with the new expiry date, "
+            "or we will stop offering you positions that need it.",
+        ],
+    )
+
+
+def ops_expiry_email(ops_email: str, director_id: str, registration: str, expires_on: str) -> Email:
+    return render_notice(
+        "ops_expiry_warning",
+        to=ops_email,
+        idempotency_ref=f"{director_id}.{registration.replace(' ', '-')}.{expires_on}",
+        subject=f"[ops] {registration} of director {director_id} expires {expires_on}",
+        request_id=director_id,
+        greeting="Ops,",
+        paragraphs=[
+            f"Director {director_id}'s {registration} expires on {expires_on}. They were emailed. "
+            "Check the clinics they direct in that state and follow up on the renewal.",
+        ],
+    )
+
+
 class Notifier:
     def __init__(
         self,

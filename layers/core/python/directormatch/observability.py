@@ -26,6 +26,7 @@ class MetricName(StrEnum):
     OFFERS_EXPIRED = "OffersExpired"
     WAVES_SENT = "WavesSent"
     SLA_ESCALATIONS = "SlaEscalations"
+    EXPIRY_WARNINGS = "ExpiryWarnings"
     EMAIL_SENT = "EmailSent"
     EMAIL_SUPPRESSED = "EmailSuppressed"
     EMAIL_BOUNCED = "EmailBounced"

@@ -32,6 +32,7 @@ THROTTLING = frozenset(
 )
 CONFLICT_RETRIES = 4
 REQUESTS_BY_STATUS = "RequestsByStatus"
+BY_EXPIRY_MONTH = "ByExpiryMonth"
 
 
 def to_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -612,6 +613,18 @@ class DirectorStore:
             # Item gone (license removed) or a newer stamp already there: nothing to do.
             if _error_code(error) != "ConditionalCheckFailedException":
                 raise
+
+    def expiring(self, month: str, first: str, last: str) -> Iterator[dict[str, Any]]:
+        """LICENSE and DEA items expiring between two ISO dates within one month (ByExpiryMonth index)."""
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table,
+            IndexName=BY_EXPIRY_MONTH,
+            KeyConditionExpression="expiry_month = :month AND expires_on BETWEEN :first AND :last",
+            ExpressionAttributeValues=to_attributes({":month": month, ":first": first, ":last": last}),
+        ):
+            for raw in page.get("Items", []):
+                yield from_attributes(raw)
 
     def get_profile(self, director_id: str) -> dict[str, Any] | None:
         response = self.client.get_item(

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from directormatch import keys
 from directormatch.matching import Shortlist, Weights
 from directormatch.matchmaker import next_wave, no_match_alert
+from directormatch.notifications import Notifier, expiry_email, ops_expiry_email
 from directormatch.store import DirectorStore, RequestStore
 
 ESCALATE_AFTER = timedelta(hours=20)
+EXPIRY_WARNING = timedelta(days=30)
 
 
 @dataclass
@@ -25,6 +28,7 @@ class SweepReport:
     waves_sent: int = 0
     gave_up: int = 0
     escalated: int = 0
+    expiry_warnings: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -117,3 +121,36 @@ def _escalate_if_late(
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
+
+
+def warn_expiring(directors: DirectorStore, notifier: Notifier, now: datetime, report: SweepReport) -> None:
+    """Each license or DEA registration lapsing within 30 days: one email to its director, one to ops."""
+    today, last = now.date(), (now + EXPIRY_WARNING).date()
+    months = sorted({f"{today:%Y-%m}", f"{last:%Y-%m}"})
+    for month in months:
+        for item in directors.expiring(month, today.isoformat(), last.isoformat()):
+            registration = _registration(item)
+            profile = directors.get_profile(item["pk"])
+            if profile is None or not profile.get("active", True):
+                continue
+            partition = f"DIRECTOR#{item['pk']}"
+            reference = f"{registration}#{item['expires_on']}"
+            sent = notifier.send_once(
+                partition,
+                "expiry_warning",
+                reference,
+                partial(expiry_email, profile, registration, item["expires_on"]),
+            )
+            notifier.send_once(
+                partition,
+                "ops_expiry_warning",
+                reference,
+                partial(ops_expiry_email, notifier.ops_email, item["pk"], registration, item["expires_on"]),
+            )
+            report.expiry_warnings += int(sent)
+
+
+def _registration(item: dict[str, Any]) -> str:
+    """'TX license' or 'TX DEA registration', from a LICENSE#TX or DEA#TX item."""
+    kind, _, state = item["sk"].partition("#")
+    return f"{state} {'license' if kind == 'LICENSE' else 'DEA registration'}"
