@@ -1,0 +1,160 @@
+"""Replies to offer emails through SES receipt -> SNS -> respond, on moto."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from directormatch.inbound import reply_address
+from local.inbound import ses_notification, sns_event
+from tests.conftest import FakeLambdaContext
+from tests.integration.conftest import Aws
+
+
+@pytest.fixture
+def respond_app(aws: Aws) -> ModuleType:
+    aws.use_function("RespondFunction")
+    from functions.respond import app as respond_app
+
+    return respond_app
+
+
+@pytest.fixture
+def offer(
+    aws: Aws,
+    load_directors: Callable[..., list[dict[str, Any]]],
+    offered_request: Callable[..., dict[str, Any]],
+) -> dict[str, Any]:
+    """An OPEN offer of a matched TX request, with its director's profile under 'profile'."""
+    load_directors(5)
+    request = offered_request(states=["TX"])
+    offers = aws.request_store().offers(request["request_id"])
+    chosen = dict(offers[0])
+    chosen["profile"] = aws.director_store().get_profile(chosen["director_id"])
+    chosen["others"] = [o["director_id"] for o in offers[1:]]
+    return chosen
+
+
+def reply_event(
+    aws: Aws, offer: dict[str, Any], body: str, sender: str | None = None, **verdicts: str
+) -> Any:
+    to = reply_address(offer["request_id"], offer["director_id"], aws.environment["INBOUND_DOMAIN"])
+    content = (
+        f"From: {sender or offer['profile']['email']}\r\nTo: {to}\r\nSubject: Re: offer\r\n"
+        "Message-ID: <r1@mail.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"{body}\r\n\r\nOn Tue, DirectorMatch wrote:\r\n> Reply ACCEPT or DECLINE\r\n"
+    )
+    return sns_event(ses_notification(content, [to], verdicts), "InboundMailTopic")
+
+
+def statuses(aws: Aws, offer: dict[str, Any]) -> tuple[str, str]:
+    request = aws.request_store().get_request(offer["request_id"])
+    current = aws.request_store().get_offer(offer["request_id"], offer["director_id"])
+    assert request is not None
+    assert current is not None
+    return request["request_status"], current["offer_status"]
+
+
+def test_reply_accept_from_the_director_matches_the_request(
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a reply whose first line is "Yes" from the offered director, SPF/DKIM/DMARC passing
+    event = reply_event(aws, offer, "Yes, happy to")
+
+    # When respond receives it
+    result = respond_app.lambda_handler(event, lambda_context)
+
+    # Then the offer is accepted by reply and the request matched
+    assert result == {"outcomes": ["ACTED"]}
+    assert statuses(aws, offer) == ("MATCHED", "ACCEPTED")
+    stored = aws.request_store().get_offer(offer["request_id"], offer["director_id"])
+    assert stored is not None
+    assert stored["answered_via"] == "reply"
+
+
+@pytest.mark.parametrize(
+    ("changes", "outcome"),
+    [
+        ({"sender": "someone.else@clinicians.example"}, "WRONG_SENDER"),
+        ({"dmarcVerdict": "FAIL"}, "NOT_AUTHENTIC"),
+        ({"spfVerdict": "FAIL"}, "NOT_AUTHENTIC"),
+        ({"dkimVerdict": "FAIL"}, "NOT_AUTHENTIC"),
+    ],
+)
+def test_reply_not_from_the_director_or_not_authentic_changes_nothing_and_answers_nobody(
+    aws: Aws,
+    offer: dict[str, Any],
+    respond_app: ModuleType,
+    lambda_context: FakeLambdaContext,
+    changes: dict[str, str],
+    outcome: str,
+) -> None:
+    # Given an ACCEPT reply that fails one check
+    sent_before = len(aws.sent_emails())
+    tables_before = (aws.items(), aws.items(aws.directors_table))
+
+    # When respond receives it
+    result = respond_app.lambda_handler(reply_event(aws, offer, "ACCEPT", **changes), lambda_context)
+
+    # Then nothing changed and no email went out (no backscatter to a forged sender)
+    assert result == {"outcomes": [outcome]}
+    assert (aws.items(), aws.items(aws.directors_table)) == tables_before
+    assert len(aws.sent_emails()) == sent_before
+
+
+def test_reply_unclear_first_line_gets_help_once_and_changes_nothing(
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a reply that neither accepts nor declines, delivered twice by SNS
+    event = reply_event(aws, offer, "Can you tell me more about the clinic?")
+    sent_before = len(aws.sent_emails())
+
+    # When respond receives both copies
+    first = respond_app.lambda_handler(event, lambda_context)
+    second = respond_app.lambda_handler(copy.deepcopy(event), lambda_context)
+
+    # Then the offer is still open and the director got one email explaining how to answer
+    assert first == second == {"outcomes": ["UNCLEAR"]}
+    assert statuses(aws, offer) == ("OFFERED", "OPEN")
+    new = aws.sent_emails()[sent_before:]
+    assert len(new) == 1
+    assert set(new[0].destinations) == {offer["profile"]["email"]}
+    assert "ACCEPT or DECLINE" in new[0].raw_data
+
+
+def test_reply_decline_above_quoted_accept_declines(
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given "decline" written above quoted text that says ACCEPT
+    event = reply_event(aws, offer, "decline\r\n\r\n> ACCEPT")
+
+    # When respond receives it
+    respond_app.lambda_handler(event, lambda_context)
+
+    # Then the offer is declined, the request still searching
+    assert statuses(aws, offer) == ("OFFERED", "DECLINED")
+
+
+def test_reply_accept_after_another_director_won_is_told_it_is_filled(
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given another offered director accepted first
+    from directormatch import offers
+
+    other = offer["others"][0]
+    answer = offers.accept(aws.request_store(), aws.director_store(), offer["request_id"], other, via="link")
+    assert answer.outcome == offers.Outcome.ACCEPTED
+    sent_before = len(aws.sent_emails())
+
+    # When our director replies ACCEPT
+    result = respond_app.lambda_handler(reply_event(aws, offer, "ACCEPT"), lambda_context)
+
+    # Then nothing changes for them and they are told the position is filled
+    assert result == {"outcomes": ["TOO_LATE"]}
+    assert statuses(aws, offer) == ("MATCHED", "SUPERSEDED")
+    [told] = aws.sent_emails()[sent_before:]
+    assert "accepted this position first" in told.raw_data
