@@ -11,7 +11,7 @@ VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run test lint format unit integration e2e clean
+.PHONY: help install run test lint format unit integration e2e bench clean
 
 help:
 	@echo "make run    start the local stack at http://127.0.0.1:$${PORT:-3000} (Ctrl-C stops it)"
@@ -52,6 +52,10 @@ e2e: install
 
 test: lint
 	$(RUN) pytest -q
+
+# Matching benchmark on moto (1,000 and 10,000 directors); not part of `make test`.
+bench: install
+	$(RUN) python -m bench.match
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam

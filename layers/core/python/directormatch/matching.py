@@ -241,10 +241,62 @@ def _state_check(need: Need, c: Candidate) -> tuple[Exclusion | None, str]:
 
 
 def _team(need: Need, ranked: list[_Eligible]) -> list[tuple[_Eligible, tuple[str, ...]]]:
-    """Greedy cover: each step takes the director adding the most uncovered states, best score first.
+    """A team of at most MAX_TEAM_SIZE covering every state: greedy, else a search for any such cover.
 
-    Returns each member with the states assigned to them.
+    Greedy can miss a cover that exists (it takes a director covering many states whose leftovers then
+    need one director each), so when it fails the search decides. Returns each member with the states
+    assigned to them; an incomplete team when no cover exists.
     """
+    greedy = _greedy_team(need, ranked)
+    if {state for _, states in greedy for state in states} >= set(need.states):
+        return greedy
+    return _searched_team(need, ranked) or greedy
+
+
+def _searched_team(need: Need, ranked: list[_Eligible]) -> list[tuple[_Eligible, tuple[str, ...]]]:
+    """Smallest cover of at most MAX_TEAM_SIZE members, preferring better-ranked members; [] if none.
+
+    Only the best-ranked director per distinct set of usable states is tried, and sets inside another
+    set are dropped: neither changes whether a cover exists, and both keep the search small.
+    """
+    best: dict[frozenset[str], _Eligible] = {}
+    for e in ranked:
+        best.setdefault(frozenset(c.state for c in e.usable), e)
+    options = [(states, e) for states, e in best.items() if not any(states < other for other in best)]
+    order = {e.director_id: i for i, e in enumerate(ranked)}
+    options.sort(key=lambda option: order[option[1].director_id])
+
+    def cover(uncovered: frozenset[str], slots: int) -> list[_Eligible] | None:
+        if not uncovered:
+            return []
+        if slots == 0:
+            return None
+        # Someone must cover the state with the fewest options: branch on those only.
+        rarest = min(
+            uncovered, key=lambda s: (sum(s in states for states, _ in options), need.states.index(s))
+        )
+        for states, e in options:
+            if rarest in states:
+                rest = cover(uncovered - states, slots - 1)
+                if rest is not None:
+                    return [e, *rest]
+        return None
+
+    for size in range(2, MAX_TEAM_SIZE + 1):
+        members = cover(frozenset(need.states), size)
+        if members is not None:
+            uncovered = list(need.states)
+            team: list[tuple[_Eligible, tuple[str, ...]]] = []
+            for e in members:
+                usable = {c.state for c in e.usable}
+                team.append((e, tuple(s for s in uncovered if s in usable)))
+                uncovered = [s for s in uncovered if s not in usable]
+            return team
+    return []
+
+
+def _greedy_team(need: Need, ranked: list[_Eligible]) -> list[tuple[_Eligible, tuple[str, ...]]]:
+    """Greedy cover: each step takes the director adding the most uncovered states, best score first."""
     uncovered = list(need.states)
     team: list[tuple[_Eligible, tuple[str, ...]]] = []
     remaining = list(ranked)
