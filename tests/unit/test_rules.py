@@ -264,7 +264,7 @@ SUPERVISION_CASES = [
         make_rule(state="MI"),
         (0, 0, 0, 0),
         True,
-        "no NPs or PAs to supervise",
+        "no NPs or PAs to supervise in MI",
         id="nothing_to_count",
     ),
     pytest.param(

@@ -167,5 +167,5 @@ def supervision_room(
             )
 
     if not reasons:
-        reasons.append("no NPs or PAs to supervise")
+        reasons.append(f"no NPs or PAs to supervise in {rule.state}")
     return ok, "; ".join(reasons)
