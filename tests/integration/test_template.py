@@ -65,7 +65,8 @@ def test_template_tables_are_created_with_keys_indexes_and_streams(aws: Aws) -> 
     assert requests["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert requests["LatestStreamArn"]
     assert {i["IndexName"] for i in directors["GlobalSecondaryIndexes"]} == {
-        aws.environment["DIRECTORS_BY_STATE_INDEX"]
+        aws.environment["DIRECTORS_BY_STATE_INDEX"],
+        "ByExpiryMonth",
     }
 
 
