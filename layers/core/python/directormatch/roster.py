@@ -1,115 +1,669 @@
-"""Synthetic roster: a deterministic set of directors covering every state and DC."""
+"""The director roster: a synthetic generator, and the `python -m directormatch.roster` command.
+
+    python -m directormatch.roster import FILE.csv [--skip-invalid] [--dry-run]
+    python -m directormatch.roster export [FILE.csv|-]
+    python -m directormatch.roster generate --count N [--seed S] [--today YYYY-MM-DD] [FILE.csv|-]
+
+The CSV format is in docs/roster-csv.md (code: directormatch.roster_csv). The table and index come
+from directormatch.settings; boto3 takes its endpoint from the environment (AWS_ENDPOINT_URL for the
+local stack's moto server). Importing this module is cheap: boto3 is imported only by the commands
+that talk to DynamoDB. Output carries counts, line numbers and column names, never names or emails.
+"""
 
 from __future__ import annotations
 
+import argparse
 import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from directormatch import keys
+from directormatch.directors import (
+    DeaRegistration,
+    Director,
+    LicenseStatus,
+    Specialty,
+    StateLicense,
+    Supervision,
+    director_items,
+    npi_check_digit,
+)
 from directormatch.models import US_STATES, Modality
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+MIN_COUNT = 1
+MAX_COUNT = 20_000
+# The range the spreads below are tuned for; smaller rosters are allowed (tests use them).
+REALISTIC_COUNT = (100, 20_000)
+EMAIL_DOMAIN = "roster.directormatch.example"  # .example is reserved (RFC 2606): never deliverable
+
+STATES: tuple[str, ...] = tuple(sorted(US_STATES))
+# Directors guaranteed per state to serve a basic request (aesthetics + weight_loss, DEA, long license).
+GUARANTEED_PER_STATE = 3
+# Licenses of guaranteed directors outlast the latest start date a request may ask for (365 days)
+# plus the 30-day license margin of the matcher.
+ELIGIBLE_HORIZON = timedelta(days=400)
+MALPRACTICE_FLOOR = (1_000_000, 3_000_000)
+# A director takes at most this many extra states for coverage before another director is used.
+MAX_COVERAGE_STATES = 3
+
+# 2020 census population in millions: where directors live and practise.
+STATE_POPULATION: dict[str, float] = {
+    "AL": 5.0, "AK": 0.73, "AZ": 7.2, "AR": 3.0, "CA": 39.5, "CO": 5.8, "CT": 3.6, "DE": 1.0,
+    "DC": 0.69, "FL": 21.5, "GA": 10.7, "HI": 1.46, "ID": 1.84, "IL": 12.8, "IN": 6.8, "IA": 3.2,
+    "KS": 2.9, "KY": 4.5, "LA": 4.7, "ME": 1.36, "MD": 6.2, "MA": 7.0, "MI": 10.1, "MN": 5.7,
+    "MS": 2.96, "MO": 6.15, "MT": 1.08, "NE": 1.96, "NV": 3.1, "NH": 1.38, "NJ": 9.3, "NM": 2.1,
+    "NY": 20.2, "NC": 10.4, "ND": 0.78, "OH": 11.8, "OK": 3.96, "OR": 4.2, "PA": 13.0, "RI": 1.1,
+    "SC": 5.1, "SD": 0.89, "TN": 6.9, "TX": 29.1, "UT": 3.3, "VT": 0.64, "VA": 8.6, "WA": 7.7,
+    "WV": 1.8, "WI": 5.9, "WY": 0.58,
+}  # fmt: skip
+
+SPECIALTY_WEIGHTS: dict[Specialty, float] = {
+    Specialty.FAMILY_MEDICINE: 22,
+    Specialty.INTERNAL_MEDICINE: 18,
+    Specialty.EMERGENCY_MEDICINE: 11,
+    Specialty.DERMATOLOGY: 7,
+    Specialty.PLASTIC_SURGERY: 5,
+    Specialty.PSYCHIATRY: 7,
+    Specialty.ANESTHESIOLOGY: 7,
+    Specialty.OBSTETRICS_GYNECOLOGY: 6,
+    Specialty.ENDOCRINOLOGY: 3,
+    Specialty.UROLOGY: 2,
+    Specialty.OBESITY_MEDICINE: 4,
+    Specialty.ADDICTION_MEDICINE: 3,
+    Specialty.HOSPICE_PALLIATIVE: 2,
+    Specialty.PAIN_MEDICINE: 2,
+}
+SECOND_SPECIALTY_SHARE = 0.12
+
+_M = Modality
+# Chance that a director of a specialty offers each modality (dermatology -> aesthetics, etc.).
+MODALITY_AFFINITY: dict[Specialty, dict[Modality, float]] = {
+    Specialty.FAMILY_MEDICINE: {
+        _M.WEIGHT_LOSS: 0.75, _M.PRIMARY_CARE: 0.8, _M.AESTHETICS: 0.55, _M.IV_THERAPY: 0.45,
+        _M.HORMONE_THERAPY: 0.45, _M.URGENT_CARE: 0.4, _M.TELEHEALTH: 0.5, _M.MENTAL_HEALTH: 0.15,
+        _M.ADDICTION_MEDICINE: 0.15, _M.HOSPICE: 0.1, _M.KETAMINE: 0.05,
+    },
+    Specialty.INTERNAL_MEDICINE: {
+        _M.WEIGHT_LOSS: 0.75, _M.PRIMARY_CARE: 0.75, _M.AESTHETICS: 0.45, _M.IV_THERAPY: 0.4,
+        _M.HORMONE_THERAPY: 0.4, _M.TELEHEALTH: 0.5, _M.URGENT_CARE: 0.2, _M.HOSPICE: 0.15,
+        _M.ADDICTION_MEDICINE: 0.1, _M.KETAMINE: 0.05,
+    },
+    Specialty.EMERGENCY_MEDICINE: {
+        _M.URGENT_CARE: 0.85, _M.IV_THERAPY: 0.7, _M.KETAMINE: 0.5, _M.AESTHETICS: 0.45,
+        _M.WEIGHT_LOSS: 0.4, _M.TELEHEALTH: 0.3, _M.ADDICTION_MEDICINE: 0.15,
+    },
+    Specialty.DERMATOLOGY: {
+        _M.AESTHETICS: 0.97, _M.WEIGHT_LOSS: 0.3, _M.TELEHEALTH: 0.3, _M.HORMONE_THERAPY: 0.1,
+        _M.IV_THERAPY: 0.1,
+    },
+    Specialty.PLASTIC_SURGERY: {
+        _M.AESTHETICS: 0.97, _M.WEIGHT_LOSS: 0.35, _M.IV_THERAPY: 0.15, _M.HORMONE_THERAPY: 0.15,
+    },
+    Specialty.PSYCHIATRY: {
+        _M.MENTAL_HEALTH: 0.95, _M.KETAMINE: 0.7, _M.TELEHEALTH: 0.7, _M.ADDICTION_MEDICINE: 0.4,
+        _M.WEIGHT_LOSS: 0.1,
+    },
+    Specialty.ANESTHESIOLOGY: {
+        _M.KETAMINE: 0.8, _M.IV_THERAPY: 0.6, _M.AESTHETICS: 0.35, _M.WEIGHT_LOSS: 0.2, _M.OTHER: 0.1,
+    },
+    Specialty.OBSTETRICS_GYNECOLOGY: {
+        _M.HORMONE_THERAPY: 0.8, _M.WEIGHT_LOSS: 0.5, _M.AESTHETICS: 0.45, _M.TELEHEALTH: 0.35,
+        _M.PRIMARY_CARE: 0.3,
+    },
+    Specialty.ENDOCRINOLOGY: {_M.WEIGHT_LOSS: 0.9, _M.HORMONE_THERAPY: 0.85, _M.TELEHEALTH: 0.5},
+    Specialty.UROLOGY: {
+        _M.HORMONE_THERAPY: 0.85, _M.TELEHEALTH: 0.35, _M.WEIGHT_LOSS: 0.25, _M.AESTHETICS: 0.15,
+    },
+    Specialty.OBESITY_MEDICINE: {
+        _M.WEIGHT_LOSS: 0.98, _M.TELEHEALTH: 0.6, _M.HORMONE_THERAPY: 0.4, _M.AESTHETICS: 0.3,
+        _M.IV_THERAPY: 0.25,
+    },
+    Specialty.ADDICTION_MEDICINE: {
+        _M.ADDICTION_MEDICINE: 0.95, _M.TELEHEALTH: 0.6, _M.MENTAL_HEALTH: 0.5, _M.KETAMINE: 0.25,
+    },
+    Specialty.HOSPICE_PALLIATIVE: {_M.HOSPICE: 0.95, _M.PRIMARY_CARE: 0.3, _M.TELEHEALTH: 0.3},
+    Specialty.PAIN_MEDICINE: {
+        _M.KETAMINE: 0.6, _M.IV_THERAPY: 0.4, _M.OTHER: 0.3, _M.ADDICTION_MEDICINE: 0.2,
+    },
+}  # fmt: skip
+
+# How many states a director is licensed in: most one, some 2-4, a few 5-20 (interstate compact).
+STATE_COUNT_BANDS: tuple[tuple[float, int, int], ...] = (
+    (0.72, 1, 1),
+    (0.20, 2, 4),
+    (0.06, 5, 9),
+    (0.02, 10, 20),
+)
+MAX_CLINICS_WEIGHTS: tuple[int, ...] = (8, 14, 16, 15, 12, 10, 8, 7, 5, 5)  # for 1..10
+FULL_SHARE = 0.15
+PAUSED_SHARE = 0.04
+INACTIVE_SHARE = 0.02
+EXCLUDED_SHARE = 0.01
+NEW_DIRECTOR_SHARE = 0.08  # no response history yet
+PRESCRIBER_SHARE = 0.9
+DEA_PER_STATE_SHARE = 0.9
+# (weight, per claim, aggregate): most meet $1M/$3M, some carry less, a few nothing on file.
+MALPRACTICE: tuple[tuple[float, int, int], ...] = (
+    (0.72, 1_000_000, 3_000_000),
+    (0.10, 2_000_000, 4_000_000),
+    (0.04, 2_000_000, 6_000_000),
+    (0.07, 500_000, 1_500_000),
+    (0.04, 250_000, 750_000),
+    (0.03, 0, 0),
+)
+
 FIRST_NAMES = (
-    "Avery",
-    "Jordan",
-    "Priya",
-    "Mateo",
-    "Grace",
-    "Samuel",
-    "Lena",
-    "Omar",
-    "Hannah",
-    "Wei",
-    "Isabel",
-    "Marcus",
-    "Nadia",
-    "Theo",
-    "Ruth",
-    "Diego",
-    "Aisha",
-    "Connor",
-    "Mei",
-    "Elijah",
-)
+    "Avery", "Jordan", "Priya", "Mateo", "Grace", "Samuel", "Lena", "Omar", "Hannah", "Wei",
+    "Isabel", "Marcus", "Nadia", "Theo", "Ruth", "Diego", "Aisha", "Connor", "Mei", "Elijah",
+    "Sofia", "Kwame", "Yara", "Daniel", "Ingrid", "Rafael", "Chloe", "Arjun", "Leah", "Tomas",
+)  # fmt: skip
 LAST_NAMES = (
-    "Okafor",
-    "Lindqvist",
-    "Ramirez",
-    "Chen",
-    "Patel",
-    "Hughes",
-    "Novak",
-    "Bennett",
-    "Haddad",
-    "Kowalski",
-    "Nguyen",
-    "Fischer",
-    "Abara",
-    "Morales",
-    "Sato",
-    "Whitfield",
-    "Iyer",
-    "Brennan",
-)
-SPECIALTIES = (
-    "family_medicine",
-    "internal_medicine",
-    "emergency_medicine",
-    "dermatology",
-    "psychiatry",
-    "anesthesiology",
-    "obstetrics_gynecology",
-    "plastic_surgery",
-)
-STATES = sorted(US_STATES)
+    "Okafor", "Lindqvist", "Ramirez", "Chen", "Patel", "Hughes", "Novak", "Bennett", "Haddad",
+    "Kowalski", "Nguyen", "Fischer", "Abara", "Morales", "Sato", "Whitfield", "Iyer", "Brennan",
+    "Delacroix", "Oyelaran", "Petrov", "Quinn", "Yamamoto", "Castillo", "Adeyemi", "Larsen",
+    "Mbeki", "Sorensen", "Vargas", "Zhou",
+)  # fmt: skip
+LICENSE_PREFIXES = ("", "", "MD", "DO", "A", "C", "G", "L", "R")
+DEA_REGISTRANT_TYPES = ("A", "B", "F", "F", "F")
+
+
+# --- the synthetic roster ----------------------------------------------------------------------
+
+
+@dataclass
+class _Draft:
+    """A director while being generated (mutable); becomes a Director at the end."""
+
+    npi: str
+    first_name: str
+    last_name: str
+    email: str
+    specialties: list[Specialty]
+    modalities: list[Modality]
+    modality_years: dict[Modality, int]
+    max_clinics: int
+    active_clinics: int
+    active: bool
+    paused: bool
+    excluded: bool
+    malpractice_per_claim: int
+    malpractice_aggregate: int
+    response_rate: float | None
+    median_response_hours: float | None
+    licenses: dict[str, StateLicense] = field(default_factory=dict)
+    dea: dict[str, DeaRegistration] = field(default_factory=dict)
+    supervising: dict[str, Supervision] = field(default_factory=dict)
+
+    def serves_basic_requests(self) -> bool:
+        """Profile side of eligibility: available, offers aesthetics and weight loss, has room, insured."""
+        return (
+            self.active
+            and not self.paused
+            and not self.excluded
+            and Modality.AESTHETICS in self.modalities
+            and Modality.WEIGHT_LOSS in self.modalities
+            and self.active_clinics < self.max_clinics
+            and _insured(self.malpractice_per_claim, self.malpractice_aggregate)
+        )
+
+    def eligible_states(self, horizon: date) -> list[str]:
+        if not self.serves_basic_requests():
+            return []
+        return [
+            state
+            for state, lic in self.licenses.items()
+            if lic.status is LicenseStatus.ACTIVE
+            and lic.expires_on >= horizon
+            and state in self.dea
+            and self.dea[state].expires_on >= horizon
+            and _light_supervision(self.supervising.get(state))
+        ]
+
+    def director(self) -> Director:
+        return Director(
+            npi=self.npi,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            email=self.email,
+            specialties=self.specialties,
+            modalities=self.modalities,
+            modality_years=self.modality_years,
+            max_clinics=self.max_clinics,
+            active_clinics=self.active_clinics,
+            active=self.active,
+            paused=self.paused,
+            excluded=self.excluded,
+            malpractice_per_claim=self.malpractice_per_claim,
+            malpractice_aggregate=self.malpractice_aggregate,
+            response_rate=self.response_rate,
+            median_response_hours=self.median_response_hours,
+            licenses=list(self.licenses.values()),
+            dea=list(self.dea.values()),
+            supervising=list(self.supervising.values()),
+        )
+
+
+def _insured(per_claim: int, aggregate: int) -> bool:
+    return per_claim >= MALPRACTICE_FLOOR[0] and aggregate >= MALPRACTICE_FLOOR[1]
+
+
+def _light_supervision(sup: Supervision | None) -> bool:
+    """Room for a basic request's NPs/PAs under every state's ratio (the tightest allows 4)."""
+    return sup is None or (sup.np <= 1 and sup.pa <= 1)
+
+
+def _weighted(rng: random.Random, weights: dict[Any, float]) -> Any:
+    return rng.choices(list(weights), weights=list(weights.values()), k=1)[0]
+
+
+def _weighted_sample(rng: random.Random, weights: dict[str, float], k: int) -> list[str]:
+    """k distinct keys, drawn one by one in proportion to their weights."""
+    pool = dict(weights)
+    chosen: list[str] = []
+    for _ in range(min(k, len(pool))):
+        pick = _weighted(rng, pool)
+        chosen.append(pick)
+        del pool[pick]
+    return chosen
+
+
+def _band(rng: random.Random, bands: tuple[tuple[float, int, int], ...]) -> int:
+    low, high = rng.choices([(lo, hi) for _, lo, hi in bands], weights=[w for w, _, _ in bands], k=1)[0]
+    return rng.randint(low, high)
+
+
+def _npi(rng: random.Random, taken: set[str]) -> str:
+    while True:
+        first_nine = f"{rng.choice('12')}{rng.randrange(10**8):08d}"
+        npi = first_nine + npi_check_digit(first_nine)
+        if npi not in taken:
+            taken.add(npi)
+            return npi
+
+
+def dea_number(registrant_type: str, last_name: str, six_digits: str) -> str:
+    """A DEA number: registrant type, last-name initial, six digits and their check digit."""
+    d = [int(c) for c in six_digits]
+    check = ((d[0] + d[2] + d[4]) + 2 * (d[1] + d[3] + d[5])) % 10
+    initial = last_name[:1].upper() if last_name[:1].isalpha() else "9"
+    return f"{registrant_type}{initial}{six_digits}{check}"
+
+
+def _license(rng: random.Random, state: str, today: date, home: bool) -> StateLicense:
+    number = f"{rng.choice(LICENSE_PREFIXES)}{rng.randint(10_000, 9_999_999)}"
+    roll = rng.random()
+    lapse_share = 0.02 if home else 0.06
+    if roll < lapse_share:  # lapsed: the board says EXPIRED, or the date has passed unrenewed
+        status = LicenseStatus.EXPIRED if rng.random() < 0.6 else LicenseStatus.ACTIVE
+        expires = today - timedelta(days=rng.randint(1, 400))
+    elif roll < lapse_share + 0.01:
+        status = rng.choice((LicenseStatus.INACTIVE, LicenseStatus.INACTIVE, LicenseStatus.SUSPENDED))
+        expires = today + timedelta(days=rng.randint(30, 700))
+    elif roll < lapse_share + 0.01 + 0.06:  # renewal due within 60 days
+        status = LicenseStatus.ACTIVE
+        expires = today + timedelta(days=rng.randint(1, 60))
+    else:
+        status = LicenseStatus.ACTIVE
+        expires = today + timedelta(days=rng.randint(61, 1100))
+    return StateLicense(state=state, number=number, status=status, expires_on=expires)
+
+
+def _dea(rng: random.Random, state: str, last_name: str, today: date) -> DeaRegistration:
+    number = dea_number(rng.choice(DEA_REGISTRANT_TYPES), last_name, f"{rng.randrange(10**6):06d}")
+    roll = rng.random()
+    if roll < 0.02:
+        expires = today - timedelta(days=rng.randint(1, 200))
+    elif roll < 0.05:
+        expires = today + timedelta(days=rng.randint(1, 60))
+    else:
+        expires = today + timedelta(days=rng.randint(61, 1095))
+    return DeaRegistration(state=state, number=number, expires_on=expires)
+
+
+def _modalities(rng: random.Random, specialties: list[Specialty]) -> list[Modality]:
+    chance: dict[Modality, float] = {}
+    for specialty in specialties:
+        for modality, p in MODALITY_AFFINITY[specialty].items():
+            chance[modality] = max(chance.get(modality, 0.0), p)
+    offered = [m for m in Modality if m in chance and rng.random() < chance[m]]
+    if not offered:
+        offered = [max(chance, key=lambda m: chance[m])]
+    return offered
+
+
+def _draft(rng: random.Random, n: int, today: date, npis: set[str]) -> _Draft:
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    primary = _weighted(rng, SPECIALTY_WEIGHTS)
+    specialties = [primary]
+    if rng.random() < SECOND_SPECIALTY_SHARE:
+        second = _weighted(rng, {s: w for s, w in SPECIALTY_WEIGHTS.items() if s is not primary})
+        specialties.append(second)
+    modalities = _modalities(rng, specialties)
+    career = rng.randint(1, 35)
+    modality_years = {m: min(career, int(rng.expovariate(1 / 5))) for m in modalities}
+    max_clinics = rng.choices(range(1, 11), weights=MAX_CLINICS_WEIGHTS, k=1)[0]
+    full = rng.random() < FULL_SHARE
+    active_clinics = max_clinics if full else rng.randint(0, max_clinics - 1)
+    _, per_claim, aggregate = rng.choices(MALPRACTICE, weights=[w for w, _, _ in MALPRACTICE], k=1)[0]
+    new = career <= 1 or rng.random() < NEW_DIRECTOR_SHARE
+    draft = _Draft(
+        npi=_npi(rng, npis),
+        first_name=first,
+        last_name=last,
+        email=f"{first}.{last}.{n:05d}@{EMAIL_DOMAIN}".lower(),
+        specialties=specialties,
+        modalities=modalities,
+        modality_years=modality_years,
+        max_clinics=max_clinics,
+        active_clinics=active_clinics,
+        active=rng.random() >= INACTIVE_SHARE,
+        paused=rng.random() < PAUSED_SHARE,
+        excluded=rng.random() < EXCLUDED_SHARE,
+        malpractice_per_claim=per_claim,
+        malpractice_aggregate=aggregate,
+        response_rate=None if new else round(rng.betavariate(6, 1.5), 2),
+        median_response_hours=None if new else round(min(72.0, max(0.2, rng.lognormvariate(1.0, 0.8))), 1),
+    )
+    states = _weighted_sample(rng, STATE_POPULATION, _band(rng, STATE_COUNT_BANDS))
+    prescriber = rng.random() < PRESCRIBER_SHARE
+    for i, state in enumerate(states):
+        lic = _license(rng, state, today, home=i == 0)
+        draft.licenses[state] = lic
+        in_good_standing = lic.status is LicenseStatus.ACTIVE and lic.expires_on >= today
+        if prescriber and in_good_standing and (i == 0 or rng.random() < DEA_PER_STATE_SHARE):
+            draft.dea[state] = _dea(rng, state, last, today)
+        if in_good_standing and rng.random() < (0.5 if active_clinics else 0.15):
+            np, pa = rng.randint(0, 6), rng.choice((0, 0, 0, 1, 2, 3, 4))
+            if np or pa:
+                draft.supervising[state] = Supervision(state=state, np=np, pa=pa)
+    return draft
+
+
+def _promote(draft: _Draft) -> None:
+    """Make a director able to serve a basic request (used only when coverage needs more)."""
+    draft.active, draft.paused, draft.excluded = True, False, False
+    for modality in (Modality.AESTHETICS, Modality.WEIGHT_LOSS):
+        if modality not in draft.modalities:
+            draft.modalities.append(modality)
+            draft.modality_years.setdefault(modality, 1)
+    draft.max_clinics = max(draft.max_clinics, 2)
+    draft.active_clinics = min(draft.active_clinics, draft.max_clinics - 1)
+    if not _insured(draft.malpractice_per_claim, draft.malpractice_aggregate):
+        draft.malpractice_per_claim, draft.malpractice_aggregate = MALPRACTICE_FLOOR
+
+
+def _cover(rng: random.Random, draft: _Draft, state: str, today: date) -> None:
+    """Give a director an active license, a DEA registration and light supervision in `state`."""
+    number = draft.licenses[state].number if state in draft.licenses else None
+    draft.licenses[state] = StateLicense(
+        state=state,
+        number=number or f"{rng.choice(LICENSE_PREFIXES)}{rng.randint(10_000, 9_999_999)}",
+        status=LicenseStatus.ACTIVE,
+        expires_on=today + ELIGIBLE_HORIZON + timedelta(days=rng.randint(0, 700)),
+    )
+    if state not in draft.dea or draft.dea[state].expires_on < today + ELIGIBLE_HORIZON:
+        number = dea_number(rng.choice(DEA_REGISTRANT_TYPES), draft.last_name, f"{rng.randrange(10**6):06d}")
+        expires = today + ELIGIBLE_HORIZON + timedelta(days=rng.randint(0, 600))
+        draft.dea[state] = DeaRegistration(state=state, number=number, expires_on=expires)
+    if not _light_supervision(draft.supervising.get(state)):
+        draft.supervising[state] = Supervision(state=state, np=1, pa=0)
+
+
+def _ensure_coverage(rng: random.Random, drafts: list[_Draft], today: date, target: int) -> None:
+    """Every state gets `target` directors who can serve a basic request there.
+
+    Directors who already serve basic requests take extra states first (as interstate-compact
+    licensees do), at most MAX_COVERAGE_STATES each; only then are others made available.
+    """
+    horizon = today + ELIGIBLE_HORIZON
+    rank = list(range(len(drafts)))
+    rng.shuffle(rank)
+    position = {index: p for p, index in enumerate(rank)}
+    eligible = [set(d.eligible_states(horizon)) for d in drafts]
+    counts = {state: 0 for state in STATES}
+    for states in eligible:
+        for state in states:
+            counts[state] += 1
+    added = [0] * len(drafts)
+    for state in STATES:
+        while counts[state] < target:
+            choices = [i for i in range(len(drafts)) if state not in eligible[i]]
+            if not choices:
+                break
+            i = min(
+                choices,
+                key=lambda i: (
+                    added[i] >= MAX_COVERAGE_STATES,
+                    not drafts[i].serves_basic_requests(),
+                    added[i],
+                    position[i],
+                ),
+            )
+            if not drafts[i].serves_basic_requests():
+                _promote(drafts[i])
+            _cover(rng, drafts[i], state, today)
+            added[i] += 1
+            now = set(drafts[i].eligible_states(horizon))
+            for gained in now - eligible[i]:
+                counts[gained] += 1
+            eligible[i] = now
+
+
+def coverage_target(count: int) -> int:
+    """Directors per state guaranteed to serve a basic request, for a roster of `count`."""
+    if count >= REALISTIC_COUNT[0]:
+        return GUARANTEED_PER_STATE
+    return 1 if count >= len(STATES) else 0
+
+
+def synthetic_directors(count: int, seed: int = 7, today: date | None = None) -> list[Director]:
+    """A deterministic roster of `count` directors for a seed (realistic for 100 to 20,000).
+
+    Home states follow population; most directors hold one license, some 2-4, a few 5-20.
+    Modalities follow specialty; some licenses lapse or are due within 60 days; some directors are
+    paused, inactive, excluded, full or under-insured; new ones have no response history. With
+    100 or more directors every state and DC has at least GUARANTEED_PER_STATE directors who can
+    take a basic request (aesthetics + weight loss): available, with room, insured $1M/$3M, an ACTIVE
+    license and a DEA registration there lasting ELIGIBLE_HORIZON. From 51 directors every state
+    has one; below that, nothing is guaranteed.
+    """
+    if not MIN_COUNT <= count <= MAX_COUNT:
+        raise ValueError(f"count must be {MIN_COUNT} to {MAX_COUNT:,} (realistic from {REALISTIC_COUNT[0]})")
+    today = today or date.today()
+    rng = random.Random(seed)
+    npis: set[str] = set()
+    drafts = [_draft(rng, n, today, npis) for n in range(count)]
+    _ensure_coverage(rng, drafts, today, coverage_target(count))
+    return [draft.director() for draft in drafts]
 
 
 def synthetic_roster(count: int = 600, seed: int = 7, today: date | None = None) -> list[dict[str, Any]]:
-    """PROFILE and LICENSE#<state> items for `count` directors; the first 51 cover one state each."""
-    rng = random.Random(seed)
-    today = today or date.today()
-    items: list[dict[str, Any]] = []
-    for n in range(count):
-        director_id = f"D{n:06d}"
-        home = STATES[n % len(STATES)]
-        extra = rng.sample(STATES, k=rng.choice((0, 0, 1, 2, 4)))
-        states = [home, *[s for s in extra if s != home]]
-        modalities = sorted(
-            {Modality.AESTHETICS.value, *rng.sample([m.value for m in Modality], k=rng.randint(1, 5))}
+    """The Directors-table items (PROFILE, LICENSE#, DEA#) of synthetic_directors(count, seed, today)."""
+    return [item for director in synthetic_directors(count, seed, today) for item in director_items(director)]
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if not MIN_COUNT <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be {MIN_COUNT} to {MAX_COUNT}")
+    return value
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a date written YYYY-MM-DD") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m directormatch.roster",
+        description="Import, export or generate the director roster (CSV format: docs/roster-csv.md).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    load = commands.add_parser("import", help="validate a roster CSV and write what changed")
+    load.add_argument("file", help="roster CSV, or - for standard input")
+    load.add_argument("--skip-invalid", action="store_true", help="import the valid rows, report the others")
+    load.add_argument("--dry-run", action="store_true", help="validate and compare; write nothing")
+    load.add_argument("--workers", type=int, default=8, help=argparse.SUPPRESS)
+    dump = commands.add_parser("export", help="write the stored roster as CSV (reads by state, never scans)")
+    dump.add_argument("file", nargs="?", default="-", help="output CSV, or - (default) for standard output")
+    make = commands.add_parser("generate", help="write a synthetic roster as CSV")
+    make.add_argument("--count", type=_count, required=True, help=f"directors, 1 to {MAX_COUNT}")
+    make.add_argument("--seed", type=int, default=7, help="same seed, same roster (default 7)")
+    make.add_argument("--today", type=_day, default=None, help="day the dates are relative to")
+    make.add_argument("file", nargs="?", default="-", help="output CSV, or - (default) for standard output")
+    return parser
+
+
+class _Output:
+    """Opens FILE or standard output for CSV (newline='' as the csv module wants)."""
+
+    def __init__(self, path: str, stdout: TextIO) -> None:
+        self.path = path
+        self.stdout = stdout
+        self._file: TextIO | None = None
+
+    def __enter__(self) -> TextIO:
+        if self.path == "-":
+            return self.stdout
+        self._file = open(self.path, "w", newline="", encoding="utf-8")
+        return self._file
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _aws_error(error: Exception) -> str | None:
+    """The error code of a failed AWS call (never its message, which may quote item values)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from directormatch.errors import StoreUnavailable
+
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    if isinstance(error, BotoCoreError | StoreUnavailable):
+        return error.__class__.__name__
+    return None
+
+
+def _import(args: argparse.Namespace, client: DynamoDBClient | None, stdin: TextIO, out: TextIO) -> int:
+    from directormatch.roster_csv import HeaderError, parse_roster
+    from directormatch.roster_store import RosterStore
+    from directormatch.settings import get_settings
+
+    started = time.monotonic()
+    try:
+        if args.file == "-":
+            parsed = parse_roster(stdin)
+        else:
+            with open(args.file, newline="", encoding="utf-8-sig") as source:
+                parsed = parse_roster(source)
+    except HeaderError as error:
+        print(f"{error}\nnothing imported", file=out)
+        return 1
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"cannot read the roster file: {error.__class__.__name__}", file=out)
+        return 2
+    for problem in parsed.errors:
+        print(problem, file=out)
+    invalid = len(parsed.invalid_lines)
+    if invalid and not args.skip_invalid:
+        print(
+            f"{invalid} invalid row(s), {len(parsed.rows)} valid: nothing imported "
+            "(fix the rows above, or use --skip-invalid to import the valid ones)",
+            file=out,
         )
-        max_clinics = rng.randint(1, 8)
-        profile = {
-            "pk": director_id,
-            "sk": keys.PROFILE_SK,
-            "director_id": director_id,
-            "first_name": rng.choice(FIRST_NAMES),
-            "last_name": rng.choice(LAST_NAMES),
-            "email": f"director{n:06d}@roster.directormatch.example",
-            "specialties": [rng.choice(SPECIALTIES)],
-            "modalities": modalities,
-            "max_clinics": max_clinics,
-            "active_clinics": rng.randint(0, max_clinics - 1)
-            if n < len(STATES)
-            else rng.randint(0, max_clinics),
-            "active": n < len(STATES) or rng.random() > 0.03,
-            "paused": n >= len(STATES) and rng.random() < 0.05,
-        }
-        items.append(profile)
-        for i, state in enumerate(states):
-            lapsed = n >= len(STATES) and rng.random() < 0.04
-            expires = today + timedelta(days=rng.randint(-60, -1) if lapsed else rng.randint(120, 900))
-            items.append(
-                {
-                    "pk": director_id,
-                    "sk": keys.license_sk(state),
-                    "license_state": state,
-                    "license_number": f"{state}{rng.randint(10000, 999999)}",
-                    "license_status": "EXPIRED" if lapsed and i > 0 else "ACTIVE",
-                    "license_expires_on": expires.isoformat(),
-                    **{
-                        k: profile[k]
-                        for k in ("modalities", "max_clinics", "active_clinics", "active", "paused")
-                    },
-                }
-            )
-    return items
+        return 1
+    settings = get_settings()
+    store = RosterStore(
+        settings.directors_table, settings.directors_by_state_index, client=client, workers=args.workers
+    )
+    try:
+        summary = store.sync([row.director for row in parsed.rows], dry_run=args.dry_run)
+    except Exception as error:
+        if (code := _aws_error(error)) is None:
+            raise
+        print(f"DynamoDB failed ({code}); run the import again to complete it", file=out)
+        return 2
+    elapsed = time.monotonic() - started
+    skipped = f"{invalid} (skipped)" if invalid else "0"
+    verb = "would write" if args.dry_run else "wrote"
+    print(
+        f"{'dry run, nothing written: ' if args.dry_run else ''}"
+        f"{len(parsed.rows)} valid row(s): created {summary.created}, updated {summary.updated}, "
+        f"unchanged {summary.unchanged}, invalid {skipped}; {verb} {summary.items_put} new item(s), "
+        f"updated {summary.items_updated}, deleted {summary.items_deleted} ({elapsed:.1f} s)",
+        file=out,
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace, client: DynamoDBClient | None, stdout: TextIO, err: TextIO) -> int:
+    from directormatch.roster_csv import write_roster
+    from directormatch.roster_store import RosterStore
+    from directormatch.settings import get_settings
+
+    settings = get_settings()
+    try:
+        export = RosterStore(
+            settings.directors_table, settings.directors_by_state_index, client=client
+        ).export()
+    except Exception as error:
+        if (code := _aws_error(error)) is None:
+            raise
+        print(f"DynamoDB failed ({code}); nothing exported", file=err)
+        return 2
+    for problem in export.problems:
+        print(problem, file=err)
+    with _Output(args.file, stdout) as target:
+        rows = write_roster(export.directors, target)
+    print(f"exported {rows} director(s); {len(export.problems)} could not be read", file=err)
+    return 1 if export.problems else 0
+
+
+def _generate(args: argparse.Namespace, stdout: TextIO, err: TextIO) -> int:
+    from directormatch.roster_csv import write_roster
+
+    directors = synthetic_directors(args.count, seed=args.seed, today=args.today)
+    with _Output(args.file, stdout) as target:
+        rows = write_roster(directors, target)
+    print(f"generated {rows} synthetic director(s) (seed {args.seed})", file=err)
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    client: DynamoDBClient | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run one roster command; returns the exit code (0 done, 1 invalid input, 2 unusable input)."""
+    args = _parser().parse_args(argv)
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    if args.command == "import":
+        return _import(args, client, stdin or sys.stdin, out)
+    if args.command == "export":
+        return _export(args, client, out, err)
+    return _generate(args, out, err)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

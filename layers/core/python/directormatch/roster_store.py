@@ -1,0 +1,459 @@
+"""Roster import and export against the Directors table.
+
+Import compares what is stored for each director with the items its roster row makes
+(`directors.director_items`) and writes only the difference: new items are put, changed items are
+updated attribute by attribute (so attributes the running system keeps on them, such as
+`last_offered_at`, are never touched), LICENSE#/DEA# items no longer in the roster are deleted.
+Importing the same roster twice writes nothing the second time. Stored items are read by key with
+BatchGetItem where the stored PROFILE vouches for them, else by a Query on the director's
+partition (see `RosterStore.plan`).
+
+Export reads through the ByState index (one Query per state, never a Scan) and BatchGetItem.
+Messages never carry names, emails or other values of the items: only ids and attribute names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from directormatch import aws, keys
+from directormatch.directors import (
+    DeaRegistration,
+    Director,
+    StateLicense,
+    Supervision,
+    director_id_for,
+    director_items,
+)
+from directormatch.errors import StoreUnavailable
+from directormatch.models import US_STATES
+from directormatch.store import from_attributes, to_attributes
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+BATCH_WRITE_SIZE = 25
+BATCH_GET_SIZE = 100
+BATCH_ATTEMPTS = 8
+DEFAULT_WORKERS = 8
+# Item kinds the roster owns: a stored one the roster no longer lists is deleted.
+ROSTER_PREFIXES = (keys.LICENSE_PREFIX, keys.DEA_PREFIX)
+# Director fields copied from the PROFILE item when exporting.
+PROFILE_FIELDS = (
+    "npi",
+    "first_name",
+    "last_name",
+    "email",
+    "specialties",
+    "modalities",
+    "modality_years",
+    "max_clinics",
+    "active_clinics",
+    "active",
+    "paused",
+    "excluded",
+    "malpractice_per_claim",
+    "malpractice_aggregate",
+    "response_rate",
+    "median_response_hours",
+)
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Update:
+    """Attributes to set and to remove on one existing item; other attributes stay as they are."""
+
+    key: dict[str, str]
+    set: dict[str, Any]
+    remove: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one director's partition needs to match the roster row."""
+
+    director_id: str
+    outcome: Outcome
+    puts: tuple[dict[str, Any], ...] = ()
+    updates: tuple[Update, ...] = ()
+    deletes: tuple[dict[str, str], ...] = ()
+
+
+@dataclass
+class SyncSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    items_put: int = 0
+    items_updated: int = 0
+    items_deleted: int = 0
+
+    def count(self, change: Change) -> None:
+        setattr(self, change.outcome.value, getattr(self, change.outcome.value) + 1)
+        self.items_put += len(change.puts)
+        self.items_updated += len(change.updates)
+        self.items_deleted += len(change.deletes)
+
+    @property
+    def writes(self) -> int:
+        return self.items_put + self.items_updated + self.items_deleted
+
+
+@dataclass(frozen=True)
+class ExportProblem:
+    director_id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"director {self.director_id}: {self.message}"
+
+
+@dataclass
+class Export:
+    directors: list[Director] = field(default_factory=list)
+    problems: list[ExportProblem] = field(default_factory=list)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that tells booleans from numbers (True == 1 in Python, not in DynamoDB)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def _stored_form(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The item as it reads back from DynamoDB (None dropped, numbers normalised)."""
+    return from_attributes(to_attributes(item))
+
+
+def _differences(desired_item: Mapping[str, Any], current: Mapping[str, Any]) -> Update | None:
+    """What to set and remove on `current` so its roster-owned attributes equal `desired_item`'s."""
+    desired = _stored_form(desired_item)
+    to_set = {
+        name: value
+        for name, value in desired.items()
+        if name not in ("pk", "sk") and (name not in current or not _same(current[name], value))
+    }
+    to_remove = tuple(sorted(n for n, v in desired_item.items() if v is None and n in current))
+    if not to_set and not to_remove:
+        return None
+    return Update({"pk": desired["pk"], "sk": desired["sk"]}, to_set, to_remove)
+
+
+def plan_change(
+    director: Director, stored: Iterable[Mapping[str, Any]], items: Sequence[Mapping[str, Any]] | None = None
+) -> Change:
+    """The writes that make a director's stored items match `director` (pure).
+
+    `items` are director_items(director) when the caller has them already.
+    """
+    director_id = director.director_id
+    stored_by_sk = {item["sk"]: item for item in stored}
+    puts: list[dict[str, Any]] = []
+    updates: list[Update] = []
+    wanted: set[str] = set()
+    for item in director_items(director) if items is None else items:
+        wanted.add(item["sk"])
+        current = stored_by_sk.get(item["sk"])
+        if current is None:
+            puts.append(_stored_form(item))
+        elif (update := _differences(item, current)) is not None:
+            updates.append(update)
+    deletes = tuple(
+        {"pk": director_id, "sk": sk}
+        for sk in sorted(stored_by_sk)
+        if sk not in wanted and sk.startswith(ROSTER_PREFIXES)
+    )
+    if not stored_by_sk:
+        outcome = Outcome.CREATED
+    elif puts or updates or deletes:
+        outcome = Outcome.UPDATED
+    else:
+        outcome = Outcome.UNCHANGED
+    return Change(director_id, outcome, tuple(puts), tuple(updates), deletes)
+
+
+def director_from_items(items: Iterable[Mapping[str, Any]]) -> Director:
+    """The Director that `director_items` made these items from (PROFILE, LICENSE#, DEA#).
+
+    Raises ValueError (with a message naming fields, not values) when they do not make one.
+    """
+    by_sk = {item["sk"]: item for item in items}
+    profile = by_sk.get(keys.PROFILE_SK)
+    if profile is None:
+        raise ValueError("no PROFILE item")
+    licenses: list[StateLicense] = []
+    supervising: list[Supervision] = []
+    dea: list[DeaRegistration] = []
+    try:
+        for sk in sorted(by_sk):
+            item = by_sk[sk]
+            if sk.startswith(keys.LICENSE_PREFIX):
+                state = item["license_state"]
+                licenses.append(
+                    StateLicense(
+                        state=state,
+                        number=item["license_number"],
+                        status=item["license_status"],
+                        expires_on=item["license_expires_on"],
+                    )
+                )
+                np, pa = int(item.get("supervising_np", 0)), int(item.get("supervising_pa", 0))
+                if np or pa:
+                    supervising.append(Supervision(state=state, np=np, pa=pa))
+            elif sk.startswith(keys.DEA_PREFIX):
+                dea.append(
+                    DeaRegistration(
+                        state=item["dea_state"], number=item["dea_number"], expires_on=item["dea_expires_on"]
+                    )
+                )
+        fields = {name: profile[name] for name in PROFILE_FIELDS if profile.get(name) is not None}
+        return Director.model_validate(
+            {**fields, "licenses": licenses, "dea": dea, "supervising": supervising}
+        )
+    except KeyError as error:
+        raise ValueError(f"attribute {error.args[0]} is missing") from None
+    except ValidationError as error:
+        first = error.errors(include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "item"
+        # Some messages quote the value (a DEA number, a state): keep only the error type then.
+        message = str(first["msg"]) if "'" not in str(first["msg"]) else str(first["type"])
+        raise ValueError(f"{where}: {message}") from None
+
+
+class RosterStore:
+    """Reads and writes whole directors (all their items) in the Directors table."""
+
+    def __init__(
+        self,
+        table: str,
+        by_state_index: str,
+        client: DynamoDBClient | None = None,
+        workers: int = DEFAULT_WORKERS,
+    ) -> None:
+        self.table = table
+        self.by_state_index = by_state_index
+        self._client = client
+        self.workers = max(1, workers)
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def partition(self, director_id: str) -> list[dict[str, Any]]:
+        """Every item of one director: a Query on the table key, strongly consistent."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": director_id}},
+            ConsistentRead=True,
+        )
+        return [from_attributes(raw) for page in pages for raw in page.get("Items", [])]
+
+    def director_ids_in(self, state: str) -> list[str]:
+        """Directors holding a license in `state`, from the ByState index (keys only)."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            IndexName=self.by_state_index,
+            KeyConditionExpression="license_state = :state",
+            ExpressionAttributeValues={":state": {"S": state}},
+            ProjectionExpression="pk",
+        )
+        return [raw["pk"]["S"] for page in pages for raw in page.get("Items", [])]
+
+    def batch_get(self, item_keys: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+        """BatchGetItem in chunks of 100 (in parallel), asking again for keys handed back unprocessed."""
+        chunks = [
+            item_keys[start : start + BATCH_GET_SIZE] for start in range(0, len(item_keys), BATCH_GET_SIZE)
+        ]
+        if not chunks:
+            return []
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return [item for found in pool.map(self._batch_get_chunk, chunks) for item in found]
+
+    def _batch_get_chunk(self, item_keys: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        pending: list[Any] = [to_attributes(k) for k in item_keys]
+        for attempt in range(BATCH_ATTEMPTS):
+            response = self.client.batch_get_item(
+                RequestItems={self.table: {"Keys": pending, "ConsistentRead": True}}
+            )
+            found.extend(from_attributes(raw) for raw in response.get("Responses", {}).get(self.table, []))
+            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys", {}).get(self.table, {}))
+            pending = list(unprocessed.get("Keys", []))
+            if not pending:
+                return found
+            time.sleep(0.05 * 2**attempt)
+        raise StoreUnavailable("batch get left unprocessed keys")
+
+    # --- import --------------------------------------------------------------------------------
+
+    def plan(self, directors: Sequence[Director]) -> list[Change]:
+        """Read what is stored for each director and work out its writes.
+
+        One BatchGetItem reads the PROFILE items. A director whose stored PROFILE already equals
+        the row's has every LICENSE#/DEA# item the row names, and no other (see `apply`: the
+        PROFILE is written last), so those items are read by key, also in batches. Any other
+        director (new, or with a changed PROFILE) has the partition Queried, so items the row no
+        longer names are found and deleted.
+        """
+        items_of = {d.director_id: director_items(d) for d in directors}
+        if len(items_of) != len(directors):
+            raise ValueError("a director (NPI) is listed more than once")
+        profiles = {
+            item["pk"]: item for item in self.batch_get([{"pk": d, "sk": keys.PROFILE_SK} for d in items_of])
+        }
+        stored_of: dict[str, list[dict[str, Any]]] = {}
+        by_key: list[dict[str, str]] = []
+        to_query: list[str] = []
+        for director_id, items in items_of.items():
+            profile = profiles.get(director_id)
+            if profile is not None and _differences(items[0], profile) is None:
+                stored_of[director_id] = [profile]
+                by_key.extend({"pk": director_id, "sk": item["sk"]} for item in items[1:])
+            else:
+                to_query.append(director_id)
+        for item in self.batch_get(by_key):
+            stored_of[item["pk"]].append(item)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            stored_of.update(zip(to_query, pool.map(self.partition, to_query), strict=True))
+        return [plan_change(d, stored_of[d.director_id], items_of[d.director_id]) for d in directors]
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Write LICENSE#/DEA# items first and PROFILE items last.
+
+        So a stored PROFILE equal to the roster row means the director's other items were written
+        (and the ones dropped deleted) before it: an import that stops halfway leaves changed
+        PROFILEs unwritten, and the next import Queries those partitions again.
+        """
+        for phase in (False, True):
+            requests: list[Any] = []
+            updates: list[Update] = []
+            for change in changes:
+                requests.extend(
+                    {"PutRequest": {"Item": to_attributes(item)}}
+                    for item in change.puts
+                    if (item["sk"] == keys.PROFILE_SK) is phase
+                )
+                requests.extend(
+                    {"DeleteRequest": {"Key": to_attributes(key)}}
+                    for key in change.deletes
+                    if (key["sk"] == keys.PROFILE_SK) is phase
+                )
+                updates.extend(u for u in change.updates if (u.key["sk"] == keys.PROFILE_SK) is phase)
+            for start in range(0, len(requests), BATCH_WRITE_SIZE):
+                self._batch_write(requests[start : start + BATCH_WRITE_SIZE])
+            if updates:
+                with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                    list(pool.map(self._update, updates))
+
+    def sync(self, directors: Sequence[Director], dry_run: bool = False) -> SyncSummary:
+        """Make the table hold these directors as given; with dry_run, only count what would change."""
+        changes = self.plan(directors)
+        if not dry_run:
+            self.apply(changes)
+        summary = SyncSummary()
+        for change in changes:
+            summary.count(change)
+        return summary
+
+    def _batch_write(self, requests: list[Any]) -> None:
+        pending = requests
+        for attempt in range(BATCH_ATTEMPTS):
+            response = self.client.batch_write_item(RequestItems={self.table: pending})
+            pending = list(response.get("UnprocessedItems", {}).get(self.table, []))
+            if not pending:
+                return
+            time.sleep(0.05 * 2**attempt)
+        raise StoreUnavailable("roster import left unprocessed items")
+
+    def _update(self, update: Update) -> None:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        assignments: list[str] = []
+        for n, (name, value) in enumerate(sorted(update.set.items())):
+            names[f"#s{n}"] = name
+            values[f":s{n}"] = value
+            assignments.append(f"#s{n} = :s{n}")
+        removals: list[str] = []
+        for n, name in enumerate(update.remove):
+            names[f"#r{n}"] = name
+            removals.append(f"#r{n}")
+        expression = " ".join(
+            part
+            for part in (
+                f"SET {', '.join(assignments)}" if assignments else "",
+                f"REMOVE {', '.join(removals)}" if removals else "",
+            )
+            if part
+        )
+        arguments: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": to_attributes(update.key),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            arguments["ExpressionAttributeValues"] = to_attributes(values)
+        self.client.update_item(**arguments)
+
+    # --- export --------------------------------------------------------------------------------
+
+    def export(self) -> Export:
+        """Every director licensed anywhere, read through the ByState index (51 Queries, no Scan)."""
+        states_of: dict[str, set[str]] = {}
+        for state in sorted(US_STATES):
+            for director_id in self.director_ids_in(state):
+                states_of.setdefault(director_id, set()).add(state)
+        director_ids = sorted(states_of)
+        profiles = {
+            item["pk"]: item
+            for item in self.batch_get([{"pk": d, "sk": keys.PROFILE_SK} for d in director_ids])
+        }
+        wanted: list[dict[str, str]] = []
+        for director_id in director_ids:
+            profile = profiles.get(director_id, {})
+            license_states = states_of[director_id] | set(profile.get("licensed_states", ()))
+            wanted.extend({"pk": director_id, "sk": keys.license_sk(s)} for s in sorted(license_states))
+            wanted.extend(
+                {"pk": director_id, "sk": keys.dea_sk(s)} for s in sorted(profile.get("dea_states", ()))
+            )
+        items_of: dict[str, list[dict[str, Any]]] = {
+            d: [profiles[d]] if d in profiles else [] for d in director_ids
+        }
+        for item in self.batch_get(wanted):
+            items_of[item["pk"]].append(item)
+        export = Export()
+        for director_id in director_ids:
+            try:
+                director = director_from_items(items_of[director_id])
+            except ValueError as error:
+                export.problems.append(ExportProblem(director_id, str(error)))
+                continue
+            if director_id_for(director.npi) != director_id:
+                export.problems.append(ExportProblem(director_id, "stored under an id its NPI does not give"))
+                continue
+            export.directors.append(director)
+        export.directors.sort(key=lambda d: d.npi)
+        return export
