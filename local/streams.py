@@ -33,6 +33,7 @@ class Subscription:
         self.streams = streams
         self.patterns = [EventPattern.load(json.dumps(p)) for p in spec.patterns]
         self.iterators: dict[str, str] = {}
+        self.positions: dict[str, str] = {}  # shard id -> sequence number of the last record read
         self.pending: list[dict[str, Any]] = []
         self.attempts = 0
 
@@ -46,10 +47,23 @@ class Subscription:
                 self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
                     StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
                 )["ShardIterator"]
-        for shard_id, iterator in list(self.iterators.items()):
-            response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+        for shard_id in list(self.iterators):
+            # A fresh iterator after the last record read, every poll: when moto rolls back a
+            # cancelled transaction it replaces the table's stream shard, and older iterators keep
+            # reading the abandoned one (so a replayed quote or a late accept stopped the pump).
+            last = self.positions.get(shard_id)
+            position = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+                if last
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id, **position
+            )
+            response = self.streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)
             self.iterators[shard_id] = response["NextShardIterator"]
             for record in response.get("Records", []):
+                self.positions[shard_id] = record["dynamodb"]["SequenceNumber"]
                 record = _lambda_shape(record, self.stream_arn)
                 if self.matches(record):
                     self.pending.append(record)

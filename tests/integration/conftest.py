@@ -120,3 +120,128 @@ def load_roster(aws: Aws) -> Callable[..., list[dict[str, Any]]]:
         return chosen
 
     return load
+
+
+@pytest.fixture
+def one_call_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make moto in-process safe for threads: each AWS call is handled alone.
+
+    moto applies a transaction item by item and, when one fails, restores a deep copy of the table
+    taken before it, undoing what another thread wrote meanwhile. DynamoDB applies each call
+    atomically; serialising moto's handling of each call gives that, while threads still interleave
+    between calls (read, then conditional write), which is where races live.
+    """
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.RLock()
+    handle = BotocoreStubber.__call__
+
+    def serialised(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+        with lock:
+            return handle(self, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialised)
+
+
+def roster_director(
+    number: int, states: tuple[str, ...] = ("TX",), supervising_np: int = 1, **changes: Any
+) -> list[dict[str, Any]]:
+    """PROFILE, LICENSE# items of one valid roster director, built by directormatch.directors.
+
+    `number` makes the NPI, names and email distinct; licenses last 400 days; `changes` override
+    Director fields (max_clinics, active_clinics, ...).
+    """
+    from datetime import date, timedelta
+
+    from directormatch.directors import Director, StateLicense, Supervision, director_items, npi_check_digit
+
+    first_nine = f"1{number:08d}"
+    fields: dict[str, Any] = {
+        "npi": first_nine + npi_check_digit(first_nine),
+        "first_name": f"Robin{number}",
+        "last_name": f"Achebe{number}",
+        "email": f"director{number}@clinicians.example",
+        "specialties": ["family_medicine"],
+        "modalities": ["aesthetics", "weight_loss"],
+        "max_clinics": 5,
+        "active_clinics": 1,
+        "licenses": [
+            StateLicense(state=s, number=f"{s}-{number:06d}", expires_on=date.today() + timedelta(days=400))
+            for s in states
+        ],
+        "supervising": [Supervision(state=s, np=supervising_np, pa=0) for s in states],
+    }
+    fields.update(changes)
+    return director_items(Director(**fields))
+
+
+@pytest.fixture
+def load_directors(aws: Aws) -> Callable[..., list[dict[str, Any]]]:
+    """Put `count` roster directors licensed in `states` into the Directors table; returns their items."""
+
+    def load(count: int, states: tuple[str, ...] = ("TX",), first: int = 1) -> list[dict[str, Any]]:
+        items = [item for n in range(first, first + count) for item in roster_director(n, states)]
+        aws.director_store().put_items(items)
+        return items
+
+    return load
+
+
+@pytest.fixture
+def notify_stream(aws: Aws) -> Callable[[], list[dict[str, Any]]]:
+    """The Requests table's stream as the notify function's event source mapping delivers it.
+
+    Each call returns the records written since the previous call, shaped for Lambda and filtered
+    by the FilterCriteria of template.yaml (the local stack's pump does the same).
+    """
+    from local import template
+    from local.streams import Subscription
+
+    [spec] = [s for s in template.stream_subscriptions() if s.function == "NotifyFunction"]
+    arn = aws.dynamodb.describe_table(TableName=spec.table)["Table"]["LatestStreamArn"]
+    subscription = Subscription(spec, arn, None, aws.session.client("dynamodbstreams", region_name=REGION))
+
+    def read() -> list[dict[str, Any]]:
+        subscription.poll()
+        records, subscription.pending = subscription.pending, []
+        return records
+
+    return read
+
+
+@pytest.fixture
+def offered_request(
+    aws: Aws,
+    intake_app: ModuleType,
+    match_app: ModuleType,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., dict[str, Any]]:
+    """A quote posted through the intake handler, then matched by the match handler from the REQUEST's
+    stream record (as the event source mapping delivers it). Returns the REQUEST item after matching.
+
+    `wave_size` sets OFFER_WAVE_SIZE for the match; other keywords override quote fields.
+    """
+    import json
+
+    from tests.events import api_event, quote_body, stream_event, stream_record
+
+    def make(wave_size: int | None = None, **quote: Any) -> dict[str, Any]:
+        if wave_size is not None:
+            monkeypatch.setenv("OFFER_WAVE_SIZE", str(wave_size))
+            get_settings.cache_clear()
+        event = api_event(body=quote_body(**quote), without_headers=("Idempotency-Key",))
+        posted = intake_app.lambda_handler(event, lambda_context)
+        assert posted["statusCode"] == 201, posted["body"]
+        request_id = json.loads(posted["body"])["request_id"]
+        new = aws.request_store().get_request(request_id)
+        assert new is not None
+        matched = match_app.lambda_handler(stream_event(stream_record(new)), lambda_context)
+        assert matched == {"batchItemFailures": []}
+        request = aws.request_store().get_request(request_id)
+        assert request is not None
+        return request
+
+    return make

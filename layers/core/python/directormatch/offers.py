@@ -10,12 +10,16 @@ racing a click, or a redelivered event changes nothing twice.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from directormatch.errors import RetryLater
 from directormatch.store import DirectorStore, RequestStore
+
+ACCEPT_ATTEMPTS = 3
 
 
 class Outcome(StrEnum):
@@ -74,7 +78,20 @@ def accept(
     profile = directors.get_profile(director_id)
     if profile is None:
         return Answer(Outcome.NOT_FOUND, offer, request)
-    result = requests.accept_offer(request, offer, profile, directors.table, via, now)
+    for attempt in range(1, ACCEPT_ATTEMPTS + 1):
+        try:
+            result = requests.accept_offer(request, offer, profile, directors.table, via, now)
+            break
+        except RetryLater:
+            # DynamoDB cancelled the transaction because another answer to this request was in
+            # flight (TransactionConflict). Once that lands, reading again says what happened.
+            if attempt == ACCEPT_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+            offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
+            blocked = explain(offer, request, now)
+            if blocked is not None or offer is None or request is None:
+                return Answer(blocked or Outcome.NOT_FOUND, offer, request)
     if result == "ok":
         if offer.get("team"):
             requests.complete_team_if_covered(request_id, now)

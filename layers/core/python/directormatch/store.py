@@ -462,22 +462,31 @@ class RequestStore:
         return True
 
     def close_offer(self, request_id: str, director_id: str, status: str, now: datetime) -> bool:
-        """OPEN -> SUPERSEDED or EXPIRED; False when it was no longer open."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=to_attributes({"pk": request_id, "sk": keys.offer_sk(director_id)}),
-                UpdateExpression="SET offer_status = :status, closed_at = :at",
-                ConditionExpression="offer_status = :open",
-                ExpressionAttributeValues=to_attributes(
-                    {":status": status, ":at": now.isoformat(timespec="milliseconds"), ":open": "OPEN"}
-                ),
-            )
-        except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        """OPEN -> SUPERSEDED or EXPIRED; False when it was no longer open.
+
+        TransactionConflictException means the director's own answer is being written right now
+        (an accept racing the winner's, or a decline): wait for it, then let the condition decide.
+        """
+        attempt = 0
+        while True:
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=to_attributes({"pk": request_id, "sk": keys.offer_sk(director_id)}),
+                    UpdateExpression="SET offer_status = :status, closed_at = :at",
+                    ConditionExpression="offer_status = :open",
+                    ExpressionAttributeValues=to_attributes(
+                        {":status": status, ":at": now.isoformat(timespec="milliseconds"), ":open": "OPEN"}
+                    ),
+                )
+                return True
+            except ClientError as error:
+                if _error_code(error) == "ConditionalCheckFailedException":
+                    return False
+                attempt += 1
+                if _error_code(error) != "TransactionConflictException" or attempt == CONFLICT_RETRIES:
+                    raise
+            time.sleep(0.05 * 2**attempt)
 
     def complete_team_if_covered(self, request_id: str, now: datetime) -> bool:
         """A team request is MATCHED once accepted offers cover every requested state."""

@@ -1,0 +1,295 @@
+"""The notify handler on lifecycle transitions: one email per change, none on redelivery, and the
+template's FilterCriteria passing exactly the records that call for one."""
+
+from __future__ import annotations
+
+import email
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from types import ModuleType
+from typing import Any
+
+import pytest
+from moto.events.models import EventPattern
+
+from directormatch import offers
+from directormatch.sweeper import SweepSettings, sweep
+from local import template
+from tests.conftest import FakeLambdaContext
+from tests.events import stream_event, stream_record
+from tests.integration.conftest import Aws
+
+MakeRequest = Callable[..., dict[str, Any]]
+Loader = Callable[..., list[dict[str, Any]]]
+
+
+def sent_messages(aws: Aws) -> list[EmailMessage]:
+    """Every message SES accepted, parsed as a mail client would."""
+    found = []
+    for sent in aws.sent_emails():
+        raw = sent.raw_data if isinstance(sent.raw_data, bytes) else sent.raw_data.encode()
+        message = email.message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        found.append(message)
+    return found
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def kind_of(message: EmailMessage) -> str:
+    return str(message["Message-ID"]).strip("<").split(".", 1)[0]
+
+
+def deliver_twice(
+    notify_app: ModuleType, record: dict[str, Any], context: FakeLambdaContext, aws: Aws
+) -> tuple[list[EmailMessage], list[EmailMessage]]:
+    """The record delivered, then redelivered; the messages sent by each delivery."""
+    before = len(aws.sent_emails())
+    assert notify_app.lambda_handler(stream_event(record), context) == {"batchItemFailures": []}
+    first = sent_messages(aws)[before:]
+    assert notify_app.lambda_handler(stream_event(record), context) == {"batchItemFailures": []}
+    return first, sent_messages(aws)[before + len(first) :]
+
+
+@pytest.fixture
+def offered(
+    aws: Aws, load_directors: Loader, offered_request: MakeRequest, notify_app: ModuleType
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A TX request offered to three of six directors (first wave), with its offers by director id."""
+    load_directors(6)
+    request = offered_request()
+    aws.use_function("NotifyFunction")
+    found = sorted(aws.request_store().offers(request["request_id"]), key=lambda o: o["director_id"])
+    assert len(found) == 3
+    return request, found
+
+
+def accept(aws: Aws, request: dict[str, Any], offer: dict[str, Any]) -> None:
+    answer = offers.accept(
+        aws.request_store(), aws.director_store(), request["request_id"], offer["director_id"], "link"
+    )
+    assert answer.outcome == offers.Outcome.ACCEPTED
+
+
+def test_notify_request_matched_introduces_clinic_and_accepted_director(
+    aws: Aws,
+    notify_app: ModuleType,
+    offered: tuple[dict[str, Any], list[dict[str, Any]]],
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # Given the first director accepted: the REQUEST item went from OFFERED to MATCHED
+    request, [offer, *_] = offered
+    accept(aws, request, offer)
+    matched = aws.request_store().get_request(request["request_id"])
+    assert matched is not None
+    director = aws.director_store().get_profile(offer["director_id"])
+    assert director is not None
+
+    # When notify receives that MODIFY record, and then again
+    first, again = deliver_twice(
+        notify_app, stream_record(matched, "MODIFY", old_item=request), lambda_context, aws
+    )
+
+    # Then the clinic and the director each got one introduction, and the redelivery sent nothing
+    assert again == []
+    by_kind = {kind_of(m): m for m in first}
+    assert sorted(by_kind) == ["intro_clinic", "intro_director"]
+    to_clinic, to_director = by_kind["intro_clinic"], by_kind["intro_director"]
+    assert to_clinic["To"] == request["contact"]["email"]
+    assert to_director["To"] == director["email"]
+    # And the clinic learns who the director is and how to reach them
+    doctor = f"Dr. {director['first_name']} {director['last_name']}"
+    assert to_clinic["Subject"] == f"You are matched: {doctor}"
+    assert doctor in text_of(to_clinic)
+    assert director["email"] in text_of(to_clinic)
+    # And the director gets the clinic's contact details
+    director_text = text_of(to_director)
+    for detail in (
+        request["clinic"]["name"],
+        request["contact"]["name"],
+        request["contact"]["email"],
+        request["contact"]["phone"],
+    ):
+        assert detail in director_text
+    assert f"Hello Dr. {director['last_name']}," in director_text
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind", "subject"),
+    [
+        pytest.param("another accepted", "filled", "Position filled: thank you", id="superseded"),
+        pytest.param("declined", "declined", "You declined an offer: noted", id="declined"),
+    ],
+)
+def test_notify_offer_closed_tells_its_director_once(
+    aws: Aws,
+    notify_app: ModuleType,
+    offered: tuple[dict[str, Any], list[dict[str, Any]]],
+    lambda_context: FakeLambdaContext,
+    answer: str,
+    kind: str,
+    subject: str,
+) -> None:
+    # Given the second director's offer left OPEN: superseded by another's accept, or declined
+    request, [first, second, _] = offered
+    if answer == "declined":
+        declined = offers.decline(aws.request_store(), request["request_id"], second["director_id"], "link")
+        assert declined.outcome == offers.Outcome.DECLINED
+    else:
+        accept(aws, request, first)
+    closed = aws.request_store().get_offer(request["request_id"], second["director_id"])
+    assert closed is not None
+    director = aws.director_store().get_profile(second["director_id"])
+    assert director is not None
+
+    # When notify receives that OFFER MODIFY record, and then again
+    sent, again = deliver_twice(
+        notify_app, stream_record(closed, "MODIFY", old_item=second), lambda_context, aws
+    )
+
+    # Then that director got one email saying so, and the redelivery sent nothing
+    assert again == []
+    [message] = sent
+    assert (kind_of(message), message["To"], message["Subject"]) == (kind, director["email"], subject)
+    assert f"Hello Dr. {director['last_name']}," in text_of(message)
+
+
+def sweep_at(aws: Aws, moment: datetime) -> None:
+    settings = SweepSettings(wave_size=3, offer_hours=4, max_waves=3)
+    report = sweep(aws.request_store(), aws.director_store(), settings, moment)
+    assert report.errors == []
+
+
+def test_notify_request_next_wave_sends_the_clinic_one_update(
+    aws: Aws,
+    notify_app: ModuleType,
+    offered: tuple[dict[str, Any], list[dict[str, Any]]],
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # Given the first wave expired unanswered and the sweep sent wave 2: REQUEST wave 1 -> 2, OFFERED
+    request, found = offered
+    sweep_at(aws, datetime.fromisoformat(found[0]["expires_at"]) + timedelta(minutes=5))
+    next_wave = aws.request_store().get_request(request["request_id"])
+    assert next_wave is not None
+    assert (next_wave["request_status"], next_wave["wave"]) == ("OFFERED", 2)
+
+    # When notify receives that MODIFY record, and then again
+    sent, again = deliver_twice(
+        notify_app, stream_record(next_wave, "MODIFY", old_item=request), lambda_context, aws
+    )
+
+    # Then the clinic got one update, and the redelivery sent nothing
+    assert again == []
+    [message] = sent
+    assert (kind_of(message), message["To"]) == ("clinic_update", request["contact"]["email"])
+    assert message["Subject"] == "Your medical director search continues"
+    assert "matched within 24 hours" in text_of(message)
+
+
+def test_notify_sla_alert_inserted_emails_ops_once(
+    aws: Aws,
+    notify_app: ModuleType,
+    offered: tuple[dict[str, Any], list[dict[str, Any]]],
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # Given the request is 20 hours old without an accept, and the sweep raised ALERT#SLA_20H
+    request, _ = offered
+    sweep_at(aws, datetime.fromisoformat(request["created_at"]) + timedelta(hours=20, minutes=1))
+    [alert] = [i for i in aws.items() if (i["pk"], i["sk"]) == (request["request_id"], "ALERT#SLA_20H")]
+
+    # When notify receives that INSERT record, and then again
+    sent, again = deliver_twice(notify_app, stream_record(alert), lambda_context, aws)
+
+    # Then ops got one email naming the request, and the redelivery sent nothing
+    assert again == []
+    [message] = sent
+    assert (kind_of(message), message["To"]) == ("ops_sla_20h", aws.environment["OPS_EMAIL"])
+    assert message["Subject"] == f"[ops] SLA_20H for request {request['request_id']}"
+    assert "24-hour promise is at risk" in text_of(message)
+
+
+# --- FilterCriteria ------------------------------------------------------------------------------
+
+REQUEST = {
+    "pk": "01JDQ2V7K9M3X8T4N6P0R5S2W1",
+    "sk": "REQUEST",
+    "request_id": "01JDQ2V7K9M3X8T4N6P0R5S2W1",
+    "request_status": "OFFERED",
+    "wave": 1,
+    "created_at": "2026-11-25T09:00:00.000+00:00",
+}
+OFFER = {
+    "pk": REQUEST["pk"],
+    "sk": "OFFER#D3f9a1c2b7e8d4a6f0b12",
+    "request_id": REQUEST["pk"],
+    "director_id": "D3f9a1c2b7e8d4a6f0b12",
+    "offer_status": "OPEN",
+    "wave": 1,
+    "expires_at": "2026-11-25T13:00:00+00:00",
+}
+
+
+def offer_closed(status: str) -> dict[str, Any]:
+    return stream_record({**OFFER, "offer_status": status}, "MODIFY", old_item=OFFER)
+
+
+PASSED = {
+    "request-matched": stream_record({**REQUEST, "request_status": "MATCHED"}, "MODIFY", old_item=REQUEST),
+    "request-next-wave": stream_record({**REQUEST, "wave": 2}, "MODIFY", old_item=REQUEST),
+    "offer-superseded": offer_closed("SUPERSEDED"),
+    "offer-declined": offer_closed("DECLINED"),
+    "sla-alert-insert": stream_record({"pk": REQUEST["pk"], "sk": "ALERT#SLA_20H", "alert": "SLA_20H"}),
+    "offer-insert": stream_record(OFFER),
+    "request-insert": stream_record({**REQUEST, "request_status": "NEW"}),
+}
+DROPPED = {
+    "email-marker-insert": stream_record(
+        {"pk": REQUEST["pk"], "sk": "EMAIL#filled#D1", "email_status": "SENDING"}
+    ),
+    "email-marker-sent": stream_record(
+        {"pk": REQUEST["pk"], "sk": "EMAIL#filled#D1", "email_status": "SENT"},
+        "MODIFY",
+        old_item={"pk": REQUEST["pk"], "sk": "EMAIL#filled#D1", "email_status": "SENDING"},
+    ),
+    "offer-expired": offer_closed("EXPIRED"),
+    "offer-accepted": offer_closed("ACCEPTED"),
+    "request-no-match": stream_record({**REQUEST, "request_status": "NO_MATCH"}, "MODIFY", old_item=REQUEST),
+    "match-insert": stream_record({"pk": REQUEST["pk"], "sk": "MATCH", "shortlist": []}),
+}
+
+
+@pytest.fixture(scope="module")
+def notify_patterns() -> list[EventPattern]:
+    """The notify function's FilterCriteria from template.yaml, in moto's pattern engine (as the local
+    stack's stream pump applies them)."""
+    [subscription] = [s for s in template.stream_subscriptions() if s.function == "NotifyFunction"]
+    return [EventPattern.load(json.dumps(pattern)) for pattern in subscription.patterns]
+
+
+@pytest.mark.parametrize("name", list(PASSED))
+def test_notify_filter_criteria_record_calling_for_email_passes(
+    notify_patterns: list[EventPattern], name: str
+) -> None:
+    # Given a stream record whose change calls for an email
+    record = PASSED[name]
+
+    # When the template's filters are applied, Then one of them lets it through
+    assert any(pattern.matches_event(record) for pattern in notify_patterns)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", list(DROPPED))
+def test_notify_filter_criteria_record_sending_nothing_is_dropped(
+    notify_patterns: list[EventPattern], name: str
+) -> None:
+    # Given a stream record that sends no email (a marker, an expiry, an accept, a MATCH item)
+    record = DROPPED[name]
+
+    # When the template's filters are applied, Then none lets it through
+    assert not any(pattern.matches_event(record) for pattern in notify_patterns)  # type: ignore[arg-type]
