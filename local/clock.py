@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,14 @@ def scheduled_event(moment: datetime, rule: str) -> dict[str, Any]:
     }
 
 
+def is_frequent(expression: str) -> bool:
+    """rate(N minutes|hours) up to an hour; cron() and longer rates count as daily."""
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours)\)", expression)
+    if match is None:
+        return False
+    return match.group(2).startswith("minute") or int(match.group(1)) <= 1
+
+
 class Scheduler:
     def __init__(self, functions: Functions, interval_seconds: float) -> None:
         self.functions = functions
@@ -39,6 +48,8 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
         self.last_reports: list[Any] = []
+        self.started = datetime.now(UTC)
+        self.last_daily: dict[str, datetime] = {}
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
@@ -48,19 +59,22 @@ class Scheduler:
         return self.now()
 
     def run_once(self) -> list[Any]:
+        """Every frequent schedule (each tick stands for its period); a daily one once the clock has
+        moved a day since it last ran, so /_clock/advance?hours=24 triggers it."""
         with self._lock:
             moment = self.now()
-            # A rule with a constant Input delivers that instead of the scheduled event; locally it
-            # also gets the moved clock's time, so tests can move expiry warnings too.
-            self.last_reports = [
-                self.functions.invoke(
-                    name,
-                    {**constant, "time": scheduled_event(moment, name)["time"]}
-                    if constant
-                    else scheduled_event(moment, name),
+            self.last_reports = []
+            for name, expression, constant in self.targets:
+                if not is_frequent(expression):
+                    if moment - self.last_daily.get(expression, self.started) < timedelta(days=1):
+                        continue
+                    self.last_daily[expression] = moment
+                event = scheduled_event(moment, name)
+                # A rule with a constant Input delivers that instead; locally it also carries the
+                # moved clock's time.
+                self.last_reports.append(
+                    self.functions.invoke(name, {**constant, "time": event["time"]} if constant else event)
                 )
-                for name, _, constant in self.targets
-            ]
             return self.last_reports
 
     def start(self) -> None:

@@ -94,9 +94,11 @@ class Handler(BaseHTTPRequestHandler):
         verdicts = {name: form[name][0] for name in checks if name in form}
         content, recipients = inbound.reply_to_offer(raw, body, sender=form.get("from", [None])[0])
         notification = inbound.ses_notification(content, recipients, verdicts)
+        topics = template.inbound_mail_topics()
         results = [
             self.server.functions.invoke(function, inbound.sns_event(notification, topic))
             for function, topic in template.sns_subscribers()
+            if topic in topics
         ]
         self._send(HTTPStatus.OK, "application/json", json.dumps(results).encode())
 

@@ -208,3 +208,13 @@ def sns_subscribers(path: Path = TEMPLATE) -> list[tuple[str, str]]:
             if event["Type"] == "SNS":
                 found.append((name, str(event["Properties"]["Topic"]["Ref"])))
     return found
+
+
+def inbound_mail_topics(path: Path = TEMPLATE) -> list[str]:
+    """Topics that SES receipt rules publish received mail to (SNSAction)."""
+    topics = []
+    for resource in resources("AWS::SES::ReceiptRule", path).values():
+        for action in resource["Properties"]["Rule"].get("Actions", []):
+            if "SNSAction" in action:
+                topics.append(str(action["SNSAction"]["TopicArn"]["Ref"]))
+    return topics

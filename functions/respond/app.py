@@ -55,7 +55,9 @@ def show_offer(token: str) -> Response[str]:
         return html(result_page(offers.Answer(offers.Outcome.NOT_FOUND)))
     logger.append_keys(request_id=claims.request_id, director_id=claims.subject)
     logger.info("offer link opened", extra={"action": claims.action.value, "blocked": blocked})
-    return html(confirm_page(claims.action.value, offer, f"/offers/{token}/{claims.action.value}", blocked))
+    # Absolute: behind the raw API Gateway URL a host-relative path would lose the stage prefix.
+    post_url = f"{get_settings().public_base_url.rstrip('/')}/offers/{token}/{claims.action.value}"
+    return html(confirm_page(claims.action.value, offer, post_url, blocked))
 
 
 @app.post("/offers/<token>/<action>")

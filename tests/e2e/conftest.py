@@ -32,7 +32,7 @@ class RunningStack:
     base_url: str
     moto_endpoint: str
     state_dir: Path
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
     banner: str
 
     def request(
@@ -53,31 +53,32 @@ class RunningStack:
 
 
 def start_stack(state_dir: Path) -> RunningStack:
+    """Start `python -m local` with its output in state_dir/stack.log (a file never blocks the stack
+    the way an unread pipe does), and wait for its banner."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "LOCAL_STATE_DIR": str(state_dir), "ROSTER_SIZE": "600"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir / "stack.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("Ctrl-C to stop"):
-            banner = "".join(lines)
+    while time.monotonic() < deadline and process.poll() is None:
+        output = log_path.read_text()
+        if "Ctrl-C to stop" in output:
+            banner = output[: output.index("Ctrl-C to stop")]
             moto = re.search(r"moto\s+(http://127\.0\.0\.1:\d+)", banner)
             assert moto, banner
             return RunningStack(f"http://127.0.0.1:{port}", moto.group(1), state_dir, process, banner)
+        time.sleep(0.1)
     process.kill()
-    raise AssertionError("local stack did not start:\n" + "".join(lines))
+    raise AssertionError("local stack did not start:\n" + log_path.read_text()[-5000:])
 
 
 def stop_stack(stack: RunningStack) -> None:

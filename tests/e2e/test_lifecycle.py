@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import urllib.request
-from collections import Counter, deque
+from collections import Counter
 from datetime import date, timedelta
 from email import message_from_bytes, policy
 from typing import Any
@@ -22,21 +21,10 @@ from tests.e2e.conftest import ROOT, RunningStack
 pytestmark = pytest.mark.e2e
 WAIT_SECONDS = 10
 CLOCK_TIMEOUT_SECONDS = 60
-DRAINED: set[int] = set()
 
 
 @pytest.fixture(scope="module")
 def stack(local_stack: RunningStack) -> RunningStack:
-    """The session's stack with its output read from now on.
-
-    start_stack pipes the stack's stdout and stops reading at the banner; once a run logs more than
-    the pipe holds (the first expiry-warning sweep logs a line per email), the stack blocks on write.
-    """
-    if local_stack.process.pid not in DRAINED:
-        DRAINED.add(local_stack.process.pid)
-        output = local_stack.process.stdout
-        assert output is not None
-        threading.Thread(target=lambda: deque(output, maxlen=0), name="stack-output", daemon=True).start()
     return local_stack
 
 
@@ -153,7 +141,9 @@ def test_lifecycle_first_accept_by_link_wins_and_the_others_hear_it_was_filled(s
     assert form is not None, page
 
     # When the director presses the button, and the second director then accepts too
-    accepted = stack.request("POST", form.group(1).decode())
+    action = form.group(1).decode()
+    assert action.startswith(stack.base_url + "/offers/")
+    accepted = stack.request("POST", action.removeprefix(stack.base_url))
     late = stack.request("POST", urlsplit(second_link).path + "/accept")
 
     # Then the first is told they accepted, the second that the position was filled
@@ -175,6 +165,34 @@ def test_lifecycle_first_accept_by_link_wins_and_the_others_hear_it_was_filled(s
     assert items["REQUEST"]["request_status"] == "MATCHED"
     statuses = Counter(i["offer_status"] for sk, i in items.items() if sk.startswith("OFFER#"))
     assert statuses == {"ACCEPTED": 1, "SUPERSEDED": others}
+
+
+def test_lifecycle_accept_by_reply_wins_and_a_late_reply_is_told_it_was_filled(stack: RunningStack) -> None:
+    # Given a quote with at least three offers in the outbox
+    request_id = submit(stack)
+    offered = wait_for_offers(stack, request_id)
+    assert len(offered) >= 3
+    emails = wait_for(stack, request_id, {"offer": len(offered)})
+    first, second, third = [e for e in emails if e["kind"] == "offer"][:3]
+
+    # When the first director replies ACCEPT (delivered as SES inbound -> SNS -> respond would)
+    replied = stack.request("POST", f"/_outbox/{first['file']}/reply", b"body=ACCEPT")
+    # And the second then uses their accept link, and the third replies "yes" too
+    late_link = stack.request("POST", urlsplit(accept_link(stack, second)).path + "/accept")
+    late_reply = stack.request("POST", f"/_outbox/{third['file']}/reply", b"body=Yes%2C+count+me+in")
+
+    # Then the reply won, the link says filled, and the late reply was answered without changing anything
+    assert (replied[0], json.loads(replied[2])) == (200, [{"outcomes": ["ACTED"]}])
+    assert (late_link[0], heading(late_link[2])) == (409, "Position filled")
+    assert json.loads(late_reply[2]) == [{"outcomes": ["TOO_LATE"]}]
+    emails = wait_for(stack, request_id, {"intro_clinic": 1, "intro_director": 1, "reply_answer": 1})
+    assert [e["to"] for e in emails if e["kind"] == "intro_director"] == [first["to"]]
+    assert [e["to"] for e in emails if e["kind"] == "reply_answer"] == [third["to"]]
+    items = {i["sk"]: i for i in partition(stack, request_id)}
+    assert (
+        items[f"OFFER#{first['message_id'].strip('<>').split('@')[0].split('.')[-1]}"]["answered_via"]
+        == "reply"
+    )
 
 
 def test_lifecycle_unanswered_wave_expires_on_moved_clock_and_next_wave_goes_out(stack: RunningStack) -> None:

@@ -142,7 +142,8 @@ def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
     assert offer["reasons"]
     for reason in offer["reasons"]:
         assert f"<li>{reason}</li>" in page
-    assert f'<form method="post" action="/offers/{token}/accept"' in page
+    base = aws.environment["PUBLIC_BASE_URL"].rstrip("/")
+    assert f'<form method="post" action="{base}/offers/{token}/accept"' in page
     # And nothing changed in either table
     assert tables(aws) == before
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -299,7 +299,13 @@ class Notifier:
 
     def _introduce(self, request: dict[str, Any]) -> None:
         request_id = request["request_id"]
-        accepted = [o for o in self.requests.offers(request_id) if o["offer_status"] == "ACCEPTED"]
+        offers = self.requests.offers(request_id)
+        accepted = [o for o in offers if o["offer_status"] == "ACCEPTED"]
+        if any(o["offer_status"] == "OPEN" for o in offers):
+            # The accepting call closes the other offers; if it died before finishing, close them here
+            # (conditional on OPEN, so it never races that call) so their directors hear it is filled.
+            winner = accepted[0]["director_id"] if accepted else ""
+            self.requests.supersede_open_offers(request_id, except_director=winner, now=datetime.now(UTC))
         profiles = {o["director_id"]: self._profile(o["director_id"]) for o in accepted}
         self.send_once(
             request_id, "intro_clinic", "clinic", lambda: intro_clinic_email(request, list(profiles.values()))
