@@ -34,6 +34,7 @@ from directormatch.directors import (
 )
 from directormatch.errors import StoreUnavailable
 from directormatch.models import US_STATES
+from directormatch.roster_csv import COLUMNS
 from directormatch.store import from_attributes, to_attributes
 
 if TYPE_CHECKING:
@@ -45,25 +46,8 @@ BATCH_ATTEMPTS = 8
 DEFAULT_WORKERS = 8
 # Item kinds the roster owns: a stored one the roster no longer lists is deleted.
 ROSTER_PREFIXES = (keys.LICENSE_PREFIX, keys.DEA_PREFIX)
-# Director fields copied from the PROFILE item when exporting.
-PROFILE_FIELDS = (
-    "npi",
-    "first_name",
-    "last_name",
-    "email",
-    "specialties",
-    "modalities",
-    "modality_years",
-    "max_clinics",
-    "active_clinics",
-    "active",
-    "paused",
-    "excluded",
-    "malpractice_per_claim",
-    "malpractice_aggregate",
-    "response_rate",
-    "median_response_hours",
-)
+# Director fields copied from the PROFILE item when exporting: every CSV column but the per-state lists.
+PROFILE_FIELDS = tuple(c for c in COLUMNS if c not in ("licenses", "dea", "supervising"))
 
 
 class Outcome(StrEnum):

@@ -191,14 +191,7 @@ class RequestStore:
                 }
             }
         )
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as error:
-            codes = _cancellation_codes(error)
-            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
-                return False
-            raise
-        return True
+        return self._transact_once(items)
 
     def give_up(self, request_id: str, alert: dict[str, Any], wave: int, at: str) -> bool:
         """OFFERED -> NO_MATCH after the last wave, with the ops alert; False if already done."""
@@ -222,6 +215,11 @@ class RequestStore:
                 }
             },
         ]
+        return self._transact_once(items)
+
+    def _transact_once(self, items: list[Any]) -> bool:
+        """Write all or nothing; False when a condition failed or another writer was in the way
+        (a redelivery or a concurrent sweep: the work is done or being done elsewhere)."""
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as error:
