@@ -17,6 +17,8 @@ help:
 	@echo "make run    start the local stack at http://127.0.0.1:$${PORT:-3000} (Ctrl-C stops it)"
 	@echo "make test   lint, then unit, integration and end-to-end tests"
 	@echo "make lint   ruff, mypy, cfn-lint (and sam validate --lint when sam is installed)"
+	@echo "make package  deployable zips (python3.13, arm64) in build/, with their sizes"
+	@echo "make bench  benchmarks (not part of make test)"
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
@@ -34,6 +36,9 @@ lint: install
 	$(RUN) ruff format --check .
 	$(RUN) mypy layers/core/python/directormatch functions local
 	$(RUN) cfn-lint template.yaml
+	@$(UV) export --frozen --no-dev --no-emit-project --no-hashes --format requirements-txt --no-header -q \
+		| diff -q - layers/core/requirements.txt >/dev/null \
+		|| (echo "layers/core/requirements.txt is stale: run make requirements" && exit 1)
 	@if command -v sam >/dev/null; then sam validate --lint --template template.yaml; \
 	else echo "sam not installed: skipped sam validate (cfn-lint ran)"; fi
 
@@ -57,5 +62,11 @@ test: lint
 bench: install
 	$(RUN) python -m bench.match
 
+package:
+	python3 scripts/package.py
+
+requirements:
+	$(UV) export --frozen --no-dev --no-emit-project --no-hashes --format requirements-txt --no-header -q -o layers/core/requirements.txt
+
 clean:
-	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam build

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch import keys
 from directormatch.matchmaker import match_request
-from directormatch.observability import MetricName, logger, metrics, tracer
+from directormatch.observability import MetricName, logger, metrics, seconds_since, tracer
 from directormatch.settings import get_settings
 from directormatch.store import DirectorStore, RequestStore, from_attributes
 
@@ -43,6 +43,9 @@ def record_handler(record: DynamoDBRecord) -> None:
         return
     if result.picks:
         metrics.add_metric(name=MetricName.OFFERS_CREATED, unit="Count", value=len(result.picks))
+        metrics.add_metric(
+            name=MetricName.TIME_TO_FIRST_OFFER, unit="Seconds", value=seconds_since(request["created_at"])
+        )
     else:
         metrics.add_metric(name=MetricName.NO_MATCH, unit="Count", value=1)
     logger.info(

@@ -76,10 +76,6 @@ def answer_offer(token: str, action: str) -> Response[str]:
         answer = offers.decline(requests, claims.request_id, claims.subject, via="link")
     logger.append_keys(request_id=claims.request_id, director_id=claims.subject)
     logger.info("offer answered", extra={"action": claims.action.value, "outcome": answer.outcome.value})
-    if answer.outcome == offers.Outcome.ACCEPTED:
-        metrics.add_metric(name=MetricName.OFFER_ACCEPTED, unit="Count", value=1)
-    elif answer.outcome == offers.Outcome.DECLINED:
-        metrics.add_metric(name=MetricName.OFFER_DECLINED, unit="Count", value=1)
     return html(result_page(answer))
 
 

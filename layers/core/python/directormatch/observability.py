@@ -13,6 +13,13 @@ tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace="DirectorMatch", service=SERVICE)
 
 
+def seconds_since(iso_timestamp: str) -> float:
+    """Seconds from a stored ISO timestamp to now (for the time-to-* metrics)."""
+    from datetime import UTC, datetime
+
+    return max(0.0, (datetime.now(UTC) - datetime.fromisoformat(iso_timestamp)).total_seconds())
+
+
 class MetricName(StrEnum):
     QUOTE_RECEIVED = "QuoteReceived"
     QUOTE_REJECTED = "QuoteRejected"
@@ -20,6 +27,8 @@ class MetricName(StrEnum):
     QUOTE_CONFLICT = "QuoteIdempotencyConflict"
     OFFERS_CREATED = "OffersCreated"
     NO_MATCH = "NoMatch"
+    TIME_TO_FIRST_OFFER = "TimeToFirstOffer"
+    TIME_TO_ACCEPTANCE = "TimeToAcceptance"
     OFFER_ACCEPTED = "OfferAccepted"
     OFFER_DECLINED = "OfferDeclined"
     REPLY_RECEIVED = "ReplyReceived"

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from directormatch.errors import RetryLater
+from directormatch.observability import MetricName, metrics, seconds_since
 from directormatch.store import DirectorStore, RequestStore
 
 ACCEPT_ATTEMPTS = 3
@@ -93,6 +94,10 @@ def accept(
             if blocked is not None or offer is None or request is None:
                 return Answer(blocked or Outcome.NOT_FOUND, offer, request)
     if result == "ok":
+        metrics.add_metric(name=MetricName.OFFER_ACCEPTED, unit="Count", value=1)
+        metrics.add_metric(
+            name=MetricName.TIME_TO_ACCEPTANCE, unit="Seconds", value=seconds_since(request["created_at"])
+        )
         if offer.get("team"):
             requests.complete_team_if_covered(request_id, now)
         else:
@@ -114,6 +119,7 @@ def decline(
     if blocked is not None:
         return Answer(blocked, offer, request)
     if requests.decline_offer(request_id, director_id, via, now):
+        metrics.add_metric(name=MetricName.OFFER_DECLINED, unit="Count", value=1)
         return Answer(Outcome.DECLINED, offer, request)
     offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
     return Answer(explain(offer, request, now) or Outcome.ALREADY_DECLINED, offer, request)
