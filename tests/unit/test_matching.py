@@ -95,6 +95,12 @@ FILTER_CASES: list[Any] = [
     pytest.param({"max_clinics": 5, "active_clinics": 5}, {}, Exclusion.NO_CAPACITY, id="full"),
     pytest.param({"max_clinics": 3, "active_clinics": 4}, {}, Exclusion.NO_CAPACITY, id="over-full"),
     pytest.param({"max_clinics": 0, "active_clinics": 0}, {}, Exclusion.NO_CAPACITY, id="takes-no-clinics"),
+    pytest.param(
+        {"malpractice_per_claim": 1_000_000, "malpractice_aggregate": 2_000_000},
+        {"malpractice": "director_policy"},
+        Exclusion.MALPRACTICE_BELOW_FLOOR,
+        id="clinic-needs-director-coverage-below-floor",
+    ),
     pytest.param({"license_status": "EXPIRED"}, {}, Exclusion.NO_ACTIVE_LICENSE, id="status-expired"),
     pytest.param({"license_status": "SUSPENDED"}, {}, Exclusion.NO_ACTIVE_LICENSE, id="status-suspended"),
     pytest.param({"license_status": "INACTIVE"}, {}, Exclusion.NO_ACTIVE_LICENSE, id="status-inactive"),
@@ -176,7 +182,11 @@ def test_shortlist_director_failing_one_filter_is_excluded_with_its_reason_code_
     # Given a request, a director failing exactly one filter and a good director beside them
     assert None not in (TX.np_limit, TX.pa_limit, TX.combined_limit)
     request = need(**request_overrides)
-    shared = {"modalities": request.modalities}
+    shared = {
+        "modalities": request.modalities,
+        "malpractice_per_claim": 1_000_000,
+        "malpractice_aggregate": 3_000_000,
+    }
     candidates = director("D-BAD", **{**shared, **bad}) + director("D-GOOD", **shared)
 
     # When the shortlist is made

@@ -53,6 +53,7 @@ class Exclusion(StrEnum):
     EXCLUDED_OIG_SAM = "EXCLUDED_OIG_SAM"
     MODALITY_NOT_OFFERED = "MODALITY_NOT_OFFERED"
     NO_CAPACITY = "NO_CAPACITY"
+    MALPRACTICE_BELOW_FLOOR = "MALPRACTICE_BELOW_FLOOR"
     NO_ACTIVE_LICENSE = "NO_ACTIVE_LICENSE"
     LICENSE_EXPIRING = "LICENSE_EXPIRING"
     NO_DEA_REGISTRATION = "NO_DEA_REGISTRATION"
@@ -106,6 +107,8 @@ class Need:
     np: int = 0
     pa: int = 0
     controlled_substances: bool = False
+    # "director_policy": the clinic needs the director to bring coverage meeting $1M/$3M.
+    malpractice: str = "no_preference"
 
     @property
     def needs_dea(self) -> bool:
@@ -220,6 +223,8 @@ def _director_exclusion(need: Need, profile: Candidate) -> Exclusion | None:
         return Exclusion.MODALITY_NOT_OFFERED
     if profile.active_clinics >= profile.max_clinics:
         return Exclusion.NO_CAPACITY
+    if need.malpractice == "director_policy" and not _meets_malpractice_floor(profile):
+        return Exclusion.MALPRACTICE_BELOW_FLOOR
     return None
 
 

@@ -20,13 +20,16 @@ def need_of(request: dict[str, Any]) -> Need:
         np=int(request["supervisees"]["np"]),
         pa=int(request["supervisees"]["pa"]),
         controlled_substances=bool(request["controlled_substances"]),
+        malpractice=str(request.get("malpractice", "no_preference")),
     )
 
 
 def request_summary(request: dict[str, Any]) -> dict[str, Any]:
     """What an offer shows a director: the clinic's needs, never its identity or contact."""
     fields = ("states", "modalities", "supervisees", "locations", "controlled_substances", "start_by")
-    return {name: request[name] for name in fields}
+    summary = {name: request[name] for name in fields}
+    summary["malpractice"] = request.get("malpractice", "no_preference")
+    return summary
 
 
 def match_request(

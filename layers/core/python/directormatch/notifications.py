@@ -22,6 +22,13 @@ MODALITY_LABELS = {
 }
 
 
+MALPRACTICE_LABELS = {
+    "clinic_policy": "the clinic provides a named-insured policy",
+    "director_policy": "you bring coverage of at least $1M/$3M",
+    "no_preference": "to be agreed",
+}
+
+
 def modality_label(modality: str) -> str:
     return MODALITY_LABELS.get(modality, modality.replace("_", " "))
 
@@ -73,6 +80,7 @@ def offer_email(
         locations=summary["locations"],
         controlled_substances=summary["controlled_substances"],
         start_by=summary["start_by"],
+        malpractice=MALPRACTICE_LABELS.get(summary.get("malpractice", "no_preference"), "to be agreed"),
         reasons=offer["reasons"],
         expires_at=offer["expires_at"].replace("T", " ")[:16],
         reply_enabled=bool(reply_to),
