@@ -27,6 +27,8 @@ def record_handler(record: DynamoDBRecord) -> None:
     request = from_attributes(image)
     if request.get("sk") != keys.REQUEST_SK:
         return
+    # The id of the API request that created it, carried through every item and email of the request.
+    logger.set_correlation_id(request.get("correlation_id"))
     settings = get_settings()
     result, recorded = match_request(
         request,

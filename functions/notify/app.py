@@ -24,6 +24,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     new_image, old_image = change.get("NewImage"), change.get("OldImage")
     if not new_image:
         return
+    logger.set_correlation_id(new_image.get("correlation_id", {}).get("S"))
     if record.raw_event.get("eventName") == "INSERT":
         notifier().on_new_item(from_attributes(new_image))
     elif record.raw_event.get("eventName") == "MODIFY" and old_image:

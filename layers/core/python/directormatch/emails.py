@@ -56,6 +56,7 @@ class Email:
     message_id: str
     to_name: str = ""
     reply_to: str = ""
+    correlation_id: str = ""
 
 
 def render(kind: str, to: str, idempotency_ref: str, **context: Any) -> Email:
@@ -111,6 +112,8 @@ def to_mime(email: Email, sender: str) -> EmailMessage:
     message["Message-ID"] = email.message_id or make_msgid(domain=MESSAGE_ID_DOMAIN)
     if email.reply_to:
         message["Reply-To"] = header_safe(email.reply_to)
+    if email.correlation_id:
+        message["X-Correlation-ID"] = header_safe(email.correlation_id)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message

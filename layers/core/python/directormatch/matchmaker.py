@@ -98,6 +98,7 @@ def offer_item(
         "created_at": created_at,
         "expires_at": expires_at,
         "summary": request_summary(request),
+        "correlation_id": request.get("correlation_id"),
     }
 
 

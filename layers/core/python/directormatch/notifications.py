@@ -29,8 +29,19 @@ MALPRACTICE_LABELS = {
 }
 
 
+MALPRACTICE_LABELS = {
+    "clinic_policy": "Your clinic's policy names the director",
+    "director_policy": "The director brings coverage of at least $1M/$3M",
+    "no_preference": "No preference",
+}
+
+
 def modality_label(modality: str) -> str:
     return MODALITY_LABELS.get(modality, modality.replace("_", " "))
+
+
+def malpractice_label(preference: str) -> str:
+    return MALPRACTICE_LABELS.get(preference, MALPRACTICE_LABELS["no_preference"])
 
 
 def receipt_email(request: dict[str, Any], status_url: str) -> Email:
@@ -46,6 +57,8 @@ def receipt_email(request: dict[str, Any], status_url: str) -> Email:
         supervisees=request["supervisees"],
         locations=request["locations"],
         start_by=request["start_by"],
+        # Requests stored before the field existed have no preference.
+        malpractice=malpractice_label(request.get("malpractice", "no_preference")),
         status_url=status_url,
     )
 
@@ -271,8 +284,10 @@ class Notifier:
         self.ops_email = ops_email
         self.public_base_url = public_base_url
         self.inbound_domain = inbound_domain
+        self.correlation_id = ""  # of the record being handled; goes into X-Correlation-ID
 
     def on_new_item(self, item: dict[str, Any]) -> None:
+        self.correlation_id = str(item.get("correlation_id") or "")
         sk = item["sk"]
         if sk == keys.REQUEST_SK:
             self.send_once(item["request_id"], "receipt", "clinic", lambda: self._receipt_email(item))
@@ -288,6 +303,7 @@ class Notifier:
 
     def on_change(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         """MODIFY records: the transitions that someone must hear about."""
+        self.correlation_id = str(new.get("correlation_id") or "")
         sk, request_id = new["sk"], new.get("request_id", new["pk"])
         if sk == keys.REQUEST_SK:
             if new["request_status"] == "MATCHED" and old.get("request_status") != "MATCHED":
@@ -355,7 +371,7 @@ class Notifier:
                     "email not sent: address suppressed", extra={"request_id": request_id, "kind": kind}
                 )
                 return False
-            message_id = self.mailer.send(email)
+            message_id = self.mailer.send(replace(email, correlation_id=self.correlation_id))
         except Exception:
             self.requests.release_email(request_id, marker)
             raise
