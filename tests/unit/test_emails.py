@@ -83,6 +83,28 @@ def test_receipt_email_is_addressed_to_the_clinic_contact_with_its_reference() -
     assert receipt_email(item, STATUS_URL).message_id == rendered.message_id
 
 
+@pytest.mark.parametrize(
+    ("preference", "shown"),
+    [
+        ("director_policy", "The director brings coverage of at least $1M/$3M"),
+        ("clinic_policy", "Your clinic's policy names the director"),
+        (None, "No preference"),
+    ],
+)
+def test_receipt_email_states_the_malpractice_preference(preference: str | None, shown: str) -> None:
+    # Given a stored request with a malpractice preference, or one stored before the field existed
+    item = request_item(malpractice=preference)
+    if preference is None:
+        del item["malpractice"]
+
+    # When the receipt is rendered
+    rendered = receipt_email(item, STATUS_URL)
+
+    # Then both parts state the preference in words
+    assert f"Malpractice:     {shown}" in rendered.text
+    assert shown.replace("'", "&#39;") in rendered.html
+
+
 def test_offer_email_escapes_director_name_and_lists_reasons() -> None:
     # Given an offer to a director whose stored name carries markup
     offer = offer_item()
@@ -133,6 +155,7 @@ def test_render_subject_has_no_line_breaks_even_when_input_had_one(breaker: str)
         status_url=STATUS_URL,
         locations=1,
         start_by="2027-05-15",
+        malpractice="No preference",
     )
 
     # Then the subject is one line

@@ -318,3 +318,34 @@ def test_quote_request_missing_required_field_is_named(missing: str) -> None:
 
     # Then the missing field is named
     assert [(e[0], e[1]) for e in errors] == [((missing,), "missing")]
+
+
+def test_quote_request_without_malpractice_has_no_preference() -> None:
+    # Given a body that does not say who carries malpractice insurance (clients older than the field)
+    body = body_starting(30)
+    del body["malpractice"]
+
+    # When it is validated
+    quote = validate(body)
+
+    # Then the preference is "no_preference"
+    assert quote.malpractice == "no_preference"
+
+
+@pytest.mark.parametrize("preference", ["clinic_policy", "director_policy", "no_preference"])
+def test_quote_request_malpractice_preference_is_kept(preference: str) -> None:
+    # Given a body with one of the three preferences
+    # When it is validated
+    quote = validate(body_starting(30) | {"malpractice": preference})
+
+    # Then it is kept as sent
+    assert quote.malpractice == preference
+
+
+def test_quote_request_unknown_malpractice_preference_is_refused() -> None:
+    # Given a body with a preference the contract does not know
+    # When it is validated
+    errors = errors_of(body_starting(30) | {"malpractice": "self_insured"})
+
+    # Then the field is named
+    assert [loc for loc, _, _ in errors] == [("malpractice",)]

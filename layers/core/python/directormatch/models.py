@@ -167,6 +167,9 @@ UsPhone = Annotated[
     WithJsonSchema({"type": "string", "description": "US phone number; stored as E.164"}),
 ]
 Count = Annotated[int, Field(strict=True, ge=0, le=500)]
+# Who carries malpractice insurance: the clinic names the director on its policy, the director brings
+# coverage meeting the $1M/$3M floor, or either will do.
+Malpractice = Literal["clinic_policy", "director_policy", "no_preference"]
 
 
 class StrictModel(BaseModel):
@@ -199,6 +202,7 @@ class QuoteRequest(StrictModel):
     supervisees: Supervisees
     locations: Annotated[int, Field(strict=True, ge=1, le=500)]
     controlled_substances: StrictBool
+    malpractice: Malpractice = "no_preference"
     start_by: date
     notes: Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)] | None = None
     consent: StrictBool
