@@ -1,4 +1,8 @@
-"""POST /quote-requests: validate, store once, answer 201. GET /quote-requests/{id}: the status page."""
+"""POST /quote-requests: validate, store once, answer 201. GET /quote-requests/{id}: the status page.
+
+JSON clients (the form's script, curl) get JSON. The same form posted without JavaScript
+(application/x-www-form-urlencoded) goes to `form_app`, which answers with pages.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,33 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from ulid import ULID
 
-from directormatch import intake, status, tokens
+from directormatch import intake, quote_form, status, tokens
 from directormatch.answers import token_error_page
-from directormatch.api import check_envelope, make_resolver
+from directormatch.api import (
+    RequestRejected,
+    check_envelope,
+    make_form_resolver,
+    make_resolver,
+    page_response,
+    validate_form,
+)
 from directormatch.emails import render_page
 from directormatch.models import ErrorBody, QuoteAccepted, QuoteRequest
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.settings import get_settings
-from directormatch.store import DirectorStore, RequestStore
+from directormatch.store import Created, DirectorStore, RequestStore
 
 app = make_resolver()
+form_app = make_form_resolver()
+
+
+def _stored(created: Created, quote: QuoteRequest) -> None:
+    logger.append_keys(request_id=created.request_id)
+    metric = MetricName.QUOTE_REPLAYED if created.replayed else MetricName.QUOTE_RECEIVED
+    metrics.add_metric(name=metric, unit="Count", value=1)
+    logger.info("quote request stored", extra={"replayed": created.replayed, "states": len(quote.states)})
 
 
 @app.post(
@@ -42,15 +62,38 @@ def create_quote_request(
     check_envelope(app.current_event, settings.max_body_bytes)
     store = RequestStore(settings.requests_table)
     created = intake.submit(quote, idempotency_key, store, settings.idempotency_hours)
-    logger.append_keys(request_id=created.request_id)
-    metric = MetricName.QUOTE_REPLAYED if created.replayed else MetricName.QUOTE_RECEIVED
-    metrics.add_metric(name=metric, unit="Count", value=1)
-    logger.info("quote request stored", extra={"replayed": created.replayed, "states": len(quote.states)})
+    _stored(created, quote)
     return Response(
         status_code=int(HTTPStatus.CREATED),
         content_type=content_types.APPLICATION_JSON,
         body=QuoteAccepted(request_id=created.request_id),
         headers={"Location": f"/quote-requests/{created.request_id}"},
+    )
+
+
+@form_app.post("/quote-requests")
+def create_quote_request_from_form() -> Response[str]:
+    """The quote form without JavaScript: the same contract, answered with a page."""
+    settings = get_settings()
+    event = form_app.current_event
+    check_envelope(event, settings.max_body_bytes, accepted=(quote_form.FORM_CONTENT_TYPE,))
+    try:
+        post = quote_form.parse(event.decoded_body or "")
+    except ValueError:
+        raise RequestRejected(HTTPStatus.BAD_REQUEST, "body", "too many form fields") from None
+    if post.honeypot:
+        # A bot filled the hidden field: thank it as if stored, store nothing.
+        metrics.add_metric(name=MetricName.QUOTE_HONEYPOT, unit="Count", value=1)
+        logger.info("honeypot filled; nothing stored")
+        return page_response(HTTPStatus.CREATED, quote_form.received_page(str(ULID())))
+    quote = validate_form(post.fields)
+    store = RequestStore(settings.requests_table)
+    created = intake.submit(quote, None, store, settings.idempotency_hours)
+    _stored(created, quote)
+    return page_response(
+        HTTPStatus.CREATED,
+        quote_form.received_page(created.request_id),
+        {"Location": f"/quote-requests/{created.request_id}"},
     )
 
 
@@ -96,4 +139,5 @@ def show_status(request_id: str) -> Response[str]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    resolver = form_app if quote_form.is_form_post(event) else app
+    return resolver.resolve(event, context)

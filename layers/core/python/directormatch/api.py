@@ -10,9 +10,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from pydantic import ValidationError
 
+from directormatch import quote_form
 from directormatch.errors import IdempotencyConflict, StoreUnavailable
-from directormatch.models import ErrorBody, FieldError
+from directormatch.models import ErrorBody, FieldError, QuoteRequest
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.settings import get_settings
 
@@ -41,7 +43,7 @@ def error_response(
     )
 
 
-def check_envelope(event: Any, max_body_bytes: int) -> None:
+def check_envelope(event: Any, max_body_bytes: int, accepted: tuple[str, ...] = JSON_TYPES) -> None:
     """Size and media type first: a 100 KB body is refused as too large, not as 40 invalid fields."""
     body = event.body or ""
     size = len(body.encode()) if not event.is_base64_encoded else len(body) * 3 // 4
@@ -52,11 +54,12 @@ def check_envelope(event: Any, max_body_bytes: int) -> None:
             f"body is {size} bytes; the limit is {max_body_bytes}",
         )
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
+    json_like = accepted == JSON_TYPES and content_type.endswith("+json")
+    if content_type and content_type not in accepted and not json_like:
         raise RequestRejected(
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             "content-type",
-            f"'{content_type}' is not accepted; send application/json",
+            f"'{content_type}' is not accepted; send {accepted[0]}",
         )
 
 
@@ -135,5 +138,76 @@ def make_resolver() -> APIGatewayRestResolver:
             HTTPStatus.INTERNAL_SERVER_ERROR,
             [FieldError(field="body", message="internal error; please retry")],
         )
+
+    return app
+
+
+def validate_form(fields: dict[str, Any]) -> QuoteRequest:
+    """The form's fields as the contract's model, or FormInvalid with the errors a JSON client gets."""
+    try:
+        return QuoteRequest.model_validate(fields)
+    except ValidationError as error:
+        errors = _field_errors([dict(e) for e in error.errors(include_url=False, include_input=False)])
+        raise quote_form.FormInvalid(errors) from None
+
+
+def page_response(status: HTTPStatus, html: str, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=int(status),
+        content_type=content_types.TEXT_HTML,
+        body=html,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def make_form_resolver() -> APIGatewayRestResolver:
+    """The resolver for the quote form posted without JavaScript: the same errors, answered as pages.
+
+    A form post is a top-level navigation, not a cross-origin read, so it carries no CORS headers.
+    """
+    app = APIGatewayRestResolver()
+
+    def referer() -> str | None:
+        return app.current_event.headers.get("referer")
+
+    @app.exception_handler(RequestRejected)
+    def rejected(error: RequestRejected) -> Response[str]:
+        metrics.add_metric(name=MetricName.QUOTE_REJECTED, unit="Count", value=1)
+        logger.info("form post rejected", extra={"status": int(error.status), "field": error.field})
+        message = (
+            "Your request is longer than we accept. Shorten the notes and send it again."
+            if error.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            else "Your browser sent the form in a way we could not read. Please try again."
+        )
+        return page_response(error.status, quote_form.problem_page("Request not sent", message, referer()))
+
+    @app.exception_handler(quote_form.FormInvalid)
+    def invalid(error: quote_form.FormInvalid) -> Response[str]:
+        metrics.add_metric(name=MetricName.QUOTE_REJECTED, unit="Count", value=1)
+        logger.info("form post invalid", extra={"fields": [e.field for e in error.errors]})
+        return page_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, quote_form.invalid_page(error.errors, referer())
+        )
+
+    @app.exception_handler(StoreUnavailable)
+    def unavailable(error: StoreUnavailable) -> Response[str]:
+        logger.warning("store unavailable", extra={"reason": str(error)})
+        page = quote_form.problem_page(
+            "Please try again",
+            "We could not save your request just now, and nothing was saved. "
+            "Go back and send it again in a moment.",
+            referer(),
+        )
+        return page_response(HTTPStatus.SERVICE_UNAVAILABLE, page, {"Retry-After": RETRY_AFTER_SECONDS})
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response[str]:
+        logger.exception("unexpected error")
+        page = quote_form.problem_page(
+            "Something went wrong",
+            "We could not take your request because of an error on our side. Please try again.",
+            referer(),
+        )
+        return page_response(HTTPStatus.INTERNAL_SERVER_ERROR, page)
 
     return app

@@ -25,6 +25,7 @@ class MetricName(StrEnum):
     QUOTE_REJECTED = "QuoteRejected"
     QUOTE_REPLAYED = "QuoteReplayed"
     QUOTE_CONFLICT = "QuoteIdempotencyConflict"
+    QUOTE_HONEYPOT = "QuoteHoneypot"
     OFFERS_CREATED = "OffersCreated"
     NO_MATCH = "NoMatch"
     TIME_TO_FIRST_OFFER = "TimeToFirstOffer"

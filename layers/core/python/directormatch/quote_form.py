@@ -1,0 +1,185 @@
+"""The quote form posted without JavaScript: flat form fields onto the contract, and the pages that answer.
+
+The page (site/quote-form.html) posts JSON when its script runs; without it the browser posts
+`application/x-www-form-urlencoded` and expects a page back. Field names here are the form's `name`s;
+the labels are the form's labels, so an error page names fields the way the person saw them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from directormatch.emails import render_page
+from directormatch.models import FieldError
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# Visually hidden, out of the tab order, autocomplete off: a person never fills it, a form-filling bot does.
+HONEYPOT_FIELD = "company_fax"
+MAX_FORM_FIELDS = 200
+
+LABELS: dict[str, str] = {
+    "clinic.name": "Clinic name",
+    "clinic.website": "Website",
+    "contact.name": "Your name",
+    "contact.email": "Work email",
+    "contact.phone": "Phone",
+    "states": "States",
+    "modalities": "Services",
+    "supervisees.np": "Nurse practitioners",
+    "supervisees.pa": "Physician assistants",
+    "locations": "Locations",
+    "start_by": "Start date",
+    "controlled_substances": "Controlled substances",
+    "malpractice": "Malpractice coverage",
+    "notes": "Notes",
+    "consent": "Consent",
+}
+CHOOSE_ONE = {"states": "Choose at least one state.", "modalities": "Choose at least one service."}
+CONSENT_NEEDED = "Please confirm that we may share your request with matching physicians."
+# (pattern in the API's message, wording for a person, \1 from the pattern); the label goes in front.
+# site/quote-form.html words the JSON answers the same way (its WORDINGS): change both together.
+WORDINGS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"valid integer|greater than or equal to 0"), "must be a whole number (0 or more)."),
+    (re.compile(r"greater than or equal to 1"), "must be at least 1."),
+    (re.compile(r"less than or equal to (\d+)"), r"must be \1 or fewer."),
+    (re.compile(r"at least (\d+) characters"), r"needs at least \1 characters."),
+    (re.compile(r"at most (\d+) characters"), r"must be \1 characters or fewer."),
+    (re.compile(r"valid email address"), "must be an email address, like you@yourclinic.com."),
+    (re.compile(r"valid URL|URL scheme|relative URL"), "must be a web address, like https://yourclinic.com."),
+    (re.compile(r"valid date|date from"), "must be a date."),
+    (re.compile(r"valid boolean"), "needs a yes or no."),
+    (re.compile(r"Input should be '"), "needs one of the choices."),
+]
+
+
+@dataclass(frozen=True)
+class FormPost:
+    fields: dict[str, Any]
+    honeypot: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One field error as a person reads it."""
+
+    field: str
+    label: str
+    text: str
+
+
+class FormInvalid(Exception):
+    """The form's fields do not make a valid quote request."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(f"{len(errors)} invalid fields")
+        self.errors = errors
+
+
+def is_form_post(event: Mapping[str, Any]) -> bool:
+    """A browser's form post (no JavaScript): POST with a urlencoded body."""
+    if event.get("httpMethod") != "POST":
+        return False
+    headers = event.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    return content_type.split(";")[0].strip().lower() == FORM_CONTENT_TYPE
+
+
+def _website(value: str) -> str:
+    """People type "yourclinic.com"; the contract wants a URL."""
+    return value if not value or "://" in value else f"https://{value}"
+
+
+def _integer(value: str) -> int | str:
+    """A count as an int; anything else stays text, so validation names the field."""
+    return int(value) if re.fullmatch(r"\d{1,6}", value) else value
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    """Blank answers are left out: the contract then says "is required" (or takes its default)."""
+    return {key: value for key, value in values.items() if value != ""}
+
+
+def contract_fields(form: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The form's flat fields as the JSON body the contract (models.QuoteRequest) describes."""
+
+    def one(name: str) -> str:
+        return (form.get(name) or [""])[-1].strip()
+
+    def many(name: str) -> list[str]:
+        return [value.strip() for value in form.get(name, []) if value.strip()]
+
+    controlled = one("controlled_substances")
+    fields: dict[str, Any] = {
+        "clinic": _present({"name": one("clinic_name"), "website": _website(one("clinic_website"))}),
+        "contact": _present(
+            {"name": one("contact_name"), "email": one("contact_email"), "phone": one("contact_phone")}
+        ),
+        "states": many("states"),
+        "modalities": many("modalities"),
+        "supervisees": _present(
+            {"np": _integer(one("supervisees_np")), "pa": _integer(one("supervisees_pa"))}
+        ),
+        "locations": _integer(one("locations")),
+        "controlled_substances": {"yes": True, "no": False}.get(controlled, controlled),
+        "malpractice": one("malpractice"),
+        "start_by": one("start_by"),
+        "notes": one("notes"),
+        "consent": one("consent") == "yes",
+    }
+    return _present(fields)
+
+
+def parse(body: str) -> FormPost:
+    """Raises ValueError when the body holds more fields than the form has."""
+    form = parse_qs(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    honeypot = any(value.strip() for value in form.get(HONEYPOT_FIELD, []))
+    return FormPost(fields=contract_fields(form), honeypot=honeypot)
+
+
+def describe(error: FieldError) -> Problem:
+    """A field error in words, led by the form's label ("states.3" belongs to the States group)."""
+    group = error.field.split(".")[0]
+    field = group if group in CHOOSE_ONE else error.field
+    label = LABELS.get(field, "Your request")
+    message = error.message
+    if field == "consent":
+        text = CONSENT_NEEDED
+    elif field in CHOOSE_ONE and "at least 1 item" in message:
+        text = CHOOSE_ONE[field]
+    elif message == "is required":
+        text = f"{label} is required."
+    else:
+        found = next(((m, words) for pattern, words in WORDINGS if (m := pattern.search(message))), None)
+        if found:
+            text = f"{label} {found[0].expand(found[1])}"
+        elif message.startswith(("is ", "must ", "listed ")):
+            text = f"{label} {message.rstrip('.')}."
+        else:
+            text = f"{label}: {message[:1].upper()}{message[1:].rstrip('.')}."
+    return Problem(field=field, label=label, text=text)
+
+
+def back_link(referer: str | None) -> str | None:
+    """Where "back to the form" goes: the page that posted, when it is a web page."""
+    if not referer:
+        return None
+    parts = urlsplit(referer)
+    return referer if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def received_page(request_id: str) -> str:
+    return render_page("page_quote_received", request_id=request_id)
+
+
+def invalid_page(errors: list[FieldError], referer: str | None) -> str:
+    return render_page(
+        "page_quote_invalid", problems=[describe(e) for e in errors], back_url=back_link(referer)
+    )
+
+
+def problem_page(heading: str, message: str, referer: str | None = None) -> str:
+    return render_page("page_quote_problem", heading=heading, message=message, back_url=back_link(referer))

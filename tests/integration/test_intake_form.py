@@ -1,0 +1,196 @@
+"""POST /quote-requests as a browser posts the quote form without JavaScript: form fields in, pages out."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.conftest import FakeLambdaContext
+from tests.events import api_event, start_by
+from tests.integration.conftest import Aws
+from tests.integration.test_intake import header
+
+FORM = "application/x-www-form-urlencoded"
+REFERER = "https://www.directormatch.example/quote"
+
+
+def form_fields(**changes: str | list[str] | None) -> list[tuple[str, str]]:
+    """What the quote form posts for a TX med spa; a change of None leaves the field out."""
+    fields: dict[str, str | list[str] | None] = {
+        "clinic_name": "Bluebonnet Aesthetics & Wellness",
+        "clinic_website": "bluebonnet-aesthetics.example",
+        "contact_name": "Maria Delgado, NP",
+        "contact_email": "maria.delgado@bluebonnet-aesthetics.example",
+        "contact_phone": "(512) 555-0147",
+        "states": ["TX", "OK"],
+        "modalities": ["aesthetics", "weight_loss"],
+        "supervisees_np": "2",
+        "supervisees_pa": "0",
+        "locations": "1",
+        "start_by": start_by(),
+        "controlled_substances": "no",
+        "malpractice": "director_policy",
+        "notes": "Botox & fillers <b>only</b>",
+        "consent": "yes",
+        "company_fax": "",
+    }
+    fields.update(changes)
+    pairs: list[tuple[str, str]] = []
+    for name, value in fields.items():
+        if value is None:
+            continue
+        pairs.extend((name, v) for v in ([value] if isinstance(value, str) else value))
+    return pairs
+
+
+def form_event(pairs: list[tuple[str, str]], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return api_event(
+        body=urlencode(pairs),
+        headers={"Content-Type": FORM, "Referer": REFERER, **(headers or {})},
+        without_headers=("Idempotency-Key",),
+    )
+
+
+def post_form(
+    app: ModuleType, context: FakeLambdaContext, event: dict[str, Any]
+) -> tuple[int, dict[str, Any], str]:
+    response = app.lambda_handler(event, context)
+    return response["statusCode"], response, str(response["body"])
+
+
+def test_form_post_is_stored_and_answered_with_a_success_page(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given the quote form posted without JavaScript
+    event = form_event(form_fields())
+
+    # When the handler runs
+    status, response, page = post_form(intake_app, lambda_context, event)
+
+    # Then it answers 201 with an HTML page naming the stored request and what happens next
+    assert status == 201
+    assert header(response, "Content-Type") == "text/html"
+    [item] = aws.items_with_sk("REQUEST")
+    assert f'<strong id="request-id">{item["request_id"]}</strong>' in page
+    assert "Within 24 hours" in page
+    assert "No placement fee" in page
+    assert header(response, "Location") == f"/quote-requests/{item['request_id']}"
+    # And the flat fields became the contract: repeated fields as lists, counts as numbers, yes/no as bools
+    assert item["states"] == ["TX", "OK"]
+    assert item["modalities"] == ["aesthetics", "weight_loss"]
+    assert item["supervisees"] == {"np": 2, "pa": 0}
+    assert item["locations"] == 1
+    assert item["controlled_substances"] is False
+    assert item["malpractice"] == "director_policy"
+    assert item["consent"] is True
+    assert item["clinic"]["website"] == "https://bluebonnet-aesthetics.example/"
+    assert item["contact"]["phone"] == "+15125550147"
+    assert item["notes"] == "Botox & fillers <b>only</b>"
+    # And a form post is a navigation: no CORS header
+    assert header(response, "Access-Control-Allow-Origin") is None
+
+
+def test_form_post_without_optional_fields_takes_the_contract_defaults(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a form with the website, notes and malpractice left blank
+    event = form_event(form_fields(clinic_website="", notes="", malpractice=None))
+
+    # When it is posted
+    status, _, _ = post_form(intake_app, lambda_context, event)
+
+    # Then the request is stored without them, with no malpractice preference
+    assert status == 201
+    [item] = aws.items_with_sk("REQUEST")
+    assert "website" not in item["clinic"]
+    assert "notes" not in item
+    assert item["malpractice"] == "no_preference"
+
+
+def test_form_post_with_filled_honeypot_gets_success_page_and_nothing_is_stored(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a bot that fills every field, the hidden company_fax too
+    event = form_event(form_fields(company_fax="+1 512 555 0199"))
+
+    # When it posts
+    status, response, page = post_form(intake_app, lambda_context, event)
+
+    # Then it sees the same success page, and nothing is stored
+    assert status == 201
+    assert header(response, "Content-Type") == "text/html"
+    assert 'id="request-id"' in page
+    assert aws.items() == []
+
+
+def test_form_post_with_invalid_fields_lists_each_with_its_label_and_stores_nothing(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a form with a bad email, no state, a typed count, and no consent
+    pairs = form_fields(contact_email="maria-at-clinic", states=[], supervisees_np="two", consent=None)
+    event = form_event(pairs)
+
+    # When it is posted
+    status, response, page = post_form(intake_app, lambda_context, event)
+
+    # Then the answer is a 422 page naming each field by its label on the form, in words
+    assert status == 422
+    assert header(response, "Content-Type") == "text/html"
+    assert "<strong>Work email</strong> must be an email address" in page
+    assert "<strong>States:</strong> Choose at least one state." in page
+    assert "<strong>Nurse practitioners</strong> must be a whole number" in page
+    assert "Please confirm that we may share your request" in page
+    assert page.count("<li data-field=") == 4
+    # And it links back to the form that posted, and nothing was stored
+    assert f'href="{REFERER}"' in page
+    assert aws.items() == []
+
+
+def test_form_error_page_escapes_what_was_typed(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a form whose state is markup, posted from a page with a script URL as Referer
+    pairs = form_fields(states=["<script>alert(1)</script>"])
+    event = form_event(pairs, headers={"Referer": "javascript:alert(1)"})
+
+    # When it is posted
+    status, _, page = post_form(intake_app, lambda_context, event)
+
+    # Then the error page carries no markup from the input and no script link
+    assert status == 422
+    assert "<script>" not in page
+    assert "javascript:" not in page
+
+
+def test_form_post_too_large_gets_a_413_page(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a form whose notes are 100 KB
+    event = form_event(form_fields(notes="x" * 100_000))
+
+    # When it is posted
+    status, response, page = post_form(intake_app, lambda_context, event)
+
+    # Then it is refused with a page saying what to do, and nothing is stored
+    assert status == 413
+    assert header(response, "Content-Type") == "text/html"
+    assert "Shorten the notes" in page
+    assert aws.items() == []
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
+def test_json_post_still_answers_json(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext, content_type: str
+) -> None:
+    # Given the JSON sample event
+    event = api_event(headers={"Content-Type": content_type})
+
+    # When it is handled beside the form path
+    response = intake_app.lambda_handler(event, lambda_context)
+
+    # Then it is the JSON answer, as before
+    assert response["statusCode"] == 201
+    assert header(response, "Content-Type") == "application/json"

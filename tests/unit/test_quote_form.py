@@ -1,0 +1,96 @@
+"""The quote form without JavaScript: flat fields onto the contract, errors in the form's words."""
+
+from __future__ import annotations
+
+import pytest
+
+from directormatch.models import FieldError
+from directormatch.quote_form import back_link, contract_fields, describe, is_form_post, parse
+
+
+def test_contract_fields_blank_answers_are_left_out_and_counts_become_numbers() -> None:
+    # Given a form with blanks, a count typed as words, and repeated states
+    form = {
+        "clinic_name": ["  Bluebonnet  "],
+        "clinic_website": [""],
+        "contact_email": ["a@b.example"],
+        "states": ["TX", " ", "OK"],
+        "supervisees_np": ["3"],
+        "supervisees_pa": ["two"],
+        "controlled_substances": ["yes"],
+        "notes": [""],
+    }
+
+    # When it is mapped onto the contract
+    fields = contract_fields(form)
+
+    # Then blanks are absent (so the contract reports "is required" or takes its default)
+    assert fields == {
+        "clinic": {"name": "Bluebonnet"},
+        "contact": {"email": "a@b.example"},
+        "states": ["TX", "OK"],
+        "modalities": [],
+        "supervisees": {"np": 3, "pa": "two"},
+        "controlled_substances": True,
+        "consent": False,
+    }
+
+
+def test_parse_honeypot_filled_is_flagged() -> None:
+    # Given a form body with the hidden company_fax filled
+    # When it is parsed
+    post = parse("clinic_name=Bot+Clinic&company_fax=555")
+
+    # Then it is flagged as a bot
+    assert post.honeypot is True
+    assert parse("clinic_name=Clinic&company_fax=").honeypot is False
+
+
+@pytest.mark.parametrize(
+    ("field", "message", "text"),
+    [
+        ("states.3", "'XX' is not a USPS code of a US state or DC", "States: 'XX' is not a USPS code"),
+        ("states", "List should have at least 1 item after validation, not 0", "Choose at least one state."),
+        ("modalities", "List should have at least 1 item after validation, not 0", "Choose at least one"),
+        ("contact.email", "value is not a valid email address: must have an @-sign.", "Work email must"),
+        ("contact.phone", "must be a US phone number with area code, e.g. (512) 555-0147", "Phone must be"),
+        ("clinic.name", "is required", "Clinic name is required."),
+        ("supervisees.pa", "Input should be less than or equal to 500", "Physician assistants must be 500"),
+        ("consent", "must be true: we need your consent", "Please confirm that we may share"),
+        ("notes", "String should have at most 2000 characters", "Notes must be 2000 characters or fewer."),
+    ],
+)
+def test_describe_words_errors_with_the_form_labels(field: str, message: str, text: str) -> None:
+    # Given a field error as the API reports it
+    # When it is described for a person
+    problem = describe(FieldError(field=field, message=message))
+
+    # Then it reads as a sentence led by the form's label
+    assert problem.text.startswith(text)
+
+
+@pytest.mark.parametrize(
+    ("referer", "expected"),
+    [
+        ("https://www.example.com/quote", "https://www.example.com/quote"),
+        ("javascript:alert(1)", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_back_link_only_to_web_pages(referer: str | None, expected: str | None) -> None:
+    assert back_link(referer) == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "content_type", "expected"),
+    [
+        ("POST", "application/x-www-form-urlencoded", True),
+        ("POST", "application/x-www-form-urlencoded; charset=UTF-8", True),
+        ("POST", "application/json", False),
+        ("GET", "application/x-www-form-urlencoded", False),
+    ],
+)
+def test_is_form_post(method: str, content_type: str, expected: bool) -> None:
+    event = {"httpMethod": method, "headers": {"content-type": content_type}}
+    assert is_form_post(event) is expected
