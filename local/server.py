@@ -1,10 +1,11 @@
-"""The local HTTP front door: API routes of template.yaml, the outbox, and a landing page."""
+"""The local HTTP front door: the quote form, API routes of template.yaml, and the outbox."""
 
 from __future__ import annotations
 
 import html
 import json
 import logging
+import re
 from datetime import timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,9 @@ from local.template import Route
 
 log = logging.getLogger("local.server")
 STATIC = Path(__file__).parent / "static"
+# The quote form the marketing site embeds; served as is, its action pointed at this stack.
+QUOTE_FORM = template.ROOT / "site" / "quote-form.html"
+FORM_ACTION = re.compile(r'(<form id="dm-quote"[^>]*?\saction=")[^"]*(")')
 
 
 class LocalStackServer(ThreadingHTTPServer):
@@ -45,7 +49,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         if path == "/":
-            self._send(HTTPStatus.OK, "text/html; charset=utf-8", _landing_page(self.server).encode())
+            no_store = [("Cache-Control", "no-store")]
+            self._send(HTTPStatus.OK, "text/html; charset=utf-8", quote_form_page(), no_store)
         elif path == "/_outbox":
             self._send(HTTPStatus.OK, "text/html; charset=utf-8", _outbox_page(self.server.outbox).encode())
         elif path == "/_outbox.json":
@@ -150,16 +155,12 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _landing_page(server: LocalStackServer) -> str:
-    routes = "".join(
-        f"<li><code>{html.escape(r.method)} {html.escape(r.path)}</code></li>" for r in server.routes
-    )
-    return (
-        "<!doctype html><meta charset=utf-8><title>DirectorMatch local</title>"
-        "<h1>DirectorMatch local stack</h1>"
-        f"<p>API routes from template.yaml:</p><ul>{routes}</ul>"
-        '<p><a href="/_outbox">Outbox</a>: every email the stack has sent.</p>'
-    )
+def quote_form_page(path: Path = QUOTE_FORM) -> bytes:
+    """site/quote-form.html with its API base set to this stack (read per request: edits show on reload)."""
+    page, replaced = FORM_ACTION.subn(r"\g<1>/quote-requests\g<2>", path.read_text(), count=1)
+    if not replaced:
+        raise ValueError(f'{path} has no <form id="dm-quote" action=...>')
+    return page.encode()
 
 
 def _reply_form(name: str) -> str:

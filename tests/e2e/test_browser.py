@@ -1,0 +1,245 @@
+"""The quote form in a real browser (Playwright from PyPI driving Debian's Chromium) against the local stack:
+fill, submit, see success; the offer email's accept link confirmed in the browser; server field errors shown
+beside the fields; the same form without JavaScript. Screenshots go to .local/screenshots/."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling hosts this machine cannot reach.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / ".local" / "screenshots"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+WAIT_SECONDS = 10
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A stack of its own: other e2e tests move the sweep's clock, which would expire these offers."""
+    running = start_stack(tmp_path_factory.mktemp("browser-stack"))
+    yield running
+    stop_stack(running)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():  # CI installs it (.ci/run); fail saying how rather than skip quietly
+        pytest.fail("the browser test needs Debian's Chromium: apt-get install -y chromium (see .ci/run)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser: Browser, viewport: str, javascript: bool = True) -> Page:
+    context = browser.new_context(viewport=VIEWPORTS[viewport], java_script_enabled=javascript)  # type: ignore[arg-type]
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+def shoot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def fill_valid_form(page: Page, email: str) -> None:
+    """A Texas med spa, filled the way a person does: labels, the state filter with Enter, clicks."""
+    page.get_by_label("Clinic name").fill("Bluebonnet Aesthetics & Wellness")
+    page.get_by_label("Website").fill("bluebonnet-aesthetics.example")
+    page.get_by_label("Your name").fill("Maria Delgado, NP")
+    page.get_by_label("Work email").fill(email)
+    page.get_by_label("Phone").fill("(512) 555-0147")
+    choose_texas(page)
+    page.get_by_label("Aesthetics").check()
+    page.get_by_label("Weight loss").check()
+    page.get_by_label("Nurse practitioners").fill("2")
+    page.get_by_label("Start date").fill((date.today() + timedelta(days=45)).isoformat())
+    page.locator("#controlled_substances-group").get_by_label("No", exact=True).check()
+    page.get_by_label("The director brings their own coverage").check()
+    page.get_by_role("textbox", name="Notes").fill("Botox, fillers and a GLP-1 program.")
+    page.get_by_label("I agree").check()
+
+
+def choose_texas(page: Page) -> None:
+    page.get_by_label("Filter states").fill("tex")
+    page.get_by_label("Filter states").press("Enter")
+    expect(page.locator("#states-selected")).to_have_text("1 state: Texas")
+
+
+def submit(page: Page) -> None:
+    page.get_by_role("button", name="Request my quote").click()
+
+
+def outbox_entry(stack: RunningStack, request_id: str, kind: str) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        for entry in stack.outbox():
+            if entry["kind"] == kind and f".{request_id}" in entry["message_id"]:
+                return entry
+        time.sleep(0.1)
+    raise AssertionError(f"no {kind} email for {request_id}")
+
+
+def email_text(stack: RunningStack, entry: dict[str, Any]) -> str:
+    status, _, raw = stack.request("GET", f"/_outbox/{entry['file']}")
+    assert status == 200
+    message = message_from_bytes(raw, policy=policy.default)
+    return str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+
+
+def test_browser_quote_form_submitted_then_director_accepts_offer_by_link(
+    stack: RunningStack, browser: Browser
+) -> None:
+    # Given the quote form at / on a desktop-width browser, filled in
+    page = open_page(browser, "desktop")
+    page.goto(stack.base_url + "/")
+    shoot(page, "desktop-form")
+    fill_valid_form(page, "maria.delgado@bluebonnet-aesthetics.example")
+    shoot(page, "desktop-form-filled")
+
+    # When the clinic submits it
+    submit(page)
+
+    # Then success shows the request id and what happens next
+    success = page.locator("#dm-success")
+    expect(success).to_be_visible()
+    expect(success).to_contain_text("Offers within hours")
+    expect(success).to_contain_text("Matched within 24 hours")
+    expect(success).to_contain_text("No placement fee")
+    request_id = page.locator("#dm-request-id").inner_text()
+    assert ULID.match(request_id), request_id
+    assert page.evaluate("document.activeElement.id") == "dm-success"
+    shoot(page, "desktop-success")
+    # And the receipt states the malpractice preference chosen on the form
+    receipt = email_text(stack, outbox_entry(stack, request_id, "receipt"))
+    assert "Malpractice:     The director brings coverage of at least $1M/$3M" in receipt
+
+    # When a director opens the accept link of their offer email and presses the button
+    offer = email_text(stack, outbox_entry(stack, request_id, "offer"))
+    link = re.search(r"^Accept:\s+(\S+)", offer, re.M)
+    assert link is not None, offer
+    page.goto(link.group(1))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Accept this directorship?")
+    shoot(page, "desktop-offer-confirm")
+    page.get_by_role("button", name="Yes, accept").click()
+
+    # Then the page says they accepted
+    expect(page.get_by_role("heading", level=1)).to_have_text("You accepted")
+    shoot(page, "desktop-offer-accepted")
+    page.context.close()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_browser_server_field_errors_appear_beside_fields_then_fixed_form_is_accepted(
+    stack: RunningStack, browser: Browser, viewport: str
+) -> None:
+    # Given the form with a bad email, no state chosen and no consent (the page leaves checks to the API)
+    page = open_page(browser, viewport)
+    page.goto(stack.base_url + "/")
+    if viewport == "phone":
+        shoot(page, "phone-form")
+    fill_valid_form(page, "maria-at-bluebonnet")
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_label("I agree").uncheck()
+
+    # When it is submitted
+    submit(page)
+
+    # Then the API's errors appear beside their fields, in words, wired for screen readers
+    expect(page.locator("#contact_email-error")).to_have_text(
+        "Work email must be an email address, like you@yourclinic.com."
+    )
+    expect(page.locator("#states-error")).to_have_text("Choose at least one state.")
+    expect(page.locator("#consent-error")).to_contain_text("Please confirm that we may share your request")
+    email = page.get_by_label("Work email")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    assert "contact_email-error" in (email.get_attribute("aria-describedby") or "")
+    expect(page.locator("#states-group")).to_have_attribute("aria-invalid", "true")
+    # And the summary lists all three and has the focus
+    expect(page.locator("#dm-errors li")).to_have_count(3)
+    assert page.evaluate("document.activeElement.id") == "dm-errors"
+    shoot(page, f"{viewport}-errors")
+
+    # When the summary's link to the email is followed, the answers fixed, and the form sent again
+    page.locator("#dm-errors a", has_text="Work email").click()
+    assert page.evaluate("document.activeElement.id") == "contact_email"
+    email.fill("maria.delgado@bluebonnet-aesthetics.example")
+    choose_texas(page)
+    page.get_by_label("I agree").check()
+    submit(page)
+
+    # Then it is accepted and the errors are gone
+    expect(page.locator("#dm-success")).to_be_visible()
+    assert ULID.match(page.locator("#dm-request-id").inner_text())
+    expect(page.locator("#dm-errors")).to_be_hidden()
+    if viewport == "phone":
+        shoot(page, "phone-success")
+    page.context.close()
+
+
+def test_browser_without_javascript_posts_the_form_and_gets_pages(
+    stack: RunningStack, browser: Browser
+) -> None:
+    # Given the form in a browser with JavaScript off, first sent without consent
+    page = open_page(browser, "phone", javascript=False)
+    page.goto(stack.base_url + "/")
+    fill_valid_form_without_script(page)
+    page.get_by_label("I agree").uncheck()
+
+    # When it is posted
+    submit(page)
+
+    # Then the API answers with a page listing the problem in the form's words
+    expect(page.get_by_role("heading", level=1)).to_have_text("Please check this answer")
+    expect(page.locator("li[data-field=consent]")).to_contain_text("Please confirm that we may share")
+    shoot(page, "nojs-errors")
+
+    # When the person goes back, consents, and posts again
+    page.go_back()
+    page.get_by_label("I agree").check()
+    submit(page)
+
+    # Then the success page shows the stored request's id and what happens next
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Your request is on its way")
+    request_id = page.locator("#request-id").inner_text()
+    assert ULID.match(request_id), request_id
+    expect(page.locator("main")).to_contain_text("No placement fee")
+    assert outbox_entry(stack, request_id, "receipt")
+    shoot(page, "nojs-success")
+    page.context.close()
+
+
+def fill_valid_form_without_script(page: Page) -> None:
+    """Without the script there is no state filter: the Texas box is ticked directly."""
+    page.get_by_label("Clinic name").fill("Lone Star IV Lounge")
+    page.get_by_label("Your name").fill("Sam Ortiz, PA-C")
+    page.get_by_label("Work email").fill("sam@lonestar-iv.example")
+    page.get_by_label("Phone").fill("214-555-0188")
+    page.get_by_role("checkbox", name="Texas").check()
+    page.get_by_label("IV therapy").check()
+    page.get_by_label("Physician assistants").fill("1")
+    page.get_by_label("Start date").fill((date.today() + timedelta(days=30)).isoformat())
+    page.locator("#controlled_substances-group").get_by_label("No", exact=True).check()
+    page.get_by_label("I agree").check()

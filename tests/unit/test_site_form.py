@@ -1,0 +1,124 @@
+"""site/quote-form.html and the server's form path agree: field names, labels, wordings; the local stack
+serves the file with its action pointed at itself."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+from directormatch import quote_form
+from directormatch.models import US_STATES, Modality
+from local.server import QUOTE_FORM, quote_form_page
+
+PAGE = QUOTE_FORM.read_text()
+
+
+class Controls(HTMLParser):
+    """Every form control's name, id and value, and every label's `for`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str | None]] = []
+        self.label_for: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in ("input", "textarea", "select") and values.get("name"):
+            self.controls.append(values)
+        if tag == "label" and values.get("for"):
+            self.label_for.add(str(values["for"]))
+
+
+def controls() -> Controls:
+    parser = Controls()
+    parser.feed(PAGE)
+    return parser
+
+
+def js_object(name: str) -> dict[str, str]:
+    found = re.search(rf"var {name} = (\{{.*?\}});", PAGE, re.S)
+    assert found, name
+    return dict(json.loads(re.sub(r"(\w+):", r'"\1":', found.group(1))))
+
+
+def test_site_form_field_names_are_the_ones_the_server_maps() -> None:
+    # Given the form's controls
+    names = {str(c["name"]) for c in controls().controls}
+
+    # When compared with what quote_form.contract_fields reads (and the honeypot)
+    expected = {
+        "clinic_name",
+        "clinic_website",
+        "contact_name",
+        "contact_email",
+        "contact_phone",
+        "states",
+        "modalities",
+        "supervisees_np",
+        "supervisees_pa",
+        "locations",
+        "start_by",
+        "controlled_substances",
+        "malpractice",
+        "notes",
+        "consent",
+        quote_form.HONEYPOT_FIELD,
+    }
+
+    # Then they are the same
+    assert names == expected
+
+
+def test_site_form_offers_every_state_and_modality_of_the_contract() -> None:
+    # Given the checkboxes of the form
+    boxes = controls().controls
+    states = {c["value"] for c in boxes if c["name"] == "states"}
+    modalities = {c["value"] for c in boxes if c["name"] == "modalities"}
+
+    # Then they are exactly the contract's 51 USPS codes and its modalities
+    assert states == set(US_STATES)
+    assert modalities == {m.value for m in Modality}
+
+
+def test_site_form_every_text_control_has_a_label() -> None:
+    # Given the form's text, number, date and textarea controls
+    parser = controls()
+    labelled = [c for c in parser.controls if c.get("type") not in ("checkbox", "radio")]
+
+    # Then each has a <label for=...> (checkboxes and radios are wrapped in theirs)
+    assert {str(c["id"]) for c in labelled} <= parser.label_for
+
+
+def test_site_form_honeypot_is_out_of_reach_of_people() -> None:
+    # Given the honeypot control
+    [honeypot] = [c for c in controls().controls if c["name"] == quote_form.HONEYPOT_FIELD]
+
+    # Then it is out of the tab order, never autofilled, inside an aria-hidden, visually hidden box
+    assert honeypot["tabindex"] == "-1"
+    assert honeypot["autocomplete"] == "off"
+    assert re.search(r'<div class="dm-hp" aria-hidden="true">\s*<label for="company_fax">', PAGE)
+
+
+def test_site_form_script_words_errors_as_the_server_does() -> None:
+    # Given the script's labels and wordings
+    labels = js_object("LABELS")
+    script_patterns = re.findall(r"\[/(.+?)/, \"", PAGE)
+
+    # Then they match the no-JavaScript page's (directormatch.quote_form)
+    assert labels == quote_form.LABELS
+    assert script_patterns == [pattern.pattern for pattern, _ in quote_form.WORDINGS]
+
+
+def test_local_stack_serves_the_form_posting_to_itself() -> None:
+    # Given the embeddable file, whose action points at a deployed API
+    assert 'action="https://api.directormatch.example/quote-requests"' in PAGE
+
+    # When the local stack serves it
+    served = quote_form_page().decode()
+
+    # Then only the action changed: it posts to this stack
+    assert '<form id="dm-quote" method="post" action="/quote-requests" novalidate>' in served
+    assert served.replace('action="/quote-requests"', "") == PAGE.replace(
+        'action="https://api.directormatch.example/quote-requests"', ""
+    )
