@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
 
@@ -243,3 +243,32 @@ def fill_valid_form_without_script(page: Page) -> None:
     page.get_by_label("Start date").fill((date.today() + timedelta(days=30)).isoformat())
     page.locator("#controlled_substances-group").get_by_label("No", exact=True).check()
     page.get_by_label("I agree").check()
+
+
+def test_browser_retried_submission_reuses_its_idempotency_key(stack: RunningStack, browser: Browser) -> None:
+    # Given a network that drops the first two posts (the script retries once by itself)
+    page = open_page(browser, "desktop")
+    keys: list[str | None] = []
+
+    def flaky(route: Route) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) <= 2:
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/quote-requests", flaky)
+    page.goto(stack.base_url + "/")
+    fill_valid_form(page, "retry@bluebonnet-aesthetics.example")
+
+    # When the clinic submits, is told the post failed, and presses the button again
+    submit(page)
+    expect(page.locator("#dm-errors")).to_contain_text("We could not reach DirectorMatch")
+    submit(page)
+
+    # Then the request is received, and all three posts carried one Idempotency-Key
+    expect(page.locator("#dm-success")).to_be_visible()
+    assert len(keys) == 3
+    assert len(set(keys)) == 1
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", keys[0] or "")
+    page.context.close()
