@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,8 +14,10 @@ from directormatch.matchmaker import match_request
 from directormatch.observability import MetricName, logger, metrics, seconds_since, tracer
 from directormatch.settings import get_settings
 from directormatch.store import DirectorStore, RequestStore, from_attributes
+from directormatch.streams import StreamProcessor
 
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# Failed records are reported, logged and written down for replay (directormatch.streams).
+processor = StreamProcessor("match")
 
 
 def record_handler(record: DynamoDBRecord) -> None:

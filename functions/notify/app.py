@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -12,8 +12,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from directormatch.notifications import notifier_from_settings
 from directormatch.observability import logger, metrics, tracer
 from directormatch.store import from_attributes
+from directormatch.streams import StreamProcessor
 
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# Failed records are reported, logged and written down for replay (directormatch.streams).
+processor = StreamProcessor("notify")
 
 
 notifier = notifier_from_settings

@@ -273,4 +273,10 @@ def test_match_batch_where_every_record_fails_raises_so_lambda_retries_it_whole(
     # Then Powertools raises (raise_on_entire_batch_failure) rather than listing every record
     with pytest.raises(BatchProcessingError):
         match_app.lambda_handler(event, lambda_context)
-    assert aws.items() == []
+    # And nothing was written but the failure's ledger entry (keys only, for a later replay)
+    [entry] = aws.items()
+    assert (entry["pk"], entry["item_pk"], entry["item_sk"]) == (
+        "STREAM_FAILURE#match",
+        "01JGARBAGE0000000000000000",
+        "REQUEST",
+    )

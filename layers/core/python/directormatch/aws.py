@@ -38,7 +38,14 @@ def sesv2() -> SESV2Client:
     return client
 
 
+@cache
+def client(service: str) -> Any:
+    """Any other service's client (sqs and dynamodbstreams for the replay command)."""
+    return _client(service)
+
+
 def clear_clients() -> None:
     """Forget cached clients (tests switch endpoints and credentials between cases)."""
     dynamodb.cache_clear()
     sesv2.cache_clear()
+    client.cache_clear()

@@ -11,6 +11,9 @@ ALERT_PREFIX = "ALERT#"
 LICENSE_PREFIX = "LICENSE#"
 DEA_PREFIX = "DEA#"
 IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
+STREAM_FAILURE_PREFIX = "STREAM_FAILURE#"
+# Stream sequence numbers are decimal strings of 21 to 40 digits: padded, they sort as numbers.
+SEQUENCE_DIGITS = 40
 
 
 def offer_sk(director_id: str) -> str:
@@ -35,3 +38,12 @@ def dea_sk(state: str) -> str:
 
 def idempotency_pk(key_hash: str) -> str:
     return f"{IDEMPOTENCY_PREFIX}{key_hash}"
+
+
+def stream_failure_pk(function: str) -> str:
+    """Ledger partition of one stream function's failed records ("match", "notify")."""
+    return f"{STREAM_FAILURE_PREFIX}{function}"
+
+
+def sequence_sk(sequence_number: str) -> str:
+    return sequence_number.zfill(SEQUENCE_DIGITS)

@@ -359,6 +359,32 @@ class RequestStore:
         )
         return [from_attributes(raw) for page in pages for raw in page.get("Items", [])]
 
+    def item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """One item by its keys, read consistently (the stream replay re-reads items this way)."""
+        return self._get(pk, sk)
+
+    def record_stream_failure(self, entry: dict[str, Any]) -> None:
+        """Keep a failed stream record's coordinates (directormatch.streams); a repeated failure of
+        the same record overwrites its entry."""
+        self.client.put_item(TableName=self.table, Item=to_attributes(entry))
+
+    def stream_failures(self, function: str, first: str, last: str) -> list[dict[str, Any]]:
+        """One function's failed-record entries between two sequence numbers, inclusive, in order."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues=to_attributes(
+                {
+                    ":pk": keys.stream_failure_pk(function),
+                    ":first": keys.sequence_sk(first),
+                    ":last": keys.sequence_sk(last),
+                }
+            ),
+            ConsistentRead=True,
+        )
+        return [from_attributes(raw) for page in pages for raw in page.get("Items", [])]
+
     def accept_offer(
         self,
         request: dict[str, Any],

@@ -1,0 +1,93 @@
+"""The batch processor of the stream functions: a failed record is reported, logged, counted and
+written down, so it can be replayed after Lambda gives up on it.
+
+Lambda retries a failed record (ReportBatchItemFailures), then sends the batch's coordinates
+(stream, shard, first and last sequence numbers; never the records) to the on-failure queue.
+DynamoDB keeps stream records for 24 hours only, so each failure also leaves a ledger item in the
+Requests table, pk STREAM_FAILURE#<function>, sk its sequence number, holding the record's keys,
+event name and the statuses of its old image: ids and states, never personal data. It expires
+with the queue's retention. `python -m directormatch.replay` reads the stream, or this ledger
+once the stream has trimmed the records.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.base import FailureResponse
+from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
+
+from directormatch import keys
+from directormatch.observability import MetricName, logger, metrics
+from directormatch.settings import get_settings
+from directormatch.store import RequestStore, from_attributes
+
+# As long as the failure queue keeps a message (MessageRetentionPeriod: 14 days).
+LEDGER_SECONDS = 14 * 24 * 3600
+# What notify needs of an old image to tell which transition a MODIFY was (see Notifier.on_change).
+OLD_STATE_FIELDS = ("request_status", "offer_status", "wave")
+
+
+def failure_entry(function: str, raw: dict[str, Any], error: str, now: datetime) -> dict[str, Any] | None:
+    """The ledger item of one failed stream record; None when the record has no usable keys."""
+    change = raw.get("dynamodb") or {}
+    sequence = str(change.get("SequenceNumber") or "")
+    item_keys = change.get("Keys") or {}
+    pk, sk = (item_keys.get(name) for name in ("pk", "sk"))
+    if not (sequence.isdigit() and isinstance(pk, dict) and isinstance(sk, dict)):
+        return None
+    if not (isinstance(pk.get("S"), str) and isinstance(sk.get("S"), str)):
+        return None
+    old_image = change.get("OldImage") or {}
+    try:
+        old_state = from_attributes({k: old_image[k] for k in OLD_STATE_FIELDS if k in old_image})
+    except (TypeError, ValueError, AttributeError):
+        old_state = {}
+    return {
+        "pk": keys.stream_failure_pk(function),
+        "sk": keys.sequence_sk(sequence),
+        "sequence_number": sequence,
+        "event_name": str(raw.get("eventName", "")),
+        "item_pk": pk["S"],
+        "item_sk": sk["S"],
+        "old_state": old_state,
+        "error": error,
+        "failed_at": now.isoformat(timespec="milliseconds"),
+        "ttl": int(time.time()) + LEDGER_SECONDS,
+    }
+
+
+class StreamProcessor(BatchProcessor):
+    """BatchProcessor for DynamoDB streams that writes down each record it reports as failed."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__(event_type=EventType.DynamoDBStreams)
+        self.function = function
+
+    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
+        response = super().failure_handler(record, exception)
+        # The type only: messages can quote input (an SES error names the address it refused).
+        error = exception[0].__name__ if exception[0] is not None else "Unknown"
+        raw: dict[str, Any] = getattr(record, "raw_event", None) or {}
+        entry = failure_entry(self.function, raw, error, datetime.now(UTC))
+        metrics.add_metric(name=MetricName.RECORD_FAILED, unit="Count", value=1)
+        logger.warning(
+            "stream record failed",
+            extra={
+                "function": self.function,
+                "error": error,
+                "event_name": raw.get("eventName"),
+                "sequence_number": (raw.get("dynamodb") or {}).get("SequenceNumber"),
+                "item_pk": entry["item_pk"] if entry else None,
+                "item_sk": entry["item_sk"] if entry else None,
+            },
+        )
+        if entry is not None:
+            try:
+                RequestStore(get_settings().requests_table).record_stream_failure(entry)
+            except Exception as failure:  # the record is reported either way; the stream still has it
+                logger.warning("stream failure not written down", extra={"error": type(failure).__name__})
+        return response

@@ -1,0 +1,196 @@
+"""What the reliability tests share: reading a function's stream as Lambda would, posting quotes,
+counting the emails SES accepted, and snapshots of both tables."""
+
+from __future__ import annotations
+
+import copy
+import email
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from types import ModuleType
+from typing import Any
+
+from directormatch import tokens
+from directormatch.tokens import Action
+from tests.conftest import ACCOUNT_ID, REGION, FakeLambdaContext
+from tests.events import api_event, quote_body
+from tests.integration.conftest import Aws
+
+Records = list[dict[str, Any]]
+BATCH_SIZE = 10  # BatchSize of both stream subscriptions in template.yaml
+
+
+def stream_reader(aws: Aws, function: str) -> Callable[[], Records]:
+    """The Requests stream as `function`'s event source mapping delivers it: each call returns the
+    records written since the previous call, Lambda-shaped and filtered by the template's
+    FilterCriteria (local.streams, which the local stack's pump uses too)."""
+    from local import template
+    from local.streams import Subscription
+
+    [spec] = [s for s in template.stream_subscriptions() if s.function == function]
+    arn = aws.dynamodb.describe_table(TableName=spec.table)["Table"]["LatestStreamArn"]
+    subscription = Subscription(spec, arn, None, aws.session.client("dynamodbstreams", region_name=REGION))
+
+    def read() -> Records:
+        subscription.poll()
+        records, subscription.pending = subscription.pending, []
+        return records
+
+    return read
+
+
+def batches(records: Records, size: int = BATCH_SIZE) -> list[Records]:
+    return [records[start : start + size] for start in range(0, len(records), size)]
+
+
+def post_quote(
+    intake_app: ModuleType, context: FakeLambdaContext, key: str | None = None, **quote: Any
+) -> str:
+    """POST /quote-requests through the intake handler; the new request's id."""
+    headers = {"Idempotency-Key": key} if key else None
+    without = () if key else ("Idempotency-Key",)
+    event = api_event(body=quote_body(**quote), headers=headers, without_headers=without)
+    response = intake_app.lambda_handler(event, context)
+    assert response["statusCode"] == 201, response["body"]
+    return str(json.loads(response["body"])["request_id"])
+
+
+@dataclass(frozen=True)
+class Sent:
+    message_id: str
+    kind: str
+    to: str
+    raw: bytes
+
+
+def sent(aws: Aws) -> list[Sent]:
+    """Every message SES (moto) accepted, in order, with its Message-ID."""
+    found = []
+    for message in aws.sent_emails():
+        raw = message.raw_data if isinstance(message.raw_data, bytes) else message.raw_data.encode()
+        parsed = email.message_from_bytes(raw, policy=policy.default)
+        message_id = str(parsed["Message-ID"])
+        found.append(Sent(message_id, message_id.strip("<").split(".", 1)[0], str(parsed["To"]), raw))
+    return found
+
+
+def duplicates(messages: list[Sent]) -> int:
+    """Sends beyond the first of each Message-ID (one per kind, recipient and request)."""
+    return sum(count - 1 for count in Counter(m.message_id for m in messages).values())
+
+
+def expected_message_ids(aws: Aws, request_id: str) -> set[str]:
+    """The emails a request's stored state calls for, by their deterministic Message-IDs
+    (directormatch.emails: <kind>.<ref>@directormatch)."""
+    items = aws.request_store().partition(request_id)
+    request = next(i for i in items if i["sk"] == "REQUEST")
+    offers = [i for i in items if i["sk"].startswith("OFFER#")]
+    ids = {f"<receipt.{request_id}@directormatch>"}
+    for offer in offers:
+        ref = f"{request_id}.{offer['director_id']}"
+        ids.add(f"<offer.{ref}@directormatch>")
+        if offer["offer_status"] == "DECLINED":
+            ids.add(f"<declined.{ref}@directormatch>")
+        if offer["offer_status"] == "SUPERSEDED":
+            ids.add(f"<filled.{ref}@directormatch>")
+        if offer["offer_status"] == "ACCEPTED":
+            ids.add(f"<intro_director.{ref}@directormatch>")
+    if request["request_status"] == "MATCHED":
+        ids.add(f"<intro_clinic.{request_id}@directormatch>")
+    for wave in range(2, int(request.get("wave", 1)) + 1):
+        ids.add(f"<clinic_update.{request_id}.w{wave}@directormatch>")
+    if any(i["sk"] == "ALERT#NO_MATCH" for i in items):
+        ids.add(f"<ops_no_match.{request_id}@directormatch>")
+    return ids
+
+
+def table_items(name: str) -> Records:
+    """Every item of a table in moto's store, as stored (attribute-value JSON), sorted by key.
+    Read from the backend: a Scan through the client costs moto more than the test itself."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(name)
+    items = [copy.deepcopy(item.to_json()["Attributes"]) for item in table.all_items()]
+    return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+
+def tables(aws: Aws) -> tuple[Records, Records]:
+    """Both tables in full."""
+    return table_items(aws.requests_table), table_items(aws.directors_table)
+
+
+def link_token(offer: dict[str, Any], action: Action = Action.ACCEPT) -> str:
+    """The token of an offer email's link (as notifications.offer_links signs it)."""
+    return tokens.issue(
+        tokens.keyring(),
+        action,
+        offer["request_id"],
+        offer["director_id"],
+        datetime.fromisoformat(offer["expires_at"]).astimezone(UTC),
+    )
+
+
+class _RawBody:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self.body
+
+
+def error_response(url: str, status: int, code: str, message: str) -> Any:
+    """An AWS error answer as the service sends it (a before-send hook returns it instead of calling
+    the service): JSON protocols read __type, REST-JSON ones x-amzn-ErrorType."""
+    from botocore.awsrequest import AWSResponse
+
+    body = json.dumps({"__type": code, "message": message}).encode()
+    headers: Any = {"x-amzn-ErrorType": f"{code}:", "Content-Type": "application/json"}
+    return AWSResponse(url, status, headers, _RawBody(body))
+
+
+def failure_queue_url(aws: Aws) -> str:
+    return str(aws.session.client("sqs").get_queue_url(QueueName="StreamFailureQueue")["QueueUrl"])
+
+
+def stream_pump(aws: Aws) -> Any:
+    """The local stack's stream pump (local.streams) on this moto account, for every stream
+    subscription of template.yaml, sending exhausted batches to the StreamFailureQueue."""
+    from local import template
+    from local.lambdas import Functions
+    from local.streams import StreamPump
+
+    queues = {"StreamFailureQueue": failure_queue_url(aws)}
+    return StreamPump(aws.session, template.stream_subscriptions(), queues, Functions())
+
+
+def drain(pump: Any, rounds: int = 500) -> int:
+    """Run the pump in this thread until no subscription has anything left; returns invocations.
+    (Its own thread would do the same; here the test knows when it is done.)"""
+    invocations = 0
+    for _ in range(rounds):
+        busy = False
+        for subscription in pump.subscriptions:
+            subscription.poll()
+            delivered = pump._deliver(subscription)
+            invocations += int(delivered)
+            busy |= delivered
+        if not busy:
+            return invocations
+    raise AssertionError("the stream pump never drained")
+
+
+def queue_messages(aws: Aws) -> list[dict[str, Any]]:
+    """The failure queue's messages, parsed, left visible (VisibilityTimeout 0)."""
+    sqs = aws.session.client("sqs")
+    found: dict[str, dict[str, Any]] = {}
+    for _ in range(3):
+        response = sqs.receive_message(
+            QueueUrl=failure_queue_url(aws), MaxNumberOfMessages=10, VisibilityTimeout=0
+        )
+        for message in response.get("Messages", []):
+            found[message["MessageId"]] = json.loads(message["Body"])
+    return list(found.values())

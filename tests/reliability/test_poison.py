@@ -1,0 +1,318 @@
+"""Case 4: one undecodable record in a batch of ten. The other nine are processed, the one is
+reported; after MaximumRetryAttempts the local stack's pump (Lambda's part) puts the batch's
+coordinates on the StreamFailureQueue, and `python -m directormatch.replay` puts it back."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+from directormatch import replay
+from directormatch.replay import Replayer
+from directormatch.store import from_attributes
+from local import streams, template
+from tests.conftest import REGION, FakeLambdaContext
+from tests.integration.conftest import Aws
+from tests.reliability.conftest import Tally
+from tests.reliability.helpers import (
+    Records,
+    drain,
+    duplicates,
+    error_response,
+    expected_message_ids,
+    failure_queue_url,
+    post_quote,
+    queue_messages,
+    sent,
+    stream_pump,
+    stream_reader,
+    table_items,
+)
+
+CASE = "4"
+POISON_ID = "01JPO1SON0000000000000000Z"
+
+
+def break_type(image: dict[str, Any]) -> None:
+    """An attribute with a type DynamoDB does not have: the image cannot be decoded."""
+    image["supervisees"] = {"QQ": "2"}
+
+
+def drop_fields(image: dict[str, Any]) -> None:
+    """A REQUEST image missing what every request has."""
+    for name in ("states", "contact", "start_by"):
+        image.pop(name, None)
+
+
+def poisoned(record: dict[str, Any], spoil: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Another request's record, made into its own (new keys and sequence number), then spoiled."""
+    poison = copy.deepcopy(record)
+    change = poison["dynamodb"]
+    change["Keys"]["pk"] = {"S": POISON_ID}
+    change["NewImage"]["pk"] = change["NewImage"]["request_id"] = {"S": POISON_ID}
+    change["SequenceNumber"] = str(int(change["SequenceNumber"]) + 10**6)
+    poison["eventID"] = "poison"
+    spoil(change["NewImage"])
+    return poison
+
+
+@pytest.mark.parametrize("spoil", [break_type, drop_fields], ids=["broken-attribute-type", "missing-fields"])
+@pytest.mark.parametrize("function", ["MatchFunction", "NotifyFunction"])
+def test_one_poison_record_in_ten_nine_processed_and_only_it_reported(
+    aws: Aws,
+    load_directors: Callable[..., list[dict[str, Any]]],
+    intake_app: ModuleType,
+    match_app: ModuleType,
+    notify_app: ModuleType,
+    lambda_context: FakeLambdaContext,
+    tally: Tally,
+    function: str,
+    spoil: Callable[[dict[str, Any]], None],
+) -> None:
+    # Given nine requests posted through intake, and their REQUEST inserts as `function` receives
+    # them, with a tenth, undecodable one in the middle
+    load_directors(3)
+    reader = stream_reader(aws, function)
+    ids = [post_quote(intake_app, lambda_context) for _ in range(9)]
+    records = [r for r in reader() if r["dynamodb"]["NewImage"]["sk"]["S"] == "REQUEST"]
+    assert len(records) == 9
+    poison = poisoned(records[4], spoil)
+    batch: Records = [*records[:4], poison, *records[4:]]
+    app = match_app if function == "MatchFunction" else notify_app
+    aws.use_function(function)
+
+    # When the function receives the batch of ten
+    response = app.lambda_handler({"Records": batch}, lambda_context)
+
+    # Then only the poison record is reported, by its sequence number
+    assert response == {"batchItemFailures": [{"itemIdentifier": poison["dynamodb"]["SequenceNumber"]}]}
+    # And the nine were processed: matched (match), or their receipts sent once each (notify)
+    if function == "MatchFunction":
+        done = {i for i in ids if any(x["sk"] == "MATCH" for x in aws.request_store().partition(i))}
+    else:
+        done = {m.message_id.split(".", 1)[1].split("@")[0] for m in sent(aws) if m.kind == "receipt"}
+    lost, duplicated = len(set(ids) - done), duplicates(sent(aws))
+    tally.tried(ok=not lost, lost=lost, duplicated=duplicated)
+    assert (lost, duplicated) == (0, 0)
+    # And the poison left nothing but its ledger entry: keys and the error's type, no image
+    short = "match" if function == "MatchFunction" else "notify"
+    assert aws.request_store().partition(POISON_ID) == []
+    [entry] = [i for i in ledger_entries(aws) if i["pk"] == f"STREAM_FAILURE#{short}"]
+    assert (entry["item_pk"], entry["item_sk"], entry["event_name"]) == (POISON_ID, "REQUEST", "INSERT")
+    assert entry["sequence_number"] == poison["dynamodb"]["SequenceNumber"]
+    assert entry["error"] in ("TypeError", "KeyError")
+    assert set(entry) == {
+        "pk",
+        "sk",
+        "sequence_number",
+        "event_name",
+        "item_pk",
+        "item_sk",
+        "old_state",
+        "error",
+        "failed_at",
+        "ttl",
+    }
+
+
+def ledger_entries(aws: Aws) -> list[dict[str, Any]]:
+    return [from_attributes(i) for i in table_items(aws.requests_table) if i["pk"]["S"].startswith("STREAM_")]
+
+
+@pytest.fixture
+def quick_pump(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pump's retry backoff without its sleeps (the retries still happen)."""
+    monkeypatch.setattr(streams, "time", SimpleNamespace(sleep=lambda _: None, monotonic=time.monotonic))
+
+
+def put_broken_request(aws: Aws) -> None:
+    """A REQUEST item missing its fields, as a buggy writer or a hand edit could leave one."""
+    item = {
+        "pk": {"S": POISON_ID},
+        "sk": {"S": "REQUEST"},
+        "request_id": {"S": POISON_ID},
+        "request_status": {"S": "NEW"},
+        "created_at": {"S": datetime.now(UTC).isoformat(timespec="milliseconds")},
+    }
+    aws.dynamodb.put_item(TableName=aws.requests_table, Item=item)
+
+
+def fix_broken_request(aws: Aws, like: str) -> None:
+    """The correction: the poison item gets the fields of a valid request (its own id and status)."""
+    key = {"pk": {"S": like}, "sk": {"S": "REQUEST"}}
+    valid = aws.dynamodb.get_item(TableName=aws.requests_table, Key=key)
+    fixed = {**valid["Item"], "pk": {"S": POISON_ID}, "request_id": {"S": POISON_ID}}
+    fixed["request_status"] = {"S": "NEW"}
+    fixed.pop("wave", None)
+    fixed.pop("updated_at", None)
+    aws.dynamodb.put_item(TableName=aws.requests_table, Item=fixed)
+
+
+def replayer(aws: Aws, **options: Any) -> Replayer:
+    return Replayer(
+        sqs=aws.session.client("sqs"),
+        streams=aws.session.client("dynamodbstreams", region_name=REGION),
+        wait_seconds=0,
+        **options,
+    )
+
+
+def test_poison_request_exhausts_retries_lands_in_failure_queue_and_replay_puts_it_back(
+    aws: Aws,
+    load_directors: Callable[..., list[dict[str, Any]]],
+    intake_app: ModuleType,
+    lambda_context: FakeLambdaContext,
+    quick_pump: None,
+    tally: Tally,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given four valid requests and, third in the stream, a REQUEST item missing its fields (the
+    # handler test above has the batch of ten; moto copies every table on each transaction, so
+    # the pump's many retries are kept on a small table)
+    load_directors(3)
+    ids = [post_quote(intake_app, lambda_context) for _ in range(2)]
+    put_broken_request(aws)
+    ids += [post_quote(intake_app, lambda_context) for _ in range(2)]
+    aws.use_function("MatchFunction")
+    pump = stream_pump(aws)
+
+    # When the pump delivers the stream to match and notify until nothing is left
+    drain(pump)
+
+    # Then the nine were matched and every email they call for went out once
+    for request_id in ids:
+        assert aws.request_store().get_request(request_id)["request_status"] == "OFFERED"  # type: ignore[index]
+    expected = set().union(*(expected_message_ids(aws, i) for i in ids))
+    assert {m.message_id for m in sent(aws)} == expected
+    assert duplicates(sent(aws)) == 0
+    # And each function, after its MaximumRetryAttempts, sent the batch's coordinates to the queue:
+    # enough to find the records again (stream, shard, first and last sequence numbers, function)
+    ledger = {i["pk"]: i for i in ledger_entries(aws)}
+    poison_sequence = ledger["STREAM_FAILURE#match"]["sequence_number"]
+    assert ledger["STREAM_FAILURE#notify"]["sequence_number"] == poison_sequence
+    stream_arn = aws.dynamodb.describe_table(TableName=aws.requests_table)["Table"]["LatestStreamArn"]
+    shard = aws.session.client("dynamodbstreams").describe_stream(StreamArn=stream_arn)
+    retries = {s.function: s.maximum_retry_attempts for s in template.stream_subscriptions()}
+    messages = {m["requestContext"]["functionArn"]: m for m in queue_messages(aws)}
+    assert set(messages) == {"MatchFunction", "NotifyFunction"}
+    for function, message in messages.items():
+        info = message["DDBStreamBatchInfo"]
+        assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+        assert message["requestContext"]["approximateInvokeCount"] == retries[function] + 1
+        assert info["streamArn"] == stream_arn
+        assert info["shardId"] == shard["StreamDescription"]["Shards"][0]["ShardId"]
+        assert info["startSequenceNumber"] == poison_sequence
+        assert int(info["endSequenceNumber"]) >= int(poison_sequence)
+
+    # When replay runs with --dry-run
+    listed = replayer(aws, dry_run=True).run(failure_queue_url(aws))
+    # Then it lists both batches, read back from the stream, and changes nothing
+    assert sorted((o.status, o.source) for o in listed) == [("listed", "stream")] * 2
+    assert len(queue_messages(aws)) == 2
+
+    # When replay runs before the item is corrected (the stream still holds the bad image)
+    again = replayer(aws).run(failure_queue_url(aws))
+    # Then both batches fail again on the poison record alone and stay in the queue
+    assert [(o.status, o.failed) for o in again] == [("failed", [poison_sequence])] * 2
+    assert len(queue_messages(aws)) == 2
+
+    # When the item is corrected, and replay re-drives the items as they are now (--source table)
+    fix_broken_request(aws, like=ids[0])
+    url = failure_queue_url(aws)
+    status = replay.main(["--queue-url", url, "--source", "table", "--wait-seconds", "0"])
+    drain(pump)
+
+    # Then both batches were replayed and their messages deleted
+    output = capsys.readouterr().out
+    assert status == 0, output
+    assert sum(line.startswith("replayed") for line in output.splitlines()) == 2
+    assert "2 message(s): 2 done, 0 left in the queue" in output
+    assert queue_messages(aws) == []
+    # And the tenth request is matched, and every email of all ten went out exactly once
+    poison = aws.request_store().get_request(POISON_ID)
+    assert poison is not None
+    assert poison["request_status"] == "OFFERED"
+    everything = set().union(*(expected_message_ids(aws, i) for i in [*ids, POISON_ID]))
+    messages_sent = sent(aws)
+    lost = len(everything - {m.message_id for m in messages_sent})
+    tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(messages_sent))
+    assert lost == 0
+    assert duplicates(messages_sent) == 0
+
+
+class SesOutage:
+    """SES unreachable while `down`: every SendEmail attempt fails to connect (botocore retries it,
+    then gives up)."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.attempts = 0
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        from botocore.exceptions import EndpointConnectionError
+
+        if self.down:
+            self.attempts += 1
+            raise EndpointConnectionError(endpoint_url=request.url)
+        return None
+
+
+@pytest.mark.parametrize("trimmed", [False, True], ids=["from-stream", "stream-trimmed-from-ledger"])
+def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
+    aws: Aws,
+    load_directors: Callable[..., list[dict[str, Any]]],
+    intake_app: ModuleType,
+    lambda_context: FakeLambdaContext,
+    quick_pump: None,
+    no_retry_delay: None,
+    tally: Tally,
+    trimmed: bool,
+) -> None:
+    # Given SES is unreachable, and a request matched to three directors
+    from directormatch import aws as clients
+
+    load_directors(3)
+    outage = SesOutage()
+    clients.sesv2().meta.events.register_first("before-send.sesv2.SendEmail", outage)
+    request_id = post_quote(intake_app, lambda_context)
+    aws.use_function("NotifyFunction")
+    pump = stream_pump(aws)
+
+    # When the pump delivers the stream and notify fails every retry
+    drain(pump)
+
+    # Then nothing was sent, no claim is left behind, and notify's batch is in the failure queue
+    assert sent(aws) == []
+    assert outage.attempts > 0
+    assert not [i for i in aws.request_store().partition(request_id) if i["sk"].startswith("EMAIL#")]
+    [message] = queue_messages(aws)
+    assert message["requestContext"]["functionArn"] == "NotifyFunction"
+
+    # When SES is back and replay runs (the stream's records trimmed, in one variant)
+    outage.down = False
+    runner = replayer(aws)
+    if trimmed:
+
+        def trim(request: Any, **_: Any) -> Any:
+            return error_response(request.url, 400, "TrimmedDataAccessException", "records trimmed")
+
+        runner.streams.meta.events.register_first("before-send.dynamodbstreams.GetShardIterator", trim)
+    [outcome] = runner.run(failure_queue_url(aws))
+
+    # Then the batch was replayed, from the stream or else from the ledger and the table
+    assert (outcome.status, outcome.source) == ("replayed", "table" if trimmed else "stream")
+    assert queue_messages(aws) == []
+    # And the receipt and the three offers went out exactly once
+    messages = sent(aws)
+    expected = expected_message_ids(aws, request_id)
+    lost = len(expected - {m.message_id for m in messages})
+    tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(messages))
+    assert {m.message_id for m in messages} == expected
+    assert len(expected) == 4
+    assert duplicates(messages) == 0
