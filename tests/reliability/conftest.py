@@ -16,17 +16,18 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import (  # noqa: F401 - fixtures re-exported for this folder
-    aws,
-    intake_app,
-    load_directors,
-    load_roster,
-    match_app,
-    notify_app,
-    notify_stream,
-    offered_request,
-    one_call_at_a_time,
-)
+from tests.integration import conftest as integration
+
+# The integration suite's fixtures, for this folder too (pytest_plugins stays in the root conftest).
+aws = integration.aws
+intake_app = integration.intake_app
+match_app = integration.match_app
+notify_app = integration.notify_app
+load_directors = integration.load_directors
+load_roster = integration.load_roster
+notify_stream = integration.notify_stream
+offered_request = integration.offered_request
+one_call_at_a_time = integration.one_call_at_a_time
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD_RESULT = ROOT / ".local" / "reliability" / "load.json"
@@ -39,6 +40,7 @@ CASES = {
     "4": "poison record, replay",
     "5a": "DynamoDB throttling (intake)",
     "5b": "SES throttling, timeouts",
+    "5c": "SES lost answer (at-least-once)",
     "6": "races",
     "7": "tokens and replies",
     "8": "privacy",
@@ -200,3 +202,25 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.retries.standard import ExponentialBackoff
 
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def notify_records(
+    aws: Any,
+    load_directors: Any,
+    intake_app: Any,
+    match_app: Any,
+    lambda_context: Any,
+) -> tuple[str, list[dict[str, Any]]]:
+    """A request matched to three directors, and the records notify receives for it: the REQUEST
+    insert first (its receipt is the first send), then the three OFFER inserts."""
+    from tests.reliability.helpers import post_quote, stream_reader
+
+    load_directors(3)
+    to_match, to_notify = stream_reader(aws, "MatchFunction"), stream_reader(aws, "NotifyFunction")
+    request_id = post_quote(intake_app, lambda_context)
+    assert match_app.lambda_handler({"Records": to_match()}, lambda_context) == {"batchItemFailures": []}
+    aws.use_function("NotifyFunction")
+    records = to_notify()
+    assert records[0]["dynamodb"]["NewImage"]["sk"] == {"S": "REQUEST"}
+    return request_id, records

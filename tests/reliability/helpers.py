@@ -194,3 +194,59 @@ def queue_messages(aws: Aws) -> list[dict[str, Any]]:
         for message in response.get("Messages", []):
             found[message["MessageId"]] = json.loads(message["Body"])
     return list(found.values())
+
+
+# directormatch.aws: retries={"mode": "standard", "max_attempts": 3}. botocore's max_attempts counts
+# the retries, so a send is attempted four times.
+SES_ATTEMPTS = 4
+
+
+class SesFault:
+    """Fails the next `times` SendEmail attempts one way (a before-send hook ahead of moto), then
+    lets them through to moto's SES."""
+
+    def __init__(self, kind: str, times: int) -> None:
+        self.kind = kind
+        self.left = times
+        self.attempts = 0
+
+    def __call__(self, request: Any, event_name: str, **_: Any) -> Any:
+        from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+        self.attempts += 1
+        if self.left == 0:
+            return None
+        self.left -= 1
+        if self.kind == "throttled-429":
+            return self.answer(request, 429, "TooManyRequestsException", "Maximum sending rate exceeded.")
+        if self.kind == "throttling-400":
+            return self.answer(request, 400, "Throttling", "Rate exceeded")
+        if self.kind == "read-timeout":  # before SES got the message
+            raise ReadTimeoutError(endpoint_url=request.url)
+        if self.kind == "connection-error":
+            raise EndpointConnectionError(endpoint_url=request.url)
+        if self.kind == "accepted-then-timeout":
+            from moto.core.models import botocore_stubber
+
+            botocore_stubber(event_name, request)  # SES takes the message...
+            raise ReadTimeoutError(endpoint_url=request.url)  # ...and its answer is lost
+        raise AssertionError(self.kind)
+
+    @staticmethod
+    def answer(request: Any, status: int, code: str, message: str) -> Any:
+        """SES's error answer, with the request kept from moto: every before-send handler runs, and
+        moto's would otherwise take the message too (which is the other, ambiguous case)."""
+        url, request.url = request.url, "https://ses-fault.invalid/v2/email/outbound-emails"
+        return error_response(url, status, code, message)
+
+    def inject(self) -> SesFault:
+        """On the SES client every function uses (directormatch.aws, cached per test)."""
+        from directormatch import aws as clients
+
+        clients.sesv2().meta.events.register_first("before-send.sesv2.SendEmail", self)
+        return self
+
+
+def claim(aws: Aws, request_id: str, sk: str) -> dict[str, Any] | None:
+    """An EMAIL# claim item (the right to send one email), if any."""
+    return next((i for i in aws.request_store().partition(request_id) if i["sk"] == sk), None)

@@ -35,7 +35,21 @@ def dynamodb() -> DynamoDBClient:
 @cache
 def sesv2() -> SESV2Client:
     client: SESV2Client = _client("sesv2")
+    client.meta.events.register_first(
+        "needs-retry.sesv2.SendEmail", _no_resend_after_lost_answer, unique_id="directormatch-no-resend"
+    )
     return client
+
+
+def _no_resend_after_lost_answer(caught_exception: Exception | None = None, **_: Any) -> None:
+    """SendEmail is not retried inside the call when its answer was lost (read timeout, connection
+    closed after sending): SES may have taken the message, and each retry could be one more copy.
+    The record fails instead; notify releases its claim and Lambda's redelivery sends once more, with
+    the same Message-ID (at-least-once). Throttling and connect errors are still retried here."""
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError):
+        raise caught_exception
 
 
 @cache
