@@ -272,3 +272,22 @@ def test_browser_retried_submission_reuses_its_idempotency_key(stack: RunningSta
     assert len(set(keys)) == 1
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", keys[0] or "")
     page.context.close()
+
+
+def test_browser_honeypot_filled_shows_success_posts_nothing(stack: RunningStack, browser: Browser) -> None:
+    # Given a bot that fills every field it finds, the hidden company_fax too
+    page = open_page(browser, "desktop")
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.goto(stack.base_url + "/")
+    fill_valid_form(page, "bot@bluebonnet-aesthetics.example")
+    page.locator("#company_fax").fill("+1 512 555 0199")
+
+    # When it submits
+    submit(page)
+
+    # Then it sees a success page with a reference, and nothing was posted
+    expect(page.locator("#dm-success")).to_be_visible()
+    assert ULID.match(page.locator("#dm-request-id").inner_text())
+    assert posts == []
+    page.context.close()
