@@ -61,7 +61,9 @@ def create_quote_request(
     settings = get_settings()
     check_envelope(app.current_event, settings.max_body_bytes)
     store = RequestStore(settings.requests_table)
-    created = intake.submit(quote, idempotency_key, store, settings.idempotency_hours)
+    created = intake.submit(
+        quote, idempotency_key, store, settings.idempotency_hours, correlation_id=logger.get_correlation_id()
+    )
     _stored(created, quote)
     return Response(
         status_code=int(HTTPStatus.CREATED),
@@ -88,7 +90,9 @@ def create_quote_request_from_form() -> Response[str]:
         return page_response(HTTPStatus.CREATED, quote_form.received_page(str(ULID())))
     quote = validate_form(post.fields)
     store = RequestStore(settings.requests_table)
-    created = intake.submit(quote, None, store, settings.idempotency_hours)
+    created = intake.submit(
+        quote, None, store, settings.idempotency_hours, correlation_id=logger.get_correlation_id()
+    )
     _stored(created, quote)
     return page_response(
         HTTPStatus.CREATED,

@@ -37,10 +37,14 @@ def submit(
     store: RequestStore,
     idempotency_hours: int,
     now: datetime | None = None,
+    correlation_id: str | None = None,
 ) -> Created:
     now = now or datetime.now(UTC)
     request_id = str(ULID.from_datetime(now))
     item = request_item(request_id, quote, now)
+    if correlation_id:
+        # The API Gateway request id: logs of every function and the emails' X-Correlation-ID carry it.
+        item["correlation_id"] = correlation_id
     claim = None
     if idempotency_key:
         key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest()

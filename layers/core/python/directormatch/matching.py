@@ -391,7 +391,10 @@ def _reasons(need: Need, e: _Eligible, states: tuple[str, ...], team: bool) -> l
     years = dict(p.modality_years)
     for modality in sorted(need.modalities):
         if years.get(modality):
-            reasons.append(f"{years[modality]} years of {modality.replace('_', ' ')} experience")
+            count = years[modality]
+            reasons.append(
+                f"{count} year{'s' if count != 1 else ''} of {modality.replace('_', ' ')} experience"
+            )
     if len(need.states) > 1:
         if team:
             reasons.append(f"Part of a team: covers {', '.join(states)}")
