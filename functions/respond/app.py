@@ -48,8 +48,7 @@ def show_offer(token: str) -> Response[str]:
         logger.info("offer link refused", extra={"reason": type(error).__name__})
         return html(token_error_page(error))
     requests = RequestStore(get_settings().requests_table)
-    offer = requests.get_offer(claims.request_id, claims.subject)
-    request = requests.get_request(claims.request_id)
+    offer, request = offers.read_state(requests, claims.request_id, claims.subject)
     blocked = offers.explain(offer, request, datetime.now(UTC))
     if offer is None:
         return html(result_page(offers.Answer(offers.Outcome.NOT_FOUND)))

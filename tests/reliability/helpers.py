@@ -250,3 +250,20 @@ class SesFault:
 def claim(aws: Aws, request_id: str, sk: str) -> dict[str, Any] | None:
     """An EMAIL# claim item (the right to send one email), if any."""
     return next((i for i in aws.request_store().partition(request_id) if i["sk"] == sk), None)
+
+
+def renew_requests_table(aws: Aws) -> None:
+    """Drop and re-create the Requests table (as template.yaml declares it), keeping the Directors.
+
+    moto copies a whole table, stream included, for every item of a transaction (to roll back):
+    a test repeating a race twenty times renews the table between runs to keep each run's cost flat.
+    """
+    from local import template
+
+    spec = template.table_definitions()[aws.requests_table]
+    aws.dynamodb.delete_table(TableName=aws.requests_table)
+    aws.dynamodb.create_table(**spec)
+    attribute = template.ttl_attributes()[aws.requests_table]
+    aws.dynamodb.update_time_to_live(
+        TableName=aws.requests_table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+    )

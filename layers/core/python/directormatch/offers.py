@@ -45,6 +45,20 @@ class Answer:
         return self.outcome in (Outcome.ACCEPTED, Outcome.DECLINED)
 
 
+def read_state(
+    requests: RequestStore, request_id: str, director_id: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The offer and its request, the request read first.
+
+    Two reads are no snapshot, but an accept moves the offer and the request in one transaction
+    and neither goes back: read in this order, an OPEN offer beside a MATCHED request means another
+    director was matched. Read the other way round, an accept landing between the reads looked the
+    same, and the director who had just accepted in another tab was told the position was filled.
+    """
+    request = requests.get_request(request_id)
+    return requests.get_offer(request_id, director_id), request
+
+
 def explain(offer: dict[str, Any] | None, request: dict[str, Any] | None, now: datetime) -> Outcome | None:
     """Why an offer can no longer be answered, from what is stored; None when it still can."""
     if offer is None or request is None:
@@ -70,7 +84,7 @@ def accept(
     now: datetime | None = None,
 ) -> Answer:
     now = now or datetime.now(UTC)
-    offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
+    offer, request = read_state(requests, request_id, director_id)
     blocked = explain(offer, request, now)
     if blocked is not None:
         return Answer(blocked, offer, request)
@@ -89,7 +103,7 @@ def accept(
             if attempt == ACCEPT_ATTEMPTS:
                 raise
             time.sleep(0.05 * attempt)
-            offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
+            offer, request = read_state(requests, request_id, director_id)
             blocked = explain(offer, request, now)
             if blocked is not None or offer is None or request is None:
                 return Answer(blocked or Outcome.NOT_FOUND, offer, request)
@@ -106,7 +120,7 @@ def accept(
     if result == "no_capacity":
         return Answer(Outcome.NO_CAPACITY, offer, request)
     # Lost a race: read again to say what happened.
-    offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
+    offer, request = read_state(requests, request_id, director_id)
     return Answer(explain(offer, request, now) or Outcome.FILLED, offer, request)
 
 
@@ -114,12 +128,12 @@ def decline(
     requests: RequestStore, request_id: str, director_id: str, via: str, now: datetime | None = None
 ) -> Answer:
     now = now or datetime.now(UTC)
-    offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
+    offer, request = read_state(requests, request_id, director_id)
     blocked = explain(offer, request, now)
     if blocked is not None:
         return Answer(blocked, offer, request)
     if requests.decline_offer(request_id, director_id, via, now):
         metrics.add_metric(name=MetricName.OFFER_DECLINED, unit="Count", value=1)
         return Answer(Outcome.DECLINED, offer, request)
-    offer, request = requests.get_offer(request_id, director_id), requests.get_request(request_id)
+    offer, request = read_state(requests, request_id, director_id)
     return Answer(explain(offer, request, now) or Outcome.ALREADY_DECLINED, offer, request)

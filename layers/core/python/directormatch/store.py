@@ -464,53 +464,50 @@ class RequestStore:
         return "ok"
 
     def decline_offer(self, request_id: str, director_id: str, via: str, now: datetime) -> bool:
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=to_attributes({"pk": request_id, "sk": keys.offer_sk(director_id)}),
-                UpdateExpression="SET offer_status = :declined, answered_at = :at, answered_via = :via",
-                ConditionExpression="offer_status = :open",
-                ExpressionAttributeValues=to_attributes(
-                    {
-                        ":declined": "DECLINED",
-                        ":at": now.isoformat(timespec="milliseconds"),
-                        ":via": via,
-                        ":open": "OPEN",
-                    }
-                ),
-            )
-        except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        """OPEN -> DECLINED; False when it was no longer open (accepted, superseded, expired)."""
+        return self._update_if(
+            Key=to_attributes({"pk": request_id, "sk": keys.offer_sk(director_id)}),
+            UpdateExpression="SET offer_status = :declined, answered_at = :at, answered_via = :via",
+            ConditionExpression="offer_status = :open",
+            ExpressionAttributeValues=to_attributes(
+                {
+                    ":declined": "DECLINED",
+                    ":at": now.isoformat(timespec="milliseconds"),
+                    ":via": via,
+                    ":open": "OPEN",
+                }
+            ),
+        )
 
     def close_offer(self, request_id: str, director_id: str, status: str, now: datetime) -> bool:
-        """OPEN -> SUPERSEDED or EXPIRED; False when it was no longer open.
+        """OPEN -> SUPERSEDED or EXPIRED; False when it was no longer open."""
+        return self._update_if(
+            Key=to_attributes({"pk": request_id, "sk": keys.offer_sk(director_id)}),
+            UpdateExpression="SET offer_status = :status, closed_at = :at",
+            ConditionExpression="offer_status = :open",
+            ExpressionAttributeValues=to_attributes(
+                {":status": status, ":at": now.isoformat(timespec="milliseconds"), ":open": "OPEN"}
+            ),
+        )
 
-        TransactionConflictException means the director's own answer is being written right now
-        (an accept racing the winner's, or a decline): wait for it, then let the condition decide.
+    def _update_if(self, **request: Any) -> bool:
+        """A conditional UpdateItem: True when written, False when the condition failed.
+
+        TransactionConflictException means a transaction is writing the item right now (an accept
+        in flight while a decline, a close or the team's completion arrives): wait for it to land,
+        then let the condition decide.
         """
-        attempt = 0
-        while True:
+        for attempt in range(1, CONFLICT_RETRIES + 1):
             try:
-                self.client.update_item(
-                    TableName=self.table,
-                    Key=to_attributes({"pk": request_id, "sk": keys.offer_sk(director_id)}),
-                    UpdateExpression="SET offer_status = :status, closed_at = :at",
-                    ConditionExpression="offer_status = :open",
-                    ExpressionAttributeValues=to_attributes(
-                        {":status": status, ":at": now.isoformat(timespec="milliseconds"), ":open": "OPEN"}
-                    ),
-                )
+                self.client.update_item(TableName=self.table, **request)
                 return True
             except ClientError as error:
                 if _error_code(error) == "ConditionalCheckFailedException":
                     return False
-                attempt += 1
                 if _error_code(error) != "TransactionConflictException" or attempt == CONFLICT_RETRIES:
                     raise
             time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def complete_team_if_covered(self, request_id: str, now: datetime) -> bool:
         """A team request is MATCHED once accepted offers cover every requested state."""
@@ -519,25 +516,18 @@ class RequestStore:
             return False
         if not set(request.get("accepted_states", [])) >= set(request["states"]):
             return False
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=to_attributes({"pk": request_id, "sk": keys.REQUEST_SK}),
-                UpdateExpression="SET request_status = :matched, matched_at = :at, updated_at = :at",
-                ConditionExpression="request_status = :offered",
-                ExpressionAttributeValues=to_attributes(
-                    {
-                        ":matched": "MATCHED",
-                        ":offered": "OFFERED",
-                        ":at": now.isoformat(timespec="milliseconds"),
-                    }
-                ),
-            )
-        except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._update_if(
+            Key=to_attributes({"pk": request_id, "sk": keys.REQUEST_SK}),
+            UpdateExpression="SET request_status = :matched, matched_at = :at, updated_at = :at",
+            ConditionExpression="request_status = :offered",
+            ExpressionAttributeValues=to_attributes(
+                {
+                    ":matched": "MATCHED",
+                    ":offered": "OFFERED",
+                    ":at": now.isoformat(timespec="milliseconds"),
+                }
+            ),
+        )
 
     def supersede_open_offers(self, request_id: str, except_director: str, now: datetime) -> list[str]:
         """Close every other OPEN offer of a matched request; returns the directors whose offer closed."""
