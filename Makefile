@@ -18,7 +18,7 @@ help:
 	@echo "make test   lint, then unit, integration and end-to-end tests"
 	@echo "make lint   ruff, mypy, cfn-lint (and sam validate --lint when sam is installed)"
 	@echo "make package  deployable zips (python3.13, arm64) in build/, with their sizes"
-	@echo "make bench  benchmarks (not part of make test)"
+	@echo "make bench  benchmarks, 10-15 min (BENCH_ARGS=--quick: ~4 min; not part of make test)"
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
@@ -58,9 +58,12 @@ e2e: install
 test: lint
 	$(RUN) pytest -q
 
-# Matching benchmark on moto (1,000 and 10,000 directors); not part of `make test`.
+# Benchmarks of issues 4 and 8 (cold start, warm intake, calls per operation, end to end, cost,
+# matching), one table and bench/results/latest.json; not part of `make test`. 10-15 minutes on
+# 2 CPUs; `make bench BENCH_ARGS=--quick` is a fast pass. See bench/README.md.
+BENCH_ARGS ?=
 bench: install
-	$(RUN) python -m bench.match
+	$(RUN) python -m bench $(BENCH_ARGS)
 
 package:
 	python3 scripts/package.py

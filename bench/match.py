@@ -1,4 +1,4 @@
-"""Matching benchmark: `python -m bench.match` (or `make bench`). Not part of the tests.
+"""Matching benchmark: `python -m bench.match` (`make bench` runs it with --runs 3). Not part of the tests.
 
 For generated rosters (default 1,000 and 10,000 directors) loaded into in-process moto (tables from
 template.yaml via local.resources), it matches a fixed set of requests with
