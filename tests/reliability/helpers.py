@@ -205,10 +205,11 @@ class SesFault:
     """Fails the next `times` SendEmail attempts one way (a before-send hook ahead of moto), then
     lets them through to moto's SES."""
 
-    def __init__(self, kind: str, times: int) -> None:
+    def __init__(self, kind: str, times: int, message: str = "") -> None:
         self.kind = kind
         self.left = times
         self.attempts = 0
+        self.message = message
 
     def __call__(self, request: Any, event_name: str, **_: Any) -> Any:
         from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
@@ -221,6 +222,9 @@ class SesFault:
             return self.answer(request, 429, "TooManyRequestsException", "Maximum sending rate exceeded.")
         if self.kind == "throttling-400":
             return self.answer(request, 400, "Throttling", "Rate exceeded")
+        if self.kind == "rejected":
+            message = self.message or "Email address is not verified."
+            return self.answer(request, 400, "MessageRejected", message)
         if self.kind == "read-timeout":  # before SES got the message
             raise ReadTimeoutError(endpoint_url=request.url)
         if self.kind == "connection-error":

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from directormatch import aws
+from directormatch.errors import EmailNotSent
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -140,5 +141,10 @@ class Mailer:
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
-        response = self.client.send_email(**request)
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.send_email(**request)
+        except ClientError as error:  # after botocore's own retries
+            raise EmailNotSent(str(error.response.get("Error", {}).get("Code", "Unknown"))) from None
         return str(response.get("MessageId", ""))

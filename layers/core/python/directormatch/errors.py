@@ -17,3 +17,9 @@ class RetryLater(DirectorMatchError):
 
 class StoreUnavailable(DirectorMatchError):
     """DynamoDB throttled or failed; nothing was written."""
+
+
+class EmailNotSent(DirectorMatchError):
+    """SES refused or failed a send. Only its error code is kept: SES messages quote addresses
+    ("...the following identities failed the check: <address>"), and an exception's message ends up
+    in Lambda's error log and the trace."""

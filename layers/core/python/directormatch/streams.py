@@ -8,6 +8,10 @@ Requests table, pk STREAM_FAILURE#<function>, sk its sequence number, holding th
 event name and the statuses of its old image: ids and states, never personal data. It expires
 with the queue's retention. `python -m directormatch.replay` reads the stream, or this ledger
 once the stream has trimmed the records.
+
+What the processor reports keeps the error's type and traceback but not its message (RecordFailed):
+messages can quote a record's data, and when every record of a batch fails Powertools raises them
+all into Lambda's error log and the trace.
 """
 
 from __future__ import annotations
@@ -60,6 +64,19 @@ def failure_entry(function: str, raw: dict[str, Any], error: str, now: datetime)
     }
 
 
+class RecordFailed(Exception):
+    """A failed record's error, its message withheld: messages can quote what the record holds (a
+    KeyError names a field, a validation error its input, an SES error the address it refused),
+    and a batch whose every record failed raises them all into Lambda's error log and the trace."""
+
+
+def withheld(exception: ExceptionInfo) -> ExceptionInfo:
+    """The same failure (type named, traceback kept) without its message."""
+    kind, _, traceback = exception
+    name = kind.__name__ if kind is not None else "Unknown"
+    return RecordFailed, RecordFailed(f"{name} (message withheld)"), traceback
+
+
 class StreamProcessor(BatchProcessor):
     """BatchProcessor for DynamoDB streams that writes down each record it reports as failed."""
 
@@ -68,7 +85,7 @@ class StreamProcessor(BatchProcessor):
         self.function = function
 
     def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
-        response = super().failure_handler(record, exception)
+        response = super().failure_handler(record, withheld(exception))
         # The type only: messages can quote input (an SES error names the address it refused).
         error = exception[0].__name__ if exception[0] is not None else "Unknown"
         raw: dict[str, Any] = getattr(record, "raw_event", None) or {}
