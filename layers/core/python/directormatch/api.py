@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -61,6 +64,47 @@ def check_envelope(event: Any, max_body_bytes: int, accepted: tuple[str, ...] = 
             "content-type",
             f"'{content_type}' is not accepted; send {accepted[0]}",
         )
+    decoded_body(event)
+
+
+def decoded_body(event: Any) -> str:
+    """The body as text; a base64 body that does not decode, or bytes that are not UTF-8, are a 400
+    (Powertools would raise them from inside its validation, as a 500)."""
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return str(body)
+    try:
+        raw = base64.b64decode(body.encode())
+    except (binascii.Error, ValueError):
+        raise RequestRejected(
+            HTTPStatus.BAD_REQUEST, "body", "body is marked base64 but is not base64"
+        ) from None
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as error:
+        raise RequestRejected(
+            HTTPStatus.BAD_REQUEST, "body", f"body is not valid UTF-8 (byte {error.start} cannot be read)"
+        ) from None
+
+
+def parse_json_body(text: str) -> Any:
+    """The resolver's JSON reader: one JSON object, or a RequestRejected naming the problem.
+
+    Powertools would otherwise validate the first element of a JSON array as the body, and a body
+    nested deeper than Python's recursion limit would raise RecursionError (a 500).
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise RequestRejected(HTTPStatus.BAD_REQUEST, "body", "body is nested too deeply to read") from None
+    if not isinstance(value, dict):
+        # The words pydantic gives a body of the wrong type (the answer to `[]` before this check).
+        raise RequestRejected(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "body",
+            "Input should be a valid dictionary or object to extract fields from",
+        )
+    return value
 
 
 def rejection(error: RequestRejected) -> Response[Any]:
@@ -69,10 +113,22 @@ def rejection(error: RequestRejected) -> Response[Any]:
     return error_response(error.status, [FieldError(field=error.field, message=error.message)])
 
 
+def internal_error() -> Response[Any]:
+    """The generic 500 (logged with the exception being handled)."""
+    logger.exception("unexpected error")
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        [FieldError(field="body", message="internal error; please retry")],
+    )
+
+
 def _field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
     result = []
     for error in errors:
         loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+        if loc[:1] == ["header"]:
+            # ("header", "idempotency-key") -> "Idempotency-Key", as the client sent it and a 409 names it
+            loc = ["-".join(word.capitalize() for word in loc[-1].split("-"))]
         field = ".".join(loc) or "body"
         if error.get("type") == "extra_forbidden":
             message = "is not a field of this request"
@@ -89,9 +145,26 @@ def make_resolver() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(
         enable_validation=True,
         cors=CORSConfig(allow_origin=settings.site_origin, allow_headers=["Idempotency-Key"], max_age=600),
+        json_body_deserializer=parse_json_body,
     )
 
-    app.exception_handler(RequestRejected)(rejection)
+    @app.exception_handler(RequestRejected)
+    def rejected(error: RequestRejected) -> Response[Any]:
+        # Raised while reading the body too (parse_json_body): the envelope still decides first.
+        try:
+            check_envelope(app.current_event, settings.max_body_bytes)
+        except RequestRejected as envelope_error:
+            return rejection(envelope_error)
+        return rejection(error)
+
+    @app.exception_handler([UnicodeDecodeError, binascii.Error])
+    def undecodable(error: ValueError) -> Response[Any]:
+        # Powertools decodes the body inside its validation: when the body is the cause, a 400.
+        try:
+            check_envelope(app.current_event, settings.max_body_bytes)
+        except RequestRejected as rejected_error:
+            return rejection(rejected_error)
+        return internal_error()
 
     @app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
     def invalid(error: RequestValidationError) -> Response[Any]:
@@ -133,11 +206,7 @@ def make_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response[Any]:
-        logger.exception("unexpected error")
-        return error_response(
-            HTTPStatus.INTERNAL_SERVER_ERROR,
-            [FieldError(field="body", message="internal error; please retry")],
-        )
+        return internal_error()
 
     return app
 
