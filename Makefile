@@ -11,7 +11,7 @@ VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run test lint format unit integration e2e bench clean
+.PHONY: help install run test lint format unit integration e2e bench reliability load clean
 
 help:
 	@echo "make run    start the local stack at http://127.0.0.1:$${PORT:-3000} (Ctrl-C stops it)"
@@ -64,6 +64,18 @@ test: lint
 BENCH_ARGS ?=
 bench: install
 	$(RUN) python -m bench $(BENCH_ARGS)
+
+# Reliability battery (issue 7): tests/reliability and the earlier tests it counts, then one table:
+# case, tries, passed, lost, duplicated (tests/reliability/conftest.py). Part of `make test` too.
+RELIABILITY_RELATED := tests/unit/test_tokens.py tests/integration/test_match.py \
+	tests/integration/test_notify.py tests/integration/test_respond.py tests/integration/test_sweep.py \
+	tests/integration/test_replies.py
+reliability: install
+	$(RUN) pytest -q tests/reliability $(RELIABILITY_RELATED)
+
+# 2,000 submissions through the local stack at concurrency 20 (several minutes; not in `make test`).
+load: install
+	$(RUN) python -m tests.reliability.load $(LOAD_ARGS)
 
 package:
 	python3 scripts/package.py

@@ -1,0 +1,334 @@
+"""Case 10, `make load` (not part of `make test`): 2,000 quote requests through the local stack at
+concurrency 20, then a full account of what happened to each.
+
+    python -m tests.reliability.load [--requests 2000] [--concurrency 20] [--moto-as-shipped]
+
+It starts `python -m local` on free ports (output in .local/reliability/load/stack.log; the sweep
+on its deployed 5-minute rate), posts valid requests spread over every state, each with its own
+Idempotency-Key, from 20 threads; waits until the pipeline has drained (every request matched and
+the outbox quiet); then reads the Requests table through the moto endpoint and the outbox, and
+checks: every request stored once, matched once (offers, or NO_MATCH with its alert), one receipt
+each, one email per offer and per NO_MATCH alert, and no email sent twice. It prints the latency
+percentiles of the POST, submit -> receipt and submit -> first offer email (the times an email
+was written to the outbox), and writes the figures to .local/reliability/load.json, which the
+reliability table shows as case 10.
+
+moto's TransactWriteItems copies the whole table once per item of a transaction, which no real
+table does and which makes 2,000 requests quadratic; like `make bench`, the stack runs with
+bench.moto_patch (back up only the touched items) unless --moto-as-shipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from directormatch.models import US_STATES
+from tests.e2e.conftest import free_port
+from tests.events import quote_body
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = ROOT / ".local" / "reliability"
+RESULT = STATE / "load.json"
+READY_SECONDS = 120
+DRAIN_TIMEOUT_SECONDS = 1800
+QUIET_SECONDS = 20
+STATES = sorted(US_STATES)  # the 50 states and DC
+MESSAGE_ID = re.compile(r"<(?P<kind>[a-z_0-9]+)\.(?P<ref>[^@]+)@directormatch>")
+PATCHED_LOCAL = (
+    "from bench import moto_patch; moto_patch.apply(); import runpy; "
+    "runpy.run_module('local', run_name='__main__', alter_sys=True)"
+)
+
+
+@dataclass
+class Stack:
+    base_url: str
+    moto_endpoint: str
+    process: subprocess.Popen[bytes]
+    outbox: Path
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.base_url + path, timeout=60) as response:  # noqa: S310 - loopback
+            return json.loads(response.read())
+
+
+def start_stack(state_dir: Path, patched: bool) -> Stack:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "LOCAL_STATE_DIR": str(state_dir),
+        "ROSTER_SIZE": "600",
+        "SWEEP_SECONDS": "300",
+    }
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        env.pop(name, None)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir / "stack.log"
+    command = [sys.executable, "-c", PATCHED_LOCAL] if patched else [sys.executable, "-m", "local"]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        banner = log_path.read_text()
+        moto = re.search(r"moto\s+(http://127\.0\.0\.1:\d+)", banner)
+        if "Ctrl-C to stop" in banner and moto:
+            return Stack(f"http://127.0.0.1:{port}", moto.group(1), process, state_dir / "outbox")
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("local stack did not start:\n" + log_path.read_text()[-3000:])
+
+
+def stop_stack(stack: Stack) -> None:
+    stack.process.terminate()
+    try:
+        stack.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        stack.process.kill()
+
+
+@dataclass
+class Submission:
+    number: int
+    key: str
+    started: float = 0.0
+    seconds: float = 0.0
+    status: int = 0
+    request_id: str = ""
+
+
+def body(number: int) -> bytes:
+    quote = quote_body(
+        states=[STATES[number % len(STATES)]],
+        contact={
+            "name": f"Load Tester {number}",
+            "email": f"load{number}@clinic{number}.example",
+            "phone": "(512) 555-0147",
+        },
+    )
+    return json.dumps(quote).encode()
+
+
+def submit(stack: Stack, submission: Submission) -> Submission:
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        stack.base_url + "/quote-requests",
+        data=body(submission.number),
+        method="POST",
+        headers={"Content-Type": "application/json", "Idempotency-Key": submission.key},
+    )
+    submission.started = time.time()
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+            submission.status = response.status
+            submission.request_id = json.loads(response.read())["request_id"]
+    except urllib.error.HTTPError as error:
+        submission.status = error.code
+    except OSError:
+        submission.status = -1
+    submission.seconds = time.time() - submission.started
+    return submission
+
+
+def scan(client: Any, table: str) -> Iterator[dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    for page in client.get_paginator("scan").paginate(TableName=table):
+        for raw in page["Items"]:
+            yield {k: deserializer.deserialize(v) for k, v in raw.items()}
+
+
+def dynamodb(stack: Stack) -> Any:
+    import boto3
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=stack.moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def matched_count(client: Any, ids: set[str]) -> int:
+    return sum(1 for item in scan(client, "RequestsTable") if item["sk"] == "MATCH" and item["pk"] in ids)
+
+
+def wait_for_drain(stack: Stack, ids: set[str]) -> float:
+    """Until every request has its MATCH and the outbox has been quiet for QUIET_SECONDS."""
+    client = dynamodb(stack)
+    started = time.monotonic()
+    last_count, last_change = -1, time.monotonic()
+    while time.monotonic() - started < DRAIN_TIMEOUT_SECONDS:
+        count = len(stack.get("/_outbox.json"))
+        if count != last_count:
+            last_count, last_change = count, time.monotonic()
+        elif time.monotonic() - last_change >= QUIET_SECONDS and matched_count(client, ids) == len(ids):
+            return time.monotonic() - started
+        if int(time.monotonic() - started) % 60 < 5:
+            print(f"  draining: {count} emails so far", flush=True)
+        time.sleep(5)
+    raise RuntimeError("the pipeline did not drain in time")
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else [values[0]] * 99
+    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "max": max(values)}
+
+
+@dataclass
+class Account:
+    submitted: int = 0
+    accepted: int = 0
+    lost: Counter[str] = field(default_factory=Counter)
+    duplicated: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    complete: int = 0
+
+
+def account(stack: Stack, submissions: list[Submission]) -> tuple[Account, dict[str, list[float]]]:
+    result = Account(submitted=len(submissions))
+    ids = {s.request_id for s in submissions if s.status == 201}
+    result.accepted = len(ids)
+    result.lost["POST not answered 201"] = len(submissions) - len(ids)
+    items = [i for i in scan(dynamodb(stack), "RequestsTable") if i["pk"] in ids]
+    by_request: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_request.setdefault(item["pk"], []).append(item)
+    entries = stack.get("/_outbox.json")
+    sent = Counter(entry["message_id"] for entry in entries)
+    written = {entry["message_id"]: (stack.outbox / entry["file"]).stat().st_mtime for entry in entries}
+    started = {s.request_id: s.started for s in submissions if s.request_id}
+    to_receipt, to_offer = [], []
+    for request_id in ids:
+        found = by_request.get(request_id, [])
+        requests = [i for i in found if i["sk"] == "REQUEST"]
+        offers = [i for i in found if i["sk"].startswith("OFFER#")]
+        expected = {f"<receipt.{request_id}@directormatch>"}
+        expected |= {f"<offer.{request_id}.{o['director_id']}@directormatch>" for o in offers}
+        missing: list[str] = []
+        if not requests:
+            missing.append("REQUEST item")
+        if not any(i["sk"] == "MATCH" for i in found):
+            missing.append("MATCH item")
+        status = requests[0]["request_status"] if requests else "?"
+        result.outcomes[status] += 1
+        if status == "NO_MATCH":
+            if not any(i["sk"] == "ALERT#NO_MATCH" for i in found):
+                missing.append("NO_MATCH alert")
+            expected.add(f"<ops_no_match.{request_id}@directormatch>")
+        elif not offers:
+            missing.append("offers")
+        missing += [f"email {m.split('.')[0].strip('<')}" for m in expected if m not in sent]
+        for reason in missing:
+            result.lost[reason] += 1
+        for message_id in expected:
+            if sent[message_id] > 1:
+                result.duplicated[f"email {message_id.split('.')[0].strip('<')}"] += sent[message_id] - 1
+        result.complete += int(not missing and all(sent[m] == 1 for m in expected))
+        receipt = written.get(f"<receipt.{request_id}@directormatch>")
+        if receipt:
+            to_receipt.append(receipt - started[request_id])
+        offer_times = [written[m] for m in expected if m.startswith("<offer.") and m in written]
+        if offer_times:
+            to_offer.append(min(offer_times) - started[request_id])
+    # Emails of these requests beyond those expected (another kind, or a stranger's Message-ID twice).
+    for message_id, count in sent.items():
+        if count > 1 and not any(
+            message_id.startswith(f"<{k}.") for k in ("receipt", "offer", "ops_no_match")
+        ):
+            result.duplicated[f"email {message_id}"] += count - 1
+    latencies = {
+        "POST": [s.seconds for s in submissions if s.status == 201],
+        "submit -> receipt": to_receipt,
+        "submit -> first offer": to_offer,
+    }
+    return result, latencies
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.reliability.load")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--moto-as-shipped", action="store_true", help="no bench.moto_patch")
+    arguments = parser.parse_args(argv)
+
+    print("starting the local stack ...", flush=True)
+    stack = start_stack(STATE / "load", patched=not arguments.moto_as_shipped)
+    try:
+        submissions = [Submission(n, f"load-{uuid.uuid4()}") for n in range(arguments.requests)]
+        print(f"posting {arguments.requests} requests at concurrency {arguments.concurrency} ...", flush=True)
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=arguments.concurrency) as pool:
+            list(pool.map(lambda s: submit(stack, s), submissions))
+        posting = time.monotonic() - began
+        ids = {s.request_id for s in submissions if s.status == 201}
+        print(f"posted in {posting:.0f} s; waiting for the pipeline to drain ...", flush=True)
+        drained = wait_for_drain(stack, ids)
+        result, latencies = account(stack, submissions)
+    finally:
+        stop_stack(stack)
+
+    lost, duplicated = sum(result.lost.values()), sum(result.duplicated.values())
+    print(f"\n{result.submitted} submitted, {result.accepted} answered 201 in {posting:.0f} s")
+    print(f"drained {drained:.0f} s after the last POST; outcomes {dict(result.outcomes)}")
+    print(f"complete (stored once, matched, every email once): {result.complete}")
+    print(f"lost: {lost} {dict(+result.lost)}")
+    print(f"duplicated: {duplicated} {dict(+result.duplicated)}")
+    print(f"\n{'latency (s)':<24}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'n':>7}")
+    figures = {}
+    for name, values in latencies.items():
+        cut = percentiles(values)
+        figures[name] = cut
+        print(
+            f"{name:<24}"
+            + "".join(f"{cut.get(p, 0):>8.2f}" for p in ("p50", "p95", "p99", "max"))
+            + f"{len(values):>7}"
+        )
+    STATE.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(
+        json.dumps(
+            {
+                "submitted": result.submitted,
+                "answered_201": result.accepted,
+                "complete": result.complete,
+                "lost": lost,
+                "duplicated": duplicated,
+                "lost_by_reason": dict(+result.lost),
+                "duplicated_by_reason": dict(+result.duplicated),
+                "outcomes": dict(result.outcomes),
+                "post_seconds": posting,
+                "drain_seconds": drained,
+                "latency_seconds": figures,
+                "concurrency": arguments.concurrency,
+                "moto_patched": not arguments.moto_as_shipped,
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+            indent=2,
+        )
+    )
+    print(f"\nfigures written to {RESULT.relative_to(ROOT)}")
+    return 0 if lost == 0 and duplicated == 0 and result.complete == result.submitted else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
