@@ -101,6 +101,15 @@ def create_quote_request_from_form() -> Response[str]:
     )
 
 
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    """The contract as OpenAPI 3 JSON (for clients and schema fuzzing); no Swagger UI is served."""
+    document = app.get_openapi_json_schema(
+        title="DirectorMatch intake", version="1", summary="Quote requests from clinics"
+    )
+    return Response(200, content_types.APPLICATION_JSON, document, {"Cache-Control": "max-age=300"})
+
+
 @app.get("/quote-requests/<request_id>", include_in_schema=False)
 def show_status(request_id: str) -> Response[str]:
     """The clinic's status page; the link in the receipt email carries a signed token."""

@@ -9,6 +9,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -204,6 +205,12 @@ def make_resolver() -> APIGatewayRestResolver:
             headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
 
+    @app.not_found
+    def not_found(error: NotFoundError) -> Response[Any]:
+        # Without it the catch-all below would answer an unknown path or method with a 500.
+        logger.info("no such route")
+        return error_response(HTTPStatus.NOT_FOUND, [FieldError(field="path", message="no such resource")])
+
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response[Any]:
         return internal_error()
@@ -268,6 +275,11 @@ def make_form_resolver() -> APIGatewayRestResolver:
             referer(),
         )
         return page_response(HTTPStatus.SERVICE_UNAVAILABLE, page, {"Retry-After": RETRY_AFTER_SECONDS})
+
+    @app.not_found
+    def not_found(error: NotFoundError) -> Response[str]:
+        page = quote_form.problem_page("Not found", "There is no such page.", referer())
+        return page_response(HTTPStatus.NOT_FOUND, page)
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response[str]:
