@@ -28,6 +28,8 @@ FORM_ACTION = re.compile(r'(<form id="dm-quote"[^>]*?\saction=")[^"]*(")')
 
 class LocalStackServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 reset connections when twenty clients posted at once.
+    request_queue_size = 128
 
     def __init__(
         self, port: int, routes: list[Route], functions: Functions, outbox: Outbox, scheduler: Scheduler

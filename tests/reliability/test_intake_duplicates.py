@@ -9,9 +9,11 @@ the duplicate would come from.
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 from directormatch import intake
 from directormatch.models import QuoteRequest
@@ -80,3 +82,53 @@ def test_intake_twenty_concurrent_submissions_with_one_key_store_one_request(
         aws.dynamodb.delete_item(
             TableName=aws.requests_table, Key={"pk": claims[0]["pk"], "sk": claims[0]["sk"]}
         )
+
+
+def test_intake_twenty_concurrent_posts_with_one_key_over_http_answer_one_request(
+    tmp_path: Path, tally: Tally
+) -> None:
+    """The same race through the local stack (`make run`): twenty HTTP clients at once. The stack runs
+    one instance of each function at a time, as a Lambda with reserved concurrency 1 would; the
+    clients still race over HTTP, and every one must get the same answer."""
+    import boto3
+
+    from tests.e2e.conftest import start_stack, stop_stack
+
+    stack = start_stack(tmp_path / "stack")
+    try:
+        # Given twenty clients holding one Idempotency-Key and one body
+        body = json.dumps(quote_body()).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": "3a-over-http-7c41"}
+        start = threading.Barrier(SUBMISSIONS)
+
+        def one(_: int) -> tuple[int, bytes]:
+            start.wait()
+            status, _headers, data = stack.request("POST", "/quote-requests", body, headers)
+            return status, data
+
+        # When all twenty post at the same moment
+        with ThreadPoolExecutor(max_workers=SUBMISSIONS) as pool:
+            answers = list(pool.map(one, range(SUBMISSIONS)))
+
+        # Then all twenty are 201 with one request id
+        statuses = [status for status, _ in answers]
+        ids = {json.loads(data)["request_id"] for status, data in answers if status == 201}
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=stack.moto_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        items = dynamodb.scan(TableName="RequestsTable", ConsistentRead=True)["Items"]
+        requests = [i for i in items if i["sk"]["S"] == "REQUEST"]
+        claims = [i for i in items if i["pk"]["S"].startswith("IDEMPOTENCY#")]
+        ok = statuses == [201] * SUBMISSIONS and len(ids) == 1 and len(requests) == len(claims) == 1
+        tally.tried(ok=ok, lost=int(not requests), duplicated=max(len(requests) - 1, 0))
+        assert statuses == [201] * SUBMISSIONS, answers[:3]
+        assert len(ids) == 1
+        # And the stack's table holds one REQUEST and one IDEMPOTENCY item
+        assert [r["request_id"]["S"] for r in requests] == list(ids)
+        assert [c["request_id"]["S"] for c in claims] == list(ids)
+    finally:
+        stop_stack(stack)
