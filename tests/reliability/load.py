@@ -49,6 +49,7 @@ RESULT = STATE / "load.json"
 READY_SECONDS = 120
 DRAIN_TIMEOUT_SECONDS = 1800
 QUIET_SECONDS = 20
+POST_ATTEMPTS = 5
 STATES = sorted(US_STATES)  # the 50 states and DC
 MESSAGE_ID = re.compile(r"<(?P<kind>[a-z_0-9]+)\.(?P<ref>[^@]+)@directormatch>")
 PATCHED_LOCAL = (
@@ -112,6 +113,8 @@ class Submission:
     seconds: float = 0.0
     status: int = 0
     request_id: str = ""
+    attempts: int = 0
+    errors: list[str] = field(default_factory=list)
 
 
 def body(number: int) -> bytes:
@@ -127,21 +130,34 @@ def body(number: int) -> bytes:
 
 
 def submit(stack: Stack, submission: Submission) -> Submission:
-    request = urllib.request.Request(  # noqa: S310 - loopback only
-        stack.base_url + "/quote-requests",
-        data=body(submission.number),
-        method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": submission.key},
-    )
+    """POST as the website does: on 503 (Retry-After) or a connection error, again with the same
+    Idempotency-Key, so a retry can never make a second request. The POST latency is the first
+    attempt's start to the 201."""
     submission.started = time.time()
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
-            submission.status = response.status
-            submission.request_id = json.loads(response.read())["request_id"]
-    except urllib.error.HTTPError as error:
-        submission.status = error.code
-    except OSError:
-        submission.status = -1
+    for attempt in range(1, POST_ATTEMPTS + 1):
+        submission.attempts = attempt
+        request = urllib.request.Request(  # noqa: S310 - loopback only
+            stack.base_url + "/quote-requests",
+            data=body(submission.number),
+            method="POST",
+            headers={"Content-Type": "application/json", "Idempotency-Key": submission.key},
+        )
+        wait = 0.5 * attempt
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+                submission.status = response.status
+                submission.request_id = json.loads(response.read())["request_id"]
+                break
+        except urllib.error.HTTPError as error:
+            submission.status = error.code
+            submission.errors.append(str(error.code))
+            if error.code != 503:
+                break
+            wait = float(error.headers.get("Retry-After") or wait)
+        except OSError as error:
+            submission.status = -1
+            submission.errors.append(type(error).__name__)
+        time.sleep(wait)
     submission.seconds = time.time() - submission.started
     return submission
 
@@ -289,7 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         stop_stack(stack)
 
     lost, duplicated = sum(result.lost.values()), sum(result.duplicated.values())
+    retried = Counter(error for s in submissions for error in s.errors)
     print(f"\n{result.submitted} submitted, {result.accepted} answered 201 in {posting:.0f} s")
+    again = sum(s.attempts > 1 for s in submissions)
+    print(f"POSTs retried with the same Idempotency-Key: {again} {dict(retried)}")
     print(f"drained {drained:.0f} s after the last POST; outcomes {dict(result.outcomes)}")
     print(f"complete (stored once, matched, every email once): {result.complete}")
     print(f"lost: {lost} {dict(+result.lost)}")
@@ -317,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                 "duplicated_by_reason": dict(+result.duplicated),
                 "outcomes": dict(result.outcomes),
                 "post_seconds": posting,
+                "post_retries": dict(Counter(error for s in submissions for error in s.errors)),
                 "drain_seconds": drained,
                 "latency_seconds": figures,
                 "concurrency": arguments.concurrency,
