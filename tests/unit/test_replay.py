@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from directormatch.replay import FailedBatch, drive, function_of, lambda_shape, parse_message
+from directormatch.replay import FailedBatch, Replayer, drive, function_of, lambda_shape, parse_message
 from directormatch.streams import failure_entry, withheld
 
 # Lambda's on-failure record for a DynamoDB stream batch, as the Lambda developer guide shows it.
@@ -160,3 +160,25 @@ def test_stream_failure_withheld_keeps_type_name_and_traceback_not_message() -> 
     assert str(value) == "ValueError (message withheld)"
     assert traceback is info[2]
     assert kind is type(value)
+
+
+@pytest.mark.parametrize(
+    ("function_arn", "only", "detail"),
+    [
+        ("stack-MatchFunction-X", "notify", "for match, not notify"),
+        ("stack-OtherFunction-X", None, "function unknown: pass --function"),
+    ],
+)
+def test_replay_message_for_another_or_unknown_function_is_left_in_the_queue(
+    function_arn: str, only: str | None, detail: str
+) -> None:
+    # Given a failure message, and a replay limited to one function (or none named)
+    body = json.loads(json.dumps(LAMBDA_ON_FAILURE))
+    body["requestContext"]["functionArn"] = function_arn
+    replayer = Replayer(sqs=None, streams=None, function=only)
+
+    # When it is looked at
+    outcome = replayer.replay({"MessageId": "m1", "Body": json.dumps(body)})
+
+    # Then it is skipped (kept), and says why
+    assert (outcome.status, outcome.detail) == ("skipped", detail)
