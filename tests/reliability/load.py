@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from directormatch.models import US_STATES
+from directormatch.vocabulary import US_STATES
 from tests.e2e.conftest import free_port
 from tests.events import quote_body
 

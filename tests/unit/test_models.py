@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from directormatch.models import Modality, QuoteRequest
+from directormatch.models import QuoteRequest
+from directormatch.vocabulary import Modality
 from tests.events import quote_body
 
 # A fixed "now" for the date rules, so no case depends on the hour the suite runs.

@@ -12,7 +12,6 @@ from functools import cache
 import pytest
 
 from directormatch.directors import Director, Specialty, dea_is_valid, director_items, npi_is_valid
-from directormatch.models import US_STATES, Modality
 from directormatch.roster import (
     EMAIL_DOMAIN,
     GUARANTEED_PER_STATE,
@@ -21,6 +20,7 @@ from directormatch.roster import (
     synthetic_roster,
 )
 from directormatch.roster_csv import parse_roster
+from directormatch.vocabulary import US_STATES, Modality
 
 TODAY = date(2026, 11, 25)
 # A basic request may start up to 365 days ahead; licenses must outlast the start by 30 days.

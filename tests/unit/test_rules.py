@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from directormatch.models import US_STATES
 from directormatch.rules import DATA_FILE, RULE_FIELDS, StateRule, all_rules, rule_for, supervision_room
+from directormatch.vocabulary import US_STATES
 
 USPS_51 = frozenset(
     [

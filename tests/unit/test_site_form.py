@@ -8,7 +8,7 @@ import re
 from html.parser import HTMLParser
 
 from directormatch import quote_form
-from directormatch.models import US_STATES, Modality
+from directormatch.vocabulary import US_STATES, Modality
 from local.server import QUOTE_FORM, quote_form_page
 
 PAGE = QUOTE_FORM.read_text()

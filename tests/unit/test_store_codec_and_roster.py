@@ -6,9 +6,9 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from directormatch.models import US_STATES
 from directormatch.roster import synthetic_roster
 from directormatch.store import candidate_from_item, from_attributes, to_attributes
+from directormatch.vocabulary import US_STATES
 
 
 def test_to_attributes_floats_become_numbers_and_none_is_dropped() -> None:

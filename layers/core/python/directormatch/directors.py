@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from directormatch import keys
-from directormatch.models import US_STATES, Modality
+from directormatch.vocabulary import US_STATES, Modality
 
 # Opaque, stable director ids derived from the NPI, so re-importing a roster updates in place.
 DIRECTOR_ID_NAMESPACE = uuid.UUID("6f1d3c2a-5b7e-4a8e-9c1d-2f4b6a8c0e13")

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from ulid import ULID
 
 from directormatch import keys
-from directormatch.models import QuoteRequest, RequestStatus
+from directormatch.models import QuoteRequest
 from directormatch.store import Created, RequestStore
+from directormatch.vocabulary import RequestStatus
 
 
 def body_hash(quote: QuoteRequest) -> str:

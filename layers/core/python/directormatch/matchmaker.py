@@ -7,8 +7,8 @@ from typing import Any
 
 from directormatch import keys
 from directormatch.matching import Need, Pick, Shortlist, Weights, shortlist
-from directormatch.models import OfferStatus, RequestStatus
 from directormatch.store import DirectorStore, RequestStore
+from directormatch.vocabulary import OfferStatus, RequestStatus
 
 
 def need_of(request: dict[str, Any]) -> Need:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -23,95 +22,11 @@ from pydantic import (
     field_validator,
 )
 
-US_STATES: frozenset[str] = frozenset(
-    [
-        "AL",
-        "AK",
-        "AZ",
-        "AR",
-        "CA",
-        "CO",
-        "CT",
-        "DE",
-        "DC",
-        "FL",
-        "GA",
-        "HI",
-        "ID",
-        "IL",
-        "IN",
-        "IA",
-        "KS",
-        "KY",
-        "LA",
-        "ME",
-        "MD",
-        "MA",
-        "MI",
-        "MN",
-        "MS",
-        "MO",
-        "MT",
-        "NE",
-        "NV",
-        "NH",
-        "NJ",
-        "NM",
-        "NY",
-        "NC",
-        "ND",
-        "OH",
-        "OK",
-        "OR",
-        "PA",
-        "RI",
-        "SC",
-        "SD",
-        "TN",
-        "TX",
-        "UT",
-        "VT",
-        "VA",
-        "WA",
-        "WV",
-        "WI",
-        "WY",
-    ]
-)
+from directormatch.vocabulary import US_STATES, Modality
 
 # Hawaii is the westernmost state: a clinic there may still be on "yesterday" in UTC.
 EARLIEST_US_UTC_OFFSET = timedelta(hours=-10)
 MAX_DAYS_AHEAD = 365
-
-
-class Modality(StrEnum):
-    AESTHETICS = "aesthetics"
-    WEIGHT_LOSS = "weight_loss"
-    KETAMINE = "ketamine"
-    IV_THERAPY = "iv_therapy"
-    HORMONE_THERAPY = "hormone_therapy"
-    PRIMARY_CARE = "primary_care"
-    URGENT_CARE = "urgent_care"
-    TELEHEALTH = "telehealth"
-    MENTAL_HEALTH = "mental_health"
-    ADDICTION_MEDICINE = "addiction_medicine"
-    HOSPICE = "hospice"
-    OTHER = "other"
-
-
-class RequestStatus(StrEnum):
-    NEW = "NEW"
-    OFFERED = "OFFERED"
-    MATCHED = "MATCHED"
-    NO_MATCH = "NO_MATCH"
-
-
-class OfferStatus(StrEnum):
-    OPEN = "OPEN"
-    ACCEPTED = "ACCEPTED"
-    DECLINED = "DECLINED"
-    EXPIRED = "EXPIRED"
-    SUPERSEDED = "SUPERSEDED"
 
 
 def _upper_state(value: object) -> object:

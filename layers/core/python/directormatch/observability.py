@@ -9,7 +9,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 SERVICE = "directormatch"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# Only botocore is patched: the functions make no other outbound calls, and patching everything
+# (the default) imports requests, sqlite3 and httplib into every cold start.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
 metrics = Metrics(namespace="DirectorMatch", service=SERVICE)
 
 

@@ -31,7 +31,7 @@ from directormatch.directors import (
     director_items,
     npi_check_digit,
 )
-from directormatch.models import US_STATES, Modality
+from directormatch.vocabulary import US_STATES, Modality
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

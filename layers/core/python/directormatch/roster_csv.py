@@ -27,7 +27,7 @@ from directormatch.directors import (
     dea_is_valid,
     npi_is_valid,
 )
-from directormatch.models import US_STATES, Modality
+from directormatch.vocabulary import US_STATES, Modality
 
 COLUMNS: tuple[str, ...] = (
     "npi",

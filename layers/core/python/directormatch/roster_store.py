@@ -33,9 +33,9 @@ from directormatch.directors import (
     director_items,
 )
 from directormatch.errors import StoreUnavailable
-from directormatch.models import US_STATES
 from directormatch.roster_csv import COLUMNS
 from directormatch.store import from_attributes, to_attributes
+from directormatch.vocabulary import US_STATES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

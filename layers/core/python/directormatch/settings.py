@@ -1,44 +1,111 @@
-"""Runtime configuration, read once from environment variables."""
+"""Runtime configuration, read once from environment variables.
+
+Plain dataclass and stdlib parsing: every function reads it at its first call, and the stream,
+sweep and feedback functions would otherwise import pydantic for it alone (cold start, issue 8).
+"""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
-
-from pydantic import BaseModel, ConfigDict, Field, Json
 
 from directormatch.matching import Weights
 
 
-class Settings(BaseModel):
-    """Environment of every function; aliases are the variable names set in template.yaml."""
+class SettingsError(ValueError):
+    """A variable set in template.yaml (or the shell) that cannot be used; names the variable."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    requests_table: str = Field(default="Requests", alias="REQUESTS_TABLE")
-    directors_table: str = Field(default="Directors", alias="DIRECTORS_TABLE")
-    directors_by_state_index: str = Field(default="ByState", alias="DIRECTORS_BY_STATE_INDEX")
-    site_origin: str = Field(default="http://127.0.0.1:3000", alias="SITE_ORIGIN")
-    public_base_url: str = Field(default="http://127.0.0.1:3000", alias="PUBLIC_BASE_URL")
-    sender_email: str = Field(default="matches@directormatch.example", alias="SENDER_EMAIL")
-    ses_configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
-    wave_size: int = Field(default=3, ge=1, le=20, alias="OFFER_WAVE_SIZE")
-    offer_hours: int = Field(default=4, ge=1, le=72, alias="OFFER_HOURS")
-    max_waves: int = Field(default=3, ge=1, le=10, alias="MAX_WAVES")
-    max_body_bytes: int = Field(default=32 * 1024, alias="MAX_BODY_BYTES")
-    idempotency_hours: int = Field(default=24, alias="IDEMPOTENCY_HOURS")
-    email_lease_seconds: int = Field(default=120, alias="EMAIL_LEASE_SECONDS")
-    ops_email: str = Field(default="ops@directormatch.example", alias="OPS_EMAIL")
+def _integer(env: Mapping[str, str], name: str, default: int, low: int = 1, high: int = 10**9) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _weights(env: Mapping[str, str]) -> dict[str, float]:
+    raw = env.get("MATCH_WEIGHTS", "").strip()
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"MATCH_WEIGHTS is not JSON: {error.msg}") from None
+    known = {f.name for f in fields(Weights)}
+    if not isinstance(parsed, dict):
+        raise SettingsError('MATCH_WEIGHTS must be a JSON object such as {"fairness": 5}')
+    weights: dict[str, float] = {}
+    for name, value in parsed.items():
+        if name not in known:
+            raise SettingsError(f"MATCH_WEIGHTS names an unknown weight {name!r}; known: {sorted(known)}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(f"MATCH_WEIGHTS[{name!r}] must be a number, got {value!r}")
+        weights[name] = float(value)
+    return weights
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Environment of every function; the comments name the variables set in template.yaml."""
+
+    requests_table: str = "Requests"  # REQUESTS_TABLE
+    directors_table: str = "Directors"  # DIRECTORS_TABLE
+    directors_by_state_index: str = "ByState"  # DIRECTORS_BY_STATE_INDEX
+    site_origin: str = "http://127.0.0.1:3000"  # SITE_ORIGIN
+    public_base_url: str = "http://127.0.0.1:3000"  # PUBLIC_BASE_URL
+    sender_email: str = "matches@directormatch.example"  # SENDER_EMAIL
+    ses_configuration_set: str = ""  # SES_CONFIGURATION_SET
+    wave_size: int = 3  # OFFER_WAVE_SIZE, 1-20
+    offer_hours: int = 4  # OFFER_HOURS, 1-72
+    max_waves: int = 3  # MAX_WAVES, 1-10
+    max_body_bytes: int = 32 * 1024  # MAX_BODY_BYTES
+    idempotency_hours: int = 24  # IDEMPOTENCY_HOURS
+    email_lease_seconds: int = 120  # EMAIL_LEASE_SECONDS
+    ops_email: str = "ops@directormatch.example"  # OPS_EMAIL
     # Replies to offers arrive at offer-<request>-<director>@INBOUND_DOMAIN; empty turns replies off.
-    inbound_domain: str = Field(default="", alias="INBOUND_DOMAIN")
+    inbound_domain: str = ""  # INBOUND_DOMAIN
     # Score weights as JSON, e.g. {"fairness": 5}; unnamed weights keep their defaults.
-    match_weights: Json[dict[str, float]] = Field(default={}, alias="MATCH_WEIGHTS")
+    match_weights: dict[str, float] = field(default_factory=dict)  # MATCH_WEIGHTS
 
     @property
     def weights(self) -> Weights:
         return Weights(**self.match_weights)
 
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> Settings:
+        default = cls()
+        text = {
+            "requests_table": "REQUESTS_TABLE",
+            "directors_table": "DIRECTORS_TABLE",
+            "directors_by_state_index": "DIRECTORS_BY_STATE_INDEX",
+            "site_origin": "SITE_ORIGIN",
+            "public_base_url": "PUBLIC_BASE_URL",
+            "sender_email": "SENDER_EMAIL",
+            "ses_configuration_set": "SES_CONFIGURATION_SET",
+            "ops_email": "OPS_EMAIL",
+            "inbound_domain": "INBOUND_DOMAIN",
+        }
+        return cls(
+            **{attribute: env.get(name, getattr(default, attribute)) for attribute, name in text.items()},
+            wave_size=_integer(env, "OFFER_WAVE_SIZE", default.wave_size, high=20),
+            offer_hours=_integer(env, "OFFER_HOURS", default.offer_hours, high=72),
+            max_waves=_integer(env, "MAX_WAVES", default.max_waves, high=10),
+            max_body_bytes=_integer(env, "MAX_BODY_BYTES", default.max_body_bytes),
+            idempotency_hours=_integer(env, "IDEMPOTENCY_HOURS", default.idempotency_hours),
+            email_lease_seconds=_integer(env, "EMAIL_LEASE_SECONDS", default.email_lease_seconds),
+            match_weights=_weights(env),
+        )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings.model_validate(dict(os.environ))
+    return Settings.from_environment(os.environ)

@@ -1,0 +1,51 @@
+"""Settings from the environment: defaults, overrides, and a clear error naming a bad variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from directormatch.matching import Weights
+from directormatch.settings import Settings, SettingsError
+
+
+def test_an_empty_environment_gives_the_template_defaults() -> None:
+    settings = Settings.from_environment({})
+
+    assert settings == Settings()
+    assert settings.weights == Weights()
+
+
+def test_each_variable_overrides_its_setting() -> None:
+    settings = Settings.from_environment(
+        {
+            "REQUESTS_TABLE": "dm-Requests",
+            "OFFER_WAVE_SIZE": "5",
+            "OFFER_HOURS": " 12 ",
+            "INBOUND_DOMAIN": "in.example.com",
+            "MATCH_WEIGHTS": '{"fairness": 0, "capacity": 2.5}',
+        }
+    )
+
+    assert settings.requests_table == "dm-Requests"
+    assert (settings.wave_size, settings.offer_hours) == (5, 12)
+    assert settings.inbound_domain == "in.example.com"
+    assert settings.weights == Weights(fairness=0.0, capacity=2.5)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("OFFER_WAVE_SIZE", "three", "OFFER_WAVE_SIZE must be a whole number"),
+        ("OFFER_WAVE_SIZE", "0", "OFFER_WAVE_SIZE must be between 1 and 20"),
+        ("OFFER_HOURS", "73", "OFFER_HOURS must be between 1 and 72"),
+        ("MAX_WAVES", "11", "MAX_WAVES must be between 1 and 10"),
+        ("MATCH_WEIGHTS", "{fairness: 1}", "MATCH_WEIGHTS is not JSON"),
+        ("MATCH_WEIGHTS", "[1, 2]", "MATCH_WEIGHTS must be a JSON object"),
+        ("MATCH_WEIGHTS", '{"luck": 1}', "unknown weight 'luck'"),
+        ("MATCH_WEIGHTS", '{"fairness": "high"}', "MATCH_WEIGHTS['fairness'] must be a number"),
+        ("MATCH_WEIGHTS", '{"fairness": true}', "MATCH_WEIGHTS['fairness'] must be a number"),
+    ],
+)
+def test_a_bad_variable_is_named_with_the_reason(variable: str, value: str, reason: str) -> None:
+    with pytest.raises(SettingsError, match=reason.replace("[", r"\[").replace("]", r"\]")):
+        Settings.from_environment({variable: value})
