@@ -616,22 +616,41 @@ class DirectorStore:
                 yield candidate_from_item(from_attributes(raw))
 
     def stamp_offered(self, director_id: str, states: list[str], at: str) -> None:
-        """Record when a director was last offered work (the fairness score reads it from every item)."""
-        for sk in [keys.PROFILE_SK, *(keys.license_sk(state) for state in states)]:
-            self._stamp(director_id, sk, at)
+        """Record when a director was last offered work (the fairness score reads it from every item).
 
-    def _stamp(self, director_id: str, sk: str, at: str) -> None:
+        One transaction for the PROFILE and every LICENSE item (at most 52 of the 100 allowed), so a
+        match costs one call per offered director, not one per item. When a condition fails (a newer
+        stamp from a later match, a license removed meanwhile) or another writer is in the way, each
+        item is stamped on its own, as far as its own condition allows."""
+        updates = [self._stamp_update(director_id, sk, at) for sk in self._stamped_keys(states)]
+        transaction: list[Any] = [{"Update": update} for update in updates]
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=to_attributes({"pk": director_id, "sk": sk}),
-                UpdateExpression="SET last_offered_at = :at",
-                ConditionExpression=(
-                    "attribute_exists(pk)"
-                    " AND (attribute_not_exists(last_offered_at) OR last_offered_at < :at)"
-                ),
-                ExpressionAttributeValues=to_attributes({":at": at}),
-            )
+            self.client.transact_write_items(TransactItems=transaction)
+        except ClientError as error:
+            codes = _cancellation_codes(error)
+            if "ConditionalCheckFailed" not in codes and "TransactionConflict" not in codes:
+                raise
+            for update in updates:
+                self._stamp(update)
+
+    @staticmethod
+    def _stamped_keys(states: list[str]) -> list[str]:
+        return [keys.PROFILE_SK, *(keys.license_sk(state) for state in dict.fromkeys(states))]
+
+    def _stamp_update(self, director_id: str, sk: str, at: str) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Key": to_attributes({"pk": director_id, "sk": sk}),
+            "UpdateExpression": "SET last_offered_at = :at",
+            "ConditionExpression": (
+                "attribute_exists(pk) AND (attribute_not_exists(last_offered_at) OR last_offered_at < :at)"
+            ),
+            "ExpressionAttributeValues": to_attributes({":at": at}),
+        }
+
+    def _stamp(self, update: dict[str, Any]) -> None:
+        try:
+            self.client.update_item(**update)
         except ClientError as error:
             # Item gone (license removed) or a newer stamp already there: nothing to do.
             if _error_code(error) != "ConditionalCheckFailedException":
