@@ -3,6 +3,7 @@ call counter that also estimates DynamoDB request units, and the JSON part files
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -17,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,25 +62,81 @@ def fake_credentials() -> dict[str, str]:
     }
 
 
-def lambda_like_environment(function: str) -> dict[str, str]:
-    """What Lambda would give `function`: its template environment (Globals + own), the runtime's
-    variables, fake credentials; tracing left on (no POWERTOOLS_TRACE_DISABLED), as deployed."""
+def lambda_like_environment(function: str, invocation: bool = True) -> dict[str, str]:
+    """What Lambda's python3.13 runtime would give `function`: its template environment (Globals and
+    its own), the runtime's variables, fake credentials; tracing left on (no
+    POWERTOOLS_TRACE_DISABLED), as deployed.
+
+    LAMBDA_TASK_ROOT (the function's code directory here, /var/task in Lambda) matters beyond
+    faithfulness: without it the X-Ray SDK thinks it runs outside Lambda and builds a sampler with
+    a botocore X-Ray client when imported (~100 ms that Lambda never spends; with it the SDK drops
+    its touch file /tmp/.aws-xray/initialized, as in Lambda), and Powertools' Tracer disables
+    itself. AWS_LAMBDA_RUNTIME_API is never set: nothing may try to reach a runtime API.
+
+    With `invocation` (the default, for handlers called in process) an unsampled `_X_AMZN_TRACE_ID`
+    is set, as Lambda sets one for each invocation; without it (`invocation=False`, cold-start
+    imports) there is none, as during Lambda's init phase."""
     from local import resources
 
+    runtime = lambda_runtime_variables(function)
     env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "POWERTOOLS_"))}
+    for name in ("_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", *XRAY_VARIABLES):
+        env.pop(name, None)
     env.update(fake_credentials())
     env.update(resources.local_environment(function, resources.local_parameters()))
-    env.update(
-        {
-            "AWS_LAMBDA_FUNCTION_NAME": function,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function_memory_mb(function)),
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "TOKEN_KEYS": BENCH_TOKEN_KEYS,
-        }
-    )
+    env.update(runtime)
+    env["TOKEN_KEYS"] = BENCH_TOKEN_KEYS
+    if invocation and runtime.get("AWS_XRAY_DAEMON_ADDRESS"):
+        env["_X_AMZN_TRACE_ID"] = UNSAMPLED_TRACE_HEADER
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
     env.pop("AWS_ENDPOINT_URL", None)
+    env.pop("AWS_LAMBDA_RUNTIME_API", None)
     return env
+
+
+# Set by Lambda for functions with active tracing (the daemon's link-local address in every sandbox).
+XRAY_DAEMON_HOST, XRAY_DAEMON_PORT = "169.254.79.129", "2000"
+XRAY_VARIABLES = ("AWS_XRAY_DAEMON_ADDRESS", "_AWS_XRAY_DAEMON_ADDRESS", "_AWS_XRAY_DAEMON_PORT")
+UNSAMPLED_TRACE_HEADER = "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0"
+
+
+def lambda_runtime_variables(function: str) -> dict[str, str]:
+    """The variables Lambda's python3.13 runtime defines for `function` (besides credentials), from
+    its template properties (Handler, CodeUri, MemorySize, Tracing; Globals as defaults). Not
+    PYTHONPATH (/var/runtime in Lambda, which holds the runtime's boto3): here the venv plays /opt
+    and /var/runtime, and the repository /var/task."""
+    from local import template
+
+    document = template.load()
+    defaults = document.get("Globals", {}).get("Function", {})
+    props = {**defaults, **document["Resources"][function]["Properties"]}
+    stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{hashlib.md5(function.encode()).hexdigest()}"  # noqa: S324
+    variables = {
+        "_HANDLER": str(props.get("Handler", "")),
+        "LAMBDA_TASK_ROOT": str((ROOT / str(props.get("CodeUri", ""))).resolve()),
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function_memory_mb(function)),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "TZ": ":UTC",
+        "LANG": "en_US.UTF-8",
+    }
+    if props.get("Tracing") == "Active":
+        variables.update(
+            {
+                "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+                "AWS_XRAY_DAEMON_ADDRESS": f"{XRAY_DAEMON_HOST}:{XRAY_DAEMON_PORT}",
+                "_AWS_XRAY_DAEMON_ADDRESS": XRAY_DAEMON_HOST,
+                "_AWS_XRAY_DAEMON_PORT": XRAY_DAEMON_PORT,
+            }
+        )
+    return variables
 
 
 def function_memory_mb(function: str) -> int:

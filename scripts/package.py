@@ -5,14 +5,26 @@ The core layer gets manylinux2014_aarch64 wheels for CPython 3.13 (uv pip --pyth
 (boto3 and its dependencies), plus the directormatch package under python/; each function zip
 holds its app.py.
 The same layout `sam build` (BuildMethod: makefile) produces. Prints each artifact's size.
+
+Bytecode: Lambda's /opt (layers) and /var/task (the function) are read-only, so a module shipped
+without its .pyc is compiled again at every cold start. When a CPython 3.13 is found on this
+machine (`find_python313`), every .py of the layer and of each function is compiled with it
+(`compileall --invalidation-mode unchecked-hash`: unzipping changes the sources' mtimes, which
+would void timestamp-checked .pyc; unchecked-hash .pyc are used as they are) and the zips keep
+`__pycache__/*.cpython-313.pyc`. Without one the artifacts are still built, sources only, with a
+warning. The finder is shared with the cold-start benchmark (bench/coldstart.py).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,20 +35,140 @@ UV_TARGET = ["--python-platform", "aarch64-manylinux2014", "--python-version", "
 UV_TARGET += ["--only-binary", ":all:", "--no-compile", "--quiet"]
 # The python3.13 Lambda runtime ships these (boto3 and its dependencies); the layer need not.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3")
+# Lambda's runtime: the .pyc it uses are named <module>.cpython-313.pyc.
+CACHE_TAG = "cpython-313"
+# Where each artifact is unpacked in Lambda (recorded in the .pyc as the source path).
+LAYER_MOUNT = "/opt"
+TASK_ROOT = "/var/task"
+NO_PYTHON313_WARNING = (
+    "WARNING: no CPython 3.13 found on this machine (looked in pyenv's versions, `python3.13` on "
+    "PATH, `uv python find 3.13`): the artifacts are SOURCES ONLY, without .pyc. Lambda's /opt and "
+    "/var/task are read-only, so every cold start will compile every module of the layer and of "
+    "the function again. Install one (e.g. `pyenv install 3.13` or `uv python install 3.13`) and "
+    "run `make package` again to ship bytecode."
+)
+_PROBE = "import sys; print(sys.implementation.cache_tag)"
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    """pyenv's 3.13.10 after 3.13.9: compare the version numbers in the path, not the text."""
+    match = re.search(r"/versions/([0-9.]+)", path)
+    return tuple(int(x) for x in match.group(1).split(".") if x) if match else ()
+
+
+def _uv_command() -> list[str] | None:
+    """uv as `make package` reaches it (`python3 -m uv`), else a `uv` on PATH."""
+    if importlib.util.find_spec("uv") is not None:
+        return [sys.executable, "-m", "uv"]
+    found = shutil.which("uv")
+    return [found] if found else None
+
+
+def python313_candidates() -> Iterator[str]:
+    """Where a CPython 3.13 may be, most likely first: pyenv's versions (where this project's
+    Makefile looks too), `python3.13` on PATH (possibly a pyenv shim that does not work), then
+    `uv python find 3.13` (asked only if the others were not it). `find_python313` checks each."""
+    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    pyenv = sorted(
+        (str(p) for p in Path(root).glob("versions/3.13*/bin/python3.13")), key=_version_key, reverse=True
+    )
+    yield from pyenv
+    on_path = shutil.which("python3.13")
+    if on_path and on_path not in pyenv:
+        yield on_path
+    uv = _uv_command()
+    if uv:
+        try:
+            found = subprocess.run(  # noqa: S603 - uv, fixed arguments
+                [*uv, "python", "find", "3.13"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        if found.returncode == 0 and found.stdout.strip():
+            yield found.stdout.strip().splitlines()[-1]
+
+
+def is_python313(executable: str) -> bool:
+    """True when `executable` runs and is CPython 3.13 (its .pyc are *.cpython-313.pyc)."""
+    try:
+        probe = subprocess.run(  # noqa: S603 - asks an interpreter its cache tag
+            [executable, "-I", "-c", _PROBE], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0 and probe.stdout.strip() == CACHE_TAG
+
+
+def find_python313(warn: bool = True) -> str | None:
+    """A working CPython 3.13 on this machine to compile bytecode with, or None (then, with `warn`,
+    a warning on stderr that the artifacts will be sources only)."""
+    for candidate in python313_candidates():
+        if is_python313(candidate):
+            return candidate
+    if warn:
+        print(NO_PYTHON313_WARNING, file=sys.stderr, flush=True)
+    return None
+
+
+def compile_bytecode(python: str, tree: Path, shown_as: str) -> bool:
+    """Compile every .py under `tree` into __pycache__/*.cpython-313.pyc, unchecked-hash (PEP 552:
+    used without looking at the source, whatever its mtime after unzipping). The .pyc record the
+    path the file will have in Lambda (`shown_as`, e.g. /opt/python). -I: no PYTHONPYCACHEPREFIX or
+    other PYTHON* variable of this shell redirects the output. False if some file did not compile."""
+    done = subprocess.run(  # noqa: S603 - a CPython 3.13 and fixed arguments
+        [
+            python,
+            "-I",
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(tree),
+            "-p",
+            shown_as,
+            str(tree),
+        ],
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def bytecode_coverage(tree: Path) -> tuple[int, int]:
+    """(sources with a CPython 3.13 .pyc beside them, sources) under `tree`."""
+    sources = [p for p in tree.rglob("*.py") if "__pycache__" not in p.parts]
+    compiled = sum(1 for p in sources if (p.parent / "__pycache__" / f"{p.stem}.{CACHE_TAG}.pyc").is_file())
+    return compiled, len(sources)
 
 
 def zip_dir(source: Path, target: Path) -> None:
+    """Zip `source`, keeping the CPython 3.13 bytecode (__pycache__/*.cpython-313.pyc) and no other
+    interpreter's or optimisation level's .pyc (Lambda runs without -O)."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for path in sorted(source.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                archive.write(path, path.relative_to(source))
+            if not path.is_file():
+                continue
+            if path.suffix == ".pyc" and not path.name.endswith(f".{CACHE_TAG}.pyc"):
+                continue
+            if "__pycache__" in path.parts and path.suffix != ".pyc":
+                continue
+            archive.write(path, path.relative_to(source))
 
 
 def size_of(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def build_layer() -> tuple[Path, int]:
+def build_layer() -> Path:
+    """The layer's tree (staging/python/...), sources only."""
     staging = OUT / "layer"
     site = staging / "python"
     site.mkdir(parents=True)
@@ -71,35 +203,70 @@ def build_layer() -> tuple[Path, int]:
     for metadata in site.glob("*.dist-info"):
         for extra in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json"):
             (metadata / extra).unlink(missing_ok=True)
-    target = OUT / "core-layer.zip"
-    zip_dir(staging, target)
-    return target, size_of(staging)
+    (site / ".lock").unlink(missing_ok=True)  # uv's lock on the --target directory
+    for stale in site.rglob("__pycache__"):  # only the bytecode compiled below ships
+        shutil.rmtree(stale, ignore_errors=True)
+    return staging
 
 
-def build_functions() -> list[tuple[Path, int]]:
+def build_functions() -> list[Path]:
+    """One tree per function (staging/app.py), sources only."""
     built = []
     for handler in sorted((ROOT / "functions").glob("*/app.py")):
         staging = OUT / "functions" / handler.parent.name
         staging.mkdir(parents=True)
         shutil.copy2(handler, staging / "app.py")
-        target = OUT / f"{handler.parent.name}.zip"
-        zip_dir(staging, target)
-        built.append((target, size_of(staging)))
+        built.append(staging)
     return built
+
+
+def human(size: float) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.1f} KB"
+
+
+def modules(count: int) -> str:
+    return f"{count} module{'s' if count != 1 else ''}"
 
 
 def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
-    layer, layer_unzipped = build_layer()
+    python313 = find_python313()
+    layer = build_layer()
     functions = build_functions()
-    aarch64 = [p.name for p in (OUT / "layer" / "python").rglob("*aarch64*.so")]
-    print(f"{'artifact':<24}{'zipped':>12}{'unzipped':>12}")
-    for path, unzipped in [(layer, layer_unzipped), *functions]:
-        print(f"{path.name:<24}{path.stat().st_size / 1024:>10.1f}KB{unzipped / 1024:>10.1f}KB")
-    biggest = layer_unzipped + max(size for _, size in functions)
+    trees = [(layer, OUT / "core-layer.zip", LAYER_MOUNT)]
+    trees += [(tree, OUT / f"{tree.name}.zip", TASK_ROOT) for tree in functions]
+    complete = True
+    if python313:
+        print(f"compiling bytecode with {python313} (CPython 3.13, unchecked-hash .pyc)", flush=True)
+        for tree, _, mount in trees:
+            complete = compile_bytecode(python313, tree, mount) and complete
+    rows = []
+    for tree, target, _ in trees:
+        zip_dir(tree, target)
+        compiled, sources = bytecode_coverage(tree)
+        rows.append((target, size_of(tree), compiled, sources))
+
+    aarch64 = [p.name for p in (layer / "python").rglob("*aarch64*.so")]
+    print(f"{'artifact':<20}{'zipped':>10}{'unzipped':>11}  bytecode (CPython 3.13 .pyc)")
+    for target, unzipped, compiled, sources in rows:
+        if compiled == sources and sources:
+            bytecode = f"yes, all {modules(sources)}"
+        elif compiled:
+            bytecode = f"PARTIAL: {compiled} of {modules(sources)}"
+        else:
+            bytecode = f"no: {modules(sources)} compile at every cold start"
+        print(f"{target.name:<20}{human(target.stat().st_size):>10}{human(unzipped):>11}  {bytecode}")
+    layer_unzipped = rows[0][1]
+    biggest = layer_unzipped + max(unzipped for _, unzipped, _, _ in rows[1:])
     print(f"largest function + layer unzipped: {biggest / 1024 / 1024:.1f} MB (Lambda limit 250 MB)")
     print(f"native modules built for aarch64: {', '.join(sorted(aarch64)) or 'none'}")
+    if not python313:
+        print(NO_PYTHON313_WARNING, file=sys.stderr)
+    elif not complete:
+        print(
+            "WARNING: some modules did not compile (above): they compile at every cold start", file=sys.stderr
+        )
     if not aarch64:
         print("expected aarch64 native modules (pydantic_core)", file=sys.stderr)
         return 1
