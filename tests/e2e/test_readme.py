@@ -39,6 +39,7 @@ ELSEWHERE: dict[str, str] = {
     "make integration": ".ci/run runs the same suite (tests/integration) through make test",
     "make e2e": ".ci/run runs the same suite (tests/e2e) through make test",
     "make bench": "not in CI: a benchmark, run on purpose (bench/)",
+    "make package": "not in CI (downloads arm64 wheels); its steps are tested in tests/unit/test_package.py",
     "apt-get install -y chromium": ".ci/run, when /usr/bin/chromium is missing",
     "playwright install": "named as not needed (the README says so); never run",
     "curl -X POST 'http://127.0.0.1:3000/_clock/advance?hours=5'": "tests/e2e/test_lifecycle.py",
