@@ -91,7 +91,11 @@ def create_quote_request_from_form() -> Response[str]:
     quote = validate_form(post.fields)
     store = RequestStore(settings.requests_table)
     created = intake.submit(
-        quote, None, store, settings.idempotency_hours, correlation_id=logger.get_correlation_id()
+        quote,
+        intake.form_idempotency_key(quote),
+        store,
+        settings.idempotency_hours,
+        correlation_id=logger.get_correlation_id(),
     )
     _stored(created, quote)
     return page_response(

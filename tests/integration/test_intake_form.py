@@ -194,3 +194,27 @@ def test_json_post_still_answers_json(
     # Then it is the JSON answer, as before
     assert response["statusCode"] == 201
     assert header(response, "Content-Type") == "application/json"
+
+
+def test_the_same_form_posted_twice_stores_one_request_and_shows_its_reference_again(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given the quote form posted without JavaScript (no Idempotency-Key), then posted again as a
+    # double click or a browser resubmission does
+    first = post_form(intake_app, lambda_context, form_event(form_fields()))
+    again = post_form(intake_app, lambda_context, form_event(form_fields()))
+
+    # Then both answer 201 with the same request, and one REQUEST item is stored
+    [item] = aws.items_with_sk("REQUEST")
+    assert (first[0], again[0]) == (201, 201)
+    assert (
+        header(first[1], "Location")
+        == header(again[1], "Location")
+        == f"/quote-requests/{item['request_id']}"
+    )
+    assert item["request_id"] in again[2]
+
+    # When one answer is changed, it is another request
+    changed = post_form(intake_app, lambda_context, form_event(form_fields(supervisees_np="3")))
+    assert changed[0] == 201
+    assert len(aws.items_with_sk("REQUEST")) == 2

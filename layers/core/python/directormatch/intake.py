@@ -20,6 +20,13 @@ def body_hash(quote: QuoteRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def form_idempotency_key(quote: QuoteRequest) -> str:
+    """The key of a form posted without JavaScript, which cannot send an Idempotency-Key: the body
+    itself, so a double click or a resubmitted page stores one request (and shows its reference
+    again) while any changed answer is a new request. Stored hashed, like every key."""
+    return f"form:{body_hash(quote)}"
+
+
 def request_item(request_id: str, quote: QuoteRequest, now: datetime) -> dict[str, object]:
     body = quote.model_dump(mode="json", exclude_none=True)
     return {
