@@ -182,8 +182,12 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
     from directormatch.roster import synthetic_roster
     from directormatch.settings import get_settings
     from directormatch.store import DirectorStore, RequestStore
+    from bench import moto_patch
     from local import resources
 
+    # The fairness stamp is a transaction; shipped moto copies the whole Directors table per item of
+    # a transaction (seconds at 10,000 directors), which DynamoDB does not: see bench/moto_patch.py.
+    moto_patch.apply()
     with mock_aws():
         aws.clear_clients()
         parameters = resources.local_parameters()
