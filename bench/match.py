@@ -175,6 +175,7 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
     from moto import mock_aws
     from ulid import ULID
 
+    from bench import moto_patch
     from directormatch import aws
     from directormatch.intake import request_item
     from directormatch.matchmaker import match_request
@@ -182,7 +183,6 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
     from directormatch.roster import synthetic_roster
     from directormatch.settings import get_settings
     from directormatch.store import DirectorStore, RequestStore
-    from bench import moto_patch
     from local import resources
 
     # The fairness stamp is a transaction; shipped moto copies the whole Directors table per item of
