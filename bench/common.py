@@ -160,7 +160,7 @@ def handler_functions() -> dict[str, str]:
 class MotoServer:
     """moto in server mode on a free loopback port (the way `make run` runs it), with the template's
     tables, indexes, streams, queues and SES identities. With `patch` (the default), moto's
-    TransactWriteItems backs up only the items it touches (bench.moto_patch)."""
+    TransactWriteItems backs up only the items it touches (local.moto_patch)."""
 
     def __init__(self, patch: bool = True) -> None:
         self.patch = patch
@@ -173,7 +173,7 @@ class MotoServer:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         if self.patch:
-            from bench import moto_patch
+            from local import moto_patch
 
             moto_patch.apply()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)

@@ -12,10 +12,11 @@ estimate uses: receipt and offers from every quote, introductions and "position 
 accepted quote.
 
 The stack runs with the sweep on its deployed period (SWEEP_SECONDS=300, rate(5 minutes)), and with
-moto's TransactWriteItems patched to back up only the items it touches (bench.moto_patch, applied
-before `local` runs as __main__). As shipped, moto copies whole tables per transaction item: every
-match slows down as the Requests table grows, and an accept (Directors table, ~10 items) takes
-seconds, past the package's 5 s read timeout. `--unpatched-moto` runs plain `python -m local`.
+moto's TransactWriteItems patched to back up only the items it touches (local.moto_patch, which
+`python -m local` applies unless MOTO_AS_SHIPPED=1). As shipped, moto copies whole tables per
+transaction item: every match slows down as the Requests table grows, and an accept (Directors
+table, ~10 items) takes seconds, past the package's 5 s read timeout.
+`--unpatched-moto` sets MOTO_AS_SHIPPED=1.
 """
 
 from __future__ import annotations
@@ -92,13 +93,6 @@ class Stack:
         return entries
 
 
-# `python -m local`, with moto's transactions patched first (bench.moto_patch) unless asked not to.
-PATCHED_LOCAL = (
-    "from bench import moto_patch; moto_patch.apply(); import runpy; "
-    "runpy.run_module('local', run_name='__main__', alter_sys=True)"
-)
-
-
 def start_stack(state_dir: Path, roster: int, patch: bool) -> Stack:
     port = free_port()
     env = {
@@ -108,13 +102,14 @@ def start_stack(state_dir: Path, roster: int, patch: bool) -> Stack:
         "ROSTER_SIZE": str(roster),
         # The sweep as deployed (rate(5 minutes)), not the stack's 5 s demo tick.
         "SWEEP_SECONDS": "300",
+        "MOTO_AS_SHIPPED": "0" if patch else "1",
     }
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         env.pop(name, None)
     log_path = state_dir / "stack.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
-            [sys.executable, "-c", PATCHED_LOCAL] if patch else [sys.executable, "-m", "local"],
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local"],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -175,7 +175,6 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
     from moto import mock_aws
     from ulid import ULID
 
-    from bench import moto_patch
     from directormatch import aws
     from directormatch.intake import request_item
     from directormatch.matchmaker import match_request
@@ -183,10 +182,10 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
     from directormatch.roster import synthetic_roster
     from directormatch.settings import get_settings
     from directormatch.store import DirectorStore, RequestStore
-    from local import resources
+    from local import moto_patch, resources
 
     # The fairness stamp is a transaction; shipped moto copies the whole Directors table per item of
-    # a transaction (seconds at 10,000 directors), which DynamoDB does not: see bench/moto_patch.py.
+    # a transaction (seconds at 10,000 directors), which DynamoDB does not: see local/moto_patch.py.
     moto_patch.apply()
     with mock_aws():
         aws.clear_clients()

@@ -13,7 +13,7 @@ Lambda would give it (tracing on), and then, interleaved in one loop:
 Reports p50 and p99 of each. Target (issue 8): handler p50 <= 1.5x bare put_item p50; p99 ratio for
 information. All of them pay the same HTTP round trip to moto, so the ratio is the handler's own cost. A bare
 transact_write_items of the same two items is timed too: the like-for-like floor of the keyed path.
-moto's transactions are patched to back up only the items they touch (bench.moto_patch; shipped
+moto's transactions are patched to back up only the items they touch (local.moto_patch; shipped
 moto copies the whole table per transaction item, so they slow down as the table grows).
 """
 
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--unpatched-moto",
         action="store_true",
-        help="moto as shipped: each transaction copies the whole table per item (see bench.moto_patch)",
+        help="moto as shipped: each transaction copies the whole table per item (see local.moto_patch)",
     )
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)

@@ -44,6 +44,12 @@ class LocalStack:
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        if os.environ.get("MOTO_AS_SHIPPED") != "1":
+            # Transactions (accepts, matches, fairness stamps) back up only the items they touch, as
+            # DynamoDB's cost does; shipped moto copies whole tables per item (local/moto_patch.py).
+            from local import moto_patch
+
+            moto_patch.apply()
         moto_port = int(os.environ.get("MOTO_PORT") or _free_port())
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self._moto.start()

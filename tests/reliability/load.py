@@ -15,7 +15,7 @@ reliability table shows as case 10.
 
 moto's TransactWriteItems copies the whole table once per item of a transaction, which no real
 table does and which makes 2,000 requests quadratic; like `make bench`, the stack runs with
-bench.moto_patch (back up only the touched items) unless --moto-as-shipped.
+local.moto_patch (back up only the touched items) unless --moto-as-shipped.
 """
 
 from __future__ import annotations
@@ -52,10 +52,6 @@ QUIET_SECONDS = 20
 POST_ATTEMPTS = 5
 STATES = sorted(US_STATES)  # the 50 states and DC
 MESSAGE_ID = re.compile(r"<(?P<kind>[a-z_0-9]+)\.(?P<ref>[^@]+)@directormatch>")
-PATCHED_LOCAL = (
-    "from bench import moto_patch; moto_patch.apply(); import runpy; "
-    "runpy.run_module('local', run_name='__main__', alter_sys=True)"
-)
 
 
 @dataclass
@@ -78,12 +74,13 @@ def start_stack(state_dir: Path, patched: bool) -> Stack:
         "LOCAL_STATE_DIR": str(state_dir),
         "ROSTER_SIZE": "600",
         "SWEEP_SECONDS": "300",
+        "MOTO_AS_SHIPPED": "0" if patched else "1",
     }
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         env.pop(name, None)
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "stack.log"
-    command = [sys.executable, "-c", PATCHED_LOCAL] if patched else [sys.executable, "-m", "local"]
+    command = [sys.executable, "-m", "local"]
     with log_path.open("w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + READY_SECONDS
@@ -285,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.reliability.load")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--moto-as-shipped", action="store_true", help="no bench.moto_patch")
+    parser.add_argument("--moto-as-shipped", action="store_true", help="no local.moto_patch")
     arguments = parser.parse_args(argv)
 
     print("starting the local stack ...", flush=True)

@@ -156,8 +156,9 @@ def test_intake_throttled_without_key_answers_503_then_stores_once(
 def test_intake_form_post_throttled_answers_503_page_with_retry_after(
     aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext, no_retry_delay: None, tally: Tally
 ) -> None:
-    # Given DynamoDB throttling every PutItem attempt, and the form posted without JavaScript
-    Throttle("PutItem", *THROTTLES[0]).inject()
+    # Given DynamoDB throttling every TransactWriteItems attempt (the form's body is its idempotency
+    # key, so it writes the request and the key together), and the form posted without JavaScript
+    Throttle("TransactWriteItems", *THROTTLES[0]).inject()
     event = form_event(form_fields())
 
     # When it is posted

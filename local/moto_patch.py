@@ -1,4 +1,5 @@
-"""A benchmark-only change to moto's TransactWriteItems, applied in the benchmark's own process.
+"""A change to moto's TransactWriteItems for the local stack and the benchmarks (never the tests'
+in-process moto, never the package).
 
 moto (5.2) backs up a transaction by deep-copying the whole table once per item of the transaction,
 so a transaction costs O(items in the table x items in the transaction): an accept (offer, request,
@@ -7,7 +8,8 @@ about ten times, seconds per call, past the package's 5 s read timeout. DynamoDB
 
 `apply()` keeps moto's behaviour (conditions, all or nothing, cancellation reasons) but backs up only
 the items the transaction touches, and on cancellation puts them back and drops the stream records
-the cancelled writes added (DynamoDB emits none). Nothing in the package or local/ changes.
+the cancelled writes added (DynamoDB emits none). `python -m local` applies it before starting
+moto (MOTO_AS_SHIPPED=1 turns it off); the benchmarks apply it in their own processes.
 """
 
 from __future__ import annotations
