@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from directormatch import intake
 from directormatch.api import RequestRejected, _field_errors, check_envelope
@@ -34,8 +34,8 @@ def test_body_hash_key_order_and_whitespace_give_same_hash() -> None:
     spaced = json.dumps(reorder(body), indent=4)
 
     # When both are validated and hashed
-    first = intake.body_hash(QuoteRequest.model_validate_json(compact))
-    second = intake.body_hash(QuoteRequest.model_validate_json(spaced))
+    first = intake.body_hash(QuoteRequest.validate(json.loads(compact)))
+    second = intake.body_hash(QuoteRequest.validate(json.loads(spaced)))
 
     # Then the hashes match
     assert first == second
@@ -47,8 +47,8 @@ def test_body_hash_key_order_and_whitespace_give_same_hash() -> None:
 )
 def test_body_hash_different_content_gives_different_hash(field: str, value: Any) -> None:
     # Given a body and the same body with one field changed
-    original = QuoteRequest.model_validate(quote_body())
-    changed = QuoteRequest.model_validate(quote_body(**{field: value}))
+    original = QuoteRequest.validate(quote_body())
+    changed = QuoteRequest.validate(quote_body(**{field: value}))
 
     # When both are hashed
     # Then the hashes differ
@@ -57,20 +57,20 @@ def test_body_hash_different_content_gives_different_hash(field: str, value: Any
 
 def test_body_hash_equivalent_normalised_input_gives_same_hash() -> None:
     # Given one body with the phone and state written differently
-    plain = QuoteRequest.model_validate(quote_body())
+    plain = QuoteRequest.validate(quote_body())
     other = quote_body(states=["tx"])
     other["contact"]["phone"] = "+1 512 555 0147"
 
     # When both are hashed
     # Then normalisation makes them the same request
-    assert intake.body_hash(plain) == intake.body_hash(QuoteRequest.model_validate(other))
+    assert intake.body_hash(plain) == intake.body_hash(QuoteRequest.validate(other))
 
 
 def test_request_item_holds_new_status_e164_phone_and_no_empty_fields() -> None:
     # Given a validated body without notes
     body = quote_body()
     del body["notes"]
-    quote = QuoteRequest.model_validate(body)
+    quote = QuoteRequest.validate(body)
     now = datetime(2026, 11, 25, 17, 20, 0, 123456, tzinfo=UTC)
 
     # When the REQUEST item is built
@@ -154,7 +154,7 @@ def test_field_errors_never_echo_the_input() -> None:
     # Given a real validation error on a secret-looking value
     body = quote_body(notes="x" * 2001)
     with pytest.raises(ValidationError) as caught:
-        QuoteRequest.model_validate(body)
+        QuoteRequest.validate(body)
     errors: list[dict[str, Any]] = [
         {**e, "loc": ("body", *e["loc"])} for e in caught.value.errors(include_input=False)
     ]

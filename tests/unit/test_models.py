@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from directormatch.models import QuoteRequest
 from directormatch.vocabulary import Modality
@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 
 
 def validate(body: dict[str, Any]) -> QuoteRequest:
-    return QuoteRequest.model_validate(body, context={"now": NOW})
+    return QuoteRequest.validate(body, now=NOW)
 
 
 def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
@@ -234,7 +234,7 @@ def test_quote_request_start_by_yesterday_in_utc_is_accepted_while_still_today_i
     body = quote_body(start_by="2026-11-24")
 
     # When it is validated
-    quote = QuoteRequest.model_validate(body, context={"now": early})
+    quote = QuoteRequest.validate(body, now=early)
 
     # Then a clinic in Hawaii asking to start "today" is not refused
     assert quote.start_by.isoformat() == "2026-11-24"

@@ -10,20 +10,24 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from directormatch import quote_form
 from directormatch.errors import IdempotencyConflict, StoreUnavailable
-from directormatch.models import ErrorBody, FieldError, QuoteRequest
+from directormatch.models import IDEMPOTENCY_KEY_MAX_LENGTH, ErrorBody, FieldError, QuoteRequest
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.settings import get_settings
 
 JSON_TYPES = ("application/json",)
 RETRY_AFTER_SECONDS = "2"
+
+
+class QuoteInvalid(Exception):
+    """The body or the Idempotency-Key of a JSON quote request breaks the contract (a 422)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(f"{len(errors)} invalid fields")
+        self.errors = errors
 
 
 class RequestRejected(Exception):
@@ -42,7 +46,7 @@ def error_response(
     return Response(
         status_code=int(status),
         content_type=content_types.APPLICATION_JSON,
-        body=ErrorBody(errors=errors).model_dump_json(),
+        body=json.dumps(ErrorBody(errors=errors).to_json(), separators=(",", ":"), ensure_ascii=False),
         headers=headers,
     )
 
@@ -69,8 +73,7 @@ def check_envelope(event: Any, max_body_bytes: int, accepted: tuple[str, ...] = 
 
 
 def decoded_body(event: Any) -> str:
-    """The body as text; a base64 body that does not decode, or bytes that are not UTF-8, are a 400
-    (Powertools would raise them from inside its validation, as a 500)."""
+    """The body as text; a base64 body that does not decode, or bytes that are not UTF-8, are a 400."""
     body = event.body or ""
     if not event.is_base64_encoded:
         return str(body)
@@ -89,23 +92,46 @@ def decoded_body(event: Any) -> str:
 
 
 def parse_json_body(text: str) -> Any:
-    """The resolver's JSON reader: one JSON object, or a RequestRejected naming the problem.
-
-    Powertools would otherwise validate the first element of a JSON array as the body, and a body
-    nested deeper than Python's recursion limit would raise RecursionError (a 500).
-    """
+    """One JSON object, or a RequestRejected naming the problem (nesting deeper than Python's
+    recursion limit would otherwise raise RecursionError, a 500)."""
     try:
         value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestRejected(
+            HTTPStatus.BAD_REQUEST, "body", f"body is not valid JSON: {error.msg}"
+        ) from None
     except RecursionError:
         raise RequestRejected(HTTPStatus.BAD_REQUEST, "body", "body is nested too deeply to read") from None
     if not isinstance(value, dict):
-        # The words pydantic gives a body of the wrong type (the answer to `[]` before this check).
+        # The words pydantic gives a body of the wrong type.
         raise RequestRejected(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "body",
             "Input should be a valid dictionary or object to extract fields from",
         )
     return value
+
+
+def read_quote(event: Any, max_body_bytes: int) -> tuple[QuoteRequest, str | None]:
+    """The JSON route's input: the envelope first, then the body and the Idempotency-Key, whose
+    errors are reported together (QuoteInvalid; the header's first, as the client sent it)."""
+    check_envelope(event, max_body_bytes)
+    key = event.headers.get("idempotency-key")
+    errors = []
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        message = f"String should have at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters"
+        errors.append(FieldError(field="Idempotency-Key", message=message))
+    text = decoded_body(event)
+    if not text:
+        raise QuoteInvalid([*errors, FieldError(field="body", message="is required")])
+    body = parse_json_body(text)
+    try:
+        quote = QuoteRequest.validate(body)
+    except ValidationError as error:
+        raise QuoteInvalid([*errors, *contract_errors(error)]) from None
+    if errors:
+        raise QuoteInvalid(errors)
+    return quote, key
 
 
 def rejection(error: RequestRejected) -> Response[Any]:
@@ -121,6 +147,11 @@ def internal_error() -> Response[Any]:
         HTTPStatus.INTERNAL_SERVER_ERROR,
         [FieldError(field="body", message="internal error; please retry")],
     )
+
+
+def contract_errors(error: ValidationError) -> list[FieldError]:
+    """A validation error of the contract as {field, message} pairs, without the input."""
+    return _field_errors([dict(e) for e in error.errors(include_url=False, include_input=False)])
 
 
 def _field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
@@ -142,48 +173,22 @@ def _field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
 
 
 def make_resolver() -> APIGatewayRestResolver:
+    """The JSON API's resolver: routes validate their input themselves (read_quote), so Powertools'
+    OpenAPI validation, and the pydantic it imports, stay off intake's cold start (issue 8)."""
     settings = get_settings()
     app = APIGatewayRestResolver(
-        enable_validation=True,
         cors=CORSConfig(allow_origin=settings.site_origin, allow_headers=["Idempotency-Key"], max_age=600),
-        json_body_deserializer=parse_json_body,
     )
 
     @app.exception_handler(RequestRejected)
     def rejected(error: RequestRejected) -> Response[Any]:
-        # Raised while reading the body too (parse_json_body): the envelope still decides first.
-        try:
-            check_envelope(app.current_event, settings.max_body_bytes)
-        except RequestRejected as envelope_error:
-            return rejection(envelope_error)
         return rejection(error)
 
-    @app.exception_handler([UnicodeDecodeError, binascii.Error])
-    def undecodable(error: ValueError) -> Response[Any]:
-        # Powertools decodes the body inside its validation: when the body is the cause, a 400.
-        try:
-            check_envelope(app.current_event, settings.max_body_bytes)
-        except RequestRejected as rejected_error:
-            return rejection(rejected_error)
-        return internal_error()
-
-    @app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
-    def invalid(error: RequestValidationError) -> Response[Any]:
-        # The envelope decides first: an oversized or non-JSON body fails validation too.
-        try:
-            check_envelope(app.current_event, settings.max_body_bytes)
-        except RequestRejected as rejected_error:
-            return rejection(rejected_error)
-        errors = list(error.errors())
-        if any(e.get("type") == "json_invalid" for e in errors):
-            detail = str(errors[0].get("ctx", {}).get("error", "unreadable"))
-            return rejection(
-                RequestRejected(HTTPStatus.BAD_REQUEST, "body", f"body is not valid JSON: {detail}")
-            )
-        field_errors = _field_errors(errors)
+    @app.exception_handler(QuoteInvalid)
+    def invalid(error: QuoteInvalid) -> Response[Any]:
         metrics.add_metric(name=MetricName.QUOTE_REJECTED, unit="Count", value=1)
-        logger.info("request invalid", extra={"fields": [e.field for e in field_errors]})
-        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, field_errors)
+        logger.info("request invalid", extra={"fields": [e.field for e in error.errors]})
+        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, error.errors)
 
     @app.exception_handler(IdempotencyConflict)
     def conflict(error: IdempotencyConflict) -> Response[Any]:
@@ -221,10 +226,9 @@ def make_resolver() -> APIGatewayRestResolver:
 def validate_form(fields: dict[str, Any]) -> QuoteRequest:
     """The form's fields as the contract's model, or FormInvalid with the errors a JSON client gets."""
     try:
-        return QuoteRequest.model_validate(fields)
+        return QuoteRequest.validate(fields)
     except ValidationError as error:
-        errors = _field_errors([dict(e) for e in error.errors(include_url=False, include_input=False)])
-        raise quote_form.FormInvalid(errors) from None
+        raise quote_form.FormInvalid(contract_errors(error)) from None
 
 
 def page_response(status: HTTPStatus, html: str, headers: dict[str, str] | None = None) -> Response[str]:

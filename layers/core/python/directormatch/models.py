@@ -1,32 +1,39 @@
-"""The API contract (quote requests) and the shapes shared by matching and emails."""
+"""The API contract (quote requests) and the shapes shared by matching and emails.
+
+The contract is one pydantic-core schema, `QUOTE_REQUEST_SCHEMA`: intake validates with it, and
+`directormatch.openapi` turns the same schema into the OpenAPI document. pydantic-core alone (no
+pydantic, whose import and model building doubled intake's cold start, issue 8): the same engine
+as before, so the same errors, URL normalisation and date parsing. Validated bodies become the
+frozen dataclasses below.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Any, Literal, cast
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    EmailStr,
-    Field,
-    HttpUrl,
-    StrictBool,
-    StringConstraints,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
-)
+import email_validator
+from pydantic_core import PydanticCustomError, SchemaValidator
+from pydantic_core import core_schema as cs
 
 from directormatch.vocabulary import US_STATES, Modality
 
 # Hawaii is the westernmost state: a clinic there may still be on "yesterday" in UTC.
 EARLIEST_US_UTC_OFFSET = timedelta(hours=-10)
 MAX_DAYS_AHEAD = 365
+# The Idempotency-Key header of POST /quote-requests (checked by api.read_quote, documented by openapi).
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+# What pydantic's EmailStr allowed (and how it read "Name <address>"); the address is what is kept.
+MAX_EMAIL_LENGTH = 2048
+_NAME_CHARS = r"[\w.!#$%&\'*+\-/=?^_`{|}~]"
+PRETTY_EMAIL = re.compile(rf'\s*(?:((?:{_NAME_CHARS}+\s+)*{_NAME_CHARS}+)|"((?:[^"]|\")+)")?\s*<(.+)>\s*')
+# Who carries malpractice insurance: the clinic names the director on its policy, the director brings
+# coverage meeting the $1M/$3M floor, or either will do.
+Malpractice = Literal["clinic_policy", "director_policy", "no_preference"]
+MALPRACTICE_CHOICES: list[Malpractice] = ["clinic_policy", "director_policy", "no_preference"]
 
 
 def _upper_state(value: object) -> object:
@@ -63,104 +70,255 @@ def _no_nul(value: str) -> str:
     return value
 
 
-UsState = Annotated[
-    str,
-    BeforeValidator(_upper_state),
-    AfterValidator(_known_state),
-    WithJsonSchema(
-        {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "USPS code of a state or DC"}
-    ),
-]
-SingleLine = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=2, max_length=200),
-    AfterValidator(_no_control_chars),
-]
-UsPhone = Annotated[
-    str,
-    BeforeValidator(_us_phone_e164),
-    WithJsonSchema({"type": "string", "description": "US phone number; stored as E.164"}),
-]
-Count = Annotated[int, Field(strict=True, ge=0, le=500)]
-# Who carries malpractice insurance: the clinic names the director on its policy, the director brings
-# coverage meeting the $1M/$3M floor, or either will do.
-Malpractice = Literal["clinic_policy", "director_policy", "no_preference"]
+def _email(value: str) -> str:
+    """email_validator's normalised address, without a deliverability check (as pydantic's EmailStr)."""
+
+    def invalid(reason: str) -> PydanticCustomError:
+        return PydanticCustomError(
+            "value_error", "value is not a valid email address: {reason}", {"reason": reason}
+        )
+
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise invalid(f"Length must not exceed {MAX_EMAIL_LENGTH} characters")
+    if "\r" in value or "\n" in value:
+        raise invalid("Carriage return and line feed characters are not allowed")
+    pretty = PRETTY_EMAIL.fullmatch(value)
+    address = pretty.group(3) if pretty else value
+    try:
+        parts = email_validator.validate_email(address.strip(), check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        raise invalid(str(error.args[0])) from None
+    return str(parts.normalized)
 
 
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
+def _distinct(values: list[str]) -> list[str]:
+    repeated = sorted(value for value, count in Counter(values).items() if count > 1)
+    if repeated:
+        raise ValueError(f"listed more than once: {', '.join(repeated)}")
+    return values
 
 
-class Clinic(StrictModel):
-    name: SingleLine
-    website: HttpUrl | None = None
+def _within_a_year(value: date, info: cs.ValidationInfo) -> date:
+    now = (info.context or {}).get("now") or datetime.now(UTC)
+    earliest = (now + EARLIEST_US_UTC_OFFSET).date()
+    latest = now.date() + timedelta(days=MAX_DAYS_AHEAD)
+    if value < earliest:
+        raise ValueError("must be today or later")
+    if value > latest:
+        raise ValueError(f"must be within {MAX_DAYS_AHEAD} days from today")
+    return value
 
 
-class Contact(StrictModel):
-    name: SingleLine
-    email: Annotated[EmailStr, AfterValidator(_no_control_chars)]
-    phone: UsPhone
+def _consented(value: bool) -> bool:
+    if not value:
+        raise ValueError("must be true: we need your consent to share the request with physicians")
+    return value
 
 
-class Supervisees(StrictModel):
-    np: Count
-    pa: Count
+def _json_schema(**updates: Any) -> dict[str, Any]:
+    """What the OpenAPI document says of a field, beyond what its schema gives (read by pydantic)."""
+    return {"pydantic_js_updates": updates}
 
 
-class QuoteRequest(StrictModel):
-    """Body of POST /quote-requests (contract v1)."""
+def _object(title: str, fields: dict[str, cs.TypedDictField], description: str = "") -> cs.CoreSchema:
+    """A JSON object with these fields and no others (refused in the words pydantic's models used)."""
+
+    def an_object(value: object) -> object:
+        if not isinstance(value, dict):
+            raise PydanticCustomError(
+                "model_type",
+                "Input should be a valid dictionary or instance of {class_name}",
+                {"class_name": title},
+            )
+        return value
+
+    return cs.no_info_before_validator_function(
+        an_object,
+        cs.typed_dict_schema(
+            fields,
+            extra_behavior="forbid",
+            ref=title,
+            metadata=_json_schema(title=title, **({"description": description} if description else {})),
+        ),
+    )
+
+
+def _required(schema: cs.CoreSchema) -> cs.TypedDictField:
+    return cs.typed_dict_field(schema, required=True)
+
+
+def _optional(schema: cs.CoreSchema, default: Any = None) -> cs.TypedDictField:
+    return cs.typed_dict_field(cs.with_default_schema(schema, default=default), required=False)
+
+
+def _single_line() -> cs.CoreSchema:
+    return cs.no_info_after_validator_function(
+        _no_control_chars, cs.str_schema(strip_whitespace=True, min_length=2, max_length=200)
+    )
+
+
+def _count(low: int) -> cs.CoreSchema:
+    return cs.int_schema(strict=True, ge=low, le=500)
+
+
+US_STATE = cs.no_info_before_validator_function(
+    _upper_state,
+    cs.no_info_after_validator_function(_known_state, cs.str_schema()),
+    metadata=_json_schema(pattern="^[A-Za-z]{2}$", description="USPS code of a state or DC"),
+)
+US_PHONE = cs.no_info_before_validator_function(
+    _us_phone_e164, cs.str_schema(), metadata=_json_schema(description="US phone number; stored as E.164")
+)
+EMAIL = cs.no_info_after_validator_function(
+    _no_control_chars,
+    cs.no_info_after_validator_function(_email, cs.str_schema(), metadata=_json_schema(format="email")),
+)
+# pydantic's HttpUrl: WHATWG parsing and normalisation (lower-case host, default port dropped, "/" path).
+HTTP_URL = cs.url_schema(max_length=2083, allowed_schemes=["http", "https"])
+MODALITY = cs.enum_schema(Modality, list(Modality), sub_type="str", ref="Modality")
+
+QUOTE_REQUEST_SCHEMA = _object(
+    "QuoteRequest",
+    {
+        "clinic": _required(
+            _object(
+                "Clinic",
+                {"name": _required(_single_line()), "website": _optional(cs.nullable_schema(HTTP_URL))},
+            )
+        ),
+        "contact": _required(
+            _object(
+                "Contact",
+                {
+                    "name": _required(_single_line()),
+                    "email": _required(EMAIL),
+                    "phone": _required(US_PHONE),
+                },
+            )
+        ),
+        "states": _required(
+            cs.no_info_after_validator_function(
+                _distinct, cs.list_schema(US_STATE, min_length=1, max_length=51)
+            )
+        ),
+        "modalities": _required(
+            cs.no_info_after_validator_function(
+                _distinct, cs.list_schema(MODALITY, min_length=1, max_length=len(Modality))
+            )
+        ),
+        "supervisees": _required(
+            _object("Supervisees", {"np": _required(_count(0)), "pa": _required(_count(0))})
+        ),
+        "locations": _required(_count(1)),
+        "controlled_substances": _required(cs.bool_schema(strict=True)),
+        "malpractice": _optional(cs.literal_schema(MALPRACTICE_CHOICES), default="no_preference"),
+        "start_by": _required(cs.with_info_after_validator_function(_within_a_year, cs.date_schema())),
+        "notes": _optional(
+            cs.nullable_schema(cs.no_info_after_validator_function(_no_nul, cs.str_schema(max_length=2000)))
+        ),
+        "consent": _required(cs.no_info_after_validator_function(_consented, cs.bool_schema(strict=True))),
+    },
+    description="Body of POST /quote-requests (contract v1).",
+)
+_VALIDATOR = SchemaValidator(QUOTE_REQUEST_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Clinic:
+    name: str
+    website: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Supervisees:
+    np: int
+    pa: int
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    """Body of POST /quote-requests (contract v1), validated and normalised."""
 
     clinic: Clinic
     contact: Contact
-    states: Annotated[list[UsState], Field(min_length=1, max_length=51)]
-    modalities: Annotated[list[Modality], Field(min_length=1, max_length=len(Modality))]
+    states: list[str]
+    modalities: list[Modality]
     supervisees: Supervisees
-    locations: Annotated[int, Field(strict=True, ge=1, le=500)]
-    controlled_substances: StrictBool
-    malpractice: Malpractice = "no_preference"
+    locations: int
+    controlled_substances: bool
     start_by: date
-    notes: Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)] | None = None
-    consent: StrictBool
+    consent: bool
+    malpractice: Malpractice = "no_preference"
+    notes: str | None = None
 
-    @field_validator("states", "modalities")
     @classmethod
-    def _distinct(cls, values: list[str]) -> list[str]:
-        repeated = sorted(value for value, count in Counter(values).items() if count > 1)
-        if repeated:
-            raise ValueError(f"listed more than once: {', '.join(repeated)}")
-        return values
+    def validate(cls, body: Any, now: datetime | None = None) -> QuoteRequest:
+        """The body as a QuoteRequest, or pydantic_core.ValidationError listing every invalid field.
 
-    @field_validator("start_by")
-    @classmethod
-    def _within_a_year(cls, value: date, info: ValidationInfo) -> date:
-        now = (info.context or {}).get("now") or datetime.now(UTC)
-        earliest = (now + EARLIEST_US_UTC_OFFSET).date()
-        latest = now.date() + timedelta(days=MAX_DAYS_AHEAD)
-        if value < earliest:
-            raise ValueError("must be today or later")
-        if value > latest:
-            raise ValueError(f"must be within {MAX_DAYS_AHEAD} days from today")
-        return value
+        `now` moves "today" for the start date rules (tests).
+        """
+        fields = _VALIDATOR.validate_python(body, context={"now": now} if now else None)
+        clinic, website = fields["clinic"], fields["clinic"]["website"]
+        return cls(
+            **fields
+            | {
+                "clinic": Clinic(name=clinic["name"], website=None if website is None else str(website)),
+                "contact": Contact(**fields["contact"]),
+                "supervisees": Supervisees(**fields["supervisees"]),
+            }
+        )
 
-    @field_validator("consent")
-    @classmethod
-    def _consented(cls, value: bool) -> bool:
-        if not value:
-            raise ValueError("must be true: we need your consent to share the request with physicians")
-        return value
+    def to_json(self, exclude_none: bool = False) -> dict[str, Any]:
+        """The request as JSON values, fields in the contract's order (what was pydantic's model_dump)."""
+        body: dict[str, Any] = {
+            "clinic": {"name": self.clinic.name, "website": self.clinic.website},
+            "contact": {"name": self.contact.name, "email": self.contact.email, "phone": self.contact.phone},
+            "states": list(self.states),
+            "modalities": [m.value for m in self.modalities],
+            "supervisees": {"np": self.supervisees.np, "pa": self.supervisees.pa},
+            "locations": self.locations,
+            "controlled_substances": self.controlled_substances,
+            "malpractice": self.malpractice,
+            "start_by": self.start_by.isoformat(),
+            "notes": self.notes,
+            "consent": self.consent,
+        }
+        return cast(dict[str, Any], _without_none(body)) if exclude_none else body
 
 
-class QuoteAccepted(BaseModel):
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    return value
+
+
+@dataclass(frozen=True)
+class QuoteAccepted:
     """Body of the 201 answer."""
 
     request_id: str
     status: Literal["NEW"] = "NEW"
 
+    def to_json(self) -> dict[str, str]:
+        return {"request_id": self.request_id, "status": self.status}
 
-class FieldError(BaseModel):
+
+@dataclass(frozen=True)
+class FieldError:
     field: str
     message: str
 
 
-class ErrorBody(BaseModel):
+@dataclass(frozen=True)
+class ErrorBody:
     errors: list[FieldError]
+
+    def to_json(self) -> dict[str, list[dict[str, str]]]:
+        return {"errors": [{"field": e.field, "message": e.message} for e in self.errors]}
