@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from pydantic_core import ValidationError
 
 from directormatch import intake
 from directormatch.api import RequestRejected, _field_errors, check_envelope
 from directormatch.models import FieldError, QuoteRequest
+from directormatch.schema import ContractError
 from directormatch.store import from_attributes, to_attributes
 from tests.events import api_event, quote_body
 
@@ -153,7 +153,7 @@ def test_field_errors_validation_errors_map_to_field_and_message(
 def test_field_errors_never_echo_the_input() -> None:
     # Given a real validation error on a secret-looking value
     body = quote_body(notes="x" * 2001)
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ContractError) as caught:
         QuoteRequest.validate(body)
     errors: list[dict[str, Any]] = [
         {**e, "loc": ("body", *e["loc"])} for e in caught.value.errors(include_input=False)

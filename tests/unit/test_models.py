@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pydantic_core import ValidationError
 
 from directormatch.models import QuoteRequest
+from directormatch.schema import ContractError
 from directormatch.vocabulary import Modality
 from tests.events import quote_body
 
@@ -22,7 +22,7 @@ def validate(body: dict[str, Any]) -> QuoteRequest:
 
 def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
     """(loc, type, msg) of every error, without the input (as the API reports them)."""
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ContractError) as caught:
         validate(body)
     return [(tuple(e["loc"]), e["type"], e["msg"]) for e in caught.value.errors(include_input=False)]
 

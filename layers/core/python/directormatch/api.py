@@ -10,12 +10,12 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from pydantic_core import ValidationError
 
 from directormatch import quote_form
 from directormatch.errors import IdempotencyConflict, StoreUnavailable
 from directormatch.models import IDEMPOTENCY_KEY_MAX_LENGTH, ErrorBody, FieldError, QuoteRequest
 from directormatch.observability import MetricName, logger, metrics
+from directormatch.schema import ContractError
 from directormatch.settings import get_settings
 
 JSON_TYPES = ("application/json",)
@@ -127,7 +127,7 @@ def read_quote(event: Any, max_body_bytes: int) -> tuple[QuoteRequest, str | Non
     body = parse_json_body(text)
     try:
         quote = QuoteRequest.validate(body)
-    except ValidationError as error:
+    except ContractError as error:
         raise QuoteInvalid([*errors, *contract_errors(error)]) from None
     if errors:
         raise QuoteInvalid(errors)
@@ -149,9 +149,9 @@ def internal_error() -> Response[Any]:
     )
 
 
-def contract_errors(error: ValidationError) -> list[FieldError]:
-    """A validation error of the contract as {field, message} pairs, without the input."""
-    return _field_errors([dict(e) for e in error.errors(include_url=False, include_input=False)])
+def contract_errors(error: ContractError) -> list[FieldError]:
+    """The contract's errors as {field, message} pairs (they never carry the input)."""
+    return _field_errors(error.errors())
 
 
 def _field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
@@ -174,7 +174,7 @@ def _field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
 
 def make_resolver() -> APIGatewayRestResolver:
     """The JSON API's resolver: routes validate their input themselves (read_quote), so Powertools'
-    OpenAPI validation, and the pydantic it imports, stay off intake's cold start (issue 8)."""
+    OpenAPI validation, and the pydantic it needs, stay off intake's cold start (issue 8)."""
     settings = get_settings()
     app = APIGatewayRestResolver(
         cors=CORSConfig(allow_origin=settings.site_origin, allow_headers=["Idempotency-Key"], max_age=600),
@@ -227,7 +227,7 @@ def validate_form(fields: dict[str, Any]) -> QuoteRequest:
     """The form's fields as the contract's model, or FormInvalid with the errors a JSON client gets."""
     try:
         return QuoteRequest.validate(fields)
-    except ValidationError as error:
+    except ContractError as error:
         raise quote_form.FormInvalid(contract_errors(error)) from None
 
 

@@ -1,24 +1,36 @@
 """The API contract (quote requests) and the shapes shared by matching and emails.
 
-The contract is one pydantic-core schema, `QUOTE_REQUEST_SCHEMA`: intake validates with it, and
-`directormatch.openapi` turns the same schema into the OpenAPI document. pydantic-core alone (no
-pydantic, whose import and model building doubled intake's cold start, issue 8): the same engine
-as before, so the same errors, URL normalisation and date parsing. Validated bodies become the
-frozen dataclasses below.
+The contract is one set of rules, `QUOTE_REQUEST` (directormatch.schema): intake validates with it
+and directormatch.openapi documents it. No pydantic: its import and model building doubled intake's
+cold start (issue 8). The rules answer in pydantic's words and locations, as the models they
+replaced did; validated bodies become the frozen dataclasses below.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, cast
 
 import email_validator
-from pydantic_core import PydanticCustomError, SchemaValidator
-from pydantic_core import core_schema as cs
 
+from directormatch.schema import (
+    Before,
+    Boolean,
+    Choice,
+    Day,
+    Field,
+    HttpUrl,
+    Integer,
+    ListOf,
+    Nullable,
+    Obj,
+    Problem,
+    Text,
+)
 from directormatch.vocabulary import US_STATES, Modality
 
 # Hawaii is the westernmost state: a clinic there may still be on "yesterday" in UTC.
@@ -73,10 +85,8 @@ def _no_nul(value: str) -> str:
 def _email(value: str) -> str:
     """email_validator's normalised address, without a deliverability check (as pydantic's EmailStr)."""
 
-    def invalid(reason: str) -> PydanticCustomError:
-        return PydanticCustomError(
-            "value_error", "value is not a valid email address: {reason}", {"reason": reason}
-        )
+    def invalid(reason: str) -> Problem:
+        return Problem("value_error", f"value is not a valid email address: {reason}")
 
     if len(value) > MAX_EMAIL_LENGTH:
         raise invalid(f"Length must not exceed {MAX_EMAIL_LENGTH} characters")
@@ -98,8 +108,8 @@ def _distinct(values: list[str]) -> list[str]:
     return values
 
 
-def _within_a_year(value: date, info: cs.ValidationInfo) -> date:
-    now = (info.context or {}).get("now") or datetime.now(UTC)
+def _within_a_year(value: date, context: Mapping[str, Any]) -> date:
+    now = context.get("now") or datetime.now(UTC)
     earliest = (now + EARLIEST_US_UTC_OFFSET).date()
     latest = now.date() + timedelta(days=MAX_DAYS_AHEAD)
     if value < earliest:
@@ -115,112 +125,44 @@ def _consented(value: bool) -> bool:
     return value
 
 
-def _json_schema(**updates: Any) -> dict[str, Any]:
-    """What the OpenAPI document says of a field, beyond what its schema gives (read by pydantic)."""
-    return {"pydantic_js_updates": updates}
-
-
-def _object(title: str, fields: dict[str, cs.TypedDictField], description: str = "") -> cs.CoreSchema:
-    """A JSON object with these fields and no others (refused in the words pydantic's models used)."""
-
-    def an_object(value: object) -> object:
-        if not isinstance(value, dict):
-            raise PydanticCustomError(
-                "model_type",
-                "Input should be a valid dictionary or instance of {class_name}",
-                {"class_name": title},
-            )
-        return value
-
-    return cs.no_info_before_validator_function(
-        an_object,
-        cs.typed_dict_schema(
-            fields,
-            extra_behavior="forbid",
-            ref=title,
-            metadata=_json_schema(title=title, **({"description": description} if description else {})),
-        ),
-    )
-
-
-def _required(schema: cs.CoreSchema) -> cs.TypedDictField:
-    return cs.typed_dict_field(schema, required=True)
-
-
-def _optional(schema: cs.CoreSchema, default: Any = None) -> cs.TypedDictField:
-    return cs.typed_dict_field(cs.with_default_schema(schema, default=default), required=False)
-
-
-def _single_line() -> cs.CoreSchema:
-    return cs.no_info_after_validator_function(
-        _no_control_chars, cs.str_schema(strip_whitespace=True, min_length=2, max_length=200)
-    )
-
-
-def _count(low: int) -> cs.CoreSchema:
-    return cs.int_schema(strict=True, ge=low, le=500)
-
-
-US_STATE = cs.no_info_before_validator_function(
+SINGLE_LINE = Text(min_length=2, max_length=200, strip=True, checks=[_no_control_chars])
+US_STATE = Before(
     _upper_state,
-    cs.no_info_after_validator_function(_known_state, cs.str_schema()),
-    metadata=_json_schema(pattern="^[A-Za-z]{2}$", description="USPS code of a state or DC"),
+    Text(checks=[_known_state]),
+    {"pattern": "^[A-Za-z]{2}$", "description": "USPS code of a state or DC"},
 )
-US_PHONE = cs.no_info_before_validator_function(
-    _us_phone_e164, cs.str_schema(), metadata=_json_schema(description="US phone number; stored as E.164")
-)
-EMAIL = cs.no_info_after_validator_function(
-    _no_control_chars,
-    cs.no_info_after_validator_function(_email, cs.str_schema(), metadata=_json_schema(format="email")),
-)
-# pydantic's HttpUrl: WHATWG parsing and normalisation (lower-case host, default port dropped, "/" path).
-HTTP_URL = cs.url_schema(max_length=2083, allowed_schemes=["http", "https"])
-MODALITY = cs.enum_schema(Modality, list(Modality), sub_type="str", ref="Modality")
+US_PHONE = Before(_us_phone_e164, Text(), {"description": "US phone number; stored as E.164"})
+EMAIL = Text(checks=[_email, _no_control_chars], described={"format": "email"})
+COUNT = Integer(ge=0, le=500)
 
-QUOTE_REQUEST_SCHEMA = _object(
+QUOTE_REQUEST = Obj(
     "QuoteRequest",
     {
-        "clinic": _required(
-            _object(
-                "Clinic",
-                {"name": _required(_single_line()), "website": _optional(cs.nullable_schema(HTTP_URL))},
+        "clinic": Field(
+            Obj("Clinic", {"name": Field(SINGLE_LINE), "website": Field(Nullable(HttpUrl()), None)})
+        ),
+        "contact": Field(
+            Obj("Contact", {"name": Field(SINGLE_LINE), "email": Field(EMAIL), "phone": Field(US_PHONE)})
+        ),
+        "states": Field(ListOf(US_STATE, min_length=1, max_length=51, checks=[_distinct])),
+        "modalities": Field(
+            ListOf(
+                Choice(list(Modality), enum=Modality),
+                min_length=1,
+                max_length=len(Modality),
+                checks=[_distinct],
             )
         ),
-        "contact": _required(
-            _object(
-                "Contact",
-                {
-                    "name": _required(_single_line()),
-                    "email": _required(EMAIL),
-                    "phone": _required(US_PHONE),
-                },
-            )
-        ),
-        "states": _required(
-            cs.no_info_after_validator_function(
-                _distinct, cs.list_schema(US_STATE, min_length=1, max_length=51)
-            )
-        ),
-        "modalities": _required(
-            cs.no_info_after_validator_function(
-                _distinct, cs.list_schema(MODALITY, min_length=1, max_length=len(Modality))
-            )
-        ),
-        "supervisees": _required(
-            _object("Supervisees", {"np": _required(_count(0)), "pa": _required(_count(0))})
-        ),
-        "locations": _required(_count(1)),
-        "controlled_substances": _required(cs.bool_schema(strict=True)),
-        "malpractice": _optional(cs.literal_schema(MALPRACTICE_CHOICES), default="no_preference"),
-        "start_by": _required(cs.with_info_after_validator_function(_within_a_year, cs.date_schema())),
-        "notes": _optional(
-            cs.nullable_schema(cs.no_info_after_validator_function(_no_nul, cs.str_schema(max_length=2000)))
-        ),
-        "consent": _required(cs.no_info_after_validator_function(_consented, cs.bool_schema(strict=True))),
+        "supervisees": Field(Obj("Supervisees", {"np": Field(COUNT), "pa": Field(COUNT)})),
+        "locations": Field(Integer(ge=1, le=500)),
+        "controlled_substances": Field(Boolean()),
+        "malpractice": Field(Choice(MALPRACTICE_CHOICES), "no_preference"),
+        "start_by": Field(Day(checks=[_within_a_year])),
+        "notes": Field(Nullable(Text(max_length=2000, checks=[_no_nul])), None),
+        "consent": Field(Boolean(checks=[_consented])),
     },
     description="Body of POST /quote-requests (contract v1).",
 )
-_VALIDATOR = SchemaValidator(QUOTE_REQUEST_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -260,16 +202,15 @@ class QuoteRequest:
 
     @classmethod
     def validate(cls, body: Any, now: datetime | None = None) -> QuoteRequest:
-        """The body as a QuoteRequest, or pydantic_core.ValidationError listing every invalid field.
+        """The body as a QuoteRequest, or schema.ContractError listing every invalid field.
 
         `now` moves "today" for the start date rules (tests).
         """
-        fields = _VALIDATOR.validate_python(body, context={"now": now} if now else None)
-        clinic, website = fields["clinic"], fields["clinic"]["website"]
+        fields = QUOTE_REQUEST.parse(body, {"now": now} if now else None)
         return cls(
             **fields
             | {
-                "clinic": Clinic(name=clinic["name"], website=None if website is None else str(website)),
+                "clinic": Clinic(**fields["clinic"]),
                 "contact": Contact(**fields["contact"]),
                 "supervisees": Supervisees(**fields["supervisees"]),
             }

@@ -1,8 +1,8 @@
-"""The OpenAPI 3.1 document of intake (GET /openapi.json), built from the contract's own schema.
+"""The OpenAPI 3.1 document of intake (GET /openapi.json), made from the rules intake enforces.
 
-The request body's JSON Schema is generated from `models.QUOTE_REQUEST_SCHEMA`, the schema intake
-validates with, by pydantic's generator: pydantic is imported here only, when the document is
-asked for, never on the path of a quote request (cold start, issue 8).
+The request body's JSON Schema comes from `models.QUOTE_REQUEST`, the rules intake validates with
+(each rule describes itself: directormatch.schema); tests/unit/test_openapi.py checks that bodies
+generated from the document are accepted, and bodies breaking it refused.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from directormatch.models import IDEMPOTENCY_KEY_MAX_LENGTH, QUOTE_REQUEST_SCHEMA
+from directormatch.models import IDEMPOTENCY_KEY_MAX_LENGTH, QUOTE_REQUEST
+from directormatch.schema import REF
 
-REF = "#/components/schemas/{model}"
 INFO = {"title": "DirectorMatch intake", "version": "1", "summary": "Quote requests from clinics"}
 # (status, description, body schema) of POST /quote-requests; every answer but 201 is an ErrorBody.
 ANSWERS = [
@@ -40,7 +40,7 @@ ANSWER_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "title": "ErrorBody",
         "properties": {
-            "errors": {"type": "array", "title": "Errors", "items": {"$ref": REF.format(model="FieldError")}}
+            "errors": {"type": "array", "title": "Errors", "items": {"$ref": REF.format("FieldError")}}
         },
         "required": ["errors"],
     },
@@ -58,11 +58,9 @@ ANSWER_SCHEMAS: dict[str, Any] = {
 
 def request_body_schemas() -> dict[str, Any]:
     """QuoteRequest and the objects it refers to, as JSON Schemas keyed by name."""
-    from pydantic.json_schema import GenerateJsonSchema
-
-    schema = GenerateJsonSchema(ref_template=REF).generate(QUOTE_REQUEST_SCHEMA, mode="validation")
-    definitions: dict[str, Any] = schema.pop("$defs", {})
-    return {**definitions, "QuoteRequest": schema}
+    definitions: dict[str, Any] = {}
+    QUOTE_REQUEST.json_schema(definitions)
+    return definitions
 
 
 @cache
@@ -70,7 +68,7 @@ def document() -> dict[str, Any]:
     def answer(description: str, model: str) -> dict[str, Any]:
         return {
             "description": description,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=model)}}},
+            "content": {"application/json": {"schema": {"$ref": REF.format(model)}}},
         }
 
     idempotency_key = {
@@ -87,7 +85,7 @@ def document() -> dict[str, Any]:
         "operationId": "create_quote_request_quote_requests_post",
         "parameters": [idempotency_key],
         "requestBody": {
-            "content": {"application/json": {"schema": {"$ref": REF.format(model="QuoteRequest")}}},
+            "content": {"application/json": {"schema": {"$ref": REF.format("QuoteRequest")}}},
             "required": True,
         },
         "responses": {str(status): answer(description, model) for status, description, model in ANSWERS},
