@@ -14,8 +14,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ulid import ULID
 
-from directormatch import intake, quote_form, status, tokens
-from directormatch.answers import token_error_page
+from directormatch import intake, quote_form, tokens
 from directormatch.api import (
     RequestRejected,
     check_envelope,
@@ -25,7 +24,6 @@ from directormatch.api import (
     read_quote,
     validate_form,
 )
-from directormatch.emails import render_page
 from directormatch.models import QuoteAccepted, QuoteRequest
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.settings import get_settings
@@ -104,7 +102,12 @@ def openapi_document() -> Response[str]:
 
 @app.get("/quote-requests/<request_id>")
 def show_status(request_id: str) -> Response[str]:
-    """The clinic's status page; the link in the receipt email carries a signed token."""
+    """The clinic's status page; the link in the receipt email carries a signed token.
+    Its modules (pages, notifications' words) load here: a quote request never needs them."""
+    from directormatch import status
+    from directormatch.answers import token_error_page
+    from directormatch.emails import render_page
+
     token = app.current_event.get_query_string_value("token", "") or ""
     try:
         claims = tokens.verify(tokens.keyring(), token)

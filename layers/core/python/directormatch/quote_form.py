@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from directormatch.emails import render_page
 from directormatch.models import FieldError
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -169,6 +168,14 @@ def back_link(referer: str | None) -> str | None:
         return None
     parts = urlsplit(referer)
     return referer if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def render_page(name: str, **context: Any) -> str:
+    """emails.render_page, imported when a page is rendered: a JSON request never renders one
+    (the email package and Jinja2 stay off intake's cold start, issue 8)."""
+    from directormatch import emails
+
+    return emails.render_page(name, **context)
 
 
 def received_page(request_id: str) -> str:

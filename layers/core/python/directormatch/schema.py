@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from functools import cache, partial
@@ -70,7 +69,10 @@ def _apply(checks: Sequence[Check], value: Any, loc: Loc, errors: Errors) -> Any
 
 
 class Rule:
-    """Validates one value (returning it normalised, or INVALID after recording errors)."""
+    """Validates one value (returning it normalised, or INVALID after recording errors).
+
+    Rules are plain classes, built once at import (dataclasses cost intake's cold start ~0.5 ms each).
+    """
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         raise NotImplementedError
@@ -83,13 +85,17 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-@dataclass(frozen=True)
 class Text(Rule):
-    min_length: int | None = None
-    max_length: int | None = None
-    strip: bool = False
-    checks: Sequence[Check] = ()
-    described: Mapping[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        strip: bool = False,
+        checks: Sequence[Check] = (),
+        described: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.min_length, self.max_length, self.strip = min_length, max_length, strip
+        self.checks, self.described = checks, described or {}
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if not isinstance(value, str):
@@ -109,13 +115,11 @@ class Text(Rule):
         return {"type": "string", **{k: v for k, v in bounds.items() if v is not None}, **self.described}
 
 
-@dataclass(frozen=True)
 class Before(Rule):
     """A check on the raw value before `rule` (e.g. normalising a phone number), documented as `described`."""
 
-    check: Check
-    rule: Rule
-    described: Mapping[str, Any] = field(default_factory=dict)
+    def __init__(self, check: Check, rule: Rule, described: Mapping[str, Any] | None = None) -> None:
+        self.check, self.rule, self.described = check, rule, described or {}
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         value = _apply([self.check], value, loc, errors)
@@ -125,12 +129,11 @@ class Before(Rule):
         return {**self.rule.json_schema(definitions), **self.described}
 
 
-@dataclass(frozen=True)
 class Integer(Rule):
     """A JSON integer (strict: not a bool, a float or a numeric string) within [ge, le]."""
 
-    ge: int
-    le: int
+    def __init__(self, ge: int, le: int) -> None:
+        self.ge, self.le = ge, le
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if type(value) is not int:
@@ -147,11 +150,11 @@ class Integer(Rule):
         return {"type": "integer", "maximum": self.le, "minimum": self.ge}
 
 
-@dataclass(frozen=True)
 class Boolean(Rule):
     """A JSON true or false (strict: not "true" or 1)."""
 
-    checks: Sequence[Check] = ()
+    def __init__(self, checks: Sequence[Check] = ()) -> None:
+        self.checks = checks
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if not isinstance(value, bool):
@@ -167,12 +170,11 @@ def _choices(values: Sequence[str]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
-@dataclass(frozen=True)
 class Choice(Rule):
     """One of `values` (strings); with `enum`, returned as its member and documented by name."""
 
-    values: Sequence[str]
-    enum: type[Enum] | None = None
+    def __init__(self, values: Sequence[str], enum: type[Enum] | None = None) -> None:
+        self.values, self.enum = values, enum
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if isinstance(value, str) and value in self.values:
@@ -201,11 +203,11 @@ _DATE_REASONS = {
 }
 
 
-@dataclass(frozen=True)
 class Day(Rule):
     """An ISO date ("2026-12-01"; a datetime at midnight names its day too), then `checks(value, context)`."""
 
-    checks: Sequence[Callable[[date, Mapping[str, Any]], date]] = ()
+    def __init__(self, checks: Sequence[Callable[[date, Context], date]] = ()) -> None:
+        self.checks = checks
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if not isinstance(value, str):
@@ -231,12 +233,9 @@ class Day(Rule):
         return {"type": "string", "format": "date"}
 
 
-@dataclass(frozen=True)
 class ListOf(Rule):
-    item: Rule
-    min_length: int
-    max_length: int
-    checks: Sequence[Check] = ()
+    def __init__(self, item: Rule, min_length: int, max_length: int, checks: Sequence[Check] = ()) -> None:
+        self.item, self.min_length, self.max_length, self.checks = item, min_length, max_length, checks
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if not isinstance(value, list):
@@ -264,9 +263,9 @@ class ListOf(Rule):
         }
 
 
-@dataclass(frozen=True)
 class Nullable(Rule):
-    rule: Rule
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         return None if value is None else self.rule.validate(value, loc, errors, context)
@@ -278,19 +277,18 @@ class Nullable(Rule):
 REQUIRED: Any = object()
 
 
-@dataclass(frozen=True)
 class Field:
-    rule: Rule
-    default: Any = REQUIRED
+    """A field of an Obj: its rule, and its default when the field may be left out."""
+
+    def __init__(self, rule: Rule, default: Any = REQUIRED) -> None:
+        self.rule, self.default = rule, default
 
 
-@dataclass(frozen=True)
 class Obj(Rule):
     """A JSON object with exactly these fields (unknown ones are errors); validates to a dict."""
 
-    title: str
-    fields: Mapping[str, Field]
-    description: str = ""
+    def __init__(self, title: str, fields: Mapping[str, Field], description: str = "") -> None:
+        self.title, self.fields, self.description = title, fields, description
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if not isinstance(value, dict):
@@ -379,11 +377,11 @@ def _url_parser(max_length: int) -> Any:
     return SchemaValidator(core_schema.url_schema(max_length=max_length, allowed_schemes=["http", "https"]))
 
 
-@dataclass(frozen=True)
 class HttpUrl(Rule):
     """An http(s) URL, normalised as the URL standard (and pydantic's HttpUrl) does."""
 
-    max_length: int = 2083
+    def __init__(self, max_length: int = 2083) -> None:
+        self.max_length = max_length
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         plain = simple_url(value) if isinstance(value, str) else None
