@@ -3,7 +3,9 @@
 In process: a small WSGI adapter turns each request schemathesis makes into the API Gateway proxy
 event Lambda would receive and calls the intake handler, with moto's account active. Every answer
 must be below 500 and conform to the document (declared status, body matching its model,
-content type).
+content type). And the document says what intake enforces: every request it describes as valid is
+stored (201; 409 when a generated Idempotency-Key was already used with another body), every
+request breaking it is refused with a 4xx.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from urllib.parse import parse_qsl
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 
@@ -78,6 +81,20 @@ def wsgi_adapter(app: ModuleType, context: FakeLambdaContext) -> Callable[..., I
     return wsgi
 
 
+def no_integral_floats(case: Any) -> bool:
+    """JSON Schema counts 2.0 as an integer; the contract's counts are strict integers (2.0 is refused,
+    as pydantic's strict int did), a difference the document cannot state: such cases are left out."""
+
+    def floats(value: Any) -> bool:
+        if isinstance(value, dict):
+            return any(floats(v) for v in value.values())
+        if isinstance(value, list):
+            return any(floats(v) for v in value)
+        return isinstance(value, float) and value.is_integer()
+
+    return not floats(case.body)
+
+
 def test_intake_openapi_document_is_served_without_swagger_ui(
     intake_app: ModuleType, lambda_context: FakeLambdaContext, tally: Tally
 ) -> None:
@@ -125,8 +142,20 @@ def test_intake_fuzzed_from_its_openapi_document_answers_as_declared(
     failures: list[str] = []
     statuses: dict[int, int] = {}
 
+    disagreements: list[str] = []
+    expected = {
+        GenerationMode.POSITIVE: lambda status: status in (201, 409),
+        GenerationMode.NEGATIVE: lambda status: 400 <= status < 500,
+    }
+
     @given(
-        case=operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(GenerationMode.NEGATIVE)
+        mode_case=st.one_of(
+            st.tuples(
+                st.just(GenerationMode.POSITIVE),
+                operation.as_strategy(GenerationMode.POSITIVE).filter(no_integral_floats),
+            ),
+            st.tuples(st.just(GenerationMode.NEGATIVE), operation.as_strategy(GenerationMode.NEGATIVE)),
+        )
     )
     @settings(
         max_examples=EXAMPLES,
@@ -135,10 +164,16 @@ def test_intake_fuzzed_from_its_openapi_document_answers_as_declared(
         derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
-    def fuzz(case: Any) -> None:
+    def fuzz(mode_case: tuple[GenerationMode, Any]) -> None:
         # When schemathesis sends a generated request
+        mode, case = mode_case
         response = case.call()
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        # Then a request the document calls valid is stored, one it calls invalid is refused
+        if not expected[mode](response.status_code):
+            disagreements.append(
+                f"{mode.value} {response.status_code}: {response.text[:300]} <- {case.body!r:.300}"
+            )
         # Then it is below 500 and conforms to the document
         try:
             case.validate_response(
@@ -157,8 +192,8 @@ def test_intake_fuzzed_from_its_openapi_document_answers_as_declared(
             failures.append(f"{response.status_code}: {str(error)[:400]}")
 
     fuzz()
-    # And a valid request (generated data hardly ever passes the contract's dates, states and
-    # consent), first and replayed with its key, answers 201 as declared
+    # And the sample request, first and replayed with its key, answers 201 as declared
+    replies = []
     for _ in range(2):
         case = operation.Case(
             body=quote_body(), headers={"Idempotency-Key": "schema-valid"}, media_type="application/json"
@@ -167,7 +202,11 @@ def test_intake_fuzzed_from_its_openapi_document_answers_as_declared(
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         case.validate_response(response)
         tally.tried(ok=response.status_code == 201)
+        replies.append(response.status_code)
     print(f"schemathesis statuses: {dict(sorted(statuses.items()))}")
     assert failures == [], failures[:5]
+    assert disagreements == [], disagreements[:5]
     assert all(status < 500 for status in statuses)
-    assert statuses[201] == 2
+    assert replies == [201, 201]
+    # And the generated requests reached the store, not only the validation
+    assert statuses[201] > EXAMPLES // 10

@@ -9,7 +9,6 @@ replaced did; validated bodies become the frozen dataclasses below.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +17,7 @@ from typing import Any, Literal, cast
 import email_validator
 
 from directormatch.schema import (
+    WHITE_SPACE,
     Before,
     Boolean,
     Choice,
@@ -65,7 +65,7 @@ def _us_phone_e164(value: object) -> object:
     digits = re.sub(r"[\s().+-]", "", value)
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
-    if not re.fullmatch(r"[2-9]\d{2}[2-9]\d{6}", digits):
+    if not re.fullmatch(r"[2-9][0-9]{2}[2-9][0-9]{6}", digits):
         raise ValueError("must be a US phone number with area code, e.g. (512) 555-0147")
     return f"+1{digits}"
 
@@ -101,38 +101,51 @@ def _email(value: str) -> str:
     return str(parts.normalized)
 
 
-def _distinct(values: list[str]) -> list[str]:
-    repeated = sorted(value for value, count in Counter(values).items() if count > 1)
-    if repeated:
-        raise ValueError(f"listed more than once: {', '.join(repeated)}")
-    return values
-
-
-def _within_a_year(value: date, context: Mapping[str, Any]) -> date:
+def start_window(context: Mapping[str, Any]) -> tuple[date, date]:
+    """The start dates accepted: from today in Hawaii to MAX_DAYS_AHEAD days ahead (context "now")."""
     now = context.get("now") or datetime.now(UTC)
-    earliest = (now + EARLIEST_US_UTC_OFFSET).date()
-    latest = now.date() + timedelta(days=MAX_DAYS_AHEAD)
-    if value < earliest:
-        raise ValueError("must be today or later")
-    if value > latest:
-        raise ValueError(f"must be within {MAX_DAYS_AHEAD} days from today")
-    return value
+    return (now + EARLIEST_US_UTC_OFFSET).date(), now.date() + timedelta(days=MAX_DAYS_AHEAD)
 
 
-def _consented(value: bool) -> bool:
-    if not value:
-        raise ValueError("must be true: we need your consent to share the request with physicians")
-    return value
+# What the OpenAPI document says of the texts checked by the functions above (test_intake_schema
+# checks that the document and these checks agree): a name is one line, trimmed, of 2 or more
+# characters; notes hold no NUL; a phone is 10 digits (or 11 starting with 1) among separators.
+_SPACES = "".join(f"\\u{ord(c):04x}" for c in WHITE_SPACE)
+_SPACE = f"[{_SPACES}]"
+_LINE_CHAR = "[^\\u0000-\\u001f\\u007f]"
+_EDGE_CHAR = f"[^\\u0000-\\u001f\\u007f{_SPACES}]"
+SINGLE_LINE_PATTERN = f"^{_SPACE}*{_EDGE_CHAR}{_LINE_CHAR}*{_EDGE_CHAR}{_SPACE}*$"
+_SEPARATORS = "[\\s().+-]*"
+_AREA_OR_EXCHANGE = f"[2-9](?:{_SEPARATORS}[0-9]){{2}}"
+US_PHONE_PATTERN = (
+    f"^{_SEPARATORS}(?:1{_SEPARATORS})?{_AREA_OR_EXCHANGE}{_SEPARATORS}{_AREA_OR_EXCHANGE}"
+    f"(?:{_SEPARATORS}[0-9]){{4}}{_SEPARATORS}$"
+)
 
 
-SINGLE_LINE = Text(min_length=2, max_length=200, strip=True, checks=[_no_control_chars])
+SINGLE_LINE = Text(
+    min_length=2,
+    max_length=200,
+    strip=True,
+    checks=[_no_control_chars],
+    described={"pattern": SINGLE_LINE_PATTERN},
+)
 US_STATE = Before(
     _upper_state,
     Text(checks=[_known_state]),
-    {"pattern": "^[A-Za-z]{2}$", "description": "USPS code of a state or DC"},
+    {"enum": sorted(US_STATES), "description": "USPS code of a state or DC (lower case is read too)"},
 )
-US_PHONE = Before(_us_phone_e164, Text(), {"description": "US phone number; stored as E.164"})
-EMAIL = Text(checks=[_email, _no_control_chars], described={"format": "email"})
+US_PHONE = Before(
+    _us_phone_e164,
+    Text(),
+    {"pattern": US_PHONE_PATTERN, "description": "US phone number; stored as E.164"},
+)
+# email_validator refuses addresses at special-use names (.test, .local, ...), even undelivered.
+_SPECIAL_USE = "|".join(re.escape(name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+EMAIL = Text(
+    checks=[_email, _no_control_chars],
+    described={"format": "email", "pattern": f"^(?!.*[@.](?:{_SPECIAL_USE})$)"},
+)
 COUNT = Integer(ge=0, le=500)
 
 QUOTE_REQUEST = Obj(
@@ -144,22 +157,30 @@ QUOTE_REQUEST = Obj(
         "contact": Field(
             Obj("Contact", {"name": Field(SINGLE_LINE), "email": Field(EMAIL), "phone": Field(US_PHONE)})
         ),
-        "states": Field(ListOf(US_STATE, min_length=1, max_length=51, checks=[_distinct])),
+        "states": Field(ListOf(US_STATE, min_length=1, max_length=51, unique=True)),
         "modalities": Field(
             ListOf(
                 Choice(list(Modality), enum=Modality),
                 min_length=1,
                 max_length=len(Modality),
-                checks=[_distinct],
+                unique=True,
             )
         ),
         "supervisees": Field(Obj("Supervisees", {"np": Field(COUNT), "pa": Field(COUNT)})),
         "locations": Field(Integer(ge=1, le=500)),
         "controlled_substances": Field(Boolean()),
         "malpractice": Field(Choice(MALPRACTICE_CHOICES), "no_preference"),
-        "start_by": Field(Day(checks=[_within_a_year])),
-        "notes": Field(Nullable(Text(max_length=2000, checks=[_no_nul])), None),
-        "consent": Field(Boolean(checks=[_consented])),
+        "start_by": Field(
+            Day(start_window, "must be today or later", f"must be within {MAX_DAYS_AHEAD} days from today")
+        ),
+        "notes": Field(
+            Nullable(Text(max_length=2000, checks=[_no_nul], described={"pattern": "^[^\\u0000]*$"})), None
+        ),
+        "consent": Field(
+            Boolean(
+                only=True, refusal="must be true: we need your consent to share the request with physicians"
+            )
+        ),
     },
     description="Body of POST /quote-requests (contract v1).",
 )

@@ -7,7 +7,6 @@ generated from the document are accepted, and bodies breaking it refused.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from directormatch.models import IDEMPOTENCY_KEY_MAX_LENGTH, QUOTE_REQUEST
@@ -63,8 +62,9 @@ def request_body_schemas() -> dict[str, Any]:
     return definitions
 
 
-@cache
 def document() -> dict[str, Any]:
+    """Made at each ask (a few ms): the start dates it lists move with the day."""
+
     def answer(description: str, model: str) -> dict[str, Any]:
         return {
             "description": description,

@@ -9,10 +9,11 @@ site/quote-form.html read them), as {"loc", "type", "msg"} dicts.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
 REF = "#/components/schemas/{}"
@@ -151,18 +152,20 @@ class Integer(Rule):
 
 
 class Boolean(Rule):
-    """A JSON true or false (strict: not "true" or 1)."""
+    """A JSON true or false (strict: not "true" or 1); with `only`, that value alone, else `refusal`."""
 
-    def __init__(self, checks: Sequence[Check] = ()) -> None:
-        self.checks = checks
+    def __init__(self, only: bool | None = None, refusal: str = "") -> None:
+        self.only, self.refusal = only, refusal
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if not isinstance(value, bool):
             return errors.add(loc, "bool_type", "Input should be a valid boolean")
-        return _apply(self.checks, value, loc, errors)
+        if self.only is not None and value is not self.only:
+            return errors.add(loc, "value_error", f"Value error, {self.refusal}")
+        return value
 
     def json_schema(self, definitions: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "boolean"}
+        return {"type": "boolean"} if self.only is None else {"type": "boolean", "const": self.only}
 
 
 def _choices(values: Sequence[str]) -> str:
@@ -191,10 +194,6 @@ class Choice(Rule):
         return {"$ref": REF.format(self.enum.__name__)}
 
 
-def _with_context(check: Callable[[date, Context], date], context: Context, value: date) -> date:
-    return check(value, context)
-
-
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Python's words for an impossible date, as pydantic-core says them.
 _DATE_REASONS = {
@@ -204,10 +203,11 @@ _DATE_REASONS = {
 
 
 class Day(Rule):
-    """An ISO date ("2026-12-01"; a datetime at midnight names its day too), then `checks(value, context)`."""
+    """An ISO date ("2026-12-01"; a datetime at midnight names its day too) within `window(context)`;
+    before it the error says `early`, after it `late`."""
 
-    def __init__(self, checks: Sequence[Callable[[date, Context], date]] = ()) -> None:
-        self.checks = checks
+    def __init__(self, window: Callable[[Context], tuple[date, date]], early: str, late: str) -> None:
+        self.window, self.early, self.late = window, early, late
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if not isinstance(value, str):
@@ -227,15 +227,29 @@ class Day(Rule):
         if moment and moment.timetz().replace(tzinfo=None) != datetime.min.time():
             message = "Datetimes provided to dates should have zero time - e.g. be exact dates"
             return errors.add(loc, "date_from_datetime_inexact", message)
-        return _apply([partial(_with_context, check, context) for check in self.checks], day, loc, errors)
+        first, last = self.window(context)
+        if day < first:
+            return errors.add(loc, "value_error", f"Value error, {self.early}")
+        if day > last:
+            return errors.add(loc, "value_error", f"Value error, {self.late}")
+        return day
 
     def json_schema(self, definitions: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "string", "format": "date"}
+        """The dates accepted today, listed in a pattern (the document is made when asked for)."""
+        first, last = self.window({})
+        months: dict[str, list[str]] = {}
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            months.setdefault(day.strftime("%Y-%m"), []).append(day.strftime("%d"))
+        dates = "|".join(f"{month}-(?:{'|'.join(days)})" for month, days in months.items())
+        return {"type": "string", "format": "date", "pattern": f"^(?:{dates})$"}
 
 
 class ListOf(Rule):
-    def __init__(self, item: Rule, min_length: int, max_length: int, checks: Sequence[Check] = ()) -> None:
-        self.item, self.min_length, self.max_length, self.checks = item, min_length, max_length, checks
+    """A JSON array of `item`s; with `unique`, no entry twice (compared once normalised)."""
+
+    def __init__(self, item: Rule, min_length: int, max_length: int, unique: bool = False) -> None:
+        self.item, self.min_length, self.max_length, self.unique = item, min_length, max_length, unique
 
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if not isinstance(value, list):
@@ -252,15 +266,21 @@ class ListOf(Rule):
             least = _plural(self.min_length, "item")
             message = f"List should have at least {least} after validation, not {len(items)}"
             return errors.add(loc, "too_short", message)
-        return _apply(self.checks, items, loc, errors)
+        repeated = sorted(str(v) for v, count in Counter(items).items() if count > 1) if self.unique else []
+        if repeated:
+            return errors.add(
+                loc, "value_error", f"Value error, listed more than once: {', '.join(repeated)}"
+            )
+        return items
 
     def json_schema(self, definitions: dict[str, Any]) -> dict[str, Any]:
-        return {
+        schema = {
             "type": "array",
             "items": self.item.json_schema(definitions),
             "maxItems": self.max_length,
             "minItems": self.min_length,
         }
+        return {**schema, "uniqueItems": True} if self.unique else schema
 
 
 class Nullable(Rule):
@@ -399,4 +419,5 @@ class HttpUrl(Rule):
             return errors.add(loc, problem["type"], problem["msg"])
 
     def json_schema(self, definitions: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "string", "format": "uri", "maxLength": self.max_length, "minLength": 1}
+        schema = {"type": "string", "format": "uri", "maxLength": self.max_length, "minLength": 1}
+        return {**schema, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}
