@@ -3,16 +3,16 @@
 The contract is one set of rules, `QUOTE_REQUEST` (directormatch.schema): intake validates with it
 and directormatch.openapi documents it. No pydantic: its import and model building doubled intake's
 cold start (issue 8). The rules answer in pydantic's words and locations, as the models they
-replaced did; validated bodies become the frozen dataclasses below.
+replaced did; validated bodies become the immutable values below (NamedTuples: a frozen dataclass
+cost ~0.7 ms to create at import, a NamedTuple ~0.15 ms).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import email_validator
 
@@ -186,27 +186,23 @@ QUOTE_REQUEST = Obj(
 )
 
 
-@dataclass(frozen=True)
-class Clinic:
+class Clinic(NamedTuple):
     name: str
     website: str | None = None
 
 
-@dataclass(frozen=True)
-class Contact:
+class Contact(NamedTuple):
     name: str
     email: str
     phone: str
 
 
-@dataclass(frozen=True)
-class Supervisees:
+class Supervisees(NamedTuple):
     np: int
     pa: int
 
 
-@dataclass(frozen=True)
-class QuoteRequest:
+class QuoteRequest(NamedTuple):
     """Body of POST /quote-requests (contract v1), validated and normalised."""
 
     clinic: Clinic
@@ -261,8 +257,7 @@ def _without_none(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class QuoteAccepted:
+class QuoteAccepted(NamedTuple):
     """Body of the 201 answer."""
 
     request_id: str
@@ -272,14 +267,12 @@ class QuoteAccepted:
         return {"request_id": self.request_id, "status": self.status}
 
 
-@dataclass(frozen=True)
-class FieldError:
+class FieldError(NamedTuple):
     field: str
     message: str
 
 
-@dataclass(frozen=True)
-class ErrorBody:
+class ErrorBody(NamedTuple):
     errors: list[FieldError]
 
     def to_json(self) -> dict[str, list[dict[str, str]]]:

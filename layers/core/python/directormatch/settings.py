@@ -11,8 +11,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from directormatch.matching import Weights
+if TYPE_CHECKING:
+    from directormatch.matching import Weights
 
 
 class SettingsError(ValueError):
@@ -40,6 +42,8 @@ def _weights(env: Mapping[str, str]) -> dict[str, float]:
         parsed = json.loads(raw)
     except json.JSONDecodeError as error:
         raise SettingsError(f"MATCH_WEIGHTS is not JSON: {error.msg}") from None
+    from directormatch.matching import Weights  # only when weights are set: most functions never match
+
     known = {f.name for f in fields(Weights)}
     if not isinstance(parsed, dict):
         raise SettingsError('MATCH_WEIGHTS must be a JSON object such as {"fairness": 5}')
@@ -78,6 +82,8 @@ class Settings:
 
     @property
     def weights(self) -> Weights:
+        from directormatch.matching import Weights
+
         return Weights(**self.match_weights)
 
     @classmethod

@@ -14,10 +14,11 @@ from botocore.exceptions import ClientError
 
 from directormatch import aws, keys
 from directormatch.errors import IdempotencyConflict, RetryLater, StoreUnavailable
-from directormatch.matching import Candidate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from directormatch.matching import Candidate
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -696,7 +697,10 @@ def _date(value: Any) -> date | None:
 
 
 def candidate_from_item(item: Mapping[str, Any]) -> Candidate:
-    """A ByState index item (LICENSE#<state>, see directors.director_items) as a matching Candidate."""
+    """A ByState index item (LICENSE#<state>, see directors.director_items) as a matching Candidate.
+    (matching loads here: the functions that never match, intake first, do without it at cold start.)"""
+    from directormatch.matching import Candidate
+
     last_offered = item.get("last_offered_at")
     return Candidate(
         director_id=item["pk"],
