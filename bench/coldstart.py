@@ -28,6 +28,7 @@ cumulative import time (`python -X importtime`) and what it loads beyond the flo
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -39,13 +40,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, handler_functions, lambda_like_environment, median, percentile, write_part
-from scripts.package import find_python313
+from scripts.package import find_python313, lazy_inits, make_inits_lazy
 
 FLOOR = "floor"
 FLOOR_CODE = 'import boto3; boto3.client("dynamodb")'
 TARGET_RATIO = 1.3
 DEFAULT_RUNS = 15
 DEFAULT_SOURCES_ONLY_RUNS = 5
+# Under the temporary directory: the packages the layer build rewrites, as it rewrites them.
+LAYER_REWRITES = "layer-rewrites"
 # What the python3.13 Lambda runtime ships compiled (scripts/package.py leaves them out of the layer).
 # certifi too: botocore imports it when present (the runtime's or none: never compiled at a cold start).
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.", "certifi")
@@ -219,8 +222,9 @@ def bytecode_caches(root: Path, targets: list[Target], compiled: bool) -> dict[s
         run_once(target, {**target.env, "PYTHONPYCACHEPREFIX": str(everything)}, write_bytecode=True)
     sources = root / SOURCES
     shutil.copytree(everything, sources)
-    for source in ("functions", "layers"):  # the function zips and the layer's directormatch
-        shutil.rmtree(cache_dir(sources, ROOT / source), ignore_errors=True)
+    # The function zips, the layer's directormatch, and the packages the layer build rewrites.
+    for source in (ROOT / "functions", ROOT / "layers", root / LAYER_REWRITES):
+        shutil.rmtree(cache_dir(sources, source), ignore_errors=True)
     purelib = Path(sysconfig.get_paths()["purelib"])
     site = cache_dir(sources, purelib)
     layer_packages: list[Path] = []
@@ -238,9 +242,22 @@ def bytecode_caches(root: Path, targets: list[Target], compiled: bool) -> dict[s
         caches[COMPILED] = root / COMPILED
         shutil.copytree(sources, caches[COMPILED])
         trees = [ROOT / "functions", ROOT / "layers" / "core" / "python" / "directormatch"]
+        trees.append(root / LAYER_REWRITES)
         trees += sorted(p for p in set(layer_packages) if p.exists())
         compile_into(caches[COMPILED], trees)
     return caches
+
+
+def layer_rewrites(root: Path) -> Path:
+    """A directory that shadows the venv's packages with the layer build's rewrites of them: a copy
+    of each top-level package `scripts.package.make_inits_lazy` changes, changed the same way. Put
+    first on PYTHONPATH, so the handlers import what the layer ships (lazy Powertools __inits__)."""
+    site = root / LAYER_REWRITES
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    for top in sorted({package.split(".")[0] for package in lazy_inits().LAZY_PACKAGES}):
+        shutil.copytree(purelib / top, site / top, ignore=shutil.ignore_patterns("__pycache__"))
+    make_inits_lazy(site)
+    return site
 
 
 def compile_into(prefix: Path, trees: list[Path]) -> None:
@@ -326,6 +343,11 @@ def bench(runs: int, sources_only_runs: int) -> dict[str, Any]:
     if not python313:
         print("  no CPython 3.13 here: `make package` would ship sources only, so that is the target")
     with tempfile.TemporaryDirectory(prefix="bench-pyc-") as directory:
+        rewrites = str(layer_rewrites(Path(directory)))
+        for target in targets:
+            target.env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (rewrites, target.env.get("PYTHONPATH")) if p
+            )
         caches = bytecode_caches(Path(directory), targets, compiled=target_mode == COMPILED)
         modes: dict[str, dict[str, Any]] = {}
         for mode, count in plan:

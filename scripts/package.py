@@ -2,8 +2,8 @@
 
 The core layer gets manylinux2014_aarch64 wheels for CPython 3.13 (uv pip --python-platform
 --python-version --only-binary; pip's --platform works the same), minus what the runtime ships
-(boto3 and its dependencies), plus the directormatch package under python/; each function zip
-holds its app.py.
+(boto3 and its dependencies), plus the directormatch package under python/, with two Powertools
+package __init__s made lazy (layers/core/lazy_inits.py); each function zip holds its app.py.
 The same layout `sam build` (BuildMethod: makefile) produces. Prints each artifact's size.
 
 Bytecode: Lambda's /opt (layers) and /var/task (the function) are read-only, so a module shipped
@@ -26,6 +26,7 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build"
@@ -33,8 +34,12 @@ LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 # uv pip, like pip's --platform/--python-version, picks wheels for Lambda, not for this machine.
 UV_TARGET = ["--python-platform", "aarch64-manylinux2014", "--python-version", "3.13"]
 UV_TARGET += ["--only-binary", ":all:", "--no-compile", "--quiet"]
+# Copies, not hardlinks to uv's cache: the layer build rewrites files in the tree it installs.
+UV_TARGET += ["--link-mode", "copy"]
 # The python3.13 Lambda runtime ships these (boto3 and its dependencies); the layer need not.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3")
+# The layer's build step that makes some Powertools package __init__s lazy (sam build runs it too).
+LAZY_INITS = ROOT / "layers" / "core" / "lazy_inits.py"
 # Lambda's runtime: the .pyc it uses are named <module>.cpython-313.pyc.
 CACHE_TAG = "cpython-313"
 # Where each artifact is unpacked in Lambda (recorded in the .pyc as the source path).
@@ -200,6 +205,7 @@ def build_layer() -> Path:
         site / "directormatch",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    make_inits_lazy(site)
     for metadata in site.glob("*.dist-info"):
         for extra in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json"):
             (metadata / extra).unlink(missing_ok=True)
@@ -207,6 +213,23 @@ def build_layer() -> Path:
     for stale in site.rglob("__pycache__"):  # only the bytecode compiled below ships
         shutil.rmtree(stale, ignore_errors=True)
     return staging
+
+
+def lazy_inits() -> ModuleType:
+    """layers/core/lazy_inits.py, the layer's build step. Loaded from its path: `sam build` runs it
+    from a copy of layers/core, where it stands alone, so it is not part of a package here."""
+    spec = importlib.util.spec_from_file_location("lazy_inits", LAZY_INITS)
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_inits_lazy(site: Path) -> list[str]:
+    """What the layer's Makefile does to its python/ directory: the packages rewritten."""
+    rewritten: list[str] = lazy_inits().rewrite(site)
+    return rewritten
 
 
 def build_functions() -> list[Path]:
