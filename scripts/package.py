@@ -37,7 +37,9 @@ UV_TARGET += ["--only-binary", ":all:", "--no-compile", "--quiet"]
 # Copies, not hardlinks to uv's cache: the layer build rewrites files in the tree it installs.
 UV_TARGET += ["--link-mode", "copy"]
 # The python3.13 Lambda runtime ships these (boto3 and its dependencies); the layer need not.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3")
+# six comes only for dateutil (nothing in the layer imports it). bin/ holds console scripts.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+NOT_FOR_LAMBDA = ("bin",)
 # The layer's build step that makes some Powertools package __init__s lazy (sam build runs it too).
 LAZY_INITS = ROOT / "layers" / "core" / "lazy_inits.py"
 # Lambda's runtime: the .pyc it uses are named <module>.cpython-313.pyc.
@@ -193,13 +195,7 @@ def build_layer() -> Path:
         ],
         check=True,
     )
-    for name in RUNTIME_PROVIDED:
-        for path in [
-            *site.glob(name),
-            *site.glob(f"{name}-*.dist-info"),
-            *site.glob(f"python_{name}-*.dist-info"),
-        ]:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    prune_layer(site)
     shutil.copytree(
         ROOT / "layers" / "core" / "python" / "directormatch",
         site / "directormatch",
@@ -213,6 +209,20 @@ def build_layer() -> Path:
     for stale in site.rglob("__pycache__"):  # only the bytecode compiled below ships
         shutil.rmtree(stale, ignore_errors=True)
     return staging
+
+
+def prune_layer(site: Path) -> None:
+    """Take out what the runtime ships (RUNTIME_PROVIDED) and what Lambda never runs (bin/)."""
+    for name in RUNTIME_PROVIDED:
+        for path in [
+            *site.glob(name),
+            *site.glob(f"{name}-*.dist-info"),
+            *site.glob(f"python_{name}-*.dist-info"),
+            *site.glob(f"{name}.py"),
+        ]:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for name in NOT_FOR_LAMBDA:
+        shutil.rmtree(site / name, ignore_errors=True)
 
 
 def lazy_inits() -> ModuleType:

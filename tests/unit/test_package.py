@@ -173,3 +173,28 @@ def test_cold_start_environment_is_lambdas_without_a_runtime_api(monkeypatch: py
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"]
     assert "Sampled=0" in lambda_like_environment("IntakeFunction")["_X_AMZN_TRACE_ID"]
     assert os.environ["AWS_LAMBDA_RUNTIME_API"] == "127.0.0.1:9001"  # the caller's own is untouched
+
+
+def test_the_layer_leaves_out_what_the_runtime_ships_and_console_scripts(tmp_path: Path) -> None:
+    site = tmp_path / "python"
+    kept = [
+        "jinja2/__init__.py",
+        "jinja2-3.1.6.dist-info/METADATA",
+        "typing_extensions.py",
+        "ulid/__init__.py",
+    ]
+    dropped = [
+        "boto3/__init__.py",
+        "botocore-1.44.8.dist-info/METADATA",
+        "dateutil/tz.py",
+        "python_dateutil-2.9.0.dist-info/METADATA",
+        "six.py",
+        "six-1.17.0.dist-info/METADATA",
+        "bin/jp.py",
+        "bin/email_validator",
+    ]
+    for name in kept + dropped:
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text("x")
+    package.prune_layer(site)
+    assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == sorted(kept)
