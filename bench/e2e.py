@@ -22,10 +22,9 @@ table, ~10 items) takes seconds, past the package's 5 s read timeout.
 from __future__ import annotations
 
 import argparse
+import email
 import json
-import os
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,16 +35,18 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, free_port, median, percentile, write_part
+from bench.common import median, percentile, write_part
+from local import launch
+from local.launch import RunningStack
 
 DEFAULT_QUOTES = 200
 DEFAULT_CONCURRENCY = 2
 DEFAULT_ACCEPTS = 20
 DEFAULT_ROSTER = 600
-READY_TIMEOUT = 180.0
 OFFER_TIMEOUT = 60.0
 STATES = (
     ["TX"],
@@ -68,69 +69,14 @@ STATES = (
 MESSAGE_ID = re.compile(r"<(?P<kind>[a-z_0-9]+)\.(?P<ref>[^@>]+)@")
 
 
-@dataclass
-class Stack:
-    base_url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def call(
-        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        url = self.base_url + path  # http://127.0.0.1:<port>/... only
-        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback only
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
-
-    def outbox(self) -> list[dict[str, str]]:
-        status, data = self.call("GET", "/_outbox.json")
-        if status != 200:
-            raise RuntimeError(f"/_outbox.json answered {status}")
-        entries: list[dict[str, str]] = json.loads(data)
-        return entries
-
-
-def start_stack(state_dir: Path, roster: int, patch: bool) -> Stack:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "LOCAL_STATE_DIR": str(state_dir),
+def start_stack(state_dir: Path, roster: int, patch: bool) -> RunningStack:
+    variables = {
         "ROSTER_SIZE": str(roster),
         # The sweep as deployed (rate(5 minutes)), not the stack's 5 s demo tick.
         "SWEEP_SECONDS": "300",
         "MOTO_AS_SHIPPED": "0" if patch else "1",
     }
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        env.pop(name, None)
-    log_path = state_dir / "stack.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline and process.poll() is None:
-        if "Ctrl-C to stop" in log_path.read_text():
-            return Stack(f"http://127.0.0.1:{port}", process, log_path)
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("local stack did not start:\n" + log_path.read_text()[-3000:])
-
-
-def stop_stack(stack: Stack) -> None:
-    stack.process.terminate()
-    try:
-        stack.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        stack.process.kill()
-        stack.process.wait(timeout=5)
+    return launch.start(state_dir, variables)
 
 
 def parse(entry: dict[str, str]) -> tuple[str, str]:
@@ -145,17 +91,17 @@ def parse(entry: dict[str, str]) -> tuple[str, str]:
 class Watcher:
     """Polls /_outbox.json and remembers when each request's first email of each kind appeared."""
 
-    stack: Stack
+    stack: RunningStack
     poll: float
     first_seen: dict[tuple[str, str], float] = field(default_factory=dict)
-    entries: list[dict[str, str]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
     polls: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     def run(self) -> None:
         while not self._stop.is_set():
-            entries = self.stack.outbox()
+            entries = self.stack.outbox(timeout=120)
             now = time.time()
             with self._changed:
                 self.polls += 1
@@ -203,10 +149,10 @@ class Sample:
     outcome: str  # offer, no_match, timeout
 
 
-def submit_and_wait(stack: Stack, watcher: Watcher, index: int) -> Sample:
+def submit_and_wait(stack: RunningStack, watcher: Watcher, index: int) -> Sample:
     headers = {"Content-Type": "application/json", "Idempotency-Key": f"e2e-bench-{index}-{time.time_ns()}"}
     submitted = time.time()
-    status, data = stack.call("POST", "/quote-requests", quote_payload(index), headers)
+    status, _, data = stack.request("POST", "/quote-requests", quote_payload(index), headers, timeout=120)
     post_ms = (time.time() - submitted) * 1000
     if status != 201:
         raise RuntimeError(f"POST /quote-requests answered {status}: {data[:300]!r}")
@@ -219,21 +165,41 @@ def submit_and_wait(stack: Stack, watcher: Watcher, index: int) -> Sample:
     return Sample(index, request_id, submitted, post_ms, watcher.first_seen[seen] - submitted, "offer")
 
 
-def accept_first_offers(stack: Stack, watcher: Watcher, request_ids: list[str]) -> list[str]:
+def accept_first_offers(stack: RunningStack, watcher: Watcher, request_ids: list[str]) -> list[str]:
     """Reply ACCEPT to each request's first offer email; returns the requests whose reply was ACTED."""
-    accepted = []
+    accepted: list[str] = []
     for request_id in request_ids:
         entry = next(e for e in watcher.entries if parse(e) == ("offer", request_id))
         form = urllib.parse.urlencode({"body": "ACCEPT"}).encode()
-        status, data = stack.call(
+        status, _, data = stack.request(
             "POST",
             f"/_outbox/{entry['file']}/reply",
             form,
             {"Content-Type": "application/x-www-form-urlencoded"},
+            timeout=120,
         )
         if status == 200 and "ACTED" in data.decode(errors="replace"):
             accepted.append(request_id)
     return accepted
+
+
+def why_not_acted(state_dir: Path, entries: list[dict[str, Any]], refused: set[str]) -> dict[str, int]:
+    """What the director was told when an ACCEPT reply changed nothing (the reply_answer email of
+    each such request, read from the outbox and matched to directormatch.replies.TOO_LATE_TEXT)."""
+    from directormatch.replies import TOO_LATE_TEXT
+
+    reasons: Counter[str] = Counter()
+    for entry in entries:
+        kind, request_id = parse(entry)
+        if kind != "reply_answer" or request_id not in refused:
+            continue
+        message = email.message_from_bytes(
+            (state_dir / "outbox" / entry["file"]).read_bytes(), policy=default
+        )
+        part = message.get_body(preferencelist=("plain",))
+        text = " ".join(str(part.get_content()).split()) if part else ""
+        reasons[next((o.value for o, words in TOO_LATE_TEXT.items() if words in text), "other")] += 1
+    return dict(reasons)
 
 
 def wait_quiet(watcher: Watcher, accepted: list[str], timeout: float = 120.0, quiet: float = 3.0) -> None:
@@ -292,11 +258,13 @@ def bench(
             accepted = accept_first_offers(stack, watcher, matched[:accepts])
             wait_quiet(watcher, accepted)
             entries = list(watcher.entries)
+            refused = why_not_acted(stack.state_dir, entries, set(matched[:accepts]) - set(accepted))
         finally:
             watcher.stop()
             thread.join(timeout=5)
-            stop_stack(stack)
+            stack.stop()
     result = summarise(samples, entries, accepted, quotes, concurrency, roster, poll, startup_s, run_s)
+    result["accept_replies_not_acted"] = refused
     result["moto_transaction_patch"] = patch
     return result
 
@@ -374,6 +342,8 @@ def table(result: dict[str, Any]) -> str:
         f"emails by kind: {result['emails_by_kind']}",
         f"per quote: {result['emails_per_quote']}; per accepted quote "
         f"({result['accepted']} accepted by reply): {result['emails_per_accepted_quote']}",
+        f"ACCEPT replies that changed nothing, by what the director was told: "
+        f"{result['accept_replies_not_acted'] or 'none'}",
         f"emails per quote on the happy path (receipt + offers + what an accept sends): "
         f"{result['emails_per_quote_happy_path']}",
     ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 from pathlib import Path
 
 from local import resources, template
 from local.clock import Scheduler
 from local.lambdas import Functions
+from local.launch import free_port
 from local.outbox import Outbox
 from local.streams import StreamPump
 
@@ -24,12 +24,6 @@ LOCAL_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class LocalStack:
@@ -50,7 +44,7 @@ class LocalStack:
             from local import moto_patch
 
             moto_patch.apply()
-        moto_port = int(os.environ.get("MOTO_PORT") or _free_port())
+        moto_port = int(os.environ.get("MOTO_PORT") or free_port())
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self._moto.start()
         self.moto_endpoint = f"http://127.0.0.1:{moto_port}"

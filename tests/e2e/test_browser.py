@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
-from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
+from tests.e2e.conftest import ROOT, RunningStack, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack of its own: other e2e tests move the sweep's clock, which would expire these offers."""
     running = start_stack(tmp_path_factory.mktemp("browser-stack"))
     yield running
-    stop_stack(running)
+    running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
+from tests.e2e.conftest import ROOT, RunningStack, start_stack
 
 pytestmark = pytest.mark.e2e
 EMAIL_WAIT_SECONDS = 10
@@ -94,7 +94,7 @@ def test_stack_restarted_on_leftover_state_serves_again(tmp_path: Path) -> None:
         "POST", "/quote-requests", json.dumps(quote_body()).encode(), {"Content-Type": "application/json"}
     )
     time.sleep(0.5)
-    stop_stack(first)
+    first.stop()
     assert list((tmp_path / "outbox").glob("*.eml"))
 
     # When it starts again on the same state directory
@@ -107,4 +107,4 @@ def test_stack_restarted_on_leftover_state_serves_again(tmp_path: Path) -> None:
         )
         assert status == 201
     finally:
-        stop_stack(second)
+        second.stop()

@@ -22,14 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -40,66 +36,18 @@ from pathlib import Path
 from typing import Any
 
 from directormatch.vocabulary import US_STATES
-from tests.e2e.conftest import free_port
+from local import launch
+from local.launch import RunningStack
 from tests.events import quote_body
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".local" / "reliability"
 RESULT = STATE / "load.json"
-READY_SECONDS = 120
 DRAIN_TIMEOUT_SECONDS = 1800
 QUIET_SECONDS = 20
 POST_ATTEMPTS = 5
 STATES = sorted(US_STATES)  # the 50 states and DC
 MESSAGE_ID = re.compile(r"<(?P<kind>[a-z_0-9]+)\.(?P<ref>[^@]+)@directormatch>")
-
-
-@dataclass
-class Stack:
-    base_url: str
-    moto_endpoint: str
-    process: subprocess.Popen[bytes]
-    outbox: Path
-
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.base_url + path, timeout=60) as response:  # noqa: S310 - loopback
-            return json.loads(response.read())
-
-
-def start_stack(state_dir: Path, patched: bool) -> Stack:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "LOCAL_STATE_DIR": str(state_dir),
-        "ROSTER_SIZE": "600",
-        "SWEEP_SECONDS": "300",
-        "MOTO_AS_SHIPPED": "0" if patched else "1",
-    }
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        env.pop(name, None)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log_path = state_dir / "stack.log"
-    command = [sys.executable, "-m", "local"]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline and process.poll() is None:
-        banner = log_path.read_text()
-        moto = re.search(r"moto\s+(http://127\.0\.0\.1:\d+)", banner)
-        if "Ctrl-C to stop" in banner and moto:
-            return Stack(f"http://127.0.0.1:{port}", moto.group(1), process, state_dir / "outbox")
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("local stack did not start:\n" + log_path.read_text()[-3000:])
-
-
-def stop_stack(stack: Stack) -> None:
-    stack.process.terminate()
-    try:
-        stack.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        stack.process.kill()
 
 
 @dataclass
@@ -126,35 +74,32 @@ def body(number: int) -> bytes:
     return json.dumps(quote).encode()
 
 
-def submit(stack: Stack, submission: Submission) -> Submission:
+def submit(stack: RunningStack, submission: Submission) -> Submission:
     """POST as the website does: on 503 (Retry-After) or a connection error, again with the same
     Idempotency-Key, so a retry can never make a second request. The POST latency is the first
     attempt's start to the 201."""
     submission.started = time.time()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": submission.key}
     for attempt in range(1, POST_ATTEMPTS + 1):
         submission.attempts = attempt
-        request = urllib.request.Request(  # noqa: S310 - loopback only
-            stack.base_url + "/quote-requests",
-            data=body(submission.number),
-            method="POST",
-            headers={"Content-Type": "application/json", "Idempotency-Key": submission.key},
-        )
         wait = 0.5 * attempt
         try:
-            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
-                submission.status = response.status
-                submission.request_id = json.loads(response.read())["request_id"]
-                break
-        except urllib.error.HTTPError as error:
-            submission.status = error.code
-            submission.errors.append(str(error.code))
-            if error.code != 503:
-                break
-            wait = float(error.headers.get("Retry-After") or wait)
+            status, answer_headers, data = stack.request(
+                "POST", "/quote-requests", body(submission.number), headers, timeout=120
+            )
         except OSError as error:
             submission.status = -1
             submission.errors.append(type(error).__name__)
-        time.sleep(wait)
+            time.sleep(wait)
+            continue
+        submission.status = status
+        if status == 201:
+            submission.request_id = json.loads(data)["request_id"]
+            break
+        submission.errors.append(str(status))
+        if status != 503:
+            break
+        time.sleep(float(answer_headers.get("Retry-After") or wait))
     submission.seconds = time.time() - submission.started
     return submission
 
@@ -168,7 +113,7 @@ def scan(client: Any, table: str) -> Iterator[dict[str, Any]]:
             yield {k: deserializer.deserialize(v) for k, v in raw.items()}
 
 
-def dynamodb(stack: Stack) -> Any:
+def dynamodb(stack: RunningStack) -> Any:
     import boto3
 
     return boto3.client(
@@ -184,13 +129,13 @@ def matched_count(client: Any, ids: set[str]) -> int:
     return sum(1 for item in scan(client, "RequestsTable") if item["sk"] == "MATCH" and item["pk"] in ids)
 
 
-def wait_for_drain(stack: Stack, ids: set[str]) -> float:
+def wait_for_drain(stack: RunningStack, ids: set[str]) -> float:
     """Until every request has its MATCH and the outbox has been quiet for QUIET_SECONDS."""
     client = dynamodb(stack)
     started = time.monotonic()
     last_count, last_change = -1, time.monotonic()
     while time.monotonic() - started < DRAIN_TIMEOUT_SECONDS:
-        count = len(stack.get("/_outbox.json"))
+        count = len(stack.outbox(timeout=60))
         if count != last_count:
             last_count, last_change = count, time.monotonic()
         elif time.monotonic() - last_change >= QUIET_SECONDS and matched_count(client, ids) == len(ids):
@@ -218,7 +163,7 @@ class Account:
     complete: int = 0
 
 
-def account(stack: Stack, submissions: list[Submission]) -> tuple[Account, dict[str, list[float]]]:
+def account(stack: RunningStack, submissions: list[Submission]) -> tuple[Account, dict[str, list[float]]]:
     result = Account(submitted=len(submissions))
     ids = {s.request_id for s in submissions if s.status == 201}
     result.accepted = len(ids)
@@ -227,9 +172,10 @@ def account(stack: Stack, submissions: list[Submission]) -> tuple[Account, dict[
     by_request: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         by_request.setdefault(item["pk"], []).append(item)
-    entries = stack.get("/_outbox.json")
+    entries = stack.outbox(timeout=60)
     sent = Counter(entry["message_id"] for entry in entries)
-    written = {entry["message_id"]: (stack.outbox / entry["file"]).stat().st_mtime for entry in entries}
+    outbox = stack.state_dir / "outbox"
+    written = {entry["message_id"]: (outbox / entry["file"]).stat().st_mtime for entry in entries}
     started = {s.request_id: s.started for s in submissions if s.request_id}
     to_receipt, to_offer = [], []
     for request_id in ids:
@@ -286,7 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
 
     print("starting the local stack ...", flush=True)
-    stack = start_stack(STATE / "load", patched=not arguments.moto_as_shipped)
+    # The sweep on its deployed rate (5 minutes), not the stack's 5-second demo tick.
+    variables = {"ROSTER_SIZE": "600", "SWEEP_SECONDS": "300"}
+    variables["MOTO_AS_SHIPPED"] = "1" if arguments.moto_as_shipped else "0"
+    stack = launch.start(STATE / "load", variables)
     try:
         submissions = [Submission(n, f"load-{uuid.uuid4()}") for n in range(arguments.requests)]
         print(f"posting {arguments.requests} requests at concurrency {arguments.concurrency} ...", flush=True)
@@ -299,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         drained = wait_for_drain(stack, ids)
         result, latencies = account(stack, submissions)
     finally:
-        stop_stack(stack)
+        stack.stop()
 
     lost, duplicated = sum(result.lost.values()), sum(result.duplicated.values())
     retried = Counter(error for s in submissions for error in s.errors)

@@ -92,7 +92,7 @@ def test_intake_twenty_concurrent_posts_with_one_key_over_http_answer_one_reques
     clients still race over HTTP, and every one must get the same answer."""
     import boto3
 
-    from tests.e2e.conftest import start_stack, stop_stack
+    from tests.e2e.conftest import start_stack
 
     stack = start_stack(tmp_path / "stack")
     try:
@@ -131,4 +131,4 @@ def test_intake_twenty_concurrent_posts_with_one_key_over_http_answer_one_reques
         assert [r["request_id"]["S"] for r in requests] == list(ids)
         assert [c["request_id"]["S"] for c in claims] == list(ids)
     finally:
-        stop_stack(stack)
+        stack.stop()
