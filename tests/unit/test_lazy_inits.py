@@ -45,12 +45,22 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def python(code: str, *args: str, site: Path | None = None) -> subprocess.CompletedProcess[str]:
+def environment(site: Path | None) -> dict[str, str]:
+    """This environment, with `site` (when given) first on PYTHONPATH."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     if site:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def python(code: str, *args: str, site: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=environment(site),
+        capture_output=True,
+        text=True,
+        check=True,
     )
 
 
@@ -144,12 +154,10 @@ def test_the_handlers_that_use_them_pass_their_tests_on_the_shipped_powertools(s
     tests += ["tests/integration/test_match.py"]
     check = "import aws_lambda_powertools.event_handler as m, sys; assert m.__file__.startswith(sys.argv[1])"
     python(check, str(shipped), site=shipped)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(shipped), env.get("PYTHONPATH")) if p)
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests],
         cwd=ROOT,
-        env=env,
+        env=environment(shipped),
         capture_output=True,
         text=True,
         check=False,
