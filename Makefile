@@ -11,12 +11,13 @@ VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run test lint format unit integration e2e bench reliability load clean
+.PHONY: help install run test lint format unit integration e2e bench reliability load clean iam
 
 help:
 	@echo "make run    start the local stack at http://127.0.0.1:$${PORT:-3000} (Ctrl-C stops it)"
 	@echo "make test   lint, then unit, integration and end-to-end tests"
-	@echo "make lint   ruff, mypy, cfn-lint (and sam validate --lint when sam is installed)"
+	@echo "make lint   ruff, mypy, cfn-lint on template.yaml and on the transformed template (and sam validate --lint when sam is installed)"
+	@echo "make iam    integration and end-to-end tests recording each function's AWS calls, checked against its role"
 	@echo "make package  deployable zips (python3.13, arm64) in build/, with their sizes"
 	@echo "make bench  benchmarks, 10-15 min (BENCH_ARGS=--quick: ~4 min; not part of make test)"
 
@@ -34,8 +35,11 @@ run: install
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy layers/core/python/directormatch functions local
+	$(RUN) mypy layers/core/python/directormatch functions local checks
 	$(RUN) cfn-lint template.yaml
+	@# What CloudFormation receives: packaged and SAM-transformed (roles, mappings, cycles).
+	$(RUN) python -m checks.transform --out build/transformed.json
+	$(RUN) cfn-lint build/transformed.json
 	@$(UV) export --frozen --no-dev --no-emit-project --no-hashes --format requirements-txt --no-header -q \
 		| diff -q - layers/core/requirements.txt >/dev/null \
 		|| (echo "layers/core/requirements.txt is stale: run make requirements" && exit 1)
@@ -72,6 +76,11 @@ RELIABILITY_RELATED := tests/unit/test_tokens.py tests/integration/test_match.py
 	tests/integration/test_replies.py
 reliability: install
 	$(RUN) pytest -q tests/reliability $(RELIABILITY_RELATED)
+
+# Every AWS call the functions make in the integration and end-to-end tests, held against the
+# function's role in the transformed template (checks/iam.py); `make test` checks it as well.
+iam: install
+	$(RUN) pytest -q --iam tests/integration tests/e2e
 
 # 2,000 submissions through the local stack at concurrency 20 (several minutes; not in `make test`).
 load: install

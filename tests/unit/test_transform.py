@@ -1,0 +1,65 @@
+"""checks/transform.py: template.yaml as CloudFormation receives it (packaged, SAM-transformed), and
+cfn-lint on that result, which sees what the SAM source hides (the log-group cycle of issue 13)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from cfnlint.api import lint
+
+from checks.transform import packaged, transformed
+from local import template
+
+
+def lint_errors(document: dict[str, Any]) -> list[str]:
+    return [f"{m.rule.id} {m.message}" for m in lint(json.dumps(document)) if m.rule.id.startswith("E")]
+
+
+@pytest.fixture(scope="module")
+def cloudformation() -> dict[str, Any]:
+    return transformed()
+
+
+def test_transform_packages_every_code_path_without_touching_the_source() -> None:
+    source = template.load()
+    before = copy.deepcopy(source)
+    result = packaged(source)
+    properties = [r.get("Properties", {}) for r in result["Resources"].values()]
+    code = [p.get("CodeUri") or p.get("ContentUri") for p in properties]
+    code = [uri for uri in code if uri is not None]
+    assert len(code) == len(template.resources("AWS::Serverless::Function")) + 1  # functions + layer
+    assert all(uri.startswith("s3://") for uri in code)
+    assert source == before
+
+
+def test_transform_gives_each_function_its_lambda_role_and_event_sources(
+    cloudformation: dict[str, Any],
+) -> None:
+    resources = cloudformation["Resources"]
+    assert not any(r["Type"].startswith("AWS::Serverless::") for r in resources.values())
+    for function in template.resources("AWS::Serverless::Function"):
+        assert resources[function]["Type"] == "AWS::Lambda::Function"
+        assert resources[f"{function}Role"]["Type"] == "AWS::IAM::Role"
+    mappings = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert sorted(m["Properties"]["FunctionName"]["Ref"] for m in mappings) == [
+        "MatchFunction",
+        "NotifyFunction",
+    ]
+
+
+def test_transform_lints_clean(cloudformation: dict[str, Any]) -> None:
+    assert lint_errors(cloudformation) == []
+
+
+def test_transform_lint_catches_a_log_group_named_after_its_function() -> None:
+    # Given the log group named from the function that logs to it (the cycle issue 13 found)
+    document = copy.deepcopy(template.load())
+    document["Resources"]["IntakeFunctionLogs"]["Properties"]["LogGroupName"] = {
+        "Fn::Sub": "/aws/lambda/${IntakeFunction}"
+    }
+    # Then the SAM source hides it, and the transformed template shows it
+    assert not any("E3004" in e for e in lint_errors(document))
+    assert any(e.startswith("E3004") and "IntakeFunction" in e for e in lint_errors(transformed(document)))
