@@ -30,6 +30,12 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+def _engine_note(engine: str) -> str:
+    if engine == "local":
+        return "AWS's DynamoDB Local: AWS_ENDPOINT_URL_DYNAMODB for the aws CLI"
+    return "moto; DYNAMODB=local make run for AWS's DynamoDB Local"
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", "3000"))
     if port_in_use(port):
@@ -41,15 +47,25 @@ def main() -> int:
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING"), format="%(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
+    from local import dynamodb_local
     from local.stack import LocalStack
 
+    try:
+        dynamodb_local.engine()
+    except dynamodb_local.Unavailable as error:
+        print(error, file=sys.stderr)
+        return 2
     stack = LocalStack(
         port=port,
         state_dir=Path(os.environ.get("LOCAL_STATE_DIR", STATE_DIR)),
         roster_size=int(os.environ.get("ROSTER_SIZE", "600")),
     )
     started = time.monotonic()
-    stack.start()
+    try:
+        stack.start()
+    except dynamodb_local.Unavailable as error:  # nothing else started yet
+        print(error, file=sys.stderr)
+        return 2
     base = f"http://127.0.0.1:{port}"
     print(
         f"DirectorMatch local stack ready in {time.monotonic() - started:.1f}s\n"
@@ -57,6 +73,7 @@ def main() -> int:
         f"  API      {base}/quote-requests  (POST JSON, e.g. events/quote_request.json)\n"
         f"  Outbox   {base}/_outbox  (files in {stack.outbox.directory})\n"
         f"  moto     {stack.moto_endpoint}/moto-api/  (AWS_ENDPOINT_URL for the aws CLI)\n"
+        f"  DynamoDB {stack.dynamodb_endpoint}  ({_engine_note(stack.dynamodb_engine)})\n"
         f"  Roster   {stack.roster_directors} synthetic directors in all 50 states and DC\n"
         "Ctrl-C to stop.",
         flush=True,

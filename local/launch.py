@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_SECONDS = 120
 BANNER_END = "Ctrl-C to stop"
 MOTO_LINE = re.compile(r"moto\s+(http://127\.0\.0\.1:\d+)")
+DYNAMODB_LINE = re.compile(r"DynamoDB\s+(http://127\.0\.0\.1:\d+)")
 
 
 def free_port() -> int:
@@ -38,6 +39,20 @@ class RunningStack:
     state_dir: Path
     process: subprocess.Popen[bytes]
     banner: str
+    # moto's endpoint, or DynamoDB Local's when the stack runs with DYNAMODB=local.
+    dynamodb_endpoint: str = ""
+
+    def dynamodb(self) -> Any:
+        """A DynamoDB client on the stack's DynamoDB, whichever engine serves it."""
+        import boto3
+
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.dynamodb_endpoint or self.moto_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - local engines take any key
+        )
 
     @property
     def log_path(self) -> Path:
@@ -79,11 +94,17 @@ class RunningStack:
 
 def start(state_dir: Path, variables: dict[str, str] | None = None) -> RunningStack:
     """Start the stack with `variables` added to this environment (e.g. ROSTER_SIZE, SWEEP_SECONDS,
-    MOTO_AS_SHIPPED; see local/__main__.py), on a free port, and wait for its banner. An endpoint or
-    profile set in this shell is dropped: the stack's functions must reach its own moto."""
+    MOTO_AS_SHIPPED, DYNAMODB; see local/__main__.py), on a free port, and wait for its banner. An
+    endpoint or profile set in this shell is dropped: the stack's functions must reach its own moto
+    (and its own DynamoDB Local with DYNAMODB=local, inherited from this environment)."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "LOCAL_STATE_DIR": str(state_dir), **(variables or {})}
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+        "AWS_PROFILE",
+    ):
         env.pop(name, None)
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "stack.log"
@@ -97,7 +118,15 @@ def start(state_dir: Path, variables: dict[str, str] | None = None) -> RunningSt
         moto = MOTO_LINE.search(output)
         if BANNER_END in output and moto:
             banner = output[: output.index(BANNER_END)]
-            return RunningStack(f"http://127.0.0.1:{port}", moto.group(1), state_dir, process, banner)
+            dynamodb = DYNAMODB_LINE.search(banner)
+            return RunningStack(
+                f"http://127.0.0.1:{port}",
+                moto.group(1),
+                state_dir,
+                process,
+                banner,
+                dynamodb.group(1) if dynamodb else moto.group(1),
+            )
         time.sleep(0.1)
     process.kill()
     raise RuntimeError("local stack did not start:\n" + log_path.read_text()[-5000:])

@@ -1,4 +1,5 @@
-"""Assembles the local stack: moto server, resources from template.yaml, roster, stream pump, HTTP."""
+"""Assembles the local stack: moto server (and DynamoDB Local with DYNAMODB=local), resources from
+template.yaml, roster, stream pump, HTTP."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
-from local import resources, template
+from local import dynamodb_local, resources, template
 from local.clock import Scheduler
 from local.lambdas import Functions
 from local.launch import free_port
@@ -34,8 +35,20 @@ class LocalStack:
         self.roster_directors = 0
         self.outbox = Outbox(state_dir / "outbox")
         self.moto_endpoint = ""
+        # DynamoDB's endpoint: moto's, or DynamoDB Local's with DYNAMODB=local (local/dynamodb_local.py).
+        self.dynamodb_endpoint = ""
+        self.dynamodb_engine = dynamodb_local.engine()
+        self._dynamodb_local: dynamodb_local.DynamoDBLocal | None = None
 
     def start(self) -> None:
+        if self.dynamodb_engine == "local":
+            # DynamoDB and its streams on AWS's DynamoDB Local; SES, SQS, SNS, SSM stay on moto.
+            # First: when it cannot start (no Java), nothing else is running yet.
+            self._dynamodb_local = dynamodb_local.DynamoDBLocal(
+                port=int(os.environ.get("DYNAMODB_PORT") or 0) or None,
+                log_path=self.state_dir / "dynamodb-local.log",
+            )
+            self._dynamodb_local.start()
         from moto.server import ThreadedMotoServer
 
         if os.environ.get("MOTO_AS_SHIPPED") != "1":
@@ -56,6 +69,12 @@ class LocalStack:
             "TOKEN_KEYS", json.dumps({"active": "local", "keys": {"local": secrets.token_urlsafe(32)}})
         )
         os.environ["AWS_ENDPOINT_URL"] = self.moto_endpoint
+        for name in dynamodb_local.endpoint_variables(""):
+            os.environ.pop(name, None)
+        self.dynamodb_endpoint = self.moto_endpoint
+        if self._dynamodb_local is not None:
+            self.dynamodb_endpoint = self._dynamodb_local.endpoint
+            os.environ.update(dynamodb_local.endpoint_variables(self.dynamodb_endpoint))
         for function in template.resources("AWS::Serverless::Function"):
             # Functions share this process: their environments must agree (they do: Globals).
             os.environ.update(resources.local_environment(function, parameters))
@@ -98,3 +117,5 @@ class LocalStack:
         self.pump.stop()
         self.http.server_close()
         self._moto.stop()
+        if self._dynamodb_local is not None:
+            self._dynamodb_local.stop()
