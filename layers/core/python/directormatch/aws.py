@@ -15,15 +15,20 @@ def _client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    # account_id_endpoint_mode=disabled keeps DynamoDB on the regional endpoint (moto, see DESIGN.md).
-    config = Config(
-        account_id_endpoint_mode="disabled",
-        retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=2,
-        read_timeout=5,
-    )
+    options: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 3}}
+    options.update(connect_timeout=2, read_timeout=5)
+    if _local_endpoint() and "account_id_endpoint_mode" in Config.OPTION_DEFAULTS:
+        # A local endpoint (moto, DynamoDB Local) serves no account-id hosts; keep DynamoDB calls on
+        # the configured endpoint. In AWS the default stands. Botocore before 1.37 (an older Lambda
+        # runtime) has no such option and would refuse it.
+        options["account_id_endpoint_mode"] = "disabled"
+    config = Config(**options)
     session = boto3.session.Session()
     return session.client(service, config=config, region_name=os.environ.get("AWS_REGION"))  # type: ignore[call-overload]
+
+
+def _local_endpoint() -> bool:
+    return any(name.startswith("AWS_ENDPOINT_URL") and value for name, value in os.environ.items())
 
 
 @cache

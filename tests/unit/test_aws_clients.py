@@ -1,0 +1,43 @@
+"""directormatch.aws: clients keep DynamoDB on a local endpoint (moto, DynamoDB Local) without
+refusing to start on a runtime whose botocore predates account-id endpoints (before 1.37)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import botocore.config
+import pytest
+from botocore.config import Config
+
+from directormatch import aws
+
+
+def test_clients_disable_account_id_endpoints_for_a_local_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")
+    assert aws.dynamodb().meta.config.account_id_endpoint_mode == "disabled"
+
+
+def test_clients_leave_account_id_endpoints_to_botocore_in_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", raising=False)
+    assert aws.dynamodb().meta.config.account_id_endpoint_mode == "preferred"  # botocore's default
+
+
+def test_clients_start_on_a_botocore_without_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a botocore that predates the option: its Config refuses the keyword
+    older = {k: v for k, v in Config.OPTION_DEFAULTS.items() if k != "account_id_endpoint_mode"}
+
+    class OlderConfig(Config):
+        OPTION_DEFAULTS = older
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.account_id_endpoint_mode = None  # read later by this (newer) botocore's client
+
+    monkeypatch.setattr(botocore.config, "Config", OlderConfig)
+    with pytest.raises(TypeError):
+        OlderConfig(account_id_endpoint_mode="disabled")
+    # When a client is made for a local endpoint, it is made, with the rest of the configuration
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")
+    config = aws.dynamodb().meta.config
+    assert (config.connect_timeout, config.read_timeout) == (2, 5)
