@@ -1,0 +1,84 @@
+"""The alarms a production stack needs, checked on the transformed template so that a new stream
+consumer, table or index without its alarm fails here: stream lag, API errors and latency, SES
+complaints beside bounces, DynamoDB throttles, and every alarm reaching ops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from checks.transform import transformed
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, Any]:
+    found: dict[str, Any] = transformed()["Resources"]
+    return found
+
+
+def alarms(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+
+
+def metrics_of(alarm: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(metric name, {dimension: value}) for a plain alarm or each metric of a metric-math alarm."""
+    if "MetricName" in alarm:
+        return [(alarm["MetricName"], {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])})]
+    stats = [m["MetricStat"]["Metric"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+    return [(m["MetricName"], {d["Name"]: d["Value"] for d in m.get("Dimensions", [])}) for m in stats]
+
+
+def watched(resources: dict[str, Any], metric: str) -> list[dict[str, Any]]:
+    return [dims for alarm in alarms(resources) for name, dims in metrics_of(alarm) if name == metric]
+
+
+def test_alarms_every_stream_consumer_has_an_iterator_age_alarm(resources: dict[str, Any]) -> None:
+    consumers = {
+        r["Properties"]["FunctionName"]["Ref"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+    assert consumers == {"MatchFunction", "NotifyFunction"}
+    assert {d["FunctionName"]["Ref"] for d in watched(resources, "IteratorAge")} == consumers
+
+
+def test_alarms_every_function_has_errors_and_throttles_alarms(resources: dict[str, Any]) -> None:
+    functions = {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    for metric in ("Errors", "Throttles"):
+        assert {d["FunctionName"]["Ref"] for d in watched(resources, metric)} == functions
+
+
+def test_alarms_api_errors_and_p99_latency_watch_the_deployed_api(resources: dict[str, Any]) -> None:
+    [api] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    [stage] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    expected = {"ApiName": api["Name"], "Stage": stage["StageName"]}
+    assert watched(resources, "5XXError") == [expected]
+    assert watched(resources, "Latency") == [expected]
+    [latency] = [a for a in alarms(resources) if a.get("MetricName") == "Latency"]
+    assert latency["ExtendedStatistic"] == "p99"
+
+
+def test_alarms_ses_complaint_rate_fires_well_before_ses_pauses_sending(resources: dict[str, Any]) -> None:
+    [complaints] = [a for a in alarms(resources) if a.get("MetricName") == "Reputation.ComplaintRate"]
+    assert complaints["Namespace"] == "AWS/SES"
+    assert float(complaints["Threshold"]) <= 0.001  # SES may pause near 0.005 (0.5%)
+    assert any(m.get("Id") == "bounced" for a in alarms(resources) for m in a.get("Metrics", []))
+
+
+def test_alarms_every_table_and_index_has_its_throttles_watched(resources: dict[str, Any]) -> None:
+    read = watched(resources, "ReadThrottleEvents")
+    write = watched(resources, "WriteThrottleEvents")
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::DynamoDB::Table":
+            continue
+        table = {"TableName": {"Ref": name}}
+        assert table in read
+        assert table in write
+        for index in resource["Properties"].get("GlobalSecondaryIndexes", []):
+            assert {**table, "GlobalSecondaryIndexName": index["IndexName"]} in read
+
+
+def test_alarms_all_reach_ops(resources: dict[str, Any]) -> None:
+    for alarm in alarms(resources):
+        assert alarm["AlarmActions"] == [{"Ref": "OpsAlertsTopic"}], alarm["AlarmDescription"]
