@@ -11,7 +11,7 @@ VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run test lint format unit integration e2e bench reliability load clean iam
+.PHONY: help install run test lint format unit integration e2e bench reliability load clean iam preflight
 
 help:
 	@echo "make run    start the local stack at http://127.0.0.1:$${PORT:-3000} (Ctrl-C stops it)"
@@ -35,7 +35,7 @@ run: install
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy layers/core/python/directormatch functions local checks
+	$(RUN) mypy layers/core/python/directormatch functions local checks ops
 	$(RUN) cfn-lint template.yaml
 	@# What CloudFormation receives: packaged and SAM-transformed (roles, mappings, cycles).
 	$(RUN) python -m checks.transform --out build/transformed.json
@@ -85,6 +85,12 @@ iam: install
 # 2,000 submissions through the local stack at concurrency 20 (several minutes; not in `make test`).
 load: install
 	$(RUN) python -m tests.reliability.load $(LOAD_ARGS)
+
+# Deployment prerequisites, read from the AWS account your credentials reach (ops/preflight.py; reads
+# only). Run it before `sam deploy --guided` and again after: PREFLIGHT_ARGS="--region ... --sender-email ..."
+PREFLIGHT_ARGS ?=
+preflight: install
+	$(RUN) python -m ops.preflight $(PREFLIGHT_ARGS)
 
 package:
 	python3 scripts/package.py

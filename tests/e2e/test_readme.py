@@ -52,14 +52,28 @@ ELSEWHERE: dict[str, str] = {
         "tests/reliability/test_poison.py (replay.main on the failure queue, then the queue is empty)"
     ),
     "sam local generate-event": "how events/ were made; needs SAM CLI (events/README.md)",
+    "make preflight": "tests/integration/test_preflight.py (the README's command, and the tool itself)",
+    'make preflight PREFLIGHT_ARGS="--region us-east-1 --sender-email matches@yourdomain.com '
+    '--inbound-domain reply.yourdomain.com"': (
+        "tests/integration/test_preflight.py runs it verbatim with no credentials (it stops there); "
+        "ops.preflight.main runs on moto accounts there"
+    ),
 }
 NEEDS_AWS_ACCOUNT = (
     "uv tool install aws-sam-cli",
     "sam validate --lint",
     "sam build",
-    "sam deploy --guided",
+    "sam deploy",
     "aws ssm put-parameter",
     "aws ses set-active-receipt-rule-set",
+    # The prerequisites make preflight reads (README "Deploy"); tests/integration/test_preflight.py runs
+    # the same reads on moto.
+    "aws cloudformation describe-stack",
+    "aws lambda get-account-settings",
+    "aws service-quotas request-service-quota-increase",
+    "aws ses describe-active-receipt-rule-set",
+    "aws sesv2 ",
+    "aws ssm describe-parameters",
 )
 
 

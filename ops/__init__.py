@@ -1,0 +1,1 @@
+"""Tools people run against an AWS account (make preflight). Never shipped to Lambda."""
