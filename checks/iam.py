@@ -331,7 +331,11 @@ class Resolver:
 
     def __init__(self, document: dict[str, Any], parameters: dict[str, str]) -> None:
         self.resources: dict[str, Any] = document.get("Resources", {})
+        self.conditions: dict[str, Any] = document.get("Conditions", {})
         self.parameters = parameters
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.conditions[name]))
 
     def ref(self, name: str) -> str:
         pseudo = {"AWS::Partition": PARTITION, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID}
@@ -374,12 +378,25 @@ class Resolver:
         return re.sub(r"\$\{([^}!]+)\}", replace, text)
 
     def resolve(self, value: Any) -> Any:
+        """The value with intrinsic functions resolved; AWS::NoValue (None) drops out of lists."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [r for r in (self.resolve(v) for v in value) if r is not None]
         if not isinstance(value, dict):
             return value
+        if value == {"Ref": "AWS::NoValue"}:
+            return None
         if "Ref" in value:
             return self.ref(value["Ref"])
+        if "Fn::If" in value:
+            name, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if self.condition(name) else when_false)
+        if "Fn::Not" in value:
+            return not self.resolve(value["Fn::Not"][0])
+        if "Fn::Equals" in value:
+            left, right = self.resolve(value["Fn::Equals"])
+            return str(left) == str(right)
+        if "Condition" in value and isinstance(value["Condition"], str) and len(value) == 1:
+            return self.condition(value["Condition"])
         if "Fn::GetAtt" in value:
             target = value["Fn::GetAtt"]
             name, attribute = target if isinstance(target, list) else target.split(".", 1)
@@ -463,7 +480,7 @@ def function_statements(document: dict[str, Any], parameters: dict[str, str]) ->
             if arn not in MANAGED_POLICIES:
                 raise ValueError(f"{name}: managed policy {arn} is unknown to checks.iam; add its statements")
             statements += [_statement(s, resolver, managed=True) for s in MANAGED_POLICIES[arn]]
-        for policy in role.get("Policies", []):
+        for policy in resolver.resolve(role.get("Policies", [])):  # Fn::If picks a policy or none
             statements += [_statement(s, resolver) for s in _as_list(policy["PolicyDocument"]["Statement"])]
         found[name] = statements
     return found

@@ -60,13 +60,22 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(inner)
 
 
+def _policies(function_properties: dict[str, Any]) -> Iterator[Any]:
+    """A function's policies, with both branches of a conditional (Fn::If) policy."""
+    for policy in _list(function_properties.get("Policies", [])):
+        if isinstance(policy, dict) and "Fn::If" in policy:
+            yield from (p for p in policy["Fn::If"][1:] if p != {"Ref": "AWS::NoValue"})
+        else:
+            yield policy
+
+
 def statements(document: Document) -> Iterator[tuple[str, dict[str, Any]]]:
     """(where, statement) for every IAM statement: function policies, roles, policies and the
     resource policies of topics, queues and buckets."""
     for name, resource in document["Resources"].items():
         kind, props = resource["Type"], resource.get("Properties", {})
         if kind == "AWS::Serverless::Function":
-            for policy in _list(props.get("Policies", [])):
+            for policy in _policies(props):
                 if isinstance(policy, dict) and "Statement" in policy:
                     for statement in _list(policy["Statement"]):
                         yield name, statement
@@ -112,7 +121,7 @@ def check_wildcard_resources(document: Document, text: str) -> list[str]:
             findings.append(f"{name}: principal *")
     for name, resource in document["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
-            for policy in _list(resource.get("Properties", {}).get("Policies", [])):
+            for policy in _policies(resource.get("Properties", {})):
                 if not (isinstance(policy, dict) and "Statement" in policy):
                     findings.append(f"{name}: managed or template policy {policy} (write the statements out)")
     return findings

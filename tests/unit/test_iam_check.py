@@ -158,3 +158,21 @@ def test_iam_unknown_managed_policy_is_an_error() -> None:
     document["Resources"]["IntakeFunction"]["Properties"]["Policies"].append("AmazonS3FullAccess")
     with pytest.raises(ValueError, match="AmazonS3FullAccess"):
         iam.function_statements(transformed(document), template.parameter_defaults())
+
+
+def test_iam_keyring_kms_grant_follows_the_parameter() -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/0b8f2c1e-7d4a-4f7e-9a53-2f9d8c6b1a00"
+    decrypt = iam.Authorization(
+        "IntakeFunction", "kms:Decrypt", key, (("kms:ViaService", "ssm.us-east-1.amazonaws.com"),)
+    )
+    defaults = template.parameter_defaults()
+    # With the AWS-managed aws/ssm key (the default, no ARN) no role holds kms:Decrypt
+    without = iam.function_statements(transformed(), defaults)
+    assert not any("kms:Decrypt" in s.actions for statements in without.values() for s in statements)
+    # With a customer-managed key, the functions that read the keyring may decrypt it through SSM only
+    with_key = iam.function_statements(transformed(), {**defaults, "TokenKeysKmsKeyArn": key})
+    holders = {f for f, statements in with_key.items() if any("kms:Decrypt" in s.actions for s in statements)}
+    assert holders == {"IntakeFunction", "NotifyFunction", "RespondFunction"}
+    assert iam.violations([decrypt], with_key) == []
+    direct = iam.Authorization("IntakeFunction", "kms:Decrypt", key)
+    assert len(iam.violations([direct], with_key)) == 1
