@@ -137,6 +137,7 @@ class Target:
     token_keys_parameter: str
     public_base_url: str
     sources: str
+    token_keys_kms_key_arn: str = ""
 
     @property
     def sender_domain(self) -> str:
@@ -643,8 +644,10 @@ class Preflight:
             return Finding(Status.SKIPPED, f"no SecureString {name} yet (see token-keys)")
         key = str(found[0].get("KeyId") or AWS_MANAGED_SSM_KEY)
         manager = "AWS" if key == AWS_MANAGED_SSM_KEY else None
+        arn = ""
         if manager is None:
-            manager = str(self.client("kms").describe_key(KeyId=key)["KeyMetadata"].get("KeyManager"))
+            metadata = self.client("kms").describe_key(KeyId=key)["KeyMetadata"]
+            manager, arn = str(metadata.get("KeyManager")), str(metadata.get("Arn"))
         if manager == "AWS":
             return Finding(
                 Status.OK,
@@ -652,12 +655,18 @@ class Preflight:
                 "is enough",
             )
         roles = ", ".join(f"{function}Role" for function in keyring_readers())
+        if self.target.token_keys_kms_key_arn == arn:
+            return Finding(
+                Status.OK,
+                f"{name} is encrypted with the customer-managed key {arn}: TokenKeysKmsKeyArn names it, so "
+                f"the stack grants {roles} kms:Decrypt on it through SSM",
+            )
         return Finding(
-            Status.WARN,
-            f"{name} is encrypted with the customer-managed key {key}, and the template grants no "
-            f"kms:Decrypt: after the deploy, allow kms:Decrypt in that key's policy to the roles {roles} "
-            "(aws cloudformation describe-stack-resources names them) with the condition kms:ViaService "
-            f"ssm.{self.target.region}.amazonaws.com, or put the keyring under aws/ssm (no --key-id)",
+            Status.MISSING,
+            f"{name} is encrypted with the customer-managed key {arn or key}: deploy with "
+            f"TokenKeysKmsKeyArn={arn or key} (sam deploy --guided asks for it) so that {roles} may "
+            "kms:Decrypt it through SSM, or put the keyring under aws/ssm (no --key-id); until then no link "
+            "can be signed or checked",
         )
 
     def check_public_base_url(self) -> Finding:
@@ -747,6 +756,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--inbound-domain", help="InboundDomain parameter")
     parser.add_argument("--token-keys-parameter", help="TokenKeysParameter parameter")
     parser.add_argument("--public-base-url", help="PublicBaseUrl parameter")
+    parser.add_argument("--token-keys-kms-key-arn", help="TokenKeysKmsKeyArn parameter")
     parser.add_argument(
         "--config-file", type=Path, default=SAMCONFIG, help="samconfig.toml to read (if it exists)"
     )
@@ -774,6 +784,7 @@ def target_from(args: argparse.Namespace, session_region: str | None) -> Target:
         token_keys_parameter=pick(args.token_keys_parameter, "TokenKeysParameter"),
         public_base_url=pick(args.public_base_url, "PublicBaseUrl"),
         sources=sources,
+        token_keys_kms_key_arn=pick(args.token_keys_kms_key_arn, "TokenKeysKmsKeyArn"),
     )
 
 

@@ -531,23 +531,27 @@ def test_the_receiving_regions_are_those_cloudformation_offers_receipt_rule_sets
     assert offered == preflight.SES_RECEIVING_REGIONS
 
 
-def test_a_customer_managed_keyring_key_warns_with_the_roles_to_grant(account: Account) -> None:
+def test_a_customer_managed_keyring_key_is_missing_until_the_stack_names_it(account: Account) -> None:
     # Given the keyring under a customer-managed KMS key
-    key = account.client("kms").create_key(Description="keyring")["KeyMetadata"]["KeyId"]
-    account.put_keyring(GOOD_KEYRING, key_id=key)
+    metadata = account.client("kms").create_key(Description="keyring")["KeyMetadata"]
+    account.put_keyring(GOOD_KEYRING, key_id=metadata["KeyId"])
 
-    # When preflight runs
+    # When preflight runs without TokenKeysKmsKeyArn
     result = account.run()
 
-    # Then it still reads the keyring, and warns which roles need kms:Decrypt
+    # Then it still reads the keyring, and says to deploy with the key's ARN (the roles' grant)
     assert result.status("token-keys") == "OK"
-    assert result.status("token-keys-kms") == "WARN"
+    assert result.status("token-keys-kms") == "MISSING"
     detail = result.detail("token-keys-kms")
-    assert key in detail
+    assert f"TokenKeysKmsKeyArn={metadata['Arn']}" in detail
     for role in ("IntakeFunctionRole", "NotifyFunctionRole", "RespondFunctionRole"):
         assert role in detail
-    assert f"kms:ViaService ssm.{REGION}.amazonaws.com" in detail
-    assert result.code == 0
+    assert result.code == 1
+
+    # And with TokenKeysKmsKeyArn naming that key, the grant is in place
+    named = account.run("--token-keys-kms-key-arn", metadata["Arn"])
+    assert named.status("token-keys-kms") == "OK"
+    assert named.code == 0
 
 
 def test_the_template_placeholders_are_missing(account: Account) -> None:
