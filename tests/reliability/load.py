@@ -114,15 +114,8 @@ def scan(client: Any, table: str) -> Iterator[dict[str, Any]]:
 
 
 def dynamodb(stack: RunningStack) -> Any:
-    import boto3
 
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=stack.moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    return stack.dynamodb()
 
 
 def matched_count(client: Any, ids: set[str]) -> int:

@@ -90,7 +90,6 @@ def test_intake_twenty_concurrent_posts_with_one_key_over_http_answer_one_reques
     """The same race through the local stack (`make run`): twenty HTTP clients at once. The stack runs
     one instance of each function at a time, as a Lambda with reserved concurrency 1 would; the
     clients still race over HTTP, and every one must get the same answer."""
-    import boto3
 
     from tests.e2e.conftest import start_stack
 
@@ -113,13 +112,7 @@ def test_intake_twenty_concurrent_posts_with_one_key_over_http_answer_one_reques
         # Then all twenty are 201 with one request id
         statuses = [status for status, _ in answers]
         ids = {json.loads(data)["request_id"] for status, data in answers if status == 201}
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=stack.moto_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        dynamodb = stack.dynamodb()
         items = dynamodb.scan(TableName="RequestsTable", ConsistentRead=True)["Items"]
         requests = [i for i in items if i["sk"]["S"] == "REQUEST"]
         claims = [i for i in items if i["pk"]["S"].startswith("IDEMPOTENCY#")]

@@ -86,6 +86,16 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _is_unicode_text(value: str) -> bool:
+    """False for a string holding a lone UTF-16 surrogate (JSON "\\ud800" decodes to one): no UTF-8
+    encoding exists for it, so DynamoDB Local stores it and every email quoting it then fails."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Text(Rule):
     def __init__(
         self,
@@ -101,6 +111,8 @@ class Text(Rule):
     def validate(self, value: Any, loc: Loc, errors: Errors, context: Context) -> Any:
         if not isinstance(value, str):
             return errors.add(loc, "string_type", "Input should be a valid string")
+        if not _is_unicode_text(value):
+            return errors.add(loc, "string_unicode", "Input should be text without lone UTF-16 surrogates")
         if self.strip:
             value = value.strip(WHITE_SPACE)
         if self.min_length is not None and len(value) < self.min_length:
