@@ -1,4 +1,10 @@
-"""moto in-process: the tables, indexes, streams and identities of template.yaml, and read-back helpers."""
+"""moto in-process: the tables, indexes, streams and identities of template.yaml, and read-back helpers.
+
+The DynamoDB engine is moto by default; with DYNAMODB=local the tables live in AWS's DynamoDB Local
+(one process per test session or xdist worker, local/dynamodb_local.py), created from template.yaml
+for each test and deleted after it, while moto's mock_aws still serves SES, SQS, SNS and SSM (it
+lets calls to the loopback endpoint through to the real server).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from moto import mock_aws
 
 from directormatch.settings import get_settings
 from directormatch.store import DirectorStore, RequestStore, from_attributes
-from local import resources
+from local import dynamodb_local, resources, template
 from tests.conftest import ACCOUNT_ID, REGION
 
 
@@ -73,16 +79,54 @@ class Aws:
         return list(ses_backends[ACCOUNT_ID][REGION].sent_messages)
 
 
+@pytest.fixture(scope="session")
+def dynamodb_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """DynamoDB Local's endpoint with DYNAMODB=local (one process for the session), else None (moto)."""
+    if dynamodb_local.engine() != "local":
+        yield None
+        return
+    server = dynamodb_local.DynamoDBLocal(log_path=tmp_path_factory.mktemp("dynamodb-local") / "server.log")
+    server.start()
+    yield server.endpoint
+    server.stop()
+
+
+def on_dynamodb_local() -> bool:
+    """True when this run's DynamoDB is AWS's DynamoDB Local (DYNAMODB=local)."""
+    return dynamodb_local.engine() == "local"
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    """A fresh mocked account per test, built from template.yaml by local.resources (as `make run` does)."""
+def aws(monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str | None) -> Iterator[Aws]:
+    """A fresh mocked account per test, built from template.yaml by local.resources (as `make run` does).
+    With DYNAMODB=local its tables are in DynamoDB Local, deleted after the test."""
+    for name, endpoint in dynamodb_local.endpoint_variables(dynamodb_endpoint or "").items():
+        if dynamodb_endpoint:
+            monkeypatch.setenv(name, endpoint)
+        else:
+            monkeypatch.delenv(name, raising=False)
     with mock_aws():
         session = boto3.Session(region_name=REGION)
         parameters = resources.local_parameters()
-        resources.create_all(session, parameters)
-        account = Aws(session=session, parameters=parameters, environment={}, monkeypatch=monkeypatch)
-        account.use_function("IntakeFunction")
-        yield account
+        if dynamodb_endpoint:
+            _delete_tables(session)  # a test killed half way leaves its tables behind
+        try:
+            resources.create_all(session, parameters)
+            account = Aws(session=session, parameters=parameters, environment={}, monkeypatch=monkeypatch)
+            account.use_function("IntakeFunction")
+            yield account
+        finally:
+            if dynamodb_endpoint:
+                _delete_tables(session)
+
+
+def _delete_tables(session: boto3.Session) -> None:
+    """Drop template.yaml's tables from DynamoDB Local (in memory: a few milliseconds each)."""
+    client = session.client("dynamodb", region_name=REGION)
+    present = set(client.list_tables()["TableNames"])
+    for name in template.table_definitions():
+        if name in present:
+            client.delete_table(TableName=name)
 
 
 @pytest.fixture

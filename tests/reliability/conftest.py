@@ -20,6 +20,7 @@ from tests.integration import conftest as integration
 
 # The integration suite's fixtures, for this folder too (pytest_plugins stays in the root conftest).
 aws = integration.aws
+dynamodb_endpoint = integration.dynamodb_endpoint
 intake_app = integration.intake_app
 match_app = integration.match_app
 notify_app = integration.notify_app
