@@ -39,12 +39,24 @@ def _environment() -> Environment:
 
 def render_page(name: str, **context: Any) -> str:
     """A web page from templates/<name>.html (same autoescaped environment as the emails)."""
-    return _environment().get_template(f"{name}.html").render(**context)
+    return unicode_safe(_environment().get_template(f"{name}.html").render(**context))
+
+
+def unicode_safe(value: str) -> str:
+    """`value` with each lone UTF-16 surrogate (no UTF-8 form) replaced by U+FFFD. Intake refuses
+    them, but an item stored before, or written by another path, must not make every email or page
+    quoting it fail with UnicodeEncodeError (DynamoDB Local stores them; moto refused them)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
 
 
 def header_safe(value: str) -> str:
-    """Header values never carry user line breaks or control characters (header injection)."""
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
+    """Header values never carry user line breaks or control characters (header injection), nor a
+    lone surrogate."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", unicode_safe(value)).strip()
 
 
 @dataclass(frozen=True)
@@ -68,8 +80,8 @@ def render(kind: str, to: str, idempotency_ref: str, **context: Any) -> Email:
         kind=kind,
         to=to,
         subject=header_safe(subject),
-        text=env.get_template(f"{kind}.txt").render(**context),
-        html=env.get_template(f"{kind}.html").render(**context),
+        text=unicode_safe(env.get_template(f"{kind}.txt").render(**context)),
+        html=unicode_safe(env.get_template(f"{kind}.html").render(**context)),
         message_id=f"<{kind}.{idempotency_ref}@{MESSAGE_ID_DOMAIN}>",
     )
 
@@ -97,8 +109,8 @@ def render_notice(
         kind=kind,
         to=to,
         subject=header_safe(subject),
-        text=env.get_template("notice.txt").render(**context),
-        html=env.get_template("notice.html").render(**context),
+        text=unicode_safe(env.get_template("notice.txt").render(**context)),
+        html=unicode_safe(env.get_template("notice.html").render(**context)),
         message_id=f"<{kind}.{idempotency_ref}@{MESSAGE_ID_DOMAIN}>",
     )
 
@@ -107,16 +119,18 @@ def to_mime(email: Email, sender: str) -> EmailMessage:
     message = EmailMessage(policy=MIME_POLICY)
     message["From"] = formataddr(("DirectorMatch", sender))
     message["To"] = (
-        formataddr((header_safe(email.to_name), header_safe(email.to))) if email.to_name else email.to
+        formataddr((header_safe(email.to_name), header_safe(email.to)))
+        if email.to_name
+        else header_safe(email.to)
     )
-    message["Subject"] = email.subject
+    message["Subject"] = header_safe(email.subject)
     message["Message-ID"] = email.message_id or make_msgid(domain=MESSAGE_ID_DOMAIN)
     if email.reply_to:
         message["Reply-To"] = header_safe(email.reply_to)
     if email.correlation_id:
         message["X-Correlation-ID"] = header_safe(email.correlation_id)
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
+    message.set_content(unicode_safe(email.text))
+    message.add_alternative(unicode_safe(email.html), subtype="html")
     return message
 
 

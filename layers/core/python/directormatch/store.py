@@ -37,7 +37,17 @@ BY_EXPIRY_MONTH = "ByExpiryMonth"
 
 
 def to_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(_dynamo_value(v)) for k, v in item.items() if v is not None}
+    """An item's attributes. None values and empty maps are left out (a map's empty maps too; readers
+    take a missing map as empty): DynamoDB Local's streams write an empty map as `{}` instead of
+    `{"M": {}}`, which no decoder reads, so there a NO_MATCH alert with nothing excluded failed
+    notify on every retry. Expression values (":name") are kept whatever they hold, as an expression
+    names them. (An empty map inside a list would still be written: none of ours has one.)"""
+    values = {k: _dynamo_value(v) for k, v in item.items() if v is not None}
+    return {k: _serializer.serialize(v) for k, v in values.items() if k.startswith(":") or not _empty_map(v)}
+
+
+def _empty_map(value: Any) -> bool:
+    return isinstance(value, Mapping) and not value
 
 
 def _dynamo_value(value: Any) -> Any:
@@ -47,7 +57,8 @@ def _dynamo_value(value: Any) -> Any:
     if isinstance(value, list):
         return [_dynamo_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: _dynamo_value(v) for k, v in value.items()}
+        converted = {k: _dynamo_value(v) for k, v in value.items()}
+        return {k: v for k, v in converted.items() if not _empty_map(v)}
     return value
 
 
