@@ -55,7 +55,14 @@ class Scheduler:
         return datetime.now(UTC) + self.offset
 
     def advance(self, delta: timedelta) -> datetime:
+        """Move the clock; the offset stays until reset() or a restart, so offers sent later are
+        measured against it too (a new offer open 4 hours expires at the next sweep after +5 h)."""
         self.offset += delta
+        return self.now()
+
+    def reset(self) -> datetime:
+        """Back to real time."""
+        self.offset = timedelta()
         return self.now()
 
     def run_once(self) -> list[Any]:

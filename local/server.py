@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
-from datetime import timedelta
+import threading
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from local import apigw, inbound, template
+from local import apigw, inbound, outbox_pages, template
 from local.clock import Scheduler
 from local.lambdas import Functions
 from local.outbox import Outbox
+from local.outbox_pages import ReplyRecord, RequestState
 from local.template import Route
 
 log = logging.getLogger("local.server")
@@ -24,6 +25,14 @@ STATIC = Path(__file__).parent / "static"
 # The quote form the marketing site embeds; served as is, its action pointed at this stack.
 QUOTE_FORM = template.ROOT / "site" / "quote-form.html"
 FORM_ACTION = re.compile(r'(<form id="dm-quote"[^>]*?\saction=")[^"]*(")')
+HTML = "text/html; charset=utf-8"
+# Replies respond answers by email: the offer page waits for those emails before showing its decision.
+EMAILING_OUTCOMES = {"ACTED", "TOO_LATE", "UNCLEAR"}
+REPLY_WAIT_SECONDS = 5.0
+NO_SUCH_MESSAGE = (
+    b"<!doctype html><meta charset=utf-8><title>No such message</title><p>No such message (the outbox "
+    b'starts empty on every run). <a href="/_outbox">Outbox</a>'
+)
 
 
 class LocalStackServer(ThreadingHTTPServer):
@@ -39,6 +48,9 @@ class LocalStackServer(ThreadingHTTPServer):
         self.functions = functions
         self.outbox = outbox
         self.scheduler = scheduler
+        # Replies sent from the outbox, by message file: offer pages show what respond decided.
+        self.replies: dict[str, list[ReplyRecord]] = {}
+        self.replies_lock = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -54,16 +66,26 @@ class Handler(BaseHTTPRequestHandler):
             no_store = [("Cache-Control", "no-store")]
             self._send(HTTPStatus.OK, "text/html; charset=utf-8", quote_form_page(), no_store)
         elif path == "/_outbox":
-            self._send(HTTPStatus.OK, "text/html; charset=utf-8", _outbox_page(self.server.outbox).encode())
+            show_all = parse_qs(urlsplit(self.path).query).get("all") == ["1"]
+            page = outbox_pages.list_page(
+                self.server.outbox.entries(), _request_state, self.server.scheduler.offset, show_all
+            )
+            self._send(HTTPStatus.OK, HTML, page.encode(), [("Cache-Control", "no-store")])
         elif path == "/_outbox.json":
             entries = [e.as_dict() for e in self.server.outbox.entries()]
             self._send(HTTPStatus.OK, "application/json", json.dumps(entries).encode())
-        elif path.startswith("/_outbox/"):
-            raw = self.server.outbox.read(path.removeprefix("/_outbox/"))
+        elif path.startswith("/_outbox/") and path.endswith(".eml"):
+            name = path.removeprefix("/_outbox/")
+            raw = self.server.outbox.read(name)
             if raw is None:
                 self._send(HTTPStatus.NOT_FOUND, "text/plain", b"no such message")
             else:
-                self._send(HTTPStatus.OK, "message/rfc822", raw)
+                download = [("Content-Disposition", f'attachment; filename="{name}"')]
+                self._send(HTTPStatus.OK, "message/rfc822", raw, download)
+        elif path.startswith("/_outbox/"):
+            self._message_page(path.removeprefix("/_outbox/"))
+        elif path == "/_clock":
+            self._send_clock()
         else:
             self._api()
 
@@ -77,8 +99,18 @@ class Handler(BaseHTTPRequestHandler):
             )
             moment = self.server.scheduler.advance(delta)
             reports = self.server.scheduler.run_once()
-            body = json.dumps({"now": moment.isoformat(), "sweep": reports}).encode()
+            offset = self.server.scheduler.offset.total_seconds()
+            answer = {"now": moment.isoformat(), "offset_seconds": offset, "sweep": reports}
+            body = json.dumps(answer).encode()
             self._send(HTTPStatus.OK, "application/json", body)
+        elif parts.path == "/_clock/reset":
+            # Back to real time; from the outbox's button (next=...), back to the page it was on.
+            self.server.scheduler.reset()
+            target = _local_path(self._form().get("next", [""])[0])
+            if target is None:
+                self._send_clock()
+            else:
+                self._redirect(target)
         elif parts.path.startswith("/_outbox/") and parts.path.endswith("/reply"):
             self._simulate_reply(parts.path.removeprefix("/_outbox/").removesuffix("/reply"))
         elif parts.path == "/_sweep":
@@ -89,25 +121,69 @@ class Handler(BaseHTTPRequestHandler):
             self._api()
 
     def _simulate_reply(self, name: str) -> None:
-        """A director's reply to an offer email, delivered as SES would (SNS action) to the subscriber."""
-        raw = self.server.outbox.read(name)
-        length = int(self.headers.get("Content-Length") or 0)
-        form = parse_qs(self.rfile.read(length).decode() if length else "")
-        if raw is None:
+        """A director's reply to an offer email, delivered as SES would (SNS action) to the subscriber.
+        Scripts get respond's results as JSON. The offer page's form (next=...) is sent back to the
+        page, once the emails respond's decision causes have arrived; the page shows the decision."""
+        form = self._form()
+        entry = self.server.outbox.entry(name)
+        raw = self.server.outbox.read(entry.file) if entry is not None else None
+        if entry is None or raw is None:
             self._send(HTTPStatus.NOT_FOUND, "text/plain", b"no such message")
             return
-        body = form.get("body", ["ACCEPT"])[0]
+        body = form.get("body", ["ACCEPT"])[0].replace("\r\n", "\n")
         checks: tuple[str, ...] = ("spfVerdict", "dkimVerdict", "dmarcVerdict")
-        verdicts = {name: form[name][0] for name in checks if name in form}
-        content, recipients = inbound.reply_to_offer(raw, body, sender=form.get("from", [None])[0])
+        verdicts = {check: form[check][0] for check in checks if check in form}
+        content, recipients = inbound.reply_to_offer(raw, body, sender=form.get("from", [None])[0] or None)
         notification = inbound.ses_notification(content, recipients, verdicts)
         topics = template.inbound_mail_topics()
+        before = len(self.server.outbox.entries())
         results = [
             self.server.functions.invoke(function, inbound.sns_event(notification, topic))
             for function, topic in template.sns_subscribers()
             if topic in topics
         ]
-        self._send(HTTPStatus.OK, "application/json", json.dumps(results).encode())
+        outcomes = tuple(str(o) for r in results if isinstance(r, dict) for o in r.get("outcomes", []))
+        record = ReplyRecord(body, datetime.now(UTC).isoformat(timespec="seconds"), outcomes, before)
+        with self.server.replies_lock:
+            self.server.replies.setdefault(entry.file, []).append(record)
+        target = _local_path(form.get("next", [""])[0])
+        if target is None:
+            self._send(HTTPStatus.OK, "application/json", json.dumps(results).encode())
+            return
+        if EMAILING_OUTCOMES.intersection(outcomes):
+            self.server.outbox.wait_for_more(before, entry.request_id, REPLY_WAIT_SECONDS)
+        self._redirect(f"{target}#reply")
+
+    def _message_page(self, name: str) -> None:
+        entry = self.server.outbox.entry(name)
+        raw = self.server.outbox.read(entry.file) if entry is not None else None
+        if entry is None or raw is None:
+            self._send(HTTPStatus.NOT_FOUND, HTML, NO_SUCH_MESSAGE)
+            return
+        with self.server.replies_lock:
+            replies = list(self.server.replies.get(entry.file, []))
+        page = outbox_pages.message_page(
+            entry,
+            raw,
+            self.server.outbox.entries(),
+            _request_state(entry.request_id),
+            replies,
+            self.server.scheduler.offset,
+        )
+        self._send(HTTPStatus.OK, HTML, page.encode(), [("Cache-Control", "no-store")])
+
+    def _send_clock(self) -> None:
+        scheduler = self.server.scheduler
+        body = {"now": scheduler.now().isoformat(), "offset_seconds": scheduler.offset.total_seconds()}
+        self._send(HTTPStatus.OK, "application/json", json.dumps(body).encode())
+
+    def _form(self) -> dict[str, list[str]]:
+        """The url-encoded body (blank values kept: an emptied reply box is an empty reply)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        return parse_qs(self.rfile.read(length).decode() if length else "", keep_blank_values=True)
+
+    def _redirect(self, location: str) -> None:
+        self._send(HTTPStatus.SEE_OTHER, None, b"", [("Location", location)])
 
     def do_OPTIONS(self) -> None:
         self._api()
@@ -165,25 +241,23 @@ def quote_form_page(path: Path = QUOTE_FORM) -> bytes:
     return page.encode()
 
 
-def _reply_form(name: str) -> str:
-    """Simulate the director replying to this offer email (as SES inbound would deliver it)."""
-    return (
-        f'<form method="post" action="/_outbox/{html.escape(name)}/reply" style="display:flex;gap:.4rem">'
-        '<label>Reply <input name="body" value="ACCEPT" size="10"></label>'
-        "<button>Send reply</button></form>"
-    )
+def _local_path(value: str) -> str | None:
+    """A path on this server to send a browser back to, or None (no open redirects)."""
+    if value.startswith("/") and not value.startswith("//") and not re.search(r"[\\\s]", value):
+        return value
+    return None
 
 
-def _outbox_page(outbox: Outbox) -> str:
-    rows = "".join(
-        f'<tr><td><a href="/_outbox/{html.escape(e.file)}">{html.escape(e.file)}</a></td>'
-        f"<td>{html.escape(e.kind)}</td><td>{html.escape(e.to)}</td><td>{html.escape(e.subject)}</td></tr>"
-        for e in reversed(outbox.entries())
-    )
-    return (
-        "<!doctype html><meta charset=utf-8><title>Outbox</title>"
-        "<style>body{font-family:system-ui,sans-serif;margin:2rem}td,th{padding:.3rem .8rem;text-align:left}"
-        "tr:nth-child(even){background:#f4f6f8}</style>"
-        "<h1>Outbox</h1><table><tr><th>File</th><th>Kind</th><th>To</th><th>Subject</th><th>Reply</th></tr>"
-        f"{rows or '<tr><td colspan=4>No email sent yet.</td></tr>'}</table>"
-    )
+def _request_state(request_id: str) -> RequestState | None:
+    """What the Requests table says about a request now (one Query); None when it cannot be read."""
+    if not request_id:
+        return None
+    from directormatch.settings import get_settings
+    from directormatch.store import RequestStore
+
+    try:
+        items = RequestStore(get_settings().requests_table).partition(request_id)
+    except Exception:  # the outbox still shows the mail when the table cannot be read
+        log.warning("could not read request %s", request_id, exc_info=True)
+        return None
+    return outbox_pages.request_state(items)
