@@ -47,6 +47,11 @@ def main() -> int:
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING"), format="%(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
+    if os.environ.get("IAM_CALLS_DIR"):  # pytest --iam: this stack's function calls are checked too
+        from checks import iam
+
+        iam.record_to_file(Path(os.environ["IAM_CALLS_DIR"]) / f"calls-{os.getpid()}.jsonl")
+
     from local import dynamodb_local
     from local.stack import LocalStack
 
