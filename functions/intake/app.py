@@ -105,7 +105,7 @@ def show_status(request_id: str) -> Response[str]:
     """The clinic's status page; the link in the receipt email carries a signed token.
     Its modules (pages, notifications' words) load here: a quote request never needs them."""
     from directormatch import status
-    from directormatch.answers import token_error_page
+    from directormatch.answers import LinkHolder, token_error_page
     from directormatch.emails import render_page
 
     token = app.current_event.get_query_string_value("token", "") or ""
@@ -115,7 +115,7 @@ def show_status(request_id: str) -> Response[str]:
             raise tokens.TokenInvalid("link is for another request")
     except tokens.TokenError as error:
         logger.info("status link refused", extra={"reason": type(error).__name__})
-        page = token_error_page(error)
+        page = token_error_page(error, LinkHolder.CLINIC)
         return Response(int(page.status), content_types.TEXT_HTML, page.html, {"Cache-Control": "no-store"})
     settings = get_settings()
     items = RequestStore(settings.requests_table).partition(request_id)

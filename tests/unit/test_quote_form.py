@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from directormatch.models import FieldError
-from directormatch.quote_form import back_link, contract_fields, describe, is_form_post, parse
+from directormatch.quote_form import (
+    LABELS,
+    Problem,
+    back_link,
+    contract_fields,
+    describe,
+    in_form_order,
+    invalid_page,
+    is_form_post,
+    parse,
+)
 
 
 def test_contract_fields_blank_answers_are_left_out_and_counts_become_numbers() -> None:
@@ -67,6 +77,57 @@ def test_describe_words_errors_with_the_form_labels(field: str, message: str, te
 
     # Then it reads as a sentence led by the form's label
     assert problem.text.startswith(text)
+
+
+def test_in_form_order_sorts_problems_as_the_form_shows_its_fields() -> None:
+    # Given problems in the contract's order (controlled substances before the start date), a whole
+    # group reported missing, and a problem with no field of the form
+    problems = [
+        describe(FieldError(field="consent", message="must be true")),
+        describe(FieldError(field="body", message="is not JSON")),
+        describe(FieldError(field="controlled_substances", message="is required")),
+        describe(FieldError(field="start_by", message="is required")),
+        describe(FieldError(field="supervisees", message="is required")),
+        describe(FieldError(field="states.0", message="'XX' is not a USPS code")),
+        describe(FieldError(field="clinic.name", message="is required")),
+    ]
+
+    # When they are put in the form's order
+    ordered = [problem.field for problem in in_form_order(problems)]
+
+    # Then they run top to bottom; a group where its first field is; the stray one last
+    assert ordered == [
+        "clinic.name",
+        "states",
+        "supervisees",
+        "start_by",
+        "controlled_substances",
+        "consent",
+        "body",
+    ]
+
+
+def test_in_form_order_keeps_the_order_of_problems_of_one_field() -> None:
+    # Given two problems with the same field
+    first, second = Problem("states", "States", "first"), Problem("states", "States", "second")
+
+    # Then sorting keeps them as given
+    assert in_form_order([second, first, Problem("clinic.name", "Clinic name", "x")])[1:] == [second, first]
+
+
+def test_invalid_page_lists_start_date_before_controlled_substances() -> None:
+    # Given the API's errors for a form without start date and controlled substances answer
+    errors = [
+        FieldError(field="controlled_substances", message="is required"),
+        FieldError(field="start_by", message="is required"),
+    ]
+
+    # When the no-JavaScript error page is made
+    page = invalid_page(errors, referer=None)
+
+    # Then it names them in the form's order
+    assert page.index('data-field="start_by"') < page.index('data-field="controlled_substances"')
+    assert list(LABELS).index("start_by") < list(LABELS).index("controlled_substances")
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,10 @@
-"""What a director sees when answering an offer from a link: status code and page."""
+"""What a director sees when answering an offer from a link, and what anyone holding a link that
+fails (offer or clinic status) is told: status code and page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
@@ -47,30 +49,52 @@ def result_page(answer: Answer) -> Page:
     return Page(status, render_page("page_result", heading=heading, message=message, bad=not answer.changed))
 
 
-def token_error_page(error: TokenError) -> Page:
+class LinkHolder(StrEnum):
+    """Who was sent the link that failed: the page tells them what to do with what they have."""
+
+    DIRECTOR = "director"  # offer links, in offer emails
+    CLINIC = "clinic"  # status links, in the clinic's receipt email
+
+
+# (expired, not valid) messages per holder; the headings are the same for both.
+TOKEN_ERROR_MESSAGES: dict[LinkHolder, tuple[str, str]] = {
+    LinkHolder.DIRECTOR: (
+        "This link has expired. If you still want the position, reply to the offer email.",
+        "This link is not valid. Use the buttons in the offer email, or reply to it.",
+    ),
+    LinkHolder.CLINIC: (
+        "This status link has expired. To hear where your request stands, reply to the receipt email "
+        "we sent you and quote your reference.",
+        "This status link is not valid. Open the link in the receipt email we sent you, or reply to "
+        "that email and quote your reference.",
+    ),
+}
+
+
+def token_error_page(error: TokenError, holder: LinkHolder = LinkHolder.DIRECTOR) -> Page:
+    expired, invalid = TOKEN_ERROR_MESSAGES[holder]
     if isinstance(error, TokenExpired):
         return Page(
-            HTTPStatus.GONE, render_page("page_result", heading="Link expired", message=_expired, bad=True)
+            HTTPStatus.GONE, render_page("page_result", heading="Link expired", message=expired, bad=True)
         )
     return Page(
-        HTTPStatus.FORBIDDEN, render_page("page_result", heading="Link not valid", message=_invalid, bad=True)
+        HTTPStatus.FORBIDDEN, render_page("page_result", heading="Link not valid", message=invalid, bad=True)
     )
-
-
-_expired = "This link has expired. If you still want the position, reply to the offer email."
-_invalid = "This link is not valid. Use the buttons in the offer email, or reply to it."
 
 
 def confirm_page(action: str, offer: dict[str, Any], post_url: str, blocked: Outcome | None) -> Page:
     """GET: show the offer and one button; changes nothing (mail scanners open links)."""
     summary = offer["summary"]
     status = HTTPStatus.OK
+    heading = "Accept this directorship?" if action == "accept" else "Decline this directorship?"
     message = None
     if blocked is not None:
-        status, _, message = RESULT_PAGES[blocked]
+        # The heading says what the notice says: "Offer expired" over a question would contradict it.
+        status, heading, message = RESULT_PAGES[blocked]
     html = render_page(
         "page_offer",
         action=action,
+        heading=heading,
         blocked=message,
         post_url=post_url,
         states=summary["states"],

@@ -20,6 +20,7 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 HONEYPOT_FIELD = "company_fax"
 MAX_FORM_FIELDS = 200
 
+# In the form's order, top to bottom: the error page lists problems in this order.
 LABELS: dict[str, str] = {
     "clinic.name": "Clinic name",
     "clinic.website": "Website",
@@ -162,6 +163,25 @@ def describe(error: FieldError) -> Problem:
     return Problem(field=field, label=label, text=text)
 
 
+def in_form_order(problems: list[Problem]) -> list[Problem]:
+    """Problems as the form shows its fields, top to bottom (the API reports them in the contract's
+    order); problems with no field of the form come last, in the order given."""
+    fields = list(LABELS)
+
+    def position(problem: Problem) -> int:
+        # A whole group ("clinic" is required) sits where its first field does.
+        return next(
+            (
+                i
+                for i, field in enumerate(fields)
+                if field == problem.field or field.startswith(f"{problem.field}.")
+            ),
+            len(fields),
+        )
+
+    return sorted(problems, key=position)
+
+
 def back_link(referer: str | None) -> str | None:
     """Where "back to the form" goes: the page that posted, when it is a web page."""
     if not referer:
@@ -184,7 +204,9 @@ def received_page(request_id: str) -> str:
 
 def invalid_page(errors: list[FieldError], referer: str | None) -> str:
     return render_page(
-        "page_quote_invalid", problems=[describe(e) for e in errors], back_url=back_link(referer)
+        "page_quote_invalid",
+        problems=in_form_order([describe(e) for e in errors]),
+        back_url=back_link(referer),
     )
 
 

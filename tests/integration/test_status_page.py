@@ -1,0 +1,125 @@
+"""The clinic's status page (GET /quote-requests/{id}?token=...) through the intake handler, on moto: a
+good link shows the request; a broken one is explained in words for a clinic, never the offer email's."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from directormatch import status, tokens
+from directormatch.tokens import Action
+from tests.conftest import FakeLambdaContext
+from tests.events import INTAKE_POST, api_event, load_event
+from tests.integration.conftest import Aws
+
+OTHER_REQUEST = "01J0000000000000000000000Z"
+
+
+def status_event(request_id: str, token: str) -> dict[str, Any]:
+    """API Gateway REST proxy event of GET /quote-requests/{request_id}?token=..., made from the intake
+    sample event (sam local generate-event) as a browser sends it."""
+    event: dict[str, Any] = load_event(INTAKE_POST)
+    resource, path = "/quote-requests/{request_id}", f"/quote-requests/{request_id}"
+    for key in ("headers", "multiValueHeaders"):
+        event[key] = {k: v for k, v in event[key].items() if k not in ("Content-Type", "Idempotency-Key")}
+    event["headers"]["Accept"] = "text/html"
+    event["multiValueHeaders"]["Accept"] = ["text/html"]
+    event.update(
+        body=None,
+        resource=resource,
+        path=path,
+        httpMethod="GET",
+        pathParameters={"request_id": request_id},
+        queryStringParameters={"token": token},
+        multiValueQueryStringParameters={"token": [token]},
+    )
+    event["requestContext"].update(resourcePath=resource, httpMethod="GET", path=f"/v1{path}")
+    return event
+
+
+def page_text(response: dict[str, Any]) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", response["body"]))
+
+
+def heading(response: dict[str, Any]) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", response["body"], re.S)
+    assert found, response["body"]
+    return html.unescape(found.group(1))
+
+
+@pytest.fixture
+def posted(aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext) -> dict[str, Any]:
+    """A stored quote request (status NEW)."""
+    response = intake_app.lambda_handler(api_event(), lambda_context)
+    assert response["statusCode"] == 201, response["body"]
+    request = aws.request_store().get_request(json.loads(response["body"])["request_id"])
+    assert request is not None
+    return request
+
+
+def test_status_page_good_link_shows_the_request(
+    intake_app: ModuleType, posted: dict[str, Any], lambda_context: FakeLambdaContext
+) -> None:
+    # Given the status link of the clinic's receipt email
+    link = status.status_link("https://api.example", posted["request_id"], posted["created_at"])
+    token = link.split("?token=")[1]
+
+    # When the clinic opens it
+    response = intake_app.lambda_handler(status_event(posted["request_id"], token), lambda_context)
+
+    # Then the page shows the request
+    assert response["statusCode"] == 200
+    assert heading(response) == "Your medical director request"
+    assert posted["request_id"] in page_text(response)
+
+
+def _signed(request_id: str, action: Action = Action.STATUS, days: float = 90) -> str:
+    return tokens.issue(
+        tokens.keyring(), action, request_id, "clinic", datetime.now(UTC) + timedelta(days=days)
+    )
+
+
+def _tampered(request_id: str) -> str:
+    token = _signed(request_id)
+    head, _, signature = token.rpartition(".")
+    return f"{head}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
+
+
+@pytest.mark.parametrize(
+    ("make_token", "status_code", "expected"),
+    [
+        pytest.param(_tampered, 403, "Link not valid", id="tampered"),
+        pytest.param(lambda r: _signed(r, days=-1), 410, "Link expired", id="expired"),
+        pytest.param(lambda r: _signed(OTHER_REQUEST), 403, "Link not valid", id="other-request"),
+        pytest.param(lambda r: _signed(r, Action.ACCEPT), 403, "Link not valid", id="offer-token"),
+        pytest.param(lambda r: "not-a-token", 403, "Link not valid", id="malformed"),
+    ],
+)
+def test_status_page_broken_link_tells_the_clinic_what_to_do(
+    intake_app: ModuleType,
+    posted: dict[str, Any],
+    lambda_context: FakeLambdaContext,
+    make_token: Callable[[str], str],
+    status_code: int,
+    expected: str,
+) -> None:
+    # Given a clinic's status link that was altered, has expired, or is not a status link of this request
+    token = make_token(posted["request_id"])
+
+    # When it is opened
+    response = intake_app.lambda_handler(status_event(posted["request_id"], token), lambda_context)
+
+    # Then the page says so, and points the clinic at its receipt email and reference, not at offers
+    assert (response["statusCode"], heading(response)) == (status_code, expected)
+    text = page_text(response)
+    assert "receipt email" in text
+    assert "quote your reference" in text
+    assert "offer email" not in text
+    assert "buttons" not in text

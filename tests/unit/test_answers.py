@@ -1,0 +1,119 @@
+"""Pages answering links: the offer page's heading follows its notice; a broken link is explained in
+words for whoever holds it (a director's offer link, a clinic's status link)."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+
+from directormatch.answers import LinkHolder, confirm_page, token_error_page
+from directormatch.offers import Outcome
+from directormatch.store import from_attributes
+from directormatch.tokens import TokenError, TokenExpired, TokenInvalid
+from tests.events import NOTIFY_NEW_OFFER, load_stream_event
+
+POST_URL = "https://api.example/offers/t/accept"
+
+
+def offer_item() -> dict[str, Any]:
+    """The OFFER item of events/notify/new_offer.json."""
+    return from_attributes(load_stream_event(NOTIFY_NEW_OFFER)["Records"][0]["dynamodb"]["NewImage"])
+
+
+def h1(html: str) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", html, re.S)
+    assert found, html
+    return found.group(1)
+
+
+def title(html: str) -> str:
+    found = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert found, html
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [("accept", "Accept this directorship?"), ("decline", "Decline this directorship?")],
+)
+def test_confirm_page_open_offer_asks_the_question_with_one_button(action: str, expected: str) -> None:
+    # Given an offer still open
+    # When its link is opened
+    page = confirm_page(action, offer_item(), POST_URL, blocked=None)
+
+    # Then the heading asks, and the page carries the button
+    assert page.status == HTTPStatus.OK
+    assert h1(page.html) == expected
+    assert title(page.html).startswith(expected)
+    assert page.html.count("<button") == 1
+
+
+@pytest.mark.parametrize(
+    ("blocked", "status", "expected", "notice"),
+    [
+        (Outcome.EXPIRED, HTTPStatus.GONE, "Offer expired", "This offer is no longer open."),
+        (Outcome.FILLED, HTTPStatus.CONFLICT, "Position filled", "Another physician accepted first."),
+        (Outcome.ALREADY_ACCEPTED, HTTPStatus.CONFLICT, "Already accepted", "You accepted this offer"),
+        (Outcome.ALREADY_DECLINED, HTTPStatus.CONFLICT, "Already declined", "You declined this offer"),
+    ],
+)
+@pytest.mark.parametrize("action", ["accept", "decline"])
+def test_confirm_page_offer_that_can_no_longer_be_answered_is_headed_by_its_notice(
+    action: str, blocked: Outcome, status: HTTPStatus, expected: str, notice: str
+) -> None:
+    # Given an offer that expired, was filled or was answered before
+    # When either of its links is opened
+    page = confirm_page(action, offer_item(), POST_URL, blocked=blocked)
+
+    # Then the heading says what the notice says, not "Accept this directorship?", and no button shows
+    assert page.status == status
+    assert h1(page.html) == expected
+    assert title(page.html).startswith(expected)
+    assert notice in page.html
+    assert "directorship?" not in page.html
+    assert "<button" not in page.html
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "heading"),
+    [
+        (TokenInvalid("link signature does not match"), HTTPStatus.FORBIDDEN, "Link not valid"),
+        (TokenExpired("link has expired"), HTTPStatus.GONE, "Link expired"),
+    ],
+)
+def test_token_error_page_clinic_status_link_speaks_of_the_receipt_email(
+    error: TokenError, status: HTTPStatus, heading: str
+) -> None:
+    # Given a clinic's status link that was altered or has expired
+    # When the page is made for its holder, the clinic
+    page = token_error_page(error, LinkHolder.CLINIC)
+
+    # Then it points to what the clinic has: the receipt email and its reference; no offer, no buttons
+    assert page.status == status
+    assert h1(page.html) == heading
+    assert "receipt email" in page.html
+    assert "quote your reference" in page.html
+    assert "offer" not in page.html
+    assert "buttons" not in page.html
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "words"),
+    [
+        (TokenInvalid("malformed link"), HTTPStatus.FORBIDDEN, "Use the buttons in the offer email"),
+        (TokenExpired("link has expired"), HTTPStatus.GONE, "reply to the offer email"),
+    ],
+)
+def test_token_error_page_director_offer_link_speaks_of_the_offer_email(
+    error: TokenError, status: HTTPStatus, words: str
+) -> None:
+    # Given a director's offer link that was altered or has expired
+    # When the page is made (a director holds offer links unless told otherwise)
+    page = token_error_page(error)
+
+    # Then it points to the offer email
+    assert page.status == status
+    assert words in page.html
