@@ -11,7 +11,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from local import apigw, inbound, outbox_pages, template
 from local.clock import Scheduler
@@ -25,6 +25,7 @@ STATIC = Path(__file__).parent / "static"
 # The quote form the marketing site embeds; served as is, its action pointed at this stack.
 QUOTE_FORM = template.ROOT / "site" / "quote-form.html"
 FORM_ACTION = re.compile(r'(<form id="dm-quote"[^>]*?\saction=")[^"]*(")')
+ICON_LINK = re.compile(r'<link rel="icon" href="data:image/svg\+xml,([^"]+)">')
 HTML = "text/html; charset=utf-8"
 # Replies respond answers by email: the offer page waits for those emails before showing its decision.
 EMAILING_OUTCOMES = {"ACTED", "TOO_LATE", "UNCLEAR"}
@@ -65,6 +66,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/":
             no_store = [("Cache-Control", "no-store")]
             self._send(HTTPStatus.OK, "text/html; charset=utf-8", quote_form_page(), no_store)
+        elif path == "/favicon.ico":
+            self._send(HTTPStatus.OK, "image/svg+xml", favicon(), [("Cache-Control", "max-age=86400")])
         elif path == "/_outbox":
             show_all = parse_qs(urlsplit(self.path).query).get("all") == ["1"]
             page = outbox_pages.list_page(
@@ -231,6 +234,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def favicon(path: Path = QUOTE_FORM) -> bytes:
+    """The icon the pages carry inline (a data: URI, so no request in AWS, where the API has no
+    /favicon.ico route), for clients that ask this stack for /favicon.ico anyway."""
+    found = ICON_LINK.search(path.read_text())
+    if found is None:
+        raise ValueError(f"no inline SVG icon in {path}")
+    return unquote(found.group(1)).encode()
 
 
 def quote_form_page(path: Path = QUOTE_FORM) -> bytes:

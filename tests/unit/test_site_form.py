@@ -8,10 +8,12 @@ import re
 from html.parser import HTMLParser
 
 from directormatch import quote_form
+from directormatch.emails import TEMPLATES
 from directormatch.vocabulary import US_STATES, Modality
-from local.server import QUOTE_FORM, quote_form_page
+from local.server import QUOTE_FORM, favicon, quote_form_page
 
 PAGE = QUOTE_FORM.read_text()
+ICON_LINK = re.compile(r'<link rel="icon" href="(data:image/svg\+xml,[^"]+)">')
 
 
 class Controls(HTMLParser):
@@ -122,3 +124,26 @@ def test_local_stack_serves_the_form_posting_to_itself() -> None:
     assert served.replace('action="/quote-requests"', "") == PAGE.replace(
         'action="https://api.directormatch.example/quote-requests"', ""
     )
+
+
+def test_site_form_labels_run_in_the_form_order_of_its_fields() -> None:
+    # Given the order of the form's error messages, top to bottom (one beside each field)
+    beside_fields = re.findall(r'<p class="dm-error" id="([a-z_]+)-error"', PAGE)
+
+    # Then the labels (the order both error summaries follow) list the fields in that order
+    assert [field.replace(".", "_") for field in quote_form.LABELS] == beside_fields
+    assert list(js_object("LABELS")) == list(quote_form.LABELS)
+
+
+def test_site_form_and_pages_carry_one_inline_icon_which_the_local_stack_serves() -> None:
+    # Given the form and the layout of every page
+    layout = (TEMPLATES / "_page.html").read_text()
+    form_icon, page_icon = ICON_LINK.search(PAGE), ICON_LINK.search(layout)
+
+    # Then both carry the same icon as a data: URI (no request; the API has no /favicon.ico route)
+    assert form_icon is not None
+    assert page_icon is not None
+    assert form_icon.group(1) == page_icon.group(1)
+    # And the local stack's /favicon.ico answers with that SVG
+    assert favicon().startswith(b"<svg xmlns='http://www.w3.org/2000/svg'")
+    assert favicon().endswith(b"</svg>")
