@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import socket
 import sys
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from local.template import ROOT
@@ -36,6 +39,32 @@ def _engine_note(engine: str) -> str:
     return "moto; DYNAMODB=local make run for AWS's DynamoDB Local"
 
 
+def _take_the_terminal() -> Callable[[], None]:
+    """Make this process the terminal's foreground process group, so that Ctrl-C reaches it alone.
+    Otherwise make and `uv run` receive the same SIGINT, and make exits 130 however cleanly the stack
+    stops. Returns what gives the terminal back (the shell also takes it back when make ends)."""
+    try:
+        terminal = sys.stdin.fileno()
+        if not os.isatty(terminal):
+            return lambda: None
+        previous = os.tcgetpgrp(terminal)
+        os.setpgid(0, 0)
+        _foreground(terminal, os.getpgrp())
+    except OSError:
+        return lambda: None
+    return lambda: _foreground(terminal, previous)
+
+
+def _foreground(terminal: int, group: int) -> None:
+    # A process outside the foreground group that changes it gets SIGTTOU unless it ignores it.
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(terminal, group)
+    finally:
+        signal.signal(signal.SIGTTOU, previous)
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", "3000"))
     if port_in_use(port):
@@ -46,6 +75,8 @@ def main() -> int:
         return 1
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING"), format="%(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Metrics are off locally, so every invocation would warn that it has none to publish.
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
     if os.environ.get("IAM_CALLS_DIR"):  # pytest --iam: this stack's function calls are checked too
         from checks import iam
@@ -80,16 +111,24 @@ def main() -> int:
         f"  moto     {stack.moto_endpoint}/moto-api/  (AWS_ENDPOINT_URL for the aws CLI)\n"
         f"  DynamoDB {stack.dynamodb_endpoint}  ({_engine_note(stack.dynamodb_engine)})\n"
         f"  Roster   {stack.roster_directors} synthetic directors in all 50 states and DC\n"
+        f"  Clock    POST {base}/_clock/advance?hours=5 lasts until POST /_clock/reset or a restart\n"
         "Ctrl-C to stop.",
         flush=True,
     )
     signal.signal(signal.SIGTERM, _interrupt)
+    give_back_terminal = _take_the_terminal()
     try:
         stack.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        # Ctrl-C reaches this process twice (from the terminal, and forwarded by `uv run`): a second
+        # interrupt must not cut the shutdown short with a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
+        give_back_terminal()
+    print("Stopped.", flush=True)
     return 0
 
 

@@ -78,6 +78,9 @@ class LocalStack:
         for function in template.resources("AWS::Serverless::Function"):
             # Functions share this process: their environments must agree (they do: Globals).
             os.environ.update(resources.local_environment(function, parameters))
+        # The functions log at LOCAL_LOG_LEVEL here (WARNING unless asked), not the template's INFO:
+        # a sweep every few seconds would otherwise fill the terminal.
+        os.environ["POWERTOOLS_LOG_LEVEL"] = os.environ.get("LOCAL_LOG_LEVEL", "WARNING").upper()
 
         import boto3
 
