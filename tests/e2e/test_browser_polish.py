@@ -33,7 +33,8 @@ LONG_EMAIL = "maria.delgado-hernandez.practice-manager@bluebonnet-aesthetics-and
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """A stack of its own: the last test moves the sweep's clock, which expires every open offer."""
+    """A stack of its own: the last test moves the sweep's clock, which expires every open offer (it
+    resets the clock afterwards, but what expired stays expired)."""
     running = start_stack(tmp_path_factory.mktemp("polish-stack"))
     yield running
     running.stop()
@@ -364,7 +365,7 @@ def test_polish_clinic_status_link_broken_tells_the_clinic_what_to_do(
 
 
 def test_polish_offer_page_heading_says_what_its_notice_says(stack: RunningStack, browser: Browser) -> None:
-    """Last in the module: it moves the stack's clock, which expires every open offer."""
+    """Last in the module: moving the stack's clock expires every open offer, of other tests too."""
     # Given a request whose first director accepted, and another request still open
     filled_id = post_quote(stack, quote())
     (accepted, _), (other_accept, other_decline), _ = offer_links(stack, filled_id)
@@ -393,7 +394,11 @@ def test_polish_offer_page_heading_says_what_its_notice_says(stack: RunningStack
     # When the open request's offers expire (the sweep's clock moved past them) and a link is opened
     status, _, data = stack.request("POST", "/_clock/advance?hours=5")
     assert status == 200, data
-    page.goto(open_accept)
+    try:
+        page.goto(open_accept)
+    finally:
+        # Back to real time: offers made after this are open for their full four hours again.
+        assert stack.request("POST", "/_clock/reset")[0] == 200
 
     # Then the page is headed "Offer expired", fits the phone and carries the icon
     assert heading(page) == "Offer expired"
