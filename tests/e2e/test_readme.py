@@ -40,7 +40,16 @@ ELSEWHERE: dict[str, str] = {
     "make e2e": ".ci/run runs the same suite (tests/e2e) through make test",
     "make bench": "not in CI: a benchmark, run on purpose (bench/)",
     "make package": "not in CI (downloads arm64 wheels); its steps are tested in tests/unit/test_package.py",
-    "apt-get install -y chromium": ".ci/run, when /usr/bin/chromium is missing",
+    "apt-get install -y chromium": "make browser (in make test), as root, without /usr/bin/chromium",
+    "make browser": ".ci/run (make test runs it); tests/unit/test_make_browser.py runs its three cases",
+    "make dynamodb-local": ".ci/run (make test runs it before the DynamoDB Local pass)",
+    "DYNAMODB=local make run": "e2e stacks in make test's DYNAMODB=local pass",
+    "DYNAMODB=local make integration": ".ci/run (make test runs tests/integration with DYNAMODB=local)",
+    "make iam": ".ci/run (make test runs both passes with --iam, as make iam does)",
+    "python -m checks.transform": ".ci/run (make lint runs it, then cfn-lint on its output)",
+    "python -m checks.iam --template <copy> <calls.jsonl>": (
+        "tests/integration/test_iam.py runs checks.iam.main with --template on a mutated copy"
+    ),
     "playwright install": "named as not needed (the README says so); never run",
     "curl -X POST 'http://127.0.0.1:3000/_clock/advance?hours=5'": "tests/e2e/test_lifecycle.py",
     "python -m directormatch.roster import|export|generate": "tests/integration/test_roster_import.py",
