@@ -34,7 +34,6 @@ KIND_LABELS = {
     "declined": "Decline acknowledged",
     "clinic_update": "Update to the clinic",
     "reply_answer": "Answer to a reply",
-    "reply_help": "Help with a reply",
     "expiry_warning": "License expiry warning",
     "ops_no_match": "Ops: no match",
     "ops_sla_20h": "Ops: 20 hours without a match",
@@ -46,7 +45,7 @@ KIND_LABELS = {
 REPLY_OUTCOMES = {
     "ACTED": "the reply answered the offer.",
     "TOO_LATE": "nothing changed: the offer could no longer be answered; the director is told why by email.",
-    "UNCLEAR": "nothing changed: no ACCEPT or DECLINE on the first line; the director is sent instructions.",
+    "UNCLEAR": "nothing changed: the first line is not ACCEPT/YES or DECLINE/NO; the director is told how.",
     "NOT_AUTHENTIC": "ignored: SPF, DKIM or DMARC did not pass; no answer (the sender could be forged).",
     "WRONG_SENDER": "ignored: the sender is not the director the offer went to; no answer is sent.",
     "UNKNOWN_OFFER": "ignored: no such offer or director.",
