@@ -45,8 +45,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():  # CI installs it (.ci/run); fail saying how rather than skip quietly
-        pytest.fail("the browser test needs Debian's Chromium: apt-get install -y chromium (see .ci/run)")
+    # make test installs it (make browser); fail saying how rather than skip quietly
+    if not CHROMIUM.exists():
+        pytest.fail("the browser test needs Debian's Chromium: make browser installs it (make test does)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
