@@ -3,7 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 UV_VERSION := 0.13.9
-UV := python3 -m uv
+# The python3 outside the project's venv: make may itself run under `uv run` (the tests run make run
+# and make preflight), where the venv's python3 comes first on PATH and has no uv module.
+HOST_PYTHON3 := $(firstword $(filter-out $(CURDIR)/.venv/%,$(shell which -a python3 2>/dev/null)) python3)
+UV := $(HOST_PYTHON3) -m uv
 # Lambda runs python3.13: use it where pyenv has it, else the python3 on PATH (code stays 3.11-valid).
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 PYTHON := $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(shell command -v python3.13) python3)
@@ -22,7 +25,7 @@ help:
 	@echo "make bench  benchmarks, 10-15 min (BENCH_ARGS=--quick: ~4 min; not part of make test)"
 
 $(VENV)/.installed: pyproject.toml uv.lock
-	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	@$(UV) --version >/dev/null 2>&1 || $(HOST_PYTHON3) -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) venv --allow-existing --python "$(PYTHON)" $(VENV)
 	$(UV) sync --frozen
 	@touch $@
