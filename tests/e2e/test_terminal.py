@@ -7,6 +7,7 @@ import os
 import pty
 import select
 import shutil
+import signal
 import time
 
 import pytest
@@ -35,6 +36,9 @@ def test_make_run_is_quiet_and_ctrl_c_stops_it_with_exit_0(tmp_path: os.PathLike
     variables = {"PORT": str(free_port()), "LOCAL_STATE_DIR": str(tmp_path), "SWEEP_SECONDS": "1"}
     pid, terminal = pty.fork()
     if pid == 0:  # the child: make run, as a person types it
+        # A terminal delivers Ctrl-C; a shell that started this run in the background (`cmd &`
+        # without job control) left SIGINT ignored, which exec keeps: make run would never stop.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.chdir(ROOT)
         for name in ("LOCAL_LOG_LEVEL", "AWS_ENDPOINT_URL", "DYNAMODB", "IAM_CALLS_DIR"):
             os.environ.pop(name, None)
