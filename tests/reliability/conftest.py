@@ -10,7 +10,8 @@ a test that records nothing counts as one try, with lost and duplicated not meas
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +104,12 @@ class Tally:
 
 
 @pytest.fixture
-def tally(request: pytest.FixtureRequest) -> Tally:
-    return Tally(_tries.setdefault(request.node.nodeid, Tries()))
+def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
+    record = _tries.setdefault(request.node.nodeid, Tries())
+    yield Tally(record)
+    # On the test's reports too: under pytest-xdist the table is printed by the controller, which
+    # sees the workers' reports only (pytest_runtest_logreport below).
+    request.node.user_properties.append((TRIES_PROPERTY, asdict(record)))
 
 
 def case_of(nodeid: str, module: Any) -> str | None:
@@ -114,11 +119,25 @@ def case_of(nodeid: str, module: Any) -> str | None:
     return next((c for prefix, c in EXISTING.items() if nodeid.startswith(prefix)), None)
 
 
+CASE_PROPERTY, TRIES_PROPERTY = "reliability_case", "reliability_tries"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         case = case_of(item.nodeid, getattr(item, "module", None))
         if case is not None:
             _case_of[item.nodeid] = case
+            item.user_properties.append((CASE_PROPERTY, case))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Cases and tries from the reports: the same process's, or pytest-xdist workers' (whose
+    collection and fixtures the controller never sees)."""
+    for name, value in report.user_properties:
+        if name == CASE_PROPERTY:
+            _case_of[report.nodeid] = str(value)
+        elif name == TRIES_PROPERTY and isinstance(value, dict):
+            _tries[report.nodeid] = Tries(**{f.name: value[f.name] for f in fields(Tries)})
 
 
 @dataclass
