@@ -173,7 +173,10 @@ def one_call_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     moto applies a transaction item by item and, when one fails, restores a deep copy of the table
     taken before it, undoing what another thread wrote meanwhile. DynamoDB applies each call
     atomically; serialising moto's handling of each call gives that, while threads still interleave
-    between calls (read, then conditional write), which is where races live.
+    between calls (read, then conditional write), which is where races live. On DynamoDB Local
+    (DYNAMODB=local) DynamoDB calls go over HTTP, past moto's stubber: the server applies each call
+    atomically itself (and runs transactions one at a time, so it never answers TransactionConflict:
+    the tests of that retry path inject the answer with a client wrapper, on both engines).
     """
     import threading
 
