@@ -33,21 +33,28 @@ def keyring_in_ssm(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     parameters_base.DEFAULT_PROVIDERS.clear()
 
 
-def test_respond_reads_the_keyring_from_ssm_as_its_role_allows(
+@pytest.fixture
+def open_offer(
     aws: Aws,
     load_directors: Callable[..., list[dict[str, Any]]],
     offered_request: Callable[..., dict[str, Any]],
-    lambda_context: FakeLambdaContext,
     keyring_in_ssm: str,
-) -> None:
-    # Given an offer and the keyring in SSM only
+) -> dict[str, Any]:
+    """An OPEN offer of a TX request, with RespondFunction's environment and the keyring in SSM only."""
     load_directors(4)
     request = offered_request()
     aws.use_function("RespondFunction")
+    offer: dict[str, Any] = aws.request_store().offers(request["request_id"])[0]
+    return offer
+
+
+def test_respond_reads_the_keyring_from_ssm_as_its_role_allows(
+    open_offer: dict[str, Any], lambda_context: FakeLambdaContext, keyring_in_ssm: str
+) -> None:
+    # Given an offer and the keyring in SSM only
     from functions.respond import app as respond_app
 
-    offer = aws.request_store().offers(request["request_id"])[0]
-    token = link_token(offer, keyring=tokens.Keyring.from_json(KEYRING))
+    token = link_token(open_offer, keyring=tokens.Keyring.from_json(KEYRING))
 
     # When the director opens the offer link, with the calls recorded
     with iam.recording() as recorder:
@@ -66,23 +73,16 @@ def test_respond_reads_the_keyring_from_ssm_as_its_role_allows(
 
 
 def test_a_link_signed_by_another_keyring_is_refused_when_the_keyring_is_in_ssm(
-    aws: Aws,
-    load_directors: Callable[..., list[dict[str, Any]]],
-    offered_request: Callable[..., dict[str, Any]],
-    lambda_context: FakeLambdaContext,
-    keyring_in_ssm: str,
+    open_offer: dict[str, Any], lambda_context: FakeLambdaContext
 ) -> None:
-    # Given an offer, and a link signed with a key the SSM keyring does not hold
-    load_directors(4)
-    request = offered_request()
-    aws.use_function("RespondFunction")
+    # Given a link signed with a key the SSM keyring does not hold
     from functions.respond import app as respond_app
 
-    offer = aws.request_store().offers(request["request_id"])[0]
     other = tokens.Keyring.from_json(
         '{"active": "s1", "keys": {"s1": "another-key-0123456789abcdef0123456789"}}'
     )
-    response = respond_app.lambda_handler(
-        offer_event("GET", link_token(offer, keyring=other)), lambda_context
-    )
+    token = link_token(open_offer, keyring=other)
+
+    # When it is opened, Then it is refused
+    response = respond_app.lambda_handler(offer_event("GET", token), lambda_context)
     assert response["statusCode"] == 403
