@@ -8,7 +8,7 @@ source mappings would (local.streams.Subscription: the template's filters and ba
     -> a director opens the offer link and accepts (respond: GET, then POST) -> notify (stream)
 
 then the sweep over requests left OFFERED (offers still open, then expired: the next wave), the
-daily expiry warnings and one SES bounce (feedback). Every call through directormatch.aws.dynamodb()
+daily expiry warnings and one SES bounce (feedback). Every call through directormatch.aws.clients.dynamodb()
 and sesv2() is counted with botocore event hooks (`before-call` counts, `after-call` counts items
 and estimates request units; see bench.common.CallCounter), per invocation, per function.
 
@@ -101,11 +101,11 @@ class Lifecycle:
     def __init__(self, server: MotoServer, roster_size: int, sink: StdoutSink) -> None:
         import boto3
 
-        from directormatch import aws
-        from directormatch.roster import synthetic_roster
+        from directormatch.aws import clients as aws
+        from directormatch.aws.store import DirectorStore
         from directormatch.settings import get_settings
-        from directormatch.store import DirectorStore
         from local import template
+        from ops.roster.synthetic import synthetic_roster
 
         self.server = server
         self.sink = sink
@@ -194,7 +194,7 @@ class Lifecycle:
     # The lifecycle -------------------------------------------------------------------------------
 
     def partition(self, request_id: str) -> list[dict[str, Any]]:
-        from directormatch.store import from_attributes
+        from directormatch.aws.store import from_attributes
 
         pages = self.reader.get_paginator("query").paginate(
             TableName=self.settings.requests_table,

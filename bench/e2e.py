@@ -185,8 +185,8 @@ def accept_first_offers(stack: RunningStack, watcher: Watcher, request_ids: list
 
 def why_not_acted(state_dir: Path, entries: list[dict[str, Any]], refused: set[str]) -> dict[str, int]:
     """What the director was told when an ACCEPT reply changed nothing (the reply_answer email of
-    each such request, read from the outbox and matched to directormatch.replies.TOO_LATE_TEXT)."""
-    from directormatch.replies import TOO_LATE_TEXT
+    each such request, read from the outbox and matched to directormatch.offers.replies.TOO_LATE_TEXT)."""
+    from directormatch.offers.replies import TOO_LATE_TEXT
 
     reasons: Counter[str] = Counter()
     for entry in entries:

@@ -2,12 +2,12 @@
 
 For generated rosters (default 1,000 and 10,000 directors) loaded into in-process moto (tables from
 template.yaml via local.resources), it matches a fixed set of requests with
-directormatch.matchmaker.match_request, N times each (a fresh REQUEST item per run, since a match
+directormatch.matching.waves.match_request, N times each (a fresh REQUEST item per run, since a match
 writes its MATCH item and offers once), and measures:
 
 - time to match one request (median and p95; plus the engine alone, `shortlist`, without I/O),
 - DynamoDB items read per request, counted from the responses of the shared client
-  (directormatch.aws.dynamodb()) by an `after-call` event hook, and the calls by operation,
+  (directormatch.aws.clients.dynamodb()) by an `after-call` event hook, and the calls by operation,
 - candidates: ByState index items (LICENSE#<state>) in the requested states.
 
 Target (issue 4): items read <= 2 x candidates + offers written, and never a Scan. Results go to
@@ -141,8 +141,9 @@ def percentile(values: list[float], q: float) -> float:
 
 @contextmanager
 def timed_engine(samples: list[float]) -> Iterator[None]:
-    """Time directormatch.matchmaker's call to the pure engine (`shortlist`) during the block."""
-    from directormatch import matching, matchmaker
+    """Time directormatch.matching.waves's call to the pure engine (`shortlist`) during the block."""
+    from directormatch.matching import engine as matching
+    from directormatch.matching import waves as matchmaker
 
     original: Callable[..., Any] = matching.shortlist
 
@@ -175,14 +176,14 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
     from moto import mock_aws
     from ulid import ULID
 
-    from directormatch import aws
-    from directormatch.intake import request_item
-    from directormatch.matchmaker import match_request
-    from directormatch.models import QuoteRequest
-    from directormatch.roster import synthetic_roster
+    from directormatch.aws import clients as aws
+    from directormatch.aws.store import DirectorStore, RequestStore
+    from directormatch.intake.contract import QuoteRequest
+    from directormatch.intake.submit import request_item
+    from directormatch.matching.waves import match_request
     from directormatch.settings import get_settings
-    from directormatch.store import DirectorStore, RequestStore
     from local import moto_patch, resources
+    from ops.roster.synthetic import synthetic_roster
 
     # The fairness stamp is a transaction; shipped moto copies the whole Directors table per item of
     # a transaction (seconds at 10,000 directors), which DynamoDB does not: see local/moto_patch.py.

@@ -7,8 +7,8 @@ Lambda would give it (tracing on), and then, interleaved in one loop:
 - the handler, `lambda_handler(event, context)`, on API Gateway events of valid quotes, each with its
   own Idempotency-Key (the REQUEST item and the idempotency record in one transaction);
 - the handler on the same quotes without the header (one conditional put), for reference;
-- a bare `put_item` of the same REQUEST item (directormatch.intake.request_item, with the handler's
-  condition `attribute_not_exists(pk)`) through the same client (directormatch.aws.dynamodb()).
+- a bare `put_item` of the same REQUEST item (directormatch.intake.submit.request_item, with the handler's
+  condition `attribute_not_exists(pk)`) through the same client (directormatch.aws.clients.dynamodb()).
 
 Reports p50 and p99 of each. Target (issue 8): handler p50 <= 1.5x bare put_item p50; p99 ratio for
 information. All of them pay the same HTTP round trip to moto, so the ratio is the handler's own cost. A bare
@@ -74,11 +74,11 @@ def bench(quotes: int, patch: bool = True) -> dict[str, Any]:
     try:
         from ulid import ULID
 
-        from directormatch import aws
-        from directormatch.intake import request_item
-        from directormatch.models import QuoteRequest
+        from directormatch.aws import clients as aws
+        from directormatch.aws.store import to_attributes
+        from directormatch.intake.contract import QuoteRequest
+        from directormatch.intake.submit import request_item
         from directormatch.settings import get_settings
-        from directormatch.store import to_attributes
         from functions.intake import app
         from local.lambdas import LambdaContext
         from tests.events import api_event

@@ -264,8 +264,8 @@ def _request_state(request_id: str) -> RequestState | None:
     """What the Requests table says about a request now (one Query); None when it cannot be read."""
     if not request_id:
         return None
+    from directormatch.aws.store import RequestStore
     from directormatch.settings import get_settings
-    from directormatch.store import RequestStore
 
     try:
         items = RequestStore(get_settings().requests_table).partition(request_id)

@@ -103,9 +103,9 @@ class LocalStack:
         )
 
     def _load_roster(self) -> None:
-        from directormatch.roster import synthetic_roster
+        from directormatch.aws.store import DirectorStore
         from directormatch.settings import get_settings
-        from directormatch.store import DirectorStore
+        from ops.roster.synthetic import synthetic_roster
 
         settings = get_settings()
         items = synthetic_roster(self.roster_size)

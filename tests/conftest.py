@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from directormatch import aws, keys
-from directormatch.matching import Candidate
+from directormatch import keys
+from directormatch.aws import clients as aws
+from directormatch.matching.engine import Candidate
 from directormatch.settings import get_settings
 
 ACCOUNT_ID = "123456789012"
@@ -96,7 +97,7 @@ def director_items(
     email: str | None = None,
     **profile_overrides: Any,
 ) -> list[dict[str, Any]]:
-    """PROFILE and LICENSE#<state> items of one director, shaped like directormatch.roster writes them.
+    """PROFILE and LICENSE#<state> items of one director, shaped like ops.roster writes them.
 
     `states` lists states with active licenses valid 400 days, or maps each state to license overrides.
     """

@@ -8,10 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from directormatch.aws.store import RequestStore
+from directormatch.mail.suppression import address_key, addresses_to_suppress
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.settings import get_settings
-from directormatch.store import RequestStore
-from directormatch.suppression import address_key, addresses_to_suppress
 
 REASON_METRICS = {"BOUNCE": MetricName.EMAIL_BOUNCED, "COMPLAINT": MetricName.EMAIL_COMPLAINED}
 

@@ -14,8 +14,12 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ulid import ULID
 
-from directormatch import intake, quote_form, tokens
-from directormatch.api import (
+from directormatch import tokens
+from directormatch.aws.store import Created, DirectorStore, RequestStore
+from directormatch.intake import form as quote_form
+from directormatch.intake import submit as intake
+from directormatch.intake.contract import QuoteAccepted, QuoteRequest
+from directormatch.intake.http import (
     RequestRejected,
     check_envelope,
     make_form_resolver,
@@ -24,10 +28,8 @@ from directormatch.api import (
     read_quote,
     validate_form,
 )
-from directormatch.models import QuoteAccepted, QuoteRequest
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.settings import get_settings
-from directormatch.store import Created, DirectorStore, RequestStore
 
 app = make_resolver()
 form_app = make_form_resolver()
@@ -94,7 +96,7 @@ def create_quote_request_from_form() -> Response[str]:
 def openapi_document() -> Response[str]:
     """The contract as OpenAPI 3 JSON (for clients and schema fuzzing); no Swagger UI is served.
     Built on first ask: it imports pydantic, which the quote requests themselves do without."""
-    from directormatch import openapi
+    from directormatch.intake import openapi
 
     document = json.dumps(openapi.document())
     return Response(200, content_types.APPLICATION_JSON, document, {"Cache-Control": "max-age=300"})
@@ -104,9 +106,9 @@ def openapi_document() -> Response[str]:
 def show_status(request_id: str) -> Response[str]:
     """The clinic's status page; the link in the receipt email carries a signed token.
     Its modules (pages, notifications' words) load here: a quote request never needs them."""
-    from directormatch import status
-    from directormatch.answers import LinkHolder, token_error_page
-    from directormatch.emails import render_page
+    from directormatch.intake import status_page as status
+    from directormatch.mail.render import render_page
+    from directormatch.offers.pages import LinkHolder, token_error_page
 
     token = app.current_event.get_query_string_value("token", "") or ""
     try:

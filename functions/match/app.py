@@ -10,13 +10,13 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch import keys
-from directormatch.matchmaker import match_request
+from directormatch.aws.store import DirectorStore, RequestStore, from_attributes
+from directormatch.aws.streams import StreamProcessor
+from directormatch.matching.waves import match_request
 from directormatch.observability import MetricName, logger, metrics, seconds_since, tracer
 from directormatch.settings import get_settings
-from directormatch.store import DirectorStore, RequestStore, from_attributes
-from directormatch.streams import StreamProcessor
 
-# Failed records are reported, logged and written down for replay (directormatch.streams).
+# Failed records are reported, logged and written down for replay (directormatch.aws.streams).
 processor = StreamProcessor("match")
 
 

@@ -9,12 +9,12 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from directormatch.notifications import notifier_from_settings
+from directormatch.aws.store import from_attributes
+from directormatch.aws.streams import StreamProcessor
+from directormatch.mail.notifier import notifier_from_settings
 from directormatch.observability import logger, metrics, tracer
-from directormatch.store import from_attributes
-from directormatch.streams import StreamProcessor
 
-# Failed records are reported, logged and written down for replay (directormatch.streams).
+# Failed records are reported, logged and written down for replay (directormatch.aws.streams).
 processor = StreamProcessor("notify")
 
 

@@ -10,14 +10,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from directormatch import offers, tokens
-from directormatch.answers import Page, confirm_page, result_page, token_error_page
-from directormatch.inbound import parse_notification
-from directormatch.notifications import notifier_from_settings
+from directormatch import tokens
+from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.mail.notifier import notifier_from_settings
 from directormatch.observability import MetricName, logger, metrics, tracer
-from directormatch.replies import handle_reply
+from directormatch.offers import lifecycle as offers
+from directormatch.offers.inbound_mail import parse_notification
+from directormatch.offers.pages import Page, confirm_page, result_page, token_error_page
+from directormatch.offers.replies import handle_reply
 from directormatch.settings import get_settings
-from directormatch.store import DirectorStore, RequestStore
 from directormatch.tokens import Action, TokenError, TokenInvalid
 
 app = APIGatewayRestResolver()

@@ -8,11 +8,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from directormatch.notifications import notifier_from_settings
+from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.mail.notifier import notifier_from_settings
+from directormatch.matching.sweep import SweepReport, SweepSettings, sweep, warn_expiring
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.settings import get_settings
-from directormatch.store import DirectorStore, RequestStore
-from directormatch.sweeper import SweepReport, SweepSettings, sweep, warn_expiring
 
 
 def event_time(event: dict[str, Any]) -> datetime:

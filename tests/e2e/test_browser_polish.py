@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
-from directormatch.quote_form import LABELS
+from directormatch.intake.form import LABELS
 from tests.e2e import test_browser as browser_test
 from tests.e2e.conftest import ROOT, RunningStack, start_stack
 

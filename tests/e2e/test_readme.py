@@ -52,12 +52,12 @@ ELSEWHERE: dict[str, str] = {
     ),
     "playwright install": "named as not needed (the README says so); never run",
     "curl -X POST 'http://127.0.0.1:3000/_clock/advance?hours=5'": "tests/e2e/test_lifecycle.py",
-    "python -m directormatch.roster import|export|generate": "tests/integration/test_roster_import.py",
-    "python -m directormatch.roster import roster.csv": "tests/integration/test_roster_import.py",
-    'python -m directormatch.replay --queue-url "$STREAM_FAILURE_QUEUE_URL" --dry-run': (
+    "python -m ops.roster import|export|generate": "tests/integration/test_roster_import.py",
+    "python -m ops.roster import roster.csv": "tests/integration/test_roster_import.py",
+    'python -m ops.replay --queue-url "$STREAM_FAILURE_QUEUE_URL" --dry-run': (
         "tests/reliability/test_poison.py (the dry run lists and changes nothing)"
     ),
-    'python -m directormatch.replay --queue-url "$STREAM_FAILURE_QUEUE_URL"': (
+    'python -m ops.replay --queue-url "$STREAM_FAILURE_QUEUE_URL"': (
         "tests/reliability/test_poison.py (replay.main on the failure queue, then the queue is empty)"
     ),
     "sam local generate-event": "how events/ were made; needs SAM CLI (events/README.md)",

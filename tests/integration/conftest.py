@@ -18,8 +18,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from directormatch.aws.store import DirectorStore, RequestStore, from_attributes
 from directormatch.settings import get_settings
-from directormatch.store import DirectorStore, RequestStore, from_attributes
 from local import dynamodb_local, resources, template
 from tests.conftest import ACCOUNT_ID, REGION
 
@@ -156,7 +156,7 @@ def notify_app(aws: Aws) -> ModuleType:
 @pytest.fixture
 def load_roster(aws: Aws) -> Callable[..., list[dict[str, Any]]]:
     """Put synthetic roster items (or any director items) into the Directors table; returns them."""
-    from directormatch.roster import synthetic_roster
+    from ops.roster.synthetic import synthetic_roster
 
     def load(items: list[dict[str, Any]] | None = None, count: int = 153) -> list[dict[str, Any]]:
         chosen = synthetic_roster(count=count) if items is None else items
@@ -195,14 +195,14 @@ def one_call_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
 def roster_director(
     number: int, states: tuple[str, ...] = ("TX",), supervising_np: int = 1, **changes: Any
 ) -> list[dict[str, Any]]:
-    """PROFILE, LICENSE# items of one valid roster director, built by directormatch.directors.
+    """PROFILE, LICENSE# items of one valid roster director, built by ops.roster.directors.
 
     `number` makes the NPI, names and email distinct; licenses last 400 days; `changes` override
     Director fields (max_clinics, active_clinics, ...).
     """
     from datetime import date, timedelta
 
-    from directormatch.directors import Director, StateLicense, Supervision, director_items, npi_check_digit
+    from ops.roster.directors import Director, StateLicense, Supervision, director_items, npi_check_digit
 
     first_nine = f"1{number:08d}"
     fields: dict[str, Any] = {

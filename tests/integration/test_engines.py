@@ -13,8 +13,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-from directormatch import aws as clients
-from directormatch.store import from_attributes
+from directormatch.aws import clients
+from directormatch.aws.store import from_attributes
 from tests.conftest import REGION, FakeLambdaContext
 from tests.events import api_event, quote_body, stream_event, stream_record
 from tests.integration.conftest import Aws, on_dynamodb_local
@@ -48,7 +48,7 @@ def test_dynamodb_calls_reach_the_chosen_engine_and_other_services_stay_on_moto(
 
 def raw_stream_records(aws: Aws) -> list[dict[str, Any]]:
     """Every record of the Requests table's stream, unfiltered, as GetRecords returns them (what
-    `python -m directormatch.replay` reads back)."""
+    `python -m ops.replay` reads back)."""
     streams = aws.session.client("dynamodbstreams", region_name=REGION)
     arn = aws.dynamodb.describe_table(TableName=aws.requests_table)["Table"]["LatestStreamArn"]
     records = []

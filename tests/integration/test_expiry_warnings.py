@@ -7,7 +7,7 @@ from types import ModuleType
 
 import pytest
 
-from directormatch.directors import DeaRegistration, Director, StateLicense, director_items, npi_check_digit
+from ops.roster.directors import DeaRegistration, Director, StateLicense, director_items, npi_check_digit
 from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Aws
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from directormatch import aws as aws_clients
 from directormatch import keys
+from directormatch.aws import clients as aws_clients
 from tests.integration.conftest import Aws
 
 STATES = ["TX", "OK", "LA", "NM"]

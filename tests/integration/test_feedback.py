@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from directormatch.suppression import address_key
+from directormatch.mail.suppression import address_key
 from tests.conftest import FakeLambdaContext
 from tests.events import NOTIFY_NEW_REQUEST, load_event, load_stream_event
 from tests.integration.conftest import Aws

@@ -16,8 +16,8 @@ import yaml
 
 from checks import iam
 from checks.transform import transformed
-from directormatch import aws as clients
-from directormatch import offers
+from directormatch.aws import clients
+from directormatch.offers import lifecycle as offers
 from local import template
 from tests.conftest import FakeLambdaContext
 from tests.events import stream_event, stream_record

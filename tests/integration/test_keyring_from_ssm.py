@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.parameters import base as parameters_base
 
 from checks import iam
 from checks.transform import transformed
-from directormatch import aws as clients
 from directormatch import tokens
+from directormatch.aws import clients
 from local import template
 from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Aws

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from directormatch.matching import LICENSE_MARGIN
-from directormatch.roster import synthetic_roster
+from directormatch.matching.engine import LICENSE_MARGIN
+from ops.roster.synthetic import synthetic_roster
 from tests.conftest import FakeLambdaContext
 from tests.events import (
     MATCH_NEW_REQUEST,

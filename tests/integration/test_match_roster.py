@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from directormatch import keys, rules
-from directormatch.matching import CONTROLLED_MODALITIES, LICENSE_MARGIN, MAX_TEAM_SIZE
-from directormatch.roster import synthetic_roster
-from directormatch.store import from_attributes, to_attributes
+from directormatch import keys
+from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.matching.engine import CONTROLLED_MODALITIES, LICENSE_MARGIN, MAX_TEAM_SIZE, rules
+from ops.roster.synthetic import synthetic_roster
 from tests.conftest import FakeLambdaContext
 from tests.events import api_event, quote_body, stream_event, stream_record
 from tests.integration.conftest import Aws

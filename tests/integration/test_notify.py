@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from directormatch.emails import Mailer
-from directormatch.store import from_attributes
+from directormatch.aws.store import from_attributes
+from directormatch.mail.render import Mailer
 from tests.conftest import FakeLambdaContext
 from tests.events import (
     NOTIFY_NEW_OFFER,

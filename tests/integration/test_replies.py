@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from directormatch.inbound import reply_address
+from directormatch.offers.inbound_mail import reply_address
 from local.inbound import ses_notification, sns_event
 from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Aws
@@ -143,7 +143,7 @@ def test_reply_accept_after_another_director_won_is_told_it_is_filled(
     aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
 ) -> None:
     # Given another offered director accepted first
-    from directormatch import offers
+    from directormatch.offers import lifecycle as offers
 
     other = offer["others"][0]
     answer = offers.accept(aws.request_store(), aws.director_store(), offer["request_id"], other, via="link")

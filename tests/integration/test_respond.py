@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from directormatch import offers, tokens
-from directormatch.store import DirectorStore, RequestStore, from_attributes
+from directormatch import tokens
+from directormatch.aws.store import DirectorStore, RequestStore, from_attributes
+from directormatch.offers import lifecycle as offers
 from directormatch.tokens import Action, Keyring
 from tests.conftest import FakeLambdaContext
 from tests.events import INTAKE_POST, load_event

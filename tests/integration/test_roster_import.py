@@ -1,4 +1,4 @@
-"""`python -m directormatch.roster import|export` against the template's Directors table (moto)."""
+"""`python -m ops.roster import|export` against the template's Directors table (moto)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from directormatch import aws as aws_clients
 from directormatch import keys
-from directormatch.directors import director_id_for, director_items
-from directormatch.roster import main, synthetic_directors
-from directormatch.roster_csv import COLUMNS, parse_roster, write_roster
+from directormatch.aws import clients as aws_clients
+from directormatch.aws.store import to_attributes
 from directormatch.settings import get_settings
-from directormatch.store import to_attributes
+from ops.roster.cli import main
+from ops.roster.csv_format import COLUMNS, parse_roster, write_roster
+from ops.roster.directors import director_id_for, director_items
+from ops.roster.synthetic import synthetic_directors
 from tests.integration.conftest import Aws
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "roster-sample.csv"

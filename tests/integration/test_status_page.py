@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from directormatch import status, tokens
+from directormatch import tokens
+from directormatch.intake import status_page as status
 from directormatch.tokens import Action
 from tests.conftest import FakeLambdaContext
 from tests.events import INTAKE_POST, api_event, load_event

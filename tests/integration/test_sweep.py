@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from directormatch import offers
-from directormatch.sweeper import SweepReport, SweepSettings, sweep
+from directormatch.matching.sweep import SweepReport, SweepSettings, sweep
+from directormatch.offers import lifecycle as offers
 from local.clock import scheduled_event
 from tests.conftest import FakeLambdaContext
 from tests.events import api_event, quote_body

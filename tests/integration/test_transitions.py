@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
-from directormatch import offers
-from directormatch.sweeper import SweepSettings, sweep
+from directormatch.matching.sweep import SweepSettings, sweep
+from directormatch.offers import lifecycle as offers
 from local import template
 from tests.conftest import FakeLambdaContext
 from tests.events import stream_event, stream_record

@@ -85,7 +85,7 @@ def duplicates(messages: list[Sent]) -> int:
 
 def expected_message_ids(aws: Aws, request_id: str) -> set[str]:
     """The emails a request's stored state calls for, by their deterministic Message-IDs
-    (directormatch.emails: <kind>.<ref>@directormatch)."""
+    (directormatch.mail.render: <kind>.<ref>@directormatch)."""
     items = aws.request_store().partition(request_id)
     request = next(i for i in items if i["sk"] == "REQUEST")
     offers = [i for i in items if i["sk"].startswith("OFFER#")]
@@ -216,7 +216,7 @@ def queue_messages(aws: Aws) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-# directormatch.aws: retries={"mode": "standard", "max_attempts": 3}. botocore's max_attempts counts
+# directormatch.aws.clients: retries={"mode": "standard", "max_attempts": 3}. botocore's max_attempts counts
 # the retries, so a send is attempted four times.
 SES_ATTEMPTS = 4
 
@@ -264,8 +264,8 @@ class SesFault:
         return error_response(url, status, code, message)
 
     def inject(self) -> SesFault:
-        """On the SES client every function uses (directormatch.aws, cached per test)."""
-        from directormatch import aws as clients
+        """On the SES client every function uses (directormatch.aws.clients, cached per test)."""
+        from directormatch.aws import clients
 
         clients.sesv2().meta.events.register_first("before-send.sesv2.SendEmail", self)
         return self

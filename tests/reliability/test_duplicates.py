@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
-from directormatch import offers
-from directormatch.sweeper import SweepSettings, sweep
+from directormatch.matching.sweep import SweepSettings, sweep
+from directormatch.offers import lifecycle as offers
 from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Aws
 from tests.reliability.conftest import Tally

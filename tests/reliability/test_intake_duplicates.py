@@ -1,6 +1,6 @@
 """Case 3a: twenty concurrent submissions with one Idempotency-Key give one request.
 
-Threads call directormatch.intake.submit (what the intake handler calls after validation) with the
+Threads call directormatch.intake.submit.submit (what the intake handler calls after validation) with the
 store: Powertools resolvers keep the current event on a class attribute, so one resolver cannot
 serve concurrent calls in one process. moto handles each AWS call alone (`one_call_at_a_time`, as
 DynamoDB applies each call atomically); the threads still interleave between calls, which is where
@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from directormatch import intake
-from directormatch.models import QuoteRequest
+from directormatch.aws.store import Created
+from directormatch.intake import submit as intake
+from directormatch.intake.contract import QuoteRequest
 from directormatch.settings import get_settings
-from directormatch.store import Created
 from tests.events import quote_body
 from tests.integration.conftest import Aws
 from tests.reliability.conftest import Tally

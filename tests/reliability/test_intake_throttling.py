@@ -1,5 +1,5 @@
 """Case 5a: DynamoDB throttling on intake, injected with a botocore before-send hook on the client
-every function uses (directormatch.aws.dynamodb()).
+every function uses (directormatch.aws.clients.dynamodb()).
 
 Throttled on every attempt (the SDK's retries and the store's own exhausted), intake answers 503
 with Retry-After and an error body, and writes nothing: no REQUEST without its IDEMPOTENCY item or
@@ -53,7 +53,7 @@ class Throttle:
         return error_response(url, self.status, self.code, "Throughput exceeds the current capacity.")
 
     def inject(self) -> Throttle:
-        from directormatch import aws as clients
+        from directormatch.aws import clients
 
         clients.dynamodb().meta.events.register_first(f"before-send.dynamodb.{self.operation}", self)
         return self
@@ -197,7 +197,7 @@ def test_intake_write_taken_but_answer_lost_is_answered_once(
     # Given DynamoDB applying the first TransactWriteItems and its answer lost (a read timeout)
     from botocore.exceptions import ReadTimeoutError
 
-    from directormatch import aws as clients
+    from directormatch.aws import clients
 
     calls = {"n": 0}
 

@@ -1,6 +1,6 @@
 """Case 4: one undecodable record in a batch of ten. The other nine are processed, the one is
 reported; after MaximumRetryAttempts the local stack's pump (Lambda's part) puts the batch's
-coordinates on the StreamFailureQueue, and `python -m directormatch.replay` puts it back."""
+coordinates on the StreamFailureQueue, and `python -m ops.replay` puts it back."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from directormatch import replay
-from directormatch.replay import Replayer
-from directormatch.store import from_attributes
+from directormatch.aws.store import from_attributes
 from local import streams, template
+from ops import replay
+from ops.replay import Replayer
 from tests.conftest import REGION, FakeLambdaContext
 from tests.integration.conftest import Aws
 from tests.reliability.conftest import Tally
@@ -275,7 +275,7 @@ def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
     trimmed: bool,
 ) -> None:
     # Given SES is unreachable, and a request matched to three directors
-    from directormatch import aws as clients
+    from directormatch.aws import clients
 
     load_directors(3)
     outage = SesOutage()

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from directormatch import offers
-from directormatch.store import DirectorStore, RequestStore
-from directormatch.sweeper import SweepSettings, sweep
+from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.matching.sweep import SweepSettings, sweep
+from directormatch.offers import lifecycle as offers
 from directormatch.tokens import Action
 from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Aws, roster_director

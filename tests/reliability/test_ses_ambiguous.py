@@ -3,10 +3,10 @@ timeout after the request went out, or the connection closed). Nobody can tell t
 request SES never got, so the email is sent again: delivery is at-least-once, and the recipient
 may get a second copy.
 
-What limits it: botocore does not retry such a send inside the call (directormatch.aws), so each
+What limits it: botocore does not retry such a send inside the call (directormatch.aws.clients), so each
 Lambda delivery sends at most one copy; the record is reported failed, its claim released, and
 the redelivery sends it again. Every copy is the same message with the same Message-ID
-(<kind>.<request>[.<recipient>]@directormatch, directormatch.emails), so mail clients that
+(<kind>.<request>[.<recipient>]@directormatch, directormatch.mail.render), so mail clients that
 de-duplicate on Message-ID (Gmail does) show one. The table reports these copies as duplicated.
 """
 

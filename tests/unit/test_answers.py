@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from directormatch.answers import LinkHolder, confirm_page, token_error_page
-from directormatch.offers import Outcome
-from directormatch.store import from_attributes
+from directormatch.aws.store import from_attributes
+from directormatch.offers.lifecycle import Outcome
+from directormatch.offers.pages import LinkHolder, confirm_page, token_error_page
 from directormatch.tokens import TokenError, TokenExpired, TokenInvalid
 from tests.events import NOTIFY_NEW_OFFER, load_stream_event
 

@@ -1,4 +1,4 @@
-"""directormatch.aws: clients keep DynamoDB on a local endpoint (moto, DynamoDB Local) without
+"""directormatch.aws.clients: clients keep DynamoDB on a local endpoint (moto, DynamoDB Local) without
 refusing to start on a runtime whose botocore predates account-id endpoints (before 1.37)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import botocore.config
 import pytest
 from botocore.config import Config
 
-from directormatch import aws
+from directormatch.aws import clients as aws
 
 
 def test_clients_disable_account_id_endpoints_for_a_local_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
-from directormatch.emails import Email, header_safe, to_mime, unicode_safe
-from directormatch.store import from_attributes, to_attributes
+from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.mail.render import Email, header_safe, to_mime, unicode_safe
 
 
 def test_items_never_hold_an_empty_map_at_any_depth() -> None:

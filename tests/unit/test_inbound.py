@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from directormatch.inbound import Intent, failed_verdicts, first_line_intent, offer_of, parse_notification
+from directormatch.offers.inbound_mail import (
+    Intent,
+    failed_verdicts,
+    first_line_intent,
+    offer_of,
+    parse_notification,
+)
 from local.inbound import ses_notification
 
 DOMAIN = "reply.directormatch.example"

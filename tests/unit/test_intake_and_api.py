@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from directormatch import intake
-from directormatch.api import RequestRejected, _field_errors, check_envelope
-from directormatch.models import FieldError, QuoteRequest
-from directormatch.schema import ContractError
-from directormatch.store import from_attributes, to_attributes
+from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.intake import submit as intake
+from directormatch.intake.contract import FieldError, QuoteRequest
+from directormatch.intake.http import RequestRejected, _field_errors, check_envelope
+from directormatch.intake.schema import ContractError
 from tests.events import api_event, quote_body
 
 

@@ -1,5 +1,5 @@
 """Cold start (issue 8): importing the intake handler loads neither pydantic nor Powertools' OpenAPI
-validation. The contract is validated by pydantic-core (directormatch.models); pydantic itself is
+validation. The contract is validated by pydantic-core (directormatch.intake.contract); pydantic itself is
 imported only to build the OpenAPI document, when GET /openapi.json asks for it."""
 
 from __future__ import annotations

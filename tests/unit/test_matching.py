@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from directormatch import rules
-from directormatch.matching import (
+from directormatch.matching.engine import (
     LICENSE_MARGIN,
     MAX_TEAM_SIZE,
     Candidate,
@@ -20,6 +19,7 @@ from directormatch.matching import (
     Need,
     Shortlist,
     Weights,
+    rules,
     shortlist,
 )
 from tests.conftest import make_candidate

@@ -16,8 +16,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from directormatch import rules
-from directormatch.matching import LICENSE_MARGIN, MAX_TEAM_SIZE, Candidate, Need, Shortlist, shortlist
+from directormatch.matching.engine import (
+    LICENSE_MARGIN,
+    MAX_TEAM_SIZE,
+    Candidate,
+    Need,
+    Shortlist,
+    rules,
+    shortlist,
+)
 
 START = date(2027, 3, 1)
 NOW = datetime(2027, 1, 15, 12, tzinfo=UTC)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from directormatch.models import QuoteRequest
-from directormatch.schema import ContractError
+from directormatch.intake.contract import QuoteRequest
+from directormatch.intake.schema import ContractError
 from directormatch.vocabulary import Modality
 from tests.events import quote_body
 

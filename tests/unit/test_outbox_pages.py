@@ -9,7 +9,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
-from directormatch.emails import Email, to_mime
+from directormatch.mail.render import Email, to_mime
 from local.clock import Scheduler
 from local.lambdas import Functions
 from local.outbox import OutboxEntry, request_of

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from directormatch.models import FieldError
-from directormatch.quote_form import (
+from directormatch.intake.contract import FieldError
+from directormatch.intake.form import (
     LABELS,
     Problem,
     back_link,

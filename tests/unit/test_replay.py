@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from directormatch.replay import FailedBatch, Replayer, drive, function_of, lambda_shape, parse_message
-from directormatch.streams import failure_entry, withheld
+from directormatch.aws.streams import failure_entry, withheld
+from ops.replay import FailedBatch, Replayer, drive, function_of, lambda_shape, parse_message
 
 # Lambda's on-failure record for a DynamoDB stream batch, as the Lambda developer guide shows it.
 LAMBDA_ON_FAILURE = {

@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-from directormatch.directors import Director, LicenseStatus, director_items
-from directormatch.roster import synthetic_directors
-from directormatch.roster_csv import (
+from ops.roster.csv_format import (
     COLUMNS,
     HeaderError,
     director_from_row,
@@ -20,6 +18,8 @@ from directormatch.roster_csv import (
     row_from_director,
     write_roster,
 )
+from ops.roster.directors import Director, LicenseStatus, director_items
+from ops.roster.synthetic import synthetic_directors
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "roster-sample.csv"
 TODAY = date(2026, 11, 25)

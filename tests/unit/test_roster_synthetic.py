@@ -11,16 +11,11 @@ from functools import cache
 
 import pytest
 
-from directormatch.directors import Director, Specialty, dea_is_valid, director_items, npi_is_valid
-from directormatch.roster import (
-    EMAIL_DOMAIN,
-    GUARANTEED_PER_STATE,
-    main,
-    synthetic_directors,
-    synthetic_roster,
-)
-from directormatch.roster_csv import parse_roster
 from directormatch.vocabulary import US_STATES, Modality
+from ops.roster.cli import main
+from ops.roster.csv_format import parse_roster
+from ops.roster.directors import Director, Specialty, dea_is_valid, director_items, npi_is_valid
+from ops.roster.synthetic import EMAIL_DOMAIN, GUARANTEED_PER_STATE, synthetic_directors, synthetic_roster
 
 TODAY = date(2026, 11, 25)
 # A basic request may start up to 365 days ahead; licenses must outlast the start by 30 days.
@@ -89,7 +84,7 @@ def test_synthetic_directors_same_seed_in_another_process_gives_the_same_csv() -
 
     # When another interpreter (another string-hash seed) generates it too
     child = subprocess.run(
-        [sys.executable, "-m", "directormatch.roster", *GENERATE_ARGS, "-"],
+        [sys.executable, "-m", "ops.roster", *GENERATE_ARGS, "-"],
         capture_output=True,
         text=True,
         check=True,
@@ -247,7 +242,7 @@ def test_roster_module_import_does_not_load_boto3() -> None:
     # Given a fresh interpreter
     # When it imports the roster module (as the local stack does)
     child = subprocess.run(
-        [sys.executable, "-c", "import sys, directormatch.roster; print('boto3' in sys.modules)"],
+        [sys.executable, "-c", "import sys, ops.roster.cli; print('boto3' in sys.modules)"],
         capture_output=True,
         text=True,
         check=True,

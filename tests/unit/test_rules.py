@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from directormatch.rules import DATA_FILE, RULE_FIELDS, StateRule, all_rules, rule_for, supervision_room
+from directormatch.matching.rules import (
+    DATA_FILE,
+    RULE_FIELDS,
+    StateRule,
+    all_rules,
+    rule_for,
+    supervision_room,
+)
 from directormatch.vocabulary import US_STATES
 
 USPS_51 = frozenset(

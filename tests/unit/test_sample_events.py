@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from directormatch import intake
-from directormatch.models import QuoteRequest
-from directormatch.store import from_attributes
+from directormatch.aws.store import from_attributes
+from directormatch.intake import submit as intake
+from directormatch.intake.contract import QuoteRequest
 from tests.events import (
     INTAKE_POST,
     MATCH_NEW_REQUEST,

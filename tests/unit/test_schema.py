@@ -1,4 +1,4 @@
-"""directormatch.schema: plain http(s) URLs are normalised here exactly as pydantic-core's WHATWG
+"""directormatch.intake.schema: plain http(s) URLs are normalised here exactly as pydantic-core's WHATWG
 parser (pydantic's HttpUrl) does; the others go to that parser."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.provisional import urls
 from pydantic_core import SchemaValidator, ValidationError, core_schema
 
-from directormatch.schema import ContractError, Field, HttpUrl, Obj, simple_url
+from directormatch.intake.schema import ContractError, Field, HttpUrl, Obj, simple_url
 
 WHATWG = SchemaValidator(core_schema.url_schema(max_length=2083, allowed_schemes=["http", "https"]))
 URL_CHARS = st.sampled_from([*"aZ09-._~!$&'()*+,;=:@/?#%[]\\ \t{}|^`\"<>é", "%2e", "..", "xn--"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from directormatch.matching import Weights
+from directormatch.matching.engine import Weights
 from directormatch.settings import Settings, SettingsError
 
 

@@ -7,8 +7,8 @@ import json
 import re
 from html.parser import HTMLParser
 
-from directormatch import quote_form
-from directormatch.emails import TEMPLATES
+from directormatch.intake import form as quote_form
+from directormatch.mail.render import TEMPLATES
 from directormatch.vocabulary import US_STATES, Modality
 from local.server import QUOTE_FORM, favicon, quote_form_page
 
@@ -107,7 +107,7 @@ def test_site_form_script_words_errors_as_the_server_does() -> None:
     labels = js_object("LABELS")
     script_patterns = re.findall(r"\[/(.+?)/, \"", PAGE)
 
-    # Then they match the no-JavaScript page's (directormatch.quote_form)
+    # Then they match the no-JavaScript page's (directormatch.intake.form)
     assert labels == quote_form.LABELS
     assert script_patterns == [pattern.pattern for pattern, _ in quote_form.WORDINGS]
 

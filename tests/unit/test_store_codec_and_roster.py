@@ -6,9 +6,9 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from directormatch.roster import synthetic_roster
-from directormatch.store import candidate_from_item, from_attributes, to_attributes
+from directormatch.aws.store import candidate_from_item, from_attributes, to_attributes
 from directormatch.vocabulary import US_STATES
+from ops.roster.synthetic import synthetic_roster
 
 
 def test_to_attributes_floats_become_numbers_and_none_is_dropped() -> None:

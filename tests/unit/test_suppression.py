@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from directormatch.suppression import address_key, addresses_to_suppress
+from directormatch.mail.suppression import address_key, addresses_to_suppress
 
 
 def bounce(bounce_type: str) -> dict[str, Any]:

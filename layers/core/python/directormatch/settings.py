@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from directormatch.matching import Weights
+    from directormatch.matching.engine import Weights
 
 
 class SettingsError(ValueError):
@@ -42,7 +42,7 @@ def _weights(env: Mapping[str, str]) -> dict[str, float]:
         parsed = json.loads(raw)
     except json.JSONDecodeError as error:
         raise SettingsError(f"MATCH_WEIGHTS is not JSON: {error.msg}") from None
-    from directormatch.matching import Weights  # only when weights are set: most functions never match
+    from directormatch.matching.engine import Weights  # only when weights are set: most functions never match
 
     known = {f.name for f in fields(Weights)}
     if not isinstance(parsed, dict):
@@ -82,7 +82,7 @@ class Settings:
 
     @property
     def weights(self) -> Weights:
-        from directormatch.matching import Weights
+        from directormatch.matching.engine import Weights
 
         return Weights(**self.match_weights)
 

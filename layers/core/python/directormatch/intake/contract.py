@@ -1,7 +1,7 @@
 """The API contract (quote requests) and the shapes shared by matching and emails.
 
-The contract is one set of rules, `QUOTE_REQUEST` (directormatch.schema): intake validates with it
-and directormatch.openapi documents it. No pydantic: its import and model building doubled intake's
+The contract is one set of rules, `QUOTE_REQUEST` (directormatch.intake.schema): intake validates with it
+and directormatch.intake.openapi documents it. No pydantic: its import and model building doubled intake's
 cold start (issue 8). The rules answer in pydantic's words and locations, as the models they
 replaced did; validated bodies become the immutable values below (NamedTuples: a frozen dataclass
 cost ~0.7 ms to create at import, a NamedTuple ~0.15 ms).
@@ -16,7 +16,7 @@ from typing import Any, Literal, NamedTuple, cast
 
 import email_validator
 
-from directormatch.schema import (
+from directormatch.intake.schema import (
     WHITE_SPACE,
     Before,
     Boolean,

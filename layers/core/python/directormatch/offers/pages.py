@@ -8,9 +8,9 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
-from directormatch.emails import render_page
-from directormatch.notifications import modality_label
-from directormatch.offers import Answer, Outcome
+from directormatch.mail.notifier import modality_label
+from directormatch.mail.render import render_page
+from directormatch.offers.lifecycle import Answer, Outcome
 from directormatch.tokens import TokenError, TokenExpired
 
 RESULT_PAGES: dict[Outcome, tuple[HTTPStatus, str, str]] = {

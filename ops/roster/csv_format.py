@@ -17,7 +17,8 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from directormatch.directors import (
+from directormatch.vocabulary import US_STATES, Modality
+from ops.roster.directors import (
     DeaRegistration,
     Director,
     LicenseStatus,
@@ -27,7 +28,6 @@ from directormatch.directors import (
     dea_is_valid,
     npi_is_valid,
 )
-from directormatch.vocabulary import US_STATES, Modality
 
 COLUMNS: tuple[str, ...] = (
     "npi",

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of intake (GET /openapi.json), made from the rules intake enforces.
 
 The request body's JSON Schema comes from `models.QUOTE_REQUEST`, the rules intake validates with
-(each rule describes itself: directormatch.schema); tests/unit/test_openapi.py checks that bodies
+(each rule describes itself: directormatch.intake.schema); tests/unit/test_openapi.py checks that bodies
 generated from the document are accepted, and bodies breaking it refused.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from directormatch.models import IDEMPOTENCY_KEY_MAX_LENGTH, QUOTE_REQUEST
-from directormatch.schema import REF
+from directormatch.intake.contract import IDEMPOTENCY_KEY_MAX_LENGTH, QUOTE_REQUEST
+from directormatch.intake.schema import REF
 
 INFO = {"title": "DirectorMatch intake", "version": "1", "summary": "Quote requests from clinics"}
 # (status, description, body schema) of POST /quote-requests; every answer but 201 is an ErrorBody.

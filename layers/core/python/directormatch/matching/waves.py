@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from directormatch import keys
-from directormatch.matching import Need, Pick, Shortlist, Weights, shortlist
-from directormatch.store import DirectorStore, RequestStore
+from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.matching.engine import Need, Pick, Shortlist, Weights, shortlist
 from directormatch.vocabulary import OfferStatus, RequestStatus
 
 

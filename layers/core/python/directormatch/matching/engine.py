@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from directormatch import rules
+from directormatch.matching import rules
 
 # A license or DEA registration must stay valid this long after the clinic's start date.
 LICENSE_MARGIN = timedelta(days=30)

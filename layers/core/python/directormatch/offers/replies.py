@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 from enum import StrEnum
 
-from directormatch import offers
-from directormatch.emails import Email, render_notice
-from directormatch.inbound import Intent, Reply
-from directormatch.notifications import Notifier
+from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.mail.notifier import Notifier
+from directormatch.mail.render import Email, render_notice
 from directormatch.observability import logger
-from directormatch.store import DirectorStore, RequestStore
+from directormatch.offers import lifecycle as offers
+from directormatch.offers.inbound_mail import Intent, Reply
 
 
 class ReplyOutcome(StrEnum):

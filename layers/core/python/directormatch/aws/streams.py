@@ -6,7 +6,7 @@ Lambda retries a failed record (ReportBatchItemFailures), then sends the batch's
 DynamoDB keeps stream records for 24 hours only, so each failure also leaves a ledger item in the
 Requests table, pk STREAM_FAILURE#<function>, sk its sequence number, holding the record's keys,
 event name and the statuses of its old image: ids and states, never personal data. It expires
-with the queue's retention. `python -m directormatch.replay` reads the stream, or this ledger
+with the queue's retention. `python -m ops.replay` reads the stream, or this ledger
 once the stream has trimmed the records.
 
 What the processor reports keeps the error's type and traceback but not its message (RecordFailed):
@@ -25,9 +25,9 @@ from aws_lambda_powertools.utilities.batch.base import FailureResponse
 from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
 
 from directormatch import keys
+from directormatch.aws.store import RequestStore, from_attributes
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.settings import get_settings
-from directormatch.store import RequestStore, from_attributes
 
 # As long as the failure queue keeps a message (MessageRetentionPeriod: 14 days).
 LEDGER_SECONDS = 14 * 24 * 3600

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from directormatch import aws
+from directormatch.aws import clients as aws
 from directormatch.errors import EmailNotSent
 
 if TYPE_CHECKING:

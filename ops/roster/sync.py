@@ -23,8 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from directormatch import aws, keys
-from directormatch.directors import (
+from directormatch import keys
+from directormatch.aws import clients as aws
+from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.errors import StoreUnavailable
+from directormatch.vocabulary import US_STATES
+from ops.roster.csv_format import COLUMNS
+from ops.roster.directors import (
     DeaRegistration,
     Director,
     StateLicense,
@@ -32,10 +37,6 @@ from directormatch.directors import (
     director_id_for,
     director_items,
 )
-from directormatch.errors import StoreUnavailable
-from directormatch.roster_csv import COLUMNS
-from directormatch.store import from_attributes, to_attributes
-from directormatch.vocabulary import US_STATES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

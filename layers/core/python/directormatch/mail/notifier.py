@@ -10,11 +10,11 @@ from functools import partial
 from typing import Any
 
 from directormatch import keys, tokens
-from directormatch.emails import Email, Mailer, render, render_notice
-from directormatch.inbound import reply_address
+from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.mail.render import Email, Mailer, render, render_notice
+from directormatch.mail.suppression import address_key
 from directormatch.observability import MetricName, logger, metrics
-from directormatch.store import DirectorStore, RequestStore
-from directormatch.suppression import address_key
+from directormatch.offers.inbound_mail import reply_address
 
 MODALITY_LABELS = {
     "iv_therapy": "IV therapy",
@@ -340,7 +340,7 @@ class Notifier:
             self.send_once(request_id, "intro_director", offer["director_id"], build)
 
     def _receipt_email(self, request: dict[str, Any]) -> Email:
-        from directormatch.status import status_link
+        from directormatch.intake.status_page import status_link
 
         link = status_link(self.public_base_url, request["request_id"], request["created_at"])
         return receipt_email(request, link)

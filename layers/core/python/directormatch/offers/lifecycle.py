@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from directormatch.aws.store import DirectorStore, RequestStore
 from directormatch.errors import RetryLater
 from directormatch.observability import MetricName, metrics, seconds_since
-from directormatch.store import DirectorStore, RequestStore
 
 ACCEPT_ATTEMPTS = 3
 

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from directormatch import aws, keys
+from directormatch import keys
+from directormatch.aws import clients as aws
 from directormatch.errors import IdempotencyConflict, RetryLater, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from directormatch.matching import Candidate
+    from directormatch.matching.engine import Candidate
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -376,7 +377,7 @@ class RequestStore:
         return self._get(pk, sk)
 
     def record_stream_failure(self, entry: dict[str, Any]) -> None:
-        """Keep a failed stream record's coordinates (directormatch.streams); a repeated failure of
+        """Keep a failed stream record's coordinates (directormatch.aws.streams); a repeated failure of
         the same record overwrites its entry."""
         self.client.put_item(TableName=self.table, Item=to_attributes(entry))
 
@@ -710,7 +711,7 @@ def _date(value: Any) -> date | None:
 def candidate_from_item(item: Mapping[str, Any]) -> Candidate:
     """A ByState index item (LICENSE#<state>, see directors.director_items) as a matching Candidate.
     (matching loads here: the functions that never match, intake first, do without it at cold start.)"""
-    from directormatch.matching import Candidate
+    from directormatch.matching.engine import Candidate
 
     last_offered = item.get("last_offered_at")
     return Candidate(

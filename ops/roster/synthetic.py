@@ -1,27 +1,15 @@
-"""The director roster: a synthetic generator, and the `python -m directormatch.roster` command.
-
-    python -m directormatch.roster import FILE.csv [--skip-invalid] [--dry-run]
-    python -m directormatch.roster export [FILE.csv|-]
-    python -m directormatch.roster generate --count N [--seed S] [--today YYYY-MM-DD] [FILE.csv|-]
-
-The CSV format is in docs/roster-csv.md (code: directormatch.roster_csv). The table and index come
-from directormatch.settings; boto3 takes its endpoint from the environment (AWS_ENDPOINT_URL for the
-local stack's moto server). Importing this module is cheap: boto3 is imported only by the commands
-that talk to DynamoDB. Output carries counts, line numbers and column names, never names or emails.
-"""
+"""A synthetic roster: plausible, reproducible directors (fake names at .example addresses) for the
+local stack, the tests and the benchmarks (`python -m ops.roster generate`)."""
 
 from __future__ import annotations
 
-import argparse
 import random
-import sys
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from directormatch.directors import (
+from directormatch.vocabulary import US_STATES, Modality
+from ops.roster.directors import (
     DeaRegistration,
     Director,
     LicenseStatus,
@@ -31,10 +19,9 @@ from directormatch.directors import (
     director_items,
     npi_check_digit,
 )
-from directormatch.vocabulary import US_STATES, Modality
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 MIN_COUNT = 1
 MAX_COUNT = 20_000
@@ -486,184 +473,3 @@ def synthetic_directors(count: int, seed: int = 7, today: date | None = None) ->
 def synthetic_roster(count: int = 600, seed: int = 7, today: date | None = None) -> list[dict[str, Any]]:
     """The Directors-table items (PROFILE, LICENSE#, DEA#) of synthetic_directors(count, seed, today)."""
     return [item for director in synthetic_directors(count, seed, today) for item in director_items(director)]
-
-
-# --- the command -------------------------------------------------------------------------------
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a whole number") from None
-    if not MIN_COUNT <= value <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"must be {MIN_COUNT} to {MAX_COUNT}")
-    return value
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a date written YYYY-MM-DD") from None
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m directormatch.roster",
-        description="Import, export or generate the director roster (CSV format: docs/roster-csv.md).",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    load = commands.add_parser("import", help="validate a roster CSV and write what changed")
-    load.add_argument("file", help="roster CSV, or - for standard input")
-    load.add_argument("--skip-invalid", action="store_true", help="import the valid rows, report the others")
-    load.add_argument("--dry-run", action="store_true", help="validate and compare; write nothing")
-    load.add_argument("--workers", type=int, default=8, help=argparse.SUPPRESS)
-    dump = commands.add_parser("export", help="write the stored roster as CSV (reads by state, never scans)")
-    dump.add_argument("file", nargs="?", default="-", help="output CSV, or - (default) for standard output")
-    make = commands.add_parser("generate", help="write a synthetic roster as CSV")
-    make.add_argument("--count", type=_count, required=True, help=f"directors, 1 to {MAX_COUNT}")
-    make.add_argument("--seed", type=int, default=7, help="same seed, same roster (default 7)")
-    make.add_argument("--today", type=_day, default=None, help="day the dates are relative to")
-    make.add_argument("file", nargs="?", default="-", help="output CSV, or - (default) for standard output")
-    return parser
-
-
-class _Output:
-    """Opens FILE or standard output for CSV (newline='' as the csv module wants)."""
-
-    def __init__(self, path: str, stdout: TextIO) -> None:
-        self.path = path
-        self.stdout = stdout
-        self._file: TextIO | None = None
-
-    def __enter__(self) -> TextIO:
-        if self.path == "-":
-            return self.stdout
-        self._file = open(self.path, "w", newline="", encoding="utf-8")
-        return self._file
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            self._file.close()
-
-
-def _aws_error(error: Exception) -> str | None:
-    """The error code of a failed AWS call (never its message, which may quote item values)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from directormatch.errors import StoreUnavailable
-
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "ClientError"))
-    if isinstance(error, BotoCoreError | StoreUnavailable):
-        return error.__class__.__name__
-    return None
-
-
-def _import(args: argparse.Namespace, client: DynamoDBClient | None, stdin: TextIO, out: TextIO) -> int:
-    from directormatch.roster_csv import HeaderError, parse_roster
-    from directormatch.roster_store import RosterStore
-    from directormatch.settings import get_settings
-
-    started = time.monotonic()
-    try:
-        if args.file == "-":
-            parsed = parse_roster(stdin)
-        else:
-            with open(args.file, newline="", encoding="utf-8-sig") as source:
-                parsed = parse_roster(source)
-    except HeaderError as error:
-        print(f"{error}\nnothing imported", file=out)
-        return 1
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"cannot read the roster file: {error.__class__.__name__}", file=out)
-        return 2
-    for problem in parsed.errors:
-        print(problem, file=out)
-    invalid = len(parsed.invalid_lines)
-    if invalid and not args.skip_invalid:
-        print(
-            f"{invalid} invalid row(s), {len(parsed.rows)} valid: nothing imported "
-            "(fix the rows above, or use --skip-invalid to import the valid ones)",
-            file=out,
-        )
-        return 1
-    settings = get_settings()
-    store = RosterStore(
-        settings.directors_table, settings.directors_by_state_index, client=client, workers=args.workers
-    )
-    try:
-        summary = store.sync([row.director for row in parsed.rows], dry_run=args.dry_run)
-    except Exception as error:
-        if (code := _aws_error(error)) is None:
-            raise
-        print(f"DynamoDB failed ({code}); run the import again to complete it", file=out)
-        return 2
-    elapsed = time.monotonic() - started
-    skipped = f"{invalid} (skipped)" if invalid else "0"
-    verb = "would write" if args.dry_run else "wrote"
-    print(
-        f"{'dry run, nothing written: ' if args.dry_run else ''}"
-        f"{len(parsed.rows)} valid row(s): created {summary.created}, updated {summary.updated}, "
-        f"unchanged {summary.unchanged}, invalid {skipped}; {verb} {summary.items_put} new item(s), "
-        f"updated {summary.items_updated}, deleted {summary.items_deleted} ({elapsed:.1f} s)",
-        file=out,
-    )
-    return 0
-
-
-def _export(args: argparse.Namespace, client: DynamoDBClient | None, stdout: TextIO, err: TextIO) -> int:
-    from directormatch.roster_csv import write_roster
-    from directormatch.roster_store import RosterStore
-    from directormatch.settings import get_settings
-
-    settings = get_settings()
-    try:
-        export = RosterStore(
-            settings.directors_table, settings.directors_by_state_index, client=client
-        ).export()
-    except Exception as error:
-        if (code := _aws_error(error)) is None:
-            raise
-        print(f"DynamoDB failed ({code}); nothing exported", file=err)
-        return 2
-    for problem in export.problems:
-        print(problem, file=err)
-    with _Output(args.file, stdout) as target:
-        rows = write_roster(export.directors, target)
-    print(f"exported {rows} director(s); {len(export.problems)} could not be read", file=err)
-    return 1 if export.problems else 0
-
-
-def _generate(args: argparse.Namespace, stdout: TextIO, err: TextIO) -> int:
-    from directormatch.roster_csv import write_roster
-
-    directors = synthetic_directors(args.count, seed=args.seed, today=args.today)
-    with _Output(args.file, stdout) as target:
-        rows = write_roster(directors, target)
-    print(f"generated {rows} synthetic director(s) (seed {args.seed})", file=err)
-    return 0
-
-
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    client: DynamoDBClient | None = None,
-    stdin: TextIO | None = None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
-    """Run one roster command; returns the exit code (0 done, 1 invalid input, 2 unusable input)."""
-    args = _parser().parse_args(argv)
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
-    if args.command == "import":
-        return _import(args, client, stdin or sys.stdin, out)
-    if args.command == "export":
-        return _export(args, client, out, err)
-    return _generate(args, out, err)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

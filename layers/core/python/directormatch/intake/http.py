@@ -11,11 +11,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from directormatch import quote_form
 from directormatch.errors import IdempotencyConflict, StoreUnavailable
-from directormatch.models import IDEMPOTENCY_KEY_MAX_LENGTH, ErrorBody, FieldError, QuoteRequest
+from directormatch.intake import form as quote_form
+from directormatch.intake.contract import IDEMPOTENCY_KEY_MAX_LENGTH, ErrorBody, FieldError, QuoteRequest
+from directormatch.intake.schema import ContractError
 from directormatch.observability import MetricName, logger, metrics
-from directormatch.schema import ContractError
 from directormatch.settings import get_settings
 
 JSON_TYPES = ("application/json",)

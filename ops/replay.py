@@ -1,4 +1,4 @@
-"""Replay stream records that failed every retry: `python -m directormatch.replay`.
+"""Replay stream records that failed every retry: `python -m ops.replay`.
 
 When the match or notify function fails a record MaximumRetryAttempts times, Lambda sends the
 batch's coordinates to the StreamFailureQueue (a stack output; an alarm fires when it is not
@@ -6,7 +6,7 @@ empty): the function, the stream, the shard and the first and last sequence numb
 records themselves. Once the cause is fixed (a deploy, an outage over, a bad item corrected), put
 the records back:
 
-    python -m directormatch.replay --queue-url URL [--function match|notify]
+    python -m ops.replay --queue-url URL [--function match|notify]
                                    [--source auto|stream|table] [--dry-run]
 
 Run it from the repository root with the stack's environment: AWS credentials and region, and the
@@ -17,7 +17,7 @@ For each message it:
 1. reads the batch back from the stream (GetShardIterator AT_SEQUENCE_NUMBER, up to the last
    sequence number). DynamoDB keeps stream records for 24 hours; once they are trimmed (or with
    `--source table`) it rebuilds the failed records instead from the failure ledger that the
-   functions write (directormatch.streams: keys, event name, old statuses) and the items as they
+   functions write (directormatch.aws.streams: keys, event name, old statuses) and the items as they
    are now in the table;
 2. hands the records to the function's handler (functions.<name>.app.lambda_handler) in batches
    of 10, as Lambda does. Every record handler is idempotent, so records of the batch that had
@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from directormatch.store import RequestStore, to_attributes
+from directormatch.aws.store import RequestStore, to_attributes
 
 FUNCTIONS = {"match": "MatchFunction", "notify": "NotifyFunction"}
 BATCH_SIZE = 10  # the subscriptions' BatchSize in template.yaml
@@ -321,7 +321,7 @@ class Replayer:
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m directormatch.replay",
+        prog="python -m ops.replay",
         description="Replay stream batches from the failure queue through their function.",
     )
     parser.add_argument("--queue-url", required=True, help="the StreamFailureQueue URL (a stack output)")
@@ -334,7 +334,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _arguments(argv)
-    from directormatch import aws
+    from directormatch.aws import clients as aws
 
     replayer = Replayer(
         sqs=aws.client("sqs"),

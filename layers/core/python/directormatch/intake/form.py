@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from directormatch.models import FieldError
+from directormatch.intake.contract import FieldError
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # Visually hidden, out of the tab order, autocomplete off: a person never fills it, a form-filling bot does.
@@ -193,7 +193,7 @@ def back_link(referer: str | None) -> str | None:
 def render_page(name: str, **context: Any) -> str:
     """emails.render_page, imported when a page is rendered: a JSON request never renders one
     (the email package and Jinja2 stay off intake's cold start, issue 8)."""
-    from directormatch import emails
+    from directormatch.mail import render as emails
 
     return emails.render_page(name, **context)
 

@@ -12,10 +12,10 @@ from functools import partial
 from typing import Any
 
 from directormatch import keys
-from directormatch.matching import Shortlist, Weights
-from directormatch.matchmaker import next_wave, no_match_alert
-from directormatch.notifications import Notifier, expiry_email, ops_expiry_email
-from directormatch.store import DirectorStore, RequestStore
+from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.mail.notifier import Notifier, expiry_email, ops_expiry_email
+from directormatch.matching.engine import Shortlist, Weights
+from directormatch.matching.waves import next_wave, no_match_alert
 
 ESCALATE_AFTER = timedelta(hours=20)
 EXPIRY_WARNING = timedelta(days=30)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from ulid import ULID
 
 from directormatch import keys
-from directormatch.models import QuoteRequest
-from directormatch.store import Created, RequestStore
+from directormatch.aws.store import Created, RequestStore
+from directormatch.intake.contract import QuoteRequest
 from directormatch.vocabulary import RequestStatus
 
 

@@ -1,0 +1,198 @@
+"""The roster command: `python -m ops.roster import|export|generate`.
+
+    python -m ops.roster import FILE.csv [--skip-invalid] [--dry-run]
+    python -m ops.roster export [FILE.csv|-]
+    python -m ops.roster generate --count N [--seed S] [--today YYYY-MM-DD] [FILE.csv|-]
+
+The CSV format is in docs/roster-csv.md (code: ops.roster.csv_format). The table and index come
+from directormatch.settings; boto3 takes its endpoint from the environment (AWS_ENDPOINT_URL for the
+local stack's moto server). Output carries counts, line numbers and column names, never names or emails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING, TextIO
+
+from ops.roster.synthetic import MAX_COUNT, MIN_COUNT, synthetic_directors
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if not MIN_COUNT <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be {MIN_COUNT} to {MAX_COUNT}")
+    return value
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a date written YYYY-MM-DD") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.roster",
+        description="Import, export or generate the director roster (CSV format: docs/roster-csv.md).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    load = commands.add_parser("import", help="validate a roster CSV and write what changed")
+    load.add_argument("file", help="roster CSV, or - for standard input")
+    load.add_argument("--skip-invalid", action="store_true", help="import the valid rows, report the others")
+    load.add_argument("--dry-run", action="store_true", help="validate and compare; write nothing")
+    load.add_argument("--workers", type=int, default=8, help=argparse.SUPPRESS)
+    dump = commands.add_parser("export", help="write the stored roster as CSV (reads by state, never scans)")
+    dump.add_argument("file", nargs="?", default="-", help="output CSV, or - (default) for standard output")
+    make = commands.add_parser("generate", help="write a synthetic roster as CSV")
+    make.add_argument("--count", type=_count, required=True, help=f"directors, 1 to {MAX_COUNT}")
+    make.add_argument("--seed", type=int, default=7, help="same seed, same roster (default 7)")
+    make.add_argument("--today", type=_day, default=None, help="day the dates are relative to")
+    make.add_argument("file", nargs="?", default="-", help="output CSV, or - (default) for standard output")
+    return parser
+
+
+class _Output:
+    """Opens FILE or standard output for CSV (newline='' as the csv module wants)."""
+
+    def __init__(self, path: str, stdout: TextIO) -> None:
+        self.path = path
+        self.stdout = stdout
+        self._file: TextIO | None = None
+
+    def __enter__(self) -> TextIO:
+        if self.path == "-":
+            return self.stdout
+        self._file = open(self.path, "w", newline="", encoding="utf-8")
+        return self._file
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _aws_error(error: Exception) -> str | None:
+    """The error code of a failed AWS call (never its message, which may quote item values)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from directormatch.errors import StoreUnavailable
+
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    if isinstance(error, BotoCoreError | StoreUnavailable):
+        return error.__class__.__name__
+    return None
+
+
+def _import(args: argparse.Namespace, client: DynamoDBClient | None, stdin: TextIO, out: TextIO) -> int:
+    from directormatch.settings import get_settings
+    from ops.roster.csv_format import HeaderError, parse_roster
+    from ops.roster.sync import RosterStore
+
+    started = time.monotonic()
+    try:
+        if args.file == "-":
+            parsed = parse_roster(stdin)
+        else:
+            with open(args.file, newline="", encoding="utf-8-sig") as source:
+                parsed = parse_roster(source)
+    except HeaderError as error:
+        print(f"{error}\nnothing imported", file=out)
+        return 1
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"cannot read the roster file: {error.__class__.__name__}", file=out)
+        return 2
+    for problem in parsed.errors:
+        print(problem, file=out)
+    invalid = len(parsed.invalid_lines)
+    if invalid and not args.skip_invalid:
+        print(
+            f"{invalid} invalid row(s), {len(parsed.rows)} valid: nothing imported "
+            "(fix the rows above, or use --skip-invalid to import the valid ones)",
+            file=out,
+        )
+        return 1
+    settings = get_settings()
+    store = RosterStore(
+        settings.directors_table, settings.directors_by_state_index, client=client, workers=args.workers
+    )
+    try:
+        summary = store.sync([row.director for row in parsed.rows], dry_run=args.dry_run)
+    except Exception as error:
+        if (code := _aws_error(error)) is None:
+            raise
+        print(f"DynamoDB failed ({code}); run the import again to complete it", file=out)
+        return 2
+    elapsed = time.monotonic() - started
+    skipped = f"{invalid} (skipped)" if invalid else "0"
+    verb = "would write" if args.dry_run else "wrote"
+    print(
+        f"{'dry run, nothing written: ' if args.dry_run else ''}"
+        f"{len(parsed.rows)} valid row(s): created {summary.created}, updated {summary.updated}, "
+        f"unchanged {summary.unchanged}, invalid {skipped}; {verb} {summary.items_put} new item(s), "
+        f"updated {summary.items_updated}, deleted {summary.items_deleted} ({elapsed:.1f} s)",
+        file=out,
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace, client: DynamoDBClient | None, stdout: TextIO, err: TextIO) -> int:
+    from directormatch.settings import get_settings
+    from ops.roster.csv_format import write_roster
+    from ops.roster.sync import RosterStore
+
+    settings = get_settings()
+    try:
+        export = RosterStore(
+            settings.directors_table, settings.directors_by_state_index, client=client
+        ).export()
+    except Exception as error:
+        if (code := _aws_error(error)) is None:
+            raise
+        print(f"DynamoDB failed ({code}); nothing exported", file=err)
+        return 2
+    for problem in export.problems:
+        print(problem, file=err)
+    with _Output(args.file, stdout) as target:
+        rows = write_roster(export.directors, target)
+    print(f"exported {rows} director(s); {len(export.problems)} could not be read", file=err)
+    return 1 if export.problems else 0
+
+
+def _generate(args: argparse.Namespace, stdout: TextIO, err: TextIO) -> int:
+    from ops.roster.csv_format import write_roster
+
+    directors = synthetic_directors(args.count, seed=args.seed, today=args.today)
+    with _Output(args.file, stdout) as target:
+        rows = write_roster(directors, target)
+    print(f"generated {rows} synthetic director(s) (seed {args.seed})", file=err)
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    client: DynamoDBClient | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run one roster command; returns the exit code (0 done, 1 invalid input, 2 unusable input)."""
+    args = _parser().parse_args(argv)
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    if args.command == "import":
+        return _import(args, client, stdin or sys.stdin, out)
+    if args.command == "export":
+        return _export(args, client, out, err)
+    return _generate(args, out, err)
