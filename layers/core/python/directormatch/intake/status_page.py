@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from directormatch import tokens
-from directormatch.mail.notifier import modality_label
+from directormatch.mail.messages import modality_label
 
 STATUS_LINK_DAYS = 90
 HEADLINES = {

@@ -13,7 +13,8 @@ from typing import Any
 
 from directormatch import keys
 from directormatch.aws.store import DirectorStore, RequestStore
-from directormatch.mail.notifier import Notifier, expiry_email, ops_expiry_email
+from directormatch.mail.messages import expiry_email, ops_expiry_email
+from directormatch.mail.notifier import Notifier
 from directormatch.matching.engine import Shortlist, Weights
 from directormatch.matching.waves import next_wave, no_match_alert
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
-from directormatch.mail.notifier import modality_label
+from directormatch.mail.messages import modality_label
 from directormatch.mail.render import render_page
 from directormatch.offers.lifecycle import Answer, Outcome
 from directormatch.tokens import TokenError, TokenExpired
