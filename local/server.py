@@ -21,7 +21,6 @@ from local.outbox_pages import ReplyRecord, RequestState
 from local.template import Route
 
 log = logging.getLogger("local.server")
-STATIC = Path(__file__).parent / "static"
 # The quote form the marketing site embeds; served as is, its action pointed at this stack.
 QUOTE_FORM = template.ROOT / "site" / "quote-form.html"
 FORM_ACTION = re.compile(r'(<form id="dm-quote"[^>]*?\saction=")[^"]*(")')
