@@ -21,7 +21,7 @@ help:
 	@echo "make test   lint, then every suite on moto and the integration, e2e and reliability suites on DynamoDB Local"
 	@echo "make lint   ruff, mypy, cfn-lint on template.yaml and on the transformed template (and sam validate --lint when sam is installed)"
 	@echo "make iam    integration and end-to-end tests recording each function's AWS calls, checked against its role"
-	@echo "make package  deployable zips (python3.13, arm64) in build/, with their sizes"
+	@echo "make package  what sam build builds (python3.13, arm64), into build/package/, with its sizes"
 	@echo "make bench  benchmarks, 10-15 min (BENCH_ARGS=--quick: ~4 min; not part of make test)"
 
 $(VENV)/.installed: pyproject.toml uv.lock
@@ -116,8 +116,22 @@ PREFLIGHT_ARGS ?=
 preflight: install
 	$(RUN) python -m ops.preflight $(PREFLIGHT_ARGS)
 
+# What `sam build` builds, without SAM CLI: each CodeUri's Makefile target (build-<LogicalId>) with
+# ARTIFACTS_DIR, as sam runs it, into $(PACKAGE_DIR)/<LogicalId>; then the unzipped sizes against
+# Lambda's 250 MB (largest function + layer). `sam build` remains the build to deploy.
+PACKAGE_DIR ?= build/package
 package:
-	python3 scripts/package.py
+	rm -rf "$(PACKAGE_DIR)"
+	mkdir -p "$(PACKAGE_DIR)/CoreLayer"
+	$(MAKE) --no-print-directory -C layers/core build-CoreLayer \
+		ARTIFACTS_DIR="$(abspath $(PACKAGE_DIR))/CoreLayer" PYTHON3="$(HOST_PYTHON3)"
+	@for dir in functions/*/; do name=$$(basename "$$dir"); id="$${name^}Function"; \
+		mkdir -p "$(PACKAGE_DIR)/$$id" && $(MAKE) --no-print-directory -s -C "$$dir" "build-$$id" \
+			ARTIFACTS_DIR="$(abspath $(PACKAGE_DIR))/$$id" || exit 1; done
+	@cd "$(PACKAGE_DIR)" && du -s --apparent-size -B1 * | awk '{printf "%-18s %9.1f KB\n", $$2, $$1 / 1024; \
+		if ($$2 ~ /CoreLayer$$/) layer = $$1; else if ($$1 > biggest) biggest = $$1} \
+		END {printf "largest function + layer unzipped: %.1f MB (Lambda limit 250 MB)\n", (layer + biggest) / 1048576; \
+		exit (layer + biggest >= 250 * 1048576)}'
 
 requirements:
 	$(UV) export --frozen --no-dev --no-emit-project --no-hashes --format requirements-txt --no-header -q -o layers/core/requirements.txt

@@ -39,7 +39,7 @@ ELSEWHERE: dict[str, str] = {
     "make integration": ".ci/run runs the same suite (tests/integration) through make test",
     "make e2e": ".ci/run runs the same suite (tests/e2e) through make test",
     "make bench": "not in CI: a benchmark, run on purpose (bench/)",
-    "make package": "not in CI (downloads arm64 wheels); its steps are tested in tests/unit/test_package.py",
+    "make package": "tests/unit/test_package.py runs it into a temporary directory (downloads arm64 wheels)",
     "apt-get install -y chromium": "make browser (in make test), as root, without /usr/bin/chromium",
     "make browser": ".ci/run (make test runs it); tests/unit/test_make_browser.py runs its three cases",
     "make dynamodb-local": ".ci/run (make test runs it before the DynamoDB Local pass)",

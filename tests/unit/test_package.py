@@ -1,105 +1,139 @@
-"""scripts/package.py (`make package`): the bytecode it ships, the zips, the python3.13 finder; and the
-Lambda-like environment the cold-start benchmark imports the handlers in."""
+"""`make package`: the layer and the functions as `sam build` builds them (each Makefile's
+build-<LogicalId> target with ARTIFACTS_DIR). Every third-party file ships exactly as released, and the
+layer carries CPython 3.13 bytecode that Lambda uses as it is.
+
+The build downloads the arm64 wheels from PyPI (marked `network`; about 10 s with pip's cache)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import stat
+import base64
+import csv
+import hashlib
 import subprocess
-import zipfile
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from scripts import package
-
+ROOT = Path(__file__).resolve().parents[2]
+OWN_PACKAGE = "directormatch"
+# What the python3.13 runtime ships (the layer leaves it out) and what Lambda never runs.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+# The layer's bytecode is CPython 3.13's; reading it needs the same interpreter (the venv's, as a rule).
+needs_python313 = pytest.mark.skipif(sys.version_info[:2] != (3, 13), reason="the venv's python is not 3.13")
 # PEP 552: the pyc header's flags (bytes 4-8): bit 0 hash-based, bit 1 check_source.
 UNCHECKED_HASH = 0b01
 
 
-def pyc_flags(data: bytes) -> int:
-    return int.from_bytes(data[4:8], "little")
+def record_hash(data: bytes) -> str:
+    """A file's hash as a wheel's RECORD writes it (PEP 376 / 427)."""
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def fake_interpreter(path: Path, answer: str, code: int = 0) -> str:
-    """An executable that answers the finder's probe like an interpreter would (or fails)."""
-    path.write_text(f"#!/bin/sh\necho {answer}\nexit {code}\n", encoding="utf-8")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
+def recorded(site: Path) -> dict[str, str]:
+    """Every file the layer's distributions list in their RECORD, with the released file's hash."""
+    hashes = {}
+    for record in site.glob("*.dist-info/RECORD"):
+        with record.open(newline="", encoding="utf-8") as rows:
+            for path, digest, _size in csv.reader(rows):
+                hashes[path] = digest
+    return hashes
 
 
-def test_zip_keeps_cpython313_bytecode_and_drops_other_pyc(tmp_path: Path) -> None:
-    tree = tmp_path / "tree"
-    cache = tree / "pkg" / "__pycache__"
-    cache.mkdir(parents=True)
-    (tree / "pkg" / "mod.py").write_text("X = 1\n")
-    (cache / "mod.cpython-313.pyc").write_bytes(b"313")
-    (cache / "mod.cpython-311.pyc").write_bytes(b"311")
-    (cache / "mod.cpython-313.opt-1.pyc").write_bytes(b"opt")
-    (cache / "notes.txt").write_text("not bytecode")
-    target = tmp_path / "out.zip"
-
-    package.zip_dir(tree, target)
-
-    with zipfile.ZipFile(target) as archive:
-        assert sorted(archive.namelist()) == ["pkg/__pycache__/mod.cpython-313.pyc", "pkg/mod.py"]
-        assert archive.read("pkg/__pycache__/mod.cpython-313.pyc") == b"313"
+def third_party_files(site: Path) -> Iterator[Path]:
+    for path in site.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts and path.parts[len(site.parts)] != OWN_PACKAGE:
+            yield path
 
 
-def test_bytecode_coverage_counts_sources_with_their_pyc(tmp_path: Path) -> None:
-    (tmp_path / "__pycache__").mkdir()
-    for name in ("a", "b", "c"):
-        (tmp_path / f"{name}.py").write_text("")
-    (tmp_path / "__pycache__" / "a.cpython-313.pyc").write_bytes(b"")
-    (tmp_path / "__pycache__" / "b.cpython-311.pyc").write_bytes(b"")
-
-    assert package.bytecode_coverage(tmp_path) == (1, 3)
+def not_as_released(site: Path) -> list[str]:
+    """Third-party files of the layer that differ from their release, or that no RECORD lists.
+    A RECORD lists itself without a hash; pip's INSTALLER and REQUESTED it hashes as written."""
+    hashes = recorded(site)
+    differing = []
+    for path in third_party_files(site):
+        name = path.relative_to(site).as_posix()
+        expected = hashes.get(name)
+        if expected is None or (expected and expected != record_hash(path.read_bytes())):
+            differing.append(name)
+    return sorted(differing)
 
 
 @pytest.fixture(scope="module")
-def python313() -> str:
-    found = package.find_python313(warn=False)
-    if found is None:
-        pytest.skip("no CPython 3.13 on this machine (pyenv, python3.13 on PATH, uv python find 3.13)")
-    return found
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("package")
+    subprocess.run(["make", "--no-print-directory", "package", f"PACKAGE_DIR={out}"], cwd=ROOT, check=True)
+    return out
 
 
-def test_compiled_bytecode_is_unchecked_hash_and_used_whatever_the_source(
-    tmp_path: Path, python313: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    tree = tmp_path / "layer"
-    (tree / "python" / "pkg").mkdir(parents=True)
-    (tree / "python" / "pkg" / "__init__.py").write_text("")
-    module = tree / "python" / "pkg" / "mod.py"
-    module.write_text("VALUE = 'compiled'\n")
-    # A PYTHONPYCACHEPREFIX in the shell must not send the .pyc elsewhere.
-    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "elsewhere"))
+@pytest.fixture(scope="module")
+def site(built: Path) -> Path:
+    return built / "CoreLayer" / "python"
 
-    assert package.compile_bytecode(python313, tree, "/opt")
 
-    pyc = tree / "python" / "pkg" / "__pycache__" / "mod.cpython-313.pyc"
-    assert pyc_flags(pyc.read_bytes()) == UNCHECKED_HASH
-    assert package.bytecode_coverage(tree) == (2, 2)
-    assert not (tmp_path / "elsewhere").exists()
-    package.zip_dir(tree, tmp_path / "layer.zip")
-    with zipfile.ZipFile(tmp_path / "layer.zip") as archive:
-        assert pyc_flags(archive.read("python/pkg/__pycache__/mod.cpython-313.pyc")) == UNCHECKED_HASH
+@pytest.mark.network
+def test_every_third_party_file_in_the_layer_is_as_released(site: Path) -> None:
+    assert len(list(site.glob("*.dist-info"))) >= 10  # the layer's dependencies, each with its RECORD
+    assert not_as_released(site) == []
+    released = recorded(site)
+    shipped = {p.relative_to(site).as_posix() for p in third_party_files(site)}
+    # What a RECORD lists and the layer lacks: console scripts only (bin/ is left out)
+    assert {path for path in released if path not in shipped and not path.startswith("../")} == set()
 
-    # As after unzipping in Lambda: the source is not what was compiled (new mtime, even new text),
-    # and the unchecked-hash .pyc is still what runs; the traceback path is the one in Lambda.
-    module.write_text("VALUE = 'source'\n")
-    probe = "import pkg.mod as m; print(m.VALUE, m.__spec__.cached.endswith('.cpython-313.pyc'))"
-    done = subprocess.run(
-        [python313, "-I", "-B", "-c", f"import sys; sys.path.insert(0, {str(tree / 'python')!r}); {probe}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert done.stdout.split() == ["compiled", "True"]
+
+def test_a_changed_or_unlisted_file_is_reported(tmp_path: Path) -> None:
+    # Given a distribution as pip installs it: its files, and their hashes in its RECORD
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("from pkg.core import *\n")
+    (package / "core.py").write_text("X = 1\n")
+    info = tmp_path / "pkg-1.0.dist-info"
+    info.mkdir()
+    rows = [f"pkg/{n},{record_hash((package / n).read_bytes())},1" for n in ("__init__.py", "core.py")]
+    (info / "RECORD").write_text("\n".join([*rows, "pkg-1.0.dist-info/RECORD,,"]) + "\n")
+    (tmp_path / OWN_PACKAGE).mkdir()
+    (tmp_path / OWN_PACKAGE / "app.py").write_text("ours, not in any RECORD\n")
+    assert not_as_released(tmp_path) == []
+
+    # When a build step rewrites one file and adds another
+    (package / "__init__.py").write_text("def __getattr__(name): ...\n")
+    (package / "extra.py").write_text("")
+
+    # Then both are reported
+    assert not_as_released(tmp_path) == ["pkg/__init__.py", "pkg/extra.py"]
+
+
+@pytest.mark.network
+def test_the_layer_leaves_out_what_the_runtime_ships_and_holds_arm64_natives(site: Path) -> None:
+    top = {p.name for p in site.iterdir()}
+    assert not [name for name in top if name.split("-")[0].removeprefix("python_") in RUNTIME_PROVIDED]
+    assert not [name for name in top if name.removesuffix(".py") in RUNTIME_PROVIDED]
+    assert "bin" not in top
+    assert (site / OWN_PACKAGE / "__init__.py").is_file()
+    assert list(site.glob("pydantic_core/*aarch64*.so"))
+
+
+@pytest.mark.network
+def test_each_function_holds_its_handler_as_written(built: Path) -> None:
+    for handler in sorted((ROOT / "functions").glob("*/app.py")):
+        artifact = built / f"{handler.parent.name.capitalize()}Function"
+        assert [p.name for p in artifact.iterdir()] == ["app.py"]
+        assert (artifact / "app.py").read_bytes() == handler.read_bytes()
+
+
+@pytest.mark.network
+@needs_python313
+def test_every_layer_module_has_unchecked_hash_bytecode_with_its_lambda_path(site: Path) -> None:
+    sources = [p for p in site.rglob("*.py") if "__pycache__" not in p.parts]
+    missing = [p for p in sources if not (p.parent / "__pycache__" / f"{p.stem}.cpython-313.pyc").is_file()]
+    assert sources
+    assert missing == []
+    pyc = site / OWN_PACKAGE / "__pycache__" / "errors.cpython-313.pyc"
+    assert int.from_bytes(pyc.read_bytes()[4:8], "little") == UNCHECKED_HASH
     shown = subprocess.run(
         [
-            python313,
+            sys.executable,
             "-I",
             "-c",
             f"import marshal; print(marshal.loads(open({str(pyc)!r}, 'rb').read()[16:]).co_filename)",
@@ -108,93 +142,30 @@ def test_compiled_bytecode_is_unchecked_hash_and_used_whatever_the_source(
         text=True,
         check=True,
     )
-    assert shown.stdout.strip() == "/opt/python/pkg/mod.py"
+    assert shown.stdout.strip() == f"/opt/python/{OWN_PACKAGE}/errors.py"
 
 
-def test_finder_warns_and_returns_none_when_nothing_is_found(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(package, "python313_candidates", lambda: iter([]))
+@pytest.mark.network
+@needs_python313
+def test_the_bytecode_runs_whatever_the_source_after_unzipping(site: Path, tmp_path: Path) -> None:
+    # Given a layer module whose source no longer matches its .pyc (new mtime and text, as after unzipping)
+    module = tmp_path / "idna" / "package_data.py"
+    (module.parent / "__pycache__").mkdir(parents=True)
+    (module.parent / "__init__.py").write_text("")
+    module.write_text("__version__ = 'source'\n")
+    pyc = Path("idna", "__pycache__", "package_data.cpython-313.pyc")
+    (tmp_path / pyc).write_bytes((site / pyc).read_bytes())
 
-    assert package.find_python313() is None
-    assert "SOURCES ONLY" in capsys.readouterr().err
+    # When it is imported without writing bytecode (Lambda's /opt is read-only)
+    probe = (
+        "import idna.package_data as m; print(m.__version__, m.__spec__.cached.endswith('.cpython-313.pyc'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {probe}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
-    assert package.find_python313(warn=False) is None
-    assert capsys.readouterr().err == ""
-
-
-def test_finder_skips_broken_shims_and_other_versions(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    shim = fake_interpreter(tmp_path / "shim", "'pyenv: python3.13: command not found'", code=127)
-    older = fake_interpreter(tmp_path / "python3.11", "cpython-311")
-    right = fake_interpreter(tmp_path / "python3.13", "cpython-313")
-    missing = str(tmp_path / "no-such-python")
-
-    monkeypatch.setattr(package, "python313_candidates", lambda: [missing, shim, older])
-    assert package.find_python313() is None
-    assert "SOURCES ONLY" in capsys.readouterr().err
-
-    monkeypatch.setattr(package, "python313_candidates", lambda: [shim, older, right])
-    assert package.find_python313() == right
-
-
-def test_candidates_prefer_the_newest_pyenv_313(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for version in ("3.13.2", "3.13.10", "3.12.1"):
-        bin_dir = tmp_path / "versions" / version / "bin"
-        bin_dir.mkdir(parents=True)
-        (bin_dir / f"python{version.rsplit('.', 1)[0]}").write_text("")
-    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    monkeypatch.setattr(package, "_uv_command", lambda: None)
-
-    assert list(package.python313_candidates()) == [
-        str(tmp_path / "versions" / "3.13.10" / "bin" / "python3.13"),
-        str(tmp_path / "versions" / "3.13.2" / "bin" / "python3.13"),
-    ]
-
-
-def test_cold_start_environment_is_lambdas_without_a_runtime_api(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench.common import lambda_like_environment
-
-    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-
-    env = lambda_like_environment("IntakeFunction", invocation=False)
-
-    assert "AWS_LAMBDA_RUNTIME_API" not in env
-    assert "POWERTOOLS_TRACE_DISABLED" not in env
-    assert "_X_AMZN_TRACE_ID" not in env  # none during Lambda's init
-    assert Path(env["LAMBDA_TASK_ROOT"]) == package.ROOT / "functions" / "intake"
-    assert env["_HANDLER"] == "app.lambda_handler"
-    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "IntakeFunction"
-    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/IntakeFunction"
-    assert env["TZ"] == ":UTC"
-    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"]
-    assert "Sampled=0" in lambda_like_environment("IntakeFunction")["_X_AMZN_TRACE_ID"]
-    assert os.environ["AWS_LAMBDA_RUNTIME_API"] == "127.0.0.1:9001"  # the caller's own is untouched
-
-
-def test_the_layer_leaves_out_what_the_runtime_ships_and_console_scripts(tmp_path: Path) -> None:
-    site = tmp_path / "python"
-    kept = [
-        "jinja2/__init__.py",
-        "jinja2-3.1.6.dist-info/METADATA",
-        "typing_extensions.py",
-        "ulid/__init__.py",
-    ]
-    dropped = [
-        "boto3/__init__.py",
-        "botocore-1.44.8.dist-info/METADATA",
-        "dateutil/tz.py",
-        "python_dateutil-2.9.0.dist-info/METADATA",
-        "six.py",
-        "six-1.17.0.dist-info/METADATA",
-        "bin/jp.py",
-        "bin/email_validator",
-    ]
-    for name in kept + dropped:
-        (site / name).parent.mkdir(parents=True, exist_ok=True)
-        (site / name).write_text("x")
-    package.prune_layer(site)
-    assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == sorted(kept)
+    # Then the compiled module runs, not the source beside it
+    assert done.stdout.split() == ["3.20", "True"]
