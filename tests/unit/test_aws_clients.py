@@ -3,6 +3,9 @@ refusing to start on a runtime whose botocore predates account-id endpoints (bef
 
 from __future__ import annotations
 
+import random
+import sys
+import types
 from typing import Any
 
 import botocore.config
@@ -41,3 +44,32 @@ def test_clients_start_on_a_botocore_without_the_option(monkeypatch: pytest.Monk
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")
     config = aws.dynamodb().meta.config
     assert (config.connect_timeout, config.read_timeout) == (2, 5)
+
+
+def test_after_restore_forgets_clients_and_reseeds_random() -> None:
+    # Given a client made before the snapshot, and the random state every restored copy would share
+    before = aws.dynamodb()
+    random.seed(7)
+    shared = random.getstate()
+
+    # When Lambda resumes the snapshot
+    aws.after_restore()
+
+    # Then the next call makes its own client, and the random state is fresh
+    assert aws.dynamodb() is not before
+    assert random.getstate() != shared
+
+
+def test_after_restore_is_registered_with_lambdas_runtime_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    registered: list[Any] = []
+    runtime_hooks = types.ModuleType("snapshot_restore_py")
+    runtime_hooks.register_after_restore = registered.append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime_hooks)
+
+    assert aws._register_after_restore()
+    assert registered == [aws.after_restore]
+
+
+def test_no_runtime_hook_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails, as outside Lambda
+    assert not aws._register_after_restore()

@@ -63,3 +63,31 @@ def test_transform_lint_catches_a_log_group_named_after_its_function() -> None:
     # Then the SAM source hides it, and the transformed template shows it
     assert not any("E3004" in e for e in lint_errors(document))
     assert any(e.startswith("E3004") and "IntakeFunction" in e for e in lint_errors(transformed(document)))
+
+
+def test_intake_runs_on_snapstart_and_the_api_invokes_its_alias(cloudformation: dict[str, Any]) -> None:
+    # Given intake with SnapStart, which applies to published versions only
+    resources = cloudformation["Resources"]
+    assert resources["IntakeFunction"]["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    aliases = {k: r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Alias"}
+    assert list(aliases) == ["IntakeFunctionAliaslive"]
+    version = aliases["IntakeFunctionAliaslive"]["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    assert resources[version]["Type"] == "AWS::Lambda::Version"
+
+    # Then every API route to intake invokes the alias (the snapshot), never $LATEST
+    routes = cloudformation["Resources"]["Api"]["Properties"]["Body"]["paths"]
+    uris = [
+        op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        for methods in routes.values()
+        for op in methods.values()
+        if "x-amazon-apigateway-integration" in op and "Intake" in json.dumps(op)
+    ]
+    assert len(uris) == 3
+    assert all("${IntakeFunctionAliaslive}/invocations" in uri for uri in uris)
+    permissions = [
+        r["Properties"]["FunctionName"]
+        for k, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Permission" and k.startswith("IntakeFunction")
+    ]
+    assert permissions
+    assert permissions == [{"Ref": "IntakeFunctionAliaslive"}] * len(permissions)

@@ -1,8 +1,14 @@
-"""boto3 clients, created on first use (never at import) and cached per process."""
+"""boto3 clients, created on first use (never at import) and cached per process.
+
+Intake runs on Lambda SnapStart: many execution environments resume from one snapshot of the
+initialised process. `after_restore` is registered with the runtime's hook (the snapshot_restore_py
+module exists only in Lambda's python runtime) and refreshes what the snapshot would otherwise share.
+"""
 
 from __future__ import annotations
 
 import os
+import random
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -68,3 +74,25 @@ def clear_clients() -> None:
     dynamodb.cache_clear()
     sesv2.cache_clear()
     client.cache_clear()
+
+
+def after_restore() -> None:
+    """What a resumed snapshot must not share with its siblings: clients made before the snapshot
+    (their pooled connections do not survive it, and their credentials were the snapshot's), and the
+    `random` state botocore draws its retry jitter from (identical jitter would retry every restored
+    environment in step). IDs, tokens and X-Ray ids come from os.urandom, which the kernel keeps
+    unique; settings and the keyring are read on first use, after the restore."""
+    random.seed()
+    clear_clients()
+
+
+def _register_after_restore() -> bool:
+    try:
+        from snapshot_restore_py import register_after_restore
+    except ImportError:  # outside Lambda's python runtime
+        return False
+    register_after_restore(after_restore)
+    return True
+
+
+_register_after_restore()
