@@ -169,3 +169,28 @@ def test_the_bytecode_runs_whatever_the_source_after_unzipping(site: Path, tmp_p
 
     # Then the compiled module runs, not the source beside it
     assert done.stdout.split() == ["3.20", "True"]
+
+
+@pytest.mark.network
+def test_without_a_working_python313_the_layer_ships_sources_and_says_so(tmp_path: Path) -> None:
+    # Given only a broken pyenv shim and another Python where a CPython 3.13 is looked for
+    shim, older = tmp_path / "python3.13", tmp_path / "python3.11"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.13: command not found' >&2\nexit 127\n")
+    older.write_text("#!/bin/sh\nexit 1\n")  # answers the cache-tag check: not cpython-313
+    for fake in (shim, older):
+        fake.chmod(0o755)
+
+    # When the package is built
+    out = tmp_path / "package"
+    done = subprocess.run(
+        ["make", "--no-print-directory", "package", f"PACKAGE_DIR={out}", f"PY313_CANDIDATES={shim} {older}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    # Then it still builds, without bytecode, and warns
+    assert "SOURCES ONLY" in done.stderr
+    assert (out / "CoreLayer" / "python" / OWN_PACKAGE / "__init__.py").is_file()
+    assert not list((out / "CoreLayer").rglob("*.pyc"))
