@@ -49,3 +49,20 @@ def test_each_run_imports_the_built_function_and_layer_and_writes_no_bytecode(
 def test_targets_are_looser_for_the_api_functions_only() -> None:
     assert coldstart.TARGETS == {"IntakeFunction": 1.6, "RespondFunction": 1.6}
     assert coldstart.DEFAULT_TARGET == 1.3
+
+
+def test_a_run_counts_the_childs_cpu_time_apart_from_its_waits(tmp_path: Path) -> None:
+    env = {**os.environ, "LAMBDA_TASK_ROOT": str(tmp_path)}
+
+    waiting = coldstart.run("import time; time.sleep(0.3)", env)
+    busy = coldstart.run(
+        "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass", env
+    )
+
+    assert waiting.wall >= 0.3 > waiting.cpu
+    assert busy.cpu >= 0.3
+
+
+def test_the_ratio_is_the_median_of_the_pairs() -> None:
+    # A slow pair on both sides (the machine was busy) does not move it
+    assert coldstart.paired_ratio([1.2, 2.6, 1.3], [1.0, 2.0, 1.0]) == 1.3
