@@ -13,7 +13,7 @@ import pytest
 
 from directormatch.mail import messages
 from directormatch.mail.labels import Audience, malpractice_label
-from directormatch.mail.render import Email, render
+from directormatch.mail.render import TEMPLATES, Email, render
 from tests.unit.test_emails import SCRIPT, director, offer_item, request_item
 
 OPS = "ops@directormatch.example"
@@ -180,3 +180,16 @@ def test_malpractice_label_has_each_audiences_words(
     # Then clinics read their own choice, directors what it asks of them
     assert malpractice_label(preference, Audience.CLINIC) == clinic
     assert malpractice_label(preference, Audience.DIRECTOR) == director_words
+
+
+def test_every_email_template_has_a_subject_a_text_and_an_html_part() -> None:
+    # Given the email templates (a subject file names each one; pages and partials have none)
+    names = {path.stem for path in TEMPLATES.glob("*.subject")}
+
+    # Then each has its three parts, and every notice kind built above is among them
+    assert names >= {"receipt", "offer", "ops_no_match", "ops_alert"} | (
+        set(NOTICES) - {"ops_sla_20h", "ops_stuck_new"}
+    )
+    for name in names:
+        assert (TEMPLATES / f"{name}.txt").is_file(), name
+        assert (TEMPLATES / f"{name}.html").is_file(), name

@@ -6,6 +6,7 @@ access, which works on dicts and typed records alike.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from directormatch.mail.render import Email, render
 from directormatch.offers.inbound_mail import reply_address
 
 
-def receipt_email(request: dict[str, Any], status_url: str) -> Email:
+def receipt_email(request: Mapping[str, Any], status_url: str) -> Email:
     request_id = request["request_id"]
     return render(
         "receipt",
@@ -30,7 +31,7 @@ def receipt_email(request: dict[str, Any], status_url: str) -> Email:
     )
 
 
-def offer_links(offer: dict[str, Any], base_url: str) -> dict[str, str]:
+def offer_links(offer: Mapping[str, Any], base_url: str) -> dict[str, str]:
     """Signed accept and decline links, valid while the offer is open."""
     expires = datetime.fromisoformat(str(offer["expires_at"]))
     ring = tokens.keyring()
@@ -42,7 +43,7 @@ def offer_links(offer: dict[str, Any], base_url: str) -> dict[str, str]:
 
 
 def offer_email(
-    offer: dict[str, Any], director: dict[str, Any], base_url: str, inbound_domain: str = ""
+    offer: Mapping[str, Any], director: Mapping[str, Any], base_url: str, inbound_domain: str = ""
 ) -> Email:
     request_id, director_id = offer["request_id"], offer["director_id"]
     reply_to = reply_address(request_id, director_id, inbound_domain) if inbound_domain else ""
@@ -59,23 +60,23 @@ def offer_email(
     return replace(email, reply_to=reply_to)
 
 
-def no_match_email(alert: dict[str, Any], ops_email: str) -> Email:
+def no_match_email(alert: Mapping[str, Any], ops_email: str) -> Email:
     return _to_ops("ops_no_match", alert, ops_email)
 
 
-def ops_alert_email(alert: dict[str, Any], ops_email: str) -> Email:
+def ops_alert_email(alert: Mapping[str, Any], ops_email: str) -> Email:
     """Every other alert on a request: one template, its words chosen by the alert's kind."""
     return _to_ops(f"ops_{alert['alert'].lower()}", alert, ops_email, template="ops_alert")
 
 
-def _to_ops(kind: str, alert: dict[str, Any], ops_email: str, template: str = "") -> Email:
+def _to_ops(kind: str, alert: Mapping[str, Any], ops_email: str, template: str = "") -> Email:
     request_id = alert["request_id"]
     return render(
         kind, to=ops_email, idempotency_ref=request_id, template=template, request_id=request_id, alert=alert
     )
 
 
-def intro_clinic_email(request: dict[str, Any], directors: list[dict[str, Any]]) -> Email:
+def intro_clinic_email(request: Mapping[str, Any], directors: Sequence[Mapping[str, Any]]) -> Email:
     request_id = request["request_id"]
     return render(
         "intro_clinic",
@@ -87,7 +88,7 @@ def intro_clinic_email(request: dict[str, Any], directors: list[dict[str, Any]])
     )
 
 
-def intro_director_email(request: dict[str, Any], director: dict[str, Any], states: list[str]) -> Email:
+def intro_director_email(request: Mapping[str, Any], director: Mapping[str, Any], states: list[str]) -> Email:
     request_id = request["request_id"]
     return render(
         "intro_director",
@@ -100,15 +101,15 @@ def intro_director_email(request: dict[str, Any], director: dict[str, Any], stat
     )
 
 
-def filled_email(offer: dict[str, Any], director: dict[str, Any]) -> Email:
+def filled_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
     return _offer_closed("filled", offer, director)
 
 
-def declined_email(offer: dict[str, Any], director: dict[str, Any]) -> Email:
+def declined_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
     return _offer_closed("declined", offer, director)
 
 
-def _offer_closed(kind: str, offer: dict[str, Any], director: dict[str, Any]) -> Email:
+def _offer_closed(kind: str, offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
     """To the director of an offer that closed (filled by another, or declined)."""
     request_id = offer["request_id"]
     return render(
@@ -121,7 +122,7 @@ def _offer_closed(kind: str, offer: dict[str, Any], director: dict[str, Any]) ->
     )
 
 
-def clinic_update_email(request: dict[str, Any]) -> Email:
+def clinic_update_email(request: Mapping[str, Any]) -> Email:
     request_id = request["request_id"]
     return render(
         "clinic_update",
@@ -133,7 +134,7 @@ def clinic_update_email(request: dict[str, Any]) -> Email:
     )
 
 
-def expiry_email(profile: dict[str, Any], registration: str, expires_on: str) -> Email:
+def expiry_email(profile: Mapping[str, Any], registration: str, expires_on: str) -> Email:
     director_id = profile["director_id"]
     return render(
         "expiry_warning",

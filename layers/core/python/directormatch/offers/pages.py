@@ -3,6 +3,7 @@ fails (offer or clinic status) is told: status code and page."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
@@ -81,7 +82,7 @@ def token_error_page(error: TokenError, holder: LinkHolder = LinkHolder.DIRECTOR
     )
 
 
-def confirm_page(action: str, offer: dict[str, Any], post_url: str, blocked: Outcome | None) -> Page:
+def confirm_page(action: str, offer: Mapping[str, Any], post_url: str, blocked: Outcome | None) -> Page:
     """GET: show the offer and one button; changes nothing (mail scanners open links)."""
     status = HTTPStatus.OK
     heading = "Accept this directorship?" if action == "accept" else "Decline this directorship?"
