@@ -20,14 +20,27 @@ from directormatch.offers.inbound_mail import reply_address
 
 
 def receipt_email(request: Mapping[str, Any], status_url: str) -> Email:
+    return _to_clinic("receipt", request, status_url=status_url)
+
+
+def intro_clinic_email(request: Mapping[str, Any], directors: Sequence[Mapping[str, Any]]) -> Email:
+    return _to_clinic("intro_clinic", request, directors=directors)
+
+
+def clinic_update_email(request: Mapping[str, Any]) -> Email:
+    # One per wave: each further wave is news to the clinic.
+    return _to_clinic("clinic_update", request, ref_suffix=f".w{int(request.get('wave', 1))}")
+
+
+def _to_clinic(kind: str, request: Mapping[str, Any], ref_suffix: str = "", **context: Any) -> Email:
     request_id = request["request_id"]
     return render(
-        "receipt",
+        kind,
         to=request["contact"]["email"],
-        idempotency_ref=request_id,
+        idempotency_ref=request_id + ref_suffix,
         request_id=request_id,
         request=request,
-        status_url=status_url,
+        **context,
     )
 
 
@@ -47,17 +60,45 @@ def offer_email(
 ) -> Email:
     request_id, director_id = offer["request_id"], offer["director_id"]
     reply_to = reply_address(request_id, director_id, inbound_domain) if inbound_domain else ""
-    email = render(
-        "offer",
+    links = offer_links(offer, base_url)
+    email = _to_director(
+        "offer", director, request_id, director_id, offer=offer, reply_enabled=bool(reply_to), **links
+    )
+    return replace(email, reply_to=reply_to)
+
+
+def intro_director_email(
+    request: Mapping[str, Any], director: Mapping[str, Any], states: Sequence[str]
+) -> Email:
+    return _to_director(
+        "intro_director",
+        director,
+        request["request_id"],
+        director["director_id"],
+        request=request,
+        states=states,
+    )
+
+
+def filled_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
+    return _to_director("filled", director, offer["request_id"], offer["director_id"], offer=offer)
+
+
+def declined_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
+    return _to_director("declined", director, offer["request_id"], offer["director_id"], offer=offer)
+
+
+def _to_director(
+    kind: str, director: Mapping[str, Any], request_id: str, director_id: str, **context: Any
+) -> Email:
+    return render(
+        kind,
         to=director["email"],
         idempotency_ref=f"{request_id}.{director_id}",
         request_id=request_id,
-        offer=offer,
         director=director,
-        reply_enabled=bool(reply_to),
-        **offer_links(offer, base_url),
+        **context,
     )
-    return replace(email, reply_to=reply_to)
 
 
 def no_match_email(alert: Mapping[str, Any], ops_email: str) -> Email:
@@ -73,64 +114,6 @@ def _to_ops(kind: str, alert: Mapping[str, Any], ops_email: str, template: str =
     request_id = alert["request_id"]
     return render(
         kind, to=ops_email, idempotency_ref=request_id, template=template, request_id=request_id, alert=alert
-    )
-
-
-def intro_clinic_email(request: Mapping[str, Any], directors: Sequence[Mapping[str, Any]]) -> Email:
-    request_id = request["request_id"]
-    return render(
-        "intro_clinic",
-        to=request["contact"]["email"],
-        idempotency_ref=request_id,
-        request_id=request_id,
-        request=request,
-        directors=directors,
-    )
-
-
-def intro_director_email(request: Mapping[str, Any], director: Mapping[str, Any], states: list[str]) -> Email:
-    request_id = request["request_id"]
-    return render(
-        "intro_director",
-        to=director["email"],
-        idempotency_ref=f"{request_id}.{director['director_id']}",
-        request_id=request_id,
-        request=request,
-        director=director,
-        states=states,
-    )
-
-
-def filled_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
-    return _offer_closed("filled", offer, director)
-
-
-def declined_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
-    return _offer_closed("declined", offer, director)
-
-
-def _offer_closed(kind: str, offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
-    """To the director of an offer that closed (filled by another, or declined)."""
-    request_id = offer["request_id"]
-    return render(
-        kind,
-        to=director["email"],
-        idempotency_ref=f"{request_id}.{offer['director_id']}",
-        request_id=request_id,
-        offer=offer,
-        director=director,
-    )
-
-
-def clinic_update_email(request: Mapping[str, Any]) -> Email:
-    request_id = request["request_id"]
-    return render(
-        "clinic_update",
-        to=request["contact"]["email"],
-        # One per wave: each further wave is news to the clinic.
-        idempotency_ref=f"{request_id}.w{int(request.get('wave', 1))}",
-        request_id=request_id,
-        request=request,
     )
 
 
