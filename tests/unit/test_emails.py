@@ -10,7 +10,7 @@ import pytest
 
 from directormatch.aws.store import from_attributes
 from directormatch.mail.messages import offer_email, receipt_email
-from directormatch.mail.render import Email, header_safe, render, to_mime
+from directormatch.mail.render import Email, header_safe, to_mime
 from tests.events import NOTIFY_NEW_OFFER, NOTIFY_NEW_REQUEST, load_stream_event
 
 SCRIPT = "<script>alert('x')</script>"
@@ -122,6 +122,34 @@ def test_offer_email_escapes_director_name_and_lists_reasons() -> None:
     assert rendered.subject == "Medical director opportunity: aesthetics, weight loss in TX"
 
 
+@pytest.mark.parametrize(
+    ("preference", "shown"),
+    [
+        ("clinic_policy", "the clinic provides a named-insured policy"),
+        ("director_policy", "you bring coverage of at least $1M/$3M"),
+        ("no_preference", "to be agreed"),
+        (None, "to be agreed"),
+    ],
+)
+def test_offer_email_states_the_malpractice_preference_in_the_directors_words(
+    preference: str | None, shown: str
+) -> None:
+    # Given an offer whose summary carries the clinic's preference, or one stored before the field existed
+    offer = offer_item()
+    offer["summary"] = {**offer["summary"], "malpractice": preference}
+    if preference is None:
+        del offer["summary"]["malpractice"]
+
+    # When the offer is rendered
+    rendered = offer_email(offer, director(), "https://api.example")
+
+    # Then the director reads what it asks of them, never the clinic's wording
+    assert f"Malpractice:     {shown}" in rendered.text
+    assert f"<td>{shown}</td>" in rendered.html
+    for clinic_words in ("Your clinic's policy", "The director brings", "No preference"):
+        assert clinic_words not in rendered.text
+
+
 def test_offer_email_contains_no_clinic_contact_details() -> None:
     # Given an offer (its summary is all the director sees before accepting)
     offer = offer_item()
@@ -138,25 +166,11 @@ def test_offer_email_contains_no_clinic_contact_details() -> None:
 
 @pytest.mark.parametrize("breaker", ["\r\n", "\n", "\r", "\r\nBcc: attacker@example.com\r\n"])
 def test_render_subject_has_no_line_breaks_even_when_input_had_one(breaker: str) -> None:
-    # Given a reference carrying a line break (as if user text reached the subject)
-    reference = f"01JREF{breaker}X-Injected: yes"
+    # Given a stored request whose reference carries a line break (as if user text reached the subject)
+    item = request_item(request_id=f"01JREF{breaker}X-Injected: yes")
 
     # When the receipt is rendered
-    rendered = render(
-        "receipt",
-        to="clinic@example.com",
-        idempotency_ref="ref",
-        request_id=reference,
-        contact_name="Maria",
-        clinic_name="Bluebonnet",
-        states=["TX"],
-        modalities=["aesthetics"],
-        supervisees={"np": 1, "pa": 0},
-        status_url=STATUS_URL,
-        locations=1,
-        start_by="2027-05-15",
-        malpractice="No preference",
-    )
+    rendered = receipt_email(item, STATUS_URL)
 
     # Then the subject is one line
     assert "\r" not in rendered.subject

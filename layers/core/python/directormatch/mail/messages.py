@@ -1,65 +1,52 @@
-"""Every email we send, built from the items it is about (the words live in templates/)."""
+"""Every email we send: who gets it, its idempotency reference, and the items its template reads.
+
+The words live in templates/<kind>.{subject,txt,html}; the templates read the stored items by dot
+access, which works on dicts and typed records alike.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from directormatch import tokens
-from directormatch.mail.render import Email, render, render_notice
+
+# Re-exported: intake.status_page imports modality_label from here; its home is mail.labels.
+from directormatch.mail.labels import modality_label as modality_label
+from directormatch.mail.render import Email, render
 from directormatch.offers.inbound_mail import reply_address
 
-MODALITY_LABELS = {
-    "iv_therapy": "IV therapy",
-    "addiction_medicine": "addiction medicine",
-}
+
+def receipt_email(request: Mapping[str, Any], status_url: str) -> Email:
+    return _to_clinic("receipt", request, status_url=status_url)
 
 
-MALPRACTICE_LABELS = {
-    "clinic_policy": "the clinic provides a named-insured policy",
-    "director_policy": "you bring coverage of at least $1M/$3M",
-    "no_preference": "to be agreed",
-}
+def intro_clinic_email(request: Mapping[str, Any], directors: Sequence[Mapping[str, Any]]) -> Email:
+    return _to_clinic("intro_clinic", request, directors=directors)
 
 
-MALPRACTICE_LABELS = {
-    "clinic_policy": "Your clinic's policy names the director",
-    "director_policy": "The director brings coverage of at least $1M/$3M",
-    "no_preference": "No preference",
-}
+def clinic_update_email(request: Mapping[str, Any]) -> Email:
+    # One per wave: each further wave is news to the clinic.
+    return _to_clinic("clinic_update", request, ref_suffix=f".w{int(request.get('wave', 1))}")
 
 
-def modality_label(modality: str) -> str:
-    return MODALITY_LABELS.get(modality, modality.replace("_", " "))
-
-
-def malpractice_label(preference: str) -> str:
-    return MALPRACTICE_LABELS.get(preference, MALPRACTICE_LABELS["no_preference"])
-
-
-def receipt_email(request: dict[str, Any], status_url: str) -> Email:
+def _to_clinic(kind: str, request: Mapping[str, Any], ref_suffix: str = "", **context: Any) -> Email:
+    request_id = request["request_id"]
     return render(
-        "receipt",
+        kind,
         to=request["contact"]["email"],
-        idempotency_ref=request["request_id"],
-        request_id=request["request_id"],
-        contact_name=request["contact"]["name"],
-        clinic_name=request["clinic"]["name"],
-        states=request["states"],
-        modalities=[modality_label(m) for m in request["modalities"]],
-        supervisees=request["supervisees"],
-        locations=request["locations"],
-        start_by=request["start_by"],
-        # Requests stored before the field existed have no preference.
-        malpractice=malpractice_label(request.get("malpractice", "no_preference")),
-        status_url=status_url,
+        idempotency_ref=request_id + ref_suffix,
+        request_id=request_id,
+        request=request,
+        **context,
     )
 
 
-def offer_links(offer: dict[str, Any], base_url: str) -> dict[str, str]:
+def offer_links(offer: Mapping[str, Any], base_url: str) -> dict[str, str]:
     """Signed accept and decline links, valid while the offer is open."""
-    expires = datetime.fromisoformat(offer["expires_at"])
+    expires = datetime.fromisoformat(str(offer["expires_at"]))
     ring = tokens.keyring()
     return {
         f"{action.value}_url": f"{base_url.rstrip('/')}/offers/"
@@ -69,192 +56,98 @@ def offer_links(offer: dict[str, Any], base_url: str) -> dict[str, str]:
 
 
 def offer_email(
-    offer: dict[str, Any], director: dict[str, Any], base_url: str, inbound_domain: str = ""
+    offer: Mapping[str, Any], director: Mapping[str, Any], base_url: str, inbound_domain: str = ""
 ) -> Email:
-    summary = offer["summary"]
-    reply_to = (
-        reply_address(offer["request_id"], offer["director_id"], inbound_domain) if inbound_domain else ""
-    )
-    email = render(
-        "offer",
-        to=director["email"],
-        idempotency_ref=f"{offer['request_id']}.{offer['director_id']}",
-        request_id=offer["request_id"],
-        director_name=director["last_name"],
-        states=summary["states"],
-        modalities=[modality_label(m) for m in summary["modalities"]],
-        supervisees=summary["supervisees"],
-        locations=summary["locations"],
-        controlled_substances=summary["controlled_substances"],
-        start_by=summary["start_by"],
-        malpractice=MALPRACTICE_LABELS.get(summary.get("malpractice", "no_preference"), "to be agreed"),
-        reasons=offer["reasons"],
-        expires_at=offer["expires_at"].replace("T", " ")[:16],
-        reply_enabled=bool(reply_to),
-        **offer_links(offer, base_url),
+    request_id, director_id = offer["request_id"], offer["director_id"]
+    reply_to = reply_address(request_id, director_id, inbound_domain) if inbound_domain else ""
+    links = offer_links(offer, base_url)
+    email = _to_director(
+        "offer", director, request_id, director_id, offer=offer, reply_enabled=bool(reply_to), **links
     )
     return replace(email, reply_to=reply_to)
 
 
-def no_match_email(alert: dict[str, Any], ops_email: str) -> Email:
-    return render(
-        "ops_no_match",
-        to=ops_email,
-        idempotency_ref=alert["request_id"],
-        request_id=alert["request_id"],
-        candidates=alert.get("candidates", 0),
-        excluded=sorted((alert.get("excluded") or {}).items(), key=lambda kv: -kv[1]),
-        uncovered_states=alert.get("uncovered_states", []),
-    )
-
-
-def _doctor(profile: dict[str, Any]) -> str:
-    return f"Dr. {profile['first_name']} {profile['last_name']}"
-
-
-def intro_clinic_email(request: dict[str, Any], directors: list[dict[str, Any]]) -> Email:
-    team = len(directors) > 1
-    names = ", ".join(_doctor(d) for d in directors)
-    return render_notice(
-        "intro_clinic",
-        to=request["contact"]["email"],
-        idempotency_ref=request["request_id"],
-        subject=f"You are matched: {names}",
-        request_id=request["request_id"],
-        greeting=f"Hello {request['contact']['name']},",
-        paragraphs=[
-            f"Good news: {names} accepted {'as a team ' if team else ''}to be the medical director for "
-            f"{request['clinic']['name']}.",
-            "We have sent them your contact details; expect to hear from them shortly. You can also "
-            "write to them directly. There is no placement fee.",
-        ],
-        details=[(_doctor(d), d["email"]) for d in directors],
-    )
-
-
-def intro_director_email(request: dict[str, Any], director: dict[str, Any], states: list[str]) -> Email:
-    contact, clinic = request["contact"], request["clinic"]
-    details = [
-        ("Clinic", clinic["name"]),
-        ("Contact", contact["name"]),
-        ("Email", contact["email"]),
-        ("Phone", contact["phone"]),
-        ("States", ", ".join(states)),
-        ("Services", ", ".join(modality_label(m) for m in request["modalities"])),
-        ("Start by", request["start_by"]),
-    ]
-    if clinic.get("website"):
-        details.insert(1, ("Website", clinic["website"]))
-    return render_notice(
+def intro_director_email(
+    request: Mapping[str, Any], director: Mapping[str, Any], states: Sequence[str]
+) -> Email:
+    return _to_director(
         "intro_director",
+        director,
+        request["request_id"],
+        director["director_id"],
+        request=request,
+        states=states,
+    )
+
+
+def filled_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
+    return _to_director("filled", director, offer["request_id"], offer["director_id"], offer=offer)
+
+
+def declined_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
+    return _to_director("declined", director, offer["request_id"], offer["director_id"], offer=offer)
+
+
+def _to_director(
+    kind: str, director: Mapping[str, Any], request_id: str, director_id: str, **context: Any
+) -> Email:
+    return render(
+        kind,
         to=director["email"],
-        idempotency_ref=f"{request['request_id']}.{director['director_id']}",
-        subject=f"Introduction: {clinic['name']}",
-        request_id=request["request_id"],
-        greeting=f"Hello Dr. {director['last_name']},",
-        paragraphs=[
-            f"Thank you for accepting. Here is {clinic['name']}; they are expecting you to get in touch.",
-            "Please reach out within one business day to agree the directorship and its paperwork.",
-        ],
-        details=details,
+        idempotency_ref=f"{request_id}.{director_id}",
+        request_id=request_id,
+        director=director,
+        **context,
     )
 
 
-def filled_email(offer: dict[str, Any], director: dict[str, Any]) -> Email:
-    return render_notice(
-        "filled",
-        to=director["email"],
-        idempotency_ref=f"{offer['request_id']}.{offer['director_id']}",
-        subject="Position filled: thank you",
-        request_id=offer["request_id"],
-        greeting=f"Hello Dr. {director['last_name']},",
-        paragraphs=[
-            "Another physician accepted the medical director position we offered you "
-            f"({', '.join(offer['summary']['states'])}), so this offer is closed.",
-            "Thank you for your time; we will keep you in mind for the next clinic that fits.",
-        ],
+def no_match_email(alert: Mapping[str, Any], ops_email: str) -> Email:
+    return _to_ops("ops_no_match", alert, ops_email)
+
+
+def ops_alert_email(alert: Mapping[str, Any], ops_email: str) -> Email:
+    """Every other alert on a request: one template, its words chosen by the alert's kind."""
+    return _to_ops(f"ops_{alert['alert'].lower()}", alert, ops_email, template="ops_alert")
+
+
+def _to_ops(kind: str, alert: Mapping[str, Any], ops_email: str, template: str = "") -> Email:
+    request_id = alert["request_id"]
+    return render(
+        kind, to=ops_email, idempotency_ref=request_id, template=template, request_id=request_id, alert=alert
     )
 
 
-def declined_email(offer: dict[str, Any], director: dict[str, Any]) -> Email:
-    return render_notice(
-        "declined",
-        to=director["email"],
-        idempotency_ref=f"{offer['request_id']}.{offer['director_id']}",
-        subject="You declined an offer: noted",
-        request_id=offer["request_id"],
-        greeting=f"Hello Dr. {director['last_name']},",
-        paragraphs=[
-            "We recorded that you declined this offer; nothing else is needed from you.",
-            "If your availability has changed, reply to this email and we will update your profile.",
-        ],
-    )
-
-
-def clinic_update_email(request: dict[str, Any]) -> Email:
-    wave = int(request.get("wave", 1))
-    return render_notice(
-        "clinic_update",
-        to=request["contact"]["email"],
-        idempotency_ref=f"{request['request_id']}.w{wave}",
-        subject="Your medical director search continues",
-        request_id=request["request_id"],
-        greeting=f"Hello {request['contact']['name']},",
-        paragraphs=[
-            "The physicians we contacted first have not taken the position yet, so we have offered it to "
-            "more physicians licensed in your state(s).",
-            "We will email you as soon as one accepts. Our promise stands: matched within 24 hours.",
-        ],
-    )
-
-
-OPS_ALERT_TEXT = {
-    "SLA_20H": "Request {request_id} has no accepted director 20 hours after it was submitted "
-    "(wave {wave}). The 24-hour promise is at risk: find a director by hand or call the clinic.",
-    "STUCK_NEW": "Request {request_id} was submitted at {request_created_at} and has not been matched: "
-    "check the match function's errors and the stream failure queue.",
-}
-
-
-def ops_alert_email(alert: dict[str, Any], ops_email: str) -> Email:
-    text = OPS_ALERT_TEXT.get(alert["alert"], "Alert {alert} on request {request_id}.")
-    return render_notice(
-        f"ops_{alert['alert'].lower()}",
-        to=ops_email,
-        idempotency_ref=alert["request_id"],
-        subject=f"[ops] {alert['alert']} for request {alert['request_id']}",
-        request_id=alert["request_id"],
-        greeting="Ops,",
-        paragraphs=[text.format(**{"wave": "?", "request_created_at": "?", **alert})],
-    )
-
-
-def expiry_email(profile: dict[str, Any], registration: str, expires_on: str) -> Email:
-    return render_notice(
+def expiry_email(profile: Mapping[str, Any], registration: str, expires_on: str) -> Email:
+    director_id = profile["director_id"]
+    return render(
         "expiry_warning",
         to=profile["email"],
-        idempotency_ref=f"{profile['director_id']}.{registration.replace(' ', '-')}.{expires_on}",
-        subject=f"Your {registration} expires on {expires_on}",
-        request_id=profile["director_id"],
-        greeting=f"Hello Dr. {profile['last_name']},",
-        paragraphs=[
-            f"Our records show your {registration} expires on {expires_on}.",
-            "Clinics you direct depend on it: please renew it and reply with the new expiry date, "
-            "or we will stop offering you positions that need it.",
-        ],
+        idempotency_ref=_expiry_ref(director_id, registration, expires_on),
+        request_id=director_id,
+        profile=profile,
+        registration=registration,
+        expires_on=expires_on,
     )
 
 
 def ops_expiry_email(ops_email: str, director_id: str, registration: str, expires_on: str) -> Email:
-    return render_notice(
+    return render(
         "ops_expiry_warning",
         to=ops_email,
-        idempotency_ref=f"{director_id}.{registration.replace(' ', '-')}.{expires_on}",
-        subject=f"[ops] {registration} of director {director_id} expires {expires_on}",
+        idempotency_ref=_expiry_ref(director_id, registration, expires_on),
         request_id=director_id,
-        greeting="Ops,",
-        paragraphs=[
-            f"Director {director_id}'s {registration} expires on {expires_on}. They were emailed. "
-            "Check the clinics they direct in that state and follow up on the renewal.",
-        ],
+        director_id=director_id,
+        registration=registration,
+        expires_on=expires_on,
+    )
+
+
+def _expiry_ref(director_id: str, registration: str, expires_on: str) -> str:
+    return f"{director_id}.{registration.replace(' ', '-')}.{expires_on}"
+
+
+def reply_answer_email(request_id: str, reference: str, to: str, text: str) -> Email:
+    """The answer to a director's reply that could not act (`text` says why)."""
+    return render(
+        "reply_answer", to=to, idempotency_ref=f"{request_id}.{reference}", request_id=request_id, text=text
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from directormatch.aws import clients as aws
 from directormatch.errors import EmailNotSent
+from directormatch.mail import labels
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -28,13 +29,22 @@ MIME_POLICY = policy.SMTP.clone(max_line_length=998)
 def _environment() -> Environment:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters.update(
+        modality=labels.modality_label, malpractice=labels.malpractice_label, minute=minute
+    )
+    return environment
+
+
+def minute(moment: object) -> str:
+    """An ISO timestamp (or a datetime) to the minute, as emails and pages show it: 2027-01-05 14:30."""
+    return str(moment).replace("T", " ")[:16]
 
 
 def render_page(name: str, **context: Any) -> str:
@@ -72,45 +82,17 @@ class Email:
     correlation_id: str = ""
 
 
-def render(kind: str, to: str, idempotency_ref: str, **context: Any) -> Email:
-    """Render templates/<kind>.{subject,txt,html}; the Message-ID is stable per (kind, ref)."""
-    env = _environment()
-    subject = env.get_template(f"{kind}.subject").render(**context)
+def render(kind: str, to: str, idempotency_ref: str, template: str = "", **context: Any) -> Email:
+    """Render templates/<template>.{subject,txt,html} (the template defaults to the kind) with the
+    items in `context`; the Message-ID is stable per (kind, ref). The parts see the subject too."""
+    env, name = _environment(), template or kind
+    subject = header_safe(env.get_template(f"{name}.subject").render(**context))
     return Email(
         kind=kind,
         to=to,
-        subject=header_safe(subject),
-        text=unicode_safe(env.get_template(f"{kind}.txt").render(**context)),
-        html=unicode_safe(env.get_template(f"{kind}.html").render(**context)),
-        message_id=f"<{kind}.{idempotency_ref}@{MESSAGE_ID_DOMAIN}>",
-    )
-
-
-def render_notice(
-    kind: str,
-    to: str,
-    idempotency_ref: str,
-    subject: str,
-    request_id: str,
-    greeting: str,
-    paragraphs: list[str],
-    details: list[tuple[str, str]] | None = None,
-) -> Email:
-    """A plain notice (transitions, alerts): one template, the words come from the caller."""
-    env = _environment()
-    context = {
-        "subject": subject,
-        "request_id": request_id,
-        "greeting": greeting,
-        "paragraphs": paragraphs,
-        "details": details or [],
-    }
-    return Email(
-        kind=kind,
-        to=to,
-        subject=header_safe(subject),
-        text=unicode_safe(env.get_template("notice.txt").render(**context)),
-        html=unicode_safe(env.get_template("notice.html").render(**context)),
+        subject=subject,
+        text=unicode_safe(env.get_template(f"{name}.txt").render(subject=subject, **context)),
+        html=unicode_safe(env.get_template(f"{name}.html").render(subject=subject, **context)),
         message_id=f"<{kind}.{idempotency_ref}@{MESSAGE_ID_DOMAIN}>",
     )
 

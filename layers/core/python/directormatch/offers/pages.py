@@ -3,12 +3,12 @@ fails (offer or clinic status) is told: status code and page."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
-from directormatch.mail.messages import modality_label
 from directormatch.mail.render import render_page
 from directormatch.offers.lifecycle import Answer, Outcome
 from directormatch.tokens import TokenError, TokenExpired
@@ -82,9 +82,8 @@ def token_error_page(error: TokenError, holder: LinkHolder = LinkHolder.DIRECTOR
     )
 
 
-def confirm_page(action: str, offer: dict[str, Any], post_url: str, blocked: Outcome | None) -> Page:
+def confirm_page(action: str, offer: Mapping[str, Any], post_url: str, blocked: Outcome | None) -> Page:
     """GET: show the offer and one button; changes nothing (mail scanners open links)."""
-    summary = offer["summary"]
     status = HTTPStatus.OK
     heading = "Accept this directorship?" if action == "accept" else "Decline this directorship?"
     message = None
@@ -92,18 +91,6 @@ def confirm_page(action: str, offer: dict[str, Any], post_url: str, blocked: Out
         # The heading says what the notice says: "Offer expired" over a question would contradict it.
         status, heading, message = RESULT_PAGES[blocked]
     html = render_page(
-        "page_offer",
-        action=action,
-        heading=heading,
-        blocked=message,
-        post_url=post_url,
-        states=summary["states"],
-        modalities=[modality_label(m) for m in summary["modalities"]],
-        supervisees=summary["supervisees"],
-        locations=summary["locations"],
-        controlled_substances=summary["controlled_substances"],
-        start_by=summary["start_by"],
-        expires_at=offer["expires_at"].replace("T", " ")[:16],
-        reasons=offer["reasons"],
+        "page_offer", action=action, heading=heading, blocked=message, post_url=post_url, offer=offer
     )
     return Page(status, html)

@@ -6,8 +6,9 @@ import hashlib
 from enum import StrEnum
 
 from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.mail.messages import reply_answer_email
 from directormatch.mail.notifier import Notifier
-from directormatch.mail.render import Email, render_notice
+from directormatch.mail.render import Email
 from directormatch.observability import logger
 from directormatch.offers import lifecycle as offers
 from directormatch.offers.inbound_mail import Intent, Reply
@@ -73,12 +74,5 @@ TOO_LATE_TEXT = {
 
 
 def _answer(reply: Reply, to: str, text: str) -> Email:
-    return render_notice(
-        "reply_answer",
-        to=to,
-        idempotency_ref=f"{reply.request_id}.{hashlib.sha256(reply.message_id.encode()).hexdigest()[:16]}",
-        subject="About your reply",
-        request_id=reply.request_id,
-        greeting="Hello,",
-        paragraphs=[text],
-    )
+    reference = hashlib.sha256(reply.message_id.encode()).hexdigest()[:16]
+    return reply_answer_email(reply.request_id, reference, to, text)

@@ -1,0 +1,43 @@
+"""The words people read for the codes a request stores (services, malpractice preference).
+
+Directors and clinics read the malpractice preference from opposite sides, so each audience has its
+own wording. Pages and emails share these through the template filters render.py registers.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Audience(StrEnum):
+    CLINIC = "clinic"  # the receipt and the status page: the clinic's own choice, in its words
+    DIRECTOR = "director"  # offers: what the choice asks of the director
+
+
+MODALITY_LABELS = {
+    "iv_therapy": "IV therapy",
+    "addiction_medicine": "addiction medicine",
+}
+
+MALPRACTICE_LABELS: dict[Audience, dict[str, str]] = {
+    Audience.CLINIC: {
+        "clinic_policy": "Your clinic's policy names the director",
+        "director_policy": "The director brings coverage of at least $1M/$3M",
+        "no_preference": "No preference",
+    },
+    Audience.DIRECTOR: {
+        "clinic_policy": "the clinic provides a named-insured policy",
+        "director_policy": "you bring coverage of at least $1M/$3M",
+        "no_preference": "to be agreed",
+    },
+}
+
+
+def modality_label(modality: str) -> str:
+    return MODALITY_LABELS.get(modality, modality.replace("_", " "))
+
+
+def malpractice_label(preference: str | None, audience: str) -> str:
+    """`preference` in `audience`'s words; items stored before the field existed have none."""
+    labels = MALPRACTICE_LABELS[Audience(audience)]
+    return labels.get(preference or "no_preference", labels["no_preference"])

@@ -1,0 +1,195 @@
+"""The notices (introductions, closed offers, updates, alerts, expiry warnings, reply answers): each
+kind's templates, escaping, one-line subjects, and text and HTML parts that say the same thing."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from directormatch.mail import messages
+from directormatch.mail.labels import Audience, malpractice_label
+from directormatch.mail.render import TEMPLATES, Email, render
+from tests.unit.test_emails import SCRIPT, director, offer_item, request_item
+
+OPS = "ops@directormatch.example"
+BREAK = "\r\nBcc: attacker@example.com"
+
+
+def marked_request() -> dict[str, Any]:
+    """A stored request whose free-text fields carry markup (and a line break in the clinic name)."""
+    item = request_item()
+    return {
+        **item,
+        "wave": 2,
+        "clinic": {
+            **item["clinic"],
+            "name": f"{SCRIPT} Spa{BREAK}",
+            "website": "https://spa.example/?a=1&b=2",
+        },
+        "contact": {**item["contact"], "name": SCRIPT},
+    }
+
+
+def marked_director() -> dict[str, Any]:
+    return director(director_id="D000084", first_name=SCRIPT, last_name=f"{SCRIPT} & Sons")
+
+
+NOTICES: dict[str, Callable[[], Email]] = {
+    "intro_clinic": lambda: messages.intro_clinic_email(
+        marked_request(), [marked_director(), director(director_id="D2", first_name="Bo", last_name="Li")]
+    ),
+    "intro_director": lambda: messages.intro_director_email(marked_request(), marked_director(), ["TX"]),
+    "filled": lambda: messages.filled_email(offer_item(), marked_director()),
+    "declined": lambda: messages.declined_email(offer_item(), marked_director()),
+    "clinic_update": lambda: messages.clinic_update_email(marked_request()),
+    "ops_sla_20h": lambda: messages.ops_alert_email({"alert": "SLA_20H", "request_id": "R1", "wave": 2}, OPS),
+    "ops_stuck_new": lambda: messages.ops_alert_email(
+        {"alert": "STUCK_NEW", "request_id": "R1", "request_created_at": "2027-01-01T09:00:00+00:00"}, OPS
+    ),
+    "expiry_warning": lambda: messages.expiry_email(marked_director(), "TX license", "2027-01-31"),
+    "ops_expiry_warning": lambda: messages.ops_expiry_email(
+        OPS, "D000084", "TX DEA registration", "2027-01-31"
+    ),
+    "reply_answer": lambda: messages.reply_answer_email("R1", "abc123", "d@example.com", f"{SCRIPT} & more"),
+}
+
+
+def words(part: str) -> str:
+    """A part's words: tags dropped, entities decoded, white space folded."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", part)).split())
+
+
+@pytest.mark.parametrize("kind", NOTICES)
+def test_notice_html_escapes_item_values_and_text_keeps_them(kind: str) -> None:
+    # Given the notice of this kind about items whose free text carries markup
+    # When it is rendered
+    rendered = NOTICES[kind]()
+
+    # Then the HTML part never carries the markup as a tag, and the subject stays on one line
+    assert "<script>" not in rendered.html
+    assert "\n" not in rendered.subject
+    assert "\r" not in rendered.subject
+    assert rendered.kind == kind
+    assert rendered.message_id.startswith(f"<{kind}.")
+
+
+@pytest.mark.parametrize("kind", NOTICES)
+def test_notice_text_and_html_say_the_same_thing(kind: str) -> None:
+    # Given the notice of this kind
+    # When it is rendered
+    rendered = NOTICES[kind]()
+
+    # Then every line the text part says (each detail's label and value apart) is said in the HTML part
+    said = words(rendered.html)
+    body, _, footer = rendered.text.rpartition("DirectorMatch - reference ")
+    for line in body.splitlines():
+        detail = re.fullmatch(r"  (.+?):\s+(.*)", line)
+        for piece in detail.groups() if detail else (line,):
+            assert " ".join(piece.split()) in said, piece
+    assert footer == re.split(r"[.@]", rendered.message_id.removeprefix(f"<{kind}."))[0]
+
+
+def test_intro_clinic_names_each_director_in_subject_and_both_parts() -> None:
+    # Given a request accepted by a team of two
+    team = [
+        director(director_id="D1", first_name="Ann", last_name="Bennett"),
+        director(director_id="D2", first_name="Bo", last_name="Li"),
+    ]
+
+    # When the clinic's introduction is rendered
+    rendered = messages.intro_clinic_email(request_item(), team)
+
+    # Then the subject names both, and both parts say they accepted as a team
+    assert rendered.subject == "You are matched: Dr. Ann Bennett, Dr. Bo Li"
+    assert "Good news: Dr. Ann Bennett, Dr. Bo Li accepted as a team to be" in rendered.text
+    assert "Good news: Dr. Ann Bennett, Dr. Bo Li accepted as a team to be" in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("alert", "subject", "said"),
+    [
+        ({"alert": "SLA_20H", "request_id": "R1"}, "[ops] SLA_20H for request R1", "submitted (wave ?)."),
+        (
+            {"alert": "STUCK_NEW", "request_id": "R1"},
+            "[ops] STUCK_NEW for request R1",
+            "Request R1 was submitted at ? and has not been matched",
+        ),
+        (
+            {"alert": "LATE_FAX", "request_id": "R1"},
+            "[ops] LATE_FAX for request R1",
+            "Alert LATE_FAX on request R1.",
+        ),
+    ],
+)
+def test_ops_alert_says_what_the_alert_holds_and_marks_what_it_lacks(
+    alert: dict[str, Any], subject: str, said: str
+) -> None:
+    # Given an alert item without its optional fields, or of a kind with no words of its own
+    # When the ops email is rendered
+    rendered = messages.ops_alert_email(alert, OPS)
+
+    # Then it goes to ops under the alert's kind, and both parts say what is known
+    assert (rendered.to, rendered.subject, rendered.kind) == (OPS, subject, f"ops_{alert['alert'].lower()}")
+    assert said in rendered.text
+    assert said in words(rendered.html)
+
+
+def test_templates_read_typed_records_by_attribute() -> None:
+    # Given an offer and a director as objects with attributes (typed records), not dicts
+    offer = SimpleNamespace(summary=SimpleNamespace(states=["TX", "OK"]))
+    profile = SimpleNamespace(last_name="Bennett")
+
+    # When the filled notice is rendered from them
+    rendered = render(
+        "filled", to="d@example.com", idempotency_ref="R1.D1", request_id="R1", offer=offer, director=profile
+    )
+
+    # Then the templates found every value by attribute
+    assert "Hello Dr. Bennett," in rendered.text
+    assert "position we offered you (TX, OK)" in rendered.text
+
+
+@pytest.mark.parametrize(
+    ("preference", "clinic", "director_words"),
+    [
+        (
+            "clinic_policy",
+            "Your clinic's policy names the director",
+            "the clinic provides a named-insured policy",
+        ),
+        (
+            "director_policy",
+            "The director brings coverage of at least $1M/$3M",
+            "you bring coverage of at least $1M/$3M",
+        ),
+        ("no_preference", "No preference", "to be agreed"),
+        (None, "No preference", "to be agreed"),
+        ("unknown_choice", "No preference", "to be agreed"),
+    ],
+)
+def test_malpractice_label_has_each_audiences_words(
+    preference: str | None, clinic: str, director_words: str
+) -> None:
+    # Given a stored preference (none for requests stored before the field existed)
+    # When it is put in each audience's words
+    # Then clinics read their own choice, directors what it asks of them
+    assert malpractice_label(preference, Audience.CLINIC) == clinic
+    assert malpractice_label(preference, Audience.DIRECTOR) == director_words
+
+
+def test_every_email_template_has_a_subject_a_text_and_an_html_part() -> None:
+    # Given the email templates (a subject file names each one; pages and partials have none)
+    names = {path.stem for path in TEMPLATES.glob("*.subject")}
+
+    # Then each has its three parts, and every notice kind built above is among them
+    assert names >= {"receipt", "offer", "ops_no_match", "ops_alert"} | (
+        set(NOTICES) - {"ops_sla_20h", "ops_stuck_new"}
+    )
+    for name in names:
+        assert (TEMPLATES / f"{name}.txt").is_file(), name
+        assert (TEMPLATES / f"{name}.html").is_file(), name
