@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-import email_validator
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -132,8 +131,16 @@ US_PHONE_PATTERN = (
     f"^{_SEPARATORS}(?:1{_SEPARATORS})?{_AREA_OR_EXCHANGE}{_SEPARATORS}{_AREA_OR_EXCHANGE}"
     f"(?:{_SEPARATORS}[0-9]){{4}}{_SEPARATORS}$"
 )
-# email_validator refuses addresses at special-use names (.test, .local, ...), even undelivered.
-_SPECIAL_USE = "|".join(re.escape(name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def _document_email(schema: dict[str, Any]) -> None:
+    """email_validator refuses addresses at special-use names (.test, .local, ...), even undelivered.
+    Imported here, when the document is made: validation imports it when first building the models."""
+    import email_validator
+
+    special_use = "|".join(re.escape(name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+    schema["pattern"] = f"^(?!.*[@.](?:{special_use})$)"
+
 
 SingleLine = Annotated[
     str,
@@ -160,7 +167,7 @@ UsPhone = Annotated[
 Email = Annotated[
     EmailStr,
     AfterValidator(_single_line),
-    Field(json_schema_extra={"pattern": f"^(?!.*[@.](?:{_SPECIAL_USE})$)"}),
+    Field(json_schema_extra=_document_email),
 ]
 Count = Annotated[int, Field(strict=True, ge=0, le=500)]
 Notes = Annotated[
@@ -169,9 +176,12 @@ Notes = Annotated[
 
 
 class Contract(BaseModel):
-    """Exactly the fields documented (others are errors); validated values never change."""
+    """Exactly the fields documented (others are errors); validated values never change.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Validators are built at first use (defer_build), not at import: intake's cold start then pays
+    for pydantic's import only, and a request is validated the moment its body is read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Clinic(Contract):
@@ -242,6 +252,8 @@ class QuoteRequest(Contract):
 class QuoteAccepted(BaseModel):
     """Body of the 201 answer."""
 
+    model_config = ConfigDict(defer_build=True)
+
     request_id: str
     status: Literal["NEW"] = "NEW"
 
@@ -250,7 +262,7 @@ class FieldError(BaseModel):
     """One problem: the field as a dotted path ("contact.email", "states.1", "Idempotency-Key"), the
     message, and what clients key their own wording on: pydantic's error type and the limit broken."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     field: str
     message: str
@@ -260,6 +272,8 @@ class FieldError(BaseModel):
 
 class ErrorBody(BaseModel):
     """Body of every answer but 201."""
+
+    model_config = ConfigDict(defer_build=True)
 
     errors: list[FieldError]
 
