@@ -65,6 +65,15 @@ def _us_phone_e164(value: object) -> object:
     return f"+1{digits}"
 
 
+def _raw_length_at_most_200(value: object) -> object:
+    """The document's maxLength bounds the text as sent: pydantic would count it once stripped."""
+    if isinstance(value, str) and len(value) > 200:
+        raise PydanticCustomError(
+            "string_too_long", "String should have at most {max_length} characters", {"max_length": 200}
+        )
+    return value
+
+
 def _single_line(value: str) -> str:
     if re.search(r"[\x00-\x1f\x7f]", value):
         raise PydanticCustomError("control_characters", "must not contain line breaks or control characters")
@@ -144,6 +153,7 @@ def _document_email(schema: dict[str, Any]) -> None:
 
 SingleLine = Annotated[
     str,
+    BeforeValidator(_raw_length_at_most_200),
     StringConstraints(strip_whitespace=True, min_length=2, max_length=200),
     AfterValidator(_single_line),
     Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
