@@ -43,22 +43,18 @@ CONSENT_NEEDED = "Please confirm that we may share your request with matching ph
 # Wording for a person by the error's type (pydantic's, or the contract's own); {limit} is the bound
 # broken. The label goes in front. site/quote-form.html words the JSON answers the same way (its
 # WORDINGS): change both together.
+URL_TYPES = ("url_parsing", "url_scheme", "url_type")
+DATE_TYPES = ("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact")
 WORDINGS: dict[str, str] = {
     "int_type": "must be a whole number (0 or more).",
     "greater_than_equal": "must be at least {limit}.",
     "less_than_equal": "must be {limit} or fewer.",
     "string_too_short": "needs at least {limit} characters.",
     "string_too_long": "must be {limit} characters or fewer.",
-    "url_parsing": "must be a web address, like https://yourclinic.com.",
-    "url_scheme": "must be a web address, like https://yourclinic.com.",
-    "url_type": "must be a web address, like https://yourclinic.com.",
-    "date_type": "must be a date.",
-    "date_parsing": "must be a date.",
-    "date_from_datetime_parsing": "must be a date.",
-    "date_from_datetime_inexact": "must be a date.",
+    **dict.fromkeys(URL_TYPES, "must be a web address, like https://yourclinic.com."),
+    **dict.fromkeys(DATE_TYPES, "must be a date."),
     "bool_type": "needs a yes or no.",
-    "enum": "needs one of the choices.",
-    "literal_error": "needs one of the choices.",
+    **dict.fromkeys(("enum", "literal_error"), "needs one of the choices."),
     "missing": "is required.",
 }
 # pydantic's EmailStr reports a "value_error": the field tells it apart.
