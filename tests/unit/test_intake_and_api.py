@@ -11,9 +11,9 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.errors import QuoteInvalid, RequestRejected
 from directormatch.intake import submit as intake
 from directormatch.intake.contract import FieldError, QuoteRequest
-from directormatch.errors import QuoteInvalid, RequestRejected
 from directormatch.intake.http import check_envelope, validate_quote
 from tests.events import api_event, quote_body
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from pydantic import ValidationError
 
 from directormatch.intake.contract import QuoteRequest
