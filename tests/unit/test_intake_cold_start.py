@@ -46,3 +46,21 @@ def test_intake_import_builds_no_validator_and_loads_no_openapi_validation_nor_j
     # And neither Powertools' OpenAPI validation, nor Jinja2, nor email_validator is loaded
     assert not [m for m in loaded["all"] if m.startswith(VALIDATION_MODULES)]
     assert not [m for m in loaded["all"] if m.split(".")[0] in ("jinja2", "email_validator")]
+
+
+def test_respond_import_loads_no_pydantic() -> None:
+    # Given the environment Lambda gives the respond function at init (its pages need no contract)
+    env = lambda_like_environment("RespondFunction", invocation=False)
+
+    # When its handler module is imported in a fresh interpreter
+    child = subprocess.run(
+        [sys.executable, "-c", "import sys, functions.respond.app; print('pydantic' in sys.modules)"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    # Then the shared resolver factory did not bring pydantic in
+    assert child.stdout.strip().splitlines()[-1] == "False"

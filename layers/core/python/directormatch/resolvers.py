@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from directormatch.errors import IdempotencyConflict, QuoteInvalid, RequestRejected, StoreUnavailable
-from directormatch.intake.contract import ErrorBody, FieldError
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.settings import get_settings
 from directormatch.tokens import TokenError
+
+if TYPE_CHECKING:
+    from directormatch.intake.contract import FieldError
 
 JSON = "application/json"
 HTML = "text/html"
@@ -37,8 +40,20 @@ class Audience(StrEnum):
 def json_response(
     status: HTTPStatus, errors: list[FieldError], headers: dict[str, str] | None = None
 ) -> Response[str]:
+    from directormatch.intake.contract import ErrorBody
+
     body = ErrorBody(errors=errors).model_dump_json(exclude_none=True)
     return Response(status_code=int(status), content_type=JSON, body=body, headers=headers)
+
+
+def json_error(
+    status: HTTPStatus, field: str, message: str, type_: str, headers: dict[str, str] | None = None
+) -> Response[str]:
+    """One problem as a JSON answer. The contract's models load here: respond, which answers with
+    pages only, never imports pydantic."""
+    from directormatch.intake.contract import FieldError
+
+    return json_response(status, [FieldError(field=field, message=message, type=type_)], headers)
 
 
 def page_response(status: HTTPStatus, html: str, headers: dict[str, str] | None = None) -> Response[str]:
@@ -101,9 +116,7 @@ class _Answers:
         metrics.add_metric(name=MetricName.QUOTE_REJECTED, unit="Count", value=1)
         logger.info("request rejected", extra={"status": int(error.status), "field": error.field})
         if self.audience is Audience.API:
-            return json_response(
-                error.status, [FieldError(field=error.field, message=error.message, type=error.type)]
-            )
+            return json_error(error.status, error.field, error.message, error.type)
         message = (
             "Your request is longer than we accept. Shorten the notes and send it again."
             if error.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
@@ -125,16 +138,14 @@ class _Answers:
     def conflict(self, error: IdempotencyConflict) -> Response[str]:
         metrics.add_metric(name=MetricName.QUOTE_CONFLICT, unit="Count", value=1)
         logger.info("idempotency key reused with another body")
-        errors = [FieldError(field="Idempotency-Key", message=str(error), type="idempotency_conflict")]
-        return json_response(HTTPStatus.CONFLICT, errors)
+        return json_error(HTTPStatus.CONFLICT, "Idempotency-Key", str(error), "idempotency_conflict")
 
     def unavailable(self, error: StoreUnavailable) -> Response[str]:
         logger.warning("store unavailable", extra={"reason": str(error)})
         retry = {"Retry-After": RETRY_AFTER_SECONDS}
         if self.audience is Audience.API:
             message = "we could not save your request right now; nothing was saved, please retry"
-            errors = [FieldError(field="body", message=message, type="store_unavailable")]
-            return json_response(HTTPStatus.SERVICE_UNAVAILABLE, errors, retry)
+            return json_error(HTTPStatus.SERVICE_UNAVAILABLE, "body", message, "store_unavailable", retry)
         message = (
             "We could not save your request just now, and nothing was saved. "
             "Go back and send it again in a moment."
@@ -153,15 +164,13 @@ class _Answers:
     def not_found(self, error: NotFoundError) -> Response[str]:
         logger.info("no such route")
         if self.audience is Audience.API:
-            return json_response(
-                HTTPStatus.NOT_FOUND, [FieldError(field="path", message="no such resource", type="not_found")]
-            )
+            return json_error(HTTPStatus.NOT_FOUND, "path", "no such resource", "not_found")
         return self._page(HTTPStatus.NOT_FOUND, "Not found", "There is no such page.")
 
     def unexpected(self, error: Exception) -> Response[str]:
         logger.exception("unexpected error")
         if self.audience is Audience.API:
-            errors = [FieldError(field="body", message="internal error; please retry", type="internal")]
-            return json_response(HTTPStatus.INTERNAL_SERVER_ERROR, errors)
+            message = "internal error; please retry"
+            return json_error(HTTPStatus.INTERNAL_SERVER_ERROR, "body", message, "internal")
         message = "We could not take your request because of an error on our side. Please try again."
         return self._page(HTTPStatus.INTERNAL_SERVER_ERROR, "Something went wrong", message)
