@@ -43,7 +43,7 @@ CONSENT_NEEDED = "Please confirm that we may share your request with matching ph
 # Wording for a person by the error's type (pydantic's, or the contract's own); {limit} is the bound
 # broken. The label goes in front. site/quote-form.html words the JSON answers the same way (its
 # WORDINGS): change both together.
-URL_TYPES = ("url_parsing", "url_scheme", "url_type")
+URL_TYPES = ("url_parsing", "url_scheme", "url_syntax_violation", "url_type")
 DATE_TYPES = ("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact")
 WORDINGS: dict[str, str] = {
     "int_type": "must be a whole number (0 or more).",
