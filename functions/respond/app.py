@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch import tokens
@@ -16,25 +16,22 @@ from directormatch.mail.notifier import notifier_from_settings
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.offers import lifecycle as offers
 from directormatch.offers.inbound_mail import parse_notification
-from directormatch.offers.pages import Page, confirm_page, result_page, token_error_page
+from directormatch.offers.pages import Page, confirm_page, result_page
 from directormatch.offers.replies import handle_reply
+from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, make_resolver, page_response
 from directormatch.settings import get_settings
-from directormatch.tokens import Action, TokenError, TokenInvalid
+from directormatch.tokens import Action, TokenInvalid
 
-app = APIGatewayRestResolver()
+app = make_resolver(Audience.OFFER_LINKS)
 OFFER_ACTIONS = (Action.ACCEPT, Action.DECLINE)
 
 
 def html(page: Page) -> Response[str]:
-    return Response(
-        status_code=int(page.status),
-        content_type=content_types.TEXT_HTML,
-        body=page.html,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"},
-    )
+    return page_response(page.status, page.html, LINK_PAGE_HEADERS)
 
 
 def _claims(token: str, action: str | None = None) -> tokens.Claims:
+    """The token's claims; a TokenError (answered by the resolver with its page) when it fails."""
     claims = tokens.verify(tokens.keyring(), token)
     if claims.action not in OFFER_ACTIONS or (action is not None and claims.action != action):
         raise TokenInvalid("link is for another action")
@@ -43,11 +40,7 @@ def _claims(token: str, action: str | None = None) -> tokens.Claims:
 
 @app.get("/offers/<token>")
 def show_offer(token: str) -> Response[str]:
-    try:
-        claims = _claims(token)
-    except TokenError as error:
-        logger.info("offer link refused", extra={"reason": type(error).__name__})
-        return html(token_error_page(error))
+    claims = _claims(token)
     requests = RequestStore(get_settings().requests_table)
     offer, request = offers.read_state(requests, claims.request_id, claims.subject)
     blocked = offers.explain(offer, request, datetime.now(UTC))
@@ -62,11 +55,7 @@ def show_offer(token: str) -> Response[str]:
 
 @app.post("/offers/<token>/<action>")
 def answer_offer(token: str, action: str) -> Response[str]:
-    try:
-        claims = _claims(token, action)
-    except TokenError as error:
-        logger.info("offer answer refused", extra={"reason": type(error).__name__})
-        return html(token_error_page(error))
+    claims = _claims(token, action)
     settings = get_settings()
     requests = RequestStore(settings.requests_table)
     if claims.action == Action.ACCEPT:

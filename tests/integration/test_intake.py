@@ -204,7 +204,7 @@ REJECTIONS = [
             api_event(body=_with_field(field, f"Maria {lone} D")),
             422,
             field,
-            "surrogate",
+            "unicode string",
             id=f"surrogate-{field}",
         )
         for field, lone in (("clinic.name", "\ud800"), ("contact.name", "\udfff"), ("notes", "\udbff"))
@@ -226,11 +226,14 @@ def test_intake_invalid_request_is_rejected_with_field_errors_and_nothing_stored
     # When the handler runs
     answered, response, body = post(intake_app, lambda_context, event)
 
-    # Then the status and the {"errors": [{field, message}]} body name the problem
+    # Then the status and the {"errors": [{field, message, type}]} body name the problem
     assert answered == status
     assert header(response, "Content-Type") == "application/json"
     assert set(body) == {"errors"}
-    assert all(set(error) == {"field", "message"} for error in body["errors"])
+    assert all(
+        {"field", "message", "type"} <= set(error) <= {"field", "message", "type", "limit"}
+        for error in body["errors"]
+    )
     assert [e["field"] for e in body["errors"]] == [field]
     assert message in body["errors"][0]["message"]
     # And the error still carries the CORS header, so the site can read it

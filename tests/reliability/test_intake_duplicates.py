@@ -30,7 +30,7 @@ ROUNDS = 3
 
 
 def submit_concurrently(aws: Aws, key: str) -> list[Created | BaseException]:
-    quote = QuoteRequest.validate(quote_body())
+    quote = QuoteRequest.model_validate(quote_body())
     store = aws.request_store()
     hours = get_settings().idempotency_hours
     start = threading.Barrier(SUBMISSIONS)

@@ -11,10 +11,10 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.errors import QuoteInvalid, RequestRejected
 from directormatch.intake import submit as intake
 from directormatch.intake.contract import FieldError, QuoteRequest
-from directormatch.intake.http import RequestRejected, _field_errors, check_envelope
-from directormatch.intake.schema import ContractError
+from directormatch.intake.http import check_envelope, validate_quote
 from tests.events import api_event, quote_body
 
 
@@ -34,8 +34,8 @@ def test_body_hash_key_order_and_whitespace_give_same_hash() -> None:
     spaced = json.dumps(reorder(body), indent=4)
 
     # When both are validated and hashed
-    first = intake.body_hash(QuoteRequest.validate(json.loads(compact)))
-    second = intake.body_hash(QuoteRequest.validate(json.loads(spaced)))
+    first = intake.body_hash(QuoteRequest.model_validate(json.loads(compact)))
+    second = intake.body_hash(QuoteRequest.model_validate(json.loads(spaced)))
 
     # Then the hashes match
     assert first == second
@@ -47,8 +47,8 @@ def test_body_hash_key_order_and_whitespace_give_same_hash() -> None:
 )
 def test_body_hash_different_content_gives_different_hash(field: str, value: Any) -> None:
     # Given a body and the same body with one field changed
-    original = QuoteRequest.validate(quote_body())
-    changed = QuoteRequest.validate(quote_body(**{field: value}))
+    original = QuoteRequest.model_validate(quote_body())
+    changed = QuoteRequest.model_validate(quote_body(**{field: value}))
 
     # When both are hashed
     # Then the hashes differ
@@ -57,20 +57,20 @@ def test_body_hash_different_content_gives_different_hash(field: str, value: Any
 
 def test_body_hash_equivalent_normalised_input_gives_same_hash() -> None:
     # Given one body with the phone and state written differently
-    plain = QuoteRequest.validate(quote_body())
+    plain = QuoteRequest.model_validate(quote_body())
     other = quote_body(states=["tx"])
     other["contact"]["phone"] = "+1 512 555 0147"
 
     # When both are hashed
     # Then normalisation makes them the same request
-    assert intake.body_hash(plain) == intake.body_hash(QuoteRequest.validate(other))
+    assert intake.body_hash(plain) == intake.body_hash(QuoteRequest.model_validate(other))
 
 
 def test_request_item_holds_new_status_e164_phone_and_no_empty_fields() -> None:
     # Given a validated body without notes
     body = quote_body()
     del body["notes"]
-    quote = QuoteRequest.validate(body)
+    quote = QuoteRequest.model_validate(body)
     now = datetime(2026, 11, 25, 17, 20, 0, 123456, tzinfo=UTC)
 
     # When the REQUEST item is built
@@ -88,83 +88,92 @@ def test_request_item_holds_new_status_e164_phone_and_no_empty_fields() -> None:
     assert from_attributes(to_attributes(item)) == item
 
 
+def invalid_fields(body: Any) -> list[FieldError]:
+    with pytest.raises(QuoteInvalid) as caught:
+        validate_quote(body)
+    return caught.value.errors
+
+
 @pytest.mark.parametrize(
-    ("errors", "expected"),
+    ("change", "expected"),
     [
         (
+            {"states": ["TX", "XX"]},
             [
-                {
-                    "loc": ("body", "states", 0),
-                    "type": "value_error",
-                    "msg": "Value error, 'XX' is not a USPS code",
-                }
+                FieldError(
+                    field="states.1", message="'XX' is not a USPS code of a US state or DC", type="us_state"
+                )
             ],
-            [FieldError(field="states.0", message="'XX' is not a USPS code")],
         ),
         (
+            {"favourite_colour": "teal"},
             [
-                {
-                    "loc": ("body", "favourite_colour"),
-                    "type": "extra_forbidden",
-                    "msg": "Extra inputs are not permitted",
-                }
+                FieldError(
+                    field="favourite_colour", message="is not a field of this request", type="extra_forbidden"
+                )
             ],
-            [FieldError(field="favourite_colour", message="is not a field of this request")],
         ),
         (
-            [{"loc": ("body", "contact", "email"), "type": "missing", "msg": "Field required"}],
-            [FieldError(field="contact.email", message="is required")],
+            {"contact": {"name": "Maria", "phone": "5125550147"}},
+            [FieldError(field="contact.email", message="is required", type="missing")],
         ),
         (
+            {"supervisees": {"np": 501, "pa": 0}},
             [
-                {
-                    "loc": ("body",),
-                    "type": "model_attributes_type",
-                    "msg": "Input should be a valid dictionary",
-                }
+                FieldError(
+                    field="supervisees.np",
+                    message="Input should be less than or equal to 500",
+                    type="less_than_equal",
+                    limit=500,
+                )
             ],
-            [FieldError(field="body", message="Input should be a valid dictionary")],
         ),
-        ([{"loc": (), "type": "value_error"}], [FieldError(field="body", message="is invalid")]),
         (
+            {"locations": "two", "consent": False},
             [
-                {"loc": ("body", "locations"), "type": "int_type", "msg": "Input should be a valid integer"},
-                {"loc": ("body", "consent"), "type": "value_error", "msg": "Value error, must be true"},
-            ],
-            [
-                FieldError(field="locations", message="Input should be a valid integer"),
-                FieldError(field="consent", message="must be true"),
+                FieldError(field="locations", message="Input should be a valid integer", type="int_type"),
+                FieldError(
+                    field="consent",
+                    message="must be true: we need your consent to share the request with physicians",
+                    type="consent_required",
+                ),
             ],
         ),
     ],
-    ids=["value-error", "extra", "missing", "whole-body", "no-loc-no-msg", "several"],
+    ids=["own-check", "extra", "missing", "limit", "several"],
 )
-def test_field_errors_validation_errors_map_to_field_and_message(
-    errors: list[dict[str, Any]], expected: list[FieldError]
+def test_validate_quote_errors_carry_dotted_field_message_type_and_limit(
+    change: dict[str, Any], expected: list[FieldError]
 ) -> None:
-    # Given validation errors as Powertools reports them (loc starting with "body")
-    # When they are mapped
-    result = _field_errors(errors)
+    # Given a body breaking the contract in the fields changed
+    body = quote_body(**change)
 
-    # Then each becomes {field, message} with a dotted path and a readable message
-    assert result == expected
+    # When it is validated
+    errors = invalid_fields(body)
+
+    # Then each problem names its dotted field, a readable message, pydantic's type and the bound
+    assert errors == expected
 
 
-def test_field_errors_never_echo_the_input() -> None:
-    # Given a real validation error on a secret-looking value
+def test_validate_quote_body_not_an_object_is_named_body() -> None:
+    # Given a JSON array instead of an object
+    # When it is validated
+    errors = invalid_fields([])
+
+    # Then the whole body is to blame
+    assert [(e.field, e.type) for e in errors] == [("body", "model_type")]
+
+
+def test_validate_quote_errors_never_echo_the_input() -> None:
+    # Given notes that are too long
     body = quote_body(notes="x" * 2001)
-    with pytest.raises(ContractError) as caught:
-        QuoteRequest.validate(body)
-    errors: list[dict[str, Any]] = [
-        {**e, "loc": ("body", *e["loc"])} for e in caught.value.errors(include_input=False)
-    ]
 
-    # When they are mapped
-    result = _field_errors(errors)
+    # When it is validated
+    errors = invalid_fields(body)
 
     # Then the field is named and the input is not repeated
-    assert [e.field for e in result] == ["notes"]
-    assert "xxxx" not in result[0].message
+    assert [e.field for e in errors] == ["notes"]
+    assert "xxxx" not in errors[0].model_dump_json()
 
 
 def envelope(body: str, headers: dict[str, str] | None = None, base64: bool = False) -> APIGatewayProxyEvent:

@@ -1,6 +1,6 @@
-"""Cold start (issue 8): importing the intake handler loads neither pydantic nor Powertools' OpenAPI
-validation. The contract is validated by pydantic-core (directormatch.intake.contract); pydantic itself is
-imported only to build the OpenAPI document, when GET /openapi.json asks for it."""
+"""Cold start: importing the intake handler loads pydantic (the contract) but builds no validator,
+loads no Powertools OpenAPI validation (the document is made from the models when asked for) and
+no Jinja2 (pages render only when a page is answered)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from bench.common import ROOT, lambda_like_environment
 
 # Powertools' event_handler package imports openapi.config, constants, exceptions, merge and types
-# whatever the resolver (plain modules, no pydantic); these are the ones that need pydantic.
+# whatever the resolver (plain modules); these are the ones its `enable_validation` needs.
 VALIDATION_MODULES = (
     "aws_lambda_powertools.event_handler.openapi.compat",
     "aws_lambda_powertools.event_handler.openapi.dependant",
@@ -24,15 +24,13 @@ VALIDATION_MODULES = (
 )
 CHILD = """
 import json, sys
-import aws_lambda_powertools.event_handler
-package = set(sys.modules)
 import functions.intake.app
-loaded = [m for m in sys.modules if m not in package]
-print(json.dumps({"loaded": loaded, "all": list(sys.modules)}))
+from directormatch.intake.contract import QuoteRequest
+print(json.dumps({"all": list(sys.modules), "built": QuoteRequest.__pydantic_complete__}))
 """
 
 
-def test_intake_import_loads_no_pydantic_and_no_openapi_validation() -> None:
+def test_intake_import_builds_no_validator_and_loads_no_openapi_validation_nor_jinja2() -> None:
     # Given the environment Lambda gives the intake function at init
     env = lambda_like_environment("IntakeFunction", invocation=False)
 
@@ -40,9 +38,29 @@ def test_intake_import_loads_no_pydantic_and_no_openapi_validation() -> None:
     child = subprocess.run(
         [sys.executable, "-c", CHILD], env=env, cwd=ROOT, capture_output=True, text=True, check=True
     )
-    modules = json.loads(child.stdout.strip().splitlines()[-1])
+    loaded = json.loads(child.stdout.strip().splitlines()[-1])
 
-    # Then pydantic is not loaded, nor any Powertools OpenAPI module beyond the event handler's own
-    assert "pydantic" not in modules["all"]
-    assert not [m for m in modules["loaded"] if m.startswith("aws_lambda_powertools.event_handler.openapi")]
-    assert not [m for m in modules["all"] if m.startswith(VALIDATION_MODULES)]
+    # Then the contract's models are defined but their validators not yet built
+    assert "pydantic" in loaded["all"]
+    assert loaded["built"] is False
+    # And neither Powertools' OpenAPI validation, nor Jinja2, nor email_validator is loaded
+    assert not [m for m in loaded["all"] if m.startswith(VALIDATION_MODULES)]
+    assert not [m for m in loaded["all"] if m.split(".")[0] in ("jinja2", "email_validator")]
+
+
+def test_respond_import_loads_no_pydantic() -> None:
+    # Given the environment Lambda gives the respond function at init (its pages need no contract)
+    env = lambda_like_environment("RespondFunction", invocation=False)
+
+    # When its handler module is imported in a fresh interpreter
+    child = subprocess.run(
+        [sys.executable, "-c", "import sys, functions.respond.app; print('pydantic' in sys.modules)"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    # Then the shared resolver factory did not bring pydantic in
+    assert child.stdout.strip().splitlines()[-1] == "False"

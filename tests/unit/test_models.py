@@ -1,4 +1,4 @@
-"""The API contract: what QuoteRequest accepts, normalises and refuses (contract v1)."""
+"""The API contract's pydantic models: what QuoteRequest accepts, normalises and refuses (contract v1)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from directormatch.intake.contract import QuoteRequest
-from directormatch.intake.schema import ContractError
 from directormatch.vocabulary import Modality
 from tests.events import quote_body
 
@@ -17,12 +17,12 @@ NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 
 
 def validate(body: dict[str, Any]) -> QuoteRequest:
-    return QuoteRequest.validate(body, now=NOW)
+    return QuoteRequest.model_validate(body, context={"now": NOW})
 
 
 def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
     """(loc, type, msg) of every error, without the input (as the API reports them)."""
-    with pytest.raises(ContractError) as caught:
+    with pytest.raises(ValidationError) as caught:
         validate(body)
     return [(tuple(e["loc"]), e["type"], e["msg"]) for e in caught.value.errors(include_input=False)]
 
@@ -143,8 +143,8 @@ def test_quote_request_consent_false_is_rejected() -> None:
     errors = errors_of(body)
 
     # Then consent is named and the message says it must be true
-    assert [(loc, message.startswith("Value error, must be true")) for loc, _, message in errors] == [
-        (("consent",), True)
+    assert [(loc, type_, message.startswith("must be true")) for loc, type_, message in errors] == [
+        (("consent",), "consent_required", True)
     ]
 
 
@@ -234,7 +234,7 @@ def test_quote_request_start_by_yesterday_in_utc_is_accepted_while_still_today_i
     body = quote_body(start_by="2026-11-24")
 
     # When it is validated
-    quote = QuoteRequest.validate(body, now=early)
+    quote = QuoteRequest.model_validate(body, context={"now": early})
 
     # Then a clinic in Hawaii asking to start "today" is not refused
     assert quote.start_by.isoformat() == "2026-11-24"

@@ -57,23 +57,62 @@ def test_parse_honeypot_filled_is_flagged() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "message", "text"),
+    ("error", "text"),
     [
-        ("states.3", "'XX' is not a USPS code of a US state or DC", "States: 'XX' is not a USPS code"),
-        ("states", "List should have at least 1 item after validation, not 0", "Choose at least one state."),
-        ("modalities", "List should have at least 1 item after validation, not 0", "Choose at least one"),
-        ("contact.email", "value is not a valid email address: must have an @-sign.", "Work email must"),
-        ("contact.phone", "must be a US phone number with area code, e.g. (512) 555-0147", "Phone must be"),
-        ("clinic.name", "is required", "Clinic name is required."),
-        ("supervisees.pa", "Input should be less than or equal to 500", "Physician assistants must be 500"),
-        ("consent", "must be true: we need your consent", "Please confirm that we may share"),
-        ("notes", "String should have at most 2000 characters", "Notes must be 2000 characters or fewer."),
+        (
+            FieldError(
+                field="states.3", message="'XX' is not a USPS code of a US state or DC", type="us_state"
+            ),
+            "States: 'XX' is not a USPS code",
+        ),
+        (
+            FieldError(field="states", message="List should have at least 1 item", type="too_short"),
+            "Choose at least one state.",
+        ),
+        (FieldError(field="modalities", message="List should have", type="too_short"), "Choose at least one"),
+        (
+            FieldError(
+                field="contact.email", message="value is not a valid email address", type="value_error"
+            ),
+            "Work email must",
+        ),
+        (
+            FieldError(field="contact.email", message="Field required", type="missing"),
+            "Work email is required.",
+        ),
+        (
+            FieldError(
+                field="contact.phone", message="must be a US phone number with area code", type="us_phone"
+            ),
+            "Phone must be",
+        ),
+        (FieldError(field="clinic.name", message="is required", type="missing"), "Clinic name is required."),
+        (
+            FieldError(field="supervisees.pa", message="Input should be", type="less_than_equal", limit=500),
+            "Physician assistants must be 500 or fewer.",
+        ),
+        (
+            FieldError(field="locations", message="Input should be", type="greater_than_equal", limit=1),
+            "Locations must be at least 1.",
+        ),
+        (
+            FieldError(field="consent", message="must be true", type="consent_required"),
+            "Please confirm that we may share",
+        ),
+        (
+            FieldError(field="notes", message="String should have", type="string_too_long", limit=2000),
+            "Notes must be 2000 characters or fewer.",
+        ),
+        (
+            FieldError(field="clinic.website", message="Input should be", type="url_scheme"),
+            "Website must be a web address",
+        ),
     ],
 )
-def test_describe_words_errors_with_the_form_labels(field: str, message: str, text: str) -> None:
-    # Given a field error as the API reports it
+def test_describe_words_errors_by_type_with_the_form_labels(error: FieldError, text: str) -> None:
+    # Given a field error as the API reports it (its English message is not read)
     # When it is described for a person
-    problem = describe(FieldError(field=field, message=message))
+    problem = describe(error)
 
     # Then it reads as a sentence led by the form's label
     assert problem.text.startswith(text)

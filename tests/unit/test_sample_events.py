@@ -99,7 +99,7 @@ def test_request_image_is_what_intake_writes_for_the_sample_body(path: str) -> N
     created = datetime.fromisoformat(item["created_at"])
 
     # When the sample body is validated as of that day and turned into an item by intake
-    quote = QuoteRequest.validate(load_event(QUOTE_REQUEST), now=created)
+    quote = QuoteRequest.model_validate(load_event(QUOTE_REQUEST), context={"now": created})
     expected = intake.request_item(item["request_id"], quote, created)
 
     # Then the image is exactly that item

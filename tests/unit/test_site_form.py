@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 from directormatch.intake import form as quote_form
 from directormatch.mail.render import TEMPLATES
@@ -102,14 +103,31 @@ def test_site_form_honeypot_is_out_of_reach_of_people() -> None:
     assert re.search(r'<div class="dm-hp" aria-hidden="true">\s*<label for="company_fax">', PAGE)
 
 
+def js_json(name: str) -> Any:
+    """A script variable written as JSON (quoted keys)."""
+    found = re.search(rf"var {name} = ([{{\[].*?[}}\]]);", PAGE, re.S)
+    assert found, name
+    return json.loads(found.group(1))
+
+
 def test_site_form_script_words_errors_as_the_server_does() -> None:
     # Given the script's labels and wordings
     labels = js_object("LABELS")
-    script_patterns = re.findall(r"\[/(.+?)/, \"", PAGE)
 
     # Then they match the no-JavaScript page's (directormatch.intake.form)
     assert labels == quote_form.LABELS
-    assert script_patterns == [pattern.pattern for pattern, _ in quote_form.WORDINGS]
+    assert js_json("WORDINGS") == quote_form.WORDINGS
+    assert js_json("FIELD_WORDINGS") == {f"{f} {t}": w for (f, t), w in quote_form.FIELD_WORDINGS.items()}
+    assert sorted(js_json("PREDICATES")) == sorted(quote_form.PREDICATES)
+
+
+def test_site_form_script_words_errors_by_type_never_by_english_text() -> None:
+    # Given the script's describe()
+    describe = PAGE[PAGE.index("function describe(") : PAGE.index("function payload(")]
+
+    # Then it reads the error's type, and matches no pattern against the message
+    assert "error.type" in describe
+    assert not re.search(r"message\.match|\.test\(message\)", describe)
 
 
 def test_local_stack_serves_the_form_posting_to_itself() -> None:

@@ -1,10 +1,35 @@
-"""Errors the domain raises; api.py maps them to HTTP answers."""
+"""Errors the package raises on purpose; directormatch.resolvers maps each to its HTTP answer."""
 
 from __future__ import annotations
+
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from directormatch.intake.contract import FieldError
 
 
 class DirectorMatchError(Exception):
     """Base of the errors this package raises on purpose."""
+
+
+class RequestRejected(DirectorMatchError):
+    """A request refused before validation: wrong size or media type, or unreadable JSON."""
+
+    def __init__(self, status: HTTPStatus, field: str, message: str, type_: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+        self.message = message
+        self.type = type_
+
+
+class QuoteInvalid(DirectorMatchError):
+    """The fields of a quote request (JSON body or form post, and Idempotency-Key) break the contract."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(f"{len(errors)} invalid fields")
+        self.errors = errors
 
 
 class IdempotencyConflict(DirectorMatchError):

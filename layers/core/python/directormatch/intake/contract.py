@@ -1,51 +1,44 @@
-"""The API contract (quote requests) and the shapes shared by matching and emails.
+"""The API contract in pydantic models: the quote request intake validates, and the answers it gives.
 
-The contract is one set of rules, `QUOTE_REQUEST` (directormatch.intake.schema): intake validates with it
-and directormatch.intake.openapi documents it. No pydantic: its import and model building doubled intake's
-cold start (issue 8). The rules answer in pydantic's words and locations, as the models they
-replaced did; validated bodies become the immutable values below (NamedTuples: a frozen dataclass
-cost ~0.7 ms to create at import, a NamedTuple ~0.15 ms).
+JSON bodies and form posts (intake.form maps flat fields onto this input) are validated by these
+models, and GET /openapi.json documents them from their JSON schema (intake.openapi). Errors of
+the checks written here carry their own `type` (PydanticCustomError), so the form and the site
+script choose their wording by type and field, never by English text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, NamedTuple, cast
+from typing import Annotated, Any, Literal
 
-import email_validator
-
-from directormatch.intake.schema import (
-    WHITE_SPACE,
-    Before,
-    Boolean,
-    Choice,
-    Day,
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
     Field,
     HttpUrl,
-    Integer,
-    ListOf,
-    Nullable,
-    Obj,
-    Problem,
-    Text,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
 )
+from pydantic_core import PydanticCustomError
+
 from directormatch.vocabulary import US_STATES, Modality
 
 # Hawaii is the westernmost state: a clinic there may still be on "yesterday" in UTC.
 EARLIEST_US_UTC_OFFSET = timedelta(hours=-10)
 MAX_DAYS_AHEAD = 365
-# The Idempotency-Key header of POST /quote-requests (checked by api.read_quote, documented by openapi).
+# The Idempotency-Key header of POST /quote-requests (checked by intake.http, documented by openapi).
 IDEMPOTENCY_KEY_MAX_LENGTH = 200
-# What pydantic's EmailStr allowed (and how it read "Name <address>"); the address is what is kept.
-MAX_EMAIL_LENGTH = 2048
-_NAME_CHARS = r"[\w.!#$%&\'*+\-/=?^_`{|}~]"
-PRETTY_EMAIL = re.compile(rf'\s*(?:((?:{_NAME_CHARS}+\s+)*{_NAME_CHARS}+)|"((?:[^"]|\")+)")?\s*<(.+)>\s*')
 # Who carries malpractice insurance: the clinic names the director on its policy, the director brings
 # coverage meeting the $1M/$3M floor, or either will do.
 Malpractice = Literal["clinic_policy", "director_policy", "no_preference"]
-MALPRACTICE_CHOICES: list[Malpractice] = ["clinic_policy", "director_policy", "no_preference"]
 
 
 def _upper_state(value: object) -> object:
@@ -54,7 +47,9 @@ def _upper_state(value: object) -> object:
 
 def _known_state(value: str) -> str:
     if value not in US_STATES:
-        raise ValueError(f"'{value}' is not a USPS code of a US state or DC")
+        raise PydanticCustomError(
+            "us_state", "'{state}' is not a USPS code of a US state or DC", {"state": value}
+        )
     return value
 
 
@@ -66,55 +61,79 @@ def _us_phone_e164(value: object) -> object:
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     if not re.fullmatch(r"[2-9][0-9]{2}[2-9][0-9]{6}", digits):
-        raise ValueError("must be a US phone number with area code, e.g. (512) 555-0147")
+        raise PydanticCustomError("us_phone", "must be a US phone number with area code, e.g. (512) 555-0147")
     return f"+1{digits}"
 
 
-def _no_control_chars(value: str) -> str:
+def _raw_length_at_most_200(value: object) -> object:
+    """The document's maxLength bounds the text as sent: pydantic would count it once stripped."""
+    if isinstance(value, str) and len(value) > 200:
+        raise PydanticCustomError(
+            "string_too_long", "String should have at most {max_length} characters", {"max_length": 200}
+        )
+    return value
+
+
+def _single_line(value: str) -> str:
     if re.search(r"[\x00-\x1f\x7f]", value):
-        raise ValueError("must not contain line breaks or control characters")
+        raise PydanticCustomError("control_characters", "must not contain line breaks or control characters")
     return value
 
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise PydanticCustomError("nul_character", "must not contain NUL characters")
     return value
 
 
-def _email(value: str) -> str:
-    """email_validator's normalised address, without a deliverability check (as pydantic's EmailStr)."""
-
-    def invalid(reason: str) -> Problem:
-        return Problem("value_error", f"value is not a valid email address: {reason}")
-
-    if len(value) > MAX_EMAIL_LENGTH:
-        raise invalid(f"Length must not exceed {MAX_EMAIL_LENGTH} characters")
-    if "\r" in value or "\n" in value:
-        raise invalid("Carriage return and line feed characters are not allowed")
-    pretty = PRETTY_EMAIL.fullmatch(value)
-    address = pretty.group(3) if pretty else value
-    try:
-        parts = email_validator.validate_email(address.strip(), check_deliverability=False)
-    except email_validator.EmailNotValidError as error:
-        raise invalid(str(error.args[0])) from None
-    return str(parts.normalized)
+def _unique(values: list[Any]) -> list[Any]:
+    repeated = sorted(str(v) for v, count in Counter(values).items() if count > 1)
+    if repeated:
+        raise PydanticCustomError(
+            "duplicates", "listed more than once: {repeated}", {"repeated": ", ".join(repeated)}
+        )
+    return values
 
 
-def start_window(context: Mapping[str, Any]) -> tuple[date, date]:
-    """The start dates accepted: from today in Hawaii to MAX_DAYS_AHEAD days ahead (context "now")."""
-    now = context.get("now") or datetime.now(UTC)
+def _iso_day(value: object) -> object:
+    """Dates travel as ISO text ("2026-12-01"): pydantic would also read a Unix timestamp as a day."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("date_type", "Input should be a valid date")
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value[:10]):
+        raise PydanticCustomError("date_parsing", "Input should be a valid date in the format YYYY-MM-DD")
+    return value
+
+
+def start_window(now: datetime | None = None) -> tuple[date, date]:
+    """The start dates accepted: from today in Hawaii to MAX_DAYS_AHEAD days ahead."""
+    now = now or datetime.now(UTC)
     return (now + EARLIEST_US_UTC_OFFSET).date(), now.date() + timedelta(days=MAX_DAYS_AHEAD)
 
 
-# What the OpenAPI document says of the texts checked by the functions above (test_intake_schema
+def _document_start_window(schema: dict[str, Any]) -> None:
+    """The dates accepted today, listed in a pattern (the document is made when asked for), so a
+    client generating bodies from the document sends start dates the API takes."""
+    first, last = start_window()
+    months: dict[str, list[str]] = {}
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        months.setdefault(day.strftime("%Y-%m"), []).append(day.strftime("%d"))
+    dates = "|".join(f"{month}-(?:{'|'.join(days)})" for month, days in months.items())
+    schema["pattern"] = f"^(?:{dates})$"
+
+
+# What the OpenAPI document says of the texts checked by the functions above (tests/unit/test_openapi
 # checks that the document and these checks agree): a name is one line, trimmed, of 2 or more
 # characters; notes hold no NUL; a phone is 10 digits (or 11 starting with 1) among separators.
+# The spaces are the Unicode White_Space that pydantic's strip_whitespace removes.
+WHITE_SPACE = (
+    " \t\n\x0b\x0c\r\x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 _SPACES = "".join(f"\\u{ord(c):04x}" for c in WHITE_SPACE)
-_SPACE = f"[{_SPACES}]"
-_LINE_CHAR = "[^\\u0000-\\u001f\\u007f]"
 _EDGE_CHAR = f"[^\\u0000-\\u001f\\u007f{_SPACES}]"
-SINGLE_LINE_PATTERN = f"^{_SPACE}*{_EDGE_CHAR}{_LINE_CHAR}*{_EDGE_CHAR}{_SPACE}*$"
+SINGLE_LINE_PATTERN = f"^[{_SPACES}]*{_EDGE_CHAR}[^\\u0000-\\u001f\\u007f]*{_EDGE_CHAR}[{_SPACES}]*$"
 _SEPARATORS = "[\\s().+-]*"
 _AREA_OR_EXCHANGE = f"[2-9](?:{_SEPARATORS}[0-9]){{2}}"
 US_PHONE_PATTERN = (
@@ -123,157 +142,169 @@ US_PHONE_PATTERN = (
 )
 
 
-SINGLE_LINE = Text(
-    min_length=2,
-    max_length=200,
-    strip=True,
-    checks=[_no_control_chars],
-    described={"pattern": SINGLE_LINE_PATTERN},
-)
-US_STATE = Before(
-    _upper_state,
-    Text(checks=[_known_state]),
-    {"enum": sorted(US_STATES), "description": "USPS code of a state or DC (lower case is read too)"},
-)
-US_PHONE = Before(
-    _us_phone_e164,
-    Text(),
-    {"pattern": US_PHONE_PATTERN, "description": "US phone number; stored as E.164"},
-)
-# email_validator refuses addresses at special-use names (.test, .local, ...), even undelivered.
-_SPECIAL_USE = "|".join(re.escape(name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
-EMAIL = Text(
-    checks=[_email, _no_control_chars],
-    described={"format": "email", "pattern": f"^(?!.*[@.](?:{_SPECIAL_USE})$)"},
-)
-COUNT = Integer(ge=0, le=500)
+def _document_email(schema: dict[str, Any]) -> None:
+    """email_validator refuses addresses at special-use names (.test, .local, ...), even undelivered.
+    Imported here, when the document is made: validation imports it when first building the models."""
+    import email_validator
 
-QUOTE_REQUEST = Obj(
-    "QuoteRequest",
-    {
-        "clinic": Field(
-            Obj("Clinic", {"name": Field(SINGLE_LINE), "website": Field(Nullable(HttpUrl()), None)})
-        ),
-        "contact": Field(
-            Obj("Contact", {"name": Field(SINGLE_LINE), "email": Field(EMAIL), "phone": Field(US_PHONE)})
-        ),
-        "states": Field(ListOf(US_STATE, min_length=1, max_length=51, unique=True)),
-        "modalities": Field(
-            ListOf(
-                Choice(list(Modality), enum=Modality),
-                min_length=1,
-                max_length=len(Modality),
-                unique=True,
-            )
-        ),
-        "supervisees": Field(Obj("Supervisees", {"np": Field(COUNT), "pa": Field(COUNT)})),
-        "locations": Field(Integer(ge=1, le=500)),
-        "controlled_substances": Field(Boolean()),
-        "malpractice": Field(Choice(MALPRACTICE_CHOICES), "no_preference"),
-        "start_by": Field(
-            Day(start_window, "must be today or later", f"must be within {MAX_DAYS_AHEAD} days from today")
-        ),
-        "notes": Field(
-            Nullable(Text(max_length=2000, checks=[_no_nul], described={"pattern": "^[^\\u0000]*$"})), None
-        ),
-        "consent": Field(
-            Boolean(
-                only=True, refusal="must be true: we need your consent to share the request with physicians"
-            )
-        ),
-    },
-    description="Body of POST /quote-requests (contract v1).",
-)
+    special_use = "|".join(re.escape(name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+    schema["pattern"] = f"^(?!.*[@.](?:{special_use})$)"
 
 
-class Clinic(NamedTuple):
-    name: str
-    website: str | None = None
+SingleLine = Annotated[
+    str,
+    BeforeValidator(_raw_length_at_most_200),
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=200),
+    AfterValidator(_single_line),
+    Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
+]
+UsState = Annotated[
+    str,
+    BeforeValidator(_upper_state),
+    AfterValidator(_known_state),
+    Field(
+        json_schema_extra={
+            "enum": sorted(US_STATES),
+            "description": "USPS code of a state or DC (lower case is read too)",
+        }
+    ),
+]
+UsPhone = Annotated[
+    str,
+    BeforeValidator(_us_phone_e164),
+    Field(json_schema_extra={"pattern": US_PHONE_PATTERN, "description": "US phone number; stored as E.164"}),
+]
+Email = Annotated[
+    EmailStr,
+    AfterValidator(_single_line),
+    Field(json_schema_extra=_document_email),
+]
+Count = Annotated[int, Field(strict=True, ge=0, le=500)]
+Notes = Annotated[
+    str, Field(max_length=2000, json_schema_extra={"pattern": "^[^\\u0000]*$"}), AfterValidator(_no_nul)
+]
 
 
-class Contact(NamedTuple):
-    name: str
-    email: str
-    phone: str
+class Contract(BaseModel):
+    """Exactly the fields documented (others are errors); validated values never change.
+
+    Validators are built at first use (defer_build), not at import: intake's cold start then pays
+    for pydantic's import only, and a request is validated the moment its body is read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-class Supervisees(NamedTuple):
-    np: int
-    pa: int
+class Clinic(Contract):
+    name: SingleLine
+    website: Annotated[HttpUrl, Field(json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"})] | None = (
+        None
+    )
 
 
-class QuoteRequest(NamedTuple):
-    """Body of POST /quote-requests (contract v1), validated and normalised."""
+class Contact(Contract):
+    name: SingleLine
+    email: Email
+    phone: UsPhone
+
+
+class Supervisees(Contract):
+    np: Count
+    pa: Count
+
+
+class QuoteRequest(Contract):
+    """Body of POST /quote-requests (contract v1)."""
 
     clinic: Clinic
     contact: Contact
-    states: list[str]
-    modalities: list[Modality]
+    states: Annotated[
+        list[UsState], Field(min_length=1, max_length=51, json_schema_extra={"uniqueItems": True})
+    ]
+    modalities: Annotated[
+        list[Modality],
+        Field(min_length=1, max_length=len(Modality), json_schema_extra={"uniqueItems": True}),
+    ]
     supervisees: Supervisees
-    locations: int
-    controlled_substances: bool
-    start_by: date
-    consent: bool
+    locations: Annotated[int, Field(strict=True, ge=1, le=500)]
+    controlled_substances: StrictBool
     malpractice: Malpractice = "no_preference"
-    notes: str | None = None
+    start_by: Annotated[date, BeforeValidator(_iso_day), Field(json_schema_extra=_document_start_window)]
+    notes: Notes | None = None
+    consent: Annotated[StrictBool, Field(json_schema_extra={"const": True})]
 
+    @field_validator("states", "modalities")
     @classmethod
-    def validate(cls, body: Any, now: datetime | None = None) -> QuoteRequest:
-        """The body as a QuoteRequest, or schema.ContractError listing every invalid field.
+    def _listed_once(cls, values: list[Any]) -> list[Any]:
+        return _unique(values)
 
-        `now` moves "today" for the start date rules (tests).
-        """
-        fields = QUOTE_REQUEST.parse(body, {"now": now} if now else None)
-        return cls(
-            **fields
-            | {
-                "clinic": Clinic(**fields["clinic"]),
-                "contact": Contact(**fields["contact"]),
-                "supervisees": Supervisees(**fields["supervisees"]),
-            }
-        )
+    @field_validator("start_by")
+    @classmethod
+    def _within_window(cls, day: date, info: ValidationInfo) -> date:
+        """ "Today" comes from the validation context's "now" when given (tests move it)."""
+        first, last = start_window((info.context or {}).get("now"))
+        if day < first:
+            raise PydanticCustomError("date_too_early", "must be today or later")
+        if day > last:
+            raise PydanticCustomError("date_too_late", f"must be within {MAX_DAYS_AHEAD} days from today")
+        return day
 
-    def to_json(self, exclude_none: bool = False) -> dict[str, Any]:
-        """The request as JSON values, fields in the contract's order (what was pydantic's model_dump)."""
-        body: dict[str, Any] = {
-            "clinic": {"name": self.clinic.name, "website": self.clinic.website},
-            "contact": {"name": self.contact.name, "email": self.contact.email, "phone": self.contact.phone},
-            "states": list(self.states),
-            "modalities": [m.value for m in self.modalities],
-            "supervisees": {"np": self.supervisees.np, "pa": self.supervisees.pa},
-            "locations": self.locations,
-            "controlled_substances": self.controlled_substances,
-            "malpractice": self.malpractice,
-            "start_by": self.start_by.isoformat(),
-            "notes": self.notes,
-            "consent": self.consent,
-        }
-        return cast(dict[str, Any], _without_none(body)) if exclude_none else body
+    @field_validator("consent")
+    @classmethod
+    def _consented(cls, consent: bool) -> bool:
+        if not consent:
+            raise PydanticCustomError(
+                "consent_required",
+                "must be true: we need your consent to share the request with physicians",
+            )
+        return consent
 
 
-def _without_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
-    return value
-
-
-class QuoteAccepted(NamedTuple):
+class QuoteAccepted(BaseModel):
     """Body of the 201 answer."""
+
+    model_config = ConfigDict(defer_build=True)
 
     request_id: str
     status: Literal["NEW"] = "NEW"
 
-    def to_json(self) -> dict[str, str]:
-        return {"request_id": self.request_id, "status": self.status}
 
+class FieldError(BaseModel):
+    """One problem: the field as a dotted path ("contact.email", "states.1", "Idempotency-Key"), the
+    message, and what clients key their own wording on: pydantic's error type and the limit broken."""
 
-class FieldError(NamedTuple):
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
     field: str
     message: str
+    type: str | None = None
+    limit: int | None = None
 
 
-class ErrorBody(NamedTuple):
+class ErrorBody(BaseModel):
+    """Body of every answer but 201."""
+
+    model_config = ConfigDict(defer_build=True)
+
     errors: list[FieldError]
 
-    def to_json(self) -> dict[str, list[dict[str, str]]]:
-        return {"errors": [{"field": e.field, "message": e.message} for e in self.errors]}
+
+def field_errors(errors: Sequence[Any]) -> list[FieldError]:
+    """pydantic's errors (`ValidationError.errors(include_input=False)`) as FieldErrors, which never
+    carry the input."""
+    return [_field_error(error) for error in errors]
+
+
+LIMITS = ("ge", "le", "min_length", "max_length")
+
+
+def _field_error(error: Any) -> FieldError:
+    field = ".".join(str(part) for part in error["loc"]) or "body"
+    if error["type"] == "extra_forbidden":
+        message = "is not a field of this request"
+    elif error["type"] == "missing":
+        message = "is required"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+    ctx = error.get("ctx") or {}
+    limit = next((ctx[key] for key in LIMITS if isinstance(ctx.get(key), int)), None)
+    return FieldError(field=field, message=message, type=error["type"], limit=limit)

@@ -40,20 +40,34 @@ LABELS: dict[str, str] = {
 }
 CHOOSE_ONE = {"states": "Choose at least one state.", "modalities": "Choose at least one service."}
 CONSENT_NEEDED = "Please confirm that we may share your request with matching physicians."
-# (pattern in the API's message, wording for a person, \1 from the pattern); the label goes in front.
-# site/quote-form.html words the JSON answers the same way (its WORDINGS): change both together.
-WORDINGS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"valid integer|greater than or equal to 0"), "must be a whole number (0 or more)."),
-    (re.compile(r"greater than or equal to 1"), "must be at least 1."),
-    (re.compile(r"less than or equal to (\d+)"), r"must be \1 or fewer."),
-    (re.compile(r"at least (\d+) characters"), r"needs at least \1 characters."),
-    (re.compile(r"at most (\d+) characters"), r"must be \1 characters or fewer."),
-    (re.compile(r"valid email address"), "must be an email address, like you@yourclinic.com."),
-    (re.compile(r"valid URL|URL scheme|relative URL"), "must be a web address, like https://yourclinic.com."),
-    (re.compile(r"valid date|date from"), "must be a date."),
-    (re.compile(r"valid boolean"), "needs a yes or no."),
-    (re.compile(r"Input should be '"), "needs one of the choices."),
-]
+# Wording for a person by the error's type (pydantic's, or the contract's own); {limit} is the bound
+# broken. The label goes in front. site/quote-form.html words the JSON answers the same way (its
+# WORDINGS): change both together.
+URL_TYPES = ("url_parsing", "url_scheme", "url_syntax_violation", "url_type")
+DATE_TYPES = ("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact")
+WORDINGS: dict[str, str] = {
+    "int_type": "must be a whole number (0 or more).",
+    "greater_than_equal": "must be at least {limit}.",
+    "less_than_equal": "must be {limit} or fewer.",
+    "string_too_short": "needs at least {limit} characters.",
+    "string_too_long": "must be {limit} characters or fewer.",
+    **dict.fromkeys(URL_TYPES, "must be a web address, like https://yourclinic.com."),
+    **dict.fromkeys(DATE_TYPES, "must be a date."),
+    "bool_type": "needs a yes or no.",
+    **dict.fromkeys(("enum", "literal_error"), "needs one of the choices."),
+    "missing": "is required.",
+}
+# pydantic's EmailStr reports a "value_error": the field tells it apart.
+FIELD_WORDINGS = {("contact.email", "value_error"): "must be an email address, like you@yourclinic.com."}
+# The contract's own checks, whose messages are written to follow the label ("Phone must be ...").
+PREDICATES = {
+    "us_phone",
+    "control_characters",
+    "nul_character",
+    "duplicates",
+    "date_too_early",
+    "date_too_late",
+}
 
 
 @dataclass(frozen=True)
@@ -69,14 +83,6 @@ class Problem:
     field: str
     label: str
     text: str
-
-
-class FormInvalid(Exception):
-    """The form's fields do not make a valid quote request."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(f"{len(errors)} invalid fields")
-        self.errors = errors
 
 
 def is_form_post(event: Mapping[str, Any]) -> bool:
@@ -104,7 +110,7 @@ def _present(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def contract_fields(form: Mapping[str, list[str]]) -> dict[str, Any]:
-    """The form's flat fields as the JSON body the contract (models.QuoteRequest) describes."""
+    """The form's flat fields as the input of the contract's model (contract.QuoteRequest)."""
 
     def one(name: str) -> str:
         return (form.get(name) or [""])[-1].strip()
@@ -145,21 +151,17 @@ def describe(error: FieldError) -> Problem:
     group = error.field.split(".")[0]
     field = group if group in CHOOSE_ONE else error.field
     label = LABELS.get(field, "Your request")
-    message = error.message
+    wording = FIELD_WORDINGS.get((field, error.type or "")) or WORDINGS.get(error.type or "")
     if field == "consent":
         text = CONSENT_NEEDED
-    elif field in CHOOSE_ONE and "at least 1 item" in message:
+    elif field in CHOOSE_ONE and error.type == "too_short":
         text = CHOOSE_ONE[field]
-    elif message == "is required":
-        text = f"{label} is required."
+    elif wording:
+        text = f"{label} {wording.format(limit=error.limit)}"
+    elif error.type in PREDICATES:
+        text = f"{label} {error.message}."
     else:
-        found = next(((m, words) for pattern, words in WORDINGS if (m := pattern.search(message))), None)
-        if found:
-            text = f"{label} {found[0].expand(found[1])}"
-        elif message.startswith(("is ", "must ", "listed ")):
-            text = f"{label} {message.rstrip('.')}."
-        else:
-            text = f"{label}: {message[:1].upper()}{message[1:].rstrip('.')}."
+        text = f"{label}: {error.message[:1].upper()}{error.message[1:].rstrip('.')}."
     return Problem(field=field, label=label, text=text)
 
 
@@ -191,8 +193,8 @@ def back_link(referer: str | None) -> str | None:
 
 
 def render_page(name: str, **context: Any) -> str:
-    """emails.render_page, imported when a page is rendered: a JSON request never renders one
-    (the email package and Jinja2 stay off intake's cold start, issue 8)."""
+    """mail.render.render_page, imported when a page is rendered: a JSON request never renders one,
+    so Jinja2 stays off intake's cold start."""
     from directormatch.mail import render as emails
 
     return emails.render_page(name, **context)

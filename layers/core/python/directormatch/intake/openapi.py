@@ -1,99 +1,81 @@
-"""The OpenAPI 3.1 document of intake (GET /openapi.json), made from the rules intake enforces.
+"""The OpenAPI 3.1 document of intake (GET /openapi.json), assembled from the contract models' own
+JSON schemas (`model_json_schema`).
 
-The request body's JSON Schema comes from `models.QUOTE_REQUEST`, the rules intake validates with
-(each rule describes itself: directormatch.intake.schema); tests/unit/test_openapi.py checks that bodies
-generated from the document are accepted, and bodies breaking it refused.
+Not Powertools' `enable_validation`: it validates before the route runs, so a 100 KB or non-JSON
+body would be answered as invalid fields rather than 413/415, the form post (urlencoded, answered
+with pages) would need a second route model, and its OpenAPI modules add to every cold start of
+intake what a document asked for now and then needs. The models validate in the route
+(intake.http.read_quote); the document is made when asked for, since the start dates it lists move
+with the day. tests/unit/test_openapi.py checks that bodies generated from the document are accepted,
+and bodies breaking it refused.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from directormatch.intake.contract import IDEMPOTENCY_KEY_MAX_LENGTH, QUOTE_REQUEST
-from directormatch.intake.schema import REF
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
+from directormatch.intake.contract import IDEMPOTENCY_KEY_MAX_LENGTH, ErrorBody, QuoteAccepted, QuoteRequest
+
+REF = "#/components/schemas/{model}"
 INFO = {"title": "DirectorMatch intake", "version": "1", "summary": "Quote requests from clinics"}
-# (status, description, body schema) of POST /quote-requests; every answer but 201 is an ErrorBody.
-ANSWERS = [
-    (201, "Stored", "QuoteAccepted"),
-    (400, "Unreadable JSON", "ErrorBody"),
-    (409, "Idempotency-Key reused", "ErrorBody"),
-    (413, "Body too large", "ErrorBody"),
-    (415, "Not JSON", "ErrorBody"),
-    (422, "Invalid fields", "ErrorBody"),
-    (503, "Try again", "ErrorBody"),
+# (status, description, body model) of POST /quote-requests.
+ANSWERS: list[tuple[int, str, type[BaseModel]]] = [
+    (201, "Stored", QuoteAccepted),
+    (400, "Unreadable JSON", ErrorBody),
+    (409, "Idempotency-Key reused", ErrorBody),
+    (413, "Body too large", ErrorBody),
+    (415, "Not JSON", ErrorBody),
+    (422, "Invalid fields", ErrorBody),
+    (503, "Try again", ErrorBody),
 ]
-# The answers' bodies (models.QuoteAccepted, models.ErrorBody, models.FieldError).
-ANSWER_SCHEMAS: dict[str, Any] = {
-    "QuoteAccepted": {
-        "type": "object",
-        "title": "QuoteAccepted",
-        "description": "Body of the 201 answer.",
-        "properties": {
-            "request_id": {"type": "string", "title": "Request Id"},
-            "status": {"type": "string", "const": "NEW", "title": "Status", "default": "NEW"},
-        },
-        "required": ["request_id"],
-    },
-    "ErrorBody": {
-        "type": "object",
-        "title": "ErrorBody",
-        "properties": {
-            "errors": {"type": "array", "title": "Errors", "items": {"$ref": REF.format("FieldError")}}
-        },
-        "required": ["errors"],
-    },
-    "FieldError": {
-        "type": "object",
-        "title": "FieldError",
-        "properties": {
-            "field": {"type": "string", "title": "Field"},
-            "message": {"type": "string", "title": "Message"},
-        },
-        "required": ["field", "message"],
-    },
-}
 
 
-def request_body_schemas() -> dict[str, Any]:
-    """QuoteRequest and the objects it refers to, as JSON Schemas keyed by name."""
-    definitions: dict[str, Any] = {}
-    QUOTE_REQUEST.json_schema(definitions)
-    return definitions
+def component_schemas() -> dict[str, Any]:
+    """The request's and the answers' models, and the models they refer to, keyed by name."""
+    schemas: dict[str, Any] = {}
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (QuoteRequest, "validation"),
+        (QuoteAccepted, "serialization"),
+        (ErrorBody, "serialization"),
+    ]
+    for model, mode in models:
+        schema = model.model_json_schema(ref_template=REF, mode=mode)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def _answer(description: str, model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
+    }
 
 
 def document() -> dict[str, Any]:
-    """Made at each ask (a few ms): the start dates it lists move with the day."""
-
-    def answer(description: str, model: str) -> dict[str, Any]:
-        return {
-            "description": description,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model)}}},
-        }
-
     idempotency_key = {
         "name": "idempotency-key",
         "in": "header",
         "required": False,
-        "schema": {
-            "anyOf": [{"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH}, {"type": "null"}],
-            "title": "Idempotency-Key",
-        },
+        "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH, "title": "Idempotency-Key"},
     }
     create = {
         "summary": "Ask for a medical director quote",
         "operationId": "create_quote_request_quote_requests_post",
         "parameters": [idempotency_key],
         "requestBody": {
-            "content": {"application/json": {"schema": {"$ref": REF.format("QuoteRequest")}}},
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="QuoteRequest")}}},
             "required": True,
         },
-        "responses": {str(status): answer(description, model) for status, description, model in ANSWERS},
+        "responses": {str(status): _answer(description, model) for status, description, model in ANSWERS},
     }
     return {
         "openapi": "3.1.0",
         "info": INFO,
         "servers": [{"url": "/"}],
         "paths": {"/quote-requests": {"post": create}},
-        "components": {"schemas": {**request_body_schemas(), **ANSWER_SCHEMAS}},
+        "components": {"schemas": component_schemas()},
     }

@@ -1,12 +1,18 @@
-"""The clinic's status page: where its request stands, from the items in its partition."""
+"""The clinic's status page: where its request stands, from the items in its partition, behind
+the signed link of the receipt email."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 from directormatch import tokens
+from directormatch.aws.store import DirectorStore, RequestStore
 from directormatch.mail.messages import modality_label
+from directormatch.mail.render import render_page
+from directormatch.offers.pages import Page
+from directormatch.vocabulary import OfferStatus, RequestStatus
 
 STATUS_LINK_DAYS = 90
 HEADLINES = {
@@ -60,3 +66,29 @@ def page_context(items: list[dict[str, Any]], profiles: list[dict[str, Any]]) ->
         "directors": [(f"Dr. {p['first_name']} {p['last_name']}", p["email"]) for p in profiles],
         "timeline": timeline(items),
     }
+
+
+def check_link(token: str, request_id: str) -> None:
+    """Raises TokenError unless `token` is the status link of `request_id`."""
+    claims = tokens.verify(tokens.keyring(), token)
+    if claims.action != tokens.Action.STATUS or claims.request_id != request_id:
+        raise tokens.TokenInvalid("link is for another request")
+
+
+def status_page(request_id: str, requests: RequestStore, directors: DirectorStore) -> Page:
+    """The page, naming the directors who accepted once the request is matched."""
+    items = requests.partition(request_id)
+    request = next((item for item in items if item["sk"] == "REQUEST"), None)
+    if request is None:
+        html = render_page(
+            "page_result", heading="Not found", message="We could not find this request.", bad=True
+        )
+        return Page(HTTPStatus.NOT_FOUND, html)
+    accepted = [
+        i["director_id"]
+        for i in items
+        if i["sk"].startswith("OFFER#") and i["offer_status"] == OfferStatus.ACCEPTED
+    ]
+    matched = request["request_status"] == RequestStatus.MATCHED
+    profiles = [p for d in accepted if (p := directors.get_profile(d))] if matched else []
+    return Page(HTTPStatus.OK, render_page("page_status", **page_context(items, profiles)))

@@ -16,7 +16,7 @@ from directormatch.vocabulary import RequestStatus
 
 def body_hash(quote: QuoteRequest) -> str:
     """Hash of the validated body, so the same request with other whitespace or key order matches."""
-    canonical = json.dumps(quote.to_json(), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(quote.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -28,7 +28,7 @@ def form_idempotency_key(quote: QuoteRequest) -> str:
 
 
 def request_item(request_id: str, quote: QuoteRequest, now: datetime) -> dict[str, object]:
-    body = quote.to_json(exclude_none=True)
+    body = quote.model_dump(mode="json", exclude_none=True)
     return {
         "pk": request_id,
         "sk": keys.REQUEST_SK,
