@@ -211,7 +211,7 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
         results = []
         for label, fields in REQUESTS:
             body = request_body(fields)
-            quote = QuoteRequest.validate(body)
+            quote = QuoteRequest.model_validate(body)
             states = list(quote.states)
             in_states = [i for i in index_items if i["license_state"] in states]
             match_ms: list[float] = []

@@ -93,10 +93,12 @@ def bench(quotes: int, patch: bool = True) -> dict[str, Any]:
         plain = [api_event(body, without_headers=("Idempotency-Key",)) for body in bodies]
         now = datetime.now(UTC)
         items = [
-            to_attributes(request_item(str(ULID()), QuoteRequest.validate(body), now)) for body in bodies
+            to_attributes(request_item(str(ULID()), QuoteRequest.model_validate(body), now))
+            for body in bodies
         ]
         bare_items = [
-            to_attributes(request_item(str(ULID()), QuoteRequest.validate(body), now)) for body in bodies
+            to_attributes(request_item(str(ULID()), QuoteRequest.model_validate(body), now))
+            for body in bodies
         ]
         keys = [
             to_attributes(

@@ -9,7 +9,7 @@ from typing import Any
 
 from directormatch import tokens
 from directormatch.aws.store import DirectorStore, RequestStore
-from directormatch.mail.messages import modality_label
+from directormatch.mail.labels import modality_label
 from directormatch.mail.render import render_page
 from directormatch.offers.pages import Page
 from directormatch.vocabulary import OfferStatus, RequestStatus

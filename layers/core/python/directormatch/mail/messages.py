@@ -12,9 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from directormatch import tokens
-
-# Re-exported: intake.status_page imports modality_label from here; its home is mail.labels.
-from directormatch.mail.labels import modality_label as modality_label
 from directormatch.mail.render import Email, render
 from directormatch.offers.inbound_mail import reply_address
 
