@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.aws.attributes import from_attributes, to_attributes
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 QUOTE_REQUEST = "quote_request.json"

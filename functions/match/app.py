@@ -10,7 +10,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch import keys
-from directormatch.aws.store import DirectorStore, RequestStore, from_attributes
+from directormatch.aws import tables
+from directormatch.aws.attributes import from_attributes
 from directormatch.aws.streams import StreamProcessor
 from directormatch.matching.waves import match_request
 from directormatch.observability import MetricName, logger, metrics, seconds_since, tracer
@@ -34,8 +35,8 @@ def record_handler(record: DynamoDBRecord) -> None:
     settings = get_settings()
     result, recorded = match_request(
         request,
-        RequestStore(settings.requests_table),
-        DirectorStore(settings.directors_table, settings.directors_by_state_index),
+        tables.requests(),
+        tables.directors(),
         wave_size=settings.wave_size,
         offer_hours=settings.offer_hours,
         weights=settings.weights,

@@ -18,7 +18,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from directormatch import tokens
-from directormatch.aws.store import DirectorStore, RequestStore, from_attributes
+from directormatch.aws.attributes import from_attributes
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.offers import lifecycle as offers
 from directormatch.tokens import Action, Keyring
 from tests.conftest import FakeLambdaContext

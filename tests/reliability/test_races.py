@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.matching.sweep import SweepSettings, sweep
 from directormatch.offers import lifecycle as offers
 from directormatch.tokens import Action

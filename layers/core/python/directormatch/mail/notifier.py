@@ -10,7 +10,9 @@ from functools import partial
 from typing import Any
 
 from directormatch import keys
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws import tables
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.mail.messages import (
     clinic_update_email,
     declined_email,
@@ -25,6 +27,7 @@ from directormatch.mail.messages import (
 from directormatch.mail.render import Email, Mailer
 from directormatch.mail.suppression import address_key
 from directormatch.observability import MetricName, logger, metrics
+from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 
 class Notifier:
@@ -54,7 +57,7 @@ class Notifier:
             self.send_once(item["request_id"], "receipt", "clinic", lambda: self._receipt_email(item))
         elif sk.startswith(keys.OFFER_PREFIX):
             self.send_once(item["request_id"], "offer", item["director_id"], lambda: self._offer_email(item))
-        elif sk == keys.alert_sk("NO_MATCH"):
+        elif sk == keys.alert_sk(AlertKind.NO_MATCH):
             self.send_once(
                 item["request_id"], "ops_no_match", "ops", lambda: no_match_email(item, self.ops_email)
             )
@@ -67,16 +70,22 @@ class Notifier:
         self.correlation_id = str(new.get("correlation_id") or "")
         sk, request_id = new["sk"], new.get("request_id", new["pk"])
         if sk == keys.REQUEST_SK:
-            if new["request_status"] == "MATCHED" and old.get("request_status") != "MATCHED":
+            if (
+                new["request_status"] == RequestStatus.MATCHED
+                and old.get("request_status") != RequestStatus.MATCHED
+            ):
                 self._introduce(new)
-            if int(new.get("wave", 1)) > int(old.get("wave", 1)) and new["request_status"] == "OFFERED":
+            if (
+                int(new.get("wave", 1)) > int(old.get("wave", 1))
+                and new["request_status"] == RequestStatus.OFFERED
+            ):
                 wave = int(new["wave"])
                 self.send_once(
                     request_id, f"clinic_update_w{wave}", "clinic", lambda: clinic_update_email(new)
                 )
-        elif sk.startswith(keys.OFFER_PREFIX) and old.get("offer_status") == "OPEN":
+        elif sk.startswith(keys.OFFER_PREFIX) and old.get("offer_status") == OfferStatus.OPEN:
             status, director_id = new["offer_status"], new["director_id"]
-            build = {"SUPERSEDED": filled_email, "DECLINED": declined_email}.get(status)
+            build = {OfferStatus.SUPERSEDED: filled_email, OfferStatus.DECLINED: declined_email}.get(status)
             if build is not None:
                 self.send_once(
                     request_id, status.lower(), director_id, lambda: build(new, self._profile(director_id))
@@ -85,8 +94,8 @@ class Notifier:
     def _introduce(self, request: dict[str, Any]) -> None:
         request_id = request["request_id"]
         offers = self.requests.offers(request_id)
-        accepted = [o for o in offers if o["offer_status"] == "ACCEPTED"]
-        if any(o["offer_status"] == "OPEN" for o in offers):
+        accepted = [o for o in offers if o["offer_status"] == OfferStatus.ACCEPTED]
+        if any(o["offer_status"] == OfferStatus.OPEN for o in offers):
             # The accepting call closes the other offers; if it died before finishing, close them here
             # (conditional on OPEN, so it never races that call) so their directors hear it is filled.
             winner = accepted[0]["director_id"] if accepted else ""
@@ -150,8 +159,8 @@ def notifier_from_settings() -> Notifier:
 
     settings = get_settings()
     return Notifier(
-        RequestStore(settings.requests_table),
-        DirectorStore(settings.directors_table, settings.directors_by_state_index),
+        tables.requests(),
+        tables.directors(),
         Mailer(settings.sender_email, settings.ses_configuration_set),
         lease_seconds=settings.email_lease_seconds,
         ops_email=settings.ops_email,

@@ -12,11 +12,13 @@ from functools import partial
 from typing import Any
 
 from directormatch import keys
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.mail.messages import expiry_email, ops_expiry_email
 from directormatch.mail.notifier import Notifier
 from directormatch.matching.engine import Shortlist, Weights
 from directormatch.matching.waves import next_wave, no_match_alert
+from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 ESCALATE_AFTER = timedelta(hours=20)
 EXPIRY_WARNING = timedelta(days=30)
@@ -45,16 +47,20 @@ def sweep(
     requests: RequestStore, directors: DirectorStore, settings: SweepSettings, now: datetime
 ) -> SweepReport:
     report = SweepReport()
-    for summary in list(requests.requests_in_status("OFFERED")):
+    for summary in list(requests.requests_in_status(RequestStatus.OFFERED)):
         report.requests_checked += 1
         request = requests.get_request(summary["request_id"])
-        if request is None or request["request_status"] != "OFFERED":
+        if request is None or request["request_status"] != RequestStatus.OFFERED:
             continue
         _advance(request, requests, directors, settings, now, report)
         _escalate_if_late(request, requests, now, report)
-    for request in list(requests.requests_in_status("NEW", created_before=_iso(now - timedelta(minutes=15)))):
+    for request in list(
+        requests.requests_in_status(RequestStatus.NEW, created_before=_iso(now - timedelta(minutes=15)))
+    ):
         # Matching should take seconds; a request still NEW after 15 minutes is stuck.
-        _escalate_if_late(request, requests, now, report, kind="STUCK_NEW", after=timedelta(minutes=15))
+        _escalate_if_late(
+            request, requests, now, report, kind=AlertKind.STUCK_NEW, after=timedelta(minutes=15)
+        )
     return report
 
 
@@ -70,10 +76,10 @@ def _advance(
     offers = requests.offers(request_id)
     still_open = []
     for offer in offers:
-        if offer["offer_status"] != "OPEN":
+        if offer["offer_status"] != OfferStatus.OPEN:
             continue
         if datetime.fromisoformat(offer["expires_at"]) <= now:
-            if requests.close_offer(request_id, offer["director_id"], "EXPIRED", now):
+            if requests.close_offer(request_id, offer["director_id"], OfferStatus.EXPIRED, now):
                 report.offers_expired += 1
         else:
             still_open.append(offer)
@@ -102,7 +108,7 @@ def _escalate_if_late(
     requests: RequestStore,
     now: datetime,
     report: SweepReport,
-    kind: str = "SLA_20H",
+    kind: AlertKind = AlertKind.SLA_20H,
     after: timedelta = ESCALATE_AFTER,
 ) -> None:
     if datetime.fromisoformat(request["created_at"]) > now - after:

@@ -1,14 +1,16 @@
-"""Turning a new request into a MATCH item, its first wave of offers, or NO_MATCH and an ops alert."""
+"""Waves of offers: the first (with the MATCH item) and each next one, or NO_MATCH and an ops alert."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from directormatch import keys
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.matching.engine import Need, Pick, Shortlist, Weights, shortlist
-from directormatch.vocabulary import OfferStatus, RequestStatus
+from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 
 def need_of(request: dict[str, Any]) -> Need:
@@ -32,6 +34,24 @@ def request_summary(request: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+@dataclass(frozen=True)
+class Wave:
+    """One wave of offers being made: its number, the directors offered before, and its times."""
+
+    number: int
+    offered: frozenset[str]
+    now: datetime
+    offer_hours: int
+
+    @property
+    def created_at(self) -> str:
+        return self.now.isoformat(timespec="milliseconds")
+
+    @property
+    def expires_at(self) -> str:
+        return (self.now + timedelta(hours=self.offer_hours)).isoformat(timespec="seconds")
+
+
 def match_request(
     request: dict[str, Any],
     requests: RequestStore,
@@ -41,22 +61,60 @@ def match_request(
     weights: Weights | None = None,
     now: datetime | None = None,
 ) -> tuple[Shortlist, bool]:
-    """Returns the shortlist and whether this call recorded it (False: a redelivery, nothing written)."""
-    now = now or datetime.now(UTC)
+    """The first wave, with the MATCH item (or NO_MATCH and its alert when nobody can serve).
+    Returns the shortlist and whether this call recorded it (False: a redelivery, nothing written)."""
+    wave = Wave(1, frozenset(), now or datetime.now(UTC), offer_hours)
+    return _send_wave(request, wave, requests, directors, wave_size, weights)
+
+
+def next_wave(
+    request: dict[str, Any],
+    offered: set[str],
+    requests: RequestStore,
+    directors: DirectorStore,
+    wave_size: int,
+    offer_hours: int,
+    weights: Weights | None,
+    now: datetime,
+) -> tuple[Shortlist, bool]:
+    """Offers to the next best directors not offered yet, or NO_MATCH when none is left; True when
+    this call wrote them."""
+    wave = Wave(int(request.get("wave", 1)) + 1, frozenset(offered), now, offer_hours)
+    return _send_wave(request, wave, requests, directors, wave_size, weights)
+
+
+def _send_wave(
+    request: dict[str, Any],
+    wave: Wave,
+    requests: RequestStore,
+    directors: DirectorStore,
+    wave_size: int,
+    weights: Weights | None,
+) -> tuple[Shortlist, bool]:
     need = need_of(request)
-    candidates = [c for state in need.states for c in directors.candidates_in(state)]
-    result = shortlist(need, candidates, wave_size, now, weights)
-    created_at = now.isoformat(timespec="milliseconds")
-    expires_at = (now + timedelta(hours=offer_hours)).isoformat(timespec="seconds")
-    offers = [offer_item(request, pick, 1, created_at, expires_at) for pick in result.picks]
-    extra = [] if offers else [no_match_alert(need.request_id, result, created_at)]
-    status = RequestStatus.OFFERED if offers else RequestStatus.NO_MATCH
-    match = match_item(need.request_id, result, directors.items_read, created_at)
-    recorded = requests.record_match(need.request_id, match, offers + extra, status.value)
+    found = [c for state in need.states for c in directors.candidates_in(state)]
+    candidates = [c for c in found if c.director_id not in wave.offered]
+    result = shortlist(need, candidates, wave_size, wave.now, weights)
+    offers = [
+        offer_item(request, pick, wave.number, wave.created_at, wave.expires_at) for pick in result.picks
+    ]
+    alerts = [] if offers else [no_match_alert(need.request_id, result, wave.created_at)]
+    if wave.number == 1:
+        match = match_item(need.request_id, result, len(found), wave.created_at)
+        status = RequestStatus.OFFERED if offers else RequestStatus.NO_MATCH
+        recorded = requests.record_wave(
+            need.request_id, [match, *offers, *alerts], status, 1, wave.created_at
+        )
+    elif offers:
+        recorded = requests.record_wave(
+            need.request_id, offers, RequestStatus.OFFERED, wave.number, wave.created_at
+        )
+    else:
+        return result, requests.give_up(need.request_id, alerts[0], wave.number - 1, wave.created_at)
     if recorded:
         licensed = {c.director_id: c.licensed_states or (c.state,) for c in candidates}
         for pick in result.picks:
-            directors.stamp_offered(pick.director_id, list(licensed[pick.director_id]), created_at)
+            directors.stamp_offered(pick.director_id, list(licensed[pick.director_id]), wave.created_at)
     return result, recorded
 
 
@@ -88,7 +146,7 @@ def offer_item(
         "sk": keys.offer_sk(pick.director_id),
         "request_id": request["request_id"],
         "director_id": pick.director_id,
-        "offer_status": OfferStatus.OPEN.value,
+        "offer_status": OfferStatus.OPEN,
         "wave": wave,
         "score": pick.score,
         "score_components": dict(pick.components),
@@ -105,42 +163,11 @@ def offer_item(
 def no_match_alert(request_id: str, result: Shortlist, created_at: str) -> dict[str, Any]:
     return {
         "pk": request_id,
-        "sk": keys.alert_sk("NO_MATCH"),
+        "sk": keys.alert_sk(AlertKind.NO_MATCH),
         "request_id": request_id,
-        "alert": "NO_MATCH",
+        "alert": AlertKind.NO_MATCH,
         "created_at": created_at,
         "candidates": result.candidates,
         "excluded": result.excluded,
         "uncovered_states": list(result.uncovered_states),
     }
-
-
-def next_wave(
-    request: dict[str, Any],
-    offered: set[str],
-    requests: RequestStore,
-    directors: DirectorStore,
-    wave_size: int,
-    offer_hours: int,
-    weights: Weights | None,
-    now: datetime,
-) -> tuple[Shortlist, bool]:
-    """Offers to the next best directors not offered yet; True when this call wrote them."""
-    need = need_of(request)
-    candidates = [
-        c for state in need.states for c in directors.candidates_in(state) if c.director_id not in offered
-    ]
-    result = shortlist(need, candidates, wave_size, now, weights)
-    wave = int(request.get("wave", 1)) + 1
-    created_at = now.isoformat(timespec="milliseconds")
-    expires_at = (now + timedelta(hours=offer_hours)).isoformat(timespec="seconds")
-    offers = [offer_item(request, pick, wave, created_at, expires_at) for pick in result.picks]
-    if not offers:
-        alert = no_match_alert(need.request_id, result, created_at)
-        return result, requests.give_up(need.request_id, alert, wave - 1, created_at)
-    recorded = requests.record_wave(need.request_id, offers, "OFFERED", wave, created_at)
-    if recorded:
-        licensed = {c.director_id: c.licensed_states or (c.state,) for c in candidates}
-        for pick in result.picks:
-            directors.stamp_offered(pick.director_id, list(licensed[pick.director_id]), created_at)
-    return result, recorded

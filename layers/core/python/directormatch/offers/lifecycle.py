@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.errors import RetryLater
 from directormatch.observability import MetricName, metrics, seconds_since
+from directormatch.vocabulary import OfferStatus, RequestStatus
 
 ACCEPT_ATTEMPTS = 3
 
@@ -64,13 +66,13 @@ def explain(offer: dict[str, Any] | None, request: dict[str, Any] | None, now: d
     if offer is None or request is None:
         return Outcome.NOT_FOUND
     status = offer["offer_status"]
-    if status == "ACCEPTED":
+    if status == OfferStatus.ACCEPTED:
         return Outcome.ALREADY_ACCEPTED
-    if status == "DECLINED":
+    if status == OfferStatus.DECLINED:
         return Outcome.ALREADY_DECLINED
-    if status == "SUPERSEDED" or request["request_status"] == "MATCHED":
+    if status == OfferStatus.SUPERSEDED or request["request_status"] == RequestStatus.MATCHED:
         return Outcome.FILLED
-    if status == "EXPIRED" or datetime.fromisoformat(offer["expires_at"]) <= now:
+    if status == OfferStatus.EXPIRED or datetime.fromisoformat(offer["expires_at"]) <= now:
         return Outcome.EXPIRED
     return None
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from enum import StrEnum
 
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.mail.notifier import Notifier
 from directormatch.mail.render import Email, render_notice
 from directormatch.observability import logger
