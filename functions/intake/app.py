@@ -139,7 +139,7 @@ def show_status(request_id: str) -> Response[str]:
         if request["request_status"] == "MATCHED"
         else []
     )
-    html = render_page("page_status", **status.page_context(items, profiles))
+    html = render_page("page_status", **status.page_context(items, profiles))  # type: ignore[arg-type]
     return Response(
         200, content_types.TEXT_HTML, html, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     )

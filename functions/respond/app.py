@@ -57,7 +57,7 @@ def show_offer(token: str) -> Response[str]:
     logger.info("offer link opened", extra={"action": claims.action.value, "blocked": blocked})
     # Absolute: behind the raw API Gateway URL a host-relative path would lose the stage prefix.
     post_url = f"{get_settings().public_base_url.rstrip('/')}/offers/{token}/{claims.action.value}"
-    return html(confirm_page(claims.action.value, offer, post_url, blocked))
+    return html(confirm_page(claims.action.value, offer, post_url, blocked))  # type: ignore[arg-type]
 
 
 @app.post("/offers/<token>/<action>")

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from directormatch import keys
 from directormatch.aws.attributes import cancellation_codes, error_code, key, to_attributes
 from directormatch.aws.table import Table
+from directormatch.records import Expiry, Offer, Profile, Request
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -35,13 +36,15 @@ class DirectorStore(Table):
         """One matching Candidate per director licensed in `state`."""
         return (candidate_from_item(item) for item in self.licenses_in(state))
 
-    def get_profile(self, director_id: str) -> dict[str, Any] | None:
-        return self.item(director_id, keys.PROFILE_SK, consistent=False)
+    def get_profile(self, director_id: str) -> Profile | None:
+        item = self.item(director_id, keys.PROFILE_SK, consistent=False)
+        return Profile.from_item(item) if item else None
 
-    def expiring(self, month: str, first: str, last: str) -> Iterator[dict[str, Any]]:
+    def expiring(self, month: str, first: str, last: str) -> Iterator[Expiry]:
         """LICENSE and DEA items expiring between two ISO dates within one month (ByExpiryMonth index)."""
         condition = "expiry_month = :month AND expires_on BETWEEN :first AND :last"
-        return self.query(condition, {":month": month, ":first": first, ":last": last}, index=BY_EXPIRY_MONTH)
+        values = {":month": month, ":first": first, ":last": last}
+        return (Expiry.from_item(item) for item in self.query(condition, values, index=BY_EXPIRY_MONTH))
 
     def stamp_offered(self, director_id: str, states: list[str], at: str) -> None:
         """Record when a director was last offered work (the fairness score reads it from every item).
@@ -89,15 +92,13 @@ def _stamped_keys(states: list[str]) -> list[str]:
     return [keys.PROFILE_SK, *(keys.license_sk(state) for state in dict.fromkeys(states))]
 
 
-def load_updates(
-    directors_table: str, request: Mapping[str, Any], offer: Mapping[str, Any], profile: Mapping[str, Any]
-) -> list[Any]:
+def load_updates(directors_table: str, request: Request, offer: Offer, profile: Profile) -> list[Any]:
     """An accept's writes to the Directors table: one more clinic on the director's PROFILE (only while
     under max_clinics) and on every LICENSE item (they carry the count for the matcher); the clinic's
     NPs and PAs on the licenses of the states the director now serves."""
-    director_id = offer["director_id"]
-    serves = set(offer.get("covers_states", []))
-    supervisees = request.get("supervisees", {})
+    director_id = offer.director_id
+    serves = set(offer.covers_states)
+    supervisees = request.supervisees
     updates: list[Any] = [
         {
             "Update": {
@@ -109,7 +110,7 @@ def load_updates(
             }
         }
     ]
-    for state in profile.get("licensed_states", []):
+    for state in profile.licensed_states:
         expression = "SET active_clinics = if_not_exists(active_clinics, :zero) + :one"
         values: dict[str, Any] = {":one": 1, ":zero": 0}
         if state in serves:
@@ -117,7 +118,7 @@ def load_updates(
                 ", supervising_np = if_not_exists(supervising_np, :zero) + :np"
                 ", supervising_pa = if_not_exists(supervising_pa, :zero) + :pa"
             )
-            values |= {":np": int(supervisees.get("np", 0)), ":pa": int(supervisees.get("pa", 0))}
+            values |= {":np": supervisees.np, ":pa": supervisees.pa}
         updates.append(
             {
                 "Update": {

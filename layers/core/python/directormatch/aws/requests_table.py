@@ -5,7 +5,7 @@ is conditional."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,12 +18,12 @@ from directormatch.aws.attributes import (
     cancellation_codes,
     conditional_put,
     error_code,
-    from_attributes,
     key,
     to_attributes,
 )
 from directormatch.aws.table import Table
 from directormatch.errors import IdempotencyConflict, RetryLater, StoreUnavailable
+from directormatch.records import Alert, EmailMarker, Offer, Profile, Record, Request
 from directormatch.vocabulary import EmailStatus, OfferStatus, RequestStatus
 
 CONFLICT_RETRIES = 4
@@ -82,13 +82,15 @@ class RequestStore(Table):
             time.sleep(0.05 * 2**attempt)
         raise StoreUnavailable("idempotency record busy")
 
-    def get_request(self, request_id: str) -> dict[str, Any] | None:
-        return self.item(request_id, keys.REQUEST_SK)
+    def get_request(self, request_id: str) -> Request | None:
+        item = self.item(request_id, keys.REQUEST_SK)
+        return Request.from_item(item) if item else None
 
     def requests_in_status(
         self, status: RequestStatus, created_before: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Requests in one status, from the RequestsByStatus index."""
+        """Requests in one status, from the RequestsByStatus index: their keys, status, created_at,
+        request_id, states, modalities and wave (the index's projection, not whole items)."""
         condition = "request_status = :status"
         values: dict[str, Any] = {":status": status}
         if created_before:
@@ -99,14 +101,14 @@ class RequestStore(Table):
     # --- matching: MATCH, waves of OFFERs, ALERTs --------------------------------------------------
 
     def record_wave(
-        self, request_id: str, new_items: list[dict[str, Any]], status: RequestStatus, wave: int, at: str
+        self, request_id: str, new_items: Sequence[Record], status: RequestStatus, wave: int, at: str
     ) -> bool:
         """New items (MATCH, offers, alerts) and the request's next status and wave, all or nothing.
 
         Wave 1 moves a NEW request; later waves move an OFFERED request from wave - 1. False when
         another invocation got there first (a redelivery or a concurrent sweep): nothing written.
         """
-        items: list[Any] = [{"Put": conditional_put(self.table, item)} for item in new_items]
+        items: list[Any] = [{"Put": conditional_put(self.table, item.to_item())} for item in new_items]
         expected: dict[str, Any] = {":expected": RequestStatus.NEW}
         condition = "request_status = :expected"
         if wave > 1:
@@ -117,7 +119,7 @@ class RequestStore(Table):
         items.append(self._request_update(request_id, update, condition, values))
         return self._transact_once(items)
 
-    def give_up(self, request_id: str, alert: dict[str, Any], wave: int, at: str) -> bool:
+    def give_up(self, request_id: str, alert: Alert, wave: int, at: str) -> bool:
         """OFFERED -> NO_MATCH after the last wave, with the ops alert; False if already done."""
         values = {
             ":no_match": RequestStatus.NO_MATCH,
@@ -126,7 +128,7 @@ class RequestStore(Table):
             ":at": at,
         }
         items: list[Any] = [
-            {"Put": conditional_put(self.table, alert)},
+            {"Put": conditional_put(self.table, alert.to_item())},
             self._request_update(
                 request_id,
                 "SET request_status = :no_match, updated_at = :at",
@@ -162,9 +164,9 @@ class RequestStore(Table):
             raise
         return True
 
-    def raise_alert(self, alert: dict[str, Any]) -> bool:
+    def raise_alert(self, alert: Alert) -> bool:
         """Put an ALERT item once; False when it exists (the alert was raised before)."""
-        return self._put_new(alert)
+        return self._put_new(alert.to_item())
 
     def _put_new(self, item: Mapping[str, Any]) -> bool:
         """Put an item that must not exist yet; False when it does."""
@@ -178,19 +180,21 @@ class RequestStore(Table):
 
     # --- offers ------------------------------------------------------------------------------------
 
-    def get_offer(self, request_id: str, director_id: str) -> dict[str, Any] | None:
-        return self.item(request_id, keys.offer_sk(director_id))
+    def get_offer(self, request_id: str, director_id: str) -> Offer | None:
+        item = self.item(request_id, keys.offer_sk(director_id))
+        return Offer.from_item(item) if item else None
 
-    def offers(self, request_id: str) -> list[dict[str, Any]]:
+    def offers(self, request_id: str) -> list[Offer]:
         """Every OFFER item of one request (a Query on its partition)."""
         values = {":pk": request_id, ":offer": keys.OFFER_PREFIX}
-        return list(self.query("pk = :pk AND begins_with(sk, :offer)", values, ConsistentRead=True))
+        found = self.query("pk = :pk AND begins_with(sk, :offer)", values, ConsistentRead=True)
+        return [Offer.from_item(item) for item in found]
 
     def accept_offer(
         self,
-        request: dict[str, Any],
-        offer: dict[str, Any],
-        profile: dict[str, Any],
+        request: Request,
+        offer: Offer,
+        profile: Profile,
         directors_table: str,
         via: str,
         now: datetime,
@@ -200,7 +204,7 @@ class RequestStore(Table):
         from directormatch.aws.directors_table import load_updates
 
         items: list[Any] = [
-            self._accept_update(request["request_id"], offer, via, now),
+            self._accept_update(offer, via, now),
             self._matched_update(request, offer, now),
             *load_updates(directors_table, request, offer, profile),
         ]
@@ -217,9 +221,7 @@ class RequestStore(Table):
             return "conflict"
         return "ok"
 
-    def _accept_update(
-        self, request_id: str, offer: dict[str, Any], via: str, now: datetime
-    ) -> dict[str, Any]:
+    def _accept_update(self, offer: Offer, via: str, now: datetime) -> dict[str, Any]:
         values = {
             ":accepted": OfferStatus.ACCEPTED,
             ":at": now.isoformat(timespec="milliseconds"),
@@ -230,21 +232,18 @@ class RequestStore(Table):
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": key(request_id, offer["sk"]),
+                "Key": key(offer.request_id, offer.sk),
                 "UpdateExpression": "SET offer_status = :accepted, answered_at = :at, answered_via = :via",
                 "ConditionExpression": "offer_status = :open AND expires_at > :now",
                 "ExpressionAttributeValues": to_attributes(values),
             }
         }
 
-    def _matched_update(
-        self, request: dict[str, Any], offer: dict[str, Any], now: datetime
-    ) -> dict[str, Any]:
+    def _matched_update(self, request: Request, offer: Offer, now: datetime) -> dict[str, Any]:
         """The request's side of an accept: MATCHED, unless a team still lacks states."""
-        director_id = offer["director_id"]
-        team_states = set(offer.get("covers_states", [])) if offer.get("team") else set()
-        accepted = set(request.get("accepted_states", [])) | team_states
-        completes = not team_states or accepted >= set(request["states"])
+        director_id = offer.director_id
+        team_states = set(offer.covers_states) if offer.team else set()
+        completes = not team_states or request.accepted_states | team_states >= set(request.states)
         update = "SET updated_at = :at"
         values: dict[str, Any] = {
             ":offered": RequestStatus.OFFERED,
@@ -259,7 +258,7 @@ class RequestStore(Table):
         else:
             update += ", matched_director_id = :director_id"
             values[":director_id"] = director_id
-        return self._request_update(request["request_id"], update, "request_status = :offered", values)
+        return self._request_update(request.request_id, update, "request_status = :offered", values)
 
     def decline_offer(self, request_id: str, director_id: str, via: str, now: datetime) -> bool:
         """OPEN -> DECLINED; False when it was no longer open (accepted, superseded, expired)."""
@@ -310,9 +309,9 @@ class RequestStore(Table):
     def complete_team_if_covered(self, request_id: str, now: datetime) -> bool:
         """A team request is MATCHED once accepted offers cover every requested state."""
         request = self.get_request(request_id)
-        if request is None or request["request_status"] != RequestStatus.OFFERED:
+        if request is None or request.request_status != RequestStatus.OFFERED:
             return False
-        if not set(request.get("accepted_states", [])) >= set(request["states"]):
+        if not request.accepted_states >= set(request.states):
             return False
         return self._update_if(
             Key=key(request_id, keys.REQUEST_SK),
@@ -331,13 +330,9 @@ class RequestStore(Table):
         """Close every other OPEN offer of a matched request; returns the directors whose offer closed."""
         closed = []
         for offer in self.offers(request_id):
-            others_open = (
-                offer["offer_status"] == OfferStatus.OPEN and offer["director_id"] != except_director
-            )
-            if others_open and self.close_offer(
-                request_id, offer["director_id"], OfferStatus.SUPERSEDED, now
-            ):
-                closed.append(offer["director_id"])
+            others_open = offer.offer_status == OfferStatus.OPEN and offer.director_id != except_director
+            if others_open and self.close_offer(request_id, offer.director_id, OfferStatus.SUPERSEDED, now):
+                closed.append(offer.director_id)
         return closed
 
     # --- EMAIL markers and the suppression list ----------------------------------------------------
@@ -347,11 +342,11 @@ class RequestStore(Table):
 
         False: it was sent already. RetryLater: another invocation holds an unexpired lease.
         """
-        marker = {"pk": request_id, "sk": marker_sk, "email_status": EmailStatus.SENDING}
+        marker = EmailMarker(request_id, marker_sk, EmailStatus.SENDING, lease_until=now + lease_seconds)
         try:
             self.client.put_item(
                 TableName=self.table,
-                Item=to_attributes({**marker, "lease_until": now + lease_seconds}),
+                Item=to_attributes(marker.to_item()),
                 ConditionExpression=(
                     "attribute_not_exists(pk) OR (email_status = :sending AND lease_until < :now)"
                 ),
@@ -361,8 +356,8 @@ class RequestStore(Table):
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
-            old = from_attributes(error.response.get("Item", {}))  # type: ignore[arg-type]
-            if old.get("email_status") in (EmailStatus.SENT, EmailStatus.SUPPRESSED):
+            old = EmailMarker.from_attributes(error.response.get("Item", {}))  # type: ignore[arg-type]
+            if old.email_status in (EmailStatus.SENT, EmailStatus.SUPPRESSED):
                 return False
             raise RetryLater("email is being sent by another invocation") from error
         return True

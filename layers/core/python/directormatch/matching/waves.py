@@ -4,34 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from directormatch import keys
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.matching.engine import Need, Pick, Shortlist, Weights, shortlist
+from directormatch.records import Alert, Match, Offer, OfferSummary, Request
 from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 
-def need_of(request: dict[str, Any]) -> Need:
+def need_of(request: Request) -> Need:
     return Need(
-        request_id=request["request_id"],
-        states=tuple(request["states"]),
-        modalities=frozenset(request["modalities"]),
-        start_by=date.fromisoformat(request["start_by"]),
-        np=int(request["supervisees"]["np"]),
-        pa=int(request["supervisees"]["pa"]),
-        controlled_substances=bool(request["controlled_substances"]),
-        malpractice=str(request.get("malpractice", "no_preference")),
+        request_id=request.request_id,
+        states=tuple(request.states),
+        modalities=frozenset(request.modalities),
+        start_by=date.fromisoformat(request.start_by),
+        np=request.supervisees.np,
+        pa=request.supervisees.pa,
+        controlled_substances=request.controlled_substances,
+        malpractice=request.malpractice,
     )
-
-
-def request_summary(request: dict[str, Any]) -> dict[str, Any]:
-    """What an offer shows a director: the clinic's needs, never its identity or contact."""
-    fields = ("states", "modalities", "supervisees", "locations", "controlled_substances", "start_by")
-    summary = {name: request[name] for name in fields}
-    summary["malpractice"] = request.get("malpractice", "no_preference")
-    return summary
 
 
 @dataclass(frozen=True)
@@ -53,7 +45,7 @@ class Wave:
 
 
 def match_request(
-    request: dict[str, Any],
+    request: Request,
     requests: RequestStore,
     directors: DirectorStore,
     wave_size: int,
@@ -68,7 +60,7 @@ def match_request(
 
 
 def next_wave(
-    request: dict[str, Any],
+    request: Request,
     offered: set[str],
     requests: RequestStore,
     directors: DirectorStore,
@@ -79,12 +71,12 @@ def next_wave(
 ) -> tuple[Shortlist, bool]:
     """Offers to the next best directors not offered yet, or NO_MATCH when none is left; True when
     this call wrote them."""
-    wave = Wave(int(request.get("wave", 1)) + 1, frozenset(offered), now, offer_hours)
+    wave = Wave(request.current_wave + 1, frozenset(offered), now, offer_hours)
     return _send_wave(request, wave, requests, directors, wave_size, weights)
 
 
 def _send_wave(
-    request: dict[str, Any],
+    request: Request,
     wave: Wave,
     requests: RequestStore,
     directors: DirectorStore,
@@ -98,7 +90,7 @@ def _send_wave(
     offers = [
         offer_item(request, pick, wave.number, wave.created_at, wave.expires_at) for pick in result.picks
     ]
-    alerts = [] if offers else [no_match_alert(need.request_id, result, wave.created_at)]
+    alerts: list[Alert] = [] if offers else [no_match_alert(need.request_id, result, wave.created_at)]
     if wave.number == 1:
         match = match_item(need.request_id, result, len(found), wave.created_at)
         status = RequestStatus.OFFERED if offers else RequestStatus.NO_MATCH
@@ -118,56 +110,53 @@ def _send_wave(
     return result, recorded
 
 
-def match_item(request_id: str, result: Shortlist, items_read: int, created_at: str) -> dict[str, Any]:
-    return {
-        "pk": request_id,
-        "sk": keys.MATCH_SK,
-        "created_at": created_at,
-        "candidates": result.candidates,
-        "eligible": result.eligible,
-        "items_read": items_read,
-        "excluded": result.excluded,
-        "team": result.team,
-        "shortlist": [
+def match_item(request_id: str, result: Shortlist, items_read: int, created_at: str) -> Match:
+    return Match(
+        pk=request_id,
+        sk=keys.MATCH_SK,
+        created_at=created_at,
+        candidates=result.candidates,
+        eligible=result.eligible,
+        items_read=items_read,
+        excluded=result.excluded,
+        team=result.team,
+        shortlist=[
             {"director_id": p.director_id, "score": p.score, "states": list(p.states), "wave": 1}
             for p in result.picks
         ],
-        "strict_cpom_states": list(result.strict_cpom_states),
-        "states_without_rule": list(result.states_without_rule),
-        "uncovered_states": list(result.uncovered_states),
-    }
+        strict_cpom_states=list(result.strict_cpom_states),
+        states_without_rule=list(result.states_without_rule),
+        uncovered_states=list(result.uncovered_states),
+    )
 
 
-def offer_item(
-    request: dict[str, Any], pick: Pick, wave: int, created_at: str, expires_at: str
-) -> dict[str, Any]:
-    return {
-        "pk": request["request_id"],
-        "sk": keys.offer_sk(pick.director_id),
-        "request_id": request["request_id"],
-        "director_id": pick.director_id,
-        "offer_status": OfferStatus.OPEN,
-        "wave": wave,
-        "score": pick.score,
-        "score_components": dict(pick.components),
-        "reasons": list(pick.reasons),
-        "covers_states": list(pick.states),
-        "team": pick.team,
-        "created_at": created_at,
-        "expires_at": expires_at,
-        "summary": request_summary(request),
-        "correlation_id": request.get("correlation_id"),
-    }
+def offer_item(request: Request, pick: Pick, wave: int, created_at: str, expires_at: str) -> Offer:
+    return Offer(
+        pk=request.request_id,
+        sk=keys.offer_sk(pick.director_id),
+        request_id=request.request_id,
+        director_id=pick.director_id,
+        offer_status=OfferStatus.OPEN,
+        wave=wave,
+        score=pick.score,
+        score_components=dict(pick.components),
+        reasons=list(pick.reasons),
+        covers_states=list(pick.states),
+        team=pick.team,
+        created_at=created_at,
+        expires_at=expires_at,
+        summary=OfferSummary.of(request),
+        correlation_id=request.correlation_id,
+    )
 
 
-def no_match_alert(request_id: str, result: Shortlist, created_at: str) -> dict[str, Any]:
-    return {
-        "pk": request_id,
-        "sk": keys.alert_sk(AlertKind.NO_MATCH),
-        "request_id": request_id,
-        "alert": AlertKind.NO_MATCH,
-        "created_at": created_at,
-        "candidates": result.candidates,
-        "excluded": result.excluded,
-        "uncovered_states": list(result.uncovered_states),
-    }
+def no_match_alert(request_id: str, result: Shortlist, created_at: str, reason: str | None = None) -> Alert:
+    return Alert.of(
+        request_id,
+        AlertKind.NO_MATCH,
+        created_at,
+        candidates=result.candidates,
+        excluded=result.excluded,
+        uncovered_states=list(result.uncovered_states),
+        reason=reason,
+    )

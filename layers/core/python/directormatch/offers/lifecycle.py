@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.errors import RetryLater
 from directormatch.observability import MetricName, metrics, seconds_since
+from directormatch.records import Offer, Request
 from directormatch.vocabulary import OfferStatus, RequestStatus
 
 ACCEPT_ATTEMPTS = 3
@@ -39,8 +39,8 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class Answer:
     outcome: Outcome
-    offer: dict[str, Any] | None = None
-    request: dict[str, Any] | None = None
+    offer: Offer | None = None
+    request: Request | None = None
 
     @property
     def changed(self) -> bool:
@@ -49,7 +49,7 @@ class Answer:
 
 def read_state(
     requests: RequestStore, request_id: str, director_id: str
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+) -> tuple[Offer | None, Request | None]:
     """The offer and its request, the request read first.
 
     Two reads are no snapshot, but an accept moves the offer and the request in one transaction
@@ -61,18 +61,18 @@ def read_state(
     return requests.get_offer(request_id, director_id), request
 
 
-def explain(offer: dict[str, Any] | None, request: dict[str, Any] | None, now: datetime) -> Outcome | None:
+def explain(offer: Offer | None, request: Request | None, now: datetime) -> Outcome | None:
     """Why an offer can no longer be answered, from what is stored; None when it still can."""
     if offer is None or request is None:
         return Outcome.NOT_FOUND
-    status = offer["offer_status"]
+    status = offer.offer_status
     if status == OfferStatus.ACCEPTED:
         return Outcome.ALREADY_ACCEPTED
     if status == OfferStatus.DECLINED:
         return Outcome.ALREADY_DECLINED
-    if status == OfferStatus.SUPERSEDED or request["request_status"] == RequestStatus.MATCHED:
+    if status == OfferStatus.SUPERSEDED or request.request_status == RequestStatus.MATCHED:
         return Outcome.FILLED
-    if status == OfferStatus.EXPIRED or datetime.fromisoformat(offer["expires_at"]) <= now:
+    if status == OfferStatus.EXPIRED or datetime.fromisoformat(offer.expires_at) <= now:
         return Outcome.EXPIRED
     return None
 
@@ -112,9 +112,9 @@ def accept(
     if result == "ok":
         metrics.add_metric(name=MetricName.OFFER_ACCEPTED, unit="Count", value=1)
         metrics.add_metric(
-            name=MetricName.TIME_TO_ACCEPTANCE, unit="Seconds", value=seconds_since(request["created_at"])
+            name=MetricName.TIME_TO_ACCEPTANCE, unit="Seconds", value=seconds_since(request.created_at)
         )
-        if offer.get("team"):
+        if offer.team:
             requests.complete_team_if_covered(request_id, now)
         else:
             requests.supersede_open_offers(request_id, except_director=director_id, now=now)

@@ -1,0 +1,340 @@
+"""The stored items as typed records, with the one mapping to and from their DynamoDB attributes.
+
+Requests table: REQUEST, MATCH, OFFER#<director>, ALERT#<kind>, EMAIL#<kind>#<recipient>.
+Directors table: PROFILE, LICENSE#<state>, DEA#<state>.
+
+Frozen dataclasses, not pydantic: the stream functions read every record, and their cold start
+stays near boto3's. A record reads every attribute it names and ignores any other, so items
+written before a field existed, or with one a record does not use, still read. Writing gives the
+item the attribute names it always had (None values and empty maps are left out when encoded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Self
+
+from directormatch import keys
+from directormatch.vocabulary import AlertKind, EmailStatus, OfferStatus, RequestStatus
+
+
+@dataclass(frozen=True)
+class Record(Mapping[str, Any]):
+    """What every record shares: reading from and writing to a plain item, field by field."""
+
+    # Fields holding a record of their own, by name: read from (and written as) a nested map.
+    nested: ClassVar[Mapping[str, type[Record]]] = {}
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Self:
+        """The record of a plain item (as `aws.attributes.from_attributes` gives it)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in item:
+                kind = cls.nested.get(f.name)
+                values[f.name] = kind.from_item(item[f.name]) if kind else item[f.name]
+        return cls(**values)
+
+    @classmethod
+    def from_attributes(cls, image: Mapping[str, Any]) -> Self:
+        """The record of a DynamoDB item or stream image."""
+        from directormatch.aws.attributes import from_attributes
+
+        return cls.from_item(from_attributes(image))
+
+    def to_item(self) -> dict[str, Any]:
+        """The plain item, attribute names as stored (unset and empty-set attributes left out: DynamoDB
+        holds no empty set)."""
+        return {
+            f.name: value.to_item() if isinstance(value, Record) else value
+            for f in fields(self)
+            if (value := getattr(self, f.name)) is not None and value != set()
+        }
+
+    # A record also reads as the item it stands for (record["name"], record.get("name"), **record,
+    # dict(record)): code that still reads items as mappings (the email builders, the pages, tests)
+    # reads records unchanged. Unset (None) attributes are absent, as they are from the table.
+    def __getitem__(self, name: str) -> Any:
+        value = getattr(self, name, None) if name in self._names() else None
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._names() if getattr(self, name) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = getattr(self, name, None) if name in self._names() else None
+        return default if value is None else value
+
+    @classmethod
+    def _names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in fields(cls))
+
+
+# --- Requests table ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clinic(Record):
+    name: str
+    website: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact(Record):
+    name: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Supervisees(Record):
+    np: int = 0
+    pa: int = 0
+
+
+@dataclass(frozen=True)
+class Request(Record):
+    """The REQUEST item: the clinic's quote request and where it stands."""
+
+    nested: ClassVar[Mapping[str, type[Record]]] = {
+        "clinic": Clinic,
+        "contact": Contact,
+        "supervisees": Supervisees,
+    }
+
+    pk: str
+    sk: str
+    request_id: str
+    request_status: RequestStatus
+    created_at: str
+    clinic: Clinic
+    contact: Contact
+    states: list[str]
+    modalities: list[str]
+    supervisees: Supervisees
+    locations: int
+    controlled_substances: bool
+    start_by: str
+    consent: bool = True
+    malpractice: str = "no_preference"
+    notes: str | None = None
+    correlation_id: str | None = None
+    wave: int | None = None
+    updated_at: str | None = None
+    matched_at: str | None = None
+    matched_director_id: str | None = None
+    # A team request's states and directors accepted so far (string sets).
+    accepted_states: set[str] = field(default_factory=set)
+    accepted_directors: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "request_status", RequestStatus(self.request_status))
+
+    @property
+    def current_wave(self) -> int:
+        """The wave of offers out now (a NEW request has none yet: 1 is the first)."""
+        return self.wave or 1
+
+
+@dataclass(frozen=True)
+class OfferSummary(Record):
+    """What an offer shows a director: the clinic's needs, never its identity or contact."""
+
+    nested: ClassVar[Mapping[str, type[Record]]] = {"supervisees": Supervisees}
+
+    states: list[str]
+    modalities: list[str]
+    supervisees: Supervisees
+    locations: int
+    controlled_substances: bool
+    start_by: str
+    malpractice: str = "no_preference"
+
+    @classmethod
+    def of(cls, request: Request) -> OfferSummary:
+        return cls(
+            states=list(request.states),
+            modalities=list(request.modalities),
+            supervisees=request.supervisees,
+            locations=request.locations,
+            controlled_substances=request.controlled_substances,
+            start_by=request.start_by,
+            malpractice=request.malpractice,
+        )
+
+
+@dataclass(frozen=True)
+class Offer(Record):
+    """An OFFER#<director> item: one director's offer of one request, and its answer."""
+
+    nested: ClassVar[Mapping[str, type[Record]]] = {"summary": OfferSummary}
+
+    pk: str
+    sk: str
+    request_id: str
+    director_id: str
+    offer_status: OfferStatus
+    wave: int
+    created_at: str
+    expires_at: str
+    summary: OfferSummary
+    score: float = 0.0
+    score_components: dict[str, float] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    covers_states: list[str] = field(default_factory=list)
+    team: bool = False
+    correlation_id: str | None = None
+    answered_at: str | None = None
+    answered_via: str | None = None
+    closed_at: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "offer_status", OfferStatus(self.offer_status))
+
+
+@dataclass(frozen=True)
+class Match(Record):
+    """The MATCH item: how the first shortlist came about (counts and ids, for ops and the bench)."""
+
+    pk: str
+    sk: str
+    created_at: str
+    candidates: int
+    eligible: int
+    items_read: int
+    team: bool
+    shortlist: list[dict[str, Any]]
+    excluded: dict[str, int] = field(default_factory=dict)
+    strict_cpom_states: list[str] = field(default_factory=list)
+    states_without_rule: list[str] = field(default_factory=list)
+    uncovered_states: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Alert(Record):
+    """An ALERT#<kind> item: a request ops must look at (raised once per kind)."""
+
+    pk: str
+    sk: str
+    request_id: str
+    alert: AlertKind
+    created_at: str
+    candidates: int | None = None
+    excluded: dict[str, int] | None = None
+    uncovered_states: list[str] | None = None
+    reason: str | None = None
+    request_created_at: str | None = None
+    wave: int | None = None
+    correlation_id: str | None = None
+
+    @classmethod
+    def of(cls, request_id: str, kind: AlertKind, created_at: str, **details: Any) -> Alert:
+        return cls(request_id, keys.alert_sk(kind), request_id, kind, created_at, **details)
+
+
+@dataclass(frozen=True)
+class EmailMarker(Record):
+    """An EMAIL#<kind>#<recipient> item: the claim on one email, then the proof it went out."""
+
+    pk: str
+    sk: str
+    email_status: EmailStatus
+    lease_until: int | None = None
+    message_id: str | None = None
+    sent_at: int | None = None
+
+
+# --- Directors table -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectorFilters(Record):
+    """What the matcher filters and scores on: on the PROFILE and copied onto every LICENSE item."""
+
+    modalities: list[str] = field(default_factory=list)
+    modality_years: dict[str, int] = field(default_factory=dict)
+    specialties: list[str] = field(default_factory=list)
+    max_clinics: int = 0
+    active_clinics: int = 0
+    active: bool = False
+    paused: bool = False
+    excluded: bool = False
+    malpractice_per_claim: int = 0
+    malpractice_aggregate: int = 0
+    response_rate: float | None = None
+    median_response_hours: float | None = None
+    licensed_states: list[str] = field(default_factory=list)
+    last_offered_at: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile(DirectorFilters):
+    """The PROFILE item: who the director is and how to reach them."""
+
+    pk: str
+    sk: str = keys.PROFILE_SK
+    director_id: str
+    first_name: str
+    last_name: str
+    email: str
+    npi: str | None = None
+    dea_states: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class License(DirectorFilters):
+    """A LICENSE#<state> item: one state license, with the director's filters (the ByState index)."""
+
+    pk: str
+    sk: str
+    license_state: str
+    license_status: str
+    license_expires_on: str
+    license_number: str | None = None
+    expiry_month: str | None = None
+    expires_on: str | None = None
+    dea_expires_on: str | None = None
+    supervising_np: int = 0
+    supervising_pa: int = 0
+
+
+@dataclass(frozen=True)
+class Dea(Record):
+    """A DEA#<state> item: one DEA registration (its expiry is on the ByExpiryMonth index)."""
+
+    pk: str
+    sk: str
+    dea_state: str
+    dea_number: str
+    dea_expires_on: str
+    expiry_month: str | None = None
+    expires_on: str | None = None
+
+
+@dataclass(frozen=True)
+class Expiry(Record):
+    """A ByExpiryMonth index entry: a LICENSE or DEA item's keys and the day it lapses."""
+
+    pk: str
+    sk: str
+    expiry_month: str
+    expires_on: str
+    license_state: str | None = None
+    dea_state: str | None = None
+    license_status: str | None = None
+
+    @property
+    def director_id(self) -> str:
+        return self.pk
+
+    @property
+    def registration(self) -> str:
+        """'TX license' or 'TX DEA registration'."""
+        kind, _, state = self.sk.partition("#")
+        return f"{state} {'license' if kind + '#' == keys.LICENSE_PREFIX else 'DEA registration'}"
