@@ -1,4 +1,4 @@
-"""Settings from the environment: required names, defaults, overrides, and a clear error naming a bad variable."""
+"""Settings from the environment: required names, defaults, overrides, a bad variable named."""
 
 from __future__ import annotations
 

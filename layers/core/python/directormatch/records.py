@@ -44,36 +44,31 @@ class Record(Mapping[str, Any]):
         return cls.from_item(from_attributes(image))
 
     def to_item(self) -> dict[str, Any]:
-        """The plain item, attribute names as stored (unset and empty-set attributes left out: DynamoDB
-        holds no empty set)."""
-        return {
-            f.name: value.to_item() if isinstance(value, Record) else value
-            for f in fields(self)
-            if (value := getattr(self, f.name)) is not None and value != set()
-        }
+        """The plain item, attribute names as stored; unset attributes left out."""
+        return {name: v.to_item() if isinstance(v := getattr(self, name), Record) else v for name in self}
 
     # A record also reads as the item it stands for (record["name"], record.get("name"), **record,
     # dict(record)): code that still reads items as mappings (the email builders, the pages, tests)
-    # reads records unchanged. Unset (None) attributes are absent, as they are from the table.
+    # reads records unchanged. Unset attributes (None, an empty set) are absent, as in the table.
     def __getitem__(self, name: str) -> Any:
-        value = getattr(self, name, None) if name in self._names() else None
-        if value is None:
+        if name not in self._names() or not _present(value := getattr(self, name)):
             raise KeyError(name)
         return value
 
     def __iter__(self) -> Iterator[str]:
-        return (name for name in self._names() if getattr(self, name) is not None)
+        return (f.name for f in fields(self) if _present(getattr(self, f.name)))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def get(self, name: str, default: Any = None) -> Any:
-        value = getattr(self, name, None) if name in self._names() else None
-        return default if value is None else value
-
     @classmethod
     def _names(cls) -> frozenset[str]:
         return frozenset(f.name for f in fields(cls))
+
+
+def _present(value: Any) -> bool:
+    """Whether an attribute is stored: None is not, nor an empty set (DynamoDB holds none)."""
+    return value is not None and value != set()
 
 
 # --- Requests table ------------------------------------------------------------------------------
