@@ -71,6 +71,14 @@ def _present(value: Any) -> bool:
     return value is not None and value != set()
 
 
+@dataclass(frozen=True)
+class Item(Record):
+    """A whole stored item: its keys, then its attributes."""
+
+    pk: str
+    sk: str
+
+
 # --- Requests table ------------------------------------------------------------------------------
 
 
@@ -93,8 +101,27 @@ class Supervisees(Record):
     pa: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class Needs(Record):
+    """The clinic's needs, which an offer shows a director (never the clinic's identity or contact)."""
+
+    nested: ClassVar[Mapping[str, type[Record]]] = {"supervisees": Supervisees}
+
+    states: list[str]
+    modalities: list[str]
+    supervisees: Supervisees
+    locations: int
+    controlled_substances: bool
+    start_by: str
+    malpractice: str = "no_preference"
+
+    def needs(self) -> Needs:
+        """Just the needs (an offer's summary), from a request or a summary."""
+        return Needs(**{f.name: getattr(self, f.name) for f in fields(Needs)})
+
+
 @dataclass(frozen=True)
-class Request(Record):
+class Request(Item, Needs):
     """The REQUEST item: the clinic's quote request and where it stands."""
 
     nested: ClassVar[Mapping[str, type[Record]]] = {
@@ -103,21 +130,12 @@ class Request(Record):
         "supervisees": Supervisees,
     }
 
-    pk: str
-    sk: str
     request_id: str
     request_status: RequestStatus
     created_at: str
     clinic: Clinic
     contact: Contact
-    states: list[str]
-    modalities: list[str]
-    supervisees: Supervisees
-    locations: int
-    controlled_substances: bool
-    start_by: str
     consent: bool = True
-    malpractice: str = "no_preference"
     notes: str | None = None
     correlation_id: str | None = None
     wave: int | None = None
@@ -138,47 +156,18 @@ class Request(Record):
 
 
 @dataclass(frozen=True)
-class OfferSummary(Record):
-    """What an offer shows a director: the clinic's needs, never its identity or contact."""
-
-    nested: ClassVar[Mapping[str, type[Record]]] = {"supervisees": Supervisees}
-
-    states: list[str]
-    modalities: list[str]
-    supervisees: Supervisees
-    locations: int
-    controlled_substances: bool
-    start_by: str
-    malpractice: str = "no_preference"
-
-    @classmethod
-    def of(cls, request: Request) -> OfferSummary:
-        return cls(
-            states=list(request.states),
-            modalities=list(request.modalities),
-            supervisees=request.supervisees,
-            locations=request.locations,
-            controlled_substances=request.controlled_substances,
-            start_by=request.start_by,
-            malpractice=request.malpractice,
-        )
-
-
-@dataclass(frozen=True)
-class Offer(Record):
+class Offer(Item):
     """An OFFER#<director> item: one director's offer of one request, and its answer."""
 
-    nested: ClassVar[Mapping[str, type[Record]]] = {"summary": OfferSummary}
+    nested: ClassVar[Mapping[str, type[Record]]] = {"summary": Needs}
 
-    pk: str
-    sk: str
     request_id: str
     director_id: str
     offer_status: OfferStatus
     wave: int
     created_at: str
     expires_at: str
-    summary: OfferSummary
+    summary: Needs
     score: float = 0.0
     score_components: dict[str, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
@@ -194,11 +183,9 @@ class Offer(Record):
 
 
 @dataclass(frozen=True)
-class Match(Record):
+class Match(Item):
     """The MATCH item: how the first shortlist came about (counts and ids, for ops and the bench)."""
 
-    pk: str
-    sk: str
     created_at: str
     candidates: int
     eligible: int
@@ -212,11 +199,9 @@ class Match(Record):
 
 
 @dataclass(frozen=True)
-class Alert(Record):
+class Alert(Item):
     """An ALERT#<kind> item: a request ops must look at (raised once per kind)."""
 
-    pk: str
-    sk: str
     request_id: str
     alert: AlertKind
     created_at: str
@@ -234,11 +219,9 @@ class Alert(Record):
 
 
 @dataclass(frozen=True)
-class EmailMarker(Record):
+class EmailMarker(Item):
     """An EMAIL#<kind>#<recipient> item: the claim on one email, then the proof it went out."""
 
-    pk: str
-    sk: str
     email_status: EmailStatus
     lease_until: int | None = None
     message_id: str | None = None
@@ -300,24 +283,9 @@ class License(DirectorFilters):
 
 
 @dataclass(frozen=True)
-class Dea(Record):
-    """A DEA#<state> item: one DEA registration (its expiry is on the ByExpiryMonth index)."""
-
-    pk: str
-    sk: str
-    dea_state: str
-    dea_number: str
-    dea_expires_on: str
-    expiry_month: str | None = None
-    expires_on: str | None = None
-
-
-@dataclass(frozen=True)
-class Expiry(Record):
+class Expiry(Item):
     """A ByExpiryMonth index entry: a LICENSE or DEA item's keys and the day it lapses."""
 
-    pk: str
-    sk: str
     expiry_month: str
     expires_on: str
     license_state: str | None = None
@@ -333,3 +301,12 @@ class Expiry(Record):
         """'TX license' or 'TX DEA registration'."""
         kind, _, state = self.sk.partition("#")
         return f"{state} {'license' if kind + '#' == keys.LICENSE_PREFIX else 'DEA registration'}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dea(Expiry):
+    """A DEA#<state> item: one DEA registration, on the ByExpiryMonth index."""
+
+    dea_state: str
+    dea_number: str
+    dea_expires_on: str

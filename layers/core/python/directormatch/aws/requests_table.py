@@ -262,28 +262,32 @@ class RequestStore(Table):
 
     def decline_offer(self, request_id: str, director_id: str, via: str, now: datetime) -> bool:
         """OPEN -> DECLINED; False when it was no longer open (accepted, superseded, expired)."""
-        return self._update_if(
-            Key=key(request_id, keys.offer_sk(director_id)),
-            UpdateExpression="SET offer_status = :declined, answered_at = :at, answered_via = :via",
-            ConditionExpression="offer_status = :open",
-            ExpressionAttributeValues=to_attributes(
-                {
-                    ":declined": OfferStatus.DECLINED,
-                    ":at": now.isoformat(timespec="milliseconds"),
-                    ":via": via,
-                    ":open": OfferStatus.OPEN,
-                }
-            ),
-        )
+        assignments = "offer_status = :status, answered_at = :at, answered_via = :via"
+        return self._from_open(request_id, director_id, OfferStatus.DECLINED, assignments, now, {":via": via})
 
     def close_offer(self, request_id: str, director_id: str, status: OfferStatus, now: datetime) -> bool:
         """OPEN -> SUPERSEDED or EXPIRED; False when it was no longer open."""
+        return self._from_open(
+            request_id, director_id, status, "offer_status = :status, closed_at = :at", now
+        )
+
+    def _from_open(
+        self,
+        request_id: str,
+        director_id: str,
+        status: OfferStatus,
+        assignments: str,
+        now: datetime,
+        values: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """An OPEN offer to `status`, setting `assignments` (:status, :at and `values`)."""
+        at = now.isoformat(timespec="milliseconds")
         return self._update_if(
             Key=key(request_id, keys.offer_sk(director_id)),
-            UpdateExpression="SET offer_status = :status, closed_at = :at",
+            UpdateExpression=f"SET {assignments}",
             ConditionExpression="offer_status = :open",
             ExpressionAttributeValues=to_attributes(
-                {":status": status, ":at": now.isoformat(timespec="milliseconds"), ":open": OfferStatus.OPEN}
+                {":status": status, ":at": at, ":open": OfferStatus.OPEN, **(values or {})}
             ),
         )
 

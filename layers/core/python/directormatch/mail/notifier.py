@@ -13,6 +13,7 @@ from directormatch import keys
 from directormatch.aws import tables
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
+
 # The builders still annotate their items as dicts; they get records, which read the same way
 # (directormatch.records.Record is a Mapping), hence the arg-type ignores at their calls.
 from directormatch.mail.messages import (

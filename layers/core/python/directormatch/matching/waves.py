@@ -9,7 +9,7 @@ from directormatch import keys
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.matching.engine import Need, Pick, Shortlist, Weights, shortlist
-from directormatch.records import Alert, Match, Offer, OfferSummary, Request
+from directormatch.records import Alert, Match, Offer, Request
 from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 
@@ -145,7 +145,7 @@ def offer_item(request: Request, pick: Pick, wave: int, created_at: str, expires
         team=pick.team,
         created_at=created_at,
         expires_at=expires_at,
-        summary=OfferSummary.of(request),
+        summary=request.needs(),
         correlation_id=request.correlation_id,
     )
 
