@@ -181,6 +181,7 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
     from directormatch.intake.contract import QuoteRequest
     from directormatch.intake.submit import request_item
     from directormatch.matching.waves import match_request
+    from directormatch.records import Request
     from directormatch.settings import get_settings
     from local import moto_patch, resources
     from ops.roster.synthetic import synthetic_roster
@@ -228,7 +229,7 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
                 with timed_engine(samples):
                     started = time.perf_counter()
                     result, recorded = match_request(
-                        request,
+                        Request.from_item(request),
                         requests,
                         directors,
                         wave_size=settings.wave_size,

@@ -19,13 +19,13 @@ REASON_METRICS = {"BOUNCE": MetricName.EMAIL_BOUNCED, "COMPLAINT": MetricName.EM
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    store = tables.requests()
+    ledger = tables.email_ledger()
     added = 0
     for record in event.get("Records", []):
         reason, addresses = addresses_to_suppress(json.loads(record["Sns"]["Message"]))
         if reason in REASON_METRICS:
             metrics.add_metric(name=REASON_METRICS[reason], unit="Count", value=len(addresses))
         for address in addresses:
-            added += store.suppress(address_key(address), reason, datetime.now(UTC).isoformat())
+            added += ledger.suppress(address_key(address), reason, datetime.now(UTC).isoformat())
         logger.info("ses feedback", extra={"reason": reason, "addresses": len(addresses)})
     return {"suppressed": added}

@@ -37,3 +37,11 @@ def test_tables_missing_table_name_is_a_settings_error_naming_it(monkeypatch: py
     # When / Then asking for the store names the variable
     with pytest.raises(SettingsError, match="DIRECTORS_TABLE is not set"):
         tables.directors()
+
+
+def test_tables_email_ledger_is_in_the_requests_table() -> None:
+    # Given the function environment of the tests
+    # When the email ledger is asked for
+    # Then it keeps its markers and suppressions in the Requests table, one ledger per process
+    assert tables.email_ledger().table == tables.requests().table
+    assert tables.email_ledger() is tables.email_ledger()

@@ -1,6 +1,6 @@
-"""The Requests table: one partition per quote request (REQUEST, MATCH, OFFERs, ALERTs, EMAIL markers),
-and beside them the suppression list and the stream-failure ledger. Every write a retry could repeat
-is conditional."""
+"""The Requests table: one partition per quote request (REQUEST, MATCH, OFFERs, ALERTs), and the
+stream-failure ledger. EMAIL markers and the suppression list live there too (aws.email_ledger).
+Every write a retry could repeat is conditional."""
 
 from __future__ import annotations
 
@@ -23,12 +23,11 @@ from directormatch.aws.attributes import (
 )
 from directormatch.aws.table import Table
 from directormatch.errors import IdempotencyConflict, RetryLater, StoreUnavailable
-from directormatch.records import Alert, EmailMarker, Offer, Profile, Record, Request
-from directormatch.vocabulary import EmailStatus, OfferStatus, RequestStatus
+from directormatch.records import Alert, Offer, Profile, Record, Request
+from directormatch.vocabulary import OfferStatus, RequestStatus
 
 CONFLICT_RETRIES = 4
 REQUESTS_BY_STATUS = "RequestsByStatus"
-SUPPRESSION_SK = "SUPPRESSION"
 
 
 @dataclass(frozen=True)
@@ -166,17 +165,7 @@ class RequestStore(Table):
 
     def raise_alert(self, alert: Alert) -> bool:
         """Put an ALERT item once; False when it exists (the alert was raised before)."""
-        return self._put_new(alert.to_item())
-
-    def _put_new(self, item: Mapping[str, Any]) -> bool:
-        """Put an item that must not exist yet; False when it does."""
-        try:
-            self.client.put_item(**conditional_put(self.table, item))
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self.put_new(alert.to_item())
 
     # --- offers ------------------------------------------------------------------------------------
 
@@ -338,67 +327,6 @@ class RequestStore(Table):
             if others_open and self.close_offer(request_id, offer.director_id, OfferStatus.SUPERSEDED, now):
                 closed.append(offer.director_id)
         return closed
-
-    # --- EMAIL markers and the suppression list ----------------------------------------------------
-
-    def claim_email(self, request_id: str, marker_sk: str, now: int, lease_seconds: int) -> bool:
-        """Take the right to send one email.
-
-        False: it was sent already. RetryLater: another invocation holds an unexpired lease.
-        """
-        marker = EmailMarker(request_id, marker_sk, EmailStatus.SENDING, lease_until=now + lease_seconds)
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item=to_attributes(marker.to_item()),
-                ConditionExpression=(
-                    "attribute_not_exists(pk) OR (email_status = :sending AND lease_until < :now)"
-                ),
-                ExpressionAttributeValues=to_attributes({":sending": EmailStatus.SENDING, ":now": now}),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
-            old = EmailMarker.from_attributes(error.response.get("Item", {}))  # type: ignore[arg-type]
-            if old.email_status in (EmailStatus.SENT, EmailStatus.SUPPRESSED):
-                return False
-            raise RetryLater("email is being sent by another invocation") from error
-        return True
-
-    def mark_email_suppressed(self, request_id: str, marker_sk: str, now: int) -> None:
-        self.client.update_item(
-            TableName=self.table,
-            Key=key(request_id, marker_sk),
-            UpdateExpression="SET email_status = :suppressed, sent_at = :now REMOVE lease_until",
-            ExpressionAttributeValues=to_attributes({":suppressed": EmailStatus.SUPPRESSED, ":now": now}),
-        )
-
-    def mark_email_sent(self, request_id: str, marker_sk: str, message_id: str, now: int) -> None:
-        self.client.update_item(
-            TableName=self.table,
-            Key=key(request_id, marker_sk),
-            UpdateExpression="SET email_status = :sent, message_id = :mid, sent_at = :now REMOVE lease_until",
-            ExpressionAttributeValues=to_attributes(
-                {":sent": EmailStatus.SENT, ":mid": message_id, ":now": now}
-            ),
-        )
-
-    def release_email(self, request_id: str, marker_sk: str) -> None:
-        """Give the claim back after a failed send so the retry does not wait for the lease."""
-        self.client.delete_item(
-            TableName=self.table,
-            Key=key(request_id, marker_sk),
-            ConditionExpression="email_status = :sending",
-            ExpressionAttributeValues=to_attributes({":sending": EmailStatus.SENDING}),
-        )
-
-    def suppress(self, address_key: str, reason: str, at: str) -> bool:
-        """Record an address as undeliverable; False when it already was."""
-        return self._put_new({"pk": address_key, "sk": SUPPRESSION_SK, "reason": reason, "created_at": at})
-
-    def is_suppressed(self, address_key: str) -> bool:
-        return self.item(address_key, SUPPRESSION_SK) is not None
 
     # --- the stream-failure ledger -----------------------------------------------------------------
 

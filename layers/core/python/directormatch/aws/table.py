@@ -6,8 +6,10 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from directormatch.aws import clients as aws
-from directormatch.aws.attributes import from_attributes, key, to_attributes
+from directormatch.aws.attributes import conditional_put, error_code, from_attributes, key, to_attributes
 from directormatch.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -50,6 +52,16 @@ class Table:
         for page in self.client.get_paginator("query").paginate(**request):
             for raw in page.get("Items", []):
                 yield from_attributes(raw)
+
+    def put_new(self, item: Mapping[str, Any]) -> bool:
+        """Put an item that must not exist yet; False when it does."""
+        try:
+            self.client.put_item(**conditional_put(self.table, item))
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def partition(self, pk: str, consistent: bool = False) -> list[dict[str, Any]]:
         """Every item under one partition key (one Query)."""

@@ -5,12 +5,17 @@ from __future__ import annotations
 from functools import cache
 
 from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.email_ledger import EmailLedger
 from directormatch.aws.requests_table import RequestStore
 from directormatch.settings import get_settings
 
 
 def requests() -> RequestStore:
     return _requests(get_settings().requests_table)
+
+
+def email_ledger() -> EmailLedger:
+    return _email_ledger(get_settings().requests_table)
 
 
 def directors() -> DirectorStore:
@@ -27,3 +32,8 @@ def _requests(table: str) -> RequestStore:
 @cache
 def _directors(table: str, by_state_index: str) -> DirectorStore:
     return DirectorStore(table, by_state_index)
+
+
+@cache
+def _email_ledger(table: str) -> EmailLedger:
+    return EmailLedger(table)

@@ -12,6 +12,7 @@ from typing import Any
 from directormatch import keys
 from directormatch.aws import tables
 from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.email_ledger import EmailLedger
 from directormatch.aws.requests_table import RequestStore
 
 # The builders still annotate their items as dicts; they get records, which read the same way
@@ -41,6 +42,7 @@ class Notifier:
         self,
         requests: RequestStore,
         directors: DirectorStore,
+        ledger: EmailLedger,
         mailer: Mailer,
         lease_seconds: int,
         ops_email: str,
@@ -49,6 +51,7 @@ class Notifier:
     ) -> None:
         self.requests = requests
         self.directors = directors
+        self.ledger = ledger
         self.mailer = mailer
         self.lease_seconds = lease_seconds
         self.ops_email = ops_email
@@ -135,14 +138,14 @@ class Notifier:
 
     def send_once(self, request_id: str, kind: str, recipient_id: str, build: Callable[[], Email]) -> bool:
         marker = keys.email_sk(kind, recipient_id)
-        if not self.requests.claim_email(request_id, marker, int(time.time()), self.lease_seconds):
+        if not self.ledger.claim_email(request_id, marker, int(time.time()), self.lease_seconds):
             logger.info("email already sent", extra={"request_id": request_id, "kind": kind})
             metrics.add_metric(name=MetricName.DUPLICATE_SKIPPED, unit="Count", value=1)
             return False
         try:
             email = build()
-            if self.requests.is_suppressed(address_key(email.to)):
-                self.requests.mark_email_suppressed(request_id, marker, int(time.time()))
+            if self.ledger.is_suppressed(address_key(email.to)):
+                self.ledger.mark_email_suppressed(request_id, marker, int(time.time()))
                 metrics.add_metric(name=MetricName.EMAIL_SUPPRESSED, unit="Count", value=1)
                 logger.warning(
                     "email not sent: address suppressed", extra={"request_id": request_id, "kind": kind}
@@ -150,9 +153,9 @@ class Notifier:
                 return False
             message_id = self.mailer.send(replace(email, correlation_id=self.correlation_id))
         except Exception:
-            self.requests.release_email(request_id, marker)
+            self.ledger.release_email(request_id, marker)
             raise
-        self.requests.mark_email_sent(request_id, marker, message_id, int(time.time()))
+        self.ledger.mark_email_sent(request_id, marker, message_id, int(time.time()))
         metrics.add_metric(name=MetricName.EMAIL_SENT, unit="Count", value=1)
         logger.info(
             "email sent", extra={"request_id": request_id, "kind": kind, "recipient_id": recipient_id}
@@ -168,6 +171,7 @@ def notifier_from_settings() -> Notifier:
     return Notifier(
         tables.requests(),
         tables.directors(),
+        tables.email_ledger(),
         Mailer(settings.sender_email, settings.ses_configuration_set),
         lease_seconds=settings.email_lease_seconds,
         ops_email=settings.ops_email,
