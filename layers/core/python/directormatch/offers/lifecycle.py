@@ -77,6 +77,17 @@ def explain(offer: Offer | None, request: Request | None, now: datetime) -> Outc
     return None
 
 
+def _answerable(
+    requests: RequestStore, request_id: str, director_id: str, now: datetime
+) -> Answer | tuple[Offer, Request]:
+    """The offer and its request while the offer can be answered; else the Answer saying why not."""
+    offer, request = read_state(requests, request_id, director_id)
+    blocked = explain(offer, request, now)
+    if blocked is not None or offer is None or request is None:
+        return Answer(blocked or Outcome.NOT_FOUND, offer, request)
+    return offer, request
+
+
 def accept(
     requests: RequestStore,
     directors: DirectorStore,
@@ -86,12 +97,10 @@ def accept(
     now: datetime | None = None,
 ) -> Answer:
     now = now or datetime.now(UTC)
-    offer, request = read_state(requests, request_id, director_id)
-    blocked = explain(offer, request, now)
-    if blocked is not None:
-        return Answer(blocked, offer, request)
-    if offer is None or request is None:  # explain() returned NOT_FOUND for these; keeps mypy informed
-        return Answer(Outcome.NOT_FOUND, offer, request)
+    state = _answerable(requests, request_id, director_id, now)
+    if isinstance(state, Answer):
+        return state
+    offer, request = state
     profile = directors.get_profile(director_id)
     if profile is None:
         return Answer(Outcome.NOT_FOUND, offer, request)
@@ -105,10 +114,10 @@ def accept(
             if attempt == ACCEPT_ATTEMPTS:
                 raise
             time.sleep(0.05 * attempt)
-            offer, request = read_state(requests, request_id, director_id)
-            blocked = explain(offer, request, now)
-            if blocked is not None or offer is None or request is None:
-                return Answer(blocked or Outcome.NOT_FOUND, offer, request)
+            state = _answerable(requests, request_id, director_id, now)
+            if isinstance(state, Answer):
+                return state
+            offer, request = state
     if result == "ok":
         metrics.add_metric(name=MetricName.OFFER_ACCEPTED, unit="Count", value=1)
         metrics.add_metric(
@@ -121,21 +130,26 @@ def accept(
         return Answer(Outcome.ACCEPTED, offer, request)
     if result == "no_capacity":
         return Answer(Outcome.NO_CAPACITY, offer, request)
-    # Lost a race: read again to say what happened.
-    offer, request = read_state(requests, request_id, director_id)
-    return Answer(explain(offer, request, now) or Outcome.FILLED, offer, request)
+    return _after_lost_race(requests, request_id, director_id, now, Outcome.FILLED)
 
 
 def decline(
     requests: RequestStore, request_id: str, director_id: str, via: str, now: datetime | None = None
 ) -> Answer:
     now = now or datetime.now(UTC)
-    offer, request = read_state(requests, request_id, director_id)
-    blocked = explain(offer, request, now)
-    if blocked is not None:
-        return Answer(blocked, offer, request)
+    state = _answerable(requests, request_id, director_id, now)
+    if isinstance(state, Answer):
+        return state
+    offer, request = state
     if requests.decline_offer(request_id, director_id, via, now):
         metrics.add_metric(name=MetricName.OFFER_DECLINED, unit="Count", value=1)
         return Answer(Outcome.DECLINED, offer, request)
+    return _after_lost_race(requests, request_id, director_id, now, Outcome.ALREADY_DECLINED)
+
+
+def _after_lost_race(
+    requests: RequestStore, request_id: str, director_id: str, now: datetime, otherwise: Outcome
+) -> Answer:
+    """A write whose condition failed lost to another answer: read again to say what happened."""
     offer, request = read_state(requests, request_id, director_id)
-    return Answer(explain(offer, request, now) or Outcome.ALREADY_DECLINED, offer, request)
+    return Answer(explain(offer, request, now) or otherwise, offer, request)
