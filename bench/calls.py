@@ -102,7 +102,7 @@ class Lifecycle:
         import boto3
 
         from directormatch.aws import clients as aws
-        from directormatch.aws.store import DirectorStore
+        from directormatch.aws import tables
         from directormatch.settings import get_settings
         from local import template
         from ops.roster.synthetic import synthetic_roster
@@ -111,9 +111,7 @@ class Lifecycle:
         self.sink = sink
         self.settings = get_settings()
         self.items = synthetic_roster(roster_size, seed=7, today=date.today())
-        DirectorStore(self.settings.directors_table, self.settings.directors_by_state_index).put_items(
-            self.items
-        )
+        tables.directors().put_items(self.items)
         self.by_state: Counter[str] = Counter(
             i["license_state"] for i in self.items if i["sk"].startswith("LICENSE#")
         )
@@ -194,7 +192,7 @@ class Lifecycle:
     # The lifecycle -------------------------------------------------------------------------------
 
     def partition(self, request_id: str) -> list[dict[str, Any]]:
-        from directormatch.aws.store import from_attributes
+        from directormatch.aws.attributes import from_attributes
 
         pages = self.reader.get_paginator("query").paginate(
             TableName=self.settings.requests_table,

@@ -177,10 +177,11 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
     from ulid import ULID
 
     from directormatch.aws import clients as aws
-    from directormatch.aws.store import DirectorStore, RequestStore
+    from directormatch.aws import tables
     from directormatch.intake.contract import QuoteRequest
     from directormatch.intake.submit import request_item
     from directormatch.matching.waves import match_request
+    from directormatch.records import Request
     from directormatch.settings import get_settings
     from local import moto_patch, resources
     from ops.roster.synthetic import synthetic_roster
@@ -200,14 +201,14 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
         items = synthetic_roster(size, seed=seed, today=date.today())
         generate_s = time.perf_counter() - started
         started = time.perf_counter()
-        DirectorStore(settings.directors_table, settings.directors_by_state_index).put_items(items)
+        tables.directors().put_items(items)
         load_s = time.perf_counter() - started
         print(f"  {len(items):,} items generated in {generate_s:.1f} s, loaded in {load_s:.1f} s", flush=True)
 
         index_items = [i for i in items if i["sk"].startswith("LICENSE#")]
         counter = ReadCounter()
         aws.dynamodb().meta.events.register("after-call.dynamodb.*", counter)
-        requests = RequestStore(settings.requests_table)
+        requests = tables.requests()
         results = []
         for label, fields in REQUESTS:
             body = request_body(fields)
@@ -222,13 +223,13 @@ def bench_roster(size: int, runs: int, seed: int) -> RosterResult:
                 now = datetime.now(UTC)
                 request = request_item(str(ULID()), quote, now)
                 requests.create_request(request, None)
-                directors = DirectorStore(settings.directors_table, settings.directors_by_state_index)
+                directors = tables.directors()
                 samples: list[float] = []
                 counter.reset()
                 with timed_engine(samples):
                     started = time.perf_counter()
                     result, recorded = match_request(
-                        request,
+                        Request.from_item(request),
                         requests,
                         directors,
                         wave_size=settings.wave_size,

@@ -75,7 +75,7 @@ def bench(quotes: int, patch: bool = True) -> dict[str, Any]:
         from ulid import ULID
 
         from directormatch.aws import clients as aws
-        from directormatch.aws.store import to_attributes
+        from directormatch.aws.attributes import to_attributes
         from directormatch.intake.contract import QuoteRequest
         from directormatch.intake.submit import request_item
         from directormatch.settings import get_settings

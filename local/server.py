@@ -263,11 +263,10 @@ def _request_state(request_id: str) -> RequestState | None:
     """What the Requests table says about a request now (one Query); None when it cannot be read."""
     if not request_id:
         return None
-    from directormatch.aws.store import RequestStore
-    from directormatch.settings import get_settings
+    from directormatch.aws import tables
 
     try:
-        items = RequestStore(get_settings().requests_table).partition(request_id)
+        items = tables.requests().partition(request_id)
     except Exception:  # the outbox still shows the mail when the table cannot be read
         log.warning("could not read request %s", request_id, exc_info=True)
         return None

@@ -103,13 +103,11 @@ class LocalStack:
         )
 
     def _load_roster(self) -> None:
-        from directormatch.aws.store import DirectorStore
-        from directormatch.settings import get_settings
+        from directormatch.aws import tables
         from ops.roster.synthetic import synthetic_roster
 
-        settings = get_settings()
         items = synthetic_roster(self.roster_size)
-        DirectorStore(settings.directors_table, settings.directors_by_state_index).put_items(items)
+        tables.directors().put_items(items)
         self.roster_directors = sum(1 for item in items if item["sk"] == "PROFILE")
 
     def serve_forever(self) -> None:

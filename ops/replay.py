@@ -47,7 +47,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from directormatch.aws.store import RequestStore, to_attributes
+from directormatch.aws.attributes import to_attributes
+from directormatch.aws.requests_table import RequestStore
 
 FUNCTIONS = {"match": "MatchFunction", "notify": "NotifyFunction"}
 BATCH_SIZE = 10  # the subscriptions' BatchSize in template.yaml

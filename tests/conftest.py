@@ -17,6 +17,16 @@ from directormatch.settings import get_settings
 ACCOUNT_ID = "123456789012"
 TEST_TOKEN_KEYS = '{"active": "t1", "keys": {"t1": "test-signing-key-0123456789abcdef0123"}}'
 REGION = "us-east-1"
+# The resource names template.yaml gives every function (required: settings has no defaults for them).
+FUNCTION_ENVIRONMENT = {
+    "REQUESTS_TABLE": "RequestsTable",
+    "DIRECTORS_TABLE": "DirectorsTable",
+    "DIRECTORS_BY_STATE_INDEX": "ByState",
+    "SITE_ORIGIN": "http://127.0.0.1:3000",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
+    "SENDER_EMAIL": "matches@directormatch.example",
+    "OPS_EMAIL": "ops@directormatch.example",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +44,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "POWERTOOLS_METRICS_NAMESPACE": "DirectorMatch",
         "POWERTOOLS_SERVICE_NAME": "directormatch",
         "TOKEN_KEYS": TEST_TOKEN_KEYS,
+        **FUNCTION_ENVIRONMENT,
     }.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):

@@ -9,12 +9,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.aws.attributes import from_attributes, to_attributes
+from directormatch.records import Record
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 QUOTE_REQUEST = "quote_request.json"
@@ -81,8 +83,14 @@ def refresh_start_by(item: dict[str, Any], days: int = START_IN_DAYS) -> dict[st
     return item
 
 
+def _plain(item: Mapping[str, Any] | Record) -> Mapping[str, Any]:
+    return item.to_item() if isinstance(item, Record) else item
+
+
 def stream_record(
-    item: dict[str, Any], event_name: str = "INSERT", old_item: dict[str, Any] | None = None
+    item: Mapping[str, Any] | Record,
+    event_name: str = "INSERT",
+    old_item: Mapping[str, Any] | Record | None = None,
 ) -> dict[str, Any]:
     """A DynamoDB stream record shaped like events/match/new_request.json, carrying `item` as NewImage.
 
@@ -90,6 +98,7 @@ def stream_record(
     change builds the same record, as Lambda would deliver it.
     """
     record: dict[str, Any] = load_event(MATCH_NEW_REQUEST)["Records"][0]
+    item, old_item = _plain(item), _plain(old_item) if old_item is not None else None
     image = to_attributes(item)
     digest = hashlib.sha256(f"{event_name}:{item['pk']}:{item['sk']}".encode()).hexdigest()
     record["eventID"] = digest[:32]

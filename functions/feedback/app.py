@@ -8,10 +8,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from directormatch.aws.store import RequestStore
+from directormatch.aws import tables
 from directormatch.mail.suppression import address_key, addresses_to_suppress
 from directormatch.observability import MetricName, logger, metrics, tracer
-from directormatch.settings import get_settings
 
 REASON_METRICS = {"BOUNCE": MetricName.EMAIL_BOUNCED, "COMPLAINT": MetricName.EMAIL_COMPLAINED}
 
@@ -20,13 +19,13 @@ REASON_METRICS = {"BOUNCE": MetricName.EMAIL_BOUNCED, "COMPLAINT": MetricName.EM
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    store = RequestStore(get_settings().requests_table)
+    ledger = tables.email_ledger()
     added = 0
     for record in event.get("Records", []):
         reason, addresses = addresses_to_suppress(json.loads(record["Sns"]["Message"]))
         if reason in REASON_METRICS:
             metrics.add_metric(name=REASON_METRICS[reason], unit="Count", value=len(addresses))
         for address in addresses:
-            added += store.suppress(address_key(address), reason, datetime.now(UTC).isoformat())
+            added += ledger.suppress(address_key(address), reason, datetime.now(UTC).isoformat())
         logger.info("ses feedback", extra={"reason": reason, "addresses": len(addresses)})
     return {"suppressed": added}

@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ulid import ULID
 
-from directormatch.aws.store import Created, DirectorStore, RequestStore
+from directormatch.aws import tables
+from directormatch.aws.requests_table import Created
 from directormatch.errors import RequestRejected
 from directormatch.intake import form as quote_form
 from directormatch.intake import submit as intake
@@ -34,7 +35,7 @@ def _store(quote: QuoteRequest, idempotency_key: str | None) -> str:
     created: Created = intake.submit(
         quote,
         idempotency_key,
-        RequestStore(settings.requests_table),
+        tables.requests(),
         settings.idempotency_hours,
         correlation_id=logger.get_correlation_id(),
     )
@@ -99,9 +100,7 @@ def show_status(request_id: str) -> Response[str]:
     from directormatch.intake import status_page
 
     status_page.check_link(app.current_event.get_query_string_value("token", "") or "", request_id)
-    settings = get_settings()
-    directors = DirectorStore(settings.directors_table, settings.directors_by_state_index)
-    page = status_page.status_page(request_id, RequestStore(settings.requests_table), directors)
+    page = status_page.status_page(request_id, tables.requests(), tables.directors())
     return page_response(page.status, page.html, LINK_PAGE_HEADERS)
 
 

@@ -10,10 +10,11 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch import keys
-from directormatch.aws.store import DirectorStore, RequestStore, from_attributes
+from directormatch.aws import tables
 from directormatch.aws.streams import StreamProcessor
 from directormatch.matching.waves import match_request
 from directormatch.observability import MetricName, logger, metrics, seconds_since, tracer
+from directormatch.records import Request
 from directormatch.settings import get_settings
 
 # Failed records are reported, logged and written down for replay (directormatch.aws.streams).
@@ -26,21 +27,21 @@ def record_handler(record: DynamoDBRecord) -> None:
     image = (record.raw_event.get("dynamodb") or {}).get("NewImage")
     if not image:
         return
-    request = from_attributes(image)
-    if request.get("sk") != keys.REQUEST_SK:
+    if image.get("sk") != {"S": keys.REQUEST_SK}:
         return
+    request = Request.from_attributes(image)
     # The id of the API request that created it, carried through every item and email of the request.
-    logger.set_correlation_id(request.get("correlation_id"))
+    logger.set_correlation_id(request.correlation_id)
     settings = get_settings()
     result, recorded = match_request(
         request,
-        RequestStore(settings.requests_table),
-        DirectorStore(settings.directors_table, settings.directors_by_state_index),
+        tables.requests(),
+        tables.directors(),
         wave_size=settings.wave_size,
         offer_hours=settings.offer_hours,
         weights=settings.weights,
     )
-    log = {"request_id": request["request_id"], "candidates": result.candidates, "offers": len(result.picks)}
+    log = {"request_id": request.request_id, "candidates": result.candidates, "offers": len(result.picks)}
     if not recorded:
         metrics.add_metric(name=MetricName.DUPLICATE_SKIPPED, unit="Count", value=1)
         logger.info("match already recorded", extra=log)
@@ -48,7 +49,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     if result.picks:
         metrics.add_metric(name=MetricName.OFFERS_CREATED, unit="Count", value=len(result.picks))
         metrics.add_metric(
-            name=MetricName.TIME_TO_FIRST_OFFER, unit="Seconds", value=seconds_since(request["created_at"])
+            name=MetricName.TIME_TO_FIRST_OFFER, unit="Seconds", value=seconds_since(request.created_at)
         )
     else:
         metrics.add_metric(name=MetricName.NO_MATCH, unit="Count", value=1)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from directormatch.aws.store import from_attributes
+from directormatch.aws.attributes import from_attributes
 from directormatch.aws.streams import StreamProcessor
 from directormatch.mail.notifier import notifier_from_settings
 from directormatch.observability import logger, metrics, tracer

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch import tokens
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws import tables
 from directormatch.mail.notifier import notifier_from_settings
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.offers import lifecycle as offers
@@ -41,8 +41,7 @@ def _claims(token: str, action: str | None = None) -> tokens.Claims:
 @app.get("/offers/<token>")
 def show_offer(token: str) -> Response[str]:
     claims = _claims(token)
-    requests = RequestStore(get_settings().requests_table)
-    offer, request = offers.read_state(requests, claims.request_id, claims.subject)
+    offer, request = offers.read_state(tables.requests(), claims.request_id, claims.subject)
     blocked = offers.explain(offer, request, datetime.now(UTC))
     if offer is None:
         return html(result_page(offers.Answer(offers.Outcome.NOT_FOUND)))
@@ -56,13 +55,12 @@ def show_offer(token: str) -> Response[str]:
 @app.post("/offers/<token>/<action>")
 def answer_offer(token: str, action: str) -> Response[str]:
     claims = _claims(token, action)
-    settings = get_settings()
-    requests = RequestStore(settings.requests_table)
     if claims.action == Action.ACCEPT:
-        directors = DirectorStore(settings.directors_table, settings.directors_by_state_index)
-        answer = offers.accept(requests, directors, claims.request_id, claims.subject, via="link")
+        answer = offers.accept(
+            tables.requests(), tables.directors(), claims.request_id, claims.subject, via="link"
+        )
     else:
-        answer = offers.decline(requests, claims.request_id, claims.subject, via="link")
+        answer = offers.decline(tables.requests(), claims.request_id, claims.subject, via="link")
     logger.append_keys(request_id=claims.request_id, director_id=claims.subject)
     logger.info("offer answered", extra={"action": claims.action.value, "outcome": answer.outcome.value})
     return html(result_page(answer))
@@ -71,8 +69,7 @@ def answer_offer(token: str, action: str) -> Response[str]:
 def handle_inbound(event: dict[str, Any]) -> dict[str, Any]:
     """SNS records carrying SES receipt notifications of replies to offer emails."""
     settings = get_settings()
-    requests = RequestStore(settings.requests_table)
-    directors = DirectorStore(settings.directors_table, settings.directors_by_state_index)
+    requests, directors = tables.requests(), tables.directors()
     outcomes = []
     for record in event["Records"]:
         notification = json.loads(record["Sns"]["Message"])

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws import tables
 from directormatch.mail.notifier import notifier_from_settings
 from directormatch.matching.sweep import SweepReport, SweepSettings, sweep, warn_expiring
 from directormatch.observability import MetricName, logger, metrics, tracer
@@ -29,14 +29,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = get_settings()
     if event.get("task") == "expiry_warnings":
         report = SweepReport()
-        directors = DirectorStore(settings.directors_table, settings.directors_by_state_index)
-        warn_expiring(directors, notifier_from_settings(), event_time(event), report)
+        warn_expiring(tables.directors(), notifier_from_settings(), event_time(event), report)
         metrics.add_metric(name=MetricName.EXPIRY_WARNINGS, unit="Count", value=report.expiry_warnings)
         logger.info("expiry warnings done", extra=asdict(report))
         return asdict(report)
     report = sweep(
-        RequestStore(settings.requests_table),
-        DirectorStore(settings.directors_table, settings.directors_by_state_index),
+        tables.requests(),
+        tables.directors(),
         SweepSettings(settings.wave_size, settings.offer_hours, settings.max_waves, settings.weights),
         event_time(event),
     )

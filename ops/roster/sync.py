@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from directormatch import keys
-from directormatch.aws import clients as aws
-from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.aws.attributes import from_attributes, to_attributes
+from directormatch.aws.directors_table import DirectorStore
 from directormatch.errors import StoreUnavailable
 from directormatch.vocabulary import US_STATES
 from ops.roster.csv_format import COLUMNS
@@ -41,7 +41,6 @@ from ops.roster.directors import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-BATCH_WRITE_SIZE = 25
 BATCH_GET_SIZE = 100
 BATCH_ATTEMPTS = 8
 DEFAULT_WORKERS = 8
@@ -223,7 +222,7 @@ def director_from_items(items: Iterable[Mapping[str, Any]]) -> Director:
         raise ValueError(f"{where}: {message}") from None
 
 
-class RosterStore:
+class RosterStore(DirectorStore):
     """Reads and writes whole directors (all their items) in the Directors table."""
 
     def __init__(
@@ -233,39 +232,18 @@ class RosterStore:
         client: DynamoDBClient | None = None,
         workers: int = DEFAULT_WORKERS,
     ) -> None:
-        self.table = table
-        self.by_state_index = by_state_index
-        self._client = client
+        super().__init__(table, by_state_index, client)
         self.workers = max(1, workers)
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     # --- reading -------------------------------------------------------------------------------
 
-    def partition(self, director_id: str) -> list[dict[str, Any]]:
-        """Every item of one director: a Query on the table key, strongly consistent."""
-        paginator = self.client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": director_id}},
-            ConsistentRead=True,
-        )
-        return [from_attributes(raw) for page in pages for raw in page.get("Items", [])]
+    def director_partition(self, director_id: str) -> list[dict[str, Any]]:
+        """Every item of one director, strongly consistent."""
+        return self.partition(director_id, consistent=True)
 
     def director_ids_in(self, state: str) -> list[str]:
         """Directors holding a license in `state`, from the ByState index (keys only)."""
-        paginator = self.client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self.table,
-            IndexName=self.by_state_index,
-            KeyConditionExpression="license_state = :state",
-            ExpressionAttributeValues={":state": {"S": state}},
-            ProjectionExpression="pk",
-        )
-        return [raw["pk"]["S"] for page in pages for raw in page.get("Items", [])]
+        return [item["pk"] for item in self.licenses_in(state, ProjectionExpression="pk")]
 
     def batch_get(self, item_keys: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
         """BatchGetItem in chunks of 100 (in parallel), asking again for keys handed back unprocessed."""
@@ -322,7 +300,7 @@ class RosterStore:
         for item in self.batch_get(by_key):
             stored_of[item["pk"]].append(item)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            stored_of.update(zip(to_query, pool.map(self.partition, to_query), strict=True))
+            stored_of.update(zip(to_query, pool.map(self.director_partition, to_query), strict=True))
         return [plan_change(d, stored_of[d.director_id], items_of[d.director_id]) for d in directors]
 
     def apply(self, changes: Sequence[Change]) -> None:
@@ -347,8 +325,7 @@ class RosterStore:
                     if (key["sk"] == keys.PROFILE_SK) is phase
                 )
                 updates.extend(u for u in change.updates if (u.key["sk"] == keys.PROFILE_SK) is phase)
-            for start in range(0, len(requests), BATCH_WRITE_SIZE):
-                self._batch_write(requests[start : start + BATCH_WRITE_SIZE])
+            self.batch_write(requests, "roster import")
             if updates:
                 with ThreadPoolExecutor(max_workers=self.workers) as pool:
                     list(pool.map(self._update, updates))
@@ -362,16 +339,6 @@ class RosterStore:
         for change in changes:
             summary.count(change)
         return summary
-
-    def _batch_write(self, requests: list[Any]) -> None:
-        pending = requests
-        for attempt in range(BATCH_ATTEMPTS):
-            response = self.client.batch_write_item(RequestItems={self.table: pending})
-            pending = list(response.get("UnprocessedItems", {}).get(self.table, []))
-            if not pending:
-                return
-            time.sleep(0.05 * 2**attempt)
-        raise StoreUnavailable("roster import left unprocessed items")
 
     def _update(self, update: Update) -> None:
         names: dict[str, str] = {}

@@ -44,7 +44,7 @@ def submit(stack: RunningStack) -> str:
 
 def partition(stack: RunningStack, request_id: str) -> list[dict[str, Any]]:
     """The request's items, read from the stack's moto (what ops would see in the table)."""
-    from directormatch.aws.store import from_attributes
+    from directormatch.aws.attributes import from_attributes
 
     dynamodb = stack.dynamodb()
     response = dynamodb.query(

@@ -18,7 +18,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from directormatch.aws.store import DirectorStore, RequestStore, from_attributes
+from directormatch.aws.attributes import from_attributes
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.settings import get_settings
 from local import dynamodb_local, resources, template
 from tests.conftest import ACCOUNT_ID, REGION

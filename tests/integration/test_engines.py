@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from directormatch.aws import clients
-from directormatch.aws.store import from_attributes
+from directormatch.aws.attributes import from_attributes
 from tests.conftest import REGION, FakeLambdaContext
 from tests.events import api_event, quote_body, stream_event, stream_record
 from tests.integration.conftest import Aws, on_dynamodb_local

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from directormatch import keys
-from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.matching.engine import CONTROLLED_MODALITIES, LICENSE_MARGIN, MAX_TEAM_SIZE, rules
 from ops.roster.synthetic import synthetic_roster
 from tests.conftest import FakeLambdaContext

@@ -11,9 +11,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from directormatch.aws.store import from_attributes
+from directormatch.aws.attributes import from_attributes
 from directormatch.mail.render import Mailer
 from tests.conftest import FakeLambdaContext
 from tests.events import (
@@ -25,6 +24,7 @@ from tests.events import (
     stream_event,
     stream_record,
 )
+from tests.faults import FaultyClient, client_error
 from tests.integration.conftest import Aws
 
 RosterLoader = Callable[..., list[dict[str, Any]]]
@@ -140,23 +140,6 @@ def test_notify_redelivered_batch_sends_nothing_more(
     assert len(aws.sent_emails()) == 2
 
 
-class FailOnce:
-    """An SES client whose first send_email is throttled; later calls go to the real (moto) client."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.failures_left = 1
-
-    def send_email(self, **request: Any) -> Any:
-        if self.failures_left:
-            self.failures_left -= 1
-            raise ClientError(
-                {"Error": {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded."}},
-                "SendEmail",
-            )
-        return self.real.send_email(**request)
-
-
 def test_notify_ses_failure_reports_the_record_releases_the_claim_and_retry_sends_once(
     aws: Aws,
     notify_app: ModuleType,
@@ -165,7 +148,8 @@ def test_notify_ses_failure_reports_the_record_releases_the_claim_and_retry_send
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given SES throttles the first send, and a batch of a new REQUEST then a new OFFER
-    flaky = FailOnce(aws.session.client("sesv2"))
+    throttled = client_error("TooManyRequestsException", "SendEmail", "Maximum sending rate exceeded.")
+    flaky = FaultyClient(aws.session.client("sesv2"), "send_email", lambda _: throttled)
     monkeypatch.setattr(Mailer, "client", property(lambda self: flaky))
     request_record = load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0]
     event = stream_event(request_record, load_stream_event(NOTIFY_NEW_OFFER)["Records"][0])

@@ -18,11 +18,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from directormatch import tokens
-from directormatch.aws.store import DirectorStore, RequestStore, from_attributes
+from directormatch.aws.attributes import from_attributes
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.offers import lifecycle as offers
 from directormatch.tokens import Action, Keyring
 from tests.conftest import FakeLambdaContext
 from tests.events import INTAKE_POST, load_event
+from tests.faults import FaultyClient, client_error, use_client
 from tests.integration.conftest import Aws
 
 Loader = Callable[..., list[dict[str, Any]]]
@@ -401,32 +404,6 @@ def test_respond_accept_by_director_without_room_left_refused_and_nothing_change
     assert tables(aws) == before
 
 
-class ConflictOnce:
-    """A DynamoDB client whose first transaction is cancelled with TransactionConflict, as DynamoDB does
-    when another transaction on the same items is in flight: `meanwhile` runs first (that other one)."""
-
-    def __init__(self, real: Any, meanwhile: Callable[[], Any]) -> None:
-        self.real = real
-        self.meanwhile: Callable[[], Any] | None = meanwhile
-
-    def transact_write_items(self, **request: Any) -> Any:
-        run = self.meanwhile
-        if run is not None:
-            self.meanwhile = None
-            run()
-            reasons: list[Any] = [{"Code": "None"} for _ in request["TransactItems"]]
-            reasons[1] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
-            error: Any = {
-                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-                "CancellationReasons": reasons,
-            }
-            raise ClientError(error, "TransactWriteItems")
-        return self.real.transact_write_items(**request)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-
 def test_respond_accept_cancelled_by_a_concurrent_accept_answers_position_filled(
     aws: Aws,
     respond_app: ModuleType,
@@ -445,8 +422,14 @@ def test_respond_accept_cancelled_by_a_concurrent_accept_answers_position_filled
     def first_accepts() -> None:
         assert offers.accept(requests, directors, request["request_id"], first["director_id"], "link").changed
 
-    client = ConflictOnce(real, first_accepts)
-    monkeypatch.setattr(RequestStore, "client", property(lambda self: self._client or client))
+    def conflict(request: dict[str, Any]) -> ClientError:
+        reasons: list[Any] = [{"Code": "None"} for _ in request["TransactItems"]]
+        reasons[1] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+        return client_error("TransactionCanceledException", "TransactWriteItems", CancellationReasons=reasons)
+
+    # (DynamoDB cancels a transaction with TransactionConflict while another on the same items is in flight)
+    client = FaultyClient(real, "transact_write_items", conflict, meanwhile=first_accepts)
+    use_client(monkeypatch, RequestStore, client)
 
     # When the second director's accept is handled
     response = respond_app.lambda_handler(offer_event("POST", link_token(second), "accept"), lambda_context)
@@ -461,26 +444,10 @@ def test_respond_accept_cancelled_by_a_concurrent_accept_answers_position_filled
     assert (matched["request_status"], matched["matched_director_id"]) == ("MATCHED", first["director_id"])
 
 
-class CloseConflictsOnce:
-    """A DynamoDB client whose first offer close (UpdateItem) is refused with
-    TransactionConflictException, as DynamoDB refuses a write to an item that another director's
-    accept transaction is writing at that moment."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.refused: list[str] = []
-
-    def update_item(self, **request: Any) -> Any:
-        if "closed_at" in request["UpdateExpression"] and not self.refused:
-            self.refused.append(request["Key"]["sk"]["S"])
-            error: Any = {
-                "Error": {"Code": "TransactionConflictException", "Message": "Transaction is ongoing"}
-            }
-            raise ClientError(error, "UpdateItem")
-        return self.real.update_item(**request)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
+def _refuse_offer_close(request: dict[str, Any]) -> ClientError | None:
+    if "closed_at" not in request["UpdateExpression"]:
+        return None
+    return client_error("TransactionConflictException", "UpdateItem", "Transaction is ongoing")
 
 
 def test_respond_accept_while_another_answer_is_in_flight_still_supersedes_every_other_offer(
@@ -492,8 +459,9 @@ def test_respond_accept_while_another_answer_is_in_flight_still_supersedes_every
 ) -> None:
     # Given closing one of the other offers briefly conflicts with that director's own accept in flight
     request, [offer, *others] = offered
-    client = CloseConflictsOnce(aws.dynamodb)
-    monkeypatch.setattr(RequestStore, "client", property(lambda self: self._client or client))
+    # (DynamoDB refuses a write to an item another director's accept transaction is writing)
+    client = FaultyClient(aws.dynamodb, "update_item", _refuse_offer_close)
+    use_client(monkeypatch, RequestStore, client)
 
     # When the first director accepts
     response = respond_app.lambda_handler(offer_event("POST", link_token(offer), "accept"), lambda_context)

@@ -15,7 +15,7 @@ import pytest
 
 from directormatch import keys
 from directormatch.aws import clients as aws_clients
-from directormatch.aws.store import to_attributes
+from directormatch.aws.attributes import to_attributes
 from directormatch.settings import get_settings
 from ops.roster.cli import main
 from ops.roster.csv_format import COLUMNS, parse_roster, write_roster

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from directormatch.aws.store import Created
+from directormatch.aws.requests_table import Created
 from directormatch.intake import submit as intake
 from directormatch.intake.contract import QuoteRequest
 from directormatch.settings import get_settings

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from directormatch.aws.store import to_attributes
+from directormatch.aws.attributes import to_attributes
 from directormatch.vocabulary import US_STATES
 from tests.conftest import FakeLambdaContext
 from tests.events import api_event, quote_body, start_by, stream_event, stream_record

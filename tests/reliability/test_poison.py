@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from directormatch.aws.store import from_attributes
+from directormatch.aws.attributes import from_attributes
 from local import streams, template
 from ops import replay
 from ops.replay import Replayer

@@ -21,11 +21,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.matching.sweep import SweepSettings, sweep
 from directormatch.offers import lifecycle as offers
 from directormatch.tokens import Action
 from tests.conftest import FakeLambdaContext
+from tests.faults import FaultyClient, client_error, use_client
 from tests.integration.conftest import Aws, roster_director
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import link_token, post_quote, renew_requests_table, stream_reader
@@ -216,29 +218,10 @@ def test_accept_while_the_sweep_expires_the_offer_either_matches_or_expires_neve
     print(f"accept vs sweep expiry, {RUNS} runs: {dict(outcomes)}")
 
 
-class DeclineMeetsAcceptInFlight:
-    """DynamoDB refuses a write to an item that another transaction is writing at that moment
-    (TransactionConflictException). This client runs `meanwhile` (the other director's accept...
-    here the same director's accept, from the other tab) as the decline's UpdateItem arrives, and
-    refuses that UpdateItem once, as DynamoDB would while the accept's transaction is in flight."""
-
-    def __init__(self, real: Any, meanwhile: Callable[[], Any]) -> None:
-        self.real = real
-        self.meanwhile: Callable[[], Any] | None = meanwhile
-
-    def update_item(self, **request: Any) -> Any:
-        run = self.meanwhile
-        if run is not None and "answered_via" in request.get("UpdateExpression", ""):
-            self.meanwhile = None
-            run()
-            error: Any = {
-                "Error": {"Code": "TransactionConflictException", "Message": "Transaction is ongoing"}
-            }
-            raise ClientError(error, "UpdateItem")
-        return self.real.update_item(**request)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
+def _refuse_answer(request: dict[str, Any]) -> ClientError | None:
+    if "answered_via" not in request.get("UpdateExpression", ""):
+        return None
+    return client_error("TransactionConflictException", "UpdateItem", "Transaction is ongoing")
 
 
 def test_decline_arriving_while_the_accept_transaction_is_in_flight_says_already_accepted(
@@ -264,8 +247,10 @@ def test_decline_arriving_while_the_accept_transaction_is_in_flight_says_already
         answer = offers.accept(requests, directors, request_id, offer["director_id"], via="link")
         assert answer.outcome == offers.Outcome.ACCEPTED
 
-    client = DeclineMeetsAcceptInFlight(real, accept_in_other_tab)
-    monkeypatch.setattr(RequestStore, "client", property(lambda self: self._client or client))
+    # DynamoDB refuses a write to an item another transaction is writing at that moment: the accept
+    # (from the other tab) runs as the decline's UpdateItem arrives, which is refused once meanwhile
+    client = FaultyClient(real, "update_item", _refuse_answer, meanwhile=accept_in_other_tab)
+    use_client(monkeypatch, RequestStore, client)
     aws.use_function("RespondFunction")
 
     # When the decline is handled

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from directormatch.aws.store import from_attributes
+from directormatch.aws.attributes import from_attributes
 from directormatch.offers.lifecycle import Outcome
 from directormatch.offers.pages import LinkHolder, confirm_page, token_error_page
 from directormatch.tokens import TokenError, TokenExpired, TokenInvalid

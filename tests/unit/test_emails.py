@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from directormatch.aws.store import from_attributes
+from directormatch.aws.attributes import from_attributes
 from directormatch.mail.messages import offer_email, receipt_email
 from directormatch.mail.render import Email, header_safe, to_mime
 from tests.events import NOTIFY_NEW_OFFER, NOTIFY_NEW_REQUEST, load_stream_event

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
-from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.mail.render import Email, header_safe, to_mime, unicode_safe
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from directormatch.aws.store import from_attributes, to_attributes
+from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.errors import QuoteInvalid, RequestRejected
 from directormatch.intake import submit as intake
 from directormatch.intake.contract import FieldError, QuoteRequest

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from directormatch.aws.store import from_attributes
+from directormatch.aws.attributes import from_attributes
 from directormatch.intake import submit as intake
 from directormatch.intake.contract import QuoteRequest
 from tests.events import (

@@ -1,23 +1,37 @@
-"""Settings from the environment: defaults, overrides, and a clear error naming a bad variable."""
+"""Settings from the environment: required names, defaults, overrides, a bad variable named."""
 
 from __future__ import annotations
 
 import pytest
 
 from directormatch.matching.engine import Weights
-from directormatch.settings import Settings, SettingsError
+from directormatch.settings import REQUIRED, Settings, SettingsError
+from tests.conftest import FUNCTION_ENVIRONMENT
 
 
-def test_an_empty_environment_gives_the_template_defaults() -> None:
-    settings = Settings.from_environment({})
+def test_settings_required_names_only_give_the_template_defaults() -> None:
+    settings = Settings.from_environment(FUNCTION_ENVIRONMENT)
 
-    assert settings == Settings()
+    assert settings.requests_table == "RequestsTable"
+    assert (settings.wave_size, settings.offer_hours, settings.max_waves) == (3, 4, 3)
+    assert (settings.inbound_domain, settings.ses_configuration_set) == ("", "")
     assert settings.weights == Weights()
+
+
+@pytest.mark.parametrize("variable", sorted(REQUIRED.values()))
+def test_settings_missing_resource_name_is_an_error_naming_it(variable: str) -> None:
+    # Given every required name but one (blank counts as missing)
+    environment = {**FUNCTION_ENVIRONMENT, variable: " "}
+
+    # When / Then
+    with pytest.raises(SettingsError, match=f"^{variable} is not set"):
+        Settings.from_environment(environment)
 
 
 def test_each_variable_overrides_its_setting() -> None:
     settings = Settings.from_environment(
         {
+            **FUNCTION_ENVIRONMENT,
             "REQUESTS_TABLE": "dm-Requests",
             "OFFER_WAVE_SIZE": "5",
             "OFFER_HOURS": " 12 ",
@@ -48,4 +62,4 @@ def test_each_variable_overrides_its_setting() -> None:
 )
 def test_a_bad_variable_is_named_with_the_reason(variable: str, value: str, reason: str) -> None:
     with pytest.raises(SettingsError, match=reason.replace("[", r"\[").replace("]", r"\]")):
-        Settings.from_environment({variable: value})
+        Settings.from_environment({**FUNCTION_ENVIRONMENT, variable: value})

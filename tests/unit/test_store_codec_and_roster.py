@@ -6,7 +6,8 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from directormatch.aws.store import candidate_from_item, from_attributes, to_attributes
+from directormatch.aws.attributes import from_attributes, to_attributes
+from directormatch.aws.directors_table import candidate_from_item
 from directormatch.vocabulary import US_STATES
 from ops.roster.synthetic import synthetic_roster
 

@@ -1,7 +1,9 @@
-"""Runtime configuration, read once from environment variables.
+"""Runtime configuration, read from environment variables at the first call that needs it.
 
-Plain dataclass and stdlib parsing: every function reads it at its first call, and the stream,
-sweep and feedback functions would otherwise import pydantic for it alone (cold start, issue 8).
+A plain dataclass and stdlib parsing: the stream, sweep and feedback functions would otherwise
+import pydantic for their configuration alone. Resource names (tables, index, addresses, origins)
+are required: template.yaml sets them for every function, and a missing one is an error naming
+the variable rather than a default that points at some other table.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from directormatch.matching.engine import Weights
@@ -31,6 +33,13 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int = 1, high
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"{name} is not set; template.yaml sets it for every function")
     return value
 
 
@@ -57,26 +66,39 @@ def _weights(env: Mapping[str, str]) -> dict[str, float]:
     return weights
 
 
+# Resource names every function needs: attribute -> variable.
+REQUIRED = {
+    "requests_table": "REQUESTS_TABLE",
+    "directors_table": "DIRECTORS_TABLE",
+    "directors_by_state_index": "DIRECTORS_BY_STATE_INDEX",
+    "site_origin": "SITE_ORIGIN",
+    "public_base_url": "PUBLIC_BASE_URL",
+    "sender_email": "SENDER_EMAIL",
+    "ops_email": "OPS_EMAIL",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Environment of every function; the comments name the variables set in template.yaml."""
 
-    requests_table: str = "Requests"  # REQUESTS_TABLE
-    directors_table: str = "Directors"  # DIRECTORS_TABLE
-    directors_by_state_index: str = "ByState"  # DIRECTORS_BY_STATE_INDEX
-    site_origin: str = "http://127.0.0.1:3000"  # SITE_ORIGIN
-    public_base_url: str = "http://127.0.0.1:3000"  # PUBLIC_BASE_URL
-    sender_email: str = "matches@directormatch.example"  # SENDER_EMAIL
+    requests_table: str  # REQUESTS_TABLE
+    directors_table: str  # DIRECTORS_TABLE
+    directors_by_state_index: str  # DIRECTORS_BY_STATE_INDEX
+    site_origin: str  # SITE_ORIGIN
+    public_base_url: str  # PUBLIC_BASE_URL
+    sender_email: str  # SENDER_EMAIL
+    ops_email: str  # OPS_EMAIL
+    # Optional features: empty turns them off.
     ses_configuration_set: str = ""  # SES_CONFIGURATION_SET
+    # Replies to offers arrive at offer-<request>-<director>@INBOUND_DOMAIN; empty turns replies off.
+    inbound_domain: str = ""  # INBOUND_DOMAIN
     wave_size: int = 3  # OFFER_WAVE_SIZE, 1-20
     offer_hours: int = 4  # OFFER_HOURS, 1-72
     max_waves: int = 3  # MAX_WAVES, 1-10
     max_body_bytes: int = 32 * 1024  # MAX_BODY_BYTES
     idempotency_hours: int = 24  # IDEMPOTENCY_HOURS
     email_lease_seconds: int = 120  # EMAIL_LEASE_SECONDS
-    ops_email: str = "ops@directormatch.example"  # OPS_EMAIL
-    # Replies to offers arrive at offer-<request>-<director>@INBOUND_DOMAIN; empty turns replies off.
-    inbound_domain: str = ""  # INBOUND_DOMAIN
     # Score weights as JSON, e.g. {"fairness": 5}; unnamed weights keep their defaults.
     match_weights: dict[str, float] = field(default_factory=dict)  # MATCH_WEIGHTS
 
@@ -88,26 +110,17 @@ class Settings:
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
-        default = cls()
-        text = {
-            "requests_table": "REQUESTS_TABLE",
-            "directors_table": "DIRECTORS_TABLE",
-            "directors_by_state_index": "DIRECTORS_BY_STATE_INDEX",
-            "site_origin": "SITE_ORIGIN",
-            "public_base_url": "PUBLIC_BASE_URL",
-            "sender_email": "SENDER_EMAIL",
-            "ses_configuration_set": "SES_CONFIGURATION_SET",
-            "ops_email": "OPS_EMAIL",
-            "inbound_domain": "INBOUND_DOMAIN",
-        }
+        default: dict[str, Any] = {f.name: f.default for f in fields(cls)}
         return cls(
-            **{attribute: env.get(name, getattr(default, attribute)) for attribute, name in text.items()},
-            wave_size=_integer(env, "OFFER_WAVE_SIZE", default.wave_size, high=20),
-            offer_hours=_integer(env, "OFFER_HOURS", default.offer_hours, high=72),
-            max_waves=_integer(env, "MAX_WAVES", default.max_waves, high=10),
-            max_body_bytes=_integer(env, "MAX_BODY_BYTES", default.max_body_bytes),
-            idempotency_hours=_integer(env, "IDEMPOTENCY_HOURS", default.idempotency_hours),
-            email_lease_seconds=_integer(env, "EMAIL_LEASE_SECONDS", default.email_lease_seconds),
+            **{attribute: _required(env, name) for attribute, name in REQUIRED.items()},
+            ses_configuration_set=env.get("SES_CONFIGURATION_SET", ""),
+            inbound_domain=env.get("INBOUND_DOMAIN", ""),
+            wave_size=_integer(env, "OFFER_WAVE_SIZE", default["wave_size"], high=20),
+            offer_hours=_integer(env, "OFFER_HOURS", default["offer_hours"], high=72),
+            max_waves=_integer(env, "MAX_WAVES", default["max_waves"], high=10),
+            max_body_bytes=_integer(env, "MAX_BODY_BYTES", default["max_body_bytes"]),
+            idempotency_hours=_integer(env, "IDEMPOTENCY_HOURS", default["idempotency_hours"]),
+            email_lease_seconds=_integer(env, "EMAIL_LEASE_SECONDS", default["email_lease_seconds"]),
             match_weights=_weights(env),
         )
 

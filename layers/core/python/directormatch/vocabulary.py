@@ -85,8 +85,26 @@ class RequestStatus(StrEnum):
 
 
 class OfferStatus(StrEnum):
+    """OPEN until answered (ACCEPTED, DECLINED) or closed (EXPIRED, SUPERSEDED)."""
+
     OPEN = "OPEN"
     ACCEPTED = "ACCEPTED"
     DECLINED = "DECLINED"
     EXPIRED = "EXPIRED"
     SUPERSEDED = "SUPERSEDED"
+
+
+class EmailStatus(StrEnum):
+    """An EMAIL marker's state: claimed while sending, then sent or suppressed (never sent again)."""
+
+    SENDING = "SENDING"
+    SENT = "SENT"
+    SUPPRESSED = "SUPPRESSED"
+
+
+class AlertKind(StrEnum):
+    """Why an ALERT item asks ops to step in."""
+
+    NO_MATCH = "NO_MATCH"  # no director left to offer the request to
+    SLA_20H = "SLA_20H"  # no accept 20 hours after the request
+    STUCK_NEW = "STUCK_NEW"  # not matched 15 minutes after the request

@@ -25,9 +25,9 @@ from aws_lambda_powertools.utilities.batch.base import FailureResponse
 from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
 
 from directormatch import keys
-from directormatch.aws.store import RequestStore, from_attributes
+from directormatch.aws import tables
+from directormatch.aws.attributes import from_attributes
 from directormatch.observability import MetricName, logger, metrics
-from directormatch.settings import get_settings
 
 # As long as the failure queue keeps a message (MessageRetentionPeriod: 14 days).
 LEDGER_SECONDS = 14 * 24 * 3600
@@ -104,7 +104,7 @@ class StreamProcessor(BatchProcessor):
         )
         if entry is not None:
             try:
-                RequestStore(get_settings().requests_table).record_stream_failure(entry)
+                tables.requests().record_stream_failure(entry)
             except Exception as failure:  # the record is reported either way; the stream still has it
                 logger.warning("stream failure not written down", extra={"error": type(failure).__name__})
         return response

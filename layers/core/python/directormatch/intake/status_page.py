@@ -3,12 +3,14 @@ the signed link of the receipt email."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
 from directormatch import tokens
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.mail.labels import modality_label
 from directormatch.mail.render import render_page
 from directormatch.offers.pages import Page
@@ -51,7 +53,7 @@ def timeline(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return sorted(events)
 
 
-def page_context(items: list[dict[str, Any]], profiles: list[dict[str, Any]]) -> dict[str, Any]:
+def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     request = next(i for i in items if i["sk"] == "REQUEST")
     headline, explanation, bad = HEADLINES.get(request["request_status"], HEADLINES["NEW"])
     return {

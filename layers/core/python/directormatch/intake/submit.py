@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from ulid import ULID
 
 from directormatch import keys
-from directormatch.aws.store import Created, RequestStore
+from directormatch.aws.requests_table import Created, RequestStore
 from directormatch.intake.contract import QuoteRequest
 from directormatch.vocabulary import RequestStatus
 

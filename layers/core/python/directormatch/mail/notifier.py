@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from directormatch import keys
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws import tables
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.email_ledger import EmailLedger
+from directormatch.aws.requests_table import RequestStore
+
+# The builders still annotate their items as dicts; they get records, which read the same way
+# (directormatch.records.Record is a Mapping), hence the arg-type ignores at their calls.
 from directormatch.mail.messages import (
     clinic_update_email,
     declined_email,
@@ -25,13 +31,18 @@ from directormatch.mail.messages import (
 from directormatch.mail.render import Email, Mailer
 from directormatch.mail.suppression import address_key
 from directormatch.observability import MetricName, logger, metrics
+from directormatch.records import Alert, Offer, Profile, Request
+from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 
 class Notifier:
+    """Sends each email a stored item or a transition calls for, once, through the mailer."""
+
     def __init__(
         self,
         requests: RequestStore,
         directors: DirectorStore,
+        ledger: EmailLedger,
         mailer: Mailer,
         lease_seconds: int,
         ops_email: str,
@@ -40,6 +51,7 @@ class Notifier:
     ) -> None:
         self.requests = requests
         self.directors = directors
+        self.ledger = ledger
         self.mailer = mailer
         self.lease_seconds = lease_seconds
         self.ops_email = ops_email
@@ -47,86 +59,93 @@ class Notifier:
         self.inbound_domain = inbound_domain
         self.correlation_id = ""  # of the record being handled; goes into X-Correlation-ID
 
-    def on_new_item(self, item: dict[str, Any]) -> None:
+    def on_new_item(self, item: Mapping[str, Any]) -> None:
+        """INSERT records: the clinic's receipt, a director's offer, an alert to ops."""
         self.correlation_id = str(item.get("correlation_id") or "")
         sk = item["sk"]
         if sk == keys.REQUEST_SK:
-            self.send_once(item["request_id"], "receipt", "clinic", lambda: self._receipt_email(item))
+            request = Request.from_item(item)
+            self.send_once(request.request_id, "receipt", "clinic", lambda: self._receipt_email(request))
         elif sk.startswith(keys.OFFER_PREFIX):
-            self.send_once(item["request_id"], "offer", item["director_id"], lambda: self._offer_email(item))
-        elif sk == keys.alert_sk("NO_MATCH"):
-            self.send_once(
-                item["request_id"], "ops_no_match", "ops", lambda: no_match_email(item, self.ops_email)
-            )
+            offer = Offer.from_item(item)
+            self.send_once(offer.request_id, "offer", offer.director_id, lambda: self._offer_email(offer))
         elif sk.startswith(keys.ALERT_PREFIX):
-            kind = f"ops_{item['alert'].lower()}"
-            self.send_once(item["request_id"], kind, "ops", lambda: ops_alert_email(item, self.ops_email))
+            alert = Alert.from_item(item)
+            build = no_match_email if alert.alert == AlertKind.NO_MATCH else ops_alert_email
+            kind = f"ops_{alert.alert.lower()}"
+            self.send_once(alert.request_id, kind, "ops", lambda: build(alert, self.ops_email))
 
-    def on_change(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        """MODIFY records: the transitions that someone must hear about."""
+    def on_change(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """MODIFY records: the transitions that someone must hear about. `old` may hold only the
+        statuses and wave (a replay from the stream-failure ledger)."""
         self.correlation_id = str(new.get("correlation_id") or "")
-        sk, request_id = new["sk"], new.get("request_id", new["pk"])
+        sk = new["sk"]
         if sk == keys.REQUEST_SK:
-            if new["request_status"] == "MATCHED" and old.get("request_status") != "MATCHED":
-                self._introduce(new)
-            if int(new.get("wave", 1)) > int(old.get("wave", 1)) and new["request_status"] == "OFFERED":
-                wave = int(new["wave"])
-                self.send_once(
-                    request_id, f"clinic_update_w{wave}", "clinic", lambda: clinic_update_email(new)
-                )
-        elif sk.startswith(keys.OFFER_PREFIX) and old.get("offer_status") == "OPEN":
-            status, director_id = new["offer_status"], new["director_id"]
-            build = {"SUPERSEDED": filled_email, "DECLINED": declined_email}.get(status)
+            self._request_changed(old, Request.from_item(new))
+        elif sk.startswith(keys.OFFER_PREFIX) and old.get("offer_status") == OfferStatus.OPEN:
+            offer = Offer.from_item(new)
+            build = {OfferStatus.SUPERSEDED: filled_email, OfferStatus.DECLINED: declined_email}.get(
+                offer.offer_status
+            )
             if build is not None:
-                self.send_once(
-                    request_id, status.lower(), director_id, lambda: build(new, self._profile(director_id))
-                )
+                profile = self._profile(offer.director_id)
+                kind = offer.offer_status.lower()
+                self.send_once(offer.request_id, kind, offer.director_id, lambda: build(offer, profile))
 
-    def _introduce(self, request: dict[str, Any]) -> None:
-        request_id = request["request_id"]
+    def _request_changed(self, old: Mapping[str, Any], request: Request) -> None:
+        status = request.request_status
+        if status == RequestStatus.MATCHED and old.get("request_status") != RequestStatus.MATCHED:
+            self._introduce(request)
+        if status == RequestStatus.OFFERED and request.current_wave > int(old.get("wave", 1)):
+            kind = f"clinic_update_w{request.current_wave}"
+            self.send_once(request.request_id, kind, "clinic", lambda: clinic_update_email(request))
+
+    def _introduce(self, request: Request) -> None:
+        request_id = request.request_id
         offers = self.requests.offers(request_id)
-        accepted = [o for o in offers if o["offer_status"] == "ACCEPTED"]
-        if any(o["offer_status"] == "OPEN" for o in offers):
+        accepted = [o for o in offers if o.offer_status == OfferStatus.ACCEPTED]
+        if any(o.offer_status == OfferStatus.OPEN for o in offers):
             # The accepting call closes the other offers; if it died before finishing, close them here
             # (conditional on OPEN, so it never races that call) so their directors hear it is filled.
-            winner = accepted[0]["director_id"] if accepted else ""
+            winner = accepted[0].director_id if accepted else ""
             self.requests.supersede_open_offers(request_id, except_director=winner, now=datetime.now(UTC))
-        profiles = {o["director_id"]: self._profile(o["director_id"]) for o in accepted}
+        profiles = {o.director_id: self._profile(o.director_id) for o in accepted}
         self.send_once(
-            request_id, "intro_clinic", "clinic", lambda: intro_clinic_email(request, list(profiles.values()))
+            request_id,
+            "intro_clinic",
+            "clinic",
+            lambda: intro_clinic_email(request, list(profiles.values())),
         )
         for offer in accepted:
-            states = offer.get("covers_states", request["states"])
-            build = partial(intro_director_email, request, profiles[offer["director_id"]], states)
-            self.send_once(request_id, "intro_director", offer["director_id"], build)
+            states = offer.covers_states or request.states
+            build = partial(intro_director_email, request, profiles[offer.director_id], states)
+            self.send_once(request_id, "intro_director", offer.director_id, build)
 
-    def _receipt_email(self, request: dict[str, Any]) -> Email:
+    def _receipt_email(self, request: Request) -> Email:
         from directormatch.intake.status_page import status_link
 
-        link = status_link(self.public_base_url, request["request_id"], request["created_at"])
+        link = status_link(self.public_base_url, request.request_id, request.created_at)
         return receipt_email(request, link)
 
-    def _profile(self, director_id: str) -> dict[str, Any]:
+    def _profile(self, director_id: str) -> Profile:
         director = self.directors.get_profile(director_id)
         if director is None:
             raise LookupError(f"director {director_id} has no profile")
         return director
 
-    def _offer_email(self, offer: dict[str, Any]) -> Email:
-        return offer_email(
-            offer, self._profile(offer["director_id"]), self.public_base_url, self.inbound_domain
-        )
+    def _offer_email(self, offer: Offer) -> Email:
+        return offer_email(offer, self._profile(offer.director_id), self.public_base_url, self.inbound_domain)
 
     def send_once(self, request_id: str, kind: str, recipient_id: str, build: Callable[[], Email]) -> bool:
         marker = keys.email_sk(kind, recipient_id)
-        if not self.requests.claim_email(request_id, marker, int(time.time()), self.lease_seconds):
+        if not self.ledger.claim_email(request_id, marker, int(time.time()), self.lease_seconds):
             logger.info("email already sent", extra={"request_id": request_id, "kind": kind})
             metrics.add_metric(name=MetricName.DUPLICATE_SKIPPED, unit="Count", value=1)
             return False
         try:
             email = build()
-            if self.requests.is_suppressed(address_key(email.to)):
-                self.requests.mark_email_suppressed(request_id, marker, int(time.time()))
+            if self.ledger.is_suppressed(address_key(email.to)):
+                self.ledger.mark_email_suppressed(request_id, marker, int(time.time()))
                 metrics.add_metric(name=MetricName.EMAIL_SUPPRESSED, unit="Count", value=1)
                 logger.warning(
                     "email not sent: address suppressed", extra={"request_id": request_id, "kind": kind}
@@ -134,9 +153,9 @@ class Notifier:
                 return False
             message_id = self.mailer.send(replace(email, correlation_id=self.correlation_id))
         except Exception:
-            self.requests.release_email(request_id, marker)
+            self.ledger.release_email(request_id, marker)
             raise
-        self.requests.mark_email_sent(request_id, marker, message_id, int(time.time()))
+        self.ledger.mark_email_sent(request_id, marker, message_id, int(time.time()))
         metrics.add_metric(name=MetricName.EMAIL_SENT, unit="Count", value=1)
         logger.info(
             "email sent", extra={"request_id": request_id, "kind": kind, "recipient_id": recipient_id}
@@ -150,8 +169,9 @@ def notifier_from_settings() -> Notifier:
 
     settings = get_settings()
     return Notifier(
-        RequestStore(settings.requests_table),
-        DirectorStore(settings.directors_table, settings.directors_by_state_index),
+        tables.requests(),
+        tables.directors(),
+        tables.email_ledger(),
         Mailer(settings.sender_email, settings.ses_configuration_set),
         lease_seconds=settings.email_lease_seconds,
         ops_email=settings.ops_email,

@@ -9,17 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
-from directormatch import keys
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.mail.messages import expiry_email, ops_expiry_email
 from directormatch.mail.notifier import Notifier
 from directormatch.matching.engine import Shortlist, Weights
 from directormatch.matching.waves import next_wave, no_match_alert
+from directormatch.records import Alert, Expiry, Profile, Request
+from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 ESCALATE_AFTER = timedelta(hours=20)
 EXPIRY_WARNING = timedelta(days=30)
+STUCK_AFTER = timedelta(minutes=15)
 
 
 @dataclass
@@ -45,48 +47,50 @@ def sweep(
     requests: RequestStore, directors: DirectorStore, settings: SweepSettings, now: datetime
 ) -> SweepReport:
     report = SweepReport()
-    for summary in list(requests.requests_in_status("OFFERED")):
+    for summary in list(requests.requests_in_status(RequestStatus.OFFERED)):
         report.requests_checked += 1
         request = requests.get_request(summary["request_id"])
-        if request is None or request["request_status"] != "OFFERED":
+        if request is None or request.request_status != RequestStatus.OFFERED:
             continue
         _advance(request, requests, directors, settings, now, report)
-        _escalate_if_late(request, requests, now, report)
-    for request in list(requests.requests_in_status("NEW", created_before=_iso(now - timedelta(minutes=15)))):
+        _escalate_if_late(Late.of(request), requests, now, report)
+    stuck_since = _iso(now - STUCK_AFTER)
+    for summary in list(requests.requests_in_status(RequestStatus.NEW, created_before=stuck_since)):
         # Matching should take seconds; a request still NEW after 15 minutes is stuck.
-        _escalate_if_late(request, requests, now, report, kind="STUCK_NEW", after=timedelta(minutes=15))
+        late = Late(summary["request_id"], summary["created_at"], int(summary.get("wave", 0)))
+        _escalate_if_late(late, requests, now, report, kind=AlertKind.STUCK_NEW, after=STUCK_AFTER)
     return report
 
 
 def _advance(
-    request: dict[str, Any],
+    request: Request,
     requests: RequestStore,
     directors: DirectorStore,
     settings: SweepSettings,
     now: datetime,
     report: SweepReport,
 ) -> None:
-    request_id = request["request_id"]
+    request_id = request.request_id
     offers = requests.offers(request_id)
     still_open = []
     for offer in offers:
-        if offer["offer_status"] != "OPEN":
+        if offer.offer_status != OfferStatus.OPEN:
             continue
-        if datetime.fromisoformat(offer["expires_at"]) <= now:
-            if requests.close_offer(request_id, offer["director_id"], "EXPIRED", now):
+        if datetime.fromisoformat(offer.expires_at) <= now:
+            if requests.close_offer(request_id, offer.director_id, OfferStatus.EXPIRED, now):
                 report.offers_expired += 1
         else:
             still_open.append(offer)
     if still_open:
         return
-    wave = int(request.get("wave", 1))
+    wave = request.current_wave
     if wave >= settings.max_waves:
-        alert = no_match_alert(request_id, Shortlist(picks=(), candidates=0), _iso(now))
-        alert["reason"] = f"all {wave} waves answered or expired without an accept"
+        reason = f"all {wave} waves answered or expired without an accept"
+        alert = no_match_alert(request_id, Shortlist(picks=(), candidates=0), _iso(now), reason)
         if requests.give_up(request_id, alert, wave, _iso(now)):
             report.gave_up += 1
         return
-    offered = {offer["director_id"] for offer in offers}
+    offered = {offer.director_id for offer in offers}
     result, recorded = next_wave(
         request, offered, requests, directors, settings.wave_size, settings.offer_hours, settings.weights, now
     )
@@ -97,25 +101,30 @@ def _advance(
             report.gave_up += 1
 
 
+@dataclass(frozen=True)
+class Late:
+    """What an escalation needs of a request (a NEW one is known from its index entry alone)."""
+
+    request_id: str
+    created_at: str
+    wave: int
+
+    @classmethod
+    def of(cls, request: Request) -> Late:
+        return cls(request.request_id, request.created_at, request.wave or 0)
+
+
 def _escalate_if_late(
-    request: dict[str, Any],
+    late: Late,
     requests: RequestStore,
     now: datetime,
     report: SweepReport,
-    kind: str = "SLA_20H",
+    kind: AlertKind = AlertKind.SLA_20H,
     after: timedelta = ESCALATE_AFTER,
 ) -> None:
-    if datetime.fromisoformat(request["created_at"]) > now - after:
+    if datetime.fromisoformat(late.created_at) > now - after:
         return
-    alert = {
-        "pk": request["request_id"],
-        "sk": keys.alert_sk(kind),
-        "request_id": request["request_id"],
-        "alert": kind,
-        "created_at": _iso(now),
-        "request_created_at": request["created_at"],
-        "wave": int(request.get("wave", 0)),
-    }
+    alert = Alert.of(late.request_id, kind, _iso(now), request_created_at=late.created_at, wave=late.wave)
     if requests.raise_alert(alert):
         report.escalated += 1
 
@@ -129,29 +138,28 @@ def warn_expiring(directors: DirectorStore, notifier: Notifier, now: datetime, r
     today, last = now.date(), (now + EXPIRY_WARNING).date()
     months = sorted({f"{today:%Y-%m}", f"{last:%Y-%m}"})
     for month in months:
-        for item in directors.expiring(month, today.isoformat(), last.isoformat()):
-            registration = _registration(item)
-            profile = directors.get_profile(item["pk"])
-            if profile is None or not profile.get("active", True):
+        for expiry in directors.expiring(month, today.isoformat(), last.isoformat()):
+            profile = directors.get_profile(expiry.director_id)
+            if profile is None or not profile.active:
                 continue
-            partition = f"DIRECTOR#{item['pk']}"
-            reference = f"{registration}#{item['expires_on']}"
-            sent = notifier.send_once(
-                partition,
-                "expiry_warning",
-                reference,
-                partial(expiry_email, profile, registration, item["expires_on"]),
-            )
-            notifier.send_once(
-                partition,
-                "ops_expiry_warning",
-                reference,
-                partial(ops_expiry_email, notifier.ops_email, item["pk"], registration, item["expires_on"]),
-            )
-            report.expiry_warnings += int(sent)
+            _warn(notifier, profile, expiry, report)
 
 
-def _registration(item: dict[str, Any]) -> str:
-    """'TX license' or 'TX DEA registration', from a LICENSE#TX or DEA#TX item."""
-    kind, _, state = item["sk"].partition("#")
-    return f"{state} {'license' if kind == 'LICENSE' else 'DEA registration'}"
+def _warn(notifier: Notifier, profile: Profile, expiry: Expiry, report: SweepReport) -> None:
+    """The director's warning and the ops copy, each sent once per registration and expiry day."""
+    partition = f"DIRECTOR#{expiry.director_id}"
+    registration, expires_on = expiry.registration, expiry.expires_on
+    reference = f"{registration}#{expires_on}"
+    sent = notifier.send_once(
+        partition,
+        "expiry_warning",
+        reference,
+        partial(expiry_email, profile, registration, expires_on),
+    )
+    notifier.send_once(
+        partition,
+        "ops_expiry_warning",
+        reference,
+        partial(ops_expiry_email, notifier.ops_email, expiry.director_id, registration, expires_on),
+    )
+    report.expiry_warnings += int(sent)

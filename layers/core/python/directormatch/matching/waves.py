@@ -1,39 +1,51 @@
-"""Turning a new request into a MATCH item, its first wave of offers, or NO_MATCH and an ops alert."""
+"""Waves of offers: the first (with the MATCH item) and each next one, or NO_MATCH and an ops alert."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from directormatch import keys
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.matching.engine import Need, Pick, Shortlist, Weights, shortlist
-from directormatch.vocabulary import OfferStatus, RequestStatus
+from directormatch.records import Alert, Match, Offer, Request
+from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 
-def need_of(request: dict[str, Any]) -> Need:
+def need_of(request: Request) -> Need:
     return Need(
-        request_id=request["request_id"],
-        states=tuple(request["states"]),
-        modalities=frozenset(request["modalities"]),
-        start_by=date.fromisoformat(request["start_by"]),
-        np=int(request["supervisees"]["np"]),
-        pa=int(request["supervisees"]["pa"]),
-        controlled_substances=bool(request["controlled_substances"]),
-        malpractice=str(request.get("malpractice", "no_preference")),
+        request_id=request.request_id,
+        states=tuple(request.states),
+        modalities=frozenset(request.modalities),
+        start_by=date.fromisoformat(request.start_by),
+        np=request.supervisees.np,
+        pa=request.supervisees.pa,
+        controlled_substances=request.controlled_substances,
+        malpractice=request.malpractice,
     )
 
 
-def request_summary(request: dict[str, Any]) -> dict[str, Any]:
-    """What an offer shows a director: the clinic's needs, never its identity or contact."""
-    fields = ("states", "modalities", "supervisees", "locations", "controlled_substances", "start_by")
-    summary = {name: request[name] for name in fields}
-    summary["malpractice"] = request.get("malpractice", "no_preference")
-    return summary
+@dataclass(frozen=True)
+class Wave:
+    """One wave of offers being made: its number, the directors offered before, and its times."""
+
+    number: int
+    offered: frozenset[str]
+    now: datetime
+    offer_hours: int
+
+    @property
+    def created_at(self) -> str:
+        return self.now.isoformat(timespec="milliseconds")
+
+    @property
+    def expires_at(self) -> str:
+        return (self.now + timedelta(hours=self.offer_hours)).isoformat(timespec="seconds")
 
 
 def match_request(
-    request: dict[str, Any],
+    request: Request,
     requests: RequestStore,
     directors: DirectorStore,
     wave_size: int,
@@ -41,82 +53,14 @@ def match_request(
     weights: Weights | None = None,
     now: datetime | None = None,
 ) -> tuple[Shortlist, bool]:
-    """Returns the shortlist and whether this call recorded it (False: a redelivery, nothing written)."""
-    now = now or datetime.now(UTC)
-    need = need_of(request)
-    candidates = [c for state in need.states for c in directors.candidates_in(state)]
-    result = shortlist(need, candidates, wave_size, now, weights)
-    created_at = now.isoformat(timespec="milliseconds")
-    expires_at = (now + timedelta(hours=offer_hours)).isoformat(timespec="seconds")
-    offers = [offer_item(request, pick, 1, created_at, expires_at) for pick in result.picks]
-    extra = [] if offers else [no_match_alert(need.request_id, result, created_at)]
-    status = RequestStatus.OFFERED if offers else RequestStatus.NO_MATCH
-    match = match_item(need.request_id, result, directors.items_read, created_at)
-    recorded = requests.record_match(need.request_id, match, offers + extra, status.value)
-    if recorded:
-        licensed = {c.director_id: c.licensed_states or (c.state,) for c in candidates}
-        for pick in result.picks:
-            directors.stamp_offered(pick.director_id, list(licensed[pick.director_id]), created_at)
-    return result, recorded
-
-
-def match_item(request_id: str, result: Shortlist, items_read: int, created_at: str) -> dict[str, Any]:
-    return {
-        "pk": request_id,
-        "sk": keys.MATCH_SK,
-        "created_at": created_at,
-        "candidates": result.candidates,
-        "eligible": result.eligible,
-        "items_read": items_read,
-        "excluded": result.excluded,
-        "team": result.team,
-        "shortlist": [
-            {"director_id": p.director_id, "score": p.score, "states": list(p.states), "wave": 1}
-            for p in result.picks
-        ],
-        "strict_cpom_states": list(result.strict_cpom_states),
-        "states_without_rule": list(result.states_without_rule),
-        "uncovered_states": list(result.uncovered_states),
-    }
-
-
-def offer_item(
-    request: dict[str, Any], pick: Pick, wave: int, created_at: str, expires_at: str
-) -> dict[str, Any]:
-    return {
-        "pk": request["request_id"],
-        "sk": keys.offer_sk(pick.director_id),
-        "request_id": request["request_id"],
-        "director_id": pick.director_id,
-        "offer_status": OfferStatus.OPEN.value,
-        "wave": wave,
-        "score": pick.score,
-        "score_components": dict(pick.components),
-        "reasons": list(pick.reasons),
-        "covers_states": list(pick.states),
-        "team": pick.team,
-        "created_at": created_at,
-        "expires_at": expires_at,
-        "summary": request_summary(request),
-        "correlation_id": request.get("correlation_id"),
-    }
-
-
-def no_match_alert(request_id: str, result: Shortlist, created_at: str) -> dict[str, Any]:
-    return {
-        "pk": request_id,
-        "sk": keys.alert_sk("NO_MATCH"),
-        "request_id": request_id,
-        "alert": "NO_MATCH",
-        "created_at": created_at,
-        "candidates": result.candidates,
-        "excluded": result.excluded,
-        "uncovered_states": list(result.uncovered_states),
-    }
+    """The first wave, with the MATCH item (or NO_MATCH and its alert when nobody can serve).
+    Returns the shortlist and whether this call recorded it (False: a redelivery, nothing written)."""
+    wave = Wave(1, frozenset(), now or datetime.now(UTC), offer_hours)
+    return _send_wave(request, wave, requests, directors, wave_size, weights)
 
 
 def next_wave(
-    request: dict[str, Any],
+    request: Request,
     offered: set[str],
     requests: RequestStore,
     directors: DirectorStore,
@@ -125,22 +69,94 @@ def next_wave(
     weights: Weights | None,
     now: datetime,
 ) -> tuple[Shortlist, bool]:
-    """Offers to the next best directors not offered yet; True when this call wrote them."""
+    """Offers to the next best directors not offered yet, or NO_MATCH when none is left; True when
+    this call wrote them."""
+    wave = Wave(request.current_wave + 1, frozenset(offered), now, offer_hours)
+    return _send_wave(request, wave, requests, directors, wave_size, weights)
+
+
+def _send_wave(
+    request: Request,
+    wave: Wave,
+    requests: RequestStore,
+    directors: DirectorStore,
+    wave_size: int,
+    weights: Weights | None,
+) -> tuple[Shortlist, bool]:
     need = need_of(request)
-    candidates = [
-        c for state in need.states for c in directors.candidates_in(state) if c.director_id not in offered
+    found = [c for state in need.states for c in directors.candidates_in(state)]
+    candidates = [c for c in found if c.director_id not in wave.offered]
+    result = shortlist(need, candidates, wave_size, wave.now, weights)
+    offers = [
+        offer_item(request, pick, wave.number, wave.created_at, wave.expires_at) for pick in result.picks
     ]
-    result = shortlist(need, candidates, wave_size, now, weights)
-    wave = int(request.get("wave", 1)) + 1
-    created_at = now.isoformat(timespec="milliseconds")
-    expires_at = (now + timedelta(hours=offer_hours)).isoformat(timespec="seconds")
-    offers = [offer_item(request, pick, wave, created_at, expires_at) for pick in result.picks]
-    if not offers:
-        alert = no_match_alert(need.request_id, result, created_at)
-        return result, requests.give_up(need.request_id, alert, wave - 1, created_at)
-    recorded = requests.record_wave(need.request_id, offers, "OFFERED", wave, created_at)
+    alerts: list[Alert] = [] if offers else [no_match_alert(need.request_id, result, wave.created_at)]
+    if wave.number == 1:
+        match = match_item(need.request_id, result, len(found), wave.created_at)
+        status = RequestStatus.OFFERED if offers else RequestStatus.NO_MATCH
+        recorded = requests.record_wave(
+            need.request_id, [match, *offers, *alerts], status, 1, wave.created_at
+        )
+    elif offers:
+        recorded = requests.record_wave(
+            need.request_id, offers, RequestStatus.OFFERED, wave.number, wave.created_at
+        )
+    else:
+        return result, requests.give_up(need.request_id, alerts[0], wave.number - 1, wave.created_at)
     if recorded:
         licensed = {c.director_id: c.licensed_states or (c.state,) for c in candidates}
         for pick in result.picks:
-            directors.stamp_offered(pick.director_id, list(licensed[pick.director_id]), created_at)
+            directors.stamp_offered(pick.director_id, list(licensed[pick.director_id]), wave.created_at)
     return result, recorded
+
+
+def match_item(request_id: str, result: Shortlist, items_read: int, created_at: str) -> Match:
+    return Match(
+        pk=request_id,
+        sk=keys.MATCH_SK,
+        created_at=created_at,
+        candidates=result.candidates,
+        eligible=result.eligible,
+        items_read=items_read,
+        excluded=result.excluded,
+        team=result.team,
+        shortlist=[
+            {"director_id": p.director_id, "score": p.score, "states": list(p.states), "wave": 1}
+            for p in result.picks
+        ],
+        strict_cpom_states=list(result.strict_cpom_states),
+        states_without_rule=list(result.states_without_rule),
+        uncovered_states=list(result.uncovered_states),
+    )
+
+
+def offer_item(request: Request, pick: Pick, wave: int, created_at: str, expires_at: str) -> Offer:
+    return Offer(
+        pk=request.request_id,
+        sk=keys.offer_sk(pick.director_id),
+        request_id=request.request_id,
+        director_id=pick.director_id,
+        offer_status=OfferStatus.OPEN,
+        wave=wave,
+        score=pick.score,
+        score_components=dict(pick.components),
+        reasons=list(pick.reasons),
+        covers_states=list(pick.states),
+        team=pick.team,
+        created_at=created_at,
+        expires_at=expires_at,
+        summary=request.needs(),
+        correlation_id=request.correlation_id,
+    )
+
+
+def no_match_alert(request_id: str, result: Shortlist, created_at: str, reason: str | None = None) -> Alert:
+    return Alert.of(
+        request_id,
+        AlertKind.NO_MATCH,
+        created_at,
+        candidates=result.candidates,
+        excluded=result.excluded,
+        uncovered_states=list(result.uncovered_states),
+        reason=reason,
+    )

@@ -14,11 +14,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.errors import RetryLater
 from directormatch.observability import MetricName, metrics, seconds_since
+from directormatch.records import Offer, Request
+from directormatch.vocabulary import OfferStatus, RequestStatus
 
 ACCEPT_ATTEMPTS = 3
 
@@ -37,8 +39,8 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class Answer:
     outcome: Outcome
-    offer: dict[str, Any] | None = None
-    request: dict[str, Any] | None = None
+    offer: Offer | None = None
+    request: Request | None = None
 
     @property
     def changed(self) -> bool:
@@ -47,7 +49,7 @@ class Answer:
 
 def read_state(
     requests: RequestStore, request_id: str, director_id: str
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+) -> tuple[Offer | None, Request | None]:
     """The offer and its request, the request read first.
 
     Two reads are no snapshot, but an accept moves the offer and the request in one transaction
@@ -59,20 +61,31 @@ def read_state(
     return requests.get_offer(request_id, director_id), request
 
 
-def explain(offer: dict[str, Any] | None, request: dict[str, Any] | None, now: datetime) -> Outcome | None:
+def explain(offer: Offer | None, request: Request | None, now: datetime) -> Outcome | None:
     """Why an offer can no longer be answered, from what is stored; None when it still can."""
     if offer is None or request is None:
         return Outcome.NOT_FOUND
-    status = offer["offer_status"]
-    if status == "ACCEPTED":
+    status = offer.offer_status
+    if status == OfferStatus.ACCEPTED:
         return Outcome.ALREADY_ACCEPTED
-    if status == "DECLINED":
+    if status == OfferStatus.DECLINED:
         return Outcome.ALREADY_DECLINED
-    if status == "SUPERSEDED" or request["request_status"] == "MATCHED":
+    if status == OfferStatus.SUPERSEDED or request.request_status == RequestStatus.MATCHED:
         return Outcome.FILLED
-    if status == "EXPIRED" or datetime.fromisoformat(offer["expires_at"]) <= now:
+    if status == OfferStatus.EXPIRED or datetime.fromisoformat(offer.expires_at) <= now:
         return Outcome.EXPIRED
     return None
+
+
+def _answerable(
+    requests: RequestStore, request_id: str, director_id: str, now: datetime
+) -> Answer | tuple[Offer, Request]:
+    """The offer and its request while the offer can be answered; else the Answer saying why not."""
+    offer, request = read_state(requests, request_id, director_id)
+    blocked = explain(offer, request, now)
+    if blocked is not None or offer is None or request is None:
+        return Answer(blocked or Outcome.NOT_FOUND, offer, request)
+    return offer, request
 
 
 def accept(
@@ -84,12 +97,10 @@ def accept(
     now: datetime | None = None,
 ) -> Answer:
     now = now or datetime.now(UTC)
-    offer, request = read_state(requests, request_id, director_id)
-    blocked = explain(offer, request, now)
-    if blocked is not None:
-        return Answer(blocked, offer, request)
-    if offer is None or request is None:  # explain() returned NOT_FOUND for these; keeps mypy informed
-        return Answer(Outcome.NOT_FOUND, offer, request)
+    state = _answerable(requests, request_id, director_id, now)
+    if isinstance(state, Answer):
+        return state
+    offer, request = state
     profile = directors.get_profile(director_id)
     if profile is None:
         return Answer(Outcome.NOT_FOUND, offer, request)
@@ -103,37 +114,42 @@ def accept(
             if attempt == ACCEPT_ATTEMPTS:
                 raise
             time.sleep(0.05 * attempt)
-            offer, request = read_state(requests, request_id, director_id)
-            blocked = explain(offer, request, now)
-            if blocked is not None or offer is None or request is None:
-                return Answer(blocked or Outcome.NOT_FOUND, offer, request)
+            state = _answerable(requests, request_id, director_id, now)
+            if isinstance(state, Answer):
+                return state
+            offer, request = state
     if result == "ok":
         metrics.add_metric(name=MetricName.OFFER_ACCEPTED, unit="Count", value=1)
         metrics.add_metric(
-            name=MetricName.TIME_TO_ACCEPTANCE, unit="Seconds", value=seconds_since(request["created_at"])
+            name=MetricName.TIME_TO_ACCEPTANCE, unit="Seconds", value=seconds_since(request.created_at)
         )
-        if offer.get("team"):
+        if offer.team:
             requests.complete_team_if_covered(request_id, now)
         else:
             requests.supersede_open_offers(request_id, except_director=director_id, now=now)
         return Answer(Outcome.ACCEPTED, offer, request)
     if result == "no_capacity":
         return Answer(Outcome.NO_CAPACITY, offer, request)
-    # Lost a race: read again to say what happened.
-    offer, request = read_state(requests, request_id, director_id)
-    return Answer(explain(offer, request, now) or Outcome.FILLED, offer, request)
+    return _after_lost_race(requests, request_id, director_id, now, Outcome.FILLED)
 
 
 def decline(
     requests: RequestStore, request_id: str, director_id: str, via: str, now: datetime | None = None
 ) -> Answer:
     now = now or datetime.now(UTC)
-    offer, request = read_state(requests, request_id, director_id)
-    blocked = explain(offer, request, now)
-    if blocked is not None:
-        return Answer(blocked, offer, request)
+    state = _answerable(requests, request_id, director_id, now)
+    if isinstance(state, Answer):
+        return state
+    offer, request = state
     if requests.decline_offer(request_id, director_id, via, now):
         metrics.add_metric(name=MetricName.OFFER_DECLINED, unit="Count", value=1)
         return Answer(Outcome.DECLINED, offer, request)
+    return _after_lost_race(requests, request_id, director_id, now, Outcome.ALREADY_DECLINED)
+
+
+def _after_lost_race(
+    requests: RequestStore, request_id: str, director_id: str, now: datetime, otherwise: Outcome
+) -> Answer:
+    """A write whose condition failed lost to another answer: read again to say what happened."""
     offer, request = read_state(requests, request_id, director_id)
-    return Answer(explain(offer, request, now) or Outcome.ALREADY_DECLINED, offer, request)
+    return Answer(explain(offer, request, now) or otherwise, offer, request)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from enum import StrEnum
 
-from directormatch.aws.store import DirectorStore, RequestStore
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.requests_table import RequestStore
 from directormatch.mail.messages import reply_answer_email
 from directormatch.mail.notifier import Notifier
 from directormatch.mail.render import Email
@@ -41,13 +42,13 @@ def handle_reply(
     if profile is None or offer is None:
         logger.info("reply ignored: no such offer", extra=log)
         return ReplyOutcome.UNKNOWN_OFFER, None
-    if str(profile["email"]).lower() != reply.sender:
+    if profile.email.lower() != reply.sender:
         logger.info("reply ignored: sender is not the offered director", extra=log)
         return ReplyOutcome.WRONG_SENDER, None
     reference = hashlib.sha256(reply.message_id.encode()).hexdigest()[:16]
     if reply.intent == Intent.UNCLEAR:
         notifier.send_once(
-            reply.request_id, "reply_help", reference, lambda: _answer(reply, profile["email"], HELP)
+            reply.request_id, "reply_help", reference, lambda: _answer(reply, profile.email, HELP)
         )
         return ReplyOutcome.UNCLEAR, None
     if reply.intent == Intent.ACCEPT:
@@ -59,7 +60,7 @@ def handle_reply(
         return ReplyOutcome.ACTED, answer.outcome
     text = TOO_LATE_TEXT.get(answer.outcome, "We could not act on your reply.")
     notifier.send_once(
-        reply.request_id, "reply_outcome", reference, lambda: _answer(reply, profile["email"], text)
+        reply.request_id, "reply_outcome", reference, lambda: _answer(reply, profile.email, text)
     )
     return ReplyOutcome.TOO_LATE, answer.outcome
 

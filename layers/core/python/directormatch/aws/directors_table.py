@@ -1,0 +1,168 @@
+"""The Directors table: a PROFILE item and LICENSE#<state> / DEA#<state> items per director."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from directormatch import keys
+from directormatch.aws.attributes import cancellation_codes, error_code, key, to_attributes
+from directormatch.aws.table import Table
+from directormatch.records import Expiry, Offer, Profile, Request
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from directormatch.matching.engine import Candidate
+
+BY_EXPIRY_MONTH = "ByExpiryMonth"
+
+
+class DirectorStore(Table):
+    """The Directors table, with its ByState index (one LICENSE item per director licensed in a state)."""
+
+    def __init__(self, table: str, by_state_index: str, client: DynamoDBClient | None = None) -> None:
+        super().__init__(table, client)
+        self.by_state_index = by_state_index
+
+    def licenses_in(self, state: str, **options: Any) -> Iterator[dict[str, Any]]:
+        """The LICENSE items of one state, from the ByState index; `options` narrow the Query."""
+        return self.query("license_state = :state", {":state": state}, index=self.by_state_index, **options)
+
+    def candidates_in(self, state: str) -> Iterator[Candidate]:
+        """One matching Candidate per director licensed in `state`."""
+        return (candidate_from_item(item) for item in self.licenses_in(state))
+
+    def get_profile(self, director_id: str) -> Profile | None:
+        item = self.item(director_id, keys.PROFILE_SK, consistent=False)
+        return Profile.from_item(item) if item else None
+
+    def expiring(self, month: str, first: str, last: str) -> Iterator[Expiry]:
+        """LICENSE and DEA items expiring between two ISO dates within one month (ByExpiryMonth index)."""
+        condition = "expiry_month = :month AND expires_on BETWEEN :first AND :last"
+        values = {":month": month, ":first": first, ":last": last}
+        return (Expiry.from_item(item) for item in self.query(condition, values, index=BY_EXPIRY_MONTH))
+
+    def stamp_offered(self, director_id: str, states: list[str], at: str) -> None:
+        """Record when a director was last offered work (the fairness score reads it from every item).
+
+        One transaction for the PROFILE and every LICENSE item (at most 52 of the 100 allowed), so a
+        match costs one call per offered director, not one per item. When a condition fails (a newer
+        stamp from a later match, a license removed meanwhile) or another writer is in the way, each
+        item is stamped on its own, as far as its own condition allows."""
+        updates = [self._stamp_update(director_id, sk, at) for sk in _stamped_keys(states)]
+        transaction: list[Any] = [{"Update": update} for update in updates]
+        try:
+            self.client.transact_write_items(TransactItems=transaction)
+        except ClientError as error:
+            codes = cancellation_codes(error)
+            if "ConditionalCheckFailed" not in codes and "TransactionConflict" not in codes:
+                raise
+            for update in updates:
+                self._stamp(update)
+
+    def _stamp_update(self, director_id: str, sk: str, at: str) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Key": key(director_id, sk),
+            "UpdateExpression": "SET last_offered_at = :at",
+            "ConditionExpression": (
+                "attribute_exists(pk) AND (attribute_not_exists(last_offered_at) OR last_offered_at < :at)"
+            ),
+            "ExpressionAttributeValues": to_attributes({":at": at}),
+        }
+
+    def _stamp(self, update: dict[str, Any]) -> None:
+        try:
+            self.client.update_item(**update)
+        except ClientError as error:
+            # Item gone (license removed) or a newer stamp already there: nothing to do.
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def put_items(self, items: list[dict[str, Any]]) -> None:
+        """Bulk load (local roster)."""
+        self.batch_write([{"PutRequest": {"Item": to_attributes(item)}} for item in items], "roster load")
+
+
+def _stamped_keys(states: list[str]) -> list[str]:
+    return [keys.PROFILE_SK, *(keys.license_sk(state) for state in dict.fromkeys(states))]
+
+
+def load_updates(directors_table: str, request: Request, offer: Offer, profile: Profile) -> list[Any]:
+    """An accept's writes to the Directors table: one more clinic on the director's PROFILE (only while
+    under max_clinics) and on every LICENSE item (they carry the count for the matcher); the clinic's
+    NPs and PAs on the licenses of the states the director now serves."""
+    director_id = offer.director_id
+    serves = set(offer.covers_states)
+    supervisees = request.supervisees
+    updates: list[Any] = [
+        {
+            "Update": {
+                "TableName": directors_table,
+                "Key": key(director_id, keys.PROFILE_SK),
+                "UpdateExpression": "SET active_clinics = active_clinics + :one",
+                "ConditionExpression": "active_clinics < max_clinics",
+                "ExpressionAttributeValues": to_attributes({":one": 1}),
+            }
+        }
+    ]
+    for state in profile.licensed_states:
+        expression = "SET active_clinics = if_not_exists(active_clinics, :zero) + :one"
+        values: dict[str, Any] = {":one": 1, ":zero": 0}
+        if state in serves:
+            expression += (
+                ", supervising_np = if_not_exists(supervising_np, :zero) + :np"
+                ", supervising_pa = if_not_exists(supervising_pa, :zero) + :pa"
+            )
+            values |= {":np": supervisees.np, ":pa": supervisees.pa}
+        updates.append(
+            {
+                "Update": {
+                    "TableName": directors_table,
+                    "Key": key(director_id, keys.license_sk(state)),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": to_attributes(values),
+                }
+            }
+        )
+    return updates
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def candidate_from_item(item: Mapping[str, Any]) -> Candidate:
+    """A ByState index item (LICENSE#<state>, see ops.roster.directors) as a matching Candidate.
+    Matching is imported here, on first use: the functions that never match do without it."""
+    from directormatch.matching.engine import Candidate
+
+    last_offered = item.get("last_offered_at")
+    return Candidate(
+        director_id=item["pk"],
+        state=item["license_state"],
+        license_status=item["license_status"],
+        license_expires_on=date.fromisoformat(item["license_expires_on"]),
+        modalities=frozenset(item.get("modalities", ())),
+        active=bool(item.get("active", False)),
+        paused=bool(item.get("paused", False)),
+        excluded=bool(item.get("excluded", False)),
+        max_clinics=int(item.get("max_clinics", 0)),
+        active_clinics=int(item.get("active_clinics", 0)),
+        dea_expires_on=_date(item.get("dea_expires_on")),
+        supervising_np=int(item.get("supervising_np", 0)),
+        supervising_pa=int(item.get("supervising_pa", 0)),
+        specialties=frozenset(item.get("specialties", ())),
+        modality_years=tuple(sorted((k, int(v)) for k, v in (item.get("modality_years") or {}).items())),
+        malpractice_per_claim=int(item.get("malpractice_per_claim", 0)),
+        malpractice_aggregate=int(item.get("malpractice_aggregate", 0)),
+        response_rate=item.get("response_rate"),
+        median_response_hours=item.get("median_response_hours"),
+        last_offered_at=datetime.fromisoformat(last_offered) if last_offered else None,
+        licensed_states=tuple(item.get("licensed_states", ())),
+    )

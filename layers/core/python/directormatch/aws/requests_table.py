@@ -1,0 +1,351 @@
+"""The Requests table: one partition per quote request (REQUEST, MATCH, OFFERs, ALERTs), and the
+stream-failure ledger. EMAIL markers and the suppression list live there too (aws.email_ledger).
+Every write a retry could repeat is conditional."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from directormatch import keys
+from directormatch.aws.attributes import (
+    THROTTLING,
+    cancellation_codes,
+    conditional_put,
+    error_code,
+    key,
+    to_attributes,
+)
+from directormatch.aws.table import Table
+from directormatch.errors import IdempotencyConflict, RetryLater, StoreUnavailable
+from directormatch.records import Alert, Offer, Profile, Record, Request
+from directormatch.vocabulary import OfferStatus, RequestStatus
+
+CONFLICT_RETRIES = 4
+REQUESTS_BY_STATUS = "RequestsByStatus"
+
+
+@dataclass(frozen=True)
+class Created:
+    request_id: str
+    replayed: bool
+
+
+class RequestStore(Table):
+    """The Requests table."""
+
+    # --- requests ---------------------------------------------------------------------------------
+
+    def create_request(self, item: dict[str, Any], idempotency: dict[str, Any] | None) -> Created:
+        """Write the REQUEST item once; with an idempotency record, in the same transaction."""
+        request_put = conditional_put(self.table, item)
+        try:
+            if idempotency is None:
+                self.client.put_item(**request_put)
+            else:
+                return self._create_with_key(request_put, idempotency)
+        except ClientError as error:
+            if error_code(error) in THROTTLING:
+                raise StoreUnavailable(error_code(error)) from error
+            raise
+        return Created(item["request_id"], replayed=False)
+
+    def _create_with_key(self, request_put: dict[str, Any], idempotency: dict[str, Any]) -> Created:
+        key_put: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": to_attributes(idempotency),
+            "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
+            "ExpressionAttributeNames": {"#ttl": "ttl"},
+            "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
+        }
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                transaction: list[Any] = [{"Put": request_put}, {"Put": key_put}]
+                self.client.transact_write_items(TransactItems=transaction)
+                return Created(idempotency["request_id"], replayed=False)
+            except ClientError as error:
+                codes = cancellation_codes(error)
+                if error_code(error) == "TransactionCanceledException" and codes[1:2] == [
+                    "ConditionalCheckFailed"
+                ]:
+                    existing = self.item(idempotency["pk"], idempotency["sk"])
+                    if existing is not None:
+                        return _replay(existing, idempotency)
+                if "TransactionConflict" not in codes and error_code(error) not in THROTTLING:
+                    raise
+            time.sleep(0.05 * 2**attempt)
+        raise StoreUnavailable("idempotency record busy")
+
+    def get_request(self, request_id: str) -> Request | None:
+        item = self.item(request_id, keys.REQUEST_SK)
+        return Request.from_item(item) if item else None
+
+    def requests_in_status(
+        self, status: RequestStatus, created_before: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Requests in one status, from the RequestsByStatus index: their keys, status, created_at,
+        request_id, states, modalities and wave (the index's projection, not whole items)."""
+        condition = "request_status = :status"
+        values: dict[str, Any] = {":status": status}
+        if created_before:
+            condition += " AND created_at < :before"
+            values[":before"] = created_before
+        return self.query(condition, values, index=REQUESTS_BY_STATUS)
+
+    # --- matching: MATCH, waves of OFFERs, ALERTs --------------------------------------------------
+
+    def record_wave(
+        self, request_id: str, new_items: Sequence[Record], status: RequestStatus, wave: int, at: str
+    ) -> bool:
+        """New items (MATCH, offers, alerts) and the request's next status and wave, all or nothing.
+
+        Wave 1 moves a NEW request; later waves move an OFFERED request from wave - 1. False when
+        another invocation got there first (a redelivery or a concurrent sweep): nothing written.
+        """
+        items: list[Any] = [{"Put": conditional_put(self.table, item.to_item())} for item in new_items]
+        expected: dict[str, Any] = {":expected": RequestStatus.NEW}
+        condition = "request_status = :expected"
+        if wave > 1:
+            condition = "request_status = :expected AND wave = :previous"
+            expected = {":expected": RequestStatus.OFFERED, ":previous": wave - 1}
+        values = {":status": status, ":wave": wave, ":at": at, **expected}
+        update = "SET request_status = :status, wave = :wave, updated_at = :at"
+        items.append(self._request_update(request_id, update, condition, values))
+        return self._transact_once(items)
+
+    def give_up(self, request_id: str, alert: Alert, wave: int, at: str) -> bool:
+        """OFFERED -> NO_MATCH after the last wave, with the ops alert; False if already done."""
+        values = {
+            ":no_match": RequestStatus.NO_MATCH,
+            ":offered": RequestStatus.OFFERED,
+            ":wave": wave,
+            ":at": at,
+        }
+        items: list[Any] = [
+            {"Put": conditional_put(self.table, alert.to_item())},
+            self._request_update(
+                request_id,
+                "SET request_status = :no_match, updated_at = :at",
+                "request_status = :offered AND wave = :wave",
+                values,
+            ),
+        ]
+        return self._transact_once(items)
+
+    def _request_update(
+        self, request_id: str, update: str, condition: str, values: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A transaction's conditional Update of the REQUEST item."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": key(request_id, keys.REQUEST_SK),
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": to_attributes(values),
+            }
+        }
+
+    def _transact_once(self, items: list[Any]) -> bool:
+        """Write all or nothing; False when a condition failed or another writer was in the way
+        (a redelivery or a concurrent sweep: the work is done or being done elsewhere)."""
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            codes = cancellation_codes(error)
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                return False
+            raise
+        return True
+
+    def raise_alert(self, alert: Alert) -> bool:
+        """Put an ALERT item once; False when it exists (the alert was raised before)."""
+        return self.put_new(alert.to_item())
+
+    # --- offers ------------------------------------------------------------------------------------
+
+    def get_offer(self, request_id: str, director_id: str) -> Offer | None:
+        item = self.item(request_id, keys.offer_sk(director_id))
+        return Offer.from_item(item) if item else None
+
+    def offers(self, request_id: str) -> list[Offer]:
+        """Every OFFER item of one request (a Query on its partition)."""
+        values = {":pk": request_id, ":offer": keys.OFFER_PREFIX}
+        found = self.query("pk = :pk AND begins_with(sk, :offer)", values, ConsistentRead=True)
+        return [Offer.from_item(item) for item in found]
+
+    def accept_offer(
+        self,
+        request: Request,
+        offer: Offer,
+        profile: Profile,
+        directors_table: str,
+        via: str,
+        now: datetime,
+    ) -> str:
+        """One transaction: offer ACCEPTED, request MATCHED (or the team's states recorded), and the
+        director's clinic count and supervision counts raised. 'ok', 'no_capacity' or 'conflict'."""
+        from directormatch.aws.directors_table import load_updates
+
+        items: list[Any] = [
+            self._accept_update(offer, via, now),
+            self._matched_update(request, offer, now),
+            *load_updates(directors_table, request, offer, profile),
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            codes = cancellation_codes(error)
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            if codes[:2] == ["None", "None"] and "ConditionalCheckFailed" in codes[2:3]:
+                return "no_capacity"
+            if "TransactionConflict" in codes:
+                raise RetryLater("offer is being answered concurrently") from error
+            return "conflict"
+        return "ok"
+
+    def _accept_update(self, offer: Offer, via: str, now: datetime) -> dict[str, Any]:
+        values = {
+            ":accepted": OfferStatus.ACCEPTED,
+            ":at": now.isoformat(timespec="milliseconds"),
+            ":via": via,
+            ":open": OfferStatus.OPEN,
+            ":now": now.isoformat(timespec="seconds"),
+        }
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": key(offer.request_id, offer.sk),
+                "UpdateExpression": "SET offer_status = :accepted, answered_at = :at, answered_via = :via",
+                "ConditionExpression": "offer_status = :open AND expires_at > :now",
+                "ExpressionAttributeValues": to_attributes(values),
+            }
+        }
+
+    def _matched_update(self, request: Request, offer: Offer, now: datetime) -> dict[str, Any]:
+        """The request's side of an accept: MATCHED, unless a team still lacks states."""
+        director_id = offer.director_id
+        team_states = set(offer.covers_states) if offer.team else set()
+        completes = not team_states or request.accepted_states | team_states >= set(request.states)
+        update = "SET updated_at = :at"
+        values: dict[str, Any] = {
+            ":offered": RequestStatus.OFFERED,
+            ":at": now.isoformat(timespec="milliseconds"),
+        }
+        if completes:
+            update = "SET request_status = :matched, matched_at = :at, updated_at = :at"
+            values[":matched"] = RequestStatus.MATCHED
+        if team_states:
+            update += " ADD accepted_states :states, accepted_directors :director"
+            values |= {":states": team_states, ":director": {director_id}}
+        else:
+            update += ", matched_director_id = :director_id"
+            values[":director_id"] = director_id
+        return self._request_update(request.request_id, update, "request_status = :offered", values)
+
+    def decline_offer(self, request_id: str, director_id: str, via: str, now: datetime) -> bool:
+        """OPEN -> DECLINED; False when it was no longer open (accepted, superseded, expired)."""
+        assignments = "offer_status = :status, answered_at = :at, answered_via = :via"
+        return self._from_open(request_id, director_id, OfferStatus.DECLINED, assignments, now, {":via": via})
+
+    def close_offer(self, request_id: str, director_id: str, status: OfferStatus, now: datetime) -> bool:
+        """OPEN -> SUPERSEDED or EXPIRED; False when it was no longer open."""
+        return self._from_open(
+            request_id, director_id, status, "offer_status = :status, closed_at = :at", now
+        )
+
+    def _from_open(
+        self,
+        request_id: str,
+        director_id: str,
+        status: OfferStatus,
+        assignments: str,
+        now: datetime,
+        values: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """An OPEN offer to `status`, setting `assignments` (:status, :at and `values`)."""
+        at = now.isoformat(timespec="milliseconds")
+        return self._update_if(
+            Key=key(request_id, keys.offer_sk(director_id)),
+            UpdateExpression=f"SET {assignments}",
+            ConditionExpression="offer_status = :open",
+            ExpressionAttributeValues=to_attributes(
+                {":status": status, ":at": at, ":open": OfferStatus.OPEN, **(values or {})}
+            ),
+        )
+
+    def _update_if(self, **request: Any) -> bool:
+        """A conditional UpdateItem: True when written, False when the condition failed.
+
+        TransactionConflictException means a transaction is writing the item right now (an accept
+        in flight while a decline, a close or the team's completion arrives): wait for it to land,
+        then let the condition decide.
+        """
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                self.client.update_item(TableName=self.table, **request)
+                return True
+            except ClientError as error:
+                if error_code(error) == "ConditionalCheckFailedException":
+                    return False
+                if error_code(error) != "TransactionConflictException" or attempt == CONFLICT_RETRIES:
+                    raise
+            time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def complete_team_if_covered(self, request_id: str, now: datetime) -> bool:
+        """A team request is MATCHED once accepted offers cover every requested state."""
+        request = self.get_request(request_id)
+        if request is None or request.request_status != RequestStatus.OFFERED:
+            return False
+        if not request.accepted_states >= set(request.states):
+            return False
+        return self._update_if(
+            Key=key(request_id, keys.REQUEST_SK),
+            UpdateExpression="SET request_status = :matched, matched_at = :at, updated_at = :at",
+            ConditionExpression="request_status = :offered",
+            ExpressionAttributeValues=to_attributes(
+                {
+                    ":matched": RequestStatus.MATCHED,
+                    ":offered": RequestStatus.OFFERED,
+                    ":at": now.isoformat(timespec="milliseconds"),
+                }
+            ),
+        )
+
+    def supersede_open_offers(self, request_id: str, except_director: str, now: datetime) -> list[str]:
+        """Close every other OPEN offer of a matched request; returns the directors whose offer closed."""
+        closed = []
+        for offer in self.offers(request_id):
+            others_open = offer.offer_status == OfferStatus.OPEN and offer.director_id != except_director
+            if others_open and self.close_offer(request_id, offer.director_id, OfferStatus.SUPERSEDED, now):
+                closed.append(offer.director_id)
+        return closed
+
+    # --- the stream-failure ledger -----------------------------------------------------------------
+
+    def record_stream_failure(self, entry: dict[str, Any]) -> None:
+        """Keep a failed stream record's coordinates (directormatch.aws.streams); a repeated failure of
+        the same record overwrites its entry."""
+        self.client.put_item(TableName=self.table, Item=to_attributes(entry))
+
+    def stream_failures(self, function: str, first: str, last: str) -> list[dict[str, Any]]:
+        """One function's failed-record entries between two sequence numbers, inclusive, in order."""
+        values = {
+            ":pk": keys.stream_failure_pk(function),
+            ":first": keys.sequence_sk(first),
+            ":last": keys.sequence_sk(last),
+        }
+        return list(self.query("pk = :pk AND sk BETWEEN :first AND :last", values, ConsistentRead=True))
+
+
+def _replay(existing: dict[str, Any], claim: dict[str, Any]) -> Created:
+    if existing["body_hash"] != claim["body_hash"]:
+        raise IdempotencyConflict("Idempotency-Key was already used with a different request body")
+    return Created(existing["request_id"], replayed=True)

@@ -1,0 +1,39 @@
+"""The stores every function uses, built from settings on first use and kept for the process."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.aws.email_ledger import EmailLedger
+from directormatch.aws.requests_table import RequestStore
+from directormatch.settings import get_settings
+
+
+def requests() -> RequestStore:
+    return _requests(get_settings().requests_table)
+
+
+def email_ledger() -> EmailLedger:
+    return _email_ledger(get_settings().requests_table)
+
+
+def directors() -> DirectorStore:
+    settings = get_settings()
+    return _directors(settings.directors_table, settings.directors_by_state_index)
+
+
+# Keyed by the names, so a process whose settings change (tests) gets stores for the new tables.
+@cache
+def _requests(table: str) -> RequestStore:
+    return RequestStore(table)
+
+
+@cache
+def _directors(table: str, by_state_index: str) -> DirectorStore:
+    return DirectorStore(table, by_state_index)
+
+
+@cache
+def _email_ledger(table: str) -> EmailLedger:
+    return EmailLedger(table)

@@ -1,0 +1,312 @@
+"""The stored items as typed records, with the one mapping to and from their DynamoDB attributes.
+
+Requests table: REQUEST, MATCH, OFFER#<director>, ALERT#<kind>, EMAIL#<kind>#<recipient>.
+Directors table: PROFILE, LICENSE#<state>, DEA#<state>.
+
+Frozen dataclasses, not pydantic: the stream functions read every record, and their cold start
+stays near boto3's. A record reads every attribute it names and ignores any other, so items
+written before a field existed, or with one a record does not use, still read. Writing gives the
+item the attribute names it always had (None values and empty maps are left out when encoded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Self
+
+from directormatch import keys
+from directormatch.vocabulary import AlertKind, EmailStatus, OfferStatus, RequestStatus
+
+
+@dataclass(frozen=True)
+class Record(Mapping[str, Any]):
+    """What every record shares: reading from and writing to a plain item, field by field."""
+
+    # Fields holding a record of their own, by name: read from (and written as) a nested map.
+    nested: ClassVar[Mapping[str, type[Record]]] = {}
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Self:
+        """The record of a plain item (as `aws.attributes.from_attributes` gives it)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in item:
+                kind = cls.nested.get(f.name)
+                values[f.name] = kind.from_item(item[f.name]) if kind else item[f.name]
+        return cls(**values)
+
+    @classmethod
+    def from_attributes(cls, image: Mapping[str, Any]) -> Self:
+        """The record of a DynamoDB item or stream image."""
+        from directormatch.aws.attributes import from_attributes
+
+        return cls.from_item(from_attributes(image))
+
+    def to_item(self) -> dict[str, Any]:
+        """The plain item, attribute names as stored; unset attributes left out."""
+        return {name: v.to_item() if isinstance(v := getattr(self, name), Record) else v for name in self}
+
+    # A record also reads as the item it stands for (record["name"], record.get("name"), **record,
+    # dict(record)): code that still reads items as mappings (the email builders, the pages, tests)
+    # reads records unchanged. Unset attributes (None, an empty set) are absent, as in the table.
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names() or not _present(value := getattr(self, name)):
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return (f.name for f in fields(self) if _present(getattr(self, f.name)))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    @classmethod
+    def _names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in fields(cls))
+
+
+def _present(value: Any) -> bool:
+    """Whether an attribute is stored: None is not, nor an empty set (DynamoDB holds none)."""
+    return value is not None and value != set()
+
+
+@dataclass(frozen=True)
+class Item(Record):
+    """A whole stored item: its keys, then its attributes."""
+
+    pk: str
+    sk: str
+
+
+# --- Requests table ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clinic(Record):
+    name: str
+    website: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact(Record):
+    name: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Supervisees(Record):
+    np: int = 0
+    pa: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Needs(Record):
+    """The clinic's needs, which an offer shows a director (never the clinic's identity or contact)."""
+
+    nested: ClassVar[Mapping[str, type[Record]]] = {"supervisees": Supervisees}
+
+    states: list[str]
+    modalities: list[str]
+    supervisees: Supervisees
+    locations: int
+    controlled_substances: bool
+    start_by: str
+    malpractice: str = "no_preference"
+
+    def needs(self) -> Needs:
+        """Just the needs (an offer's summary), from a request or a summary."""
+        return Needs(**{f.name: getattr(self, f.name) for f in fields(Needs)})
+
+
+@dataclass(frozen=True)
+class Request(Item, Needs):
+    """The REQUEST item: the clinic's quote request and where it stands."""
+
+    nested: ClassVar[Mapping[str, type[Record]]] = {
+        "clinic": Clinic,
+        "contact": Contact,
+        "supervisees": Supervisees,
+    }
+
+    request_id: str
+    request_status: RequestStatus
+    created_at: str
+    clinic: Clinic
+    contact: Contact
+    consent: bool = True
+    notes: str | None = None
+    correlation_id: str | None = None
+    wave: int | None = None
+    updated_at: str | None = None
+    matched_at: str | None = None
+    matched_director_id: str | None = None
+    # A team request's states and directors accepted so far (string sets).
+    accepted_states: set[str] = field(default_factory=set)
+    accepted_directors: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "request_status", RequestStatus(self.request_status))
+
+    @property
+    def current_wave(self) -> int:
+        """The wave of offers out now (a NEW request has none yet: 1 is the first)."""
+        return self.wave or 1
+
+
+@dataclass(frozen=True)
+class Offer(Item):
+    """An OFFER#<director> item: one director's offer of one request, and its answer."""
+
+    nested: ClassVar[Mapping[str, type[Record]]] = {"summary": Needs}
+
+    request_id: str
+    director_id: str
+    offer_status: OfferStatus
+    wave: int
+    created_at: str
+    expires_at: str
+    summary: Needs
+    score: float = 0.0
+    score_components: dict[str, float] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    covers_states: list[str] = field(default_factory=list)
+    team: bool = False
+    correlation_id: str | None = None
+    answered_at: str | None = None
+    answered_via: str | None = None
+    closed_at: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "offer_status", OfferStatus(self.offer_status))
+
+
+@dataclass(frozen=True)
+class Match(Item):
+    """The MATCH item: how the first shortlist came about (counts and ids, for ops and the bench)."""
+
+    created_at: str
+    candidates: int
+    eligible: int
+    items_read: int
+    team: bool
+    shortlist: list[dict[str, Any]]
+    excluded: dict[str, int] = field(default_factory=dict)
+    strict_cpom_states: list[str] = field(default_factory=list)
+    states_without_rule: list[str] = field(default_factory=list)
+    uncovered_states: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Alert(Item):
+    """An ALERT#<kind> item: a request ops must look at (raised once per kind)."""
+
+    request_id: str
+    alert: AlertKind
+    created_at: str
+    candidates: int | None = None
+    excluded: dict[str, int] | None = None
+    uncovered_states: list[str] | None = None
+    reason: str | None = None
+    request_created_at: str | None = None
+    wave: int | None = None
+    correlation_id: str | None = None
+
+    @classmethod
+    def of(cls, request_id: str, kind: AlertKind, created_at: str, **details: Any) -> Alert:
+        return cls(request_id, keys.alert_sk(kind), request_id, kind, created_at, **details)
+
+
+@dataclass(frozen=True)
+class EmailMarker(Item):
+    """An EMAIL#<kind>#<recipient> item: the claim on one email, then the proof it went out."""
+
+    email_status: EmailStatus
+    lease_until: int | None = None
+    message_id: str | None = None
+    sent_at: int | None = None
+
+
+# --- Directors table -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectorFilters(Record):
+    """What the matcher filters and scores on: on the PROFILE and copied onto every LICENSE item."""
+
+    modalities: list[str] = field(default_factory=list)
+    modality_years: dict[str, int] = field(default_factory=dict)
+    specialties: list[str] = field(default_factory=list)
+    max_clinics: int = 0
+    active_clinics: int = 0
+    active: bool = False
+    paused: bool = False
+    excluded: bool = False
+    malpractice_per_claim: int = 0
+    malpractice_aggregate: int = 0
+    response_rate: float | None = None
+    median_response_hours: float | None = None
+    licensed_states: list[str] = field(default_factory=list)
+    last_offered_at: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile(DirectorFilters):
+    """The PROFILE item: who the director is and how to reach them."""
+
+    pk: str
+    sk: str = keys.PROFILE_SK
+    director_id: str
+    first_name: str
+    last_name: str
+    email: str
+    npi: str | None = None
+    dea_states: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class License(DirectorFilters):
+    """A LICENSE#<state> item: one state license, with the director's filters (the ByState index)."""
+
+    pk: str
+    sk: str
+    license_state: str
+    license_status: str
+    license_expires_on: str
+    license_number: str | None = None
+    expiry_month: str | None = None
+    expires_on: str | None = None
+    dea_expires_on: str | None = None
+    supervising_np: int = 0
+    supervising_pa: int = 0
+
+
+@dataclass(frozen=True)
+class Expiry(Item):
+    """A ByExpiryMonth index entry: a LICENSE or DEA item's keys and the day it lapses."""
+
+    expiry_month: str
+    expires_on: str
+    license_state: str | None = None
+    dea_state: str | None = None
+    license_status: str | None = None
+
+    @property
+    def director_id(self) -> str:
+        return self.pk
+
+    @property
+    def registration(self) -> str:
+        """'TX license' or 'TX DEA registration'."""
+        kind, _, state = self.sk.partition("#")
+        return f"{state} {'license' if kind + '#' == keys.LICENSE_PREFIX else 'DEA registration'}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dea(Expiry):
+    """A DEA#<state> item: one DEA registration, on the ByExpiryMonth index."""
+
+    dea_state: str
+    dea_number: str
+    dea_expires_on: str
