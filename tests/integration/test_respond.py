@@ -72,7 +72,7 @@ def offer_event(method: str, token: str, action: str | None = None) -> dict[str,
 
 
 def link_token(offer: dict[str, Any], action: Action = Action.ACCEPT, keyring: Keyring | None = None) -> str:
-    """The token of the offer email's link (as messages.offer_links signs it)."""
+    """The token of the offer email's link (as links.offer_links signs it)."""
     expires = datetime.fromisoformat(offer["expires_at"])
     return tokens.issue(
         keyring or tokens.keyring(), action, offer["request_id"], offer["director_id"], expires

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from directormatch import tokens
-from directormatch.intake import status_page as status
+from directormatch import links, tokens
 from directormatch.tokens import Action
 from tests.conftest import FakeLambdaContext
 from tests.events import INTAKE_POST, api_event, load_event
@@ -69,7 +68,7 @@ def test_status_page_good_link_shows_the_request(
     intake_app: ModuleType, posted: dict[str, Any], lambda_context: FakeLambdaContext
 ) -> None:
     # Given the status link of the clinic's receipt email
-    link = status.status_link("https://api.example", posted["request_id"], posted["created_at"])
+    link = links.status_link("https://api.example", posted["request_id"], posted["created_at"])
     token = link.split("?token=")[1]
 
     # When the clinic opens it

@@ -144,7 +144,7 @@ def tables(aws: Aws) -> tuple[Records, Records]:
 
 
 def link_token(offer: dict[str, Any], action: Action = Action.ACCEPT) -> str:
-    """The token of an offer email's link (as messages.offer_links signs it)."""
+    """The token of an offer email's link (as links.offer_links signs it)."""
     return tokens.issue(
         tokens.keyring(),
         action,

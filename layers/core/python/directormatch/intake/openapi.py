@@ -6,8 +6,8 @@ body would be answered as invalid fields rather than 413/415, the form post (url
 with pages) would need a second route model, and its OpenAPI modules add to every cold start of
 intake what a document asked for now and then needs. The models validate in the route
 (intake.http.read_quote); the document is made when asked for, since the start dates it lists move
-with the day. tests/unit/test_openapi.py checks that bodies generated from the document are accepted,
-and bodies breaking it refused.
+with the day. tests/reliability/test_intake_schema.py checks that bodies generated from the document
+are accepted, and bodies breaking it refused.
 """
 
 from __future__ import annotations

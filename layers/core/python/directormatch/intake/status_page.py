@@ -4,7 +4,6 @@ the signed link of the receipt email."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -16,7 +15,6 @@ from directormatch.mail.render import render_page
 from directormatch.offers.pages import Page
 from directormatch.vocabulary import OfferStatus, RequestStatus
 
-STATUS_LINK_DAYS = 90
 HEADLINES = {
     "NEW": ("Received", "We are finding physicians licensed in your state(s) who fit your services.", False),
     "OFFERED": (
@@ -27,12 +25,6 @@ HEADLINES = {
     "MATCHED": ("Matched", "Your medical director has accepted and has your contact details.", False),
     "NO_MATCH": ("Needs our team", "No physician has accepted yet; our team is working on it by hand.", True),
 }
-
-
-def status_link(base_url: str, request_id: str, created_at: str) -> str:
-    expires = datetime.fromisoformat(created_at) + timedelta(days=STATUS_LINK_DAYS)
-    token = tokens.issue(tokens.keyring(), tokens.Action.STATUS, request_id, "clinic", expires)
-    return f"{base_url.rstrip('/')}/quote-requests/{request_id}?token={token}"
 
 
 def timeline(items: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
-from directormatch import tokens
+from directormatch.links import offer_links
 from directormatch.mail.render import Email, render
 from directormatch.offers.inbound_mail import reply_address
 
@@ -39,17 +38,6 @@ def _to_clinic(kind: str, request: Mapping[str, Any], ref_suffix: str = "", **co
         request=request,
         **context,
     )
-
-
-def offer_links(offer: Mapping[str, Any], base_url: str) -> dict[str, str]:
-    """Signed accept and decline links, valid while the offer is open."""
-    expires = datetime.fromisoformat(str(offer["expires_at"]))
-    ring = tokens.keyring()
-    return {
-        f"{action.value}_url": f"{base_url.rstrip('/')}/offers/"
-        + tokens.issue(ring, action, offer["request_id"], offer["director_id"], expires)
-        for action in (tokens.Action.ACCEPT, tokens.Action.DECLINE)
-    }
 
 
 def offer_email(

@@ -14,6 +14,7 @@ from directormatch.aws import tables
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.email_ledger import EmailLedger
 from directormatch.aws.requests_table import RequestStore
+from directormatch.links import status_link
 
 # The builders still annotate their items as dicts; they get records, which read the same way
 # (directormatch.records.Record is a Mapping), hence the arg-type ignores at their calls.
@@ -122,8 +123,6 @@ class Notifier:
             self.send_once(request_id, "intro_director", offer.director_id, build)
 
     def _receipt_email(self, request: Request) -> Email:
-        from directormatch.intake.status_page import status_link
-
         link = status_link(self.public_base_url, request.request_id, request.created_at)
         return receipt_email(request, link)
 
