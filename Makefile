@@ -124,7 +124,8 @@ package:
 	rm -rf "$(PACKAGE_DIR)"
 	mkdir -p "$(PACKAGE_DIR)/CoreLayer"
 	$(MAKE) --no-print-directory -C layers/core build-CoreLayer \
-		ARTIFACTS_DIR="$(abspath $(PACKAGE_DIR))/CoreLayer" PYTHON3="$(HOST_PYTHON3)"
+		ARTIFACTS_DIR="$(abspath $(PACKAGE_DIR))/CoreLayer" PYTHON3="$(HOST_PYTHON3)" \
+		$(if $(LAYER_PLATFORM),LAYER_PLATFORM="$(LAYER_PLATFORM)")
 	@for dir in functions/*/; do name=$$(basename "$$dir"); id="$${name^}Function"; \
 		mkdir -p "$(PACKAGE_DIR)/$$id" && $(MAKE) --no-print-directory -s -C "$$dir" "build-$$id" \
 			ARTIFACTS_DIR="$(abspath $(PACKAGE_DIR))/$$id" || exit 1; done

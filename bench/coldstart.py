@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -37,9 +38,11 @@ DEFAULT_RUNS = 15
 
 
 def build(out: Path) -> Path:
-    """What `sam build` builds, by the same Makefile targets (`make package`)."""
+    """What `sam build` builds, by the same Makefile targets (`make package`), with the wheels of this
+    machine's architecture: Lambda's arm64 native modules (pydantic_core) would not load here."""
+    platform_tag = f"LAYER_PLATFORM=manylinux2014_{platform.machine()}"
     subprocess.run(  # noqa: S603 - make, our own target
-        ["make", "--no-print-directory", "-s", "package", f"PACKAGE_DIR={out}"],  # noqa: S607
+        ["make", "--no-print-directory", "-s", "package", f"PACKAGE_DIR={out}", platform_tag],  # noqa: S607
         cwd=ROOT,
         check=True,
         stdout=subprocess.DEVNULL,
