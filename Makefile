@@ -93,7 +93,7 @@ BENCH_ARGS ?=
 bench: install
 	$(RUN) python -m bench $(BENCH_ARGS)
 
-# Reliability battery (issue 7): tests/reliability and the earlier tests it counts, then one table:
+# Reliability battery: tests/reliability and the earlier tests it counts, then one table:
 # case, tries, passed, lost, duplicated (tests/reliability/conftest.py). Part of `make test` too.
 RELIABILITY_RELATED := tests/unit/test_tokens.py tests/integration/test_match.py \
 	tests/integration/test_notify.py tests/integration/test_respond.py tests/integration/test_sweep.py \

@@ -52,7 +52,7 @@ TITLES = {
     "calls": "3. DynamoDB calls",
     "e2e": "4. end to end",
     "cost": "5. cost / 1,000 quotes",
-    "match": "matching (issue 4)",
+    "match": "matching",
 }
 
 

@@ -16,8 +16,8 @@ Two passes: the first counts, reading each written item before and after (throug
 to estimate write units and index upkeep; the second, without those reads, times the handlers (warm:
 the first invocation of each function is left out), for the cost estimate.
 
-Targets (issue 8): intake at most 2 calls per accepted request; match items read <= 2 x candidates +
-offers (issue 4); no Scan anywhere.
+Targets: intake at most 2 calls per accepted request; match items read <= 2 x candidates +
+offers; no Scan anywhere.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ writes its MATCH item and offers once), and measures:
   (directormatch.aws.clients.dynamodb()) by an `after-call` event hook, and the calls by operation,
 - candidates: ByState index items (LICENSE#<state>) in the requested states.
 
-Target (issue 4): items read <= 2 x candidates + offers written, and never a Scan. Results go to
+Target: items read <= 2 x candidates + offers written, and never a Scan. Results go to
 bench/results/latest.json. Timings are moto's in-process emulation plus the engine on this machine,
 not a real DynamoDB latency; items read and calls are what a real table would see.
 """

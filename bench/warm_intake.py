@@ -10,7 +10,7 @@ Lambda would give it (tracing on), and then, interleaved in one loop:
 - a bare `put_item` of the same REQUEST item (directormatch.intake.submit.request_item, with the handler's
   condition `attribute_not_exists(pk)`) through the same client (directormatch.aws.clients.dynamodb()).
 
-Reports p50 and p99 of each. Target (issue 8): handler p50 <= 1.5x bare put_item p50; p99 ratio for
+Reports p50 and p99 of each. Target: handler p50 <= 1.5x bare put_item p50; p99 ratio for
 information. All of them pay the same HTTP round trip to moto, so the ratio is the handler's own cost. A bare
 transact_write_items of the same two items is timed too: the like-for-like floor of the keyed path.
 moto's transactions are patched to back up only the items they touch (local.moto_patch; shipped

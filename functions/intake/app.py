@@ -17,6 +17,7 @@ from ulid import ULID
 from directormatch.aws import tables
 from directormatch.aws.requests_table import Created
 from directormatch.errors import RequestRejected
+from directormatch.intake import contract
 from directormatch.intake import form as quote_form
 from directormatch.intake import submit as intake
 from directormatch.intake.contract import QuoteAccepted, QuoteRequest
@@ -25,6 +26,8 @@ from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, make_resolver, page_response
 from directormatch.settings import get_settings
 
+# SnapStart: the snapshot holds built validators, so no restored copy builds them on a request.
+contract.register_before_snapshot()
 app = make_resolver(Audience.API)
 form_app = make_resolver(Audience.FORM)
 

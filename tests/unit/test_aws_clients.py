@@ -4,6 +4,7 @@ refusing to start on a runtime whose botocore predates account-id endpoints (bef
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 import types
 from typing import Any
@@ -73,3 +74,39 @@ def test_after_restore_is_registered_with_lambdas_runtime_hook(monkeypatch: pyte
 def test_no_runtime_hook_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails, as outside Lambda
     assert not aws._register_after_restore()
+
+
+def test_intake_builds_its_validators_before_the_snapstart_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given Lambda's runtime hooks
+    registered: list[Any] = []
+    runtime_hooks = types.ModuleType("snapshot_restore_py")
+    runtime_hooks.register_before_snapshot = registered.append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime_hooks)
+    from directormatch.intake import contract
+
+    # When intake registers its hook, the runtime is given the contract's builder
+    assert contract.register_before_snapshot()
+    assert registered == [contract.build_validators]
+
+
+def test_build_validators_leaves_nothing_for_the_first_request() -> None:
+    # Given a fresh process, where the contract's validators wait for first use (defer_build)
+    probe = (
+        "import sys\n"
+        "from directormatch.intake import contract\n"
+        "before = (contract.QuoteRequest.__pydantic_complete__, 'email_validator' in sys.modules)\n"
+        "contract.build_validators()\n"
+        "after = (contract.QuoteRequest.__pydantic_complete__, 'email_validator' in sys.modules)\n"
+        "print(before, after)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    # Then building them completes the model and imports email_validator, before any request
+    assert result.stdout.split() == ["(False,", "False)", "(True,", "True)"]
+
+
+def test_intake_registers_no_snapshot_hook_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails, as outside Lambda
+    from directormatch.intake import contract
+
+    assert not contract.register_before_snapshot()

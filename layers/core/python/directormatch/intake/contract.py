@@ -288,6 +288,23 @@ class ErrorBody(BaseModel):
     errors: list[FieldError]
 
 
+def build_validators() -> None:
+    """Build now what defer_build leaves to the first request (validators, email_validator's import).
+    Intake runs it before Lambda takes its SnapStart snapshot, so every restored copy starts built."""
+    for model in (QuoteRequest, QuoteAccepted, ErrorBody):
+        model.model_rebuild(force=True)
+
+
+def register_before_snapshot() -> bool:
+    """Have Lambda's runtime build the validators before the snapshot; False outside Lambda."""
+    try:
+        from snapshot_restore_py import register_before_snapshot
+    except ImportError:  # outside Lambda's python runtime
+        return False
+    register_before_snapshot(build_validators)
+    return True
+
+
 def field_errors(errors: Sequence[Any]) -> list[FieldError]:
     """pydantic's errors (`ValidationError.errors(include_input=False)`) as FieldErrors, which never
     carry the input."""
