@@ -16,14 +16,26 @@ from directormatch.offers.pages import Page
 from directormatch.vocabulary import OfferStatus, RequestStatus
 
 HEADLINES = {
-    "NEW": ("Received", "We are finding physicians licensed in your state(s) who fit your services.", False),
-    "OFFERED": (
+    RequestStatus.NEW: (
+        "Received",
+        "We are finding physicians licensed in your state(s) who fit your services.",
+        False,
+    ),
+    RequestStatus.OFFERED: (
         "Offered to physicians",
         "We have asked matching physicians; the first to accept is introduced.",
         False,
     ),
-    "MATCHED": ("Matched", "Your medical director has accepted and has your contact details.", False),
-    "NO_MATCH": ("Needs our team", "No physician has accepted yet; our team is working on it by hand.", True),
+    RequestStatus.MATCHED: (
+        "Matched",
+        "Your medical director has accepted and has your contact details.",
+        False,
+    ),
+    RequestStatus.NO_MATCH: (
+        "Needs our team",
+        "No physician has accepted yet; our team is working on it by hand.",
+        True,
+    ),
 }
 
 
@@ -47,7 +59,7 @@ def timeline(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     request = next(i for i in items if i["sk"] == "REQUEST")
-    headline, explanation, bad = HEADLINES.get(request["request_status"], HEADLINES["NEW"])
+    headline, explanation, bad = HEADLINES.get(request["request_status"], HEADLINES[RequestStatus.NEW])
     return {
         "headline": headline,
         "explanation": explanation,
