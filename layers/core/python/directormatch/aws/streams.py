@@ -1,5 +1,5 @@
-"""The batch processor of the stream functions: a failed record is reported, logged, counted and
-written down, so it can be replayed after Lambda gives up on it.
+"""The stream functions' Lambda handler and batch processor: a failed record is reported, logged,
+counted and written down, so it can be replayed after Lambda gives up on it.
 
 Lambda retries a failed record (ReportBatchItemFailures), then sends the batch's coordinates
 (stream, shard, first and last sequence numbers; never the records) to the on-failure queue.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.base import FailureResponse
@@ -130,4 +130,5 @@ def stream_handler(function: str, record_handler: Callable[[DynamoDBRecord], Non
             event=event, record_handler=record_handler, processor=processor, context=context
         )
 
-    return lambda_handler
+    # Powertools' decorators are typed as returning Any.
+    return cast(StreamHandler, lambda_handler)
