@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch import keys
 from directormatch.aws import tables
-from directormatch.aws.streams import StreamProcessor
+from directormatch.aws.streams import stream_handler
 from directormatch.matching.waves import match_request
-from directormatch.observability import MetricName, logger, metrics, seconds_since, tracer
+from directormatch.observability import MetricName, logger, metrics, seconds_since
 from directormatch.records import Request
 from directormatch.settings import get_settings
-
-# Failed records are reported, logged and written down for replay (directormatch.aws.streams).
-processor = StreamProcessor("match")
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -64,10 +56,4 @@ def record_handler(record: DynamoDBRecord) -> None:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+lambda_handler = stream_handler("match", record_handler)

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch.aws.attributes import from_attributes
-from directormatch.aws.streams import StreamProcessor
+from directormatch.aws.streams import stream_handler
 from directormatch.mail.notifier import notifier_from_settings
-from directormatch.observability import logger, metrics, tracer
-
-# Failed records are reported, logged and written down for replay (directormatch.aws.streams).
-processor = StreamProcessor("notify")
-
+from directormatch.observability import logger
 
 notifier = notifier_from_settings
 
@@ -33,10 +24,4 @@ def record_handler(record: DynamoDBRecord) -> None:
         notifier().on_change(from_attributes(old_image), from_attributes(new_image))
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+lambda_handler = stream_handler("notify", record_handler)

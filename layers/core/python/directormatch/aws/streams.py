@@ -1,5 +1,5 @@
-"""The batch processor of the stream functions: a failed record is reported, logged, counted and
-written down, so it can be replayed after Lambda gives up on it.
+"""The stream functions' Lambda handler and batch processor: a failed record is reported, logged,
+counted and written down, so it can be replayed after Lambda gives up on it.
 
 Lambda retries a failed record (ReportBatchItemFailures), then sends the batch's coordinates
 (stream, shard, first and last sequence numbers; never the records) to the on-failure queue.
@@ -17,17 +17,21 @@ all into Lambda's error log and the trace.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.base import FailureResponse
 from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch import keys
 from directormatch.aws import tables
 from directormatch.aws.attributes import from_attributes
-from directormatch.observability import MetricName, logger, metrics
+from directormatch.observability import MetricName, logger, metrics, tracer
 
 # As long as the failure queue keeps a message (MessageRetentionPeriod: 14 days).
 LEDGER_SECONDS = 14 * 24 * 3600
@@ -108,3 +112,23 @@ class StreamProcessor(BatchProcessor):
             except Exception as failure:  # the record is reported either way; the stream still has it
                 logger.warning("stream failure not written down", extra={"error": type(failure).__name__})
         return response
+
+
+StreamHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
+
+
+def stream_handler(function: str, record_handler: Callable[[DynamoDBRecord], None]) -> StreamHandler:
+    """The Lambda handler of a stream function: each record goes to `record_handler`, and the
+    records it fails on are reported for retry and written down by a StreamProcessor."""
+    processor = StreamProcessor(function)
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    # Powertools' decorators are typed as returning Any.
+    return cast(StreamHandler, lambda_handler)

@@ -11,9 +11,11 @@ racing a click, or a redelivered event changes nothing twice.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
@@ -77,15 +79,19 @@ def explain(offer: Offer | None, request: Request | None, now: datetime) -> Outc
     return None
 
 
-def _answerable(
-    requests: RequestStore, request_id: str, director_id: str, now: datetime
-) -> Answer | tuple[Offer, Request]:
-    """The offer and its request while the offer can be answered; else the Answer saying why not."""
+def _answer(
+    requests: RequestStore,
+    request_id: str,
+    director_id: str,
+    now: datetime,
+    act: Callable[[Offer, Request], Answer],
+) -> Answer:
+    """What `act` answers while the offer can be answered; else the Answer saying why not."""
     offer, request = read_state(requests, request_id, director_id)
     blocked = explain(offer, request, now)
     if blocked is not None or offer is None or request is None:
         return Answer(blocked or Outcome.NOT_FOUND, offer, request)
-    return offer, request
+    return act(offer, request)
 
 
 def accept(
@@ -97,54 +103,59 @@ def accept(
     now: datetime | None = None,
 ) -> Answer:
     now = now or datetime.now(UTC)
-    state = _answerable(requests, request_id, director_id, now)
-    if isinstance(state, Answer):
-        return state
-    offer, request = state
-    profile = directors.get_profile(director_id)
-    if profile is None:
-        return Answer(Outcome.NOT_FOUND, offer, request)
-    for attempt in range(1, ACCEPT_ATTEMPTS + 1):
+    act = partial(_accept, requests, directors, director_id, via, now)
+    for attempt in range(1, ACCEPT_ATTEMPTS):
         try:
-            result = requests.accept_offer(request, offer, profile, directors.table, via, now)
-            break
+            return _answer(requests, request_id, director_id, now, act)
         except RetryLater:
             # DynamoDB cancelled the transaction because another answer to this request was in
             # flight (TransactionConflict). Once that lands, reading again says what happened.
-            if attempt == ACCEPT_ATTEMPTS:
-                raise
             time.sleep(0.05 * attempt)
-            state = _answerable(requests, request_id, director_id, now)
-            if isinstance(state, Answer):
-                return state
-            offer, request = state
+    return _answer(requests, request_id, director_id, now, act)
+
+
+def _accept(
+    requests: RequestStore,
+    directors: DirectorStore,
+    director_id: str,
+    via: str,
+    now: datetime,
+    offer: Offer,
+    request: Request,
+) -> Answer:
+    profile = directors.get_profile(director_id)
+    if profile is None:
+        return Answer(Outcome.NOT_FOUND, offer, request)
+    result = requests.accept_offer(request, offer, profile, directors.table, via, now)
     if result == "ok":
         metrics.add_metric(name=MetricName.OFFER_ACCEPTED, unit="Count", value=1)
         metrics.add_metric(
             name=MetricName.TIME_TO_ACCEPTANCE, unit="Seconds", value=seconds_since(request.created_at)
         )
         if offer.team:
-            requests.complete_team_if_covered(request_id, now)
+            requests.complete_team_if_covered(request.request_id, now)
         else:
-            requests.supersede_open_offers(request_id, except_director=director_id, now=now)
+            requests.supersede_open_offers(request.request_id, except_director=director_id, now=now)
         return Answer(Outcome.ACCEPTED, offer, request)
     if result == "no_capacity":
         return Answer(Outcome.NO_CAPACITY, offer, request)
-    return _after_lost_race(requests, request_id, director_id, now, Outcome.FILLED)
+    return _after_lost_race(requests, request.request_id, director_id, now, Outcome.FILLED)
 
 
 def decline(
     requests: RequestStore, request_id: str, director_id: str, via: str, now: datetime | None = None
 ) -> Answer:
     now = now or datetime.now(UTC)
-    state = _answerable(requests, request_id, director_id, now)
-    if isinstance(state, Answer):
-        return state
-    offer, request = state
-    if requests.decline_offer(request_id, director_id, via, now):
+    return _answer(requests, request_id, director_id, now, partial(_decline, requests, director_id, via, now))
+
+
+def _decline(
+    requests: RequestStore, director_id: str, via: str, now: datetime, offer: Offer, request: Request
+) -> Answer:
+    if requests.decline_offer(request.request_id, director_id, via, now):
         metrics.add_metric(name=MetricName.OFFER_DECLINED, unit="Count", value=1)
         return Answer(Outcome.DECLINED, offer, request)
-    return _after_lost_race(requests, request_id, director_id, now, Outcome.ALREADY_DECLINED)
+    return _after_lost_race(requests, request.request_id, director_id, now, Outcome.ALREADY_DECLINED)
 
 
 def _after_lost_race(
