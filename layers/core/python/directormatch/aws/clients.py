@@ -12,6 +12,8 @@ import random
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from directormatch import snapstart
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sesv2 import SESV2Client
@@ -87,12 +89,7 @@ def after_restore() -> None:
 
 
 def _register_after_restore() -> bool:
-    try:
-        from snapshot_restore_py import register_after_restore
-    except ImportError:  # outside Lambda's python runtime
-        return False
-    register_after_restore(after_restore)
-    return True
+    return snapstart.register("register_after_restore", after_restore)
 
 
 _register_after_restore()

@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from directormatch import snapstart
 from directormatch.vocabulary import US_STATES, Modality
 
 # Hawaii is the westernmost state: a clinic there may still be on "yesterday" in UTC.
@@ -297,12 +298,7 @@ def build_validators() -> None:
 
 def register_before_snapshot() -> bool:
     """Have Lambda's runtime build the validators before the snapshot; False outside Lambda."""
-    try:
-        from snapshot_restore_py import register_before_snapshot
-    except ImportError:  # outside Lambda's python runtime
-        return False
-    register_before_snapshot(build_validators)
-    return True
+    return snapstart.register("register_before_snapshot", build_validators)
 
 
 def field_errors(errors: Sequence[Any]) -> list[FieldError]:
