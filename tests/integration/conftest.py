@@ -155,6 +155,22 @@ def notify_app(aws: Aws) -> ModuleType:
     return notify_app
 
 
+@dataclass(frozen=True)
+class Apps:
+    """The intake, match and notify handler modules of one test, and the Lambda context to call them with."""
+
+    intake: ModuleType
+    match: ModuleType
+    notify: ModuleType
+    context: Any
+
+
+@pytest.fixture
+def apps(intake_app: ModuleType, match_app: ModuleType, notify_app: ModuleType, lambda_context: Any) -> Apps:
+    """The three handlers, imported in pipeline order (the environment left set is NotifyFunction's)."""
+    return Apps(intake_app, match_app, notify_app, lambda_context)
+
+
 @pytest.fixture
 def load_roster(aws: Aws) -> Callable[..., list[dict[str, Any]]]:
     """Put synthetic roster items (or any director items) into the Directors table; returns them."""

@@ -25,7 +25,7 @@ from tests.events import (
     stream_record,
 )
 from tests.faults import FaultyClient, client_error
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Apps, Aws
 
 RosterLoader = Callable[..., list[dict[str, Any]]]
 
@@ -219,22 +219,19 @@ def test_notify_other_records_send_nothing(
 def test_notify_intake_to_match_to_notify_emails_clinic_and_each_offered_director(
     aws: Aws,
     load_roster: RosterLoader,
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    notify_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    apps: Apps,
 ) -> None:
     # Given a roster, and a request posted through intake and matched from its stream record
     load_roster(count=153)
-    posted = intake_app.lambda_handler(api_event(body=quote_body()), lambda_context)
+    posted = apps.intake.lambda_handler(api_event(body=quote_body()), apps.context)
     request = aws.request_store().get_request(json.loads(posted["body"])["request_id"])
     assert request is not None
-    match_app.lambda_handler(stream_event(stream_record(request)), lambda_context)
+    apps.match.lambda_handler(stream_event(stream_record(request)), apps.context)
     offers = aws.items_with_sk("OFFER#", prefix=True)
 
     # When notify receives the REQUEST and OFFER inserts, as the template's filters pass them
-    response = notify_app.lambda_handler(
-        stream_event(stream_record(request), *(stream_record(o) for o in offers)), lambda_context
+    response = apps.notify.lambda_handler(
+        stream_event(stream_record(request), *(stream_record(o) for o in offers)), apps.context
     )
 
     # Then the clinic gets its receipt and each offered director one offer, at their PROFILE address

@@ -25,6 +25,7 @@ dynamodb_endpoint = integration.dynamodb_endpoint
 intake_app = integration.intake_app
 match_app = integration.match_app
 notify_app = integration.notify_app
+apps = integration.apps
 load_directors = integration.load_directors
 load_roster = integration.load_roster
 notify_stream = integration.notify_stream
