@@ -276,10 +276,32 @@ def notify_stream(aws: Aws) -> Callable[[], list[dict[str, Any]]]:
     return read
 
 
+Submit = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def submit_quote(aws: Aws, intake_app: ModuleType, lambda_context: Any) -> Submit:
+    """POST a quote request (keywords override quote fields) through the intake handler; the callable
+    returns the REQUEST item it wrote."""
+    import json
+
+    from tests.events import api_event, quote_body
+
+    def post(**overrides: Any) -> dict[str, Any]:
+        event = api_event(body=quote_body(**overrides), without_headers=("Idempotency-Key",))
+        response = intake_app.lambda_handler(event, lambda_context)
+        assert response["statusCode"] == 201, response["body"]
+        item = aws.request_store().get_request(json.loads(response["body"])["request_id"])
+        assert item is not None
+        return item
+
+    return post
+
+
 @pytest.fixture
 def offered_request(
     aws: Aws,
-    intake_app: ModuleType,
+    submit_quote: Submit,
     match_app: ModuleType,
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -289,23 +311,16 @@ def offered_request(
 
     `wave_size` sets OFFER_WAVE_SIZE for the match; other keywords override quote fields.
     """
-    import json
-
-    from tests.events import api_event, quote_body, stream_event, stream_record
+    from tests.events import stream_event, stream_record
 
     def make(wave_size: int | None = None, **quote: Any) -> dict[str, Any]:
         if wave_size is not None:
             monkeypatch.setenv("OFFER_WAVE_SIZE", str(wave_size))
             get_settings.cache_clear()
-        event = api_event(body=quote_body(**quote), without_headers=("Idempotency-Key",))
-        posted = intake_app.lambda_handler(event, lambda_context)
-        assert posted["statusCode"] == 201, posted["body"]
-        request_id = json.loads(posted["body"])["request_id"]
-        new = aws.request_store().get_request(request_id)
-        assert new is not None
+        new = submit_quote(**quote)
         matched = match_app.lambda_handler(stream_event(stream_record(new)), lambda_context)
         assert matched == {"batchItemFailures": []}
-        request = aws.request_store().get_request(request_id)
+        request = aws.request_store().get_request(new["request_id"])
         assert request is not None
         return request
 

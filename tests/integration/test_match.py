@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from types import ModuleType
@@ -16,35 +15,16 @@ from ops.roster.synthetic import synthetic_roster
 from tests.conftest import FakeLambdaContext
 from tests.events import (
     MATCH_NEW_REQUEST,
-    api_event,
     load_stream_event,
-    quote_body,
     stream_event,
     stream_record,
 )
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, Submit
 
 RosterLoader = Callable[..., list[dict[str, Any]]]
 
 
-Submit = Callable[..., dict[str, Any]]
 Handler = Callable[[dict[str, Any]], Any]
-
-
-@pytest.fixture
-def submit(aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext) -> Submit:
-    """POST a quote request (keywords override quote fields) through the intake handler; return the
-    REQUEST item it wrote."""
-
-    def post(**overrides: Any) -> dict[str, Any]:
-        event = api_event(body=quote_body(**overrides), without_headers=("Idempotency-Key",))
-        response = intake_app.lambda_handler(event, lambda_context)
-        assert response["statusCode"] == 201, response["body"]
-        item = aws.request_store().get_request(json.loads(response["body"])["request_id"])
-        assert item is not None
-        return item
-
-    return post
 
 
 @pytest.fixture
@@ -72,10 +52,10 @@ def roster(load_roster: RosterLoader) -> list[dict[str, Any]]:
 
 
 def test_match_new_request_offers_up_to_three_directors_licensed_for_it(
-    aws: Aws, roster: list[dict[str, Any]], submit: Submit, match: Handler
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given a TX aesthetics + weight-loss request written by the intake handler, and its stream record
-    request = submit()
+    request = submit_quote()
     event = stream_event(stream_record(request))
 
     # When the match handler receives the batch
@@ -118,10 +98,10 @@ def test_match_new_request_offers_up_to_three_directors_licensed_for_it(
 
 
 def test_match_exact_shortlist_order_is_recorded(
-    aws: Aws, roster: list[dict[str, Any]], submit: Submit, match: Handler
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given a matched request
-    request = submit()
+    request = submit_quote()
     match(stream_event(stream_record(request)))
 
     # When its MATCH and OFFER items are read
@@ -138,10 +118,10 @@ def test_match_exact_shortlist_order_is_recorded(
 
 
 def test_match_redelivered_record_writes_nothing_new(
-    aws: Aws, roster: list[dict[str, Any]], submit: Submit, match: Handler
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given a request already matched from its stream record
-    request = submit()
+    request = submit_quote()
     event = stream_event(stream_record(request))
     match(event)
     before = aws.items()
@@ -158,13 +138,13 @@ def test_match_request_nobody_can_serve_is_no_match_without_offers(
     aws: Aws,
     load_roster: RosterLoader,
     director_factory: Callable[..., list[dict[str, Any]]],
-    submit: Submit,
+    submit_quote: Submit,
     match: Handler,
 ) -> None:
     # Given directors everywhere except Wyoming, plus one inactive director licensed there
     without_wy = [item for item in synthetic_roster(count=102) if item["sk"] != "LICENSE#WY"]
     load_roster(without_wy + director_factory("D-WY-INACTIVE", ["WY"], active=False))
-    request = submit(states=["WY"])
+    request = submit_quote(states=["WY"])
 
     # When the match handler receives its stream record
     response = match(stream_event(stream_record(request)))
@@ -180,11 +160,11 @@ def test_match_request_nobody_can_serve_is_no_match_without_offers(
 
 
 def test_match_garbage_record_fails_alone_while_the_others_are_matched(
-    aws: Aws, roster: list[dict[str, Any]], submit: Submit, match: Handler
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given a batch of two real requests around a REQUEST image missing its required fields
-    first = submit()
-    second = submit(states=["OK"], modalities=["aesthetics"])
+    first = submit_quote()
+    second = submit_quote(states=["OK"], modalities=["aesthetics"])
     garbage = stream_record({"pk": "01JGARBAGE0000000000000000", "sk": "REQUEST", "request_status": "NEW"})
     event = stream_event(stream_record(first), garbage, stream_record(second))
 
@@ -202,10 +182,10 @@ def test_match_garbage_record_fails_alone_while_the_others_are_matched(
 
 
 def test_match_records_other_than_new_requests_are_ignored(
-    aws: Aws, roster: list[dict[str, Any]], submit: Submit, match: Handler
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given a MODIFY of a REQUEST, an INSERT of an OFFER and an INSERT of an EMAIL marker
-    request = submit()
+    request = submit_quote()
     offered = {**request, "request_status": "OFFERED"}
     offer = {"pk": request["request_id"], "sk": "OFFER#D000001", "request_id": request["request_id"]}
     marker = {"pk": request["request_id"], "sk": "EMAIL#receipt#clinic", "email_status": "SENDING"}
@@ -243,10 +223,10 @@ def test_match_sample_event_file_drives_the_handler(
 
 
 def test_match_offer_expiry_follows_offer_hours(
-    aws: Aws, roster: list[dict[str, Any]], submit: Submit, match: Handler
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given the default 4-hour offer window
-    request = submit()
+    request = submit_quote()
 
     # When the request is matched
     match(stream_event(stream_record(request)))

@@ -30,6 +30,7 @@ load_directors = integration.load_directors
 load_roster = integration.load_roster
 notify_stream = integration.notify_stream
 offered_request = integration.offered_request
+submit_quote = integration.submit_quote
 one_call_at_a_time = integration.one_call_at_a_time
 
 ROOT = Path(__file__).resolve().parents[2]
