@@ -131,28 +131,41 @@ def _delete_tables(session: boto3.Session) -> None:
             client.delete_table(TableName=name)
 
 
+def function_app(aws: Aws, function: str) -> ModuleType:
+    """The handler module of template.yaml's `function` (functions/<name>/app.py), imported under
+    that function's environment."""
+    aws.use_function(function)
+    return importlib.import_module(f"functions.{function.removesuffix('Function').lower()}.app")
+
+
 @pytest.fixture
 def intake_app(aws: Aws) -> ModuleType:
-    aws.use_function("IntakeFunction")
-    from functions.intake import app as intake_app
-
-    return importlib.reload(intake_app)
+    return importlib.reload(function_app(aws, "IntakeFunction"))
 
 
 @pytest.fixture
 def match_app(aws: Aws) -> ModuleType:
-    aws.use_function("MatchFunction")
-    from functions.match import app as match_app
-
-    return match_app
+    return function_app(aws, "MatchFunction")
 
 
 @pytest.fixture
 def notify_app(aws: Aws) -> ModuleType:
-    aws.use_function("NotifyFunction")
-    from functions.notify import app as notify_app
+    return function_app(aws, "NotifyFunction")
 
-    return notify_app
+
+@pytest.fixture
+def respond_app(aws: Aws) -> ModuleType:
+    return function_app(aws, "RespondFunction")
+
+
+@pytest.fixture
+def sweep_app(aws: Aws) -> ModuleType:
+    return function_app(aws, "SweepFunction")
+
+
+@pytest.fixture
+def feedback_app(aws: Aws) -> ModuleType:
+    return function_app(aws, "FeedbackFunction")
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,6 @@ MakeRequest = Callable[..., dict[str, Any]]
 SUPERVISEES = {"np": 2, "pa": 1}
 
 
-@pytest.fixture
-def respond_app(aws: Aws) -> ModuleType:
-    aws.use_function("RespondFunction")
-    from functions.respond import app as respond_app
-
-    return respond_app
-
-
 def offer_event(method: str, token: str, action: str | None = None) -> dict[str, Any]:
     """API Gateway REST proxy event of GET /offers/{token} or POST /offers/{token}/{action}, made from
     the intake sample event (sam local generate-event) as a browser sends it: a form POST has no body."""

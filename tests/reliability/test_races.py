@@ -37,14 +37,6 @@ RUNS = 20
 SETTINGS = SweepSettings(wave_size=3, offer_hours=4, max_waves=3)
 
 
-@pytest.fixture
-def respond_app(aws: Aws) -> ModuleType:
-    aws.use_function("RespondFunction")
-    from functions.respond import app as respond_app
-
-    return respond_app
-
-
 def load_roomy_directors(aws: Aws, count: int) -> list[str]:
     """TX directors with room for many clinics (every run may add one to somebody)."""
     items = [i for n in range(1, count + 1) for i in roster_director(n, ("TX",), max_clinics=50)]
