@@ -10,7 +10,7 @@ a test that records nothing counts as one try, with lost and duplicated not meas
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -19,21 +19,15 @@ import pytest
 
 from tests.integration import conftest as integration
 
-# The integration suite's fixtures, for this folder too (pytest_plugins stays in the root conftest).
-aws = integration.aws
-dynamodb_endpoint = integration.dynamodb_endpoint
-intake_app = integration.intake_app
-match_app = integration.match_app
-notify_app = integration.notify_app
-respond_app = integration.respond_app
-sweep_app = integration.sweep_app
-apps = integration.apps
-load_directors = integration.load_directors
-load_roster = integration.load_roster
-notify_stream = integration.notify_stream
-offered_request = integration.offered_request
-submit_quote = integration.submit_quote
-one_call_at_a_time = integration.one_call_at_a_time
+# The integration suite's fixtures, for this folder too (pytest_plugins stays in the root conftest):
+# pytest finds a fixture by its name among the module's attributes.
+SHARED_FIXTURES = (
+    "aws dynamodb_endpoint intake_app match_app notify_app respond_app apps load_directors load_roster"
+    " notify_stream offered_request submit_quote one_call_at_a_time sweep_app"
+)
+globals().update({name: getattr(integration, name) for name in SHARED_FIXTURES.split()})
+
+NotifyBatch = Callable[[list[dict[str, Any]]], Any]
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD_RESULT = ROOT / ".local" / "reliability" / "load.json"
@@ -226,6 +220,16 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.retries.standard import ExponentialBackoff
 
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def notify_batch(notify_app: Any, lambda_context: Any) -> NotifyBatch:
+    """The notify handler, called with a batch of stream records and the test's Lambda context."""
+
+    def handle(records: list[dict[str, Any]]) -> Any:
+        return notify_app.lambda_handler({"Records": records}, lambda_context)
+
+    return handle
 
 
 @pytest.fixture
