@@ -33,6 +33,19 @@ MakeRequest = Callable[..., dict[str, Any]]
 SUPERVISEES = {"np": 2, "pa": 1}
 
 
+Respond = Callable[[dict[str, Any]], Any]
+
+
+@pytest.fixture
+def respond(respond_app: ModuleType, lambda_context: FakeLambdaContext) -> Respond:
+    """The respond handler, called with an API event and the test's Lambda context."""
+
+    def handle(event: dict[str, Any]) -> Any:
+        return respond_app.lambda_handler(event, lambda_context)
+
+    return handle
+
+
 def offer_event(method: str, token: str, action: str | None = None) -> dict[str, Any]:
     """API Gateway REST proxy event of GET /offers/{token} or POST /offers/{token}/{action}, made from
     the intake sample event (sam local generate-event) as a browser sends it: a form POST has no body."""
@@ -114,9 +127,8 @@ def offered(
 
 def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Respond,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
 ) -> None:
     # Given an open offer and its accept link
     _, [offer, *_] = offered
@@ -124,7 +136,7 @@ def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
     before = tables(aws)
 
     # When the link is opened (a director, or a mail scanner)
-    response = respond_app.lambda_handler(offer_event("GET", token), lambda_context)
+    response = respond(offer_event("GET", token))
 
     # Then a page shows the clinic's needs, why this director, and one button posting the answer
     assert response["statusCode"] == 200
@@ -146,9 +158,8 @@ def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
 
 def test_respond_post_accept_matches_the_request_and_supersedes_the_other_offers(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Respond,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
 ) -> None:
     # Given three open offers of one request, and the first director's load
     request, [offer, *others] = offered
@@ -158,7 +169,7 @@ def test_respond_post_accept_matches_the_request_and_supersedes_the_other_offers
     ok_before = director_item(aws, director_id, "LICENSE#OK")
 
     # When the first director accepts by link
-    response = respond_app.lambda_handler(offer_event("POST", link_token(offer), "accept"), lambda_context)
+    response = respond(offer_event("POST", link_token(offer), "accept"))
 
     # Then the page confirms it
     assert response["statusCode"] == 200
@@ -204,9 +215,8 @@ def test_respond_post_accept_matches_the_request_and_supersedes_the_other_offers
 )
 def test_respond_late_or_repeated_answer_refused_and_nothing_changes(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Respond,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
     first: tuple[int, str],
     then: tuple[int, str],
     status: int,
@@ -215,17 +225,13 @@ def test_respond_late_or_repeated_answer_refused_and_nothing_changes(
     # Given one director already answered
     _, found = offered
     index, action = first
-    answered = respond_app.lambda_handler(
-        offer_event("POST", link_token(found[index], Action(action)), action), lambda_context
-    )
+    answered = respond(offer_event("POST", link_token(found[index], Action(action)), action))
     assert answered["statusCode"] == 200
     before = tables(aws)
 
     # When the same or another director answers afterwards
     index, action = then
-    response = respond_app.lambda_handler(
-        offer_event("POST", link_token(found[index], Action(action)), action), lambda_context
-    )
+    response = respond(offer_event("POST", link_token(found[index], Action(action)), action))
 
     # Then the page says why, with a conflict status, and nothing changed
     assert (response["statusCode"], heading(response)) == (status, expected)
@@ -234,17 +240,14 @@ def test_respond_late_or_repeated_answer_refused_and_nothing_changes(
 
 def test_respond_post_decline_declines_only_that_offer(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Respond,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
 ) -> None:
     # Given three open offers
     request, [offer, *others] = offered
 
     # When the first director declines by link
-    response = respond_app.lambda_handler(
-        offer_event("POST", link_token(offer, Action.DECLINE), "decline"), lambda_context
-    )
+    response = respond(offer_event("POST", link_token(offer, Action.DECLINE), "decline"))
 
     # Then the page confirms it, the offer is DECLINED, and the search goes on
     assert (response["statusCode"], heading(response)) == (200, "You declined")
@@ -348,9 +351,8 @@ def tampered(token: str) -> str:
 )
 def test_respond_post_with_bad_token_refused_and_nothing_changes(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Respond,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
     make_token: Callable[[dict[str, Any]], str],
     path_action: str,
     status: int,
@@ -363,8 +365,8 @@ def test_respond_post_with_bad_token_refused_and_nothing_changes(
     before = tables(aws)
 
     # When the link is opened, then posted
-    page = respond_app.lambda_handler(offer_event("GET", token), lambda_context)
-    response = respond_app.lambda_handler(offer_event("POST", token, path_action), lambda_context)
+    page = respond(offer_event("GET", token))
+    response = respond(offer_event("POST", token, path_action))
 
     # Then each answers with a clear page and status (a decline link shows its own page), and
     # nothing changed
@@ -375,9 +377,8 @@ def test_respond_post_with_bad_token_refused_and_nothing_changes(
 
 def test_respond_accept_by_director_without_room_left_refused_and_nothing_changes(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Respond,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
 ) -> None:
     # Given a director who took on clinics elsewhere since the offer: now at max_clinics
     _, [offer, *_] = offered
@@ -389,7 +390,7 @@ def test_respond_accept_by_director_without_room_left_refused_and_nothing_change
     before = tables(aws)
 
     # When that director accepts
-    response = respond_app.lambda_handler(offer_event("POST", link_token(offer), "accept"), lambda_context)
+    response = respond(offer_event("POST", link_token(offer), "accept"))
 
     # Then the page says there is no room, and nothing changed
     assert (response["statusCode"], heading(response)) == (409, "No room left")
@@ -398,9 +399,8 @@ def test_respond_accept_by_director_without_room_left_refused_and_nothing_change
 
 def test_respond_accept_cancelled_by_a_concurrent_accept_answers_position_filled(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Respond,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given two directors accept at the same moment: the second's transaction overlaps the first's,
@@ -424,7 +424,7 @@ def test_respond_accept_cancelled_by_a_concurrent_accept_answers_position_filled
     use_client(monkeypatch, RequestStore, client)
 
     # When the second director's accept is handled
-    response = respond_app.lambda_handler(offer_event("POST", link_token(second), "accept"), lambda_context)
+    response = respond(offer_event("POST", link_token(second), "accept"))
 
     # Then it is told the position was filled (not an error), and the first director is matched
     assert (response["statusCode"], heading(response)) == (409, "Position filled")
@@ -444,9 +444,8 @@ def _refuse_offer_close(request: dict[str, Any]) -> ClientError | None:
 
 def test_respond_accept_while_another_answer_is_in_flight_still_supersedes_every_other_offer(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Respond,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given closing one of the other offers briefly conflicts with that director's own accept in flight
@@ -456,7 +455,7 @@ def test_respond_accept_while_another_answer_is_in_flight_still_supersedes_every
     use_client(monkeypatch, RequestStore, client)
 
     # When the first director accepts
-    response = respond_app.lambda_handler(offer_event("POST", link_token(offer), "accept"), lambda_context)
+    response = respond(offer_event("POST", link_token(offer), "accept"))
 
     # Then the director is told they accepted, and every other offer is SUPERSEDED all the same
     assert (response["statusCode"], heading(response)) == (200, "You accepted")
