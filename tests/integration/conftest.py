@@ -143,29 +143,21 @@ def intake_app(aws: Aws) -> ModuleType:
     return importlib.reload(function_app(aws, "IntakeFunction"))
 
 
-@pytest.fixture
-def match_app(aws: Aws) -> ModuleType:
-    return function_app(aws, "MatchFunction")
+def app_fixture(function: str) -> Any:
+    """A fixture giving `function`'s handler module (see function_app)."""
+
+    @pytest.fixture
+    def app(aws: Aws) -> ModuleType:
+        return function_app(aws, function)
+
+    return app
 
 
-@pytest.fixture
-def notify_app(aws: Aws) -> ModuleType:
-    return function_app(aws, "NotifyFunction")
-
-
-@pytest.fixture
-def respond_app(aws: Aws) -> ModuleType:
-    return function_app(aws, "RespondFunction")
-
-
-@pytest.fixture
-def sweep_app(aws: Aws) -> ModuleType:
-    return function_app(aws, "SweepFunction")
-
-
-@pytest.fixture
-def feedback_app(aws: Aws) -> ModuleType:
-    return function_app(aws, "FeedbackFunction")
+match_app = app_fixture("MatchFunction")
+notify_app = app_fixture("NotifyFunction")
+respond_app = app_fixture("RespondFunction")
+sweep_app = app_fixture("SweepFunction")
+feedback_app = app_fixture("FeedbackFunction")
 
 
 @dataclass(frozen=True)

@@ -223,8 +223,9 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def notify_batch(notify_app: Any, lambda_context: Any) -> NotifyBatch:
-    """The notify handler, called with a batch of stream records and the test's Lambda context."""
+def notify_batch(notify_app: Any, lambda_context: Any, no_retry_delay: None) -> NotifyBatch:
+    """The notify handler, called with a batch of stream records and the test's Lambda context, its
+    SES retries without backoff sleeps."""
 
     def handle(records: list[dict[str, Any]]) -> Any:
         return notify_app.lambda_handler({"Records": records}, lambda_context)

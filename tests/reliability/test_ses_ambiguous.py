@@ -30,11 +30,7 @@ def text_of(raw: bytes) -> tuple[str, str, str]:
 
 
 def test_ses_answer_lost_after_accepting_sends_one_more_copy_with_the_same_message_id(
-    aws: Aws,
-    notify_records: tuple[str, Records],
-    notify_batch: NotifyBatch,
-    no_retry_delay: None,
-    tally: Tally,
+    aws: Aws, notify_records: tuple[str, Records], notify_batch: NotifyBatch, tally: Tally
 ) -> None:
     # Given SES accepts the receipt but the answer to that one send is lost
     request_id, records = notify_records

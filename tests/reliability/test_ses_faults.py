@@ -40,7 +40,6 @@ def test_ses_failing_the_send_reports_the_record_releases_the_claim_and_redelive
     aws: Aws,
     notify_records: tuple[str, Records],
     notify_batch: NotifyBatch,
-    no_retry_delay: None,
     tally: Tally,
     kind: str,
     attempts: int,
@@ -75,11 +74,7 @@ def test_ses_failing_the_send_reports_the_record_releases_the_claim_and_redelive
 
 
 def test_ses_throttled_once_is_absorbed_by_the_retry_in_the_call_and_sends_once(
-    aws: Aws,
-    notify_records: tuple[str, Records],
-    notify_batch: NotifyBatch,
-    no_retry_delay: None,
-    tally: Tally,
+    aws: Aws, notify_records: tuple[str, Records], notify_batch: NotifyBatch, tally: Tally
 ) -> None:
     # Given SES throttles one attempt only
     request_id, records = notify_records
