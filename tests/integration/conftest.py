@@ -160,6 +160,14 @@ sweep_app = app_fixture("SweepFunction")
 feedback_app = app_fixture("FeedbackFunction")
 
 
+Handler = Callable[[dict[str, Any]], Any]
+
+
+def call_with(app: ModuleType, context: Any) -> Handler:
+    """`app`'s Lambda handler, taking the event alone: it is called with `context`."""
+    return lambda event: app.lambda_handler(event, context)
+
+
 @dataclass(frozen=True)
 class Apps:
     """The intake, match and notify handler modules of one test, and the Lambda context to call them with."""

@@ -19,22 +19,15 @@ from tests.events import (
     stream_event,
     stream_record,
 )
-from tests.integration.conftest import Aws, Submit
+from tests.integration.conftest import Aws, Handler, Submit, call_with
 
 RosterLoader = Callable[..., list[dict[str, Any]]]
-
-
-Handler = Callable[[dict[str, Any]], Any]
 
 
 @pytest.fixture
 def match(match_app: ModuleType, lambda_context: FakeLambdaContext) -> Handler:
     """The match handler, called with the test's Lambda context."""
-
-    def handle(event: dict[str, Any]) -> Any:
-        return match_app.lambda_handler(event, lambda_context)
-
-    return handle
+    return call_with(match_app, lambda_context)
 
 
 def partition(aws: Aws, request_id: str) -> list[dict[str, Any]]:

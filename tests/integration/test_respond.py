@@ -26,24 +26,17 @@ from directormatch.tokens import Action, Keyring
 from tests.conftest import FakeLambdaContext
 from tests.events import INTAKE_POST, load_event
 from tests.faults import FaultyClient, client_error, use_client
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, Handler, call_with
 
 Loader = Callable[..., list[dict[str, Any]]]
 MakeRequest = Callable[..., dict[str, Any]]
 SUPERVISEES = {"np": 2, "pa": 1}
 
 
-Respond = Callable[[dict[str, Any]], Any]
-
-
 @pytest.fixture
-def respond(respond_app: ModuleType, lambda_context: FakeLambdaContext) -> Respond:
+def respond(respond_app: ModuleType, lambda_context: FakeLambdaContext) -> Handler:
     """The respond handler, called with an API event and the test's Lambda context."""
-
-    def handle(event: dict[str, Any]) -> Any:
-        return respond_app.lambda_handler(event, lambda_context)
-
-    return handle
+    return call_with(respond_app, lambda_context)
 
 
 def offer_event(method: str, token: str, action: str | None = None) -> dict[str, Any]:
@@ -127,7 +120,7 @@ def offered(
 
 def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
     aws: Aws,
-    respond: Respond,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
 ) -> None:
     # Given an open offer and its accept link
@@ -158,7 +151,7 @@ def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
 
 def test_respond_post_accept_matches_the_request_and_supersedes_the_other_offers(
     aws: Aws,
-    respond: Respond,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
 ) -> None:
     # Given three open offers of one request, and the first director's load
@@ -215,7 +208,7 @@ def test_respond_post_accept_matches_the_request_and_supersedes_the_other_offers
 )
 def test_respond_late_or_repeated_answer_refused_and_nothing_changes(
     aws: Aws,
-    respond: Respond,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
     first: tuple[int, str],
     then: tuple[int, str],
@@ -240,7 +233,7 @@ def test_respond_late_or_repeated_answer_refused_and_nothing_changes(
 
 def test_respond_post_decline_declines_only_that_offer(
     aws: Aws,
-    respond: Respond,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
 ) -> None:
     # Given three open offers
@@ -351,7 +344,7 @@ def tampered(token: str) -> str:
 )
 def test_respond_post_with_bad_token_refused_and_nothing_changes(
     aws: Aws,
-    respond: Respond,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
     make_token: Callable[[dict[str, Any]], str],
     path_action: str,
@@ -377,7 +370,7 @@ def test_respond_post_with_bad_token_refused_and_nothing_changes(
 
 def test_respond_accept_by_director_without_room_left_refused_and_nothing_changes(
     aws: Aws,
-    respond: Respond,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
 ) -> None:
     # Given a director who took on clinics elsewhere since the offer: now at max_clinics
@@ -399,7 +392,7 @@ def test_respond_accept_by_director_without_room_left_refused_and_nothing_change
 
 def test_respond_accept_cancelled_by_a_concurrent_accept_answers_position_filled(
     aws: Aws,
-    respond: Respond,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -444,7 +437,7 @@ def _refuse_offer_close(request: dict[str, Any]) -> ClientError | None:
 
 def test_respond_accept_while_another_answer_is_in_flight_still_supersedes_every_other_offer(
     aws: Aws,
-    respond: Respond,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

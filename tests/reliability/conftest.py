@@ -139,13 +139,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 @dataclass
-class Row:
+class Row(Tries):
+    """One case's line of the table: its tries summed over its tests."""
+
     tests: int = 0
-    tries: int = 0
-    passed: int = 0
-    lost: int = 0
-    duplicated: int = 0
-    measured: bool = False
 
 
 def _outcomes(reporter: Any) -> dict[str, bool]:
@@ -186,7 +183,14 @@ def _load_row() -> tuple[Row, str] | None:
     if not LOAD_RESULT.is_file():
         return None
     figures = json.loads(LOAD_RESULT.read_text())
-    row = Row(1, figures["submitted"], figures["complete"], figures["lost"], figures["duplicated"], True)
+    row = Row(
+        tries=figures["submitted"],
+        passed=figures["complete"],
+        lost=figures["lost"],
+        duplicated=figures["duplicated"],
+        measured=True,
+        tests=1,
+    )
     return row, f"last run {figures['finished_at'][:16]}"
 
 
