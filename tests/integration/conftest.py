@@ -131,28 +131,57 @@ def _delete_tables(session: boto3.Session) -> None:
             client.delete_table(TableName=name)
 
 
+def function_app(aws: Aws, function: str) -> ModuleType:
+    """The handler module of template.yaml's `function` (functions/<name>/app.py), imported under
+    that function's environment."""
+    aws.use_function(function)
+    return importlib.import_module(f"functions.{function.removesuffix('Function').lower()}.app")
+
+
 @pytest.fixture
 def intake_app(aws: Aws) -> ModuleType:
-    aws.use_function("IntakeFunction")
-    from functions.intake import app as intake_app
+    return importlib.reload(function_app(aws, "IntakeFunction"))
 
-    return importlib.reload(intake_app)
+
+def app_fixture(function: str) -> Any:
+    """A fixture giving `function`'s handler module (see function_app)."""
+
+    @pytest.fixture
+    def app(aws: Aws) -> ModuleType:
+        return function_app(aws, function)
+
+    return app
+
+
+match_app = app_fixture("MatchFunction")
+notify_app = app_fixture("NotifyFunction")
+respond_app = app_fixture("RespondFunction")
+sweep_app = app_fixture("SweepFunction")
+feedback_app = app_fixture("FeedbackFunction")
+
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+def call_with(app: ModuleType, context: Any) -> Handler:
+    """`app`'s Lambda handler, taking the event alone: it is called with `context`."""
+    return lambda event: app.lambda_handler(event, context)
+
+
+@dataclass(frozen=True)
+class Apps:
+    """The intake, match and notify handler modules of one test, and the Lambda context to call them with."""
+
+    intake: ModuleType
+    match: ModuleType
+    notify: ModuleType
+    context: Any
 
 
 @pytest.fixture
-def match_app(aws: Aws) -> ModuleType:
-    aws.use_function("MatchFunction")
-    from functions.match import app as match_app
-
-    return match_app
-
-
-@pytest.fixture
-def notify_app(aws: Aws) -> ModuleType:
-    aws.use_function("NotifyFunction")
-    from functions.notify import app as notify_app
-
-    return notify_app
+def apps(intake_app: ModuleType, match_app: ModuleType, notify_app: ModuleType, lambda_context: Any) -> Apps:
+    """The three handlers, imported in pipeline order (the environment left set is NotifyFunction's)."""
+    return Apps(intake_app, match_app, notify_app, lambda_context)
 
 
 @pytest.fixture
@@ -260,10 +289,32 @@ def notify_stream(aws: Aws) -> Callable[[], list[dict[str, Any]]]:
     return read
 
 
+Submit = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def submit_quote(aws: Aws, intake_app: ModuleType, lambda_context: Any) -> Submit:
+    """POST a quote request (keywords override quote fields) through the intake handler; the callable
+    returns the REQUEST item it wrote."""
+    import json
+
+    from tests.events import api_event, quote_body
+
+    def post(**overrides: Any) -> dict[str, Any]:
+        event = api_event(body=quote_body(**overrides), without_headers=("Idempotency-Key",))
+        response = intake_app.lambda_handler(event, lambda_context)
+        assert response["statusCode"] == 201, response["body"]
+        item = aws.request_store().get_request(json.loads(response["body"])["request_id"])
+        assert item is not None
+        return item
+
+    return post
+
+
 @pytest.fixture
 def offered_request(
     aws: Aws,
-    intake_app: ModuleType,
+    submit_quote: Submit,
     match_app: ModuleType,
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -273,23 +324,16 @@ def offered_request(
 
     `wave_size` sets OFFER_WAVE_SIZE for the match; other keywords override quote fields.
     """
-    import json
-
-    from tests.events import api_event, quote_body, stream_event, stream_record
+    from tests.events import stream_event, stream_record
 
     def make(wave_size: int | None = None, **quote: Any) -> dict[str, Any]:
         if wave_size is not None:
             monkeypatch.setenv("OFFER_WAVE_SIZE", str(wave_size))
             get_settings.cache_clear()
-        event = api_event(body=quote_body(**quote), without_headers=("Idempotency-Key",))
-        posted = intake_app.lambda_handler(event, lambda_context)
-        assert posted["statusCode"] == 201, posted["body"]
-        request_id = json.loads(posted["body"])["request_id"]
-        new = aws.request_store().get_request(request_id)
-        assert new is not None
+        new = submit_quote(**quote)
         matched = match_app.lambda_handler(stream_event(stream_record(new)), lambda_context)
         assert matched == {"batchItemFailures": []}
-        request = aws.request_store().get_request(request_id)
+        request = aws.request_store().get_request(new["request_id"])
         assert request is not None
         return request
 

@@ -6,39 +6,34 @@ import email
 import json
 from collections.abc import Callable
 from email import policy
-from types import ModuleType
 from typing import Any
 
 from directormatch.observability import logger
-from tests.conftest import FakeLambdaContext
 from tests.events import api_event, stream_event, stream_record
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Apps, Aws
 
 
 def test_correlation_id_flows_from_api_request_to_offer_email_header(
     aws: Aws,
     load_directors: Callable[..., list[dict[str, Any]]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    notify_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    apps: Apps,
 ) -> None:
     # Given a quote posted through API Gateway with its own request id
     load_directors(3)
     event = api_event(without_headers=("Idempotency-Key",))
     event["requestContext"]["requestId"] = "corr-7f3a-0001"
     aws.use_function("IntakeFunction")
-    posted = intake_app.lambda_handler(event, lambda_context)
+    posted = apps.intake.lambda_handler(event, apps.context)
     request = aws.request_store().get_request(json.loads(posted["body"])["request_id"])
     assert request is not None
 
     # When the stream carries it to match, and the offers to notify
     aws.use_function("MatchFunction")
-    match_app.lambda_handler(stream_event(stream_record(request)), lambda_context)
+    apps.match.lambda_handler(stream_event(stream_record(request)), apps.context)
     match_log_correlation = logger.get_correlation_id()  # what every log line of that invocation carried
     offers = aws.request_store().offers(request["request_id"])
     aws.use_function("NotifyFunction")
-    notify_app.lambda_handler(stream_event(*[stream_record(o) for o in offers]), lambda_context)
+    apps.notify.lambda_handler(stream_event(*[stream_record(o) for o in offers]), apps.context)
 
     # Then the request, each offer, the match logs and each offer email carry the same id
     assert request["correlation_id"] == "corr-7f3a-0001"

@@ -17,7 +17,7 @@ from directormatch.aws import clients
 from directormatch.aws.attributes import from_attributes
 from tests.conftest import REGION, FakeLambdaContext
 from tests.events import api_event, quote_body, stream_event, stream_record
-from tests.integration.conftest import Aws, on_dynamodb_local
+from tests.integration.conftest import Apps, Aws, on_dynamodb_local
 from tests.integration.test_intake_form import FORM, form_fields
 from tests.reliability.helpers import post_quote, sent, stream_reader
 
@@ -63,10 +63,7 @@ def raw_stream_records(aws: Aws) -> list[dict[str, Any]]:
 def test_every_image_on_the_requests_stream_decodes_after_a_match_that_excluded_no_one(
     aws: Aws,
     load_directors: Callable[..., list[dict[str, Any]]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    notify_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    apps: Apps,
 ) -> None:
     # Divergence: DynamoDB Local's stream writes an empty map as {} (not {"M": {}}), which no decoder
     # reads: the MATCH item's `excluded` ({} when every candidate qualified) failed notify there when
@@ -74,8 +71,8 @@ def test_every_image_on_the_requests_stream_decodes_after_a_match_that_excluded_
     # Given three directors who all qualify, and a request matched from its stream record
     load_directors(3)
     to_match = stream_reader(aws, "MatchFunction")
-    request_id = post_quote(intake_app, lambda_context)
-    assert match_app.lambda_handler({"Records": to_match()}, lambda_context) == {"batchItemFailures": []}
+    request_id = post_quote(apps.intake, apps.context)
+    assert apps.match.lambda_handler({"Records": to_match()}, apps.context) == {"batchItemFailures": []}
     [match] = aws.items_with_sk("MATCH")
     assert match["eligible"] == 3
     assert "excluded" not in match  # nobody excluded: no empty map stored
@@ -96,7 +93,7 @@ def test_every_image_on_the_requests_stream_decodes_after_a_match_that_excluded_
     shaped = [json.loads(json.dumps(r, default=lambda value: int(value.timestamp()))) for r in records]
     for start in range(0, len(shaped), 10):
         batch = {"Records": shaped[start : start + 10]}
-        assert notify_app.lambda_handler(batch, lambda_context) == {"batchItemFailures": []}
+        assert apps.notify.lambda_handler(batch, apps.context) == {"batchItemFailures": []}
     assert sorted(m.kind for m in sent(aws)) == ["offer", "offer", "offer", "receipt"]
     assert all(
         m.message_id.endswith(f"{request_id}@directormatch>") or "offer." in m.message_id for m in sent(aws)
@@ -105,22 +102,19 @@ def test_every_image_on_the_requests_stream_decodes_after_a_match_that_excluded_
 
 def test_no_match_alert_with_nothing_excluded_reaches_ops_through_the_stream(
     aws: Aws,
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    notify_app: ModuleType,
+    apps: Apps,
     notify_stream: Callable[[], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
 ) -> None:
     # Divergence: on DynamoDB Local the NO_MATCH alert of a request nobody can take (no director in
     # its state, so nothing excluded) reached notify with `excluded` as {}: notify failed it on every
     # retry and ops never heard. moto's stream wrote {"M": {}}.
     # Given a request for a state where the roster has no one, matched from its stream record
-    posted = intake_app.lambda_handler(api_event(body=quote_body()), lambda_context)
+    posted = apps.intake.lambda_handler(api_event(body=quote_body()), apps.context)
     assert posted["statusCode"] == 201, posted["body"]
     request_id = json.loads(posted["body"])["request_id"]
     request = aws.request_store().get_request(request_id)
     assert request is not None
-    assert match_app.lambda_handler(stream_event(stream_record(request)), lambda_context) == {
+    assert apps.match.lambda_handler(stream_event(stream_record(request)), apps.context) == {
         "batchItemFailures": []
     }
     [alert] = aws.items_with_sk("ALERT#NO_MATCH")
@@ -129,7 +123,7 @@ def test_no_match_alert_with_nothing_excluded_reaches_ops_through_the_stream(
     # When notify receives the stream's records as its event source mapping passes them
     aws.use_function("NotifyFunction")
     records = notify_stream()
-    response = notify_app.lambda_handler({"Records": records}, lambda_context)
+    response = apps.notify.lambda_handler({"Records": records}, apps.context)
 
     # Then nothing failed, and ops got the no-match alert (and the clinic its receipt)
     assert response == {"batchItemFailures": []}

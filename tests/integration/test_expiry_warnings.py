@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 
-import pytest
-
 from ops.roster.directors import DeaRegistration, Director, StateLicense, director_items, npi_check_digit
 from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Aws
@@ -35,14 +33,6 @@ def director(n: int, license_days: int, dea_days: int | None = None) -> Director
         if dea_days is not None
         else [],
     )
-
-
-@pytest.fixture
-def sweep_app(aws: Aws) -> ModuleType:
-    aws.use_function("SweepFunction")
-    from functions.sweep import app as sweep_app
-
-    return sweep_app
 
 
 def expiry_event(moment: datetime) -> dict[str, str]:

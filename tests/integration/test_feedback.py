@@ -6,22 +6,12 @@ import copy
 import json
 from types import ModuleType
 
-import pytest
-
 from directormatch.mail.suppression import address_key
 from tests.conftest import FakeLambdaContext
 from tests.events import NOTIFY_NEW_REQUEST, load_event, load_stream_event
 from tests.integration.conftest import Aws
 
 BOUNCE_EVENT = "feedback/permanent_bounce.json"
-
-
-@pytest.fixture
-def feedback_app(aws: Aws) -> ModuleType:
-    aws.use_function("FeedbackFunction")
-    from functions.feedback import app as feedback_app
-
-    return feedback_app
 
 
 def test_feedback_permanent_bounce_suppresses_and_notify_skips_the_address(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from types import ModuleType
@@ -16,25 +15,19 @@ from ops.roster.synthetic import synthetic_roster
 from tests.conftest import FakeLambdaContext
 from tests.events import (
     MATCH_NEW_REQUEST,
-    api_event,
     load_stream_event,
-    quote_body,
     stream_event,
     stream_record,
 )
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, Handler, Submit, call_with
 
 RosterLoader = Callable[..., list[dict[str, Any]]]
 
 
-def submit(intake_app: ModuleType, context: FakeLambdaContext, aws: Aws, **overrides: Any) -> dict[str, Any]:
-    """POST a quote request through the intake handler; return the REQUEST item it wrote."""
-    event = api_event(body=quote_body(**overrides), without_headers=("Idempotency-Key",))
-    response = intake_app.lambda_handler(event, context)
-    assert response["statusCode"] == 201, response["body"]
-    item = aws.request_store().get_request(json.loads(response["body"])["request_id"])
-    assert item is not None
-    return item
+@pytest.fixture
+def match(match_app: ModuleType, lambda_context: FakeLambdaContext) -> Handler:
+    """The match handler, called with the test's Lambda context."""
+    return call_with(match_app, lambda_context)
 
 
 def partition(aws: Aws, request_id: str) -> list[dict[str, Any]]:
@@ -52,18 +45,14 @@ def roster(load_roster: RosterLoader) -> list[dict[str, Any]]:
 
 
 def test_match_new_request_offers_up_to_three_directors_licensed_for_it(
-    aws: Aws,
-    roster: list[dict[str, Any]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given a TX aesthetics + weight-loss request written by the intake handler, and its stream record
-    request = submit(intake_app, lambda_context, aws)
+    request = submit_quote()
     event = stream_event(stream_record(request))
 
     # When the match handler receives the batch
-    response = match_app.lambda_handler(event, lambda_context)
+    response = match(event)
 
     # Then no record failed
     assert response == {"batchItemFailures": []}
@@ -102,15 +91,11 @@ def test_match_new_request_offers_up_to_three_directors_licensed_for_it(
 
 
 def test_match_exact_shortlist_order_is_recorded(
-    aws: Aws,
-    roster: list[dict[str, Any]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given a matched request
-    request = submit(intake_app, lambda_context, aws)
-    match_app.lambda_handler(stream_event(stream_record(request)), lambda_context)
+    request = submit_quote()
+    match(stream_event(stream_record(request)))
 
     # When its MATCH and OFFER items are read
     items = {item["sk"]: item for item in partition(aws, request["request_id"])}
@@ -126,20 +111,16 @@ def test_match_exact_shortlist_order_is_recorded(
 
 
 def test_match_redelivered_record_writes_nothing_new(
-    aws: Aws,
-    roster: list[dict[str, Any]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given a request already matched from its stream record
-    request = submit(intake_app, lambda_context, aws)
+    request = submit_quote()
     event = stream_event(stream_record(request))
-    match_app.lambda_handler(event, lambda_context)
+    match(event)
     before = aws.items()
 
     # When the same record is delivered again
-    response = match_app.lambda_handler(event, lambda_context)
+    response = match(event)
 
     # Then it succeeds and the table is exactly as it was
     assert response == {"batchItemFailures": []}
@@ -150,17 +131,16 @@ def test_match_request_nobody_can_serve_is_no_match_without_offers(
     aws: Aws,
     load_roster: RosterLoader,
     director_factory: Callable[..., list[dict[str, Any]]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    submit_quote: Submit,
+    match: Handler,
 ) -> None:
     # Given directors everywhere except Wyoming, plus one inactive director licensed there
     without_wy = [item for item in synthetic_roster(count=102) if item["sk"] != "LICENSE#WY"]
     load_roster(without_wy + director_factory("D-WY-INACTIVE", ["WY"], active=False))
-    request = submit(intake_app, lambda_context, aws, states=["WY"])
+    request = submit_quote(states=["WY"])
 
     # When the match handler receives its stream record
-    response = match_app.lambda_handler(stream_event(stream_record(request)), lambda_context)
+    response = match(stream_event(stream_record(request)))
 
     # Then the request is NO_MATCH, with no offers and the exclusion counted
     assert response == {"batchItemFailures": []}
@@ -173,20 +153,16 @@ def test_match_request_nobody_can_serve_is_no_match_without_offers(
 
 
 def test_match_garbage_record_fails_alone_while_the_others_are_matched(
-    aws: Aws,
-    roster: list[dict[str, Any]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given a batch of two real requests around a REQUEST image missing its required fields
-    first = submit(intake_app, lambda_context, aws)
-    second = submit(intake_app, lambda_context, aws, states=["OK"], modalities=["aesthetics"])
+    first = submit_quote()
+    second = submit_quote(states=["OK"], modalities=["aesthetics"])
     garbage = stream_record({"pk": "01JGARBAGE0000000000000000", "sk": "REQUEST", "request_status": "NEW"})
     event = stream_event(stream_record(first), garbage, stream_record(second))
 
     # When the match handler receives the batch
-    response = match_app.lambda_handler(event, lambda_context)
+    response = match(event)
 
     # Then exactly the garbage record is reported, by its sequence number
     assert response == {"batchItemFailures": [{"itemIdentifier": garbage["dynamodb"]["SequenceNumber"]}]}
@@ -199,14 +175,10 @@ def test_match_garbage_record_fails_alone_while_the_others_are_matched(
 
 
 def test_match_records_other_than_new_requests_are_ignored(
-    aws: Aws,
-    roster: list[dict[str, Any]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given a MODIFY of a REQUEST, an INSERT of an OFFER and an INSERT of an EMAIL marker
-    request = submit(intake_app, lambda_context, aws)
+    request = submit_quote()
     offered = {**request, "request_status": "OFFERED"}
     offer = {"pk": request["request_id"], "sk": "OFFER#D000001", "request_id": request["request_id"]}
     marker = {"pk": request["request_id"], "sk": "EMAIL#receipt#clinic", "email_status": "SENDING"}
@@ -218,7 +190,7 @@ def test_match_records_other_than_new_requests_are_ignored(
     before = aws.items()
 
     # When the match handler receives them
-    response = match_app.lambda_handler(event, lambda_context)
+    response = match(event)
 
     # Then none fails and nothing is written
     assert response == {"batchItemFailures": []}
@@ -226,7 +198,7 @@ def test_match_records_other_than_new_requests_are_ignored(
 
 
 def test_match_sample_event_file_drives_the_handler(
-    aws: Aws, roster: list[dict[str, Any]], match_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, roster: list[dict[str, Any]], match: Handler
 ) -> None:
     # Given the REQUEST item of events/match/new_request.json stored (as intake would have) and its event
     event = load_stream_event(MATCH_NEW_REQUEST)
@@ -235,7 +207,7 @@ def test_match_sample_event_file_drives_the_handler(
     request_id = image["request_id"]["S"]
 
     # When the match handler receives the sample event
-    response = match_app.lambda_handler(event, lambda_context)
+    response = match(event)
 
     # Then the request is offered to at least one director
     assert response == {"batchItemFailures": []}
@@ -244,17 +216,13 @@ def test_match_sample_event_file_drives_the_handler(
 
 
 def test_match_offer_expiry_follows_offer_hours(
-    aws: Aws,
-    roster: list[dict[str, Any]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    aws: Aws, roster: list[dict[str, Any]], submit_quote: Submit, match: Handler
 ) -> None:
     # Given the default 4-hour offer window
-    request = submit(intake_app, lambda_context, aws)
+    request = submit_quote()
 
     # When the request is matched
-    match_app.lambda_handler(stream_event(stream_record(request)), lambda_context)
+    match(stream_event(stream_record(request)))
 
     # Then each offer expires 4 hours after it was created
     for offer in (i for i in partition(aws, request["request_id"]) if i["sk"].startswith("OFFER#")):
@@ -264,7 +232,7 @@ def test_match_offer_expiry_follows_offer_hours(
 
 
 def test_match_batch_where_every_record_fails_raises_so_lambda_retries_it_whole(
-    aws: Aws, match_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, match: Handler
 ) -> None:
     # Given a batch holding only a REQUEST image missing its required fields
     event = stream_event(stream_record({"pk": "01JGARBAGE0000000000000000", "sk": "REQUEST"}))
@@ -272,7 +240,7 @@ def test_match_batch_where_every_record_fails_raises_so_lambda_retries_it_whole(
     # When the match handler receives it
     # Then Powertools raises (raise_on_entire_batch_failure) rather than listing every record
     with pytest.raises(BatchProcessingError):
-        match_app.lambda_handler(event, lambda_context)
+        match(event)
     # And nothing was written but the failure's ledger entry (keys only, for a later replay)
     [entry] = aws.items()
     assert (entry["pk"], entry["item_pk"], entry["item_sk"]) == (

@@ -8,7 +8,6 @@ reading of the roster.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date
 from functools import cache
@@ -23,8 +22,8 @@ from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.matching.engine import CONTROLLED_MODALITIES, LICENSE_MARGIN, MAX_TEAM_SIZE, rules
 from ops.roster.synthetic import synthetic_roster
 from tests.conftest import FakeLambdaContext
-from tests.events import api_event, quote_body, stream_event, stream_record
-from tests.integration.conftest import Aws
+from tests.events import quote_body, stream_event, stream_record
+from tests.integration.conftest import Aws, Submit
 
 ROSTER_SIZE = 2_000
 BASIC = ["aesthetics", "weight_loss"]
@@ -81,16 +80,6 @@ def servable_states(body: dict[str, Any]) -> dict[str, set[str]]:
         if first_failure(item, body) is None:
             found.setdefault(item["pk"], set()).add(item["license_state"])
     return found
-
-
-def submit(intake_app: ModuleType, context: FakeLambdaContext, aws: Aws, **overrides: Any) -> dict[str, Any]:
-    """POST a quote request through the intake handler; return the REQUEST item it wrote."""
-    event = api_event(body=quote_body(**overrides), without_headers=("Idempotency-Key",))
-    response = intake_app.lambda_handler(event, context)
-    assert response["statusCode"] == 201, response["body"]
-    item = aws.request_store().get_request(json.loads(response["body"])["request_id"])
-    assert item is not None
-    return item
 
 
 def partition(aws: Aws, request_id: str) -> dict[str, dict[str, Any]]:
@@ -173,7 +162,7 @@ def roster(aws: Aws) -> tuple[dict[str, Any], ...]:
 def test_match_roster_of_2000_offers_licensed_directors_with_stored_reasons(
     aws: Aws,
     roster: tuple[dict[str, Any], ...],
-    intake_app: ModuleType,
+    submit_quote: Submit,
     match_app: ModuleType,
     lambda_context: FakeLambdaContext,
     subtests: pytest.Subtests,
@@ -182,7 +171,7 @@ def test_match_roster_of_2000_offers_licensed_directors_with_stored_reasons(
     assert sum(1 for item in roster if item["sk"] == keys.PROFILE_SK) == ROSTER_SIZE
 
     def matched(**overrides: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-        request = submit(intake_app, lambda_context, aws, **overrides)
+        request = submit_quote(**overrides)
         response = match_app.lambda_handler(stream_event(stream_record(request)), lambda_context)
         assert response == {"batchItemFailures": []}
         match, offers = check_match(aws, request)

@@ -25,7 +25,7 @@ from tests.events import (
     stream_record,
 )
 from tests.faults import FaultyClient, client_error
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Apps, Aws
 
 RosterLoader = Callable[..., list[dict[str, Any]]]
 
@@ -67,20 +67,25 @@ def offer_director(aws: Aws, director_factory: Callable[..., list[dict[str, Any]
     return items[0]
 
 
+def notify_one(
+    aws: Aws, notify_app: ModuleType, context: FakeLambdaContext, event_file: str
+) -> tuple[dict[str, Any], Any, EmailMessage]:
+    """Hand notify the sample event `event_file`, which must send exactly one email: the item the
+    event carries, that email as SES got it, and the email parsed."""
+    event = load_stream_event(event_file)
+    assert notify_app.lambda_handler(event, context) == {"batchItemFailures": []}
+    [sent] = aws.sent_emails()
+    return image_of(event), sent, parse(sent)
+
+
 def test_notify_new_request_sends_one_receipt_to_the_clinic_contact(
     aws: Aws, notify_app: ModuleType, lambda_context: FakeLambdaContext
 ) -> None:
     # Given the stream event of a new REQUEST item (events/notify/new_request.json)
-    event = load_stream_event(NOTIFY_NEW_REQUEST)
-    request = image_of(event)
-
     # When the notify handler receives it
-    response = notify_app.lambda_handler(event, lambda_context)
+    request, sent, message = notify_one(aws, notify_app, lambda_context, NOTIFY_NEW_REQUEST)
 
     # Then one multipart email went to the clinic contact, quoting the reference
-    assert response == {"batchItemFailures": []}
-    [sent] = aws.sent_emails()
-    message = parse(sent)
     assert recipients(sent) == {request["contact"]["email"]}
     assert message["To"] == request["contact"]["email"]
     assert message["From"] == f"DirectorMatch <{aws.environment['SENDER_EMAIL']}>"
@@ -101,16 +106,10 @@ def test_notify_new_offer_sends_one_offer_to_the_director_profile_email(
     aws: Aws, notify_app: ModuleType, offer_director: dict[str, Any], lambda_context: FakeLambdaContext
 ) -> None:
     # Given the stream event of a new OFFER item, and the director's PROFILE
-    event = load_stream_event(NOTIFY_NEW_OFFER)
-    offer = image_of(event)
-
     # When the notify handler receives it
-    response = notify_app.lambda_handler(event, lambda_context)
+    offer, sent, message = notify_one(aws, notify_app, lambda_context, NOTIFY_NEW_OFFER)
 
     # Then one multipart email went to the address on the director's PROFILE
-    assert response == {"batchItemFailures": []}
-    [sent] = aws.sent_emails()
-    message = parse(sent)
     assert recipients(sent) == {offer_director["email"]}
     assert message["To"] == offer_director["email"]
     assert message["Subject"] == "Medical director opportunity: aesthetics, weight loss in TX"
@@ -219,22 +218,19 @@ def test_notify_other_records_send_nothing(
 def test_notify_intake_to_match_to_notify_emails_clinic_and_each_offered_director(
     aws: Aws,
     load_roster: RosterLoader,
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    notify_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    apps: Apps,
 ) -> None:
     # Given a roster, and a request posted through intake and matched from its stream record
     load_roster(count=153)
-    posted = intake_app.lambda_handler(api_event(body=quote_body()), lambda_context)
+    posted = apps.intake.lambda_handler(api_event(body=quote_body()), apps.context)
     request = aws.request_store().get_request(json.loads(posted["body"])["request_id"])
     assert request is not None
-    match_app.lambda_handler(stream_event(stream_record(request)), lambda_context)
+    apps.match.lambda_handler(stream_event(stream_record(request)), apps.context)
     offers = aws.items_with_sk("OFFER#", prefix=True)
 
     # When notify receives the REQUEST and OFFER inserts, as the template's filters pass them
-    response = notify_app.lambda_handler(
-        stream_event(stream_record(request), *(stream_record(o) for o in offers)), lambda_context
+    response = apps.notify.lambda_handler(
+        stream_event(stream_record(request), *(stream_record(o) for o in offers)), apps.context
     )
 
     # Then the clinic gets its receipt and each offered director one offer, at their PROFILE address

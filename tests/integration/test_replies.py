@@ -16,14 +16,6 @@ from tests.integration.conftest import Aws
 
 
 @pytest.fixture
-def respond_app(aws: Aws) -> ModuleType:
-    aws.use_function("RespondFunction")
-    from functions.respond import app as respond_app
-
-    return respond_app
-
-
-@pytest.fixture
 def offer(
     aws: Aws,
     load_directors: Callable[..., list[dict[str, Any]]],

@@ -26,7 +26,7 @@ from directormatch.tokens import Action, Keyring
 from tests.conftest import FakeLambdaContext
 from tests.events import INTAKE_POST, load_event
 from tests.faults import FaultyClient, client_error, use_client
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, Handler, call_with
 
 Loader = Callable[..., list[dict[str, Any]]]
 MakeRequest = Callable[..., dict[str, Any]]
@@ -34,11 +34,9 @@ SUPERVISEES = {"np": 2, "pa": 1}
 
 
 @pytest.fixture
-def respond_app(aws: Aws) -> ModuleType:
-    aws.use_function("RespondFunction")
-    from functions.respond import app as respond_app
-
-    return respond_app
+def respond(respond_app: ModuleType, lambda_context: FakeLambdaContext) -> Handler:
+    """The respond handler, called with an API event and the test's Lambda context."""
+    return call_with(respond_app, lambda_context)
 
 
 def offer_event(method: str, token: str, action: str | None = None) -> dict[str, Any]:
@@ -122,9 +120,8 @@ def offered(
 
 def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
 ) -> None:
     # Given an open offer and its accept link
     _, [offer, *_] = offered
@@ -132,7 +129,7 @@ def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
     before = tables(aws)
 
     # When the link is opened (a director, or a mail scanner)
-    response = respond_app.lambda_handler(offer_event("GET", token), lambda_context)
+    response = respond(offer_event("GET", token))
 
     # Then a page shows the clinic's needs, why this director, and one button posting the answer
     assert response["statusCode"] == 200
@@ -154,9 +151,8 @@ def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
 
 def test_respond_post_accept_matches_the_request_and_supersedes_the_other_offers(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
 ) -> None:
     # Given three open offers of one request, and the first director's load
     request, [offer, *others] = offered
@@ -166,7 +162,7 @@ def test_respond_post_accept_matches_the_request_and_supersedes_the_other_offers
     ok_before = director_item(aws, director_id, "LICENSE#OK")
 
     # When the first director accepts by link
-    response = respond_app.lambda_handler(offer_event("POST", link_token(offer), "accept"), lambda_context)
+    response = respond(offer_event("POST", link_token(offer), "accept"))
 
     # Then the page confirms it
     assert response["statusCode"] == 200
@@ -212,9 +208,8 @@ def test_respond_post_accept_matches_the_request_and_supersedes_the_other_offers
 )
 def test_respond_late_or_repeated_answer_refused_and_nothing_changes(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
     first: tuple[int, str],
     then: tuple[int, str],
     status: int,
@@ -223,17 +218,13 @@ def test_respond_late_or_repeated_answer_refused_and_nothing_changes(
     # Given one director already answered
     _, found = offered
     index, action = first
-    answered = respond_app.lambda_handler(
-        offer_event("POST", link_token(found[index], Action(action)), action), lambda_context
-    )
+    answered = respond(offer_event("POST", link_token(found[index], Action(action)), action))
     assert answered["statusCode"] == 200
     before = tables(aws)
 
     # When the same or another director answers afterwards
     index, action = then
-    response = respond_app.lambda_handler(
-        offer_event("POST", link_token(found[index], Action(action)), action), lambda_context
-    )
+    response = respond(offer_event("POST", link_token(found[index], Action(action)), action))
 
     # Then the page says why, with a conflict status, and nothing changed
     assert (response["statusCode"], heading(response)) == (status, expected)
@@ -242,17 +233,14 @@ def test_respond_late_or_repeated_answer_refused_and_nothing_changes(
 
 def test_respond_post_decline_declines_only_that_offer(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
 ) -> None:
     # Given three open offers
     request, [offer, *others] = offered
 
     # When the first director declines by link
-    response = respond_app.lambda_handler(
-        offer_event("POST", link_token(offer, Action.DECLINE), "decline"), lambda_context
-    )
+    response = respond(offer_event("POST", link_token(offer, Action.DECLINE), "decline"))
 
     # Then the page confirms it, the offer is DECLINED, and the search goes on
     assert (response["statusCode"], heading(response)) == (200, "You declined")
@@ -356,9 +344,8 @@ def tampered(token: str) -> str:
 )
 def test_respond_post_with_bad_token_refused_and_nothing_changes(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
     make_token: Callable[[dict[str, Any]], str],
     path_action: str,
     status: int,
@@ -371,8 +358,8 @@ def test_respond_post_with_bad_token_refused_and_nothing_changes(
     before = tables(aws)
 
     # When the link is opened, then posted
-    page = respond_app.lambda_handler(offer_event("GET", token), lambda_context)
-    response = respond_app.lambda_handler(offer_event("POST", token, path_action), lambda_context)
+    page = respond(offer_event("GET", token))
+    response = respond(offer_event("POST", token, path_action))
 
     # Then each answers with a clear page and status (a decline link shows its own page), and
     # nothing changed
@@ -383,9 +370,8 @@ def test_respond_post_with_bad_token_refused_and_nothing_changes(
 
 def test_respond_accept_by_director_without_room_left_refused_and_nothing_changes(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
 ) -> None:
     # Given a director who took on clinics elsewhere since the offer: now at max_clinics
     _, [offer, *_] = offered
@@ -397,7 +383,7 @@ def test_respond_accept_by_director_without_room_left_refused_and_nothing_change
     before = tables(aws)
 
     # When that director accepts
-    response = respond_app.lambda_handler(offer_event("POST", link_token(offer), "accept"), lambda_context)
+    response = respond(offer_event("POST", link_token(offer), "accept"))
 
     # Then the page says there is no room, and nothing changed
     assert (response["statusCode"], heading(response)) == (409, "No room left")
@@ -406,9 +392,8 @@ def test_respond_accept_by_director_without_room_left_refused_and_nothing_change
 
 def test_respond_accept_cancelled_by_a_concurrent_accept_answers_position_filled(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given two directors accept at the same moment: the second's transaction overlaps the first's,
@@ -432,7 +417,7 @@ def test_respond_accept_cancelled_by_a_concurrent_accept_answers_position_filled
     use_client(monkeypatch, RequestStore, client)
 
     # When the second director's accept is handled
-    response = respond_app.lambda_handler(offer_event("POST", link_token(second), "accept"), lambda_context)
+    response = respond(offer_event("POST", link_token(second), "accept"))
 
     # Then it is told the position was filled (not an error), and the first director is matched
     assert (response["statusCode"], heading(response)) == (409, "Position filled")
@@ -452,9 +437,8 @@ def _refuse_offer_close(request: dict[str, Any]) -> ClientError | None:
 
 def test_respond_accept_while_another_answer_is_in_flight_still_supersedes_every_other_offer(
     aws: Aws,
-    respond_app: ModuleType,
+    respond: Handler,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given closing one of the other offers briefly conflicts with that director's own accept in flight
@@ -464,7 +448,7 @@ def test_respond_accept_while_another_answer_is_in_flight_still_supersedes_every
     use_client(monkeypatch, RequestStore, client)
 
     # When the first director accepts
-    response = respond_app.lambda_handler(offer_event("POST", link_token(offer), "accept"), lambda_context)
+    response = respond(offer_event("POST", link_token(offer), "accept"))
 
     # Then the director is told they accepted, and every other offer is SUPERSEDED all the same
     assert (response["statusCode"], heading(response)) == (200, "You accepted")

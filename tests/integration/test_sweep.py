@@ -26,14 +26,6 @@ OFFER_HOURS = 4  # template default (Settings.offer_hours)
 
 
 @pytest.fixture
-def sweep_app(aws: Aws) -> ModuleType:
-    aws.use_function("SweepFunction")
-    from functions.sweep import app as sweep_app
-
-    return sweep_app
-
-
-@pytest.fixture
 def offered(
     aws: Aws, load_directors: Loader, offered_request: MakeRequest, sweep_app: ModuleType
 ) -> dict[str, Any]:

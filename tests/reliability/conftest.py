@@ -10,7 +10,7 @@ a test that records nothing counts as one try, with lost and duplicated not meas
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -19,17 +19,15 @@ import pytest
 
 from tests.integration import conftest as integration
 
-# The integration suite's fixtures, for this folder too (pytest_plugins stays in the root conftest).
-aws = integration.aws
-dynamodb_endpoint = integration.dynamodb_endpoint
-intake_app = integration.intake_app
-match_app = integration.match_app
-notify_app = integration.notify_app
-load_directors = integration.load_directors
-load_roster = integration.load_roster
-notify_stream = integration.notify_stream
-offered_request = integration.offered_request
-one_call_at_a_time = integration.one_call_at_a_time
+# The integration suite's fixtures, for this folder too (pytest_plugins stays in the root conftest):
+# pytest finds a fixture by its name among the module's attributes.
+SHARED_FIXTURES = (
+    "aws dynamodb_endpoint intake_app match_app notify_app respond_app apps load_directors load_roster"
+    " notify_stream offered_request submit_quote one_call_at_a_time sweep_app"
+)
+globals().update({name: getattr(integration, name) for name in SHARED_FIXTURES.split()})
+
+NotifyBatch = Callable[[list[dict[str, Any]]], Any]
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD_RESULT = ROOT / ".local" / "reliability" / "load.json"
@@ -141,13 +139,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 @dataclass
-class Row:
+class Row(Tries):
+    """One case's line of the table: its tries summed over its tests."""
+
     tests: int = 0
-    tries: int = 0
-    passed: int = 0
-    lost: int = 0
-    duplicated: int = 0
-    measured: bool = False
 
 
 def _outcomes(reporter: Any) -> dict[str, bool]:
@@ -188,7 +183,14 @@ def _load_row() -> tuple[Row, str] | None:
     if not LOAD_RESULT.is_file():
         return None
     figures = json.loads(LOAD_RESULT.read_text())
-    row = Row(1, figures["submitted"], figures["complete"], figures["lost"], figures["duplicated"], True)
+    row = Row(
+        tries=figures["submitted"],
+        passed=figures["complete"],
+        lost=figures["lost"],
+        duplicated=figures["duplicated"],
+        measured=True,
+        tests=1,
+    )
     return row, f"last run {figures['finished_at'][:16]}"
 
 
@@ -222,6 +224,17 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.retries.standard import ExponentialBackoff
 
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def notify_batch(notify_app: Any, lambda_context: Any, no_retry_delay: None) -> NotifyBatch:
+    """The notify handler, called with a batch of stream records and the test's Lambda context, its
+    SES retries without backoff sleeps."""
+
+    def handle(records: list[dict[str, Any]]) -> Any:
+        return notify_app.lambda_handler({"Records": records}, lambda_context)
+
+    return handle
 
 
 @pytest.fixture

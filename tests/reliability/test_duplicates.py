@@ -12,7 +12,7 @@ from typing import Any
 from directormatch.matching.sweep import SweepSettings, sweep
 from directormatch.offers import lifecycle as offers
 from tests.conftest import FakeLambdaContext
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Apps, Aws
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import (
     Records,
@@ -52,20 +52,17 @@ def deliver_three_times(
 def test_every_stream_batch_of_a_request_life_delivered_three_times_changes_nothing_twice(
     aws: Aws,
     load_directors: Callable[..., list[dict[str, Any]]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    notify_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    apps: Apps,
     tally: Tally,
 ) -> None:
     # Given nine TX directors and two quote requests posted through intake
     load_directors(9)
     to_match, to_notify = stream_reader(aws, "MatchFunction"), stream_reader(aws, "NotifyFunction")
-    first = post_quote(intake_app, lambda_context, key="dup-first")
-    second = post_quote(intake_app, lambda_context, key="dup-second")
+    first = post_quote(apps.intake, apps.context, key="dup-first")
+    second = post_quote(apps.intake, apps.context, key="dup-second")
 
     # When match receives the two REQUEST inserts three times
-    deliver_three_times(match_app, to_match(), aws, lambda_context, tally)
+    deliver_three_times(apps.match, to_match(), aws, apps.context, tally)
 
     # Then each request has one MATCH and one first wave of three offers
     for request_id in (first, second):
@@ -75,7 +72,7 @@ def test_every_stream_batch_of_a_request_life_delivered_three_times_changes_noth
 
     # When notify receives its batches (REQUEST and OFFER inserts, the MODIFY to OFFERED) three times
     aws.use_function("NotifyFunction")
-    deliver_three_times(notify_app, to_notify(), aws, lambda_context, tally)
+    deliver_three_times(apps.notify, to_notify(), aws, apps.context, tally)
 
     # And, for the first request, a director declines and another accepts (MODIFY to DECLINED,
     # ACCEPTED, SUPERSEDED, MATCHED), and the second request's first wave expires (next wave)
@@ -94,7 +91,7 @@ def test_every_stream_batch_of_a_request_life_delivered_three_times_changes_noth
     )
     assert report.waves_sent == 1
     assert to_match() == []
-    deliver_three_times(notify_app, to_notify(), aws, lambda_context, tally)
+    deliver_three_times(apps.notify, to_notify(), aws, apps.context, tally)
 
     # Then every email the two requests call for went out exactly once
     messages = sent(aws)

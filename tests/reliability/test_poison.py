@@ -18,7 +18,7 @@ from local import streams, template
 from ops import replay
 from ops.replay import Replayer
 from tests.conftest import REGION, FakeLambdaContext
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Apps, Aws
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import (
     Records,
@@ -67,10 +67,7 @@ def poisoned(record: dict[str, Any], spoil: Callable[[dict[str, Any]], None]) ->
 def test_one_poison_record_in_ten_nine_processed_and_only_it_reported(
     aws: Aws,
     load_directors: Callable[..., list[dict[str, Any]]],
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    notify_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    apps: Apps,
     tally: Tally,
     function: str,
     spoil: Callable[[dict[str, Any]], None],
@@ -79,16 +76,16 @@ def test_one_poison_record_in_ten_nine_processed_and_only_it_reported(
     # them, with a tenth, undecodable one in the middle
     load_directors(3)
     reader = stream_reader(aws, function)
-    ids = [post_quote(intake_app, lambda_context) for _ in range(9)]
+    ids = [post_quote(apps.intake, apps.context) for _ in range(9)]
     records = [r for r in reader() if r["dynamodb"]["NewImage"]["sk"]["S"] == "REQUEST"]
     assert len(records) == 9
     poison = poisoned(records[4], spoil)
     batch: Records = [*records[:4], poison, *records[4:]]
-    app = match_app if function == "MatchFunction" else notify_app
+    app = apps.match if function == "MatchFunction" else apps.notify
     aws.use_function(function)
 
     # When the function receives the batch of ten
-    response = app.lambda_handler({"Records": batch}, lambda_context)
+    response = app.lambda_handler({"Records": batch}, apps.context)
 
     # Then only the poison record is reported, by its sequence number
     assert response == {"batchItemFailures": [{"itemIdentifier": poison["dynamodb"]["SequenceNumber"]}]}

@@ -33,7 +33,7 @@ from local.clock import scheduled_event
 from local.inbound import ses_notification, sns_event
 from tests.conftest import FakeLambdaContext
 from tests.events import api_event, load_event, quote_body
-from tests.integration.conftest import Aws, roster_director
+from tests.integration.conftest import Apps, Aws, roster_director
 from tests.integration.test_respond import offer_event
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import SesFault, batches, link_token, sent, stream_reader, table_items
@@ -159,13 +159,10 @@ def key_values(aws: Aws) -> list[str]:
 
 def test_a_request_life_with_sentinel_personal_data_leaves_none_in_logs_metrics_traces_or_keys(
     aws: Aws,
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    notify_app: ModuleType,
+    apps: Apps,
     captured: Captured,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
-    lambda_context: FakeLambdaContext,
     no_retry_delay: None,
     tally: Tally,
 ) -> None:
@@ -175,38 +172,38 @@ def test_a_request_life_with_sentinel_personal_data_leaves_none_in_logs_metrics_
 
     # Given a quote with sentinel personal data, posted, replayed, reused with another body, and
     # an invalid one carrying the sentinel in the fields it gets wrong
-    created = post(intake_app, lambda_context, sentinel_quote(), IDEMPOTENCY_KEY)
+    created = post(apps.intake, apps.context, sentinel_quote(), IDEMPOTENCY_KEY)
     assert created["statusCode"] == 201
     request_id = json.loads(created["body"])["request_id"]
-    assert post(intake_app, lambda_context, sentinel_quote(), IDEMPOTENCY_KEY)["statusCode"] == 201
-    assert post(intake_app, lambda_context, sentinel_quote(locations=2), IDEMPOTENCY_KEY)["statusCode"] == 409
+    assert post(apps.intake, apps.context, sentinel_quote(), IDEMPOTENCY_KEY)["statusCode"] == 201
+    assert post(apps.intake, apps.context, sentinel_quote(locations=2), IDEMPOTENCY_KEY)["statusCode"] == 409
     contact = {"name": f"Pat {MARK}", "email": f"{MARK}@", "phone": f"555-0199 {MARK}"}
     invalid = sentinel_quote(contact=contact)
-    rejected = post(intake_app, lambda_context, invalid, f"{IDEMPOTENCY_KEY}-2")
+    rejected = post(apps.intake, apps.context, invalid, f"{IDEMPOTENCY_KEY}-2")
     assert rejected["statusCode"] == 422
-    second = json.loads(post(intake_app, lambda_context, sentinel_quote(), f"{IDEMPOTENCY_KEY}-3")["body"])
+    second = json.loads(post(apps.intake, apps.context, sentinel_quote(), f"{IDEMPOTENCY_KEY}-3")["body"])
 
     # When match and notify handle the stream
     aws.use_function("MatchFunction")
     to_match_records = to_match()
-    deliver(match_app, to_match_records, lambda_context)
+    deliver(apps.match, to_match_records, apps.context)
     # (and match gets a batch of one corrupt record, whose error would echo the bad value)
     corrupt = copy.deepcopy(to_match_records[0])
     corrupt["dynamodb"]["NewImage"]["start_by"] = {"S": f"{MARK} {PHONE}"}
     with pytest.raises(BatchProcessingError) as broken:
-        match_app.lambda_handler({"Records": [corrupt]}, lambda_context)
+        apps.match.lambda_handler({"Records": [corrupt]}, apps.context)
     captured.raised.append(str(broken.value))
     aws.use_function("NotifyFunction")
-    deliver(notify_app, to_notify(), lambda_context)
+    deliver(apps.notify, to_notify(), apps.context)
 
     # And one director opens the offer page and accepts by link, another declines by reply
     aws.use_function("RespondFunction")
     from functions.respond import app as respond_app
 
     first, other, *_ = aws.request_store().offers(request_id)
-    shown = respond_app.lambda_handler(offer_event("GET", link_token(first)), lambda_context)
+    shown = respond_app.lambda_handler(offer_event("GET", link_token(first)), apps.context)
     assert shown["statusCode"] == 200
-    accepted = respond_app.lambda_handler(offer_event("POST", link_token(first), "accept"), lambda_context)
+    accepted = respond_app.lambda_handler(offer_event("POST", link_token(first), "accept"), apps.context)
     assert accepted["statusCode"] == 200
     profile = aws.director_store().get_profile(other["director_id"])
     assert profile is not None
@@ -215,12 +212,12 @@ def test_a_request_life_with_sentinel_personal_data_leaves_none_in_logs_metrics_
     SesFault("rejected", times=1, message=refusal).inject()
     event = reply(aws, other, profile["email"], "DECLINE")
     with pytest.raises(EmailNotSent) as not_sent:
-        respond_app.lambda_handler(event, lambda_context)
+        respond_app.lambda_handler(event, apps.context)
     captured.raised.append(str(not_sent.value))
-    declined = respond_app.lambda_handler(event, lambda_context)
+    declined = respond_app.lambda_handler(event, apps.context)
     assert declined == {"outcomes": ["TOO_LATE"]}  # the first director's accept came first
     aws.use_function("NotifyFunction")
-    deliver(notify_app, to_notify(), lambda_context)
+    deliver(apps.notify, to_notify(), apps.context)
 
     # And the sweep sends the second request's next wave, then escalates it at 20 hours
     aws.use_function("SweepFunction")
@@ -228,17 +225,17 @@ def test_a_request_life_with_sentinel_personal_data_leaves_none_in_logs_metrics_
 
     expiry = datetime.fromisoformat(aws.request_store().offers(second["request_id"])[0]["expires_at"])
     for moment in (expiry + timedelta(minutes=1), expiry + timedelta(hours=17)):
-        sweep_app.lambda_handler(scheduled_event(moment, "SweepFunction"), lambda_context)
+        sweep_app.lambda_handler(scheduled_event(moment, "SweepFunction"), apps.context)
     aws.use_function("NotifyFunction")
-    deliver(notify_app, to_notify(), lambda_context)
+    deliver(apps.notify, to_notify(), apps.context)
 
     # And SES rejects, quoting the address, the only record of a batch: the invocation fails
-    third = json.loads(post(intake_app, lambda_context, sentinel_quote(), f"{IDEMPOTENCY_KEY}-4")["body"])
+    third = json.loads(post(apps.intake, apps.context, sentinel_quote(), f"{IDEMPOTENCY_KEY}-4")["body"])
     records = [r for r in to_notify() if r["dynamodb"]["Keys"]["pk"]["S"] == third["request_id"]][:1]
     quoted = f"Email address is not verified. The following identities failed the check: {CLINIC_EMAIL}"
     rejection = SesFault("rejected", times=1, message=quoted).inject()
     with pytest.raises(BatchProcessingError) as failure:
-        notify_app.lambda_handler({"Records": records}, lambda_context)
+        apps.notify.lambda_handler({"Records": records}, apps.context)
     assert rejection.attempts == 1
     captured.raised.append(str(failure.value))
 
@@ -251,7 +248,7 @@ def test_a_request_life_with_sentinel_personal_data_leaves_none_in_logs_metrics_
     bounce["Records"][0]["Sns"]["Message"] = notification.replace(
         "maria.delgado@bluebonnet-aesthetics.example", CLINIC_EMAIL
     )
-    assert feedback_app.lambda_handler(bounce, lambda_context) == {"suppressed": 1}
+    assert feedback_app.lambda_handler(bounce, apps.context) == {"suppressed": 1}
 
     # Then the sentinel data went where it belongs: into the emails
     assert any(leaks(m.raw.decode(errors="replace")) for m in sent(aws))

@@ -37,14 +37,6 @@ RUNS = 20
 SETTINGS = SweepSettings(wave_size=3, offer_hours=4, max_waves=3)
 
 
-@pytest.fixture
-def respond_app(aws: Aws) -> ModuleType:
-    aws.use_function("RespondFunction")
-    from functions.respond import app as respond_app
-
-    return respond_app
-
-
 def load_roomy_directors(aws: Aws, count: int) -> list[str]:
     """TX directors with room for many clinics (every run may add one to somebody)."""
     items = [i for n in range(1, count + 1) for i in roster_director(n, ("TX",), max_clinics=50)]
@@ -52,14 +44,25 @@ def load_roomy_directors(aws: Aws, count: int) -> list[str]:
     return [i["pk"] for i in items if i["sk"] == "PROFILE"]
 
 
-def offered_request(
-    aws: Aws, intake_app: ModuleType, match_app: ModuleType, context: FakeLambdaContext, reader: Any
-) -> str:
-    """A quote posted through intake and matched from its stream record (first wave of three).
-    Without supervisees: the runs' accepts would otherwise fill the directors' TX supervision limit."""
-    request_id = post_quote(intake_app, context, supervisees={"np": 0, "pa": 0})
-    assert match_app.lambda_handler({"Records": reader()}, context) == {"batchItemFailures": []}
-    return request_id
+NewOffers = Callable[[], tuple[str, list[dict[str, Any]]]]
+
+
+@pytest.fixture
+def new_offers(
+    aws: Aws, intake_app: ModuleType, match_app: ModuleType, lambda_context: FakeLambdaContext
+) -> NewOffers:
+    """Posts a quote through intake and matches it from its stream record (first wave of three);
+    returns its request id and offers. Without supervisees: the runs' accepts would otherwise fill
+    the directors' TX supervision limit."""
+
+    def make() -> tuple[str, list[dict[str, Any]]]:
+        reader = stream_reader(aws, "MatchFunction")
+        aws.use_function("MatchFunction")
+        request_id = post_quote(intake_app, lambda_context, supervisees={"np": 0, "pa": 0})
+        assert match_app.lambda_handler({"Records": reader()}, lambda_context) == {"batchItemFailures": []}
+        return request_id, aws.request_store().offers(request_id)
+
+    return make
 
 
 def heading(body: str) -> str:
@@ -88,13 +91,7 @@ def together(*calls: Callable[[], Any]) -> list[Any]:
 
 
 def test_accept_and_decline_of_the_same_offer_at_once_end_in_one_outcome_every_time(
-    aws: Aws,
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    respond_app: ModuleType,
-    one_call_at_a_time: None,
-    lambda_context: FakeLambdaContext,
-    tally: Tally,
+    aws: Aws, new_offers: NewOffers, respond_app: ModuleType, one_call_at_a_time: None, tally: Tally
 ) -> None:
     # Given directors with room
     load_roomy_directors(aws, 4)
@@ -102,10 +99,7 @@ def test_accept_and_decline_of_the_same_offer_at_once_end_in_one_outcome_every_t
     for _ in range(RUNS):
         # Given a new request's open offer, with its accept and decline links
         renew_requests_table(aws)
-        reader = stream_reader(aws, "MatchFunction")
-        aws.use_function("MatchFunction")
-        request_id = offered_request(aws, intake_app, match_app, lambda_context, reader)
-        offer = aws.request_store().offers(request_id)[0]
+        request_id, [offer, *_] = new_offers()
         director_id = offer["director_id"]
         load_before = clinics(aws, director_id)
         aws.use_function("RespondFunction")
@@ -154,12 +148,7 @@ def sweep_at(aws: Aws, moment: datetime) -> Any:
 
 
 def test_accept_while_the_sweep_expires_the_offer_either_matches_or_expires_never_both(
-    aws: Aws,
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    one_call_at_a_time: None,
-    lambda_context: FakeLambdaContext,
-    tally: Tally,
+    aws: Aws, new_offers: NewOffers, one_call_at_a_time: None, tally: Tally
 ) -> None:
     # Given directors enough for a second wave
     load_roomy_directors(aws, 6)
@@ -168,10 +157,7 @@ def test_accept_while_the_sweep_expires_the_offer_either_matches_or_expires_neve
         # Given a new request whose first-wave offers expire at `expiry` (the only request: the
         # sweep has the same work to do in every run, so neither side is favoured)
         renew_requests_table(aws)
-        reader = stream_reader(aws, "MatchFunction")
-        aws.use_function("MatchFunction")
-        request_id = offered_request(aws, intake_app, match_app, lambda_context, reader)
-        first_wave = aws.request_store().offers(request_id)
+        request_id, first_wave = new_offers()
         offer = first_wave[0]
         director_id = offer["director_id"]
         expiry = datetime.fromisoformat(offer["expires_at"])
@@ -225,20 +211,11 @@ def _refuse_answer(request: dict[str, Any]) -> ClientError | None:
 
 
 def test_decline_arriving_while_the_accept_transaction_is_in_flight_says_already_accepted(
-    aws: Aws,
-    intake_app: ModuleType,
-    match_app: ModuleType,
-    respond_app: ModuleType,
-    lambda_context: FakeLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
-    tally: Tally,
+    aws: Aws, new_offers: NewOffers, respond_app: ModuleType, monkeypatch: pytest.MonkeyPatch, tally: Tally
 ) -> None:
     # Given an open offer, whose accept (other tab) is being written when the decline arrives
     load_roomy_directors(aws, 3)
-    request_id = offered_request(
-        aws, intake_app, match_app, lambda_context, stream_reader(aws, "MatchFunction")
-    )
-    offer = aws.request_store().offers(request_id)[0]
+    request_id, [offer, *_] = new_offers()
     real = aws.dynamodb
     requests = RequestStore(aws.requests_table, client=real)
     directors = DirectorStore(aws.directors_table, aws.environment["DIRECTORS_BY_STATE_INDEX"], client=real)

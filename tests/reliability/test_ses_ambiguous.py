@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import email
 from email import policy
-from types import ModuleType
 from typing import Any
 
-from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Aws
-from tests.reliability.conftest import Tally
+from tests.reliability.conftest import NotifyBatch, Tally
 from tests.reliability.helpers import Records, SesFault, claim, duplicates, expected_message_ids, sent
 
 CASE = "5c"
@@ -32,19 +30,14 @@ def text_of(raw: bytes) -> tuple[str, str, str]:
 
 
 def test_ses_answer_lost_after_accepting_sends_one_more_copy_with_the_same_message_id(
-    aws: Aws,
-    notify_app: ModuleType,
-    notify_records: tuple[str, Records],
-    lambda_context: FakeLambdaContext,
-    no_retry_delay: None,
-    tally: Tally,
+    aws: Aws, notify_records: tuple[str, Records], notify_batch: NotifyBatch, tally: Tally
 ) -> None:
     # Given SES accepts the receipt but the answer to that one send is lost
     request_id, records = notify_records
     fault = SesFault("accepted-then-timeout", times=1).inject()
 
     # When notify receives the batch
-    response = notify_app.lambda_handler({"Records": records}, lambda_context)
+    response = notify_batch(records)
 
     # Then the send was not retried inside the call: one attempt, the record reported, its claim
     # released (SES has one copy)
@@ -54,7 +47,7 @@ def test_ses_answer_lost_after_accepting_sends_one_more_copy_with_the_same_messa
     assert [m.kind for m in sent(aws)].count("receipt") == 1
 
     # When Lambda redelivers the batch
-    assert notify_app.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+    assert notify_batch(records) == {"batchItemFailures": []}
 
     # Then nothing was lost, and the clinic has the receipt twice: the same message, the same
     # Message-ID, so its mail client can fold the copies

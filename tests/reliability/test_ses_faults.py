@@ -9,13 +9,10 @@ redelivery sends it exactly once: nothing lost, nothing twice.
 
 from __future__ import annotations
 
-from types import ModuleType
-
 import pytest
 
-from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Aws
-from tests.reliability.conftest import Tally
+from tests.reliability.conftest import NotifyBatch, Tally
 from tests.reliability.helpers import (
     SES_ATTEMPTS,
     Records,
@@ -41,10 +38,8 @@ RECEIPT = "EMAIL#receipt#clinic"
 )
 def test_ses_failing_the_send_reports_the_record_releases_the_claim_and_redelivery_sends_once(
     aws: Aws,
-    notify_app: ModuleType,
     notify_records: tuple[str, Records],
-    lambda_context: FakeLambdaContext,
-    no_retry_delay: None,
+    notify_batch: NotifyBatch,
     tally: Tally,
     kind: str,
     attempts: int,
@@ -55,7 +50,7 @@ def test_ses_failing_the_send_reports_the_record_releases_the_claim_and_redelive
     fault = SesFault(kind, times=attempts).inject()
 
     # When notify receives the batch
-    response = notify_app.lambda_handler({"Records": records}, lambda_context)
+    response = notify_batch(records)
 
     # Then the receipt was attempted that many times, its record alone is reported, and its claim
     # is released; the three offers went out
@@ -65,7 +60,7 @@ def test_ses_failing_the_send_reports_the_record_releases_the_claim_and_redelive
     assert sorted(m.kind for m in sent(aws)) == ["offer"] * 3
 
     # When Lambda delivers the batch again (SES answers now)
-    retried = notify_app.lambda_handler({"Records": records}, lambda_context)
+    retried = notify_batch(records)
 
     # Then the receipt went out once, and nothing else twice
     messages = sent(aws)
@@ -79,19 +74,14 @@ def test_ses_failing_the_send_reports_the_record_releases_the_claim_and_redelive
 
 
 def test_ses_throttled_once_is_absorbed_by_the_retry_in_the_call_and_sends_once(
-    aws: Aws,
-    notify_app: ModuleType,
-    notify_records: tuple[str, Records],
-    lambda_context: FakeLambdaContext,
-    no_retry_delay: None,
-    tally: Tally,
+    aws: Aws, notify_records: tuple[str, Records], notify_batch: NotifyBatch, tally: Tally
 ) -> None:
     # Given SES throttles one attempt only
     request_id, records = notify_records
     fault = SesFault("throttled-429", times=1).inject()
 
     # When notify receives the batch
-    response = notify_app.lambda_handler({"Records": records}, lambda_context)
+    response = notify_batch(records)
 
     # Then botocore's retry sent it: no record failed, each email went out once
     messages = sent(aws)
