@@ -61,32 +61,41 @@ def test_after_restore_forgets_clients_and_reseeds_random() -> None:
     assert random.getstate() != shared
 
 
-def test_after_restore_is_registered_with_lambdas_runtime_hook(monkeypatch: pytest.MonkeyPatch) -> None:
-    registered: list[Any] = []
+def _runtime_hooks(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
+    """Lambda's `snapshot_restore_py`, recording what each hook is given."""
+    registered: dict[str, list[Any]] = {"register_before_snapshot": [], "register_after_restore": []}
     runtime_hooks = types.ModuleType("snapshot_restore_py")
-    runtime_hooks.register_after_restore = registered.append  # type: ignore[attr-defined]
+    for hook, functions in registered.items():
+        setattr(runtime_hooks, hook, functions.append)
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime_hooks)
+    return registered
+
+
+def test_after_restore_is_registered_with_lambdas_runtime_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    registered = _runtime_hooks(monkeypatch)
 
     assert aws._register_after_restore()
-    assert registered == [aws.after_restore]
-
-
-def test_no_runtime_hook_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails, as outside Lambda
-    assert not aws._register_after_restore()
+    assert registered == {"register_before_snapshot": [], "register_after_restore": [aws.after_restore]}
 
 
 def test_intake_builds_its_validators_before_the_snapstart_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given Lambda's runtime hooks
-    registered: list[Any] = []
-    runtime_hooks = types.ModuleType("snapshot_restore_py")
-    runtime_hooks.register_before_snapshot = registered.append  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime_hooks)
     from directormatch.intake import contract
 
-    # When intake registers its hook, the runtime is given the contract's builder
+    registered = _runtime_hooks(monkeypatch)
+
     assert contract.register_before_snapshot()
-    assert registered == [contract.build_validators]
+    assert registered == {
+        "register_before_snapshot": [contract.build_validators],
+        "register_after_restore": [],
+    }
+
+
+def test_no_runtime_hook_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    from directormatch.intake import contract
+
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails, as outside Lambda
+    assert not aws._register_after_restore()
+    assert not contract.register_before_snapshot()
 
 
 def test_build_validators_leaves_nothing_for_the_first_request() -> None:
@@ -103,10 +112,3 @@ def test_build_validators_leaves_nothing_for_the_first_request() -> None:
 
     # Then building them completes the model and imports email_validator, before any request
     assert result.stdout.split() == ["(False,", "False)", "(True,", "True)"]
-
-
-def test_intake_registers_no_snapshot_hook_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails, as outside Lambda
-    from directormatch.intake import contract
-
-    assert not contract.register_before_snapshot()
