@@ -185,9 +185,15 @@ def accept_first_offers(stack: RunningStack, watcher: Watcher, request_ids: list
 
 def why_not_acted(state_dir: Path, entries: list[dict[str, Any]], refused: set[str]) -> dict[str, int]:
     """What the director was told when an ACCEPT reply changed nothing (the reply_answer email of
-    each such request, read from the outbox and matched to directormatch.offers.replies.TOO_LATE_TEXT)."""
-    from directormatch.offers.replies import TOO_LATE_TEXT
+    each such request, read from the outbox and matched to the sentence each outcome's answer says)."""
+    from directormatch.mail.messages import reply_answer_email
+    from directormatch.offers.lifecycle import Outcome
 
+    def words(outcome: Outcome) -> str:
+        text = reply_answer_email("R", "ref", "director@example.com", outcome).text
+        return " ".join(text.split("Hello,", 1)[1].rsplit("DirectorMatch - reference", 1)[0].split())
+
+    sentences = {outcome.value: words(outcome) for outcome in Outcome}
     reasons: Counter[str] = Counter()
     for entry in entries:
         kind, request_id = parse(entry)
@@ -198,7 +204,7 @@ def why_not_acted(state_dir: Path, entries: list[dict[str, Any]], refused: set[s
         )
         part = message.get_body(preferencelist=("plain",))
         text = " ".join(str(part.get_content()).split()) if part else ""
-        reasons[next((o.value for o, words in TOO_LATE_TEXT.items() if words in text), "other")] += 1
+        reasons[next((o for o, said in sentences.items() if said in text), "other")] += 1
     return dict(reasons)
 
 

@@ -14,6 +14,7 @@ import pytest
 from directormatch.mail import messages
 from directormatch.mail.labels import Audience, malpractice_label
 from directormatch.mail.render import TEMPLATES, Email, render
+from directormatch.offers.lifecycle import Outcome
 from tests.unit.test_emails import SCRIPT, director, offer_item, request_item
 
 OPS = "ops@directormatch.example"
@@ -55,7 +56,7 @@ NOTICES: dict[str, Callable[[], Email]] = {
     "ops_expiry_warning": lambda: messages.ops_expiry_email(
         OPS, "D000084", "TX DEA registration", "2027-01-31"
     ),
-    "reply_answer": lambda: messages.reply_answer_email("R1", "abc123", "d@example.com", f"{SCRIPT} & more"),
+    "reply_answer": lambda: messages.reply_answer_email("R1", "abc123", "d@example.com", "FILLED"),
 }
 
 
@@ -193,3 +194,27 @@ def test_every_email_template_has_a_subject_a_text_and_an_html_part() -> None:
     for name in names:
         assert (TEMPLATES / f"{name}.txt").is_file(), name
         assert (TEMPLATES / f"{name}.html").is_file(), name
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [
+        ("UNCLEAR", "Please reply again with ACCEPT or DECLINE as the first line of your message"),
+        (Outcome.FILLED, "Another physician accepted this position first."),
+        (Outcome.EXPIRED, "This offer had already expired, so nothing changed."),
+        (Outcome.ALREADY_ACCEPTED, "You had already accepted this offer; nothing else is needed."),
+        (Outcome.ALREADY_DECLINED, "You had already declined this offer; nothing changed."),
+        (Outcome.NO_CAPACITY, "Your profile shows no room for another clinic, so we could not accept."),
+        (Outcome.NOT_FOUND, "We could not act on your reply."),
+    ],
+)
+def test_reply_answer_says_why_the_reply_changed_nothing(outcome: str, said: str) -> None:
+    # Given a director's reply that changed nothing, for this reason
+    # When we answer it
+    rendered = messages.reply_answer_email("R1", "abc123", "d@example.com", outcome)
+
+    # Then both parts say that reason's sentence, and no other reason's
+    assert said in words(rendered.text)
+    assert said in words(rendered.html)
+    others = {"Another physician", "already expired", "already accepted", "already declined", "no room"}
+    assert sum(other in rendered.text for other in others) <= 1

@@ -131,8 +131,13 @@ def _expiry_ref(director_id: str, registration: str, expires_on: str) -> str:
     return f"{director_id}.{registration.replace(' ', '-')}.{expires_on}"
 
 
-def reply_answer_email(request_id: str, reference: str, to: str, text: str) -> Email:
-    """The answer to a director's reply that could not act (`text` says why)."""
+def reply_answer_email(request_id: str, reference: str, to: str, outcome: str) -> Email:
+    """The answer to a director's reply that changed nothing: UNCLEAR (how to reply), or the offer
+    outcome that stopped it (FILLED, EXPIRED, ...); templates/_reply_answer.words says each."""
     return render(
-        "reply_answer", to=to, idempotency_ref=f"{request_id}.{reference}", request_id=request_id, text=text
+        "reply_answer",
+        to=to,
+        idempotency_ref=f"{request_id}.{reference}",
+        request_id=request_id,
+        outcome=outcome,
     )

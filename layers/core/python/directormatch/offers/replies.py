@@ -24,12 +24,6 @@ class ReplyOutcome(StrEnum):
     TOO_LATE = "TOO_LATE"  # answered with what happened (filled, expired, answered before)
 
 
-HELP = (
-    "We could not tell whether you want this position. Please reply again with ACCEPT or DECLINE as the "
-    "first line of your message (above any quoted text), or use the buttons in the offer email."
-)
-
-
 def handle_reply(
     reply: Reply, requests: RequestStore, directors: DirectorStore, notifier: Notifier
 ) -> tuple[ReplyOutcome, offers.Outcome | None]:
@@ -48,7 +42,7 @@ def handle_reply(
     reference = hashlib.sha256(reply.message_id.encode()).hexdigest()[:16]
     if reply.intent == Intent.UNCLEAR:
         notifier.send_once(
-            reply.request_id, "reply_help", reference, lambda: _answer(reply, profile.email, HELP)
+            reply.request_id, "reply_help", reference, lambda: _answer(reply, profile.email, "UNCLEAR")
         )
         return ReplyOutcome.UNCLEAR, None
     if reply.intent == Intent.ACCEPT:
@@ -58,22 +52,12 @@ def handle_reply(
     logger.info("reply acted on", extra={**log, "outcome": answer.outcome.value})
     if answer.changed:
         return ReplyOutcome.ACTED, answer.outcome
-    text = TOO_LATE_TEXT.get(answer.outcome, "We could not act on your reply.")
     notifier.send_once(
-        reply.request_id, "reply_outcome", reference, lambda: _answer(reply, profile.email, text)
+        reply.request_id, "reply_outcome", reference, lambda: _answer(reply, profile.email, answer.outcome)
     )
     return ReplyOutcome.TOO_LATE, answer.outcome
 
 
-TOO_LATE_TEXT = {
-    offers.Outcome.FILLED: "Thank you for replying. Another physician accepted this position first.",
-    offers.Outcome.EXPIRED: "Thank you for replying. This offer had already expired, so nothing changed.",
-    offers.Outcome.ALREADY_ACCEPTED: "You had already accepted this offer; nothing else is needed.",
-    offers.Outcome.ALREADY_DECLINED: "You had already declined this offer; nothing changed.",
-    offers.Outcome.NO_CAPACITY: "Your profile shows no room for another clinic, so we could not accept.",
-}
-
-
-def _answer(reply: Reply, to: str, text: str) -> Email:
+def _answer(reply: Reply, to: str, outcome: str) -> Email:
     reference = hashlib.sha256(reply.message_id.encode()).hexdigest()[:16]
-    return reply_answer_email(reply.request_id, reference, to, text)
+    return reply_answer_email(reply.request_id, reference, to, outcome)
