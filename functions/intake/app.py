@@ -66,9 +66,9 @@ def create_quote_request() -> Response[str]:
 def create_quote_request_from_form() -> Response[str]:
     """The quote form without JavaScript: the same contract, answered with a page."""
     event = form_app.current_event
-    check_envelope(event, get_settings().max_body_bytes, accepted=(quote_form.FORM_CONTENT_TYPE,))
+    text = check_envelope(event, get_settings().max_body_bytes, accepted=(quote_form.FORM_CONTENT_TYPE,))
     try:
-        post = quote_form.parse(event.decoded_body or "")
+        post = quote_form.parse(text)
     except ValueError:
         raise RequestRejected(
             HTTPStatus.BAD_REQUEST, "body", "too many form fields", "too_many_fields"

@@ -21,8 +21,9 @@ from directormatch.intake.contract import IDEMPOTENCY_KEY_MAX_LENGTH, FieldError
 JSON_TYPES = ("application/json",)
 
 
-def check_envelope(event: Any, max_body_bytes: int, accepted: tuple[str, ...] = JSON_TYPES) -> None:
-    """Size and media type first: a 100 KB body is refused as too large, not as 40 invalid fields."""
+def check_envelope(event: Any, max_body_bytes: int, accepted: tuple[str, ...] = JSON_TYPES) -> str:
+    """Size and media type first: a 100 KB body is refused as too large, not as 40 invalid fields.
+    The body as text once they pass (decoded_body)."""
     body = event.body or ""
     size = len(body.encode()) if not event.is_base64_encoded else len(body) * 3 // 4
     if size > max_body_bytes:
@@ -41,7 +42,7 @@ def check_envelope(event: Any, max_body_bytes: int, accepted: tuple[str, ...] = 
             f"'{content_type}' is not accepted; send {accepted[0]}",
             "media_type",
         )
-    decoded_body(event)
+    return decoded_body(event)
 
 
 def decoded_body(event: Any) -> str:
@@ -98,10 +99,9 @@ def _idempotency_key_errors(key: str | None) -> list[FieldError]:
 def read_quote(event: Any, max_body_bytes: int) -> tuple[QuoteRequest, str | None]:
     """The JSON route's input: the envelope first, then the body and the Idempotency-Key, whose
     errors are reported together (QuoteInvalid; the header's first, as the client sent it)."""
-    check_envelope(event, max_body_bytes)
+    text = check_envelope(event, max_body_bytes)
     key = event.headers.get("idempotency-key")
     errors = _idempotency_key_errors(key)
-    text = decoded_body(event)
     if not text:
         raise QuoteInvalid([*errors, FieldError(field="body", message="is required", type="missing")])
     try:
