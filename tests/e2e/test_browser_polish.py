@@ -115,10 +115,6 @@ def offer_links(stack: RunningStack, request_id: str, count: int = 3) -> list[tu
     return [(link(t, "Accept:"), link(t, "Decline:")) for t in emails(stack, request_id, "offer", count)]
 
 
-def heading(page: Page) -> str:
-    return page.get_by_role("heading", level=1).inner_text()
-
-
 def fill_all_but_timing_and_consent(page: Page, email: str, phone: str) -> None:
     """The form as fill_valid_form fills it, leaving out the state, start date, controlled substances
     and consent: the summary then names fields from the middle and the end of the form."""
@@ -379,7 +375,7 @@ def test_polish_offer_page_heading_says_what_its_notice_says(stack: RunningStack
     # When the accepting director opens their link again
     page.goto(accepted)
     # Then the heading says what the notice says, and no button is offered
-    assert heading(page) == "Already accepted"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Already accepted")
     expect(page.locator(".status")).to_have_text("You accepted this offer earlier.")
     expect(page.get_by_role("button")).to_have_count(0)
 
@@ -387,7 +383,7 @@ def test_polish_offer_page_heading_says_what_its_notice_says(stack: RunningStack
     for other in (other_accept, other_decline):
         page.goto(other)
         # Then it says the position was filled
-        assert heading(page) == "Position filled"
+        expect(page.get_by_role("heading", level=1)).to_have_text("Position filled")
         expect(page.locator(".status")).to_contain_text("Another physician accepted first")
     assert_fits_a_phone(page)
 
@@ -401,7 +397,7 @@ def test_polish_offer_page_heading_says_what_its_notice_says(stack: RunningStack
         assert stack.request("POST", "/_clock/reset")[0] == 200
 
     # Then the page is headed "Offer expired", fits the phone and carries the icon
-    assert heading(page) == "Offer expired"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Offer expired")
     expect(page.locator(".status")).to_have_text("This offer is no longer open.")
     expect(page.get_by_role("button")).to_have_count(0)
     assert_fits_a_phone(page)
