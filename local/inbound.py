@@ -59,13 +59,16 @@ def received(content: str, query: dict[str, list[str]]) -> dict[str, Any]:
     """The notification SES would publish for a raw message received with POST /_inbound's parameters."""
     unknown = sorted(set(query) - set(INBOUND_PARAMS))
     if unknown:
-        raise InboundRequestError(unknown[0], f"unknown parameter; the known ones: {', '.join(INBOUND_PARAMS)}")
+        raise InboundRequestError(
+            unknown[0], f"unknown parameter; the known ones: {', '.join(INBOUND_PARAMS)}"
+        )
     verdicts = {}
     for param, name in VERDICT_PARAMS.items():
         values = [v.upper() for v in query.get(param, [])]
         if len(values) > 1 or (values and values[0] not in VERDICT_VALUES):
             raise InboundRequestError(param, f"one of {', '.join(VERDICT_VALUES)}")
-        verdicts.update({name: value for value in values})
+        if values:
+            verdicts[name] = values[0]
     domains = query.get("dmarc_domain", [])
     if len(domains) > 1:
         raise InboundRequestError("dmarc_domain", "at most one")

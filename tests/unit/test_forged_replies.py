@@ -49,7 +49,12 @@ def test_genuine_reply_names_the_director_and_passes_every_check() -> None:
     reply = parsed(notification(GENUINE))
 
     # Then it is authentic, unrefused, from the director, and accepts
-    assert (reply.sender, reply.refusal, reply.failed_checks, reply.intent) == (DIRECTOR, None, (), Intent.ACCEPT)
+    assert (reply.sender, reply.refusal, reply.failed_checks, reply.intent) == (
+        DIRECTOR,
+        None,
+        (),
+        Intent.ACCEPT,
+    )
 
 
 def test_genuine_reply_differently_cased_is_the_same_address() -> None:
@@ -63,7 +68,13 @@ def test_genuine_reply_differently_cased_is_the_same_address() -> None:
 
 @pytest.mark.parametrize(
     "common_from",
-    [None, [], [f"<{DIRECTOR}>", "attacker@evil.example"], ["attacker@evil.example"], [f"{DIRECTOR} <x@y.z>"]],
+    [
+        None,
+        [],
+        [f"<{DIRECTOR}>", "attacker@evil.example"],
+        ["attacker@evil.example"],
+        [f"{DIRECTOR} <x@y.z>"],
+    ],
 )
 def test_reply_ses_read_another_from_is_refused(common_from: list[str] | None) -> None:
     # Given the genuine reply, but SES's commonHeaders.from is missing or reads another mailbox

@@ -74,7 +74,9 @@ def test_reply_words_in_readme_are_the_ones_read() -> None:
     rows = re.findall(r"^\| (ACCEPT|DECLINE) \| (.+) \|$", section, re.MULTILINE)
 
     # When its phrases are read / Then they are exactly the ones the parser takes, each for its intent
-    listed = {phrase.strip("`").lower(): Intent(intent) for intent, cell in rows for phrase in cell.split(", ")}
+    listed = {
+        phrase.strip("`").lower(): Intent(intent) for intent, cell in rows for phrase in cell.split(", ")
+    }
     assert listed == PHRASES
 
 
