@@ -1,6 +1,6 @@
-"""Forged replies to an offer email, in one list. Each is run on the pure parser
+"""Forged replies to an offer email, in one list (forged_replies.json). Each is run on the pure parser
 (tests/unit/test_forged_replies.py), through respond's handler on the template's tables
-(tests/integration/test_forged_replies.py) and through the local stack's POST /_inbound
+(tests/integration/test_replies.py) and through the local stack's POST /_inbound
 (tests/e2e/test_forged_replies.py): none changes anything or sends anything, and the director's
 genuine reply, built the same way, still acts.
 
@@ -11,9 +11,12 @@ must refuse it; where the attack is on alignment, it is the attacker's domain.""
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
+CORPUS = Path(__file__).with_suffix(".json")
 ATTACKER = "attacker@evil.example"
 ATTACKER_DOMAIN = "evil.example"
 CONFUSABLES = {"o": "\u043e", "a": "\u0430", "e": "\u0435"}  # Latin letters and their Cyrillic twins
@@ -46,7 +49,7 @@ def placeholders(director: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Forgery:
     name: str
-    # The sender's header lines ("\r\n" between them), with the placeholders above.
+    # The sender's header lines ("\r\n" between them), with the placeholders above in braces.
     headers: str
     # What respond decides: REFUSED_SENDER, NOT_AUTHENTIC or WRONG_SENDER.
     outcome: str
@@ -76,55 +79,4 @@ def reply_message(sender_headers: str, reply_to: str, body: str) -> str:
 
 
 GENUINE = Forgery("genuine", 'From: "Dr. Avery Example" <{director}>', "ACTED", "")
-
-FORGERIES = (
-    # The attack as reported: a lenient parser reads the display name as the sender.
-    Forgery("display_name_is_the_director", "From: {director} <{attacker}>", "REFUSED_SENDER",
-            "from_malformed", dmarc_domain="{attacker_domain}"),
-    Forgery("folded_display_name", "From: {director}\r\n <{attacker}>", "REFUSED_SENDER", "from_malformed",
-            dmarc_domain="{attacker_domain}"),
-    Forgery("quoted_display_name_is_the_director", 'From: "{director}" <{attacker}>', "REFUSED_SENDER",
-            "display_name_address", dmarc_domain="{attacker_domain}"),
-    Forgery("encoded_word_q_display_name", "From: =?utf-8?q?{director_q}?= <{attacker}>", "REFUSED_SENDER",
-            "display_name_address", dmarc_domain="{attacker_domain}"),
-    Forgery("encoded_word_b_display_name", "From: =?utf-8?b?{director_b}?= <{attacker}>", "REFUSED_SENDER",
-            "display_name_address", dmarc_domain="{attacker_domain}"),
-    Forgery("fullwidth_at_in_display_name", 'From: "{local}\uff20{domain}" <{attacker}>', "REFUSED_SENDER",
-            "display_name_address", dmarc_domain="{attacker_domain}"),
-    Forgery("two_from_headers_director_first", "From: {director}\r\nFrom: {attacker}", "REFUSED_SENDER",
-            "from_repeated"),
-    Forgery("two_from_headers_attacker_first", "From: {attacker}\r\nFrom: {director}", "REFUSED_SENDER",
-            "from_repeated"),
-    Forgery("two_mailboxes_in_one_header", "From: {director}, {attacker}", "REFUSED_SENDER",
-            "from_not_one_mailbox"),
-    Forgery("group_syntax", "From: Directors: {director};", "REFUSED_SENDER", "from_not_one_mailbox"),
-    Forgery("comment_holds_the_attacker", "From: {director} ({attacker})", "REFUSED_SENDER", "from_comment",
-            dmarc_domain="{attacker_domain}"),
-    Forgery("comment_holds_the_director", "From: {attacker} ({director})", "REFUSED_SENDER", "from_comment",
-            dmarc_domain="{attacker_domain}"),
-    Forgery("quoted_local_part_with_at", 'From: "{director}"@{attacker_domain}', "REFUSED_SENDER",
-            "address_form", dmarc_domain="{attacker_domain}"),
-    Forgery("empty_angle_address", "From: {director} <>", "REFUSED_SENDER", "from_malformed"),
-    Forgery("nul_byte", "From: {director}\x00<{attacker}>", "REFUSED_SENDER", "from_malformed",
-            dmarc_domain="{attacker_domain}"),
-    Forgery("obsolete_route_address", "From: <@{attacker_domain}:{director}>", "REFUSED_SENDER",
-            "from_malformed"),
-    Forgery("domain_literal", "From: {local}@[203.0.113.7]", "REFUSED_SENDER", "address_form"),
-    Forgery("unicode_lookalike_domain", "From: {local}@{lookalike}", "REFUSED_SENDER", "address_form",
-            dmarc_domain="{lookalike}"),
-    Forgery("punycode_lookalike_domain", "From: {local}@{punycode}", "WRONG_SENDER", "",
-            dmarc_domain="{punycode}"),
-    Forgery("sender_names_another_address", "From: {director}\r\nSender: {attacker}", "REFUSED_SENDER",
-            "sender_mismatch"),
-    Forgery("missing_from", "Sender: {director}", "REFUSED_SENDER", "from_missing"),
-    Forgery("bare_cr_splits_the_header", "From: {director}\r<{attacker}>", "REFUSED_SENDER",
-            "header_block_malformed", dmarc_domain="{attacker_domain}"),
-    Forgery("space_before_colon", "From: {director}\r\nFrom : {attacker}", "REFUSED_SENDER",
-            "header_block_malformed", dmarc_domain="{attacker_domain}"),
-    Forgery("dmarc_passed_for_another_domain", "From: {director}", "NOT_AUTHENTIC", "dmarcAlignment",
-            dmarc_domain="{attacker_domain}"),
-    Forgery("forged_authentication_results",
-            "Authentication-Results: amazonses.com; dmarc=pass header.from={domain};\r\nFrom: {director}",
-            "NOT_AUTHENTIC", "dmarcAlignment", dmarc_domain="{attacker_domain}"),
-    Forgery("dmarc_fails", "From: {director}", "NOT_AUTHENTIC", "dmarcVerdict", verdicts={"dmarc": "FAIL"}),
-)  # fmt: skip
+FORGERIES = tuple(Forgery(**row) for row in json.loads(CORPUS.read_text()))
