@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from io import StringIO
 from types import ModuleType
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 from directormatch.offers.inbound_mail import reply_address
 from local.inbound import received, ses_notification, sns_event
 from tests.conftest import FakeLambdaContext
-from tests.forged_replies import FORGERIES, GENUINE, Forgery
+from tests.forged_replies import ATTACKER, FORGERIES, GENUINE, Forgery
 from tests.integration.conftest import Aws
 
 
@@ -161,8 +163,26 @@ def received_event(aws: Aws, offer: dict[str, Any], forgery: Forgery, body: str)
     return sns_event(received(forgery.message(director, to, body), query), "InboundMailTopic")
 
 
-def test_forged_replies_change_nothing_and_send_nothing(
-    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+@pytest.fixture
+def respond_logs() -> Iterator[StringIO]:
+    """What the Powertools logger writes (its JSON lines), while the test runs."""
+    from directormatch.observability import logger
+
+    handler: Any = logger.registered_handler
+    logs = StringIO()
+    previous = handler.setStream(logs)
+    try:
+        yield logs
+    finally:
+        handler.setStream(previous)
+
+
+def test_forged_replies_change_nothing_send_nothing_and_log_no_address(
+    aws: Aws,
+    offer: dict[str, Any],
+    respond_app: ModuleType,
+    lambda_context: FakeLambdaContext,
+    respond_logs: StringIO,
 ) -> None:
     # Given every forged reply of the corpus, accepting or asking what would earn a helpful answer
     sent_before = len(aws.sent_emails())
@@ -182,6 +202,13 @@ def test_forged_replies_change_nothing_and_send_nothing(
     assert outcomes == {(f.name, body): {"outcomes": [f.outcome]} for f in FORGERIES for body in bodies}
     assert (aws.items(), aws.items(aws.directors_table)) == tables_before
     assert len(aws.sent_emails()) == sent_before
+    # And the log says why with reason codes, naming neither the director nor the forger
+    logged = respond_logs.getvalue()
+    assert {f.reason for f in FORGERIES if f.outcome == "REFUSED_SENDER"} <= set(
+        re.findall(r'"reason":"(\w+)"', logged)
+    )
+    assert offer["profile"]["email"].split("@")[0] not in logged
+    assert ATTACKER.split("@")[0] not in logged
 
 
 def test_genuine_reply_beside_the_corpus_accepts(
