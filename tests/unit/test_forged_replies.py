@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from directormatch.offers.inbound_mail import Intent, Refusal, Reply, parse_notification, reply_address
 from local.inbound import received
-from tests.forged_replies import FORGERIES, GENUINE, Forgery
+from tests.forged_replies import FORGERIES, GENUINE, Forgery, reply_message
 
 DOMAIN = "reply.directormatch.example"
 DIRECTOR = "theo.patel.00420@roster.directormatch.example"
@@ -102,3 +105,28 @@ def test_reply_base64_content_is_read_like_utf8() -> None:
     assert parsed(payload).sender == DIRECTOR
     payload["content"] = "not base64!"
     assert parse_notification(payload, DOMAIN) is None
+
+
+# What From headers are made of, hostile pieces included (a bare CR, a NUL, encoded words, look-alikes).
+PIECES = [*'@<>(),;:"\\ \t_[].', "\r\n ", "\r", "\x00", "=?utf-8?q?", "=?utf-8?b?", "?=", "=0D=0A", "=40"]
+PIECES += ["\u0430", "\uff20", DIRECTOR, "evil.example"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    sender=st.lists(st.sampled_from(PIECES) | st.text(max_size=3), max_size=12).map("".join),
+    charset=st.sampled_from(["utf-8", "x-unknown", "utf-8\x00", "utf-16", ""]),
+    encoding=st.sampled_from(["7bit", "base64", "quoted-printable", "x-token"]),
+)
+def test_reply_any_from_and_body_encoding_parses_without_raising(
+    sender: str, charset: str, encoding: str
+) -> None:
+    # Given a reply whose From value and body encoding are anything at all
+    body_type = f"Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: {encoding}"
+    headers = f"From: {sender}\r\n{body_type}"
+    payload = received(reply_message(headers, REPLY_TO, "ACCEPT=ZZ!"), {"rcpt": [REPLY_TO]})
+
+    # When parsed / Then it never raises, and any sender it names is one plain lower-case address
+    reply = parsed(payload)
+    assert reply.sender == "" or re.fullmatch(r"[^@\s]+@[a-z0-9.-]+", reply.sender)
+    assert (reply.sender == "") == (reply.refusal is not None)

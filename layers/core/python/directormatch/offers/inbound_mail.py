@@ -146,13 +146,15 @@ def first_line_intent(body: str) -> Intent:
 
 
 def text_of(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain", "html"))
-    if part is None:
+    """The reply's text; "" when there is none or it cannot be decoded (an unknown charset, ...)."""
+    try:
+        part = message.get_body(preferencelist=("plain", "html"))
+        content = str(part.get_content()) if part is not None else ""
+    except Exception:  # decoding hostile mail raises LookupError, ValueError and others
         return ""
-    content = part.get_content()
-    if part.get_content_type() == "text/html":
+    if part is not None and part.get_content_type() == "text/html":
         content = re.sub(r"<[^>]+>", "\n", content)
-    return str(content)
+    return content
 
 
 def unfold(value: str) -> str:
@@ -171,13 +173,18 @@ def sole_mailbox(value: str) -> tuple[Address | None, Refusal | None]:
     # Parsers disagree about comments (some read an address inside one): none is taken.
     if "(" in QUOTED_STRING.sub("", value):
         return None, Refusal.FROM_COMMENT
-    header = policy.strict.header_factory("from", value)
+    try:
+        header = policy.strict.header_factory("from", value)
+    except Exception:  # the stdlib parser raises ValueError, IndexError, ... on some hostile values
+        return None, Refusal.FROM_MALFORMED
     if header.defects:
         return None, Refusal.FROM_MALFORMED
     groups = header.groups
     if len(groups) != 1 or groups[0].display_name is not None or len(groups[0].addresses) != 1:
         return None, Refusal.FROM_NOT_ONE_MAILBOX
     address = groups[0].addresses[0]
+    if CONTROL.search(address.display_name):  # an encoded word can decode to a line break
+        return None, Refusal.FROM_MALFORMED
     if "@" in unicodedata.normalize("NFKC", address.display_name):
         return None, Refusal.DISPLAY_NAME_ADDRESS
     if not (DOT_ATOM.fullmatch(address.username) and HOST_NAME.fullmatch(address.domain)):
@@ -185,9 +192,13 @@ def sole_mailbox(value: str) -> tuple[Address | None, Refusal | None]:
     return address, None
 
 
+def _lowered(address: Address) -> str:
+    return f"{address.username}@{address.domain}".lower()
+
+
 def _plain_address(value: str) -> str:
     address, _ = sole_mailbox(unfold(value))
-    return f"{address.username}@{address.domain}".lower() if address is not None else ""
+    return _lowered(address) if address is not None else ""
 
 
 def sender_of(message: EmailMessage, mail: dict[str, Any]) -> tuple[str, Refusal | None]:
@@ -202,7 +213,7 @@ def sender_of(message: EmailMessage, mail: dict[str, Any]) -> tuple[str, Refusal
     address, refusal = sole_mailbox(froms[0])
     if address is None:
         return "", refusal
-    sender = f"{address.username}@{address.domain}".lower()
+    sender = _lowered(address)
     senders = header_values(message, "sender")
     if senders and (len(senders) > 1 or _plain_address(senders[0]) != sender):
         return "", Refusal.SENDER_MISMATCH
