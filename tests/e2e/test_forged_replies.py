@@ -5,21 +5,38 @@ the director's genuine reply then accepts."""
 from __future__ import annotations
 
 import json
+import subprocess
 from email import message_from_bytes, policy
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from tests.e2e.conftest import RunningStack
+from tests.e2e.conftest import ROOT, RunningStack
 from tests.e2e.test_lifecycle import emails_for, partition, submit, wait_for, wait_for_offers
 from tests.forged_replies import ATTACKER, FORGERIES, GENUINE, Forgery
 
 pytestmark = pytest.mark.e2e
+README_COMMAND = (
+    "curl -X POST --data-binary @forged.eml 'http://127.0.0.1:3000/_inbound?dmarc_domain=evil.example'"
+)
 
 
 @pytest.fixture(scope="module")
 def stack(local_stack: RunningStack) -> RunningStack:
     return local_stack
+
+
+def first_offer(stack: RunningStack) -> tuple[str, list[dict[str, str]], str, str]:
+    """A new quote's request id, its emails once its offers are out, and the first offer's director and
+    reply address."""
+    request_id = submit(stack)
+    offered = wait_for_offers(stack, request_id)
+    emails = wait_for(stack, request_id, {"offer": len(offered)})
+    offer = next(e for e in emails if e["kind"] == "offer")
+    status, _, raw = stack.request("GET", f"/_outbox/{offer['file']}")
+    assert status == 200
+    return request_id, emails, offer["to"], str(message_from_bytes(raw, policy=policy.default)["Reply-To"])
 
 
 def receive(stack: RunningStack, forgery: Forgery, director: str, reply_to: str) -> tuple[int, object]:
@@ -34,13 +51,7 @@ def test_forged_replies_through_inbound_change_nothing_then_the_genuine_reply_ac
     stack: RunningStack,
 ) -> None:
     # Given a quote whose offers are in the outbox, and the first offer's director and reply address
-    request_id = submit(stack)
-    offered = wait_for_offers(stack, request_id)
-    emails = wait_for(stack, request_id, {"offer": len(offered)})
-    offer = next(e for e in emails if e["kind"] == "offer")
-    status, _, raw = stack.request("GET", f"/_outbox/{offer['file']}")
-    assert status == 200
-    director, reply_to = offer["to"], str(message_from_bytes(raw, policy=policy.default)["Reply-To"])
+    request_id, emails, director, reply_to = first_offer(stack)
     items_before = partition(stack, request_id)
 
     # When every forged reply of the corpus reaches SES's inbound, all verdicts as the forgery says
@@ -72,3 +83,26 @@ def test_inbound_bad_parameter_answers_400_naming_it(stack: RunningStack, query:
 
     # Then 400 names the parameter
     assert (status, json.loads(data)["errors"][0]["field"]) == (400, field)
+
+
+def test_readme_inbound_command_refuses_the_reported_forgery(stack: RunningStack, tmp_path: Path) -> None:
+    # Given the README's POST /_inbound example, and the reported forgery of an open offer saved as forged.eml
+    assert README_COMMAND in " ".join((ROOT / "README.md").read_text().split())
+    request_id, _, director, reply_to = first_offer(stack)
+    [reported] = [f for f in FORGERIES if f.name == "display_name_is_the_director"]
+    (tmp_path / "forged.eml").write_text(reported.message(director, reply_to))
+    items_before = partition(stack, request_id)
+
+    # When the command runs, pointed at the started stack
+    done = subprocess.run(
+        ["/bin/sh", "-c", README_COMMAND.replace("http://127.0.0.1:3000", stack.base_url)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+
+    # Then respond refused the sender and nothing changed
+    assert json.loads(done.stdout) == [{"outcomes": ["REFUSED_SENDER"]}]
+    assert partition(stack, request_id) == items_before
