@@ -45,8 +45,9 @@ KIND_LABELS = {
 REPLY_OUTCOMES = {
     "ACTED": "the reply answered the offer.",
     "TOO_LATE": "nothing changed: the offer could no longer be answered; the director is told why by email.",
-    "UNCLEAR": "nothing changed: the first line is not ACCEPT/YES or DECLINE/NO; the director is told how.",
-    "NOT_AUTHENTIC": "ignored: SPF, DKIM or DMARC did not pass; no answer (the sender could be forged).",
+    "UNCLEAR": "nothing changed: the first line is not one of the reply words; the director is told how.",
+    "NOT_AUTHENTIC": "ignored: SPF, DKIM or DMARC failed for the From domain; no answer (could be forged).",
+    "REFUSED_SENDER": "ignored: the From header is not one plain, unambiguous mailbox; no answer is sent.",
     "WRONG_SENDER": "ignored: the sender is not the director the offer went to; no answer is sent.",
     "UNKNOWN_OFFER": "ignored: no such offer or director.",
     "IGNORED": "ignored: the reply did not reach an offer's reply address.",

@@ -115,6 +115,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._redirect(target)
         elif parts.path.startswith("/_outbox/") and parts.path.endswith("/reply"):
             self._simulate_reply(parts.path.removeprefix("/_outbox/").removesuffix("/reply"))
+        elif parts.path == "/_inbound":
+            self._receive_inbound(parts.query)
         elif parts.path == "/_sweep":
             reports = self.server.scheduler.run_once()
             body = json.dumps({"now": self.server.scheduler.now().isoformat(), "sweep": reports}).encode()
@@ -133,17 +135,15 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, "text/plain", b"no such message")
             return
         body = form.get("body", ["ACCEPT"])[0].replace("\r\n", "\n")
-        checks: tuple[str, ...] = ("spfVerdict", "dkimVerdict", "dmarcVerdict")
-        verdicts = {check: form[check][0] for check in checks if check in form}
         content, recipients = inbound.reply_to_offer(raw, body, sender=form.get("from", [None])[0] or None)
-        notification = inbound.ses_notification(content, recipients, verdicts)
-        topics = template.inbound_mail_topics()
+        verdicts = {name: form[name] for name in inbound.VERDICT_PARAMS if name in form}
+        try:
+            notification = inbound.received(content, {**verdicts, "rcpt": recipients})
+        except inbound.InboundRequestError as error:
+            self._send_problem(error)
+            return
         before = len(self.server.outbox.entries())
-        results = [
-            self.server.functions.invoke(function, inbound.sns_event(notification, topic))
-            for function, topic in template.sns_subscribers()
-            if topic in topics
-        ]
+        results = self._deliver_inbound(notification)
         outcomes = tuple(str(o) for r in results if isinstance(r, dict) for o in r.get("outcomes", []))
         record = ReplyRecord(body, datetime.now(UTC).isoformat(timespec="seconds"), outcomes, before)
         with self.server.replies_lock:
@@ -155,6 +155,32 @@ class Handler(BaseHTTPRequestHandler):
         if EMAILING_OUTCOMES.intersection(outcomes):
             self.server.outbox.wait_for_more(before, entry.request_id, REPLY_WAIT_SECONDS)
         self._redirect(f"{target}#reply")
+
+    def _receive_inbound(self, query: str) -> None:
+        """POST /_inbound: a raw RFC 5322 message, received as SES would receive it (verdicts, the domain
+        DMARC was evaluated for and the recipients as query parameters); answers what respond decided."""
+        length = int(self.headers.get("Content-Length") or 0)
+        content = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
+        try:
+            notification = inbound.received(content, parse_qs(query, keep_blank_values=True))
+        except inbound.InboundRequestError as error:
+            self._send_problem(error)
+            return
+        results = self._deliver_inbound(notification)
+        self._send(HTTPStatus.OK, "application/json", json.dumps(results).encode())
+
+    def _send_problem(self, error: inbound.InboundRequestError) -> None:
+        problem = {"errors": [{"field": error.field, "message": str(error)}]}
+        self._send(HTTPStatus.BAD_REQUEST, "application/json", json.dumps(problem).encode())
+
+    def _deliver_inbound(self, notification: dict[str, Any]) -> list[Any]:
+        """An SES receipt notification published to the inbound mail topic: what each subscriber returned."""
+        topics = template.inbound_mail_topics()
+        return [
+            self.server.functions.invoke(function, inbound.sns_event(notification, topic))
+            for function, topic in template.sns_subscribers()
+            if topic in topics
+        ]
 
     def _message_page(self, name: str) -> None:
         entry = self.server.outbox.entry(name)

@@ -172,7 +172,7 @@ def test_lifecycle_accept_by_reply_wins_and_a_late_reply_is_told_it_was_filled(s
     replied = stack.request("POST", f"/_outbox/{first['file']}/reply", b"body=ACCEPT")
     # And the second then uses their accept link, and the third replies "yes" too
     late_link = stack.request("POST", urlsplit(accept_link(stack, second)).path + "/accept")
-    late_reply = stack.request("POST", f"/_outbox/{third['file']}/reply", b"body=Yes%2C+count+me+in")
+    late_reply = stack.request("POST", f"/_outbox/{third['file']}/reply", b"body=Yes%2C+I+accept")
 
     # Then the reply won, the link says filled, and the late reply was answered without changing anything
     assert (replied[0], json.loads(replied[2])) == (200, [{"outcomes": ["ACTED"]}])

@@ -52,6 +52,9 @@ ELSEWHERE: dict[str, str] = {
     ),
     "playwright install": "named as not needed (the README says so); never run",
     "curl -X POST 'http://127.0.0.1:3000/_clock/advance?hours=5'": "tests/e2e/test_lifecycle.py",
+    "curl -X POST --data-binary @forged.eml 'http://127.0.0.1:3000/_inbound?dmarc_domain=evil.example'": (
+        "tests/e2e/test_forged_replies.py runs it verbatim, but for the port, on the reported forgery"
+    ),
     "python -m ops.roster import|export|generate": "tests/integration/test_roster_import.py",
     "python -m ops.roster import roster.csv": "tests/integration/test_roster_import.py",
     'python -m ops.replay --queue-url "$STREAM_FAILURE_QUEUE_URL" --dry-run': (

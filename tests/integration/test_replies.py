@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from io import StringIO
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from directormatch.offers.inbound_mail import reply_address
-from local.inbound import ses_notification, sns_event
+from local.inbound import received, ses_notification, sns_event
 from tests.conftest import FakeLambdaContext
+from tests.forged_replies import ATTACKER, FORGERIES, GENUINE, Forgery
 from tests.integration.conftest import Aws
 
 
@@ -54,8 +57,8 @@ def statuses(aws: Aws, offer: dict[str, Any]) -> tuple[str, str]:
 def test_reply_accept_from_the_director_matches_the_request(
     aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
 ) -> None:
-    # Given a reply whose first line is "Yes" from the offered director, SPF/DKIM/DMARC passing
-    event = reply_event(aws, offer, "Yes, happy to")
+    # Given a reply whose first line is "Yes, I accept" from the offered director, SPF/DKIM/DMARC passing
+    event = reply_event(aws, offer, "Yes, I accept")
 
     # When respond receives it
     result = respond_app.lambda_handler(event, lambda_context)
@@ -150,3 +153,70 @@ def test_reply_accept_after_another_director_won_is_told_it_is_filled(
     assert statuses(aws, offer) == ("MATCHED", "SUPERSEDED")
     [told] = aws.sent_emails()[sent_before:]
     assert "accepted this position first" in told.raw_data
+
+
+def received_event(aws: Aws, offer: dict[str, Any], forgery: Forgery, body: str) -> Any:
+    """The SNS event of a corpus message, received as the local stack's POST /_inbound receives it."""
+    director = offer["profile"]["email"]
+    to = reply_address(offer["request_id"], offer["director_id"], aws.environment["INBOUND_DOMAIN"])
+    query = {name: [value] for name, value in forgery.query(director, to).items()}
+    return sns_event(received(forgery.message(director, to, body), query), "InboundMailTopic")
+
+
+@pytest.fixture
+def respond_logs() -> Iterator[StringIO]:
+    """What the Powertools logger writes (its JSON lines), while the test runs."""
+    from directormatch.observability import logger
+
+    handler: Any = logger.registered_handler
+    logs = StringIO()
+    previous = handler.setStream(logs)
+    try:
+        yield logs
+    finally:
+        handler.setStream(previous)
+
+
+def test_forged_replies_change_nothing_send_nothing_and_log_no_address(
+    aws: Aws,
+    offer: dict[str, Any],
+    respond_app: ModuleType,
+    lambda_context: FakeLambdaContext,
+    respond_logs: StringIO,
+) -> None:
+    # Given every forged reply of the corpus, accepting or asking what would earn a helpful answer
+    sent_before = len(aws.sent_emails())
+    tables_before = (aws.items(), aws.items(aws.directors_table))
+    bodies = ("ACCEPT", "What is this about?")
+
+    # When respond receives each through SES and SNS
+    outcomes = {
+        (forgery.name, body): respond_app.lambda_handler(
+            received_event(aws, offer, forgery, body), lambda_context
+        )
+        for forgery in FORGERIES
+        for body in bodies
+    }
+
+    # Then each is refused as the corpus says, no item changed and no email went anywhere
+    assert outcomes == {(f.name, body): {"outcomes": [f.outcome]} for f in FORGERIES for body in bodies}
+    assert (aws.items(), aws.items(aws.directors_table)) == tables_before
+    assert len(aws.sent_emails()) == sent_before
+    # And the log says why with reason codes, naming neither the director nor the forger
+    logged = respond_logs.getvalue()
+    assert {f.reason for f in FORGERIES if f.outcome == "REFUSED_SENDER"} <= set(
+        re.findall(r'"reason":"(\w+)"', logged)
+    )
+    assert offer["profile"]["email"].split("@")[0] not in logged
+    assert ATTACKER.split("@")[0] not in logged
+
+
+def test_genuine_reply_beside_the_corpus_accepts(
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given the director's own reply, built and received as the forgeries are
+    event = received_event(aws, offer, GENUINE, "ACCEPT")
+
+    # When respond receives it / Then the offer is accepted by reply
+    assert respond_app.lambda_handler(event, lambda_context) == {"outcomes": ["ACTED"]}
+    assert statuses(aws, offer) == ("MATCHED", "ACCEPTED")

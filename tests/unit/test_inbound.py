@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from directormatch.offers.inbound_mail import (
+    PHRASES,
     Intent,
     failed_verdicts,
     first_line_intent,
@@ -18,6 +21,7 @@ from local.inbound import ses_notification
 DOMAIN = "reply.directormatch.example"
 REQUEST_ID = "01M89WS4RBPFSY6QSHHXGR2SXG"
 DIRECTOR_ID = "D41a2545684d655b1ac73"
+README = Path(__file__).resolve().parents[2] / "README.md"
 REPLY_TO = f"offer-{REQUEST_ID}-{DIRECTOR_ID}@{DOMAIN}"
 
 
@@ -26,23 +30,54 @@ REPLY_TO = f"offer-{REQUEST_ID}-{DIRECTOR_ID}@{DOMAIN}"
     [
         ("ACCEPT", Intent.ACCEPT),
         ("accept", Intent.ACCEPT),
+        ("Accept.", Intent.ACCEPT),
         ("Yes!", Intent.ACCEPT),
-        ("  \n\nyes please, happy to help", Intent.ACCEPT),
+        ("  \n\n  yes  ", Intent.ACCEPT),
+        ("I accept", Intent.ACCEPT),
+        ("Yes, I accept", Intent.ACCEPT),
+        ("YES - I ACCEPT!", Intent.ACCEPT),
+        ("Yes please", Intent.ACCEPT),
+        ("Accept\n\nThanks, Avery", Intent.ACCEPT),
         ("DECLINE", Intent.DECLINE),
+        ("No", Intent.DECLINE),
         ("No, thank you", Intent.DECLINE),
+        ("no thanks.", Intent.DECLINE),
+        ("I decline", Intent.DECLINE),
+        ("No, I decline", Intent.DECLINE),
         ("decline\n\n> ACCEPT\n> the offer", Intent.DECLINE),
         ("Decline.\nOn Tue, DirectorMatch wrote:\n> Accept:  https://x/offers/t", Intent.DECLINE),
+        # Only the whole line decides: a listed word leading a longer line is not enough
+        ("No problem, I accept", Intent.UNCLEAR),
+        ("No, I accept", Intent.UNCLEAR),
+        ("Yes, count me in", Intent.UNCLEAR),
+        ("yes please, happy to help", Intent.UNCLEAR),
+        ("Decline - sorry", Intent.UNCLEAR),
+        ("I don't accept", Intent.UNCLEAR),
+        ("Accept or decline?", Intent.UNCLEAR),
+        ("Yes 2", Intent.UNCLEAR),
         ("maybe later?", Intent.UNCLEAR),
-        ("I accept", Intent.UNCLEAR),
+        ("Nope", Intent.UNCLEAR),
         ("", Intent.UNCLEAR),
         ("> ACCEPT", Intent.UNCLEAR),
         ("On Tue, 24 Nov 2026, DirectorMatch wrote:\n> ACCEPT", Intent.UNCLEAR),
-        ("Nope", Intent.UNCLEAR),
     ],
 )
-def test_first_line_intent_reads_only_the_first_line_written(body: str, intent: Intent) -> None:
-    # Given a reply body / When its intent is read / Then only the first unquoted line counts
+def test_first_line_intent_decides_only_on_a_listed_word_or_phrase(body: str, intent: Intent) -> None:
+    # Given a reply body / When its intent is read
+    # Then only a first unquoted line that is exactly a listed word or phrase decides
     assert first_line_intent(body) == intent
+
+
+def test_reply_words_in_readme_are_the_ones_read() -> None:
+    # Given the README's table of reply words
+    section = README.read_text().split("### Reply words", 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"^\| (ACCEPT|DECLINE) \| (.+) \|$", section, re.MULTILINE)
+
+    # When its phrases are read / Then they are exactly the ones the parser takes, each for its intent
+    listed = {
+        phrase.strip("`").lower(): Intent(intent) for intent, cell in rows for phrase in cell.split(", ")
+    }
+    assert listed == PHRASES
 
 
 @pytest.mark.parametrize(
@@ -88,7 +123,7 @@ def test_parse_notification_reads_sender_offer_and_intent() -> None:
     content = (
         "From: Dr Avery <Avery@Roster.example>\r\nTo: " + REPLY_TO + "\r\nSubject: Re: offer\r\n"
         "Message-ID: <x@y>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-        "Decline - sorry\r\n\r\nOn Tue, DirectorMatch wrote:\r\n> ACCEPT: https://api/offers/t\r\n"
+        "Decline\r\n\r\nOn Tue, DirectorMatch wrote:\r\n> ACCEPT: https://api/offers/t\r\n"
     )
 
     # When it is parsed

@@ -17,7 +17,10 @@ from directormatch.offers.inbound_mail import Intent, Reply
 
 class ReplyOutcome(StrEnum):
     ACTED = "ACTED"
-    NOT_AUTHENTIC = "NOT_AUTHENTIC"  # SPF/DKIM/DMARC did not pass: ignored, no answer (could be spoofed)
+    # SPF/DKIM/DMARC did not pass, or DMARC passed for another domain than the From's: ignored, no answer
+    NOT_AUTHENTIC = "NOT_AUTHENTIC"
+    # The From header is not one plain mailbox read the same way by SES and by us: ignored, no answer
+    REFUSED_SENDER = "REFUSED_SENDER"
     WRONG_SENDER = "WRONG_SENDER"  # not the offered director's address: ignored, no answer
     UNKNOWN_OFFER = "UNKNOWN_OFFER"
     UNCLEAR = "UNCLEAR"  # answered with instructions, nothing changed
@@ -31,11 +34,16 @@ def handle_reply(
     if not reply.authentic:
         logger.info("reply ignored: authentication failed", extra={**log, "failed": reply.failed_checks})
         return ReplyOutcome.NOT_AUTHENTIC, None
+    if reply.refusal is not None:
+        logger.info("reply ignored: sender refused", extra={**log, "reason": reply.refusal.value})
+        return ReplyOutcome.REFUSED_SENDER, None
     profile = directors.get_profile(reply.director_id)
     offer = requests.get_offer(reply.request_id, reply.director_id)
     if profile is None or offer is None:
         logger.info("reply ignored: no such offer", extra=log)
         return ReplyOutcome.UNKNOWN_OFFER, None
+    # Local parts compare case-insensitively too: the providers directors use treat them so, and the
+    # DMARC pass already says the domain's own mail system sent the message.
     if profile.email.lower() != reply.sender:
         logger.info("reply ignored: sender is not the offered director", extra=log)
         return ReplyOutcome.WRONG_SENDER, None
