@@ -252,6 +252,9 @@ BAD: list[tuple[str, dict[str, Any], int, str, str]] = [
     ),
     ("notes-4301-digits", body_event(raw_with("notes", "1" * 4_301)), 422, "notes", "string"),
     ("unknown-4301-digits", body_event(raw_with("extra", "1" * 4_301)), 422, "extra", "not a field"),
+    ("states-4301-digits", body_event(raw_with("states", f"[{'1' * 4_301}]")), 422, "states.0", "string"),
+    ("start-by-4301-digits", body_event(raw_with("start_by", "1" * 4_301)), 422, "start_by", "date"),
+    ("body-4301-digits", body_event("1" * 4_301), 422, "body", "valid dictionary"),
     ("locations-fraction", body_event(raw_with("locations", "270.5")), 422, "locations", "integer"),
     ("locations-nan", body_event(raw_with("locations", "NaN")), 400, "body", "NaN is not a JSON number"),
     (
