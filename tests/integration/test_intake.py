@@ -129,6 +129,27 @@ def test_intake_same_idempotency_key_with_different_body_is_409(
     assert len(stored_requests(aws)) == 1
 
 
+def test_intake_counts_written_with_a_zero_fraction_are_stored_as_integers_and_replay(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given counts written as JSON Schema's integer allows them: 270.0, 3e0
+    text = json.dumps(quote_body(locations=3, supervisees={"np": 270, "pa": 0}))
+    floats = text.replace('"locations": 3', '"locations": 3e0').replace('"np": 270', '"np": 270.0')
+    assert "3e0" in floats
+    assert "270.0" in floats
+
+    # When it is posted, then posted again with the same key written as plain integers
+    headers = {"Idempotency-Key": IDEMPOTENCY_KEY}
+    status, _, first = post(intake_app, lambda_context, api_event(body=floats, headers=headers))
+    replay_status, _, replay = post(intake_app, lambda_context, api_event(body=text, headers=headers))
+
+    # Then it is stored once, with integers, and the second is the same request (not a 409)
+    assert (status, replay_status) == (201, 201)
+    assert replay["request_id"] == first["request_id"]
+    [item] = stored_requests(aws)
+    assert (item["locations"], item["supervisees"]) == (3, {"np": 270, "pa": 0})
+
+
 def test_intake_without_idempotency_key_twice_stores_two_requests(
     aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
 ) -> None:

@@ -43,10 +43,8 @@ def with_field(path: str, value: Any) -> dict[str, Any]:
 
 
 def raw_with(path: str, raw_json: str) -> str:
-    """A valid body as JSON text with one top-level field's value replaced by raw JSON text."""
-    body = quote_body()
-    body[path] = "__RAW__"
-    return json.dumps(body).replace('"__RAW__"', raw_json)
+    """A valid body as JSON text with one (possibly nested) field's value replaced by raw JSON text."""
+    return json.dumps(with_field(path, "__RAW__")).replace('"__RAW__"', raw_json)
 
 
 def base64_event(raw: bytes) -> dict[str, Any]:
@@ -152,6 +150,8 @@ BAD: list[tuple[str, dict[str, Any], int, str, str]] = [
         "UTF-8",
     ),
     ("bad-base64", body_event("%%%not base64%%%") | {"isBase64Encoded": True}, 400, "body", "base64"),
+    ("utf8-bom", base64_event(b"\xef\xbb\xbf" + VALID.encode()), 400, "body", "BOM"),
+    ("utf16-body", base64_event(VALID.encode("utf-16")), 400, "body", "UTF-8"),
     # NUL bytes
     (
         "nul-clinic-name",
@@ -221,7 +221,64 @@ BAD: list[tuple[str, dict[str, Any], int, str, str]] = [
         "locations",
         "less than or equal to 500",
     ),
-    ("locations-nan", api_event(body=raw_with("locations", "NaN")), 422, "locations", "integer"),
+    # numbers of any length, and what json.loads reads but JSON does not have
+    (
+        "locations-4301-digits",
+        body_event(raw_with("locations", "1" * 4_301)),
+        422,
+        "locations",
+        "less than or equal to 500",
+    ),
+    (
+        "np-minus-20000-digits",
+        body_event(raw_with("supervisees.np", "-" + "9" * 20_000)),
+        422,
+        "supervisees.np",
+        "greater than or equal to 0",
+    ),
+    (
+        "pa-1e400",
+        body_event(raw_with("supervisees.pa", "1e400")),
+        422,
+        "supervisees.pa",
+        "less than or equal to 500",
+    ),
+    (
+        "locations-minus-1e400",
+        body_event(raw_with("locations", "-1e400")),
+        422,
+        "locations",
+        "greater than or equal to 1",
+    ),
+    ("notes-4301-digits", body_event(raw_with("notes", "1" * 4_301)), 422, "notes", "string"),
+    ("unknown-4301-digits", body_event(raw_with("extra", "1" * 4_301)), 422, "extra", "not a field"),
+    ("states-4301-digits", body_event(raw_with("states", f"[{'1' * 4_301}]")), 422, "states.0", "string"),
+    ("start-by-4301-digits", body_event(raw_with("start_by", "1" * 4_301)), 422, "start_by", "date"),
+    ("body-4301-digits", body_event("1" * 4_301), 422, "body", "valid dictionary"),
+    ("locations-fraction", body_event(raw_with("locations", "270.5")), 422, "locations", "integer"),
+    ("locations-nan", body_event(raw_with("locations", "NaN")), 400, "body", "NaN is not a JSON number"),
+    (
+        "np-infinity",
+        body_event(raw_with("supervisees.np", "Infinity")),
+        400,
+        "body",
+        "Infinity is not a JSON number",
+    ),
+    # repeated keys: json.loads keeps the last one, silently
+    (
+        "consent-twice",
+        body_event(VALID[:-1] + ', "consent": true}'),
+        400,
+        "consent",
+        "more than once",
+    ),
+    (
+        "clinic-name-twice",
+        body_event(VALID.replace('"name": "Bluebonnet', '"name": "X", "name": "Bluebonnet')),
+        400,
+        "clinic.name",
+        "more than once",
+    ),
     # dates
     ("date-past", api_event(body=quote_body(start_by="2020-01-01")), 422, "start_by", "today or later"),
     ("date-too-far", api_event(body=quote_body(start_by=start_by(800))), 422, "start_by", "within 365 days"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -275,8 +276,10 @@ def test_quote_request_control_characters_in_names_are_rejected(path: str, break
         (0, 501, ("supervisees", "pa")),
         ("3", 0, ("supervisees", "np")),
         (0, "2", ("supervisees", "pa")),
-        (2.0, 0, ("supervisees", "np")),
+        (2.5, 0, ("supervisees", "np")),
+        (0, 0.1, ("supervisees", "pa")),
         (True, 0, ("supervisees", "np")),
+        (math.nan, 0, ("supervisees", "np")),
     ],
 )
 def test_quote_request_supervisee_counts_out_of_range_or_not_integers_are_rejected(
@@ -306,6 +309,53 @@ def test_quote_request_supervisee_counts_in_range_are_accepted(np: int, pa: int)
 
     # Then they are kept
     assert (quote.supervisees.np, quote.supervisees.pa) == (np, pa)
+
+
+@pytest.mark.parametrize("path", ["supervisees.np", "supervisees.pa", "locations"])
+@pytest.mark.parametrize(("sent", "kept"), [(270.0, 270), (12.0, 12), (1.0, 1), (500.0, 500)])
+def test_quote_request_whole_numbers_written_with_a_zero_fraction_are_read_as_integers(
+    path: str, sent: float, kept: int
+) -> None:
+    # Given a count written as JSON Schema's integer allows: a number whose fraction is zero
+    body = with_field(body_starting(30), path, sent)
+
+    # When it is validated
+    quote = validate(body)
+
+    # Then it is kept as that integer, and dumps as one
+    value = quote.model_dump(mode="json")
+    for part in path.split("."):
+        value = value[part]
+    assert (value, type(value)) == (kept, int)
+
+
+@pytest.mark.parametrize("path", ["supervisees.np", "supervisees.pa", "locations"])
+@pytest.mark.parametrize(
+    ("sent", "error", "limit"),
+    [
+        (math.inf, "less_than_equal", 500),
+        (1e300, "less_than_equal", 500),
+        (10**5000, "less_than_equal", 500),
+        (-math.inf, "greater_than_equal", None),
+        (-(10**5000), "greater_than_equal", None),
+        (270.5, "int_type", None),
+    ],
+    ids=["inf", "1e300", "5001-digits", "-inf", "-5001-digits", "fraction"],
+)
+def test_quote_request_counts_too_large_to_read_or_fractional_are_refused_naming_the_bound(
+    path: str, sent: float, error: str, limit: int | None
+) -> None:
+    # Given a count beyond any float, or larger than 500, or with a fraction
+    body = with_field(body_starting(30), path, sent)
+
+    # When it is validated
+    [(loc, type_, message)] = errors_of(body)
+
+    # Then that count is named, with the bound it breaks (ge is 1 for locations, 0 for the others)
+    bound = limit if limit is not None else (1 if path == "locations" else 0)
+    assert (loc, type_) == (tuple(path.split(".")), error)
+    if error != "int_type":
+        assert message.endswith(f" {bound}")
 
 
 @pytest.mark.parametrize("missing", ["clinic", "contact", "states", "modalities", "supervisees", "consent"])

@@ -8,9 +8,11 @@ script choose their wording by type and field, never by English text.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -21,13 +23,16 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     HttpUrl,
     StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, PydanticKnownError, core_schema
 
 from directormatch import snapstart
 from directormatch.vocabulary import US_STATES, Modality
@@ -180,7 +185,47 @@ Email = Annotated[
     AfterValidator(_single_line),
     Field(json_schema_extra=_document_email),
 ]
-Count = Annotated[int, Field(strict=True, ge=0, le=500)]
+
+
+@dataclass(frozen=True)
+class WholeNumber:
+    """A count between `ge` and `le`, read as JSON Schema reads `"type": "integer"`: any number whose
+    fraction is zero. 270.0 (or 2.7e2) is the integer 270; 270.5, true and "270" are refused.
+
+    Why accept 270.0 rather than refuse it: the OpenAPI document cannot say "integer, but not 270.0",
+    since in JSON Schema 270.0 *is* an integer and there is no keyword excluding it. Refusing it made
+    the document and the validator disagree (clients and schemathesis, ST202, generate 270.0 from a
+    document that allows it). JSON has one number type; many encoders write whole floats as 270.0.
+
+    A number too large for a float arrives as +-inf (intake.http reads an integer too long for int()
+    that way too): it is out of range, and answered with the bound it breaks, as 10**30 is.
+    """
+
+    ge: int
+    le: int
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        counted = core_schema.int_schema(strict=True, ge=self.ge, le=self.le)
+        return core_schema.no_info_before_validator_function(self._whole, counted)
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        document = handler(schema)
+        document["description"] = "A whole number; a number with a zero fraction (3.0) counts as one (3)."
+        return document
+
+    def _whole(self, value: object) -> object:
+        if not isinstance(value, float):
+            return value
+        if value == math.inf:
+            raise PydanticKnownError("less_than_equal", {"le": self.le})
+        if value == -math.inf:
+            raise PydanticKnownError("greater_than_equal", {"ge": self.ge})
+        return int(value) if value.is_integer() else value
+
+
+Count = Annotated[int, WholeNumber(ge=0, le=500)]
 Notes = Annotated[
     str, Field(max_length=2000, json_schema_extra={"pattern": "^[^\\u0000]*$"}), AfterValidator(_no_nul)
 ]
@@ -226,7 +271,7 @@ class QuoteRequest(Contract):
         Field(min_length=1, max_length=len(Modality), json_schema_extra={"uniqueItems": True}),
     ]
     supervisees: Supervisees
-    locations: Annotated[int, Field(strict=True, ge=1, le=500)]
+    locations: Annotated[int, WholeNumber(ge=1, le=500)]
     controlled_substances: StrictBool
     malpractice: Malpractice = "no_preference"
     start_by: Annotated[date, BeforeValidator(_iso_day), Field(json_schema_extra=_document_start_window)]

@@ -11,7 +11,7 @@ import binascii
 import json
 from datetime import datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -63,17 +63,74 @@ def decoded_body(event: Any) -> str:
         raise RequestRejected(HTTPStatus.BAD_REQUEST, "body", message, "body_encoding") from None
 
 
-def parse_json_body(text: str) -> Any:
-    """The JSON value, or a RequestRejected naming the problem (nesting deeper than Python's
-    recursion limit would otherwise raise RecursionError, a 500)."""
+class _RepeatedKey(dict[str, Any]):
+    """An object in which `key` appears more than once (json keeps the last; we refuse it)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]], key: str) -> None:
+        super().__init__(pairs)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return _RepeatedKey(pairs, key)
+        seen.add(key)
+    return dict(pairs)
+
+
+def _integer(text: str) -> int | float:
+    """An integer too long for int() (Python's 4,300-digit limit) is beyond every bound: read as
+    +-inf, which the contract refuses as out of range for a count and as the wrong type elsewhere."""
     try:
-        return json.loads(text)
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _not_json(constant: str) -> NoReturn:
+    raise RequestRejected(
+        HTTPStatus.BAD_REQUEST,
+        "body",
+        f"body is not valid JSON: {constant} is not a JSON number",
+        "json_invalid",
+    )
+
+
+def _repeated_key_path(value: Any) -> str | None:
+    """The dotted path ("clinic.name", "states.0.x") of the first repeated key, walked without
+    recursion: the body may nest as deep as the JSON reader allows."""
+    pending: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, _RepeatedKey):
+            return ".".join((*path, node.key))
+        if isinstance(node, dict):
+            pending.extend((child, (*path, key)) for key, child in reversed(node.items()))
+        elif isinstance(node, list):
+            pending.extend((child, (*path, str(index))) for index, child in reversed(list(enumerate(node))))
+    return None
+
+
+def parse_json_body(text: str) -> Any:
+    """The JSON value, or a RequestRejected (400) naming the problem. Stricter than json.loads:
+    NaN and Infinity are not JSON; a key repeated in one object is ambiguous (which value did the
+    client mean?), so it is refused, naming the key. Neither an integer of any length nor nesting
+    deeper than Python's recursion limit raises past here (ValueError, RecursionError: a 500)."""
+    try:
+        value = json.loads(text, object_pairs_hook=_object, parse_int=_integer, parse_constant=_not_json)
     except json.JSONDecodeError as error:
         message = f"body is not valid JSON: {error.msg}"
         raise RequestRejected(HTTPStatus.BAD_REQUEST, "body", message, "json_invalid") from None
     except RecursionError:
         message = "body is nested too deeply to read"
         raise RequestRejected(HTTPStatus.BAD_REQUEST, "body", message, "json_invalid") from None
+    repeated = _repeated_key_path(value)
+    if repeated is not None:
+        message = "this key appears more than once in the same object; send it once"
+        raise RequestRejected(HTTPStatus.BAD_REQUEST, repeated, message, "json_duplicate_key")
+    return value
 
 
 def validate_quote(fields: Any, now: datetime | None = None) -> QuoteRequest:
