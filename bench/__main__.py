@@ -40,6 +40,7 @@ SECTIONS = {
     "match": "matching",
 }
 COST = "5. cost / 1,000 quotes"
+RESULTS = ROOT / "bench" / "results" / "latest.json"  # ignored by git; bench/results/.gitkeep is not
 
 
 def run_section(name: str, quick: bool, part: Path) -> None:
@@ -89,16 +90,14 @@ def summary_table(rows: list[list[str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller samples: a fast pass (a few minutes)")
-    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
-    parser.add_argument("--skip", nargs="+", choices=SECTIONS, default=[], help="leave these sections out")
-    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="these sections")
     parser.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)
     parser.add_argument("--part", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.section:
         section(args.section, args.quick, args.part)
         return 0
-    chosen = [s for s in SECTIONS if (not args.only or s in args.only) and s not in args.skip]
+    chosen = [name for name in SECTIONS if name in args.only]
 
     started = time.perf_counter()
     parts: dict[str, Any] = {}
@@ -138,9 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         "sections": parts,
         "cost": cost,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"\nresults written to {args.output}")
+    RESULTS.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"\nresults written to {RESULTS.relative_to(ROOT)}")
     failed = sum(r[4] == "FAIL" for r in rows)
     print(f"{sum(r[4] == 'PASS' for r in rows)} PASS, {failed} FAIL")
     return 1 if failed else 0

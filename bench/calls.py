@@ -171,6 +171,7 @@ class Lifecycle:
     def accept(self, request_id: str, offer: dict[str, Any]) -> None:
         """The director opens the accept link (GET shows the confirmation page), then confirms (POST)."""
         from directormatch import tokens
+        from directormatch.vocabulary import OfferStatus
 
         expires = datetime.fromisoformat(offer["expires_at"])
         token = tokens.issue(
@@ -184,7 +185,7 @@ class Lifecycle:
             Key={"pk": {"S": request_id}, "sk": {"S": f"OFFER#{offer['director_id']}"}},
             ConsistentRead=True,
         )["Item"]
-        if status != 200 or stored["offer_status"]["S"] != "ACCEPTED":
+        if status != 200 or stored["offer_status"]["S"] != OfferStatus.ACCEPTED:
             raise RuntimeError(f"accept answered {status}, offer {stored['offer_status']['S']}")
 
     def sweep(self, label: str, moment: datetime, task: str | None = None) -> dict[str, Any]:
@@ -196,11 +197,10 @@ class Lifecycle:
         )
         return report
 
-    def tally(self, label: str, invocations: list[Invocation] | None = None) -> tuple[Tally, int]:
-        total, found = Tally(), [i for i in (invocations or self.invocations) if i.label == label]
-        for invocation in found:
-            total.add(invocation.tally)
-        return total, len(found)
+    def tally(self, label: str) -> tuple[Tally, int]:
+        """The sum of the invocations labelled `label`, and how many there were."""
+        found = [i.tally for i in self.invocations if i.label == label]
+        return Tally.sum(found), len(found)
 
 
 def counting_pass(lifecycle: Lifecycle, quotes: int, offered: int) -> dict[str, Any]:
@@ -229,29 +229,24 @@ def counting_pass(lifecycle: Lifecycle, quotes: int, offered: int) -> dict[str, 
     notify, _ = lifecycle.tally("notify")
     result["notify_per_email"] = {**notify.as_dict(per=notify.emails), "emails_total": notify.emails}
     for label, report in reports.items():
-        per_request, _ = lifecycle.tally(label)
-        result[f"{label}_index_queries"] = per_request.calls.pop(INDEX_QUERY, 0)
-        result[label] = per_request.as_dict(per=max(1, int(report.get("requests_checked", 0))))
+        sweep, _ = lifecycle.tally(label)
+        result[f"{label}_index_queries"] = sweep.calls.pop(INDEX_QUERY, 0)
+        result[label] = sweep.as_dict(per=max(1, int(report.get("requests_checked", 0))))
     result["match_reads"] = [
         {**r, "allowed": 2 * r["candidates"] + r["offers"]} for r in lifecycle.match_reads
     ]
-    total = Tally()
-    for invocation in lifecycle.invocations:
-        total.add(invocation.tally)
-    result["all_calls"] = dict(sorted(total.calls.items()))
-    result["scans"] = sum(n for op, n in total.calls.items() if op.startswith("Scan"))
+    every_call = Tally.sum(i.tally for i in lifecycle.invocations).calls
+    result["all_calls"] = dict(sorted(every_call.items()))
+    result["scans"] = sum(n for op, n in every_call.items() if op.startswith("Scan"))
     # Per quote and per function, the happy path only (each quote submitted, matched, emailed and
     # accepted through the offer link), for the cost estimate.
     result["per_quote"] = {}
     for function in sorted({i.function for i in happy_path}):
         runs = [i for i in happy_path if i.function == function]
-        tally = Tally()
-        for invocation in runs:
-            tally.add(invocation.tally)
         result["per_quote"][function] = {
             "invocations": round(len(runs) / quotes, 3),
             "log_bytes_per_invocation": round(sum(i.log_bytes for i in runs) / len(runs)),
-            **tally.as_dict(per=quotes),
+            **Tally.sum(i.tally for i in runs).as_dict(per=quotes),
         }
     return result
 

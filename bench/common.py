@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -277,10 +277,14 @@ class Tally:
     emails: int = 0
     aws_ms: float = 0.0  # wall time inside AWS calls (before-call to after-call)
 
-    def add(self, other: Tally) -> None:
-        self.calls.update(other.calls)
-        for name in ("items_read", "read_units", "write_units", "index_write_units", "emails", "aws_ms"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+    @classmethod
+    def sum(cls, tallies: Iterable[Tally]) -> Tally:
+        total = cls()
+        for tally in tallies:
+            total.calls.update(tally.calls)
+            for name in ("items_read", "read_units", "write_units", "index_write_units", "emails", "aws_ms"):
+                setattr(total, name, getattr(total, name) + getattr(tally, name))
+        return total
 
     def total_calls(self) -> int:
         return sum(v for k, v in self.calls.items() if not k.startswith("ses:"))
@@ -298,7 +302,7 @@ class Tally:
         }
 
 
-WRITES = {"PutItem": "Item", "UpdateItem": "Key", "DeleteItem": "Key"}  # operation: where its key is
+WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 
 
 class CallCounter:
