@@ -86,9 +86,9 @@ browser:
 		export DEBIAN_FRONTEND=noninteractive; $(APT_GET) update -qq && $(APT_GET) install -y -qq chromium; \
 	else echo "The browser tests need Chromium at $(CHROMIUM): run 'sudo apt-get install -y chromium', then make test again." >&2; exit 2; fi
 
-# Benchmarks of issues 4 and 8 (cold start, warm intake, calls per operation, end to end, cost,
-# matching), one table and bench/results/latest.json; not part of `make test`. 10-15 minutes on
-# 2 CPUs; `make bench BENCH_ARGS=--quick` is a fast pass. See bench/README.md.
+# Benchmarks (cold start, warm intake, calls per operation, end to end, matching, cost), one summary
+# table and bench/results/latest.json; not part of `make test`. 10-15 minutes on 2 CPUs;
+# `make bench BENCH_ARGS=--quick` is a fast pass. See bench/README.md.
 BENCH_ARGS ?=
 bench: install
 	$(RUN) python -m bench $(BENCH_ARGS)

@@ -1,53 +1,42 @@
-"""End to end on the local stack: `python -m bench.e2e`. Not part of the tests.
+"""End to end on the local stack: submit -> first offer email, and the emails a quote sends.
 
-Starts `python -m local` (PORT and LOCAL_STATE_DIR in a temporary directory, output to a file, never
-a pipe), POSTs quotes for varied states with a small number in flight (each worker sends its next
-quote once the previous one has its first offer email), and measures, per request, the time from
-just before the POST to the first offer email for that request id appearing in /_outbox.json
-(polled every --poll seconds, which bounds the resolution). Reports p50 and p95.
+Starts `python -m local` (local.launch: a temporary state directory, output to a file) with the sweep
+on its deployed period (SWEEP_SECONDS=300, rate(5 minutes), not the demo's 5 s) and moto's
+transactions patched (local.moto_patch). Quotes for varied states are POSTed with 2 in flight (a
+worker sends its next quote once the previous one has its first offer email), and for each the
+time from just before the POST to the first offer email for that request id appearing in
+/_outbox.json (polled every 50 ms, the resolution) is taken. p50 and p95.
 
-Then a sample of the matched requests is accepted by replying ACCEPT to their first offer email (the
+Then the first offer of some matched requests is accepted by replying ACCEPT to its email (the
 stack's simulated SES inbound), and the outbox is counted by kind, for the emails per quote the cost
-estimate uses: receipt and offers from every quote, introductions and "position filled" notes per
-accepted quote.
-
-The stack runs with the sweep on its deployed period (SWEEP_SECONDS=300, rate(5 minutes)), and with
-moto's TransactWriteItems patched to back up only the items it touches (local.moto_patch, which
-`python -m local` applies unless MOTO_AS_SHIPPED=1). As shipped, moto copies whole tables per
-transaction item: every match slows down as the Requests table grows, and an accept (Directors
-table, ~10 items) takes seconds, past the package's 5 s read timeout.
-`--unpatched-moto` sets MOTO_AS_SHIPPED=1.
+uses: receipt and offers from every quote, introductions and "position filled" notes per accept.
 """
 
 from __future__ import annotations
 
-import argparse
 import email
 import json
 import re
-import sys
+import statistics
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from email.policy import default
 from pathlib import Path
 from typing import Any
 
-from bench.common import median, percentile, write_part
+from bench.common import percentile, quote_body, say
 from local import launch
 from local.launch import RunningStack
 
-DEFAULT_QUOTES = 200
-DEFAULT_CONCURRENCY = 2
-DEFAULT_ACCEPTS = 20
-DEFAULT_ROSTER = 600
+ROSTER = 600
+IN_FLIGHT = 2
+POLL_SECONDS = 0.05
 OFFER_TIMEOUT = 60.0
+# More mixes than bench.common.STATES: the stack's roster spreads over more states.
 STATES = (
     ["TX"],
     ["CA"],
@@ -69,123 +58,93 @@ STATES = (
 MESSAGE_ID = re.compile(r"<(?P<kind>[a-z_0-9]+)\.(?P<ref>[^@>]+)@")
 
 
-def start_stack(state_dir: Path, roster: int, patch: bool) -> RunningStack:
-    variables = {
-        "ROSTER_SIZE": str(roster),
-        # The sweep as deployed (rate(5 minutes)), not the stack's 5 s demo tick.
-        "SWEEP_SECONDS": "300",
-        "MOTO_AS_SHIPPED": "0" if patch else "1",
-    }
-    return launch.start(state_dir, variables)
-
-
 def parse(entry: dict[str, str]) -> tuple[str, str]:
     """(kind, request id) from the stable Message-ID <kind.request[.recipient]@directormatch>."""
     found = MESSAGE_ID.search(entry.get("message_id", ""))
-    if found is None:
-        return entry.get("kind", "?"), ""
-    return found.group("kind"), found.group("ref").split(".")[0]
+    return (found.group("kind"), found.group("ref").split(".")[0]) if found else (entry.get("kind", "?"), "")
 
 
-@dataclass
-class Watcher:
-    """Polls /_outbox.json and remembers when each request's first email of each kind appeared."""
+class Outbox:
+    """Polls /_outbox.json in a thread and remembers when each (kind, request) first appeared."""
 
-    stack: RunningStack
-    poll: float
-    first_seen: dict[tuple[str, str], float] = field(default_factory=dict)
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    polls: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _changed: threading.Condition = field(default_factory=threading.Condition)
+    def __init__(self, stack: RunningStack) -> None:
+        self.stack = stack
+        self.first_seen: dict[tuple[str, str], float] = {}
+        self.entries: list[dict[str, Any]] = []
+        self.changed = threading.Condition()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.poll, name="outbox-watcher", daemon=True)
+        self.thread.start()
 
-    def run(self) -> None:
-        while not self._stop.is_set():
+    def poll(self) -> None:
+        while not self.stopped.is_set():
             entries = self.stack.outbox(timeout=120)
             now = time.time()
-            with self._changed:
-                self.polls += 1
+            with self.changed:
                 for entry in entries[len(self.entries) :]:
                     self.first_seen.setdefault(parse(entry), now)
                 self.entries = entries
-                self._changed.notify_all()
-            self._stop.wait(self.poll)
+                self.changed.notify_all()
+            self.stopped.wait(POLL_SECONDS)
 
-    def wait_for(self, keys: list[tuple[str, str]], timeout: float) -> tuple[str, str] | None:
-        """The first of `keys` to appear (or None at the timeout)."""
-        deadline = time.time() + timeout
-        with self._changed:
-            while True:
-                found = [k for k in keys if k in self.first_seen]
-                if found:
-                    return min(found, key=lambda k: self.first_seen[k])
-                left = deadline - time.time()
-                if left <= 0:
-                    return None
-                self._changed.wait(left)
+    def first(self, request_id: str, kinds: tuple[str, ...]) -> tuple[str, float] | None:
+        """The first of `kinds` to appear for the request, and when (None after OFFER_TIMEOUT)."""
+        keys = [(kind, request_id) for kind in kinds]
+        with self.changed:
+            if not self.changed.wait_for(lambda: any(k in self.first_seen for k in keys), OFFER_TIMEOUT):
+                return None
+            kind, _ = min((k for k in keys if k in self.first_seen), key=self.first_seen.__getitem__)
+            return kind, self.first_seen[kind, request_id]
 
     def stop(self) -> None:
-        self._stop.set()
+        self.stopped.set()
+        self.thread.join(timeout=5)
 
 
-def quote_payload(index: int) -> bytes:
-    from tests.events import quote_body
-
-    body = quote_body(
-        states=STATES[index % len(STATES)],
-        clinic={"name": f"E2E Bench Clinic {index}"},
-        contact={"name": "Bench Contact", "email": f"e2e{index}@bench.example", "phone": "(512) 555-0100"},
-    )
-    return json.dumps(body).encode()
-
-
-@dataclass
-class Sample:
-    index: int
-    request_id: str
-    submitted: float
-    post_ms: float
-    offer_s: float | None
-    outcome: str  # offer, no_match, timeout
-
-
-def submit_and_wait(stack: RunningStack, watcher: Watcher, index: int) -> Sample:
+def submit(stack: RunningStack, outbox: Outbox, index: int) -> dict[str, Any]:
+    """POST one quote and wait for its first offer (or no-match) email."""
     headers = {"Content-Type": "application/json", "Idempotency-Key": f"e2e-bench-{index}-{time.time_ns()}"}
+    body = json.dumps(quote_body(index, STATES[index % len(STATES)])).encode()
     submitted = time.time()
-    status, _, data = stack.request("POST", "/quote-requests", quote_payload(index), headers, timeout=120)
+    status, _, data = stack.request("POST", "/quote-requests", body, headers, timeout=120)
     post_ms = (time.time() - submitted) * 1000
     if status != 201:
         raise RuntimeError(f"POST /quote-requests answered {status}: {data[:300]!r}")
     request_id = json.loads(data)["request_id"]
-    seen = watcher.wait_for([("offer", request_id), ("ops_no_match", request_id)], OFFER_TIMEOUT)
-    if seen is None:
-        return Sample(index, request_id, submitted, post_ms, None, "timeout")
-    if seen[0] == "ops_no_match":
-        return Sample(index, request_id, submitted, post_ms, None, "no_match")
-    return Sample(index, request_id, submitted, post_ms, watcher.first_seen[seen] - submitted, "offer")
+    seen = outbox.first(request_id, ("offer", "ops_no_match"))
+    outcome = "timeout" if seen is None else "no_match" if seen[0] == "ops_no_match" else "offer"
+    offer_s = seen[1] - submitted if seen and outcome == "offer" else None
+    return {"request_id": request_id, "post_ms": post_ms, "offer_s": offer_s, "outcome": outcome}
 
 
-def accept_first_offers(stack: RunningStack, watcher: Watcher, request_ids: list[str]) -> list[str]:
+def accept(stack: RunningStack, outbox: Outbox, request_ids: list[str]) -> list[str]:
     """Reply ACCEPT to each request's first offer email; returns the requests whose reply was ACTED."""
-    accepted: list[str] = []
+    accepted = []
     for request_id in request_ids:
-        entry = next(e for e in watcher.entries if parse(e) == ("offer", request_id))
+        entry = next(e for e in outbox.entries if parse(e) == ("offer", request_id))
         form = urllib.parse.urlencode({"body": "ACCEPT"}).encode()
-        status, _, data = stack.request(
-            "POST",
-            f"/_outbox/{entry['file']}/reply",
-            form,
-            {"Content-Type": "application/x-www-form-urlencoded"},
-            timeout=120,
-        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        status, _, data = stack.request("POST", f"/_outbox/{entry['file']}/reply", form, headers, timeout=120)
         if status == 200 and "ACTED" in data.decode(errors="replace"):
             accepted.append(request_id)
     return accepted
 
 
+def wait_quiet(outbox: Outbox, accepted: list[str], timeout: float = 120.0, quiet: float = 3.0) -> None:
+    """Until every accepted request has its introductions and the outbox stops growing."""
+    deadline = time.time() + timeout
+    last, since = -1, time.time()
+    while time.time() < deadline:
+        if len(outbox.entries) != last:
+            last, since = len(outbox.entries), time.time()
+        elif all(("intro_clinic", r) in outbox.first_seen for r in accepted) and time.time() - since >= quiet:
+            return
+        time.sleep(0.2)
+
+
 def why_not_acted(state_dir: Path, entries: list[dict[str, Any]], refused: set[str]) -> dict[str, int]:
-    """What the director was told when an ACCEPT reply changed nothing (the reply_answer email of
-    each such request, read from the outbox and matched to the sentence each outcome's answer says)."""
+    """What the director was told when an ACCEPT reply changed nothing: the request's reply_answer
+    email, matched to the sentence each outcome's answer says."""
     from directormatch.mail.messages import reply_answer_email
     from directormatch.offers.lifecycle import Outcome
 
@@ -197,190 +156,114 @@ def why_not_acted(state_dir: Path, entries: list[dict[str, Any]], refused: set[s
     reasons: Counter[str] = Counter()
     for entry in entries:
         kind, request_id = parse(entry)
-        if kind != "reply_answer" or request_id not in refused:
-            continue
-        message = email.message_from_bytes(
-            (state_dir / "outbox" / entry["file"]).read_bytes(), policy=default
-        )
-        part = message.get_body(preferencelist=("plain",))
-        text = " ".join(str(part.get_content()).split()) if part else ""
-        reasons[next((o for o, said in sentences.items() if said in text), "other")] += 1
+        if kind == "reply_answer" and request_id in refused:
+            message = email.message_from_bytes(
+                (state_dir / "outbox" / entry["file"]).read_bytes(), policy=default
+            )
+            part = message.get_body(preferencelist=("plain",))
+            text = " ".join(str(part.get_content()).split()) if part else ""
+            reasons[next((o for o, said in sentences.items() if said in text), "other")] += 1
     return dict(reasons)
 
 
-def wait_quiet(watcher: Watcher, accepted: list[str], timeout: float = 120.0, quiet: float = 3.0) -> None:
-    """Until every accepted request has its introductions and the outbox stops growing."""
-    deadline = time.time() + timeout
-    last, since = -1, time.time()
-    while time.time() < deadline:
-        count = len(watcher.entries)
-        intros = all(("intro_clinic", r) in watcher.first_seen for r in accepted)
-        if count != last:
-            last, since = count, time.time()
-        elif intros and time.time() - since >= quiet:
-            return
-        time.sleep(0.2)
-
-
-def bench(
-    quotes: int, concurrency: int, accepts: int, roster: int, poll: float, patch: bool
-) -> dict[str, Any]:
+def run_section(quick: bool) -> dict[str, Any]:
+    quotes, accepts = (40, 5) if quick else (200, 20)
+    say(f"end to end: {quotes} quotes on the local stack (python -m local) ...")
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as directory:
         started = time.perf_counter()
-        stack = start_stack(Path(directory), roster, patch)
-        startup_s = time.perf_counter() - started
-        print(f"  local stack ready in {startup_s:.1f} s (roster {roster})", flush=True)
-        watcher = Watcher(stack, poll)
-        thread = threading.Thread(target=watcher.run, name="outbox-watcher", daemon=True)
-        thread.start()
+        variables = {"ROSTER_SIZE": str(ROSTER), "SWEEP_SECONDS": "300", "MOTO_AS_SHIPPED": "0"}
+        stack = launch.start(Path(directory), variables)
+        say(f"  local stack ready in {time.perf_counter() - started:.1f} s (roster {ROSTER})")
+        outbox = Outbox(stack)
         try:
-            samples: list[Sample] = []
-            lock = threading.Lock()
-            next_index = iter(range(quotes))
-
-            def worker() -> None:
-                while True:
-                    with lock:
-                        index = next(next_index, None)
-                    if index is None:
-                        return
-                    sample = submit_and_wait(stack, watcher, index)
-                    with lock:
-                        samples.append(sample)
-                        if len(samples) % 50 == 0:
-                            print(f"  {len(samples)}/{quotes} quotes", flush=True)
-
-            run_started = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                for future in [pool.submit(worker) for _ in range(concurrency)]:
-                    future.result()
-            run_s = time.perf_counter() - run_started
-            samples.sort(key=lambda s: s.index)
-            matched = [s.request_id for s in samples if s.outcome == "offer"]
-            print(
-                f"  accepting the first offer of {min(accepts, len(matched))} requests by reply ...",
-                flush=True,
-            )
-            accepted = accept_first_offers(stack, watcher, matched[:accepts])
-            wait_quiet(watcher, accepted)
-            entries = list(watcher.entries)
-            refused = why_not_acted(stack.state_dir, entries, set(matched[:accepts]) - set(accepted))
+            with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
+                samples = list(pool.map(lambda index: submit(stack, outbox, index), range(quotes)))
+            matched = [s["request_id"] for s in samples if s["outcome"] == "offer"][:accepts]
+            say(f"  accepting the first offer of {len(matched)} requests by reply ...")
+            accepted = accept(stack, outbox, matched)
+            wait_quiet(outbox, accepted)
+            refused = why_not_acted(stack.state_dir, outbox.entries, set(matched) - set(accepted))
         finally:
-            watcher.stop()
-            thread.join(timeout=5)
+            outbox.stop()
             stack.stop()
-    result = summarise(samples, entries, accepted, quotes, concurrency, roster, poll, startup_s, run_s)
-    result["accept_replies_not_acted"] = refused
-    result["moto_transaction_patch"] = patch
-    return result
+    return summarise(samples, outbox.entries, accepted, refused)
 
 
 def summarise(
-    samples: list[Sample],
-    entries: list[dict[str, str]],
-    accepted: list[str],
-    quotes: int,
-    concurrency: int,
-    roster: int,
-    poll: float,
-    startup_s: float,
-    run_s: float,
+    samples: list[dict[str, Any]], entries: list[dict[str, Any]], accepted: list[str], refused: dict[str, int]
 ) -> dict[str, Any]:
-    latencies = [s.offer_s for s in samples if s.offer_s is not None]
-    outcomes = Counter(s.outcome for s in samples)
-    kinds: Counter[str] = Counter()
-    per_accepted: Counter[str] = Counter()
-    accepted_set = set(accepted)
-    for entry in entries:
-        kind, request_id = parse(entry)
-        kinds[kind] += 1
-        if request_id in accepted_set:
-            per_accepted[kind] += 1
-    n = len(samples)
-    quarter = max(1, n // 4)
-    first = [s.offer_s for s in samples[:quarter] if s.offer_s is not None]
-    last = [s.offer_s for s in samples[-quarter:] if s.offer_s is not None]
-    receipts = kinds.get("receipt", 0) / max(1, n)
-    offers = kinds.get("offer", 0) / max(1, n)
-    no_match = kinds.get("ops_no_match", 0) / max(1, n)
-    after_accept = {
-        k: round(v / max(1, len(accepted)), 2)
-        for k, v in per_accepted.items()
-        if k not in ("receipt", "offer")
+    latencies = [s["offer_s"] for s in samples if s["offer_s"] is not None]
+    quarter = max(1, len(samples) // 4)
+    kinds = Counter(parse(entry)[0] for entry in entries)
+    after_accept = Counter(kind for kind, request_id in map(parse, entries) if request_id in set(accepted))
+    per_quote = {kind: round(kinds[kind] / len(samples), 3) for kind in ("receipt", "offer", "ops_no_match")}
+    per_accept = {
+        kind: round(n / max(1, len(accepted)), 2)
+        for kind, n in after_accept.items()
+        if kind not in ("receipt", "offer")
     }
+
+    def p50(part: list[dict[str, Any]]) -> float | None:
+        values = [s["offer_s"] for s in part if s["offer_s"] is not None]
+        return round(statistics.median(values), 3) if values else None
+
     return {
-        "quotes": n,
-        "concurrency": concurrency,
-        "roster": roster,
-        "poll_s": poll,
-        "startup_s": round(startup_s, 1),
-        "run_s": round(run_s, 1),
-        "outcomes": dict(outcomes),
+        "quotes": len(samples),
+        "outcomes": dict(Counter(s["outcome"] for s in samples)),
         "offer_p50_s": round(percentile(latencies, 50), 3) if latencies else None,
         "offer_p95_s": round(percentile(latencies, 95), 3) if latencies else None,
         "offer_max_s": round(max(latencies), 3) if latencies else None,
-        "offer_p50_first_quarter_s": round(median(first), 3) if first else None,
-        "offer_p50_last_quarter_s": round(median(last), 3) if last else None,
-        "post_p50_ms": round(percentile([s.post_ms for s in samples], 50), 1),
-        "post_p95_ms": round(percentile([s.post_ms for s in samples], 95), 1),
+        "offer_p50_first_quarter_s": p50(samples[:quarter]),
+        "offer_p50_last_quarter_s": p50(samples[-quarter:]),
+        "post_p50_ms": round(percentile([s["post_ms"] for s in samples], 50), 1),
+        "post_p95_ms": round(percentile([s["post_ms"] for s in samples], 95), 1),
         "accepted": len(accepted),
+        "accept_replies_not_acted": refused,
         "emails_by_kind": dict(sorted(kinds.items())),
-        "emails_per_quote": {
-            "receipt": round(receipts, 3),
-            "offer": round(offers, 3),
-            "ops_no_match": round(no_match, 3),
-        },
-        "emails_per_accepted_quote": after_accept,
-        "emails_per_quote_happy_path": round(receipts + offers + sum(after_accept.values()), 2),
+        "emails_per_quote": per_quote,
+        "emails_per_accepted_quote": per_accept,
+        "emails_per_quote_happy_path": round(
+            per_quote["receipt"] + per_quote["offer"] + sum(per_accept.values()), 2
+        ),
     }
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [
-        f"quotes {result['quotes']} ({result['concurrency']} in flight), roster {result['roster']}, "
-        f"outcomes {result['outcomes']}, outbox polled every {result['poll_s']} s",
-        f"submit -> first offer email: p50 {result['offer_p50_s']} s, p95 {result['offer_p95_s']} s, "
-        f"max {result['offer_max_s']} s",
-        f"  p50 of the first quarter {result['offer_p50_first_quarter_s']} s, of the last quarter "
-        f"{result['offer_p50_last_quarter_s']} s; moto transactions patched: "
-        f"{result['moto_transaction_patch']}",
-        f"POST /quote-requests: p50 {result['post_p50_ms']} ms, p95 {result['post_p95_ms']} ms",
-        f"emails by kind: {result['emails_by_kind']}",
-        f"per quote: {result['emails_per_quote']}; per accepted quote "
-        f"({result['accepted']} accepted by reply): {result['emails_per_accepted_quote']}",
-        f"ACCEPT replies that changed nothing, by what the director was told: "
-        f"{result['accept_replies_not_acted'] or 'none'}",
-        f"emails per quote on the happy path (receipt + offers + what an accept sends): "
-        f"{result['emails_per_quote_happy_path']}",
+    return "\n".join(
+        [
+            f"quotes {result['quotes']} ({IN_FLIGHT} in flight), roster {ROSTER}, "
+            f"outcomes {result['outcomes']}, outbox polled every {POLL_SECONDS} s",
+            f"submit -> first offer email: p50 {result['offer_p50_s']} s, p95 {result['offer_p95_s']} s, "
+            f"max {result['offer_max_s']} s",
+            f"  p50 of the first quarter {result['offer_p50_first_quarter_s']} s, of the last quarter "
+            f"{result['offer_p50_last_quarter_s']} s",
+            f"POST /quote-requests: p50 {result['post_p50_ms']} ms, p95 {result['post_p95_ms']} ms",
+            f"emails by kind: {result['emails_by_kind']}",
+            f"per quote: {result['emails_per_quote']}; per accepted quote ({result['accepted']} accepted by "
+            f"reply): {result['emails_per_accepted_quote']}",
+            "ACCEPT replies that changed nothing, by what the director was told: "
+            f"{result['accept_replies_not_acted'] or 'none'}",
+            "emails per quote on the happy path (receipt + offers + what an accept sends): "
+            f"{result['emails_per_quote_happy_path']}",
+        ]
+    )
+
+
+def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    timeouts = result["outcomes"].get("timeout", 0)
+    return [
+        (
+            f"submit -> first offer email p50 ({result['quotes']} quotes)",
+            f"{result['offer_p50_s']} s",
+            "",
+            "info",
+        ),
+        ("submit -> first offer email p95", f"{result['offer_p95_s']} s", "", "info"),
+        (
+            "requests with an offer email",
+            f"{result['outcomes'].get('offer', 0)} of {result['quotes']} ({result['outcomes']})",
+            "no timeout",
+            "PASS" if timeouts == 0 else "FAIL",
+        ),
+        ("emails per quote (happy path)", f"{result['emails_per_quote_happy_path']}", "", "info"),
     ]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__.splitlines()[0])
-    parser.add_argument("--quotes", type=int, default=DEFAULT_QUOTES, help="quotes to submit (200)")
-    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="quotes in flight (2)")
-    parser.add_argument(
-        "--accepts", type=int, default=DEFAULT_ACCEPTS, help="requests to accept by reply (20)"
-    )
-    parser.add_argument("--roster", type=int, default=DEFAULT_ROSTER, help="ROSTER_SIZE of the stack (600)")
-    parser.add_argument("--poll", type=float, default=0.05, help="outbox polling interval in seconds (0.05)")
-    parser.add_argument(
-        "--unpatched-moto",
-        action="store_true",
-        help="run exactly `python -m local` (moto's transactions copy whole tables: slow accepts)",
-    )
-    parser.add_argument("--json", type=Path, default=None, help="write the results here")
-    args = parser.parse_args(argv)
-    print(f"end to end: {args.quotes} quotes on the local stack (python -m local) ...", flush=True)
-    result = bench(
-        args.quotes, args.concurrency, args.accepts, args.roster, args.poll, not args.unpatched_moto
-    )
-    print()
-    print(table(result))
-    write_part(args.json, result)
-    return 0 if result["outcomes"].get("timeout", 0) == 0 else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,23 +1,39 @@
-"""The cold-start benchmark's environment: Lambda's at init, with the built function and layer as
-/var/task and /opt/python."""
+"""The benchmarks' measuring parts: the cold start's Lambda environment and runs, the call counter's
+request-unit estimates, and how the end-to-end run reads the outbox."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 
 from bench import coldstart
-from bench.common import ROOT, lambda_like_environment
+from bench.__main__ import summary_rows
+from bench.common import (
+    ROOT,
+    CallCounter,
+    IndexSpec,
+    Tally,
+    index_write_units,
+    item_size,
+    lambda_like_environment,
+)
+from bench.e2e import parse
 
 
 def test_cold_start_environment_is_lambdas_without_a_runtime_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a shell that has a runtime API and tracing turned off
     monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
 
+    # When
     env = lambda_like_environment("IntakeFunction", invocation=False)
 
+    # Then
     assert "AWS_LAMBDA_RUNTIME_API" not in env
     assert "POWERTOOLS_TRACE_DISABLED" not in env
     assert "_X_AMZN_TRACE_ID" not in env  # none during Lambda's init
@@ -46,11 +62,6 @@ def test_each_run_imports_the_built_function_and_layer_and_writes_no_bytecode(
     assert "PYTHONDONTWRITEBYTECODE" not in env  # the warm-up compiles the runtime's packages
 
 
-def test_targets_are_looser_for_the_api_functions_only() -> None:
-    assert coldstart.TARGETS == {"IntakeFunction": 1.6, "RespondFunction": 1.6}
-    assert coldstart.DEFAULT_TARGET == 1.3
-
-
 def test_a_run_counts_the_childs_cpu_time_apart_from_its_waits(tmp_path: Path) -> None:
     env = {**os.environ, "LAMBDA_TASK_ROOT": str(tmp_path)}
 
@@ -66,3 +77,70 @@ def test_a_run_counts_the_childs_cpu_time_apart_from_its_waits(tmp_path: Path) -
 def test_the_ratio_is_the_median_of_the_pairs() -> None:
     # A slow pair on both sides (the machine was busy) does not move it
     assert coldstart.paired_ratio([1.2, 2.6, 1.3], [1.0, 2.0, 1.0]) == 1.3
+
+
+def test_item_size_follows_dynamodbs_rules() -> None:
+    assert item_size({"pk": {"S": "é"}}) == 2 + 2  # name bytes + UTF-8 bytes
+    assert item_size({"n": {"N": "-0012.50"}}) == 1 + 3  # 4 significant digits: 2 bytes + 1
+    assert item_size({"m": {"M": {"a": {"S": "bc"}}}}) == 1 + 3 + 1 + (1 + 2)
+    assert item_size(None) == 0
+
+
+def test_counter_names_queries_by_index_and_estimates_units() -> None:
+    # Given a client whose answers are stubbed: an item of 5 KB, read twice, and writes
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    counter, tally = CallCounter(client), Tally()  # attached before the stubber: it sees every call
+    big = {"pk": {"S": "D1"}, "sk": {"S": "LICENSE#TX"}, "blob": {"S": "x" * 5_000}}
+    put = {"Put": {"TableName": "RequestsTable", "Item": {"pk": {"S": "R"}, "sk": {"S": "MATCH"}}}}
+    check = {
+        "ConditionCheck": {
+            "TableName": "RequestsTable",
+            "Key": {"pk": {"S": "R"}},
+            "ConditionExpression": "x",
+        }
+    }
+
+    # When
+    with Stubber(client) as stub, counter.into(tally):
+        stub.add_response("query", {"Items": [big]})
+        stub.add_response("get_item", {"Item": big})
+        stub.add_client_error("put_item", "ConditionalCheckFailedException")
+        stub.add_response("transact_write_items", {})
+        client.query(TableName="DirectorsTable", IndexName="ByState", KeyConditionExpression="x")
+        client.get_item(TableName="DirectorsTable", Key={"pk": {"S": "D1"}}, ConsistentRead=True)
+        with pytest.raises(ClientError):
+            client.put_item(TableName="RequestsTable", Item={"pk": {"S": "R"}})
+        client.transact_write_items(TransactItems=[put, check])  # type: ignore[list-item]
+
+    # Then
+    assert tally.calls == {"Query(ByState)": 1, "GetItem": 1, "PutItem": 1, "TransactWriteItems": 1}
+    assert tally.items_read == 2
+    assert tally.read_units == 1.0 + 2.0  # 2 x 4 KB, halved when eventually consistent
+    assert tally.write_units == 1 + 2 * 2  # a failed condition still writes; a transaction doubles
+
+
+def test_index_upkeep_follows_the_key_and_the_projection() -> None:
+    index = IndexSpec(("license_state", "pk"), "KEYS_ONLY")
+    item = {"pk": {"S": "D1"}, "license_state": {"S": "TX"}, "note": {"S": "a"}}
+
+    assert index_write_units(index, None, item) == 1  # enters
+    assert index_write_units(index, item, None) == 1  # leaves
+    assert index_write_units(index, item, {**item, "license_state": {"S": "OK"}}) == 2  # delete + put
+    assert index_write_units(index, item, {**item, "note": {"S": "b"}}) == 0  # not projected
+    assert index_write_units(IndexSpec(index.keys, "ALL"), item, {**item, "note": {"S": "b"}}) == 1
+    assert index_write_units(index, {"pk": {"S": "D1"}}, {"pk": {"S": "D2"}}) == 0  # never in it
+
+
+def test_the_outbox_is_read_by_the_message_ids_the_mail_sends() -> None:
+    from directormatch.mail.messages import reply_answer_email
+    from directormatch.offers.lifecycle import Outcome
+
+    sent = reply_answer_email("01JREQUEST", "D7", "director@example.com", next(iter(Outcome)))
+
+    assert parse({"message_id": sent.message_id}) == ("reply_answer", "01JREQUEST")
+
+
+def test_a_section_without_results_fails_the_run() -> None:
+    rows = summary_rows({}, ["calls"], None)
+
+    assert [(row[0], row[-1]) for row in rows] == [("3. DynamoDB calls", "FAIL")]
