@@ -132,7 +132,7 @@ def director_items(
     for state, overrides in per_state.items():
         license_item = {
             "pk": director_id,
-            "sk": keys.license_sk(state),
+            "sk": keys.LICENSE(state),
             "license_state": state,
             "license_number": f"{state}123456",
             "license_status": "ACTIVE",

@@ -227,7 +227,7 @@ def director_items(director: Director) -> list[dict[str, Any]]:
         items.append(
             {
                 "pk": director_id,
-                "sk": keys.license_sk(lic.state),
+                "sk": keys.LICENSE(lic.state),
                 "license_state": lic.state,
                 "license_number": lic.number,
                 "license_status": lic.status.value,
@@ -243,7 +243,7 @@ def director_items(director: Director) -> list[dict[str, Any]]:
         items.append(
             {
                 "pk": director_id,
-                "sk": keys.dea_sk(reg.state),
+                "sk": keys.DEA(reg.state),
                 "dea_state": reg.state,
                 "dea_number": reg.number,
                 "dea_expires_on": reg.expires_on.isoformat(),

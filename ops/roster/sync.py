@@ -45,7 +45,7 @@ BATCH_GET_SIZE = 100
 BATCH_ATTEMPTS = 8
 DEFAULT_WORKERS = 8
 # Item kinds the roster owns: a stored one the roster no longer lists is deleted.
-ROSTER_PREFIXES = (keys.LICENSE_PREFIX, keys.DEA_PREFIX)
+ROSTER_PREFIXES = (keys.LICENSE, keys.DEA)
 # Director fields copied from the PROFILE item when exporting: every CSV column but the per-state lists.
 PROFILE_FIELDS = tuple(c for c in COLUMNS if c not in ("licenses", "dea", "supervising"))
 
@@ -189,7 +189,7 @@ def director_from_items(items: Iterable[Mapping[str, Any]]) -> Director:
     try:
         for sk in sorted(by_sk):
             item = by_sk[sk]
-            if sk.startswith(keys.LICENSE_PREFIX):
+            if sk.startswith(keys.LICENSE):
                 state = item["license_state"]
                 licenses.append(
                     StateLicense(
@@ -202,7 +202,7 @@ def director_from_items(items: Iterable[Mapping[str, Any]]) -> Director:
                 np, pa = int(item.get("supervising_np", 0)), int(item.get("supervising_pa", 0))
                 if np or pa:
                     supervising.append(Supervision(state=state, np=np, pa=pa))
-            elif sk.startswith(keys.DEA_PREFIX):
+            elif sk.startswith(keys.DEA):
                 dea.append(
                     DeaRegistration(
                         state=item["dea_state"], number=item["dea_number"], expires_on=item["dea_expires_on"]
@@ -387,9 +387,9 @@ class RosterStore(DirectorStore):
         for director_id in director_ids:
             profile = profiles.get(director_id, {})
             license_states = states_of[director_id] | set(profile.get("licensed_states", ()))
-            wanted.extend({"pk": director_id, "sk": keys.license_sk(s)} for s in sorted(license_states))
+            wanted.extend({"pk": director_id, "sk": keys.LICENSE(s)} for s in sorted(license_states))
             wanted.extend(
-                {"pk": director_id, "sk": keys.dea_sk(s)} for s in sorted(profile.get("dea_states", ()))
+                {"pk": director_id, "sk": keys.DEA(s)} for s in sorted(profile.get("dea_states", ()))
             )
         items_of: dict[str, list[dict[str, Any]]] = {
             d: [profiles[d]] if d in profiles else [] for d in director_ids

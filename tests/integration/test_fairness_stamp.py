@@ -31,7 +31,7 @@ def operations(aws: Aws) -> Iterator[list[str]]:
 
 def stamps(aws: Aws, director_id: str) -> dict[str, str | None]:
     mine = [i for i in aws.items(aws.directors_table) if i["pk"] == director_id]
-    stamped = [i for i in mine if i["sk"] == keys.PROFILE_SK or i["sk"].startswith(keys.LICENSE_PREFIX)]
+    stamped = [i for i in mine if i["sk"] == keys.PROFILE_SK or i["sk"].startswith(keys.LICENSE)]
     return {i["sk"]: i.get("last_offered_at") for i in stamped}
 
 
@@ -62,9 +62,9 @@ def test_a_newer_stamp_is_kept_and_the_other_items_are_still_stamped(
     # Then the transaction is refused and each item is stamped on its own condition
     assert operations == ["TransactWriteItems"] + ["UpdateItem"] * (1 + len(STATES))
     found = stamps(aws, director_id)
-    assert found[keys.license_sk("OK")] == NEWEST
+    assert found[keys.LICENSE("OK")] == NEWEST
     assert found[keys.PROFILE_SK] == NEWEST
-    assert {found[keys.license_sk(s)] for s in ("TX", "LA", "NM")} == {LATER}
+    assert {found[keys.LICENSE(s)] for s in ("TX", "LA", "NM")} == {LATER}
 
 
 def test_a_license_removed_meanwhile_is_not_recreated(
@@ -73,12 +73,12 @@ def test_a_license_removed_meanwhile_is_not_recreated(
     director_id = load_directors(1, tuple(STATES))[0]["pk"]
     store = aws.director_store()
     aws.dynamodb.delete_item(
-        TableName=aws.directors_table, Key={"pk": {"S": director_id}, "sk": {"S": keys.license_sk("LA")}}
+        TableName=aws.directors_table, Key={"pk": {"S": director_id}, "sk": {"S": keys.LICENSE("LA")}}
     )
 
     store.stamp_offered(director_id, STATES, EARLIER)
 
     found = stamps(aws, director_id)
-    assert keys.license_sk("LA") not in found
-    assert {found[keys.license_sk(s)] for s in ("TX", "OK", "NM")} == {EARLIER}
+    assert keys.LICENSE("LA") not in found
+    assert {found[keys.LICENSE(s)] for s in ("TX", "OK", "NM")} == {EARLIER}
     assert found[keys.PROFILE_SK] == EARLIER

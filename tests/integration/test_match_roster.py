@@ -37,9 +37,7 @@ def roster_items() -> tuple[dict[str, Any], ...]:
 
 def licenses_in(states: list[str]) -> list[dict[str, Any]]:
     """The roster's ByState index items (LICENSE#<state>) in the requested states."""
-    return [
-        i for i in roster_items() if i["sk"].startswith(keys.LICENSE_PREFIX) and i["license_state"] in states
-    ]
+    return [i for i in roster_items() if i["sk"].startswith(keys.LICENSE) and i["license_state"] in states]
 
 
 def first_failure(item: dict[str, Any], request: dict[str, Any]) -> str | None:
@@ -103,7 +101,7 @@ def check_match(aws: Aws, request: dict[str, Any]) -> tuple[dict[str, Any], list
     """The MATCH item and offers of a request, with the checks every match must pass."""
     items = partition(aws, request["request_id"])
     match = items["MATCH"]
-    offers = [item for sk, item in items.items() if sk.startswith(keys.OFFER_PREFIX)]
+    offers = [item for sk, item in items.items() if sk.startswith(keys.OFFER)]
     index_items = licenses_in(request["states"])
     # The MATCH item counts every director licensed in a requested state, and read only their index items
     assert match["candidates"] == len({item["pk"] for item in index_items})
@@ -128,7 +126,7 @@ def check_match(aws: Aws, request: dict[str, Any]) -> tuple[dict[str, Any], list
         assert profile["last_offered_at"] == match["created_at"]
         for state in offer["covers_states"]:
             # Each state's license, as stored, is what the offer says
-            license_ = director_item(aws, director_id, keys.license_sk(state))
+            license_ = director_item(aws, director_id, keys.LICENSE(state))
             assert license_ is not None
             assert license_["license_status"] == "ACTIVE"
             assert date.fromisoformat(license_["license_expires_on"]) >= start + LICENSE_MARGIN
@@ -142,7 +140,7 @@ def check_match(aws: Aws, request: dict[str, Any]) -> tuple[dict[str, Any], list
             )
             assert supervision in offer["reasons"]
             # And a DEA registration in that state, stored and lasting, backs the DEA reason
-            dea = director_item(aws, director_id, keys.dea_sk(state))
+            dea = director_item(aws, director_id, keys.DEA(state))
             if needs_dea:
                 assert dea is not None
                 assert date.fromisoformat(dea["dea_expires_on"]) >= start + LICENSE_MARGIN
@@ -226,7 +224,7 @@ def test_match_roster_of_2000_offers_licensed_directors_with_stored_reasons(
 
     holders: dict[str, set[str]] = {}
     for item in roster:
-        if item["sk"].startswith(keys.LICENSE_PREFIX):
+        if item["sk"].startswith(keys.LICENSE):
             holders.setdefault(item["pk"], set()).add(item["license_state"])
     triple = next(
         list(states)

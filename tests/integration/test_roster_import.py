@@ -178,8 +178,8 @@ def test_roster_import_removed_license_deletes_its_items(roster: Roster, tmp_pat
     assert code == 0, output
     assert "updated 1, unchanged 9" in output
     sks = {i["sk"] for i in roster.stored() if i["pk"] == director_id}
-    assert keys.license_sk(dropped) not in sks
-    assert keys.dea_sk(dropped) not in sks
+    assert keys.LICENSE(dropped) not in sks
+    assert keys.DEA(dropped) not in sks
     assert roster.stored() == expected_items(changed)
     # And the state index no longer offers the director there
     found = roster.aws.dynamodb.query(

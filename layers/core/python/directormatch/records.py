@@ -215,7 +215,7 @@ class Alert(Item):
 
     @classmethod
     def of(cls, request_id: str, kind: AlertKind, created_at: str, **details: Any) -> Alert:
-        return cls(request_id, keys.alert_sk(kind), request_id, kind, created_at, **details)
+        return cls(request_id, keys.ALERT(kind), request_id, kind, created_at, **details)
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,7 @@ class Expiry(Item):
     def registration(self) -> str:
         """'TX license' or 'TX DEA registration'."""
         kind, _, state = self.sk.partition("#")
-        return f"{state} {'license' if kind + '#' == keys.LICENSE_PREFIX else 'DEA registration'}"
+        return f"{state} {'license' if kind == keys.LICENSE.kind else 'DEA registration'}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -89,7 +89,7 @@ class DirectorStore(Table):
 
 
 def _stamped_keys(states: list[str]) -> list[str]:
-    return [keys.PROFILE_SK, *(keys.license_sk(state) for state in dict.fromkeys(states))]
+    return [keys.PROFILE_SK, *(keys.LICENSE(state) for state in dict.fromkeys(states))]
 
 
 def load_updates(directors_table: str, request: Request, offer: Offer, profile: Profile) -> list[Any]:
@@ -123,7 +123,7 @@ def load_updates(directors_table: str, request: Request, offer: Offer, profile: 
             {
                 "Update": {
                     "TableName": directors_table,
-                    "Key": key(director_id, keys.license_sk(state)),
+                    "Key": key(director_id, keys.LICENSE(state)),
                     "UpdateExpression": expression,
                     "ConditionExpression": "attribute_exists(pk)",
                     "ExpressionAttributeValues": to_attributes(values),

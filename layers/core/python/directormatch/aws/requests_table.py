@@ -170,12 +170,12 @@ class RequestStore(Table):
     # --- offers ------------------------------------------------------------------------------------
 
     def get_offer(self, request_id: str, director_id: str) -> Offer | None:
-        item = self.item(request_id, keys.offer_sk(director_id))
+        item = self.item(request_id, keys.OFFER(director_id))
         return Offer.from_item(item) if item else None
 
     def offers(self, request_id: str) -> list[Offer]:
         """Every OFFER item of one request (a Query on its partition)."""
-        values = {":pk": request_id, ":offer": keys.OFFER_PREFIX}
+        values = {":pk": request_id, ":offer": keys.OFFER}
         found = self.query("pk = :pk AND begins_with(sk, :offer)", values, ConsistentRead=True)
         return [Offer.from_item(item) for item in found]
 
@@ -272,7 +272,7 @@ class RequestStore(Table):
         """An OPEN offer to `status`, setting `assignments` (:status, :at and `values`)."""
         at = now.isoformat(timespec="milliseconds")
         return self._update_if(
-            Key=key(request_id, keys.offer_sk(director_id)),
+            Key=key(request_id, keys.OFFER(director_id)),
             UpdateExpression=f"SET {assignments}",
             ConditionExpression="offer_status = :open",
             ExpressionAttributeValues=to_attributes(
@@ -338,7 +338,7 @@ class RequestStore(Table):
     def stream_failures(self, function: str, first: str, last: str) -> list[dict[str, Any]]:
         """One function's failed-record entries between two sequence numbers, inclusive, in order."""
         values = {
-            ":pk": keys.stream_failure_pk(function),
+            ":pk": keys.STREAM_FAILURE(function),
             ":first": keys.sequence_sk(first),
             ":last": keys.sequence_sk(last),
         }

@@ -55,7 +55,7 @@ def failure_entry(function: str, raw: dict[str, Any], error: str, now: datetime)
     except (TypeError, ValueError, AttributeError):
         old_state = {}
     return {
-        "pk": keys.stream_failure_pk(function),
+        "pk": keys.STREAM_FAILURE(function),
         "sk": keys.sequence_sk(sequence),
         "sequence_number": sequence,
         "event_name": str(raw.get("eventName", "")),

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from directormatch import tokens
+from directormatch import keys, tokens
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.mail.labels import modality_label
@@ -42,9 +42,9 @@ HEADLINES = {
 def timeline(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """Dated events a clinic may see: no director is named before one accepts."""
     events: list[tuple[str, str]] = []
-    offers = [i for i in items if i["sk"].startswith("OFFER#")]
+    offers = [i for i in items if i["sk"].startswith(keys.OFFER)]
     for item in items:
-        if item["sk"] == "REQUEST":
+        if item["sk"] == keys.REQUEST_SK:
             events.append((item["created_at"], "Request received"))
             if item.get("matched_at"):
                 events.append((item["matched_at"], "A physician accepted: you are matched"))
@@ -93,7 +93,7 @@ def status_page(request_id: str, requests: RequestStore, directors: DirectorStor
     accepted = [
         i["director_id"]
         for i in items
-        if i["sk"].startswith("OFFER#") and i["offer_status"] == OfferStatus.ACCEPTED
+        if i["sk"].startswith(keys.OFFER) and i["offer_status"] == OfferStatus.ACCEPTED
     ]
     matched = request["request_status"] == RequestStatus.MATCHED
     profiles = [p for d in accepted if (p := directors.get_profile(d))] if matched else []

@@ -57,8 +57,8 @@ def submit(
     if idempotency_key:
         key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest()
         claim = {
-            "pk": keys.idempotency_pk(key_hash),
-            "sk": keys.IDEMPOTENCY_PREFIX.rstrip("#"),
+            "pk": keys.IDEMPOTENCY(key_hash),
+            "sk": keys.IDEMPOTENCY.kind,
             "request_id": request_id,
             "body_hash": body_hash(quote),
             "ttl": int((now + timedelta(hours=idempotency_hours)).timestamp()),

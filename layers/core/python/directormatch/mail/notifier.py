@@ -67,10 +67,10 @@ class Notifier:
         if sk == keys.REQUEST_SK:
             request = Request.from_item(item)
             self.send_once(request.request_id, "receipt", "clinic", lambda: self._receipt_email(request))
-        elif sk.startswith(keys.OFFER_PREFIX):
+        elif sk.startswith(keys.OFFER):
             offer = Offer.from_item(item)
             self.send_once(offer.request_id, "offer", offer.director_id, lambda: self._offer_email(offer))
-        elif sk.startswith(keys.ALERT_PREFIX):
+        elif sk.startswith(keys.ALERT):
             alert = Alert.from_item(item)
             build = no_match_email if alert.alert == AlertKind.NO_MATCH else ops_alert_email
             kind = f"ops_{alert.alert.lower()}"
@@ -83,7 +83,7 @@ class Notifier:
         sk = new["sk"]
         if sk == keys.REQUEST_SK:
             self._request_changed(old, Request.from_item(new))
-        elif sk.startswith(keys.OFFER_PREFIX) and old.get("offer_status") == OfferStatus.OPEN:
+        elif sk.startswith(keys.OFFER) and old.get("offer_status") == OfferStatus.OPEN:
             offer = Offer.from_item(new)
             build = {OfferStatus.SUPERSEDED: filled_email, OfferStatus.DECLINED: declined_email}.get(
                 offer.offer_status
@@ -136,7 +136,7 @@ class Notifier:
         return offer_email(offer, self._profile(offer.director_id), self.public_base_url, self.inbound_domain)
 
     def send_once(self, request_id: str, kind: str, recipient_id: str, build: Callable[[], Email]) -> bool:
-        marker = keys.email_sk(kind, recipient_id)
+        marker = keys.EMAIL(kind, recipient_id)
         if not self.ledger.claim_email(request_id, marker, int(time.time()), self.lease_seconds):
             logger.info("email already sent", extra={"request_id": request_id, "kind": kind})
             metrics.add_metric(name=MetricName.DUPLICATE_SKIPPED, unit="Count", value=1)

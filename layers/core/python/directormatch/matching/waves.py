@@ -133,7 +133,7 @@ def match_item(request_id: str, result: Shortlist, items_read: int, created_at: 
 def offer_item(request: Request, pick: Pick, wave: int, created_at: str, expires_at: str) -> Offer:
     return Offer(
         pk=request.request_id,
-        sk=keys.offer_sk(pick.director_id),
+        sk=keys.OFFER(pick.director_id),
         request_id=request.request_id,
         director_id=pick.director_id,
         offer_status=OfferStatus.OPEN,
