@@ -11,7 +11,7 @@ import pytest
 
 from directormatch import keys
 from directormatch.aws import clients as aws
-from directormatch.matching.engine import Candidate
+from directormatch.records import License
 from directormatch.settings import get_settings
 
 ACCOUNT_ID = "123456789012"
@@ -80,26 +80,30 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
-def make_candidate(**overrides: Any) -> Candidate:
-    """A candidate passing every filter for a TX aesthetics + weight-loss request starting within 60 days."""
+def make_candidate(director_id: str = "D-ACTIVE", state: str = "TX", **overrides: Any) -> License:
+    """A LICENSE record passing every filter for a TX aesthetics + weight-loss request starting within
+    60 days. Overrides may be Python values (dates, sets, tuples): they are stored as the roster stores
+    them (ISO strings, lists)."""
     fields: dict[str, Any] = {
-        "director_id": "D-ACTIVE",
-        "state": "TX",
         "license_status": "ACTIVE",
         "license_expires_on": date.today() + timedelta(days=400),
-        "modalities": frozenset({"aesthetics", "weight_loss"}),
+        "modalities": ["aesthetics", "weight_loss"],
         "active": True,
         "paused": False,
         "max_clinics": 5,
         "active_clinics": 1,
+        **overrides,
     }
-    fields.update(overrides)
-    return Candidate(**fields)
+    stored = {name: _stored(value) for name, value in fields.items()}
+    return License(pk=director_id, sk=keys.LICENSE(state), license_state=state, **stored)
 
 
-@pytest.fixture
-def candidate_factory() -> Callable[..., Candidate]:
-    return make_candidate
+def _stored(value: Any) -> Any:
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value)
+    return value
 
 
 def director_items(

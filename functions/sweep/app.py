@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch.aws import tables
 from directormatch.mail.notifier import notifier_from_settings
-from directormatch.matching.sweep import SweepReport, SweepSettings, sweep, warn_expiring
+from directormatch.matching.sweep import SweepReport, SweepSettings, Swept, sweep, warn_expiring
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.settings import get_settings
 
@@ -30,17 +29,25 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if event.get("task") == "expiry_warnings":
         report = SweepReport()
         warn_expiring(tables.directors(), notifier_from_settings(), event_time(event), report)
-        metrics.add_metric(name=MetricName.EXPIRY_WARNINGS, unit="Count", value=report.expiry_warnings)
-        logger.info("expiry warnings done", extra=asdict(report))
-        return asdict(report)
+        return _done("expiry warnings done", report, {Swept.EXPIRY_WARNINGS: MetricName.EXPIRY_WARNINGS})
     report = sweep(
         tables.requests(),
         tables.directors(),
         SweepSettings(settings.wave_size, settings.offer_hours, settings.max_waves, settings.weights),
         event_time(event),
     )
-    metrics.add_metric(name=MetricName.OFFERS_EXPIRED, unit="Count", value=report.offers_expired)
-    metrics.add_metric(name=MetricName.WAVES_SENT, unit="Count", value=report.waves_sent)
-    metrics.add_metric(name=MetricName.SLA_ESCALATIONS, unit="Count", value=report.escalated)
-    logger.info("sweep done", extra=asdict(report))
-    return asdict(report)
+    published = {
+        Swept.OFFERS_EXPIRED: MetricName.OFFERS_EXPIRED,
+        Swept.WAVES_SENT: MetricName.WAVES_SENT,
+        Swept.ESCALATED: MetricName.SLA_ESCALATIONS,
+    }
+    return _done("sweep done", report, published)
+
+
+def _done(message: str, report: SweepReport, published: dict[Swept, MetricName]) -> dict[str, int]:
+    """Publish the task's metrics; log and answer every count, zeros included."""
+    for swept, metric in published.items():
+        metrics.add_metric(name=metric, unit="Count", value=report[swept])
+    counts = {swept.value: report[swept] for swept in Swept}
+    logger.info(message, extra=counts)
+    return counts

@@ -97,7 +97,7 @@ def _aws_error(error: Exception) -> str | None:
 def _import(args: argparse.Namespace, client: DynamoDBClient | None, stdin: TextIO, out: TextIO) -> int:
     from directormatch.settings import get_settings
     from ops.roster.csv_format import HeaderError, parse_roster
-    from ops.roster.sync import RosterStore
+    from ops.roster.sync import Outcome, RosterStore
 
     started = time.monotonic()
     try:
@@ -138,9 +138,10 @@ def _import(args: argparse.Namespace, client: DynamoDBClient | None, stdin: Text
     verb = "would write" if args.dry_run else "wrote"
     print(
         f"{'dry run, nothing written: ' if args.dry_run else ''}"
-        f"{len(parsed.rows)} valid row(s): created {summary.created}, updated {summary.updated}, "
-        f"unchanged {summary.unchanged}, invalid {skipped}; {verb} {summary.items_put} new item(s), "
-        f"updated {summary.items_updated}, deleted {summary.items_deleted} ({elapsed:.1f} s)",
+        f"{len(parsed.rows)} valid row(s): created {summary[Outcome.CREATED]}, "
+        f"updated {summary[Outcome.UPDATED]}, unchanged {summary[Outcome.UNCHANGED]}, invalid {skipped}; "
+        f"{verb} {summary['puts']} new item(s), updated {summary['updates']}, deleted {summary['deletes']} "
+        f"({elapsed:.1f} s)",
         file=out,
     )
     return 0

@@ -15,6 +15,7 @@ Messages never carry names, emails or other values of the items: only ids and at
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -74,26 +75,6 @@ class Change:
     puts: tuple[dict[str, Any], ...] = ()
     updates: tuple[Update, ...] = ()
     deletes: tuple[dict[str, str], ...] = ()
-
-
-@dataclass
-class SyncSummary:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    items_put: int = 0
-    items_updated: int = 0
-    items_deleted: int = 0
-
-    def count(self, change: Change) -> None:
-        setattr(self, change.outcome.value, getattr(self, change.outcome.value) + 1)
-        self.items_put += len(change.puts)
-        self.items_updated += len(change.updates)
-        self.items_deleted += len(change.deletes)
-
-    @property
-    def writes(self) -> int:
-        return self.items_put + self.items_updated + self.items_deleted
 
 
 @dataclass(frozen=True)
@@ -330,15 +311,17 @@ class RosterStore(DirectorStore):
                 with ThreadPoolExecutor(max_workers=self.workers) as pool:
                     list(pool.map(self._update, updates))
 
-    def sync(self, directors: Sequence[Director], dry_run: bool = False) -> SyncSummary:
-        """Make the table hold these directors as given; with dry_run, only count what would change."""
+    def sync(self, directors: Sequence[Director], dry_run: bool = False) -> Counter[str]:
+        """Make the table hold these directors as given; with dry_run, only count what would change.
+
+        Counts the directors by Outcome, and the item writes as "puts", "updates" and "deletes"."""
         changes = self.plan(directors)
         if not dry_run:
             self.apply(changes)
-        summary = SyncSummary()
+        counts = Counter[str](change.outcome for change in changes)
         for change in changes:
-            summary.count(change)
-        return summary
+            counts.update(puts=len(change.puts), updates=len(change.updates), deletes=len(change.deletes))
+        return counts
 
     def _update(self, update: Update) -> None:
         names: dict[str, str] = {}

@@ -163,8 +163,7 @@ def test_notify_offer_closed_tells_its_director_once(
 
 def sweep_at(aws: Aws, moment: datetime) -> None:
     settings = SweepSettings(wave_size=3, offer_hours=4, max_waves=3)
-    report = sweep(aws.request_store(), aws.director_store(), settings, moment)
-    assert report.errors == []
+    sweep(aws.request_store(), aws.director_store(), settings, moment)
 
 
 def test_notify_request_next_wave_sends_the_clinic_one_update(

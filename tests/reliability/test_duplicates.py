@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
-from directormatch.matching.sweep import SweepSettings, sweep
+from directormatch.matching.sweep import SweepSettings, Swept, sweep
 from directormatch.offers import lifecycle as offers
 from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Apps, Aws
@@ -89,7 +89,7 @@ def test_every_stream_batch_of_a_request_life_delivered_three_times_changes_noth
         SweepSettings(wave_size=3, offer_hours=4, max_waves=3),
         expiry + timedelta(minutes=1),
     )
-    assert report.waves_sent == 1
+    assert report[Swept.WAVES_SENT] == 1
     assert to_match() == []
     deliver_three_times(apps.notify, to_notify(), aws, apps.context, tally)
 

@@ -14,7 +14,6 @@ import pytest
 from directormatch.matching.engine import (
     LICENSE_MARGIN,
     MAX_TEAM_SIZE,
-    Candidate,
     Exclusion,
     Need,
     Shortlist,
@@ -22,6 +21,7 @@ from directormatch.matching.engine import (
     rules,
     shortlist,
 )
+from directormatch.records import License
 from tests.conftest import make_candidate
 
 START = date.today() + timedelta(days=30)
@@ -48,7 +48,7 @@ def need(**overrides: Any) -> Need:
     return Need(**fields_)
 
 
-def director(director_id: str, states: tuple[str, ...] = ("TX",), **overrides: Any) -> list[Candidate]:
+def director(director_id: str, states: tuple[str, ...] = ("TX",), **overrides: Any) -> list[License]:
     """One director's candidates, one per state, sharing every profile field (as the ByState items do)."""
     base: dict[str, Any] = {
         "license_expires_on": FAR,
@@ -59,9 +59,7 @@ def director(director_id: str, states: tuple[str, ...] = ("TX",), **overrides: A
     return [make_candidate(director_id=director_id, state=state, **base) for state in states]
 
 
-def run(
-    request: Need, candidates: list[Candidate], size: int = 3, weights: Weights | None = None
-) -> Shortlist:
+def run(request: Need, candidates: list[License], size: int = 3, weights: Weights | None = None) -> Shortlist:
     return shortlist(request, candidates, size, NOW, weights)
 
 
@@ -296,8 +294,8 @@ SCORE_CASES: list[Any] = [
     ),
     pytest.param(
         "experience",
-        {"modality_years": (("aesthetics", 5), ("weight_loss", 4))},
-        {"modality_years": (("aesthetics", 1),)},
+        {"modality_years": {"aesthetics": 5, "weight_loss": 4}},
+        {"modality_years": {"aesthetics": 1}},
         id="more-years-with-modality",
     ),
     pytest.param(
@@ -431,7 +429,7 @@ def test_shortlist_one_director_covering_all_states_beats_better_scored_partial_
     # Given a plain director covering TX, OK and LA, and excellent directors covering one state each
     excellent: dict[str, Any] = {
         "specialties": frozenset({"dermatology", "obesity_medicine"}),
-        "modality_years": (("aesthetics", 9), ("weight_loss", 9)),
+        "modality_years": {"aesthetics": 9, "weight_loss": 9},
         "max_clinics": 10,
         "active_clinics": 0,
         "response_rate": 1.0,
@@ -582,7 +580,7 @@ def test_shortlist_reasons_explain_fit_experience_capacity_response_and_cover() 
     candidates = director(
         "D-1",
         specialties=frozenset({"dermatology"}),
-        modality_years=(("aesthetics", 5),),
+        modality_years={"aesthetics": 5},
         max_clinics=5,
         active_clinics=1,
         response_rate=0.9,

@@ -19,12 +19,13 @@ from hypothesis import strategies as st
 from directormatch.matching.engine import (
     LICENSE_MARGIN,
     MAX_TEAM_SIZE,
-    Candidate,
     Need,
     Shortlist,
     rules,
     shortlist,
 )
+from directormatch.records import License
+from tests.conftest import make_candidate
 
 START = date(2027, 3, 1)
 NOW = datetime(2027, 1, 15, 12, tzinfo=UTC)
@@ -42,7 +43,7 @@ PROPERTY_SETTINGS = settings(max_examples=200, deadline=None)
 @dataclass(frozen=True)
 class Scenario:
     need: Need
-    candidates: list[Candidate]
+    candidates: list[License]
     size: int
 
 
@@ -55,7 +56,7 @@ SCORE_PROFILES: tuple[dict[str, Any], ...] = (
     {},
     {
         "specialties": frozenset({"dermatology"}),
-        "modality_years": (("aesthetics", 6), ("weight_loss", 2)),
+        "modality_years": {"aesthetics": 6, "weight_loss": 2},
         "malpractice_per_claim": 1_000_000,
         "malpractice_aggregate": 3_000_000,
         "response_rate": 0.9,
@@ -63,7 +64,7 @@ SCORE_PROFILES: tuple[dict[str, Any], ...] = (
     },
     {
         "specialties": frozenset({"psychiatry", "anesthesiology"}),
-        "modality_years": (("ketamine", 4),),
+        "modality_years": {"ketamine": 4},
         "malpractice_per_claim": 2_000_000,
         "malpractice_aggregate": 6_000_000,
         "response_rate": 0.5,
@@ -72,7 +73,7 @@ SCORE_PROFILES: tuple[dict[str, Any], ...] = (
     },
     {
         "specialties": frozenset({"family_medicine"}),
-        "modality_years": (("weight_loss", 12), ("addiction_medicine", 1)),
+        "modality_years": {"weight_loss": 12, "addiction_medicine": 1},
         "malpractice_per_claim": 500_000,
         "malpractice_aggregate": 1_500_000,
         "last_offered_at": NOW - timedelta(days=20),
@@ -114,7 +115,7 @@ ROOM = ((3, 0), (5, 1), (1, 0), (4, 3))
 
 
 @st.composite
-def directors(draw: st.DrawFn, director_id: str, need: Need) -> list[Candidate]:
+def directors(draw: st.DrawFn, director_id: str, need: Need) -> list[License]:
     """One director: profile fields shared by all their licenses, per-state license/DEA/supervision.
 
     States and modalities lean towards the request's (a roster's ByState query returns such directors).
@@ -144,7 +145,7 @@ def directors(draw: st.DrawFn, director_id: str, need: Need) -> list[Candidate]:
         }
         for _ in range(draw(st.sampled_from(FLAW_COUNTS))):
             license_.update(LICENSE_FLAWS[draw(st.sampled_from(sorted(LICENSE_FLAWS)))])
-        candidates.append(Candidate(state=state, **{**profile, **license_}))
+        candidates.append(make_candidate(state=state, **{**profile, **license_}))
     return candidates
 
 
@@ -164,30 +165,44 @@ def scenarios(draw: st.DrawFn, max_states: int = 4) -> Scenario:
     return Scenario(need, candidates, draw(st.integers(1, 5)))
 
 
-def run(s: Scenario, candidates: Iterable[Candidate] | None = None) -> Shortlist:
+def run(s: Scenario, candidates: Iterable[License] | None = None) -> Shortlist:
     return shortlist(s.need, s.candidates if candidates is None else candidates, s.size, NOW)
 
 
-def held(s: Scenario, director_id: str, state: str) -> Candidate:
-    [candidate] = [c for c in s.candidates if c.director_id == director_id and c.state == state]
+def held(s: Scenario, director_id: str, state: str) -> License:
+    [candidate] = [c for c in s.candidates if c.director_id == director_id and c.license_state == state]
     return candidate
 
 
-def serves(need: Need, c: Candidate) -> bool:
+def day(iso: str | None) -> date | None:
+    return date.fromisoformat(iso) if iso else None
+
+
+def serves(need: Need, c: License) -> bool:
     """The oracle: may this director serve this state of this request? From the rules, not the engine."""
     needs_dea = need.controlled_substances or bool(need.modalities & {"ketamine", "addiction_medicine"})
+    dea_until = day(c.dea_expires_on)
     return (
         c.active
         and not c.paused
         and not c.excluded
-        and need.modalities <= c.modalities
+        and need.modalities <= set(c.modalities)
         and c.active_clinics < c.max_clinics
         and c.license_status == "ACTIVE"
-        and c.license_expires_on >= VALID_UNTIL
-        and (not needs_dea or (c.dea_expires_on is not None and c.dea_expires_on >= VALID_UNTIL))
+        and date.fromisoformat(c.license_expires_on) >= VALID_UNTIL
+        and (not needs_dea or (dea_until is not None and dea_until >= VALID_UNTIL))
         and rules.supervision_room(
-            rules.rule_for(c.state), c.supervising_np, c.supervising_pa, need.np, need.pa
+            rules.rule_for(c.license_state), c.supervising_np, c.supervising_pa, need.np, need.pa
         )[0]
+    )
+
+
+def team_of_three_covers(states_by_director: dict[str, set[str]], wanted: Iterable[str]) -> bool:
+    """Whether one director, or a team of at most MAX_TEAM_SIZE, together holds every wanted state."""
+    return any(
+        set().union(*team) == set(wanted)
+        for size in range(1, MAX_TEAM_SIZE + 1)
+        for team in itertools.combinations(states_by_director.values(), size)
     )
 
 
@@ -207,7 +222,7 @@ def test_shortlist_any_roster_offers_only_active_licenses_lasting_start_plus_30_
         assert state in s.need.states
         license_ = held(s, director_id, state)
         assert license_.license_status == "ACTIVE"
-        assert license_.license_expires_on >= s.need.start_by + LICENSE_MARGIN
+        assert date.fromisoformat(license_.license_expires_on) >= s.need.start_by + LICENSE_MARGIN
 
 
 @PROPERTY_SETTINGS
@@ -229,7 +244,7 @@ def test_shortlist_any_roster_never_exceeds_capacity_or_state_supervision_limits
         assert c.active
         assert not c.paused
         assert not c.excluded
-        assert s.need.modalities <= c.modalities
+        assert s.need.modalities <= set(c.modalities)
 
 
 @PROPERTY_SETTINGS
@@ -242,7 +257,7 @@ def test_shortlist_controlled_substances_reach_only_dea_registered_directors(s: 
     # Then with controlled substances, each offered state has a DEA registration lasting the margin
     if s.need.controlled_substances or s.need.modalities & {"ketamine", "addiction_medicine"}:
         for director_id, state in offered_states(result):
-            dea = held(s, director_id, state).dea_expires_on
+            dea = day(held(s, director_id, state).dea_expires_on)
             assert dea is not None
             assert dea >= s.need.start_by + LICENSE_MARGIN
         for pick in result.picks:
@@ -290,15 +305,10 @@ def test_shortlist_offers_someone_whenever_one_director_or_a_team_of_three_could
     # Given any roster and request, and the states each director may serve by the oracle
     usable: dict[str, set[str]] = {}
     for c in s.candidates:
-        if c.state in s.need.states and serves(s.need, c):
-            usable.setdefault(c.director_id, set()).add(c.state)
-    wanted = set(s.need.states)
-    single = any(states == wanted for states in usable.values())
-    coverable = any(
-        set().union(*team) == wanted
-        for size in range(1, MAX_TEAM_SIZE + 1)
-        for team in itertools.combinations(usable.values(), size)
-    )
+        if c.license_state in s.need.states and serves(s.need, c):
+            usable.setdefault(c.director_id, set()).add(c.license_state)
+    single = any(states == set(s.need.states) for states in usable.values())
+    coverable = team_of_three_covers(usable, s.need.states)
 
     # When the shortlist is made
     result = run(s)
@@ -321,14 +331,14 @@ def license_maps(draw: st.DrawFn) -> Scenario:
         held = draw(st.lists(st.sampled_from(states), min_size=1, max_size=3, unique=True))
         for state in held:
             candidates.append(
-                Candidate(
+                make_candidate(
                     director_id=f"D{n:03d}",
                     state=state,
-                    license_status="ACTIVE",
                     license_expires_on=_offset_date(600),
                     modalities=need.modalities,
                     max_clinics=3,
-                    licensed_states=tuple(sorted(held)),
+                    active_clinics=0,
+                    licensed_states=sorted(held),
                     **draw(st.sampled_from(SCORE_PROFILES)),
                 )
             )
@@ -341,13 +351,8 @@ def test_shortlist_finds_a_team_of_three_whenever_the_licenses_allow_one(s: Scen
     # Given fit directors each licensed in some of the requested states
     held: dict[str, set[str]] = {}
     for c in s.candidates:
-        held.setdefault(c.director_id, set()).add(c.state)
-    wanted = set(s.need.states)
-    coverable = any(
-        set().union(*team) == wanted
-        for size in range(1, MAX_TEAM_SIZE + 1)
-        for team in itertools.combinations(held.values(), size)
-    )
+        held.setdefault(c.director_id, set()).add(c.license_state)
+    coverable = team_of_three_covers(held, s.need.states)
 
     # When the shortlist is made
     result = run(s)
@@ -355,7 +360,7 @@ def test_shortlist_finds_a_team_of_three_whenever_the_licenses_allow_one(s: Scen
     # Then someone is offered exactly when one director or a team of at most 3 covers every state
     assert bool(result.picks) == coverable
     if result.team:
-        assert sorted(state for pick in result.picks for state in pick.states) == sorted(wanted)
+        assert sorted(state for pick in result.picks for state in pick.states) == sorted(s.need.states)
 
 
 @PROPERTY_SETTINGS
@@ -366,7 +371,7 @@ def test_shortlist_counts_add_up_and_picks_respect_the_wave_size(s: Scenario) ->
     result = run(s)
 
     # Then every director with a license in a requested state is either excluded once or eligible
-    directors = {c.director_id for c in s.candidates if c.state in s.need.states}
+    directors = {c.director_id for c in s.candidates if c.license_state in s.need.states}
     assert result.candidates == len(directors)
     assert sum(result.excluded.values()) + result.eligible == result.candidates
     # And single directors are offered up to the wave size; a team is one offer of at most 3

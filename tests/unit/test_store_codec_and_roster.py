@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from directormatch.aws.attributes import from_attributes, to_attributes
-from directormatch.aws.directors_table import candidate_from_item
+from directormatch.records import License
 from directormatch.vocabulary import US_STATES
 from ops.roster.synthetic import synthetic_roster
 
@@ -56,14 +56,14 @@ def test_synthetic_roster_small_roster_covers_every_state_with_an_active_directo
     by_state: dict[str, list[str]] = defaultdict(list)
     for item in items:
         if item["sk"].startswith("LICENSE#"):
-            lic = candidate_from_item(item)
+            lic = License.from_item(item)
             if (
                 lic.license_status == "ACTIVE"
-                and lic.license_expires_on > today
+                and date.fromisoformat(lic.license_expires_on) > today
                 and lic.active
                 and not lic.paused
             ):
-                by_state[lic.state].append(lic.director_id)
+                by_state[lic.license_state].append(lic.director_id)
 
     # Then every state and DC has at least one active, licensed director, and no key holds personal data
     assert set(by_state) == set(US_STATES)

@@ -281,6 +281,10 @@ class License(DirectorFilters):
     supervising_np: int = 0
     supervising_pa: int = 0
 
+    @property
+    def director_id(self) -> str:
+        return self.pk
+
 
 @dataclass(frozen=True)
 class Expiry(Item):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from datetime import date, datetime
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -11,12 +10,10 @@ from botocore.exceptions import ClientError
 from directormatch import keys
 from directormatch.aws.attributes import cancellation_codes, error_code, key, to_attributes
 from directormatch.aws.table import Table
-from directormatch.records import Expiry, Offer, Profile, Request
+from directormatch.records import Expiry, License, Offer, Profile, Request
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-    from directormatch.matching.engine import Candidate
 
 BY_EXPIRY_MONTH = "ByExpiryMonth"
 
@@ -32,9 +29,9 @@ class DirectorStore(Table):
         """The LICENSE items of one state, from the ByState index; `options` narrow the Query."""
         return self.query("license_state = :state", {":state": state}, index=self.by_state_index, **options)
 
-    def candidates_in(self, state: str) -> Iterator[Candidate]:
-        """One matching Candidate per director licensed in `state`."""
-        return (candidate_from_item(item) for item in self.licenses_in(state))
+    def candidates_in(self, state: str) -> Iterator[License]:
+        """The LICENSE record of each director licensed in `state`: what matching filters and scores."""
+        return (License.from_item(item) for item in self.licenses_in(state))
 
     def get_profile(self, director_id: str) -> Profile | None:
         item = self.item(director_id, keys.PROFILE_SK, consistent=False)
@@ -131,38 +128,3 @@ def load_updates(directors_table: str, request: Request, offer: Offer, profile: 
             }
         )
     return updates
-
-
-def _date(value: Any) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def candidate_from_item(item: Mapping[str, Any]) -> Candidate:
-    """A ByState index item (LICENSE#<state>, see ops.roster.directors) as a matching Candidate.
-    Matching is imported here, on first use: the functions that never match do without it."""
-    from directormatch.matching.engine import Candidate
-
-    last_offered = item.get("last_offered_at")
-    return Candidate(
-        director_id=item["pk"],
-        state=item["license_state"],
-        license_status=item["license_status"],
-        license_expires_on=date.fromisoformat(item["license_expires_on"]),
-        modalities=frozenset(item.get("modalities", ())),
-        active=bool(item.get("active", False)),
-        paused=bool(item.get("paused", False)),
-        excluded=bool(item.get("excluded", False)),
-        max_clinics=int(item.get("max_clinics", 0)),
-        active_clinics=int(item.get("active_clinics", 0)),
-        dea_expires_on=_date(item.get("dea_expires_on")),
-        supervising_np=int(item.get("supervising_np", 0)),
-        supervising_pa=int(item.get("supervising_pa", 0)),
-        specialties=frozenset(item.get("specialties", ())),
-        modality_years=tuple(sorted((k, int(v)) for k, v in (item.get("modality_years") or {}).items())),
-        malpractice_per_claim=int(item.get("malpractice_per_claim", 0)),
-        malpractice_aggregate=int(item.get("malpractice_aggregate", 0)),
-        response_rate=item.get("response_rate"),
-        median_response_hours=item.get("median_response_hours"),
-        last_offered_at=datetime.fromisoformat(last_offered) if last_offered else None,
-        licensed_states=tuple(item.get("licensed_states", ())),
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -36,29 +36,20 @@ from directormatch.records import Alert, Offer, Profile, Request
 from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 
+@dataclass(eq=False)
 class Notifier:
     """Sends each email a stored item or a transition calls for, once, through the mailer."""
 
-    def __init__(
-        self,
-        requests: RequestStore,
-        directors: DirectorStore,
-        ledger: EmailLedger,
-        mailer: Mailer,
-        lease_seconds: int,
-        ops_email: str,
-        public_base_url: str,
-        inbound_domain: str = "",
-    ) -> None:
-        self.requests = requests
-        self.directors = directors
-        self.ledger = ledger
-        self.mailer = mailer
-        self.lease_seconds = lease_seconds
-        self.ops_email = ops_email
-        self.public_base_url = public_base_url
-        self.inbound_domain = inbound_domain
-        self.correlation_id = ""  # of the record being handled; goes into X-Correlation-ID
+    requests: RequestStore
+    directors: DirectorStore
+    ledger: EmailLedger
+    mailer: Mailer
+    lease_seconds: int
+    ops_email: str
+    public_base_url: str
+    inbound_domain: str = ""
+    # Of the record being handled; goes into X-Correlation-ID.
+    correlation_id: str = field(default="", init=False)
 
     def on_new_item(self, item: Mapping[str, Any]) -> None:
         """INSERT records: the clinic's receipt, a director's offer, an alert to ops."""

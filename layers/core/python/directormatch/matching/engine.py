@@ -1,8 +1,8 @@
 """Which directors may serve a request, how well they fit, and why: pure functions, no I/O.
 
-Input is what the Directors ByState index holds: one `Candidate` per director per requested
-state. Hard filters exclude (each with a reason code, counted once per director); the score
-ranks the rest; every pick carries reasons in plain words.
+Input is what the Directors ByState index holds: one LICENSE record per director per requested
+state, the director's filters copied onto it. Hard filters exclude (each with a reason code,
+counted once per director); the score ranks the rest; every pick carries reasons in plain words.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from directormatch.matching import rules
+from directormatch.records import DirectorFilters, License
 
 # A license or DEA registration must stay valid this long after the clinic's start date.
 LICENSE_MARGIN = timedelta(days=30)
@@ -72,33 +73,6 @@ class Weights:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """One director's license in one state, with the profile fields the ByState index carries."""
-
-    director_id: str
-    state: str
-    license_status: str
-    license_expires_on: date
-    modalities: frozenset[str]
-    active: bool = True
-    paused: bool = False
-    excluded: bool = False
-    max_clinics: int = 1
-    active_clinics: int = 0
-    dea_expires_on: date | None = None
-    supervising_np: int = 0
-    supervising_pa: int = 0
-    specialties: frozenset[str] = frozenset()
-    modality_years: tuple[tuple[str, int], ...] = ()
-    malpractice_per_claim: int = 0
-    malpractice_aggregate: int = 0
-    response_rate: float | None = None
-    median_response_hours: float | None = None
-    last_offered_at: datetime | None = None
-    licensed_states: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class Need:
     request_id: str
     states: tuple[str, ...]
@@ -142,19 +116,19 @@ class _Eligible:
     """A director who passed every filter in at least one requested state."""
 
     director_id: str
-    profile: Candidate
-    usable: tuple[Candidate, ...]
+    profile: DirectorFilters
+    usable: tuple[License, ...]
     state_reasons: tuple[str, ...]
 
 
 def shortlist(
-    need: Need, candidates: Iterable[Candidate], size: int, now: datetime, weights: Weights | None = None
+    need: Need, candidates: Iterable[License], size: int, now: datetime, weights: Weights | None = None
 ) -> Shortlist:
     """Best `size` directors covering every requested state alone, else a team of up to 3 that does."""
     weights = weights or Weights()
-    by_director: dict[str, list[Candidate]] = defaultdict(list)
+    by_director: dict[str, list[License]] = defaultdict(list)
     for candidate in candidates:
-        if candidate.state in need.states:
+        if candidate.license_state in need.states:
             by_director[candidate.director_id].append(candidate)
 
     excluded: Counter[str] = Counter()
@@ -172,7 +146,7 @@ def shortlist(
     )
     singles = [e for e in ranked if len(e.usable) == len(need.states)]
     if singles:
-        assignments = [(e, tuple(c.state for c in e.usable)) for e in singles[:size]]
+        assignments = [(e, tuple(c.license_state for c in e.usable)) for e in singles[:size]]
     else:
         assignments = _team(need, ranked)
     team = len(need.states) > 1 and not singles
@@ -192,15 +166,15 @@ def shortlist(
     )
 
 
-def _evaluate(need: Need, director_id: str, held: list[Candidate]) -> _Eligible | Exclusion:
+def _evaluate(need: Need, director_id: str, held: list[License]) -> _Eligible | Exclusion:
     profile = held[0]
     director_level = _director_exclusion(need, profile)
     if director_level is not None:
         return director_level
-    usable: list[Candidate] = []
+    usable: list[License] = []
     reasons: list[str] = []
     first_failure: Exclusion | None = None
-    for candidate in sorted(held, key=lambda c: need.states.index(c.state)):
+    for candidate in sorted(held, key=lambda c: need.states.index(c.license_state)):
         failure, reason = _state_check(need, candidate)
         if failure is None:
             usable.append(candidate)
@@ -212,14 +186,14 @@ def _evaluate(need: Need, director_id: str, held: list[Candidate]) -> _Eligible 
     return _Eligible(director_id, profile, tuple(usable), tuple(reasons))
 
 
-def _director_exclusion(need: Need, profile: Candidate) -> Exclusion | None:
+def _director_exclusion(need: Need, profile: DirectorFilters) -> Exclusion | None:
     if not profile.active:
         return Exclusion.INACTIVE
     if profile.paused:
         return Exclusion.PAUSED
     if profile.excluded:
         return Exclusion.EXCLUDED_OIG_SAM
-    if not need.modalities <= profile.modalities:
+    if not need.modalities.issubset(profile.modalities):
         return Exclusion.MODALITY_NOT_OFFERED
     if profile.active_clinics >= profile.max_clinics:
         return Exclusion.NO_CAPACITY
@@ -228,17 +202,18 @@ def _director_exclusion(need: Need, profile: Candidate) -> Exclusion | None:
     return None
 
 
-def _state_check(need: Need, c: Candidate) -> tuple[Exclusion | None, str]:
+def _state_check(need: Need, c: License) -> tuple[Exclusion | None, str]:
     """Filters that hold per state; on success, the supervision reason for the explanation."""
-    if c.license_status != "ACTIVE" or c.license_expires_on < need.start_by:
+    expires_on = date.fromisoformat(c.license_expires_on)
+    if c.license_status != "ACTIVE" or expires_on < need.start_by:
         return Exclusion.NO_ACTIVE_LICENSE, ""
     valid_until = need.start_by + LICENSE_MARGIN
-    if c.license_expires_on < valid_until:
+    if expires_on < valid_until:
         return Exclusion.LICENSE_EXPIRING, ""
-    if need.needs_dea and (c.dea_expires_on is None or c.dea_expires_on < valid_until):
+    if need.needs_dea and (c.dea_expires_on is None or date.fromisoformat(c.dea_expires_on) < valid_until):
         return Exclusion.NO_DEA_REGISTRATION, ""
     allowed, reason = rules.supervision_room(
-        rules.rule_for(c.state), c.supervising_np, c.supervising_pa, need.np, need.pa
+        rules.rule_for(c.license_state), c.supervising_np, c.supervising_pa, need.np, need.pa
     )
     if not allowed:
         return Exclusion.SUPERVISION_LIMIT, reason
@@ -266,7 +241,7 @@ def _searched_team(need: Need, ranked: list[_Eligible]) -> list[tuple[_Eligible,
     """
     best: dict[frozenset[str], _Eligible] = {}
     for e in ranked:
-        best.setdefault(frozenset(c.state for c in e.usable), e)
+        best.setdefault(frozenset(c.license_state for c in e.usable), e)
     options = [(states, e) for states, e in best.items() if not any(states < other for other in best)]
     order = {e.director_id: i for i, e in enumerate(ranked)}
     options.sort(key=lambda option: order[option[1].director_id])
@@ -293,7 +268,7 @@ def _searched_team(need: Need, ranked: list[_Eligible]) -> list[tuple[_Eligible,
             uncovered = list(need.states)
             team: list[tuple[_Eligible, tuple[str, ...]]] = []
             for e in members:
-                usable = {c.state for c in e.usable}
+                usable = {c.license_state for c in e.usable}
                 team.append((e, tuple(s for s in uncovered if s in usable)))
                 uncovered = [s for s in uncovered if s not in usable]
             return team
@@ -307,8 +282,8 @@ def _greedy_team(need: Need, ranked: list[_Eligible]) -> list[tuple[_Eligible, t
     remaining = list(ranked)
     while uncovered and len(team) < MAX_TEAM_SIZE and remaining:
         # max() keeps the first of equal gains, and `remaining` is in score order.
-        best = max(remaining, key=lambda e: len(set(uncovered) & {c.state for c in e.usable}))
-        gained = tuple(s for s in uncovered if s in {c.state for c in best.usable})
+        best = max(remaining, key=lambda e: len(set(uncovered) & {c.license_state for c in e.usable}))
+        gained = tuple(s for s in uncovered if s in {c.license_state for c in best.usable})
         if not gained:
             break
         team.append((best, gained))
@@ -321,8 +296,8 @@ def _score(
     need: Need, e: _Eligible, now: datetime, weights: Weights
 ) -> tuple[float, tuple[tuple[str, float], ...]]:
     p = e.profile
-    fits = [m for m in need.modalities if SPECIALTY_FIT.get(m, frozenset()) & p.specialties]
-    years = dict(p.modality_years)
+    fits = [m for m in need.modalities if _fits(m, p)]
+    years = p.modality_years
     experience = sum(min(years.get(m, 0), EXPERIENCE_CAP_YEARS) for m in need.modalities)
     components = {
         "specialty_fit": weights.specialty_fit * len(fits) / len(need.modalities),
@@ -337,7 +312,7 @@ def _score(
     return round(sum(components.values()), 2), rounded
 
 
-def _responsiveness(p: Candidate) -> float:
+def _responsiveness(p: DirectorFilters) -> float:
     """1.0 answers everything within 2 hours; unknown (new director) counts as middling."""
     if p.response_rate is None:
         return 0.5
@@ -346,15 +321,19 @@ def _responsiveness(p: Candidate) -> float:
     return p.response_rate * (0.5 + 0.5 * speed)
 
 
-def _recently_offered(p: Candidate, now: datetime) -> float:
+def _recently_offered(p: DirectorFilters, now: datetime) -> float:
     """1.0 when offered just now, fading to 0 over the fairness window."""
     if p.last_offered_at is None:
         return 0.0
-    age = now - p.last_offered_at
+    age = now - datetime.fromisoformat(p.last_offered_at)
     return max(0.0, 1 - age / FAIRNESS_WINDOW)
 
 
-def _meets_malpractice_floor(p: Candidate) -> bool:
+def _fits(modality: str, p: DirectorFilters) -> bool:
+    return not SPECIALTY_FIT.get(modality, frozenset()).isdisjoint(p.specialties)
+
+
+def _meets_malpractice_floor(p: DirectorFilters) -> bool:
     per_claim, aggregate = MALPRACTICE_FLOOR
     return p.malpractice_per_claim >= per_claim and p.malpractice_aggregate >= aggregate
 
@@ -379,16 +358,21 @@ def _pick(
 
 def _reasons(need: Need, e: _Eligible, states: tuple[str, ...], team: bool) -> list[str]:
     p = e.profile
-    serving = [(c, reason) for c, reason in zip(e.usable, e.state_reasons, strict=True) if c.state in states]
-    reasons = [f"Licensed in {c.state} until {c.license_expires_on:%Y-%m}" for c, _ in serving]
+    serving = [
+        (c, reason) for c, reason in zip(e.usable, e.state_reasons, strict=True) if c.license_state in states
+    ]
+    reasons = [
+        f"Licensed in {c.license_state} until {date.fromisoformat(c.license_expires_on):%Y-%m}"
+        for c, _ in serving
+    ]
     if need.needs_dea:
-        reasons += [f"DEA registered in {c.state}" for c, _ in serving]
+        reasons += [f"DEA registered in {c.license_state}" for c, _ in serving]
     reasons += [reason for _, reason in serving if reason]
-    fits = sorted(m for m in need.modalities if SPECIALTY_FIT.get(m, frozenset()) & p.specialties)
+    fits = sorted(m for m in need.modalities if _fits(m, p))
     if fits:
         specialties = ", ".join(sorted(s.replace("_", " ") for s in p.specialties))
         reasons.append(f"Specialty ({specialties}) fits {', '.join(m.replace('_', ' ') for m in fits)}")
-    years = dict(p.modality_years)
+    years = p.modality_years
     for modality in sorted(need.modalities):
         if years.get(modality):
             count = years[modality]

@@ -6,8 +6,10 @@ Scan), and every change is conditional, so two sweeps at the same moment do noth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import partial
 
 from directormatch.aws.directors_table import DirectorStore
@@ -24,15 +26,19 @@ EXPIRY_WARNING = timedelta(days=30)
 STUCK_AFTER = timedelta(minutes=15)
 
 
-@dataclass
-class SweepReport:
-    requests_checked: int = 0
-    offers_expired: int = 0
-    waves_sent: int = 0
-    gave_up: int = 0
-    escalated: int = 0
-    expiry_warnings: int = 0
-    errors: list[str] = field(default_factory=list)
+class Swept(StrEnum):
+    """What a sweep counts: the keys of its report and of the sweep function's answer."""
+
+    REQUESTS_CHECKED = "requests_checked"
+    OFFERS_EXPIRED = "offers_expired"
+    WAVES_SENT = "waves_sent"
+    GAVE_UP = "gave_up"
+    ESCALATED = "escalated"
+    EXPIRY_WARNINGS = "expiry_warnings"
+
+
+# How often a sweep did each thing (a Swept never counted reads 0).
+SweepReport = Counter[Swept]
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ def sweep(
 ) -> SweepReport:
     report = SweepReport()
     for summary in list(requests.requests_in_status(RequestStatus.OFFERED)):
-        report.requests_checked += 1
+        report[Swept.REQUESTS_CHECKED] += 1
         request = requests.get_request(summary["request_id"])
         if request is None or request.request_status != RequestStatus.OFFERED:
             continue
@@ -78,7 +84,7 @@ def _advance(
             continue
         if datetime.fromisoformat(offer.expires_at) <= now:
             if requests.close_offer(request_id, offer.director_id, OfferStatus.EXPIRED, now):
-                report.offers_expired += 1
+                report[Swept.OFFERS_EXPIRED] += 1
         else:
             still_open.append(offer)
     if still_open:
@@ -88,7 +94,7 @@ def _advance(
         reason = f"all {wave} waves answered or expired without an accept"
         alert = no_match_alert(request_id, Shortlist(picks=(), candidates=0), _iso(now), reason)
         if requests.give_up(request_id, alert, wave, _iso(now)):
-            report.gave_up += 1
+            report[Swept.GAVE_UP] += 1
         return
     offered = {offer.director_id for offer in offers}
     result, recorded = next_wave(
@@ -96,9 +102,9 @@ def _advance(
     )
     if recorded:
         if result.picks:
-            report.waves_sent += 1
+            report[Swept.WAVES_SENT] += 1
         else:
-            report.gave_up += 1
+            report[Swept.GAVE_UP] += 1
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ def _escalate_if_late(
         return
     alert = Alert.of(late.request_id, kind, _iso(now), request_created_at=late.created_at, wave=late.wave)
     if requests.raise_alert(alert):
-        report.escalated += 1
+        report[Swept.ESCALATED] += 1
 
 
 def _iso(moment: datetime) -> str:
@@ -162,4 +168,4 @@ def _warn(notifier: Notifier, profile: Profile, expiry: Expiry, report: SweepRep
         reference,
         partial(ops_expiry_email, notifier.ops_email, expiry.director_id, registration, expires_on),
     )
-    report.expiry_warnings += int(sent)
+    report[Swept.EXPIRY_WARNINGS] += int(sent)

@@ -104,7 +104,7 @@ def _send_wave(
     else:
         return result, requests.give_up(need.request_id, alerts[0], wave.number - 1, wave.created_at)
     if recorded:
-        licensed = {c.director_id: c.licensed_states or (c.state,) for c in candidates}
+        licensed = {c.director_id: c.licensed_states or [c.license_state] for c in candidates}
         for pick in result.picks:
             directors.stamp_offered(pick.director_id, list(licensed[pick.director_id]), wave.created_at)
     return result, recorded
