@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -98,20 +98,12 @@ ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation
 
 
 class Status(StrEnum):
+    """A check's verdict: only MISSING stops the deploy (exit status 1)."""
+
     OK = "OK"
     MISSING = "MISSING"
     WARN = "WARN"
     SKIPPED = "SKIPPED"
-
-
-@dataclass(frozen=True)
-class Check:
-    status: Status
-    name: str
-    detail: str
-
-    def line(self) -> str:
-        return f"{self.status.value:<8} {self.name:<18} {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +112,10 @@ class Finding:
 
     status: Status
     detail: str
+    check: str = ""
+
+    def line(self) -> str:
+        return f"{self.status.value:<8} {self.check:<18} {self.detail}"
 
 
 class Unusable(Exception):
@@ -721,7 +717,7 @@ class Preflight:
             self.check_public_base_url,
         ]
 
-    def run(self) -> list[Check]:
+    def run(self) -> list[Finding]:
         results = []
         for check in self.checks():
             name = check.__name__.removeprefix("check_").replace("_", "-")
@@ -729,7 +725,7 @@ class Preflight:
                 finding = check()
             except (ClientError, BotoCoreError, OSError, subprocess.SubprocessError) as error:
                 finding = _skipped_for(error)
-            results.append(Check(finding.status, name, finding.detail))
+            results.append(replace(finding, check=name))
         return results
 
 

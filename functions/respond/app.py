@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch import tokens
 from directormatch.aws import tables
+from directormatch.errors import TokenInvalid
 from directormatch.mail.notifier import notifier_from_settings
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.offers import lifecycle as offers
@@ -20,7 +21,7 @@ from directormatch.offers.pages import Page, confirm_page, result_page
 from directormatch.offers.replies import handle_reply
 from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, make_resolver, page_response
 from directormatch.settings import get_settings
-from directormatch.tokens import Action, TokenInvalid
+from directormatch.vocabulary import Action
 
 app = make_resolver(Audience.OFFER_LINKS)
 OFFER_ACTIONS = (Action.ACCEPT, Action.DECLINE)

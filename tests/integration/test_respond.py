@@ -22,7 +22,8 @@ from directormatch.aws.attributes import from_attributes
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.offers import lifecycle as offers
-from directormatch.tokens import Action, Keyring
+from directormatch.tokens import Keyring
+from directormatch.vocabulary import Action
 from tests.conftest import FakeLambdaContext
 from tests.events import INTAKE_POST, load_event
 from tests.faults import FaultyClient, client_error, use_client

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from directormatch import links, tokens
-from directormatch.tokens import Action
+from directormatch.vocabulary import Action
 from tests.conftest import FakeLambdaContext
 from tests.events import INTAKE_POST, api_event, load_event
 from tests.integration.conftest import Aws

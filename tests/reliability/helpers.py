@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from directormatch import tokens
-from directormatch.tokens import Action
+from directormatch.vocabulary import Action
 from tests.conftest import ACCOUNT_ID, REGION, FakeLambdaContext
 from tests.events import api_event, quote_body
 from tests.integration.conftest import Aws, on_dynamodb_local

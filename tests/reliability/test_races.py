@@ -25,7 +25,7 @@ from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.matching.sweep import SweepSettings, sweep
 from directormatch.offers import lifecycle as offers
-from directormatch.tokens import Action
+from directormatch.vocabulary import Action
 from tests.conftest import FakeLambdaContext
 from tests.faults import FaultyClient, client_error, use_client
 from tests.integration.conftest import Aws, roster_director

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from directormatch.aws.attributes import from_attributes
+from directormatch.errors import TokenError, TokenExpired, TokenInvalid
 from directormatch.offers.lifecycle import Outcome
 from directormatch.offers.pages import LinkHolder, confirm_page, token_error_page
-from directormatch.tokens import TokenError, TokenExpired, TokenInvalid
 from tests.events import NOTIFY_NEW_OFFER, load_stream_event
 
 POST_URL = "https://api.example/offers/t/accept"

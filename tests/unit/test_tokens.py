@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from directormatch import tokens
-from directormatch.tokens import Action, Claims, Keyring, TokenExpired, TokenInvalid
+from directormatch.errors import TokenExpired, TokenInvalid
+from directormatch.tokens import Claims, Keyring
+from directormatch.vocabulary import Action
 from tests.conftest import TEST_TOKEN_KEYS
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -32,6 +32,18 @@ class QuoteInvalid(DirectorMatchError):
         self.errors = errors
 
 
+class TokenError(DirectorMatchError):
+    """A signed link (directormatch.tokens) that cannot be used."""
+
+
+class TokenInvalid(TokenError):
+    """Malformed, tampered, signed with an unknown key, or for another action."""
+
+
+class TokenExpired(TokenError):
+    """Well signed, but past its expiry."""
+
+
 class IdempotencyConflict(DirectorMatchError):
     """The Idempotency-Key was already used with a different body."""
 

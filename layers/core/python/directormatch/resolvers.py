@@ -14,10 +14,15 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from directormatch.errors import IdempotencyConflict, QuoteInvalid, RequestRejected, StoreUnavailable
+from directormatch.errors import (
+    IdempotencyConflict,
+    QuoteInvalid,
+    RequestRejected,
+    StoreUnavailable,
+    TokenError,
+)
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.settings import get_settings
-from directormatch.tokens import TokenError
 
 if TYPE_CHECKING:
     from directormatch.intake.contract import FieldError

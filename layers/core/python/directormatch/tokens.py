@@ -15,34 +15,15 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from directormatch.errors import DirectorMatchError
+from directormatch.errors import TokenExpired, TokenInvalid
+from directormatch.vocabulary import Action
 
 FIELD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SEPARATOR = "."
 SECRET_CACHE_SECONDS = 300
-
-
-class Action(StrEnum):
-    ACCEPT = "accept"
-    DECLINE = "decline"
-    STATUS = "status"
-    REPLY = "reply"
-
-
-class TokenError(DirectorMatchError):
-    """Base: the link cannot be used."""
-
-
-class TokenInvalid(TokenError):
-    """Malformed, tampered, signed with an unknown key, or for another action."""
-
-
-class TokenExpired(TokenError):
-    """Well signed, but past its expiry."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The words every function shares: states, modalities and statuses (no pydantic, so the stream
-functions that only need these do not import the API contract)."""
+"""The words every function shares: states, modalities, statuses and link actions (no pydantic, so
+the stream functions that only need these do not import the API contract)."""
 
 from __future__ import annotations
 
@@ -108,3 +108,13 @@ class AlertKind(StrEnum):
     NO_MATCH = "NO_MATCH"  # no director left to offer the request to
     SLA_20H = "SLA_20H"  # no accept 20 hours after the request
     STUCK_NEW = "STUCK_NEW"  # not matched 15 minutes after the request
+
+
+class Action(StrEnum):
+    """What a signed link lets its holder do: a director answers an offer (ACCEPT, DECLINE, or REPLY,
+    the reply-to address of an offer email); a clinic sees its request (STATUS)."""
+
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    STATUS = "status"
+    REPLY = "reply"

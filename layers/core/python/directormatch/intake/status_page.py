@@ -10,10 +10,11 @@ from typing import Any
 from directormatch import keys, tokens
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
+from directormatch.errors import TokenInvalid
 from directormatch.mail.labels import modality_label
 from directormatch.mail.render import render_page
 from directormatch.offers.pages import Page
-from directormatch.vocabulary import OfferStatus, RequestStatus
+from directormatch.vocabulary import Action, OfferStatus, RequestStatus
 
 HEADLINES = {
     RequestStatus.NEW: (
@@ -77,8 +78,8 @@ def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, An
 def check_link(token: str, request_id: str) -> None:
     """Raises TokenError unless `token` is the status link of `request_id`."""
     claims = tokens.verify(tokens.keyring(), token)
-    if claims.action != tokens.Action.STATUS or claims.request_id != request_id:
-        raise tokens.TokenInvalid("link is for another request")
+    if claims.action != Action.STATUS or claims.request_id != request_id:
+        raise TokenInvalid("link is for another request")
 
 
 def status_page(request_id: str, requests: RequestStore, directors: DirectorStore) -> Page:

@@ -9,9 +9,9 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
+from directormatch.errors import TokenError, TokenExpired
 from directormatch.mail.render import render_page
 from directormatch.offers.lifecycle import Answer, Outcome
-from directormatch.tokens import TokenError, TokenExpired
 
 RESULT_PAGES: dict[Outcome, tuple[HTTPStatus, str, str]] = {
     Outcome.ACCEPTED: (
