@@ -8,14 +8,13 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
-from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
-from tests.e2e.conftest import ROOT, RunningStack, start_stack
+from tests.e2e.conftest import ROOT, RunningStack, email_text, own_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -38,9 +37,8 @@ TIMEOUT_MS = 10_000
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack of its own: other e2e tests move the sweep's clock, which would expire these offers."""
-    running = start_stack(tmp_path_factory.mktemp("browser-stack"))
-    yield running
-    running.stop()
+    with own_stack(tmp_path_factory, "browser-stack") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +99,6 @@ def outbox_entry(stack: RunningStack, request_id: str, kind: str) -> dict[str, A
                 return entry
         time.sleep(0.1)
     raise AssertionError(f"no {kind} email for {request_id}")
-
-
-def email_text(stack: RunningStack, entry: dict[str, Any]) -> str:
-    status, _, raw = stack.request("GET", f"/_outbox/{entry['file']}")
-    assert status == 200
-    message = message_from_bytes(raw, policy=policy.default)
-    return str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
 
 
 def test_browser_quote_form_submitted_then_director_accepts_offer_by_link(

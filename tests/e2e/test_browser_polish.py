@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, Response, expect
 
 from directormatch.intake.form import LABELS
 from tests.e2e import test_browser as browser_test
-from tests.e2e.conftest import ROOT, RunningStack, start_stack
+from tests.e2e.conftest import ROOT, RunningStack, email_text, own_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -35,9 +35,8 @@ LONG_EMAIL = "maria.delgado-hernandez.practice-manager@bluebonnet-aesthetics-and
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack of its own: the last test moves the sweep's clock, which expires every open offer (it
     resets the clock afterwards, but what expired stays expired)."""
-    running = start_stack(tmp_path_factory.mktemp("polish-stack"))
-    yield running
-    running.stop()
+    with own_stack(tmp_path_factory, "polish-stack") as running:
+        yield running
 
 
 def open_page(browser: Browser, viewport: str, javascript: bool = True) -> tuple[Page, list[str]]:
@@ -95,7 +94,7 @@ def emails(stack: RunningStack, request_id: str, kind: str, count: int = 1) -> l
     while True:
         found = [e for e in stack.outbox() if e["kind"] == kind and f".{request_id}" in e["message_id"]]
         if len(found) >= count:
-            return [browser_test.email_text(stack, e) for e in found]
+            return [email_text(stack, e) for e in found]
         assert time.monotonic() < deadline, f"fewer than {count} {kind} emails for {request_id}"
         time.sleep(0.1)
 

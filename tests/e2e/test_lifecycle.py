@@ -9,13 +9,12 @@ import time
 import urllib.request
 from collections import Counter
 from datetime import date, timedelta
-from email import message_from_bytes, policy
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import ROOT, RunningStack
+from tests.e2e.conftest import ROOT, RunningStack, email_text
 
 pytestmark = pytest.mark.e2e
 WAIT_SECONDS = 10
@@ -90,10 +89,7 @@ def wait_for_offers(stack: RunningStack, request_id: str, wave: int = 1) -> list
 
 def accept_link(stack: RunningStack, entry: dict[str, str]) -> str:
     """The accept link in an offer email's text part, as the director's mail client shows it."""
-    status, _, raw = stack.request("GET", f"/_outbox/{entry['file']}")
-    assert status == 200
-    message = message_from_bytes(raw, policy=policy.default)
-    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    text = email_text(stack, entry)
     found = re.search(r"^Accept:\s+(http://127\.0\.0\.1:\d+/offers/[A-Za-z0-9._-]+)", text, re.M)
     assert found is not None, text
     return found.group(1)

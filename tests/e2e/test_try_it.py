@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e import test_browser as browser_test
-from tests.e2e.conftest import RunningStack, start_stack
+from tests.e2e.conftest import RunningStack, own_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -27,9 +27,13 @@ WAIT_SECONDS = 10
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack of its own: the clock test moves its sweep's clock, which expires open offers."""
-    running = start_stack(tmp_path_factory.mktemp("try-it-stack"))
-    yield running
-    running.stop()
+    with own_stack(tmp_path_factory, "try-it-stack") as running:
+        yield running
+
+
+@pytest.fixture(params=list(WIDTHS))
+def viewport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def shoot(page: Page, walk: str, viewport: str, step: str) -> None:
@@ -69,16 +73,22 @@ def outbox_group(page: Page, stack: RunningStack, request_id: str, kinds: dict[s
     return group
 
 
-@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def quote_in_outbox(
+    browser: Browser, stack: RunningStack, viewport: str, walk: str
+) -> tuple[Page, str, Locator]:
+    """A clinic's request sent from the quote form (by maria.<walk>.<viewport>@...), then the outbox
+    open on it once it lists the receipt and the three offers."""
+    page = browser_test.open_page(browser, viewport)
+    request_id = request_quote(page, stack, f"maria.{walk}.{viewport}@bluebonnet-aesthetics.example")
+    return page, request_id, outbox_group(page, stack, request_id, {"receipt": 1, "offer": 3})
+
+
 def test_try_it_by_link_form_outbox_offer_accept_then_introductions_in_outbox(
     stack: RunningStack, browser: Browser, viewport: str
 ) -> None:
     # Given a clinic's request sent from the quote form
-    page = browser_test.open_page(browser, viewport)
-    request_id = request_quote(page, stack, f"maria.link.{viewport}@bluebonnet-aesthetics.example")
-
     # When the outbox is opened
-    group = outbox_group(page, stack, request_id, {"receipt": 1, "offer": 3})
+    page, request_id, group = quote_in_outbox(browser, stack, viewport, "link")
 
     # Then it lists the clinic's receipt and three offers under the request, and fits the screen
     expect(group.get_by_role("heading", level=2)).to_contain_text("Bluebonnet Aesthetics & Wellness")
@@ -135,14 +145,11 @@ def test_try_it_by_link_form_outbox_offer_accept_then_introductions_in_outbox(
     page.context.close()
 
 
-@pytest.mark.parametrize("viewport", ["desktop", "phone"])
 def test_try_it_by_reply_form_accept_shows_decision_and_introductions(
     stack: RunningStack, browser: Browser, viewport: str
 ) -> None:
     # Given a request's offer open in the outbox
-    page = browser_test.open_page(browser, viewport)
-    request_id = request_quote(page, stack, f"maria.reply.{viewport}@bluebonnet-aesthetics.example")
-    group = outbox_group(page, stack, request_id, {"receipt": 1, "offer": 3})
+    page, _, group = quote_in_outbox(browser, stack, viewport, "reply")
     offer = group.locator('li[data-kind="offer"] a').first
     director = offer.locator(".details").inner_text().split(" to ", 1)[1].split(" · ")[0]
     offer.click()
