@@ -49,6 +49,7 @@ from typing import Any
 
 from directormatch.aws.attributes import to_attributes
 from directormatch.aws.requests_table import RequestStore
+from local.lambdas import LambdaContext
 
 FUNCTIONS = {"match": "MatchFunction", "notify": "NotifyFunction"}
 BATCH_SIZE = 10  # the subscriptions' BatchSize in template.yaml
@@ -209,26 +210,13 @@ def read_ledger(store: RequestStore, function: str, batch: FailedBatch) -> list[
     return records
 
 
-@dataclass(frozen=True)
-class ReplayContext:
-    """The Lambda context the handlers' decorators read."""
-
-    function_name: str
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = field(default_factory=lambda: f"replay-{uuid.uuid4()}")
-    invoked_function_arn: str = ""
-    log_group_name: str = ""
-    log_stream_name: str = "replay"
-    function_version: str = "$LATEST"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
-
-
 def invoke_handler(function: str, event: dict[str, Any]) -> Any:
     """Call functions.<function>.app.lambda_handler in this process, as Lambda would."""
     module = importlib.import_module(f"functions.{function}.app")
-    return module.lambda_handler(event, ReplayContext(function_name=f"replay-{function}"))
+    # Lambda's longest timeout: a replayed batch is never cut short.
+    return module.lambda_handler(
+        event, LambdaContext(function_name=f"replay-{function}", timeout_seconds=900)
+    )
 
 
 def drive(function: str, records: list[dict[str, Any]], invoke: Invoke) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from directormatch import keys
 from directormatch.aws import clients as aws
 from directormatch.records import License
 from directormatch.settings import get_settings
+from local.lambdas import LambdaContext
 
 ACCOUNT_ID = "123456789012"
 TEST_TOKEN_KEYS = '{"active": "t1", "keys": {"t1": "test-signing-key-0123456789abcdef0123"}}'
@@ -61,23 +61,9 @@ def fresh_caches() -> Iterator[None]:
     aws.clear_clients()
 
 
-@dataclass(frozen=True)
-class FakeLambdaContext:
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:test-function"
-    aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
-    function_version: str = "$LATEST"
-    log_group_name: str = "/aws/lambda/test-function"
-    log_stream_name: str = "2026/11/25/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 15_000
-
-
 @pytest.fixture
-def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()
+def lambda_context() -> LambdaContext:
+    return LambdaContext(function_name="test-function")
 
 
 def make_candidate(director_id: str = "D-ACTIVE", state: str = "TX", **overrides: Any) -> License:

@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 
 from directormatch.aws import clients
 from directormatch.aws.attributes import from_attributes
-from tests.conftest import REGION, FakeLambdaContext
+from local.lambdas import LambdaContext
+from tests.conftest import REGION
 from tests.events import api_event, quote_body, stream_event, stream_record
 from tests.integration.conftest import Apps, Aws, on_dynamodb_local
 from tests.integration.test_intake_form import FORM, form_fields
@@ -132,7 +133,7 @@ def test_no_match_alert_with_nothing_excluded_reaches_ops_through_the_stream(
 
 
 def test_intake_refuses_a_lone_surrogate_in_a_text_field_and_stores_nothing(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Divergence: a clinic name holding a lone surrogate was a 500 on moto (it cannot encode it) while
     # DynamoDB Local stored it, and notify then failed the receipt on every retry. Intake refuses it.
@@ -151,7 +152,7 @@ def test_intake_refuses_a_lone_surrogate_in_a_text_field_and_stores_nothing(
 
 
 def test_form_post_with_an_encoded_surrogate_stores_a_replacement_character_instead(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given the no-JavaScript form with a clinic name holding U+D800 as bytes (ED A0 80, not UTF-8):
     # the only way a form post can carry one (a browser sends U+FFFD for a lone surrogate)
@@ -169,7 +170,7 @@ def test_form_post_with_an_encoded_surrogate_stores_a_replacement_character_inst
 
 
 def test_a_lone_surrogate_already_in_an_item_never_stops_the_receipt(
-    aws: Aws, notify_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a REQUEST item whose names hold lone surrogates (stored before intake refused them, or by
     # another path: DynamoDB Local stores them), as its stream record reaches notify

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 
+from local.lambdas import LambdaContext
 from ops.roster.directors import DeaRegistration, Director, StateLicense, director_items, npi_check_digit
-from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import Aws
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
@@ -40,7 +40,7 @@ def expiry_event(moment: datetime) -> dict[str, str]:
 
 
 def test_expiry_warnings_within_30_days_email_director_and_ops_once(
-    aws: Aws, sweep_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, sweep_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given one director whose TX license lapses in 10 days and DEA in 40, one lapsing in 31 days, one in 5
     soon, later, dea_soon = director(1, 10, dea_days=40), director(2, 31), director(3, 400, dea_days=5)
@@ -63,7 +63,7 @@ def test_expiry_warnings_within_30_days_email_director_and_ops_once(
 
 
 def test_expiry_warnings_nothing_expiring_sends_nothing(
-    aws: Aws, sweep_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, sweep_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a director whose registrations last more than a month
     aws.director_store().put_items(director_items(director(4, 200, dea_days=90)))

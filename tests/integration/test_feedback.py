@@ -7,7 +7,7 @@ import json
 from types import ModuleType
 
 from directormatch.mail.suppression import address_key
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import NOTIFY_NEW_REQUEST, load_event, load_stream_event
 from tests.integration.conftest import Aws
 
@@ -15,7 +15,7 @@ BOUNCE_EVENT = "feedback/permanent_bounce.json"
 
 
 def test_feedback_permanent_bounce_suppresses_and_notify_skips_the_address(
-    aws: Aws, feedback_app: ModuleType, notify_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, feedback_app: ModuleType, notify_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given SES reported a permanent bounce for the clinic's address, delivered twice (SNS is at-least-once)
     event = load_event(BOUNCE_EVENT)
@@ -42,7 +42,7 @@ def test_feedback_permanent_bounce_suppresses_and_notify_skips_the_address(
 
 
 def test_feedback_transient_bounce_suppresses_nothing(
-    aws: Aws, feedback_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, feedback_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a soft bounce (mailbox full)
     event = load_event(BOUNCE_EVENT)

@@ -19,7 +19,7 @@ from checks.transform import transformed
 from directormatch.aws import clients
 from directormatch.offers import lifecycle as offers
 from local import template
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import stream_event, stream_record
 from tests.integration.conftest import Aws
 
@@ -45,7 +45,7 @@ def introduction_calls(
     load_directors: Callable[..., list[dict[str, Any]]],
     offered_request: Callable[..., dict[str, Any]],
     notify_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
 ) -> set[iam.Authorization]:
     """The calls notify makes when a request becomes MATCHED (both introductions, "filled" emails)."""
     load_directors(6)

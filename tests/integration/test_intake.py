@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import api_event, quote_body
 from tests.integration.conftest import Aws
 
@@ -27,9 +27,7 @@ def header(response: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def post(
-    app: ModuleType, context: FakeLambdaContext, event: dict[str, Any]
-) -> tuple[int, dict[str, Any], Any]:
+def post(app: ModuleType, context: LambdaContext, event: dict[str, Any]) -> tuple[int, dict[str, Any], Any]:
     response = app.lambda_handler(event, context)
     return response["statusCode"], response, json.loads(response["body"])
 
@@ -39,7 +37,7 @@ def stored_requests(aws: Aws) -> list[dict[str, Any]]:
 
 
 def test_intake_sample_event_is_stored_and_answered_201(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given the sample API Gateway event of events/intake/post_quote_request.json
     event = api_event()
@@ -62,7 +60,7 @@ def test_intake_sample_event_is_stored_and_answered_201(
 
 
 def test_intake_cors_allows_only_the_configured_site_origin(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given the site origin template.yaml configures, and a POST from that origin and one from elsewhere
     site_origin = aws.environment["SITE_ORIGIN"]
@@ -82,7 +80,7 @@ def test_intake_cors_allows_only_the_configured_site_origin(
 
 
 def test_intake_cors_follows_the_site_origin_parameter(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given the SiteOrigin parameter set to another origin, and the handler loaded with that environment
     aws.parameters["SiteOrigin"] = "https://clinics.example.org"
@@ -97,7 +95,7 @@ def test_intake_cors_follows_the_site_origin_parameter(
 
 
 def test_intake_same_idempotency_key_and_body_returns_same_request_once(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a request with an Idempotency-Key, sent once already
     event = api_event(headers={"Idempotency-Key": IDEMPOTENCY_KEY})
@@ -114,7 +112,7 @@ def test_intake_same_idempotency_key_and_body_returns_same_request_once(
 
 
 def test_intake_same_idempotency_key_with_different_body_is_409(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a request stored under an Idempotency-Key
     post(intake_app, lambda_context, api_event(headers={"Idempotency-Key": IDEMPOTENCY_KEY}))
@@ -130,7 +128,7 @@ def test_intake_same_idempotency_key_with_different_body_is_409(
 
 
 def test_intake_counts_written_with_a_zero_fraction_are_stored_as_integers_and_replay(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given counts written as JSON Schema's integer allows them: 270.0, 3e0
     text = json.dumps(quote_body(locations=3, supervisees={"np": 270, "pa": 0}))
@@ -151,7 +149,7 @@ def test_intake_counts_written_with_a_zero_fraction_are_stored_as_integers_and_r
 
 
 def test_intake_without_idempotency_key_twice_stores_two_requests(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a request without an Idempotency-Key
     event = api_event(without_headers=("Idempotency-Key",))
@@ -237,7 +235,7 @@ REJECTIONS = [
 def test_intake_invalid_request_is_rejected_with_field_errors_and_nothing_stored(
     aws: Aws,
     intake_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     event: dict[str, Any],
     status: int,
     field: str,
@@ -264,7 +262,7 @@ def test_intake_invalid_request_is_rejected_with_field_errors_and_nothing_stored
 
 
 def test_intake_error_body_does_not_echo_personal_data(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given an invalid request carrying an email and a bad phone
     body = _with_field("contact.phone", "call 555 me")

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import api_event, start_by
 from tests.integration.conftest import Aws
 from tests.integration.test_intake import header
@@ -55,14 +55,14 @@ def form_event(pairs: list[tuple[str, str]], headers: dict[str, str] | None = No
 
 
 def post_form(
-    app: ModuleType, context: FakeLambdaContext, event: dict[str, Any]
+    app: ModuleType, context: LambdaContext, event: dict[str, Any]
 ) -> tuple[int, dict[str, Any], str]:
     response = app.lambda_handler(event, context)
     return response["statusCode"], response, str(response["body"])
 
 
 def test_form_post_is_stored_and_answered_with_a_success_page(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given the quote form posted without JavaScript
     event = form_event(form_fields())
@@ -94,7 +94,7 @@ def test_form_post_is_stored_and_answered_with_a_success_page(
 
 
 def test_form_post_without_optional_fields_takes_the_contract_defaults(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a form with the website, notes and malpractice left blank
     event = form_event(form_fields(clinic_website="", notes="", malpractice=None))
@@ -111,7 +111,7 @@ def test_form_post_without_optional_fields_takes_the_contract_defaults(
 
 
 def test_form_post_with_filled_honeypot_gets_success_page_and_nothing_is_stored(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a bot that fills every field, the hidden company_fax too
     event = form_event(form_fields(company_fax="+1 512 555 0199"))
@@ -127,7 +127,7 @@ def test_form_post_with_filled_honeypot_gets_success_page_and_nothing_is_stored(
 
 
 def test_form_post_with_invalid_fields_lists_each_with_its_label_and_stores_nothing(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a form with a bad email, no state, a typed count, and no consent
     pairs = form_fields(contact_email="maria-at-clinic", states=[], supervisees_np="two", consent=None)
@@ -150,7 +150,7 @@ def test_form_post_with_invalid_fields_lists_each_with_its_label_and_stores_noth
 
 
 def test_form_error_page_escapes_what_was_typed(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a form whose state is markup, posted from a page with a script URL as Referer
     pairs = form_fields(states=["<script>alert(1)</script>"])
@@ -166,7 +166,7 @@ def test_form_error_page_escapes_what_was_typed(
 
 
 def test_form_post_too_large_gets_a_413_page(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a form whose notes are 100 KB
     event = form_event(form_fields(notes="x" * 100_000))
@@ -183,7 +183,7 @@ def test_form_post_too_large_gets_a_413_page(
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
 def test_json_post_still_answers_json(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext, content_type: str
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext, content_type: str
 ) -> None:
     # Given the JSON sample event
     event = api_event(headers={"Content-Type": content_type})
@@ -197,7 +197,7 @@ def test_json_post_still_answers_json(
 
 
 def test_the_same_form_posted_twice_stores_one_request_and_shows_its_reference_again(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given the quote form posted without JavaScript (no Idempotency-Key), then posted again as a
     # double click or a browser resubmission does

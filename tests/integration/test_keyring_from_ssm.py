@@ -15,7 +15,7 @@ from checks.transform import transformed
 from directormatch import tokens
 from directormatch.aws import clients
 from local import template
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.integration.conftest import Aws
 from tests.integration.test_respond import heading, link_token, offer_event
 
@@ -49,7 +49,7 @@ def open_offer(
 
 
 def test_respond_reads_the_keyring_from_ssm_as_its_role_allows(
-    open_offer: dict[str, Any], lambda_context: FakeLambdaContext, keyring_in_ssm: str
+    open_offer: dict[str, Any], lambda_context: LambdaContext, keyring_in_ssm: str
 ) -> None:
     # Given an offer and the keyring in SSM only
     from functions.respond import app as respond_app
@@ -73,7 +73,7 @@ def test_respond_reads_the_keyring_from_ssm_as_its_role_allows(
 
 
 def test_a_link_signed_by_another_keyring_is_refused_when_the_keyring_is_in_ssm(
-    open_offer: dict[str, Any], lambda_context: FakeLambdaContext
+    open_offer: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
     # Given a link signed with a key the SSM keyring does not hold
     from functions.respond import app as respond_app

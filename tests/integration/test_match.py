@@ -11,8 +11,8 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from directormatch.matching.engine import LICENSE_MARGIN
+from local.lambdas import LambdaContext
 from ops.roster.synthetic import synthetic_roster
-from tests.conftest import FakeLambdaContext
 from tests.events import (
     MATCH_NEW_REQUEST,
     load_stream_event,
@@ -25,7 +25,7 @@ RosterLoader = Callable[..., list[dict[str, Any]]]
 
 
 @pytest.fixture
-def match(match_app: ModuleType, lambda_context: FakeLambdaContext) -> Handler:
+def match(match_app: ModuleType, lambda_context: LambdaContext) -> Handler:
     """The match handler, called with the test's Lambda context."""
     return call_with(match_app, lambda_context)
 

@@ -20,8 +20,8 @@ import pytest
 from directormatch import keys
 from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.matching.engine import CONTROLLED_MODALITIES, LICENSE_MARGIN, MAX_TEAM_SIZE, rules
+from local.lambdas import LambdaContext
 from ops.roster.synthetic import synthetic_roster
-from tests.conftest import FakeLambdaContext
 from tests.events import quote_body, stream_event, stream_record
 from tests.integration.conftest import Aws, Submit
 
@@ -162,7 +162,7 @@ def test_match_roster_of_2000_offers_licensed_directors_with_stored_reasons(
     roster: tuple[dict[str, Any], ...],
     submit_quote: Submit,
     match_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     subtests: pytest.Subtests,
 ) -> None:
     # Given 2,000 generated directors in the Directors table (loaded once for every request below)

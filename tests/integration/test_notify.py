@@ -14,7 +14,7 @@ import pytest
 
 from directormatch.aws.attributes import from_attributes
 from directormatch.mail.render import Mailer
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import (
     NOTIFY_NEW_OFFER,
     NOTIFY_NEW_REQUEST,
@@ -68,7 +68,7 @@ def offer_director(aws: Aws, director_factory: Callable[..., list[dict[str, Any]
 
 
 def notify_one(
-    aws: Aws, notify_app: ModuleType, context: FakeLambdaContext, event_file: str
+    aws: Aws, notify_app: ModuleType, context: LambdaContext, event_file: str
 ) -> tuple[dict[str, Any], Any, EmailMessage]:
     """Hand notify the sample event `event_file`, which must send exactly one email: the item the
     event carries, that email as SES got it, and the email parsed."""
@@ -79,7 +79,7 @@ def notify_one(
 
 
 def test_notify_new_request_sends_one_receipt_to_the_clinic_contact(
-    aws: Aws, notify_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given the stream event of a new REQUEST item (events/notify/new_request.json)
     # When the notify handler receives it
@@ -103,7 +103,7 @@ def test_notify_new_request_sends_one_receipt_to_the_clinic_contact(
 
 
 def test_notify_new_offer_sends_one_offer_to_the_director_profile_email(
-    aws: Aws, notify_app: ModuleType, offer_director: dict[str, Any], lambda_context: FakeLambdaContext
+    aws: Aws, notify_app: ModuleType, offer_director: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
     # Given the stream event of a new OFFER item, and the director's PROFILE
     # When the notify handler receives it
@@ -122,7 +122,7 @@ def test_notify_new_offer_sends_one_offer_to_the_director_profile_email(
 
 
 def test_notify_redelivered_batch_sends_nothing_more(
-    aws: Aws, notify_app: ModuleType, offer_director: dict[str, Any], lambda_context: FakeLambdaContext
+    aws: Aws, notify_app: ModuleType, offer_director: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
     # Given a batch of a new REQUEST and a new OFFER, already handled once
     event = stream_event(
@@ -143,7 +143,7 @@ def test_notify_ses_failure_reports_the_record_releases_the_claim_and_retry_send
     aws: Aws,
     notify_app: ModuleType,
     offer_director: dict[str, Any],
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given SES throttles the first send, and a batch of a new REQUEST then a new OFFER
@@ -177,7 +177,7 @@ def test_notify_ses_failure_reports_the_record_releases_the_claim_and_retry_send
 
 
 def test_notify_offer_for_director_without_profile_fails_and_sends_nothing(
-    aws: Aws, notify_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a batch of a new REQUEST and an OFFER to a director with no PROFILE item
     event = stream_event(
@@ -197,7 +197,7 @@ def test_notify_offer_for_director_without_profile_fails_and_sends_nothing(
 
 
 def test_notify_other_records_send_nothing(
-    aws: Aws, notify_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a MODIFY of a REQUEST, an INSERT of a MATCH item and an INSERT of an EMAIL marker
     request = image_of(load_stream_event(NOTIFY_NEW_REQUEST))

@@ -13,7 +13,7 @@ import pytest
 
 from directormatch.offers.inbound_mail import reply_address
 from local.inbound import received, ses_notification, sns_event
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.forged_replies import ATTACKER, FORGERIES, GENUINE, Forgery
 from tests.integration.conftest import Aws
 
@@ -55,7 +55,7 @@ def statuses(aws: Aws, offer: dict[str, Any]) -> tuple[str, str]:
 
 
 def test_reply_accept_from_the_director_matches_the_request(
-    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a reply whose first line is "Yes, I accept" from the offered director, SPF/DKIM/DMARC passing
     event = reply_event(aws, offer, "Yes, I accept")
@@ -84,7 +84,7 @@ def test_reply_not_from_the_director_or_not_authentic_changes_nothing_and_answer
     aws: Aws,
     offer: dict[str, Any],
     respond_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     changes: dict[str, str],
     outcome: str,
 ) -> None:
@@ -102,7 +102,7 @@ def test_reply_not_from_the_director_or_not_authentic_changes_nothing_and_answer
 
 
 def test_reply_unclear_first_line_gets_help_once_and_changes_nothing(
-    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a reply that neither accepts nor declines, delivered twice by SNS
     event = reply_event(aws, offer, "Can you tell me more about the clinic?")
@@ -122,7 +122,7 @@ def test_reply_unclear_first_line_gets_help_once_and_changes_nothing(
 
 
 def test_reply_decline_above_quoted_accept_declines(
-    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given "decline" written above quoted text that says ACCEPT
     event = reply_event(aws, offer, "decline\r\n\r\n> ACCEPT")
@@ -135,7 +135,7 @@ def test_reply_decline_above_quoted_accept_declines(
 
 
 def test_reply_accept_after_another_director_won_is_told_it_is_filled(
-    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given another offered director accepted first
     from directormatch.offers import lifecycle as offers
@@ -181,7 +181,7 @@ def test_forged_replies_change_nothing_send_nothing_and_log_no_address(
     aws: Aws,
     offer: dict[str, Any],
     respond_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     respond_logs: StringIO,
 ) -> None:
     # Given every forged reply of the corpus, accepting or asking what would earn a helpful answer
@@ -212,7 +212,7 @@ def test_forged_replies_change_nothing_send_nothing_and_log_no_address(
 
 
 def test_genuine_reply_beside_the_corpus_accepts(
-    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given the director's own reply, built and received as the forgeries are
     event = received_event(aws, offer, GENUINE, "ACCEPT")

@@ -24,7 +24,7 @@ from directormatch.aws.requests_table import RequestStore
 from directormatch.offers import lifecycle as offers
 from directormatch.tokens import Keyring
 from directormatch.vocabulary import Action
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import INTAKE_POST, load_event
 from tests.faults import FaultyClient, client_error, use_client
 from tests.integration.conftest import Aws, Handler, call_with
@@ -35,7 +35,7 @@ SUPERVISEES = {"np": 2, "pa": 1}
 
 
 @pytest.fixture
-def respond(respond_app: ModuleType, lambda_context: FakeLambdaContext) -> Handler:
+def respond(respond_app: ModuleType, lambda_context: LambdaContext) -> Handler:
     """The respond handler, called with an API event and the test's Lambda context."""
     return call_with(respond_app, lambda_context)
 
@@ -485,7 +485,7 @@ def kinds_sent(aws: Aws) -> Counter[str]:
 
 
 def deliver(
-    notify_app: ModuleType, records: list[dict[str, Any]], context: FakeLambdaContext, batch_size: int = 10
+    notify_app: ModuleType, records: list[dict[str, Any]], context: LambdaContext, batch_size: int = 10
 ) -> None:
     """Hand records to the notify handler in batches of the template's BatchSize; none may fail."""
     for start in range(0, len(records), batch_size):
@@ -501,7 +501,7 @@ def test_respond_twenty_concurrent_accepts_one_wins_and_one_introduction_is_sent
     notify_app: ModuleType,
     notify_stream: Callable[[], list[dict[str, Any]]],
     one_call_at_a_time: None,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
 ) -> None:
     # Given a request offered to twenty directors at once, whose offer emails went out
     load_directors(20)

@@ -15,7 +15,7 @@ import pytest
 
 from directormatch import links, tokens
 from directormatch.vocabulary import Action
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import INTAKE_POST, api_event, load_event
 from tests.integration.conftest import Aws
 
@@ -55,7 +55,7 @@ def heading(response: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def posted(aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext) -> dict[str, Any]:
+def posted(aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext) -> dict[str, Any]:
     """A stored quote request (status NEW)."""
     response = intake_app.lambda_handler(api_event(), lambda_context)
     assert response["statusCode"] == 201, response["body"]
@@ -65,7 +65,7 @@ def posted(aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext) 
 
 
 def test_status_page_good_link_shows_the_request(
-    intake_app: ModuleType, posted: dict[str, Any], lambda_context: FakeLambdaContext
+    intake_app: ModuleType, posted: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
     # Given the status link of the clinic's receipt email
     link = links.status_link("https://api.example", posted["request_id"], posted["created_at"])
@@ -105,7 +105,7 @@ def _tampered(request_id: str) -> str:
 def test_status_page_broken_link_tells_the_clinic_what_to_do(
     intake_app: ModuleType,
     posted: dict[str, Any],
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     make_token: Callable[[str], str],
     status_code: int,
     expected: str,

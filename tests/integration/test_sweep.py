@@ -16,7 +16,7 @@ import pytest
 from directormatch.matching.sweep import SweepReport, SweepSettings, Swept, sweep
 from directormatch.offers import lifecycle as offers
 from local.clock import scheduled_event
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import api_event, quote_body
 from tests.integration.conftest import Aws
 
@@ -37,7 +37,7 @@ def offered(
     return request
 
 
-def run_sweep(sweep_app: ModuleType, moment: datetime, context: FakeLambdaContext) -> dict[str, Any]:
+def run_sweep(sweep_app: ModuleType, moment: datetime, context: LambdaContext) -> dict[str, Any]:
     """The sweep handler invoked by its EventBridge schedule at `moment`."""
     report: dict[str, Any] = sweep_app.lambda_handler(scheduled_event(moment, "SweepFunction"), context)
     return report
@@ -62,7 +62,7 @@ def expiry(aws: Aws, request_id: str, wave: int) -> datetime:
 
 
 def test_sweep_expired_first_wave_expires_and_offers_the_next_directors(
-    aws: Aws, sweep_app: ModuleType, offered: dict[str, Any], lambda_context: FakeLambdaContext
+    aws: Aws, sweep_app: ModuleType, offered: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
     # Given a first wave of three open offers
     request_id = offered["request_id"]
@@ -88,7 +88,7 @@ def test_sweep_expired_first_wave_expires_and_offers_the_next_directors(
 
 
 def test_sweep_third_wave_expired_gives_up_with_no_match_alert(
-    aws: Aws, sweep_app: ModuleType, offered: dict[str, Any], lambda_context: FakeLambdaContext
+    aws: Aws, sweep_app: ModuleType, offered: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
     # Given three waves sent, each expiring unanswered
     request_id = offered["request_id"]
@@ -117,7 +117,7 @@ def test_sweep_no_director_left_for_next_wave_gives_up_at_once(
     load_directors: Loader,
     offered_request: MakeRequest,
     sweep_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
 ) -> None:
     # Given only three directors, all offered in the first wave
     load_directors(3)
@@ -137,7 +137,7 @@ def test_sweep_no_director_left_for_next_wave_gives_up_at_once(
 
 
 def test_sweep_request_20_hours_old_without_accept_escalated_once(
-    aws: Aws, sweep_app: ModuleType, offered: dict[str, Any], lambda_context: FakeLambdaContext
+    aws: Aws, sweep_app: ModuleType, offered: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
     # Given a request submitted 20 hours ago and still OFFERED
     created = datetime.fromisoformat(offered["created_at"])
@@ -155,7 +155,7 @@ def test_sweep_request_20_hours_old_without_accept_escalated_once(
 
 
 def test_sweep_new_request_stuck_over_15_minutes_raises_stuck_alert(
-    aws: Aws, intake_app: ModuleType, sweep_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, sweep_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a request that was stored but never matched (still NEW)
     posted = intake_app.lambda_handler(
@@ -209,7 +209,7 @@ def test_sweep_two_sweeps_at_the_same_moment_send_one_wave_and_one_alert(
 
 
 def test_sweep_offers_still_open_change_nothing(
-    aws: Aws, sweep_app: ModuleType, offered: dict[str, Any], lambda_context: FakeLambdaContext
+    aws: Aws, sweep_app: ModuleType, offered: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
     # Given a first wave that is open for another hour
     before = aws.items(), aws.items(aws.directors_table)
@@ -225,7 +225,7 @@ def test_sweep_offers_still_open_change_nothing(
 
 
 def test_sweep_matched_request_is_not_touched(
-    aws: Aws, sweep_app: ModuleType, offered: dict[str, Any], lambda_context: FakeLambdaContext
+    aws: Aws, sweep_app: ModuleType, offered: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
     # Given the request was accepted (MATCHED) and its accepted offer's time has long passed
     request_id = offered["request_id"]

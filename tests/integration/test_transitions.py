@@ -18,7 +18,7 @@ from moto.events.models import EventPattern
 from directormatch.matching.sweep import SweepSettings, sweep
 from directormatch.offers import lifecycle as offers
 from local import template
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import stream_event, stream_record
 from tests.integration.conftest import Aws
 
@@ -48,7 +48,7 @@ def kind_of(message: EmailMessage) -> str:
 
 
 def deliver_twice(
-    notify_app: ModuleType, record: dict[str, Any], context: FakeLambdaContext, aws: Aws
+    notify_app: ModuleType, record: dict[str, Any], context: LambdaContext, aws: Aws
 ) -> tuple[list[EmailMessage], list[EmailMessage]]:
     """The record delivered, then redelivered; the messages sent by each delivery."""
     before = len(aws.sent_emails())
@@ -82,7 +82,7 @@ def test_notify_request_matched_introduces_clinic_and_accepted_director(
     aws: Aws,
     notify_app: ModuleType,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
 ) -> None:
     # Given the first director accepted: the REQUEST item went from OFFERED to MATCHED
     request, [offer, *_] = offered
@@ -132,7 +132,7 @@ def test_notify_offer_closed_tells_its_director_once(
     aws: Aws,
     notify_app: ModuleType,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     answer: str,
     kind: str,
     subject: str,
@@ -170,7 +170,7 @@ def test_notify_request_next_wave_sends_the_clinic_one_update(
     aws: Aws,
     notify_app: ModuleType,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
 ) -> None:
     # Given the first wave expired unanswered and the sweep sent wave 2: REQUEST wave 1 -> 2, OFFERED
     request, found = offered
@@ -196,7 +196,7 @@ def test_notify_sla_alert_inserted_emails_ops_once(
     aws: Aws,
     notify_app: ModuleType,
     offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
 ) -> None:
     # Given the request is 20 hours old without an accept, and the sweep raised ALERT#SLA_20H
     request, _ = offered

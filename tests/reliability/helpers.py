@@ -16,7 +16,8 @@ from typing import Any
 
 from directormatch import tokens
 from directormatch.vocabulary import Action
-from tests.conftest import ACCOUNT_ID, REGION, FakeLambdaContext
+from local.lambdas import LambdaContext
+from tests.conftest import ACCOUNT_ID, REGION
 from tests.events import api_event, quote_body
 from tests.integration.conftest import Aws, on_dynamodb_local
 
@@ -47,9 +48,7 @@ def batches(records: Records, size: int = BATCH_SIZE) -> list[Records]:
     return [records[start : start + size] for start in range(0, len(records), size)]
 
 
-def post_quote(
-    intake_app: ModuleType, context: FakeLambdaContext, key: str | None = None, **quote: Any
-) -> str:
+def post_quote(intake_app: ModuleType, context: LambdaContext, key: str | None = None, **quote: Any) -> str:
     """POST /quote-requests through the intake handler; the new request's id."""
     headers = {"Idempotency-Key": key} if key else None
     without = () if key else ("Idempotency-Key",)

@@ -11,7 +11,7 @@ from typing import Any
 
 from directormatch.matching.sweep import SweepSettings, Swept, sweep
 from directormatch.offers import lifecycle as offers
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.integration.conftest import Apps, Aws
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import (
@@ -30,7 +30,7 @@ DELIVERIES = 3
 
 
 def deliver_three_times(
-    app: ModuleType, records: Records, aws: Aws, context: FakeLambdaContext, tally: Tally
+    app: ModuleType, records: Records, aws: Aws, context: LambdaContext, tally: Tally
 ) -> None:
     """Each batch (template BatchSize) delivered DELIVERIES times in a row, as a retried or
     redelivered shard would; the repeats must change nothing and send nothing."""

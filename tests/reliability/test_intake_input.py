@@ -18,7 +18,7 @@ import pytest
 
 from directormatch.aws.attributes import to_attributes
 from directormatch.vocabulary import US_STATES
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import api_event, quote_body, start_by, stream_event, stream_record
 from tests.integration.conftest import Aws
 from tests.reliability.conftest import Tally
@@ -386,7 +386,7 @@ def count_items(aws: Aws) -> int:
 def test_intake_bad_input_gets_4xx_naming_the_problem_and_writes_nothing(
     aws: Aws,
     intake_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     tally: Tally,
     event: dict[str, Any],
     status: int,
@@ -428,7 +428,7 @@ def test_intake_html_in_text_fields_is_accepted_and_reaches_emails_escaped(
     aws: Aws,
     intake_app: ModuleType,
     notify_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     tally: Tally,
 ) -> None:
     # Given a request whose clinic name, contact name and notes carry HTML and script
@@ -471,7 +471,7 @@ def test_intake_html_in_text_fields_is_accepted_and_reaches_emails_escaped(
 
 
 def test_intake_crlf_in_name_never_reaches_an_email_header(
-    aws: Aws, notify_app: ModuleType, lambda_context: FakeLambdaContext, tally: Tally
+    aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext, tally: Tally
 ) -> None:
     # Given a stored request whose names carry CR/LF (written around the API, e.g. by a bad import)
     body = quote_body()
@@ -512,7 +512,7 @@ def test_intake_crlf_in_name_never_reaches_an_email_header(
 
 
 def test_intake_form_post_with_invalid_utf8_gets_400_page_and_writes_nothing(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext, tally: Tally
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext, tally: Tally
 ) -> None:
     # Given the quote form posted without JavaScript, its bytes not UTF-8 (a latin-1 browser)
     from tests.integration.test_intake_form import form_event, form_fields

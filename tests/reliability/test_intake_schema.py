@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from directormatch.intake import openapi
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import api_event
 from tests.integration.conftest import Aws
 from tests.reliability.conftest import Tally
@@ -54,7 +54,7 @@ schema = schemathesis.openapi.from_dict(openapi.document(), config=CONFIG)
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
-def wsgi_adapter(app: ModuleType, context: FakeLambdaContext) -> Callable[..., Iterable[bytes]]:
+def wsgi_adapter(app: ModuleType, context: LambdaContext) -> Callable[..., Iterable[bytes]]:
     """A WSGI app calling `app.lambda_handler` with API Gateway (REST, proxy) events."""
     template = api_event()
 
@@ -102,7 +102,7 @@ def wsgi_adapter(app: ModuleType, context: FakeLambdaContext) -> Callable[..., I
 
 
 def test_intake_openapi_document_is_served_without_swagger_ui(
-    intake_app: ModuleType, lambda_context: FakeLambdaContext, tally: Tally
+    intake_app: ModuleType, lambda_context: LambdaContext, tally: Tally
 ) -> None:
     # Given the intake handler
     # When the document and a Swagger UI are asked for
@@ -141,7 +141,7 @@ def test_intake_answers_what_its_openapi_document_declares(
     case: Any,
     aws: Aws,
     intake_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     one_call_at_a_time: None,
     tally: Tally,
 ) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import api_event, quote_body
 from tests.integration.conftest import Aws
 from tests.integration.test_intake import header
@@ -70,7 +70,7 @@ def written(aws: Aws) -> tuple[list[str], list[str]]:
     return requests, claims
 
 
-def post(app: ModuleType, context: FakeLambdaContext, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def post(app: ModuleType, context: LambdaContext, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response = app.lambda_handler(event, context)
     return response["statusCode"], response
 
@@ -87,7 +87,7 @@ def assert_unavailable(status: int, response: dict[str, Any]) -> None:
 def test_intake_throttled_with_key_answers_503_then_stores_once(
     aws: Aws,
     intake_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     no_retry_delay: None,
     tally: Tally,
     status: int,
@@ -129,7 +129,7 @@ def test_intake_throttled_with_key_answers_503_then_stores_once(
 
 
 def test_intake_throttled_without_key_answers_503_then_stores_once(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext, no_retry_delay: None, tally: Tally
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext, no_retry_delay: None, tally: Tally
 ) -> None:
     # Given DynamoDB throttling every PutItem attempt
     throttle = Throttle("PutItem", *THROTTLES[0]).inject()
@@ -154,7 +154,7 @@ def test_intake_throttled_without_key_answers_503_then_stores_once(
 
 
 def test_intake_form_post_throttled_answers_503_page_with_retry_after(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext, no_retry_delay: None, tally: Tally
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext, no_retry_delay: None, tally: Tally
 ) -> None:
     # Given DynamoDB throttling every TransactWriteItems attempt (the form's body is its idempotency
     # key, so it writes the request and the key together), and the form posted without JavaScript
@@ -173,7 +173,7 @@ def test_intake_form_post_throttled_answers_503_page_with_retry_after(
 
 
 def test_intake_throttled_briefly_is_absorbed_by_retries(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext, no_retry_delay: None, tally: Tally
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext, no_retry_delay: None, tally: Tally
 ) -> None:
     # Given DynamoDB throttling the first two TransactWriteItems attempts only
     throttle = Throttle("TransactWriteItems", *THROTTLES[0], times=2).inject()
@@ -192,7 +192,7 @@ def test_intake_throttled_briefly_is_absorbed_by_retries(
 
 
 def test_intake_write_taken_but_answer_lost_is_answered_once(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext, no_retry_delay: None, tally: Tally
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext, no_retry_delay: None, tally: Tally
 ) -> None:
     # Given DynamoDB applying the first TransactWriteItems and its answer lost (a read timeout)
     from botocore.exceptions import ReadTimeoutError

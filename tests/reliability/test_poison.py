@@ -15,9 +15,10 @@ import pytest
 
 from directormatch.aws.attributes import from_attributes
 from local import streams, template
+from local.lambdas import LambdaContext
 from ops import replay
 from ops.replay import Replayer
-from tests.conftest import REGION, FakeLambdaContext
+from tests.conftest import REGION
 from tests.integration.conftest import Apps, Aws
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import (
@@ -164,7 +165,7 @@ def test_poison_request_exhausts_retries_lands_in_failure_queue_and_replay_puts_
     aws: Aws,
     load_directors: Callable[..., list[dict[str, Any]]],
     intake_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     quick_pump: None,
     tally: Tally,
     capsys: pytest.CaptureFixture[str],
@@ -265,7 +266,7 @@ def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
     aws: Aws,
     load_directors: Callable[..., list[dict[str, Any]]],
     intake_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    lambda_context: LambdaContext,
     quick_pump: None,
     no_retry_delay: None,
     tally: Tally,

@@ -31,7 +31,7 @@ from directormatch.offers.inbound_mail import reply_address
 from local import template
 from local.clock import scheduled_event
 from local.inbound import ses_notification, sns_event
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import api_event, load_event, quote_body
 from tests.integration.conftest import Apps, Aws, roster_director
 from tests.integration.test_respond import offer_event
@@ -125,12 +125,12 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> Iterator[Captured]:
         handler.setStream(previous)
 
 
-def post(intake_app: ModuleType, context: FakeLambdaContext, body: dict[str, Any] | str, key: str) -> Any:
+def post(intake_app: ModuleType, context: LambdaContext, body: dict[str, Any] | str, key: str) -> Any:
     event = api_event(body=body, headers={"Idempotency-Key": key})
     return intake_app.lambda_handler(event, context)
 
 
-def deliver(app: ModuleType, records: list[dict[str, Any]], context: FakeLambdaContext) -> None:
+def deliver(app: ModuleType, records: list[dict[str, Any]], context: LambdaContext) -> None:
     for batch in batches(records):
         assert app.lambda_handler({"Records": batch}, context) == {"batchItemFailures": []}
 

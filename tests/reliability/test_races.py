@@ -26,7 +26,7 @@ from directormatch.aws.requests_table import RequestStore
 from directormatch.matching.sweep import SweepSettings, sweep
 from directormatch.offers import lifecycle as offers
 from directormatch.vocabulary import Action
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.faults import FaultyClient, client_error, use_client
 from tests.integration.conftest import Aws, roster_director
 from tests.reliability.conftest import Tally
@@ -49,7 +49,7 @@ NewOffers = Callable[[], tuple[str, list[dict[str, Any]]]]
 
 @pytest.fixture
 def new_offers(
-    aws: Aws, intake_app: ModuleType, match_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, match_app: ModuleType, lambda_context: LambdaContext
 ) -> NewOffers:
     """Posts a quote through intake and matches it from its stream record (first wave of three);
     returns its request id and offers. Without supervisees: the runs' accepts would otherwise fill

@@ -77,43 +77,66 @@ def test_confirm_page_offer_that_can_no_longer_be_answered_is_headed_by_its_noti
     assert "<button" not in page.html
 
 
+CLINIC_SAYS = ("receipt email", "quote your reference")
+
+
 @pytest.mark.parametrize(
-    ("error", "status", "heading"),
+    ("holder", "error", "status", "heading", "says", "never_says"),
     [
-        (TokenInvalid("link signature does not match"), HTTPStatus.FORBIDDEN, "Link not valid"),
-        (TokenExpired("link has expired"), HTTPStatus.GONE, "Link expired"),
+        pytest.param(
+            LinkHolder.CLINIC,
+            TokenInvalid("link signature does not match"),
+            HTTPStatus.FORBIDDEN,
+            "Link not valid",
+            CLINIC_SAYS,
+            ("offer", "buttons"),
+            id="clinic-altered",
+        ),
+        pytest.param(
+            LinkHolder.CLINIC,
+            TokenExpired("link has expired"),
+            HTTPStatus.GONE,
+            "Link expired",
+            CLINIC_SAYS,
+            ("offer", "buttons"),
+            id="clinic-expired",
+        ),
+        # A director holds offer links unless told otherwise: no holder given.
+        pytest.param(
+            None,
+            TokenInvalid("malformed link"),
+            HTTPStatus.FORBIDDEN,
+            "Link not valid",
+            ("Use the buttons in the offer email",),
+            (),
+            id="director-altered",
+        ),
+        pytest.param(
+            None,
+            TokenExpired("link has expired"),
+            HTTPStatus.GONE,
+            "Link expired",
+            ("reply to the offer email",),
+            (),
+            id="director-expired",
+        ),
     ],
 )
-def test_token_error_page_clinic_status_link_speaks_of_the_receipt_email(
-    error: TokenError, status: HTTPStatus, heading: str
+def test_token_error_page_points_the_holder_to_the_email_they_have(
+    holder: LinkHolder | None,
+    error: TokenError,
+    status: HTTPStatus,
+    heading: str,
+    says: tuple[str, ...],
+    never_says: tuple[str, ...],
 ) -> None:
-    # Given a clinic's status link that was altered or has expired
-    # When the page is made for its holder, the clinic
-    page = token_error_page(error, LinkHolder.CLINIC)
+    # Given a clinic's status link or a director's offer link that was altered or has expired
+    # When the page is made for its holder
+    page = token_error_page(error) if holder is None else token_error_page(error, holder)
 
-    # Then it points to what the clinic has: the receipt email and its reference; no offer, no buttons
+    # Then it points to what the holder has: the clinic its receipt email and reference (no offer, no
+    # buttons), the director the offer email
     assert page.status == status
     assert h1(page.html) == heading
-    assert "receipt email" in page.html
-    assert "quote your reference" in page.html
-    assert "offer" not in page.html
-    assert "buttons" not in page.html
-
-
-@pytest.mark.parametrize(
-    ("error", "status", "words"),
-    [
-        (TokenInvalid("malformed link"), HTTPStatus.FORBIDDEN, "Use the buttons in the offer email"),
-        (TokenExpired("link has expired"), HTTPStatus.GONE, "reply to the offer email"),
-    ],
-)
-def test_token_error_page_director_offer_link_speaks_of_the_offer_email(
-    error: TokenError, status: HTTPStatus, words: str
-) -> None:
-    # Given a director's offer link that was altered or has expired
-    # When the page is made (a director holds offer links unless told otherwise)
-    page = token_error_page(error)
-
-    # Then it points to the offer email
-    assert page.status == status
-    assert words in page.html
+    assert all(words in page.html for words in says)
+    assert not any(words in page.html for words in never_says)

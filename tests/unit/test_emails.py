@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 from email import policy
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -216,22 +217,51 @@ def test_to_mime_gives_multipart_alternative_with_text_and_html() -> None:
     assert message["Message-ID"] == rendered.message_id
 
 
-def test_to_mime_recipient_name_with_line_break_does_not_inject_headers() -> None:
-    # Given an email whose display name carries a line break and a header
-    rendered = Email(
+def receipt_to_maria(**fields: str) -> Email:
+    """A plain receipt to Maria; `fields` replace its own."""
+    defaults = {"subject": "Hello", "text": "text", "html": "<p>html</p>"}
+    return Email(
         kind="receipt",
         to="maria@example.com",
-        subject="Hello",
-        text="text",
-        html="<p>html</p>",
         message_id="<receipt.R1@directormatch>",
-        to_name="Maria\r\nBcc: attacker@example.com",
+        **{**defaults, **fields},
     )
 
+
+def as_received(rendered: Email) -> EmailMessage:
+    """The MIME message SES is given, parsed back as a mail client reads it."""
+    return email.message_from_bytes(to_mime(rendered, SENDER).as_bytes(), policy=policy.default)
+
+
+def test_to_mime_recipient_name_with_line_break_does_not_inject_headers() -> None:
+    # Given an email whose display name carries a line break and a header
+    rendered = receipt_to_maria(to_name="Maria\r\nBcc: attacker@example.com")
+
     # When it becomes a MIME message and is parsed back
-    message = email.message_from_bytes(to_mime(rendered, SENDER).as_bytes(), policy=policy.default)
+    message = as_received(rendered)
 
     # Then there is no Bcc header and the To header is one address
     assert message["Bcc"] is None
     assert message["To"].addresses[0].addr_spec == "maria@example.com"
     assert "\n" not in str(message["To"])
+
+
+def test_to_mime_lone_surrogates_still_encode() -> None:
+    # Given an email whose name, subject and bodies hold lone surrogates (DynamoDB Local stores them)
+    rendered = receipt_to_maria(
+        to_name="Maria \ud800",
+        subject="For \udfff",
+        text="Hello Maria \ud800",
+        html="<p>Hello Maria \ud800</p>",
+    )
+
+    # When it is encoded for SES and parsed back
+    message = as_received(rendered)
+
+    # Then it encodes, each lone surrogate a U+FFFD
+    assert str(message["Subject"]) == "For \ufffd"
+    assert "Maria \ufffd" in str(message["To"])
+    assert [part.get_content().strip() for part in message.iter_parts()] == [
+        "Hello Maria \ufffd",
+        "<p>Hello Maria \ufffd</p>",
+    ]
