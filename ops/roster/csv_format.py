@@ -10,7 +10,7 @@ import csv
 import io
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TextIO
@@ -217,22 +217,28 @@ def _no_repeats(states: list[str], what: str) -> None:
         seen.add(state)
 
 
+def _state_entries(cell: str, form: str, sizes: tuple[int, ...] = (3,)) -> Iterator[tuple[str, list[str]]]:
+    """Each STATE:...:... entry of a list cell: its state, checked, and its other parts. `form` names
+    the entry's format in the error when the count of parts is not one of `sizes`."""
+    for entry in _split(cell):
+        parts = [p.strip() for p in entry.split(PART_SEPARATOR)]
+        if len(parts) not in sizes:
+            raise _FieldError(f"each {form}")
+        yield _state(parts[0]), parts[1:]
+
+
 def _licenses(cell: str) -> list[StateLicense]:
+    if not _split(cell):
+        raise _FieldError("at least one license is required, e.g. TX:L12345:2027-08-31")
     statuses = [s.value for s in LicenseStatus]
     licenses: list[StateLicense] = []
-    entries = _split(cell)
-    if not entries:
-        raise _FieldError("at least one license is required, e.g. TX:L12345:2027-08-31")
-    for entry in entries:
-        parts = [p.strip() for p in entry.split(PART_SEPARATOR)]
-        if len(parts) not in (3, 4):
-            raise _FieldError("each license must be STATE:NUMBER:YYYY-MM-DD[:STATUS]")
-        state = _state(parts[0])
-        number = parts[1]
+    for state, (number, expires, *status_part) in _state_entries(
+        cell, "license must be STATE:NUMBER:YYYY-MM-DD[:STATUS]", sizes=(3, 4)
+    ):
         if not re.fullmatch(r"[A-Za-z0-9-]{3,20}", number):
             raise _FieldError(f"{state}: license number must be 3-20 letters, digits or dashes")
-        expires_on = _date(parts[2], state)
-        status = parts[3].upper() if len(parts) == 4 and parts[3] else LicenseStatus.ACTIVE.value
+        expires_on = _date(expires, state)
+        status = status_part[0].upper() if status_part and status_part[0] else LicenseStatus.ACTIVE.value
         if status not in statuses:
             raise _FieldError(f"{state}: status must be one of {', '.join(statuses)}")
         try:
@@ -247,35 +253,24 @@ def _licenses(cell: str) -> list[StateLicense]:
 
 def _dea(cell: str) -> list[DeaRegistration]:
     registrations: list[DeaRegistration] = []
-    for entry in _split(cell):
-        parts = [p.strip() for p in entry.split(PART_SEPARATOR)]
-        if len(parts) != 3:
-            raise _FieldError("each registration must be STATE:NUMBER:YYYY-MM-DD")
-        state = _state(parts[0])
-        number = parts[1].upper()
-        if not dea_is_valid(number):
+    for state, (number, expires) in _state_entries(cell, "registration must be STATE:NUMBER:YYYY-MM-DD"):
+        dea_number = number.upper()
+        if not dea_is_valid(dea_number):
             raise _FieldError(f"{state}: DEA number must be 2 letters and 7 digits with a valid check digit")
-        expires_on = _date(parts[2], state)
-        registrations.append(DeaRegistration(state=state, number=number, expires_on=expires_on))
+        registrations.append(
+            DeaRegistration(state=state, number=dea_number, expires_on=_date(expires, state))
+        )
     _no_repeats([reg.state for reg in registrations], "DEA registration")
     return registrations
 
 
 def _supervising(cell: str) -> list[Supervision]:
     supervision: list[Supervision] = []
-    for entry in _split(cell):
-        parts = [p.strip() for p in entry.split(PART_SEPARATOR)]
-        if len(parts) != 3:
-            raise _FieldError("each entry must be STATE:NPS:PAS, e.g. TX:3:1")
-        state = _state(parts[0])
+    for state, (nps, pas) in _state_entries(cell, "entry must be STATE:NPS:PAS, e.g. TX:3:1"):
+        np = _int(nps, f"{state}: NP count must be a whole number")
+        pa = _int(pas, f"{state}: PA count must be a whole number")
         try:
-            supervision.append(
-                Supervision(
-                    state=state,
-                    np=_int(parts[1], f"{state}: NP count must be a whole number"),
-                    pa=_int(parts[2], f"{state}: PA count must be a whole number"),
-                )
-            )
+            supervision.append(Supervision(state=state, np=np, pa=pa))
         except ValidationError as error:
             raise _FieldError(f"{state}: {_model_message(error)}") from None
     _no_repeats([sup.state for sup in supervision], "entry")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from directormatch.vocabulary import US_STATES, Modality
 from ops.roster.directors import (
@@ -19,9 +19,6 @@ from ops.roster.directors import (
     director_items,
     npi_check_digit,
 )
-
-if TYPE_CHECKING:
-    pass
 
 MIN_COUNT = 1
 MAX_COUNT = 20_000

@@ -79,11 +79,7 @@ class Account:
         self.session = session
         self.tmp_path = tmp_path
         self.mx: list[tuple[int, str]] | None = [(10, SES_MX)]
-        self.answer(
-            "lambda",
-            "GetAccountSettings",
-            {"AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000}},
-        )
+        self.lambda_quota(1000)
         self.ses_account(production=True)
         self.put_keyring(GOOD_KEYRING)
 
@@ -104,6 +100,14 @@ class Account:
 
         self.session.events.unregister(event, unique_id=event)
         self.session.events.register(event, handler, unique_id=event)
+
+    def lambda_quota(self, concurrent_executions: int) -> None:
+        """The account's Lambda concurrency quota, none of it reserved."""
+        limit = {
+            "ConcurrentExecutions": concurrent_executions,
+            "UnreservedConcurrentExecutions": concurrent_executions,
+        }
+        self.answer("lambda", "GetAccountSettings", {"AccountLimit": limit})
 
     def ses_account(self, production: bool = True, **changes: Any) -> None:
         account = {
@@ -365,11 +369,7 @@ def test_paused_sending_is_missing(account: Account) -> None:
 
 def test_a_new_accounts_concurrency_quota_warns_but_does_not_fail(account: Account) -> None:
     # Given a new account's Lambda quota of 10
-    account.answer(
-        "lambda",
-        "GetAccountSettings",
-        {"AccountLimit": {"ConcurrentExecutions": 10, "UnreservedConcurrentExecutions": 10}},
-    )
+    account.lambda_quota(10)
 
     # When preflight runs
     result = account.run()
@@ -388,11 +388,7 @@ def test_a_reservation_the_quota_cannot_hold_is_missing(
 ) -> None:
     # Given a template that reserves 1 concurrent execution, on a quota of 10
     monkeypatch.setattr(preflight, "template_reserved_concurrency", lambda parameters: 1)
-    account.answer(
-        "lambda",
-        "GetAccountSettings",
-        {"AccountLimit": {"ConcurrentExecutions": 10, "UnreservedConcurrentExecutions": 10}},
-    )
+    account.lambda_quota(10)
 
     # When preflight runs
     result = account.run()
@@ -654,7 +650,10 @@ def test_refused_credentials_exit_2_with_one_line(account: Account) -> None:
     assert result.err.startswith("preflight: AWS refused the credentials (ExpiredToken)")
 
 
-def _without_credentials(tmp_path: Path) -> dict[str, str]:
+def run_without_credentials(
+    command: list[str], tmp_path: Path, timeout: int
+) -> subprocess.CompletedProcess[str]:
+    """`command` run from the repository root in a shell with no AWS credentials anywhere."""
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     environment.update(
         AWS_CONFIG_FILE=str(tmp_path / "no-config"),
@@ -662,20 +661,18 @@ def _without_credentials(tmp_path: Path) -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",
         AWS_DEFAULT_REGION=REGION,
     )
-    return environment
+    return subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def test_no_credentials_exit_2_with_one_line(tmp_path: Path) -> None:
     # Given a shell with no AWS credentials anywhere
     # When `python -m ops.preflight` runs
-    done = subprocess.run(
+    done = run_without_credentials(
         [sys.executable, "-m", "ops.preflight", "--config-file", str(tmp_path / "none.toml")],
-        cwd=ROOT,
-        env=_without_credentials(tmp_path),
-        capture_output=True,
-        text=True,
+        tmp_path,
         timeout=60,
-        check=False,
     )
 
     # Then it exits 2 with one line saying what to set, and checks nothing
@@ -691,15 +688,7 @@ def test_the_readmes_make_preflight_command_runs_the_tool(tmp_path: Path) -> Non
     assert command, "README shows no make preflight command"
 
     # When it runs
-    done = subprocess.run(
-        shlex.split(command[0]),
-        cwd=ROOT,
-        env=_without_credentials(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_without_credentials(shlex.split(command[0]), tmp_path, timeout=300)
 
     # Then the tool ran in the venv, took the arguments, and stopped at the missing credentials
     assert done.returncode != 0

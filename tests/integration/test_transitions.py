@@ -17,6 +17,7 @@ from moto.events.models import EventPattern
 
 from directormatch.matching.sweep import SweepSettings, sweep
 from directormatch.offers import lifecycle as offers
+from directormatch.records import Profile
 from local import template
 from local.lambdas import LambdaContext
 from tests.events import stream_event, stream_record
@@ -24,6 +25,9 @@ from tests.integration.conftest import Aws
 
 MakeRequest = Callable[..., dict[str, Any]]
 Loader = Callable[..., list[dict[str, Any]]]
+DeliverTwice = Callable[[dict[str, Any]], list[EmailMessage]]
+# A TX request and its first wave's three offers, by director id.
+Offered = tuple[dict[str, Any], list[dict[str, Any]]]
 
 
 def sent_messages(aws: Aws) -> list[EmailMessage]:
@@ -47,21 +51,32 @@ def kind_of(message: EmailMessage) -> str:
     return str(message["Message-ID"]).strip("<").split(".", 1)[0]
 
 
-def deliver_twice(
-    notify_app: ModuleType, record: dict[str, Any], context: LambdaContext, aws: Aws
-) -> tuple[list[EmailMessage], list[EmailMessage]]:
-    """The record delivered, then redelivered; the messages sent by each delivery."""
-    before = len(aws.sent_emails())
-    assert notify_app.lambda_handler(stream_event(record), context) == {"batchItemFailures": []}
-    first = sent_messages(aws)[before:]
-    assert notify_app.lambda_handler(stream_event(record), context) == {"batchItemFailures": []}
-    return first, sent_messages(aws)[before + len(first) :]
+@pytest.fixture
+def deliver_twice(aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext) -> DeliverTwice:
+    """Hands notify a record, then the same record again: the messages the first delivery sent, after
+    checking that the redelivery sent none."""
+
+    def deliver(record: dict[str, Any]) -> list[EmailMessage]:
+        before = len(aws.sent_emails())
+        assert notify_app.lambda_handler(stream_event(record), lambda_context) == {"batchItemFailures": []}
+        first = sent_messages(aws)[before:]
+        assert notify_app.lambda_handler(stream_event(record), lambda_context) == {"batchItemFailures": []}
+        assert sent_messages(aws)[before + len(first) :] == []
+        return first
+
+    return deliver
+
+
+def profile(aws: Aws, director_id: str) -> Profile:
+    found = aws.director_store().get_profile(director_id)
+    assert found is not None
+    return found
 
 
 @pytest.fixture
 def offered(
     aws: Aws, load_directors: Loader, offered_request: MakeRequest, notify_app: ModuleType
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> Offered:
     """A TX request offered to three of six directors (first wave), with its offers by director id."""
     load_directors(6)
     request = offered_request()
@@ -79,26 +94,19 @@ def accept(aws: Aws, request: dict[str, Any], offer: dict[str, Any]) -> None:
 
 
 def test_notify_request_matched_introduces_clinic_and_accepted_director(
-    aws: Aws,
-    notify_app: ModuleType,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: LambdaContext,
+    aws: Aws, offered: Offered, deliver_twice: DeliverTwice
 ) -> None:
     # Given the first director accepted: the REQUEST item went from OFFERED to MATCHED
     request, [offer, *_] = offered
     accept(aws, request, offer)
     matched = aws.request_store().get_request(request["request_id"])
     assert matched is not None
-    director = aws.director_store().get_profile(offer["director_id"])
-    assert director is not None
+    director = profile(aws, offer["director_id"])
 
     # When notify receives that MODIFY record, and then again
-    first, again = deliver_twice(
-        notify_app, stream_record(matched, "MODIFY", old_item=request), lambda_context, aws
-    )
+    first = deliver_twice(stream_record(matched, "MODIFY", old_item=request))
 
     # Then the clinic and the director each got one introduction, and the redelivery sent nothing
-    assert again == []
     by_kind = {kind_of(m): m for m in first}
     assert sorted(by_kind) == ["intro_clinic", "intro_director"]
     to_clinic, to_director = by_kind["intro_clinic"], by_kind["intro_director"]
@@ -130,9 +138,8 @@ def test_notify_request_matched_introduces_clinic_and_accepted_director(
 )
 def test_notify_offer_closed_tells_its_director_once(
     aws: Aws,
-    notify_app: ModuleType,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: LambdaContext,
+    offered: Offered,
+    deliver_twice: DeliverTwice,
     answer: str,
     kind: str,
     subject: str,
@@ -146,16 +153,12 @@ def test_notify_offer_closed_tells_its_director_once(
         accept(aws, request, first)
     closed = aws.request_store().get_offer(request["request_id"], second["director_id"])
     assert closed is not None
-    director = aws.director_store().get_profile(second["director_id"])
-    assert director is not None
+    director = profile(aws, second["director_id"])
 
     # When notify receives that OFFER MODIFY record, and then again
-    sent, again = deliver_twice(
-        notify_app, stream_record(closed, "MODIFY", old_item=second), lambda_context, aws
-    )
+    sent = deliver_twice(stream_record(closed, "MODIFY", old_item=second))
 
     # Then that director got one email saying so, and the redelivery sent nothing
-    assert again == []
     [message] = sent
     assert (kind_of(message), message["To"], message["Subject"]) == (kind, director["email"], subject)
     assert f"Hello Dr. {director['last_name']}," in text_of(message)
@@ -167,10 +170,7 @@ def sweep_at(aws: Aws, moment: datetime) -> None:
 
 
 def test_notify_request_next_wave_sends_the_clinic_one_update(
-    aws: Aws,
-    notify_app: ModuleType,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: LambdaContext,
+    aws: Aws, offered: Offered, deliver_twice: DeliverTwice
 ) -> None:
     # Given the first wave expired unanswered and the sweep sent wave 2: REQUEST wave 1 -> 2, OFFERED
     request, found = offered
@@ -180,12 +180,9 @@ def test_notify_request_next_wave_sends_the_clinic_one_update(
     assert (next_wave["request_status"], next_wave["wave"]) == ("OFFERED", 2)
 
     # When notify receives that MODIFY record, and then again
-    sent, again = deliver_twice(
-        notify_app, stream_record(next_wave, "MODIFY", old_item=request), lambda_context, aws
-    )
+    sent = deliver_twice(stream_record(next_wave, "MODIFY", old_item=request))
 
     # Then the clinic got one update, and the redelivery sent nothing
-    assert again == []
     [message] = sent
     assert (kind_of(message), message["To"]) == ("clinic_update", request["contact"]["email"])
     assert message["Subject"] == "Your medical director search continues"
@@ -193,10 +190,7 @@ def test_notify_request_next_wave_sends_the_clinic_one_update(
 
 
 def test_notify_sla_alert_inserted_emails_ops_once(
-    aws: Aws,
-    notify_app: ModuleType,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: LambdaContext,
+    aws: Aws, offered: Offered, deliver_twice: DeliverTwice
 ) -> None:
     # Given the request is 20 hours old without an accept, and the sweep raised ALERT#SLA_20H
     request, _ = offered
@@ -204,10 +198,9 @@ def test_notify_sla_alert_inserted_emails_ops_once(
     [alert] = [i for i in aws.items() if (i["pk"], i["sk"]) == (request["request_id"], "ALERT#SLA_20H")]
 
     # When notify receives that INSERT record, and then again
-    sent, again = deliver_twice(notify_app, stream_record(alert), lambda_context, aws)
+    sent = deliver_twice(stream_record(alert))
 
     # Then ops got one email naming the request, and the redelivery sent nothing
-    assert again == []
     [message] = sent
     assert (kind_of(message), message["To"]) == ("ops_sla_20h", aws.environment["OPS_EMAIL"])
     assert message["Subject"] == f"[ops] SLA_20H for request {request['request_id']}"
