@@ -171,12 +171,10 @@ class Lifecycle:
     def accept(self, request_id: str, offer: dict[str, Any]) -> None:
         """The director opens the accept link (GET shows the confirmation page), then confirms (POST)."""
         from directormatch import tokens
-        from directormatch.vocabulary import OfferStatus
+        from directormatch.vocabulary import Action, OfferStatus
 
         expires = datetime.fromisoformat(offer["expires_at"])
-        token = tokens.issue(
-            tokens.keyring(), tokens.Action.ACCEPT, request_id, offer["director_id"], expires
-        )
+        token = tokens.issue(tokens.keyring(), Action.ACCEPT, request_id, offer["director_id"], expires)
         if (status := self.respond("respond_show", "GET", f"/offers/{token}")) != 200:
             raise RuntimeError(f"offer page answered {status}")
         status = self.respond("respond_accept", "POST", f"/offers/{token}/accept")
