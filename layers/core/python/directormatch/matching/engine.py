@@ -210,7 +210,7 @@ def _state_check(need: Need, c: License) -> tuple[Exclusion | None, str]:
     valid_until = need.start_by + LICENSE_MARGIN
     if expires_on < valid_until:
         return Exclusion.LICENSE_EXPIRING, ""
-    if need.needs_dea and (c.dea_expires_on is None or date.fromisoformat(c.dea_expires_on) < valid_until):
+    if need.needs_dea and (not c.dea_expires_on or date.fromisoformat(c.dea_expires_on) < valid_until):
         return Exclusion.NO_DEA_REGISTRATION, ""
     allowed, reason = rules.supervision_room(
         rules.rule_for(c.license_state), c.supervising_np, c.supervising_pa, need.np, need.pa
@@ -323,7 +323,7 @@ def _responsiveness(p: DirectorFilters) -> float:
 
 def _recently_offered(p: DirectorFilters, now: datetime) -> float:
     """1.0 when offered just now, fading to 0 over the fairness window."""
-    if p.last_offered_at is None:
+    if not p.last_offered_at:
         return 0.0
     age = now - datetime.fromisoformat(p.last_offered_at)
     return max(0.0, 1 - age / FAIRNESS_WINDOW)
