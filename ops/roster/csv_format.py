@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from directormatch import text
 from directormatch.vocabulary import US_STATES, Modality
 from ops.roster.directors import (
     DeaRegistration,
@@ -284,10 +285,17 @@ def _npi(cell: str) -> str:
     return npi
 
 
+def _checked(cell: str) -> str:
+    """Every cell first passes the one text rule (directormatch.text) within its edge spaces: a name
+    or an email reaches email headers and pages."""
+    try:
+        return text.checked(cell.strip())
+    except text.TextRefused as refused:
+        raise _FieldError(refused.message) from None
+
+
 def _name(cell: str) -> str:
     name = cell.strip()
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise _FieldError("must not contain line breaks, tabs or other control characters")
     if name.startswith(FORMULA_STARTS):
         raise _FieldError("must not start with =, +, - or @ (spreadsheets run such cells as formulas)")
     return name
@@ -338,7 +346,7 @@ def director_from_row(row: Mapping[str, str]) -> Director:
     problems: list[tuple[str, str]] = []
     for column in COLUMNS:
         try:
-            values[column] = _READERS[column](row.get(column) or "")
+            values[column] = _READERS[column](_checked(row.get(column) or ""))
         except _FieldError as error:
             problems.append((column, str(error)))
     if "licenses" in values:

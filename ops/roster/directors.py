@@ -18,13 +18,13 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     model_validator,
 )
 
 from directormatch import keys
+from directormatch.intake.contract import Email
 from directormatch.vocabulary import US_STATES, Modality
 
 # Opaque, stable director ids derived from the NPI, so re-importing a roster updates in place.
@@ -147,7 +147,7 @@ class Director(BaseModel):
     npi: Annotated[str, AfterValidator(_npi)]
     first_name: Name
     last_name: Name
-    email: EmailStr
+    email: Email  # the quote form's: the text rule, and an address SES can send to
     specialties: list[Specialty] = Field(min_length=1)
     modalities: list[Modality] = Field(min_length=1)
     modality_years: dict[Modality, int] = Field(default_factory=dict)

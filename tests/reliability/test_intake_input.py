@@ -167,7 +167,7 @@ BAD: list[tuple[str, dict[str, Any], int, str, str]] = [
         "contact.name",
         "control",
     ),
-    ("nul-notes", api_event(body=quote_body(notes="fine\x00then")), 422, "notes", "NUL"),
+    ("nul-notes", api_event(body=quote_body(notes="fine\x00then")), 422, "notes", "control characters"),
     # CR/LF in names and emails
     (
         "crlf-contact-name",

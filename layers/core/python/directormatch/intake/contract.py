@@ -3,7 +3,9 @@
 JSON bodies and form posts (intake.form maps flat fields onto this input) are validated by these
 models, and GET /openapi.json documents them from their JSON schema (intake.openapi). Errors of
 the checks written here carry their own `type` (PydanticCustomError), so the form and the site
-script choose their wording by type and field, never by English text.
+script choose their wording by type and field, never by English text. Every text field passes the
+one text rule (directormatch.text) before its own check; the enums (modalities, malpractice) take
+only their fixed words.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, PydanticKnownError, core_schema
 
-from directormatch import snapstart
+from directormatch import snapstart, text
 from directormatch.vocabulary import US_STATES, Modality
 
 # Hawaii is the westernmost state: a clinic there may still be on "yesterday" in UTC.
@@ -47,7 +49,23 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 200
 Malpractice = Literal["clinic_policy", "director_policy", "no_preference"]
 
 
+def _text(value: object, multiline: bool = False) -> object:
+    """The text rule, its refusal as the contract's error; a value that is no text goes on to the
+    field's own check."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return text.checked(value, multiline)
+    except text.TextRefused as refused:
+        raise PydanticCustomError(refused.reason, refused.message) from None
+
+
+def _multi_line(value: object) -> object:
+    return _text(value, multiline=True)
+
+
 def _upper_state(value: object) -> object:
+    value = _text(value)
     return value.strip().upper() if isinstance(value, str) else value
 
 
@@ -61,9 +79,10 @@ def _known_state(value: str) -> str:
 
 def _us_phone_e164(value: object) -> object:
     """North American numbers only: 10 digits, area code and exchange not starting with 0 or 1."""
+    value = _text(value)
     if not isinstance(value, str):
         return value
-    digits = re.sub(r"[\s().+-]", "", value)
+    digits = re.sub(_PHONE_SEPARATOR, "", value)
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     if not re.fullmatch(r"[2-9][0-9]{2}[2-9][0-9]{6}", digits):
@@ -80,16 +99,11 @@ def _raw_length_at_most_200(value: object) -> object:
     return value
 
 
-def _single_line(value: str) -> str:
-    if re.search(r"[\x00-\x1f\x7f]", value):
-        raise PydanticCustomError("control_characters", "must not contain line breaks or control characters")
-    return value
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise PydanticCustomError("nul_character", "must not contain NUL characters")
-    return value
+def _one_line(value: object) -> object:
+    """The length as sent first, then the text rule on what lies within the edge spaces (which
+    pydantic strips next: a name pasted with a trailing line break is still one line)."""
+    value = _raw_length_at_most_200(value)
+    return _text(value.strip(WHITE_SPACE)) if isinstance(value, str) else value
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -103,6 +117,7 @@ def _unique(values: list[Any]) -> list[Any]:
 
 def _iso_day(value: object) -> object:
     """Dates travel as ISO text ("2026-12-01"): pydantic would also read a Unix timestamp as a day."""
+    value = _text(value)
     if not isinstance(value, str):
         raise PydanticCustomError("date_type", "Input should be a valid date")
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value[:10]):
@@ -128,24 +143,61 @@ def _document_start_window(schema: dict[str, Any]) -> None:
     schema["pattern"] = f"^(?:{dates})$"
 
 
-# What the OpenAPI document says of the texts checked by the functions above (tests/unit/test_openapi
-# checks that the document and these checks agree): a name is one line, trimmed, of 2 or more
-# characters; notes hold no NUL; a phone is 10 digits (or 11 starting with 1) among separators.
-# The spaces are the Unicode White_Space that pydantic's strip_whitespace removes.
+# What the OpenAPI document says of the texts checked by the functions above (schemathesis, in
+# tests/reliability/test_intake_schema, checks that the document and these checks agree): a name is
+# one line, trimmed, of 2 or more characters; notes hold no character the text rule refuses; a phone
+# is 10 digits (or 11 starting with 1) among separators. The spaces are the Unicode White_Space that
+# pydantic's strip_whitespace removes; a phone's separators are those the text rule takes.
 WHITE_SPACE = (
     " \t\n\x0b\x0c\r\x85\xa0\u1680"
     + "".join(map(chr, range(0x2000, 0x200B)))
     + "\u2028\u2029\u202f\u205f\u3000"
 )
 _SPACES = "".join(f"\\u{ord(c):04x}" for c in WHITE_SPACE)
-_EDGE_CHAR = f"[^\\u0000-\\u001f\\u007f{_SPACES}]"
-SINGLE_LINE_PATTERN = f"^[{_SPACES}]*{_EDGE_CHAR}[^\\u0000-\\u001f\\u007f]*{_EDGE_CHAR}[{_SPACES}]*$"
-_SEPARATORS = "[\\s().+-]*"
+_PHONE_SEPARATOR = "[" + "".join(f"\\u{ord(c):04x}" for c in WHITE_SPACE if text.refusal(c) is None) + "().+-]"
+
+
+def _character_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    """Ranges of code points as the inside of a regex character class: \\uXXXX escapes in the Basic
+    Multilingual Plane (JSON Schema's and Python's regexes both read them), the characters themselves
+    beyond it."""
+
+    def one(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+    return "".join(one(first) if first == last else f"{one(first)}-{one(last)}" for first, last in ranges)
+
+
+def _document_one_line(schema: dict[str, Any]) -> None:
+    refused = _character_class(text.refused_ranges())
+    edge = f"[^{refused}{_SPACES}]"
+    schema["pattern"] = f"^[{_SPACES}]*{edge}[^{refused}]*{edge}[{_SPACES}]*$"
+
+
+def _document_multi_line(schema: dict[str, Any]) -> None:
+    schema["pattern"] = f"^[^{_character_class(text.refused_ranges(multiline=True))}]*$"
+
+
+def _document_website(schema: dict[str, Any]) -> None:
+    schema["pattern"] = f"^[Hh][Tt][Tt][Pp][Ss]?://[^{_character_class(text.refused_ranges())}]*$"
+
+
+_SEPARATORS = f"{_PHONE_SEPARATOR}*"
 _AREA_OR_EXCHANGE = f"[2-9](?:{_SEPARATORS}[0-9]){{2}}"
 US_PHONE_PATTERN = (
     f"^{_SEPARATORS}(?:1{_SEPARATORS})?{_AREA_OR_EXCHANGE}{_SEPARATORS}{_AREA_OR_EXCHANGE}"
     f"(?:{_SEPARATORS}[0-9]){{4}}{_SEPARATORS}$"
 )
+
+
+def _sendable(address: str) -> str:
+    """SES sends to 7-bit ASCII addresses only: a domain in Unicode goes out in Punycode
+    (mail.render.ascii_address), a local part in Unicode cannot go at all."""
+    if not address.partition("@")[0].isascii():
+        raise PydanticCustomError(
+            "email_not_ascii", "must have only ASCII characters before the @: we cannot send mail to it"
+        )
+    return address
 
 
 def _document_email(schema: dict[str, Any]) -> None:
@@ -159,10 +211,9 @@ def _document_email(schema: dict[str, Any]) -> None:
 
 SingleLine = Annotated[
     str,
-    BeforeValidator(_raw_length_at_most_200),
+    BeforeValidator(_one_line),
     StringConstraints(strip_whitespace=True, min_length=2, max_length=200),
-    AfterValidator(_single_line),
-    Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
+    Field(json_schema_extra=_document_one_line),
 ]
 UsState = Annotated[
     str,
@@ -182,7 +233,8 @@ UsPhone = Annotated[
 ]
 Email = Annotated[
     EmailStr,
-    AfterValidator(_single_line),
+    BeforeValidator(_text),
+    AfterValidator(_sendable),
     Field(json_schema_extra=_document_email),
 ]
 
@@ -227,7 +279,9 @@ class WholeNumber:
 
 Count = Annotated[int, WholeNumber(ge=0, le=500)]
 Notes = Annotated[
-    str, Field(max_length=2000, json_schema_extra={"pattern": "^[^\\u0000]*$"}), AfterValidator(_no_nul)
+    str,
+    Field(max_length=2000, json_schema_extra=_document_multi_line),
+    BeforeValidator(_multi_line),
 ]
 
 
@@ -242,9 +296,7 @@ class Contract(BaseModel):
 
 class Clinic(Contract):
     name: SingleLine
-    website: Annotated[HttpUrl, Field(json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"})] | None = (
-        None
-    )
+    website: Annotated[HttpUrl, BeforeValidator(_text), Field(json_schema_extra=_document_website)] | None = None
 
 
 class Contact(Contract):
@@ -356,7 +408,9 @@ LIMITS = ("ge", "le", "min_length", "max_length")
 
 
 def _field_error(error: Any) -> FieldError:
-    field = ".".join(str(part) for part in error["loc"]) or "body"
+    # The path holds the keys as sent: an unknown key may carry anything, a lone surrogate included,
+    # which no JSON answer can encode.
+    field = text.scrubbed(".".join(str(part) for part in error["loc"])) or "body"
     if error["type"] == "extra_forbidden":
         message = "is not a field of this request"
     elif error["type"] == "missing":

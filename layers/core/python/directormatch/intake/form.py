@@ -56,6 +56,11 @@ WORDINGS: dict[str, str] = {
     "bool_type": "needs a yes or no.",
     **dict.fromkeys(("enum", "literal_error"), "needs one of the choices."),
     "missing": "is required.",
+    # The text rule (directormatch.text): characters pasted from another program, never typed.
+    "lone_surrogate": "holds a damaged character; please type it again.",
+    "line_separator": "holds a hidden line break, often pasted from a word processor; please type it again.",
+    "bidi_control": "holds hidden text-direction marks, often pasted; please type it again.",
+    "zero_width": "holds hidden zero-width characters, often pasted; please type it again.",
 }
 # pydantic's EmailStr reports a "value_error": the field tells it apart.
 FIELD_WORDINGS = {("contact.email", "value_error"): "must be an email address, like you@yourclinic.com."}
@@ -63,7 +68,7 @@ FIELD_WORDINGS = {("contact.email", "value_error"): "must be an email address, l
 PREDICATES = {
     "us_phone",
     "control_characters",
-    "nul_character",
+    "email_not_ascii",
     "duplicates",
     "date_too_early",
     "date_too_late",

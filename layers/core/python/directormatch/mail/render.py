@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from email import policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from directormatch import text
 from directormatch.aws import clients as aws
 from directormatch.errors import EmailNotSent
 from directormatch.mail import labels
@@ -64,9 +66,38 @@ def unicode_safe(value: str) -> str:
 
 
 def header_safe(value: str) -> str:
-    """Header values never carry user line breaks or control characters (header injection), nor a
-    lone surrogate."""
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", unicode_safe(value)).strip()
+    """A header value a mail reader reads back as one line, as written, whatever was stored: the text
+    rule's scrub (directormatch.text: line breaks, controls and separators become spaces, invisible
+    characters go, a lone surrogate becomes U+FFFD), runs of spaces made one, and each "=?" opened
+    up, since Python's email package (and mail clients after it) read "=?charset?q?...?=" in a header
+    as an encoded word, which may decode to a line break. The policy folds and encodes the rest."""
+    return " ".join(text.scrubbed(value).split()).replace("=?", "= ?")
+
+
+def ascii_address(address: str) -> str:
+    """The address with its domain in Punycode (IDNA 2008, as email_validator reads it): SES takes
+    7-bit ASCII addresses only. Anything else stays as header_safe leaves it."""
+    safe = header_safe(address)
+    local, at, domain = safe.rpartition("@")
+    if not at or domain.isascii():
+        return safe
+    import idna
+
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode()}"
+    except UnicodeError:  # idna.IDNAError is one
+        return safe
+
+
+def mailbox(address: str, name: str = "") -> Address:
+    """A header's mailbox. An address that does not parse (the contract and the roster refuse it,
+    but another path may have stored it) becomes the display name of an empty address: the message
+    still builds, and SES refuses the send, as it should."""
+    display_name, addr_spec = header_safe(name), ascii_address(address)
+    try:
+        return Address(display_name=display_name, addr_spec=addr_spec)
+    except (ValueError, HeaderParseError):  # the header defects are ValueErrors
+        return Address(display_name=" ".join(filter(None, (display_name, addr_spec))))
 
 
 @dataclass(frozen=True)
@@ -98,17 +129,15 @@ def render(kind: str, to: str, idempotency_ref: str, template: str = "", **conte
 
 
 def to_mime(email: Email, sender: str) -> EmailMessage:
+    """The message as SES sends it. Never raises on what its headers carry: every value is made safe
+    first (header_safe, mailbox), then folded and encoded by the policy."""
     message = EmailMessage(policy=MIME_POLICY)
-    message["From"] = formataddr(("DirectorMatch", sender))
-    message["To"] = (
-        formataddr((header_safe(email.to_name), header_safe(email.to)))
-        if email.to_name
-        else header_safe(email.to)
-    )
+    message["From"] = mailbox(sender, "DirectorMatch")
+    message["To"] = mailbox(email.to, email.to_name)
     message["Subject"] = header_safe(email.subject)
-    message["Message-ID"] = email.message_id or make_msgid(domain=MESSAGE_ID_DOMAIN)
+    message["Message-ID"] = header_safe(email.message_id) or make_msgid(domain=MESSAGE_ID_DOMAIN)
     if email.reply_to:
-        message["Reply-To"] = header_safe(email.reply_to)
+        message["Reply-To"] = mailbox(email.reply_to)
     if email.correlation_id:
         message["X-Correlation-ID"] = header_safe(email.correlation_id)
     message.set_content(unicode_safe(email.text))
@@ -131,7 +160,7 @@ class Mailer:
     def send(self, email: Email) -> str:
         request: dict[str, Any] = {
             "FromEmailAddress": self.sender,
-            "Destination": {"ToAddresses": [header_safe(email.to)]},
+            "Destination": {"ToAddresses": [ascii_address(email.to)]},
             "Content": {"Raw": {"Data": to_mime(email, self.sender).as_bytes()}},
             "EmailTags": [{"Name": "kind", "Value": email.kind}],
         }
