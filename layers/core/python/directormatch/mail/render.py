@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from email import policy
 from email.errors import HeaderParseError
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).parent / "templates"
 MESSAGE_ID_DOMAIN = "directormatch"
+MESSAGE_ID = re.compile(r"<[^\s<>@]+@[A-Za-z0-9.-]+>")
+# RFC 5321's limit on an address; a display name longer than ours ever are is cut.
+MAX_ADDRESS = 254
+MAX_DISPLAY_NAME = 200
 # RFC 5322 line limit; CRLF line ends as SMTP expects.
 MIME_POLICY = policy.SMTP.clone(max_line_length=998)
 
@@ -90,14 +96,27 @@ def ascii_address(address: str) -> str:
 
 
 def mailbox(address: str, name: str = "") -> Address:
-    """A header's mailbox. An address that does not parse (the contract and the roster refuse it,
-    but another path may have stored it) becomes the display name of an empty address: the message
-    still builds, and SES refuses the send, as it should."""
-    display_name, addr_spec = header_safe(name), ascii_address(address)
-    try:
-        return Address(display_name=display_name, addr_spec=addr_spec)
-    except (ValueError, HeaderParseError):  # the header defects are ValueErrors
-        return Address(display_name=" ".join(filter(None, (display_name, addr_spec))))
+    """A header's mailbox. An address that does not parse, or is longer than SMTP allows (the
+    contract and the roster refuse both, but another path may have stored one), becomes the display
+    name of an empty address: the message still builds, and SES refuses the send, as it should.
+    Display names are cut short: the folder cannot split a long one over lines."""
+    display_name, addr_spec = header_safe(name)[:MAX_DISPLAY_NAME], ascii_address(address)
+    if len(addr_spec) <= MAX_ADDRESS:
+        try:
+            return Address(display_name=display_name, addr_spec=addr_spec)
+        except (ValueError, HeaderParseError):  # the header defects are ValueErrors
+            pass
+    return Address(display_name=" ".join(filter(None, (display_name, addr_spec)))[:MAX_DISPLAY_NAME])
+
+
+def message_id_header(message_id: str) -> str:
+    """Ours are `<kind.ids@directormatch>`. One that is not a plain ASCII id within the line limit
+    (ids stored by another path) is replaced by a digest of it: still the same for the same email."""
+    safe = header_safe(message_id)
+    if safe.isascii() and len(safe) <= MAX_ADDRESS and MESSAGE_ID.fullmatch(safe):
+        return safe
+    digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"<{digest}@{MESSAGE_ID_DOMAIN}>"
 
 
 @dataclass(frozen=True)
@@ -135,7 +154,9 @@ def to_mime(email: Email, sender: str) -> EmailMessage:
     message["From"] = mailbox(sender, "DirectorMatch")
     message["To"] = mailbox(email.to, email.to_name)
     message["Subject"] = header_safe(email.subject)
-    message["Message-ID"] = header_safe(email.message_id) or make_msgid(domain=MESSAGE_ID_DOMAIN)
+    message["Message-ID"] = (
+        message_id_header(email.message_id) if email.message_id else make_msgid(domain=MESSAGE_ID_DOMAIN)
+    )
     if email.reply_to:
         message["Reply-To"] = mailbox(email.reply_to)
     if email.correlation_id:
