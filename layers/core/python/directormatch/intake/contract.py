@@ -154,7 +154,8 @@ WHITE_SPACE = (
     + "\u2028\u2029\u202f\u205f\u3000"
 )
 _SPACES = "".join(f"\\u{ord(c):04x}" for c in WHITE_SPACE)
-_PHONE_SEPARATOR = "[" + "".join(f"\\u{ord(c):04x}" for c in WHITE_SPACE if text.refusal(c) is None) + "().+-]"
+_PHONE_SPACES = "".join(f"\\u{ord(c):04x}" for c in WHITE_SPACE if text.refusal(c) is None)
+_PHONE_SEPARATOR = f"[{_PHONE_SPACES}().+-]"
 
 
 def _character_class(ranges: tuple[tuple[int, int], ...]) -> str:
@@ -296,7 +297,9 @@ class Contract(BaseModel):
 
 class Clinic(Contract):
     name: SingleLine
-    website: Annotated[HttpUrl, BeforeValidator(_text), Field(json_schema_extra=_document_website)] | None = None
+    website: Annotated[HttpUrl, BeforeValidator(_text), Field(json_schema_extra=_document_website)] | None = (
+        None
+    )
 
 
 class Contact(Contract):
