@@ -149,6 +149,61 @@ def test_form_post_with_invalid_fields_lists_each_with_its_label_and_stores_noth
     assert aws.items() == []
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("clinic_name", "A\u2028B", "<strong>Clinic name</strong> holds a hidden line break"),
+        ("contact_name", "Maria\u2029Delgado", "<strong>Your name</strong> holds a hidden line break"),
+        (
+            "clinic_name",
+            "Blue\u202egnp.exe",
+            "<strong>Clinic name</strong> holds hidden text-direction marks",
+        ),
+        (
+            "contact_name",
+            "Maria\u200bDelgado",
+            "<strong>Your name</strong> holds hidden zero-width characters",
+        ),
+        ("clinic_name", "Blue\x85bonnet", "<strong>Clinic name</strong> must not contain line breaks or"),
+        ("notes", "fine\x00then", "<strong>Notes</strong> must not contain control characters"),
+        ("contact_email", "zo\u00eb@bluebonnet.example", "<strong>Work email</strong> must have only ASCII"),
+    ],
+    ids=["line-separator", "paragraph-separator", "bidi", "zero-width", "next-line", "nul-notes", "email"],
+)
+def test_form_post_with_characters_no_one_types_gets_a_422_page_naming_the_field_and_stores_nothing(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext, name: str, value: str, problem: str
+) -> None:
+    # Given the form with one field holding what a paste from another program can bring
+    event = form_event(form_fields(**{name: value}))
+
+    # When it is posted
+    status, response, page = post_form(intake_app, lambda_context, event)
+
+    # Then the answer is a 422 page naming that field in words, and nothing is stored
+    assert status == 422
+    assert header(response, "Content-Type") == "text/html"
+    assert problem in page
+    assert page.count("<li data-field=") == 1
+    assert aws.items() == []
+
+
+def test_form_post_with_a_lone_surrogate_gets_a_422_page_and_stores_nothing(
+    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a form body holding a lone surrogate as text (a browser's bytes cannot: percent-encoded
+    # surrogate bytes decode to U+FFFD)
+    event = form_event(form_fields(contact_name="Maria __SURROGATE__ D"))
+    event["body"] = event["body"].replace("__SURROGATE__", "\ud800")
+
+    # When it is posted
+    status, _, page = post_form(intake_app, lambda_context, event)
+
+    # Then the page names the field, and nothing is stored
+    assert status == 422
+    assert "<strong>Your name</strong> holds a damaged character" in page
+    assert aws.items() == []
+
+
 def test_form_error_page_escapes_what_was_typed(
     aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:

@@ -128,7 +128,7 @@ def build_all(bad: str) -> list[Email]:
         parameters = inspect.signature(build).parameters
         unknown = [p for p in parameters if p not in ARGUMENTS and p not in TEXT_ARGUMENTS]
         assert not unknown, f"{name} takes {unknown}: give them hostile values in ARGUMENTS"
-        arguments = {p: ARGUMENTS[p](bad) if p in ARGUMENTS else bad for p in parameters}
+        arguments: dict[str, Any] = {p: ARGUMENTS[p](bad) if p in ARGUMENTS else bad for p in parameters}
         if "alert" in parameters:
             for kind in AlertKind:
                 alert = {**arguments["alert"], "alert": kind, "sk": f"ALERT#{kind}"}

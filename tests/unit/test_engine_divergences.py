@@ -5,7 +5,8 @@ surrogates still encodes)."""
 from __future__ import annotations
 
 from directormatch.aws.attributes import from_attributes, to_attributes
-from directormatch.mail.render import header_safe, unicode_safe
+from directormatch.mail.render import header_safe
+from directormatch.text import unicode_safe
 
 
 def test_items_never_hold_an_empty_map_at_any_depth() -> None:

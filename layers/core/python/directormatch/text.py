@@ -94,6 +94,17 @@ def scrubbed(value: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept))
 
 
+def unicode_safe(value: str) -> str:
+    """`value` with each lone UTF-16 surrogate (no UTF-8 form) replaced by U+FFFD. The rule refuses
+    them, but an item stored before, or written by another path, must not make every email or page
+    quoting it fail with UnicodeEncodeError (DynamoDB Local stores them; moto refuses them)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
 def _refused(text: str, position: int, char: str, multiline: bool) -> str | None:
     category = unicodedata.category(char)
     if category == "Cs":

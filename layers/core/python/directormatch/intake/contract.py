@@ -32,6 +32,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, PydanticKnownError, core_schema
@@ -294,6 +295,16 @@ class Contract(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _readable_keys(cls, data: Any) -> Any:
+        """pydantic cannot read a key holding a lone surrogate (JSON's "\\ud800"): it would answer
+        "unable to parse raw data as a unicode string" for the whole object. With U+FFFD in its
+        place the key is named, as a field this request does not have."""
+        if isinstance(data, dict) and not all(isinstance(k, str) and k.isascii() for k in data):
+            return {text.unicode_safe(k) if isinstance(k, str) else k: v for k, v in data.items()}
+        return data
+
 
 class Clinic(Contract):
     name: SingleLine
@@ -411,9 +422,7 @@ LIMITS = ("ge", "le", "min_length", "max_length")
 
 
 def _field_error(error: Any) -> FieldError:
-    # The path holds the keys as sent: an unknown key may carry anything, a lone surrogate included,
-    # which no JSON answer can encode.
-    field = text.scrubbed(".".join(str(part) for part in error["loc"])) or "body"
+    field = ".".join(str(part) for part in error["loc"]) or "body"
     if error["type"] == "extra_forbidden":
         message = "is not a field of this request"
     elif error["type"] == "missing":

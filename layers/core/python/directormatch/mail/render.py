@@ -18,6 +18,7 @@ from directormatch import text
 from directormatch.aws import clients as aws
 from directormatch.errors import EmailNotSent
 from directormatch.mail import labels
+from directormatch.text import unicode_safe
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -58,17 +59,6 @@ def minute(moment: object) -> str:
 def render_page(name: str, **context: Any) -> str:
     """A web page from templates/<name>.html (same autoescaped environment as the emails)."""
     return unicode_safe(_environment().get_template(f"{name}.html").render(**context))
-
-
-def unicode_safe(value: str) -> str:
-    """`value` with each lone UTF-16 surrogate (no UTF-8 form) replaced by U+FFFD. Intake refuses
-    them, but an item stored before, or written by another path, must not make every email or page
-    quoting it fail with UnicodeEncodeError (DynamoDB Local stores them; moto refused them)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return value
 
 
 def header_safe(value: str) -> str:
