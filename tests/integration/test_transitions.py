@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email import policy
@@ -21,7 +22,7 @@ from directormatch.records import Profile
 from local import template
 from local.lambdas import LambdaContext
 from tests.events import stream_event, stream_record
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, on_dynamodb_local
 
 MakeRequest = Callable[..., dict[str, Any]]
 Loader = Callable[..., list[dict[str, Any]]]
@@ -127,6 +128,57 @@ def test_notify_request_matched_introduces_clinic_and_accepted_director(
     ):
         assert detail in director_text
     assert f"Hello Dr. {director['last_name']}," in director_text
+
+
+def test_notify_request_matched_introduces_both_even_when_stored_names_break_lines(
+    aws: Aws,
+    notify_app: ModuleType,
+    offered: tuple[dict[str, Any], list[dict[str, Any]]],
+    lambda_context: FakeLambdaContext,
+) -> None:
+    # Given a request and a director profile stored before intake and the roster refused Unicode line
+    # breaks, controls and bidi marks (on DynamoDB Local, which stores them, lone surrogates too)
+    request, [offer, *_] = offered
+    lone = "\ud800" if on_dynamodb_local() else ""
+    names = {
+        ":clinic": f"A\u2028B\u2029C\x85D{lone}",
+        ":contact": f"Maria\u202e\r\nBcc: x@evil.example{lone}",
+        ":first": f"Avery\u2028\x00{lone}",
+    }
+    update = aws.dynamodb.update_item
+    update(
+        TableName=aws.requests_table,
+        Key={"pk": {"S": request["request_id"]}, "sk": {"S": "REQUEST"}},
+        UpdateExpression="SET clinic.#name = :clinic, contact.#name = :contact",
+        ExpressionAttributeNames={"#name": "name"},
+        ExpressionAttributeValues={":clinic": {"S": names[":clinic"]}, ":contact": {"S": names[":contact"]}},
+    )
+    update(
+        TableName=aws.directors_table,
+        Key={"pk": {"S": offer["director_id"]}, "sk": {"S": "PROFILE"}},
+        UpdateExpression="SET first_name = :first",
+        ExpressionAttributeValues={":first": {"S": names[":first"]}},
+    )
+    stored = aws.request_store().get_request(request["request_id"])
+    assert stored is not None
+    accept(aws, stored, offer)
+    matched = aws.request_store().get_request(request["request_id"])
+    assert matched is not None
+
+    # When notify receives the REQUEST's MODIFY record (OFFERED -> MATCHED)
+    first, _ = deliver_twice(
+        notify_app, stream_record(matched, "MODIFY", old_item=stored), lambda_context, aws
+    )
+
+    # Then both introductions went out: the director's names the clinic on one line
+    by_kind = {kind_of(m): m for m in first}
+    assert sorted(by_kind) == ["intro_clinic", "intro_director"]
+    replaced = "\ufffd" if lone else ""
+    assert by_kind["intro_director"]["Subject"] == f"Introduction: A B C D{replaced}"
+    for message in first:
+        for name, value in message.items():
+            assert not re.search("[\r\n\x85\u2028\u2029\x00]", str(value)), (name, str(value))
+        assert message["Bcc"] is None
 
 
 @pytest.mark.parametrize(
