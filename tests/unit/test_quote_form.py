@@ -7,6 +7,8 @@ import pytest
 from directormatch.intake.contract import FieldError
 from directormatch.intake.form import (
     LABELS,
+    PREDICATES,
+    WORDINGS,
     Problem,
     back_link,
     contract_fields,
@@ -16,6 +18,7 @@ from directormatch.intake.form import (
     is_form_post,
     parse,
 )
+from directormatch.text import MESSAGES as TEXT_RULE_MESSAGES
 
 
 def test_contract_fields_blank_answers_are_left_out_and_counts_become_numbers() -> None:
@@ -116,6 +119,20 @@ def test_describe_words_errors_by_type_with_the_form_labels(error: FieldError, t
 
     # Then it reads as a sentence led by the form's label
     assert problem.text.startswith(text)
+
+
+@pytest.mark.parametrize("reason", sorted(TEXT_RULE_MESSAGES))
+def test_describe_words_every_text_rule_refusal_for_people(reason: str) -> None:
+    # Given the API's error for a name the text rule refused for this reason
+    error = FieldError(field="contact.name", message=TEXT_RULE_MESSAGES[reason], type=reason)
+
+    # When the no-JavaScript page words it
+    problem = describe(error)
+
+    # Then it leads with the form's label and says it in the page's words (never pydantic's)
+    assert problem.text.startswith("Your name ")
+    assert reason in WORDINGS or reason in PREDICATES
+    assert problem.text.endswith(".")
 
 
 def test_in_form_order_sorts_problems_as_the_form_shows_its_fields() -> None:

@@ -113,6 +113,13 @@ def test_parse_roster_sample_file_every_row_is_valid() -> None:
         ("first_name", "", "at least 1 character"),
         ("first_name", "=HYPERLINK(1)", "formulas"),
         ("last_name", "Oka\nfor", "line breaks"),
+        ("first_name", "Avery\u2028Bcc: x@evil.example", "line or paragraph separators"),
+        ("last_name", "Oka\x85for", "control characters"),
+        ("last_name", "Oka\u202efor", "text-direction"),
+        ("first_name", "Avery \ud800", "lone UTF-16 surrogate"),
+        ("email", "avery\u200b.okafor@clinic.example", "zero-width"),
+        ("email", "zo\u00eb@clinic.example", "ASCII characters before the @"),
+        ("licenses", "TX:L12\u200b345:2027-08-31", "zero-width"),
         ("email", "avery.okafor", "not a valid email address"),
         ("email", "avery@localhost", "not a valid email address"),
         ("specialties", "dermatolgy", "unknown specialty 'dermatolgy'"),
@@ -162,6 +169,18 @@ def test_parse_roster_bad_cell_reports_its_line_column_and_reason(
     assert str(parsed.errors[0]).startswith(f"line 3: {column}: ")
     # And the valid row is kept
     assert [r.line for r in parsed.rows] == [2]
+
+
+def test_parse_roster_names_come_back_in_nfc_and_unicode_domains_are_kept() -> None:
+    # Given a row whose name was typed with a combining accent, and whose email domain is in Unicode
+    text = roster_text(row(first_name="Jose\u0301", email="avery@cl\u00ednica.example"))
+
+    # When the file is parsed
+    [parsed] = parse_roster(text).rows
+
+    # Then the name is precomposed, and the address kept (mail sends the domain in Punycode)
+    assert parsed.director.first_name == "Jos\u00e9"
+    assert parsed.director.email == "avery@cl\u00ednica.example"
 
 
 def test_parse_roster_report_never_repeats_names_or_emails() -> None:
