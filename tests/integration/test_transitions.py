@@ -161,7 +161,7 @@ def test_notify_request_matched_introduces_both_even_when_stored_names_break_lin
     )
     stored = aws.request_store().get_request(request["request_id"])
     assert stored is not None
-    accept(aws, stored, offer)
+    accept(aws, request, offer)
     matched = aws.request_store().get_request(request["request_id"])
     assert matched is not None
 
