@@ -16,6 +16,7 @@ import pytest
 
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_local_stack import quote_body
+from tests.integration.test_intake_form import form_fields
 
 pytestmark = pytest.mark.e2e
 JSON = {"Content-Type": "application/json"}
@@ -89,22 +90,7 @@ def test_stack_hostile_text_in_a_form_post_is_refused_with_a_page_and_nothing_is
 ) -> None:
     # Given the quote form posted without JavaScript, its clinic name holding U+2028
     marker = uuid.uuid4().hex
-    body = quote_body()
-    form = {
-        "clinic_name": "A\u2028B",
-        "contact_name": "Maria Delgado",
-        "contact_email": "maria@clinic.example",
-        "contact_phone": "(512) 555-0147",
-        "states": "TX",
-        "modalities": "aesthetics",
-        "supervisees_np": "1",
-        "supervisees_pa": "0",
-        "locations": "1",
-        "start_by": str(body["start_by"]),
-        "controlled_substances": "no",
-        "notes": f"e2e {marker}",
-        "consent": "yes",
-    }
+    form = form_fields(clinic_name="A\u2028B", notes=f"e2e {marker}")
 
     # When it is posted
     status, headers, data = local_stack.request("POST", "/quote-requests", urlencode(form).encode(), FORM)
