@@ -171,7 +171,7 @@ def test_form_post_with_invalid_fields_lists_each_with_its_label_and_stores_noth
     ids=["line-separator", "paragraph-separator", "bidi", "zero-width", "next-line", "nul-notes", "email"],
 )
 def test_form_post_with_characters_no_one_types_gets_a_422_page_naming_the_field_and_stores_nothing(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext, name: str, value: str, problem: str
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext, name: str, value: str, problem: str
 ) -> None:
     # Given the form with one field holding what a paste from another program can bring
     event = form_event(form_fields(**{name: value}))
@@ -188,7 +188,7 @@ def test_form_post_with_characters_no_one_types_gets_a_422_page_naming_the_field
 
 
 def test_form_post_with_a_lone_surrogate_gets_a_422_page_and_stores_nothing(
-    aws: Aws, intake_app: ModuleType, lambda_context: FakeLambdaContext
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a form body holding a lone surrogate as text (a browser's bytes cannot: percent-encoded
     # surrogate bytes decode to U+FFFD)

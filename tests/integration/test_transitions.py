@@ -131,10 +131,7 @@ def test_notify_request_matched_introduces_clinic_and_accepted_director(
 
 
 def test_notify_request_matched_introduces_both_even_when_stored_names_break_lines(
-    aws: Aws,
-    notify_app: ModuleType,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    lambda_context: FakeLambdaContext,
+    aws: Aws, offered: Offered, deliver_twice: DeliverTwice
 ) -> None:
     # Given a request and a director profile stored before intake and the roster refused Unicode line
     # breaks, controls and bidi marks (on DynamoDB Local, which stores them, lone surrogates too)
@@ -166,9 +163,7 @@ def test_notify_request_matched_introduces_both_even_when_stored_names_break_lin
     assert matched is not None
 
     # When notify receives the REQUEST's MODIFY record (OFFERED -> MATCHED)
-    first, _ = deliver_twice(
-        notify_app, stream_record(matched, "MODIFY", old_item=stored), lambda_context, aws
-    )
+    first = deliver_twice(stream_record(matched, "MODIFY", old_item=stored))
 
     # Then both introductions went out: the director's names the clinic on one line
     by_kind = {kind_of(m): m for m in first}
