@@ -31,6 +31,7 @@ from tests.reliability.helpers import (
     post_quote,
     queue_messages,
     sent,
+    stream_alert_message_ids,
     stream_pump,
     stream_reader,
     table_items,
@@ -115,8 +116,10 @@ def test_one_poison_record_in_ten_nine_processed_and_only_it_reported(
         "item_sk",
         "error",
         "failed_at",
+        "invocation",
         "ttl",
     }
+    assert entry["invocation"] == apps.context.aws_request_id
 
 
 def ledger_entries(aws: Aws) -> list[dict[str, Any]]:
@@ -183,11 +186,14 @@ def test_poison_request_exhausts_retries_lands_in_failure_queue_and_replay_puts_
     # When the pump delivers the stream to match and notify until nothing is left
     drain(pump)
 
-    # Then the nine were matched and every email they call for went out once
+    # Then the nine were matched and every email they call for went out once, and ops got one
+    # alert per function that gave up on the poison record
     for request_id in ids:
         assert aws.request_store().get_request(request_id)["request_status"] == "OFFERED"  # type: ignore[index]
     expected = set().union(*(expected_message_ids(aws, i) for i in ids))
-    assert {m.message_id for m in sent(aws)} == expected
+    alerts = stream_alert_message_ids(aws.request_store().partition(POISON_ID))
+    assert len(alerts) == 2
+    assert {m.message_id for m in sent(aws)} == expected | alerts
     assert duplicates(sent(aws)) == 0
     # And each function, after its MaximumRetryAttempts, sent the batch's coordinates to the queue:
     # enough to find the records again (stream, shard, first and last sequence numbers, function)
@@ -232,6 +238,10 @@ def test_poison_request_exhausts_retries_lands_in_failure_queue_and_replay_puts_
     assert sum(line.startswith("replayed") for line in output.splitlines()) == 2
     assert "2 message(s): 2 done, 0 left in the queue" in output
     assert queue_messages(aws) == []
+    # And its two alerts are resolved: the status page no longer says the request is delayed
+    alert_items = [i for i in aws.request_store().partition(POISON_ID) if i["sk"].startswith("ALERT#STREAM")]
+    assert len(alert_items) == 2
+    assert all(i.get("resolved_at") for i in alert_items)
     # And the tenth request is matched, and every email of all ten went out exactly once
     poison = aws.request_store().get_request(POISON_ID)
     assert poison is not None
@@ -285,12 +295,16 @@ def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
     # When the pump delivers the stream and notify fails every retry
     drain(pump)
 
-    # Then nothing was sent, no claim is left behind, and notify's batch is in the failure queue
+    # Then nothing was sent, no claim is left behind, and notify's batch is in the failure queue,
+    # with the batch of the four ops alerts it raised (one per email), which could not be sent
+    # either (SES is down: the queue's alarm tells ops) and raised no alert of their own
     assert sent(aws) == []
     assert outage.attempts > 0
-    assert not [i for i in aws.request_store().partition(request_id) if i["sk"].startswith("EMAIL#")]
-    [message] = queue_messages(aws)
-    assert message["requestContext"]["functionArn"] == "NotifyFunction"
+    partition = aws.request_store().partition(request_id)
+    assert not [i for i in partition if i["sk"].startswith("EMAIL#")]
+    assert len([i for i in partition if i["sk"].startswith("ALERT#STREAM_FAILED#notify#")]) == 4
+    messages = queue_messages(aws)
+    assert [m["requestContext"]["functionArn"] for m in messages] == ["NotifyFunction"] * 2
 
     # When SES is back and replay runs (the stream's records trimmed, in one variant)
     outage.down = False
@@ -301,16 +315,17 @@ def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
             return error_response(request.url, 400, "TrimmedDataAccessException", "records trimmed")
 
         runner.streams.meta.events.register_first("before-send.dynamodbstreams.GetShardIterator", trim)
-    [outcome] = runner.run(failure_queue_url(aws))
+    outcomes = runner.run(failure_queue_url(aws))
 
-    # Then the batch was replayed, from the stream or else from the ledger and the table
-    assert (outcome.status, outcome.source) == ("replayed", "table" if trimmed else "stream")
+    # Then both batches were replayed, from the stream or else from the ledger and the table
+    source = "table" if trimmed else "stream"
+    assert [(o.status, o.source) for o in outcomes] == [("replayed", source)] * 2
     assert queue_messages(aws) == []
-    # And the receipt and the three offers went out exactly once
-    messages = sent(aws)
+    # And the receipt, the three offers and the four ops alerts went out exactly once
+    emails = sent(aws)
     expected = expected_message_ids(aws, request_id)
-    lost = len(expected - {m.message_id for m in messages})
-    tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(messages))
-    assert {m.message_id for m in messages} == expected
-    assert len(expected) == 4
-    assert duplicates(messages) == 0
+    lost = len(expected - {m.message_id for m in emails})
+    tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(emails))
+    assert {m.message_id for m in emails} == expected
+    assert len(expected) == 8
+    assert duplicates(emails) == 0
