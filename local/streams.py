@@ -103,7 +103,9 @@ class StreamPump:
         dynamodb = session.client("dynamodb")
         streams = session.client("dynamodbstreams")
         self.subscriptions = [
-            Subscription(spec, dynamodb.describe_table(TableName=spec.table)["Table"]["LatestStreamArn"], streams)
+            Subscription(
+                spec, dynamodb.describe_table(TableName=spec.table)["Table"]["LatestStreamArn"], streams
+            )
             for spec in subscriptions
         ]
         self._stop = threading.Event()

@@ -42,4 +42,3 @@ class Topics:
         queue = template.dead_letter_queue(function)
         if queue:
             self.sqs.send_message(QueueUrl=self.queues[queue], MessageBody=json.dumps(event))
-

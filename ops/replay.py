@@ -4,8 +4,9 @@ When the match or notify function fails a record MaximumRetryAttempts times, Lam
 batch's coordinates to the StreamFailureTopic, which puts them in the StreamFailureQueue (a stack
 output; an alarm fires when it is not empty): the function, the stream, the shard and the first and
 last sequence numbers, never the records themselves. The failures function, the topic's other
-subscriber, has already mailed ops one alert per failed record and told the clinic's status page. Once the cause is fixed (a deploy, an outage over, a bad item corrected), put
-the records back:
+subscriber, has already raised one ops alert per failed record, which the clinic's status page
+reads. Once the cause is fixed (a deploy, an outage over, a bad item corrected), put the records
+back:
 
     python -m ops.replay --queue-url URL [--function match|notify]
                                    [--source auto|stream|table] [--dry-run]

@@ -158,6 +158,7 @@ notify_app = app_fixture("NotifyFunction")
 respond_app = app_fixture("RespondFunction")
 sweep_app = app_fixture("SweepFunction")
 feedback_app = app_fixture("FeedbackFunction")
+failures_app = app_fixture("FailuresFunction")
 
 
 Handler = Callable[[dict[str, Any]], Any]

@@ -5,29 +5,38 @@ coordinates on the StreamFailureQueue, and `python -m ops.replay` puts it back."
 from __future__ import annotations
 
 import copy
+import email
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email import policy
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
 
+from directormatch import links
 from directormatch.aws.attributes import from_attributes
+from directormatch.intake import status_page
 from local import streams, template
+from local.inbound import sns_event
 from local.lambdas import LambdaContext
 from ops import replay
 from ops.replay import Replayer
 from tests.conftest import REGION
 from tests.integration.conftest import Apps, Aws
+from tests.integration.test_status_page import page_text, status_event
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import (
     Records,
+    SesFault,
     drain,
     duplicates,
     error_response,
     expected_message_ids,
     failure_queue_url,
+    link_token,
     post_quote,
     queue_messages,
     sent,
@@ -329,3 +338,137 @@ def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
     assert {m.message_id for m in emails} == expected
     assert len(expected) == 8
     assert duplicates(emails) == 0
+
+
+class RefuseRecipient:
+    """SES refusing every email to one address (MessageRejected, which botocore does not retry)
+    while `refusing`, and taking every other email."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.refusing = True
+        self.refused = 0
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        if self.refusing and self.address in json.loads(request.body)["Destination"]["ToAddresses"]:
+            self.refused += 1
+            return SesFault.answer(request, 400, "MessageRejected", "Email address is not verified.")
+        return None
+
+
+def status_page_text(aws: Aws, intake_app: ModuleType, context: LambdaContext, request_id: str) -> str:
+    """The clinic's status page, opened from the link of its receipt email."""
+    request = aws.request_store().get_request(request_id)
+    assert request is not None
+    token = links.status_link("https://api.example", request_id, request.created_at).split("?token=")[1]
+    aws.use_function("IntakeFunction")
+    response = intake_app.lambda_handler(status_event(request_id, token), context)
+    assert response["statusCode"] == 200
+    return page_text(response)
+
+
+def test_email_failing_every_retry_alerts_ops_once_and_the_status_page_says_we_are_on_it(
+    aws: Aws,
+    load_directors: Callable[..., list[dict[str, Any]]],
+    intake_app: ModuleType,
+    respond_app: ModuleType,
+    lambda_context: LambdaContext,
+    quick_pump: None,
+    tally: Tally,
+) -> None:
+    # Given a request offered to three directors, its receipt and offers sent
+    load_directors(3)
+    request_id = post_quote(intake_app, lambda_context)
+    pump = stream_pump(aws)
+    drain(pump)
+    first, *others = aws.request_store().offers(request_id)
+    profile = aws.director_store().get_profile(first.director_id)
+    assert profile is not None
+    # And SES refusing, every time, the introduction to the director who accepts (the poison)
+    from directormatch.aws import clients
+
+    refusal = RefuseRecipient(profile["email"])
+    clients.sesv2().meta.events.register_first("before-send.sesv2.SendEmail", refusal)
+
+    # When that director accepts, and the pump delivers the stream until Lambda gives up
+    aws.use_function("RespondFunction")
+    assert respond_app.answer_offer(link_token(first), "accept").status_code == 200
+    drain(pump)
+
+    # Then notify failed that record on every attempt, and its batch is in the failure queue
+    retries = {s.function: s.maximum_retry_attempts for s in template.stream_subscriptions()}
+    assert refusal.refused == retries["NotifyFunction"] + 1
+    [message] = queue_messages(aws)
+    assert message["requestContext"]["functionArn"] == "NotifyFunction"
+    # And the clinic's other emails went out, once each: receipt and introduction; and the other
+    # directors heard the offer is filled
+    emails = {m.message_id: m for m in sent(aws)}
+    ref = f"{request_id}.{first.director_id}"
+    clinic = {f"<receipt.{request_id}@directormatch>", f"<intro_clinic.{request_id}@directormatch>"}
+    filled = {f"<filled.{request_id}.{o.director_id}@directormatch>" for o in others}
+    assert clinic | filled <= set(emails)
+    assert f"<intro_director.{ref}@directormatch>" not in emails
+    # And ops got one alert for the record, whatever the number of retries: ids, never contacts
+    [alert] = [i for i in aws.request_store().partition(request_id) if i["sk"].startswith("ALERT#")]
+    assert alert["sk"] == f"ALERT#STREAM_FAILED#notify#{alert['sequence_number']}"
+    assert (alert["alert"], alert["item_sk"], alert["error"]) == ("STREAM_FAILED", "REQUEST", "EmailNotSent")
+    assert alert["status_at_failure"] == "MATCHED"
+    [to_ops] = [m for m in emails.values() if m.kind == "ops_stream_failed"]
+    assert (
+        to_ops.message_id
+        == f"<ops_stream_failed.{request_id}.notify.{alert['sequence_number']}@directormatch>"
+    )
+    assert to_ops.to == aws.environment["OPS_EMAIL"]
+    body = email.message_from_bytes(to_ops.raw, policy=policy.default).get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert request_id in text
+    assert "notify" in text
+    assert alert["sequence_number"] in text
+    request = aws.request_store().get_request(request_id)
+    assert request is not None
+    for personal in (
+        request["clinic"]["name"],
+        request["contact"]["email"],
+        profile["email"],
+        profile["last_name"],
+    ):
+        assert personal not in to_ops.raw.decode()
+    # And the clinic's status page says it is matched, that a part is delayed, and we are on it
+    page = status_page_text(aws, intake_app, lambda_context, request_id)
+    assert "Matched" in page
+    assert status_page.DELAYED in page
+
+    # When SNS delivers the failure message to the failures function again
+    aws.use_function("FailuresFunction")
+    from functions.failures import app as failures_app
+
+    again = failures_app.lambda_handler(
+        sns_event(message, "StreamFailureTopic", subject=None), lambda_context
+    )
+    drain(pump)
+
+    # Then nothing changes: no second alert, no second email
+    assert again == {"alerts": 0}
+    assert len([i for i in aws.request_store().partition(request_id) if i["sk"].startswith("ALERT#")]) == 1
+    assert duplicates(sent(aws)) == 0
+
+    # When SES takes the address again and ops replays the failure queue
+    refusal.refusing = False
+    [outcome] = replayer(aws).run(failure_queue_url(aws))
+    drain(pump)
+
+    # Then the introduction went out once, the alert is resolved, and the page no longer says delayed
+    assert outcome.status == "replayed"
+    messages = sent(aws)
+    lost = len(expected_message_ids(aws, request_id) - {m.message_id for m in messages})
+    tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(messages))
+    assert {m.message_id for m in messages} == expected_message_ids(aws, request_id)
+    assert f"<intro_director.{ref}@directormatch>" in {m.message_id for m in messages}
+    assert duplicates(messages) == 0
+    resolved = aws.request_store().item(request_id, alert["sk"])
+    assert resolved is not None
+    assert resolved.get("resolved_at")
+    page = status_page_text(aws, intake_app, lambda_context, request_id)
+    assert "Matched" in page
+    assert status_page.DELAYED not in page

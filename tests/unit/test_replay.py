@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from directormatch.aws.streams import failure_entry, withheld
 from directormatch.aws.failure_destination import FailedBatch, function_of, parse_message
+from directormatch.aws.streams import failure_entry, withheld
 from ops.replay import Replayer, drive, lambda_shape
 
 # Lambda's on-failure record for a DynamoDB stream batch, as the Lambda developer guide shows it.
