@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
+import pytest
+
 from directormatch.aws.streams import failure_entry
 from tests.conftest import FakeLambdaContext
 from tests.events import FAILURES_GIVEN_UP, load_event
@@ -46,17 +48,28 @@ def alerts(aws: Aws, request_id: str) -> list[dict[str, Any]]:
     ]
 
 
+Handle = Callable[[dict[str, Any]], Any]
+
+
+@pytest.fixture
+def request_id(submit_quote: Callable[..., dict[str, Any]]) -> str:
+    """A request posted through intake (status NEW)."""
+    return str(submit_quote()["request_id"])
+
+
+@pytest.fixture
+def failures(failures_app: ModuleType, lambda_context: FakeLambdaContext) -> Handle:
+    """The failures function's handler, taking the SNS event alone."""
+    return lambda event: failures_app.lambda_handler(event, lambda_context)
+
+
 def test_failures_one_alert_per_record_of_the_last_attempt_once(
-    aws: Aws,
-    submit_quote: Callable[..., dict[str, Any]],
-    failures_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    aws: Aws, request_id: str, failures: Handle
 ) -> None:
     # Given a request, and notify's ledger for the batch: the receipt (the batch's first record)
     # failed the first and the last attempt, one offer failed only the first (a retry sent it),
     # another failed the last; an alert failed too (its email could not go), and a record after
     # the batch
-    request_id = submit_quote()["request_id"]
     failed(aws, request_id, "REQUEST", FIRST, "attempt-1")
     failed(aws, request_id, "OFFER#D000001", "800000000003126276364", "attempt-1")
     failed(aws, request_id, "REQUEST", FIRST, "attempt-9")
@@ -71,7 +84,7 @@ def test_failures_one_alert_per_record_of_the_last_attempt_once(
     failed(aws, request_id, "OFFER#D000003", "800000000003126276371", "attempt-9")
 
     # When the failures function gets Lambda's on-failure message for the batch
-    answer = failures_app.lambda_handler(given_up(aws), lambda_context)
+    answer = failures(given_up(aws))
 
     # Then the receipt and the second offer each have an alert (ids and states only), nothing else
     assert answer == {"alerts": 2}
@@ -92,7 +105,7 @@ def test_failures_one_alert_per_record_of_the_last_attempt_once(
     assert "request_status" not in receipt  # it would list the alert among requests (RequestsByStatus)
 
     # When SNS delivers the message again
-    again = failures_app.lambda_handler(given_up(aws), lambda_context)
+    again = failures(given_up(aws))
 
     # Then nothing changes
     assert again == {"alerts": 0}
@@ -100,14 +113,10 @@ def test_failures_one_alert_per_record_of_the_last_attempt_once(
 
 
 def test_failures_message_that_is_no_stream_batch_changes_nothing(
-    aws: Aws,
-    submit_quote: Callable[..., dict[str, Any]],
-    failures_app: ModuleType,
-    lambda_context: FakeLambdaContext,
+    aws: Aws, request_id: str, failures: Handle
 ) -> None:
     # Given a request with a failed record, and a message that is not a stream batch of a known
     # function (an SNS event's dead letter; a batch of some other function)
-    request_id = submit_quote()["request_id"]
     failed(aws, request_id, "REQUEST", FIRST, "attempt-9")
     event = given_up(aws)
     message = json.loads(event["Records"][0]["Sns"]["Message"])
@@ -118,7 +127,7 @@ def test_failures_message_that_is_no_stream_batch_changes_nothing(
     dead_letter["Records"][0]["Sns"]["Message"] = json.dumps({"Records": [{"EventSource": "aws:sns"}]})
 
     # When the failures function gets them
-    answers = [failures_app.lambda_handler(e, lambda_context) for e in (other, dead_letter)]
+    answers = [failures(e) for e in (other, dead_letter)]
 
     # Then no alert is raised
     assert answers == [{"alerts": 0}] * 2
