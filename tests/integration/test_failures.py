@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from directormatch.aws.streams import failure_entry
-from tests.conftest import FakeLambdaContext
+from local.lambdas import LambdaContext
 from tests.events import FAILURES_GIVEN_UP, load_event
 from tests.integration.conftest import Aws
 
@@ -58,7 +58,7 @@ def request_id(submit_quote: Callable[..., dict[str, Any]]) -> str:
 
 
 @pytest.fixture
-def failures(failures_app: ModuleType, lambda_context: FakeLambdaContext) -> Handle:
+def failures(failures_app: ModuleType, lambda_context: LambdaContext) -> Handle:
     """The failures function's handler, taking the SNS event alone."""
     return lambda event: failures_app.lambda_handler(event, lambda_context)
 
