@@ -86,7 +86,6 @@ class Lifecycle:
             Subscription(
                 spec,
                 self.reader.describe_table(TableName=spec.table)["Table"]["LatestStreamArn"],
-                None,
                 streams,
             )
             for spec in template.stream_subscriptions()

@@ -535,9 +535,9 @@ def unused_grants(calls: Iterable[Authorization], roles: dict[str, list[Statemen
 
 
 def service_uses(document: dict[str, Any]) -> dict[str, set[str]]:
-    """Per function, the queue ARNs Lambda itself sends to with the function's role (on-failure
-    destinations of its event source mappings and its dead-letter queue), so sqs:SendMessage there
-    is needed although the function's code never calls it."""
+    """Per function, the queue and topic ARNs Lambda itself sends to with the function's role
+    (on-failure destinations of its event source mappings and its dead-letter queue), so
+    sqs:SendMessage or sns:Publish there is needed although the function's code never calls it."""
     resolver = Resolver(document, {})
     found: dict[str, set[str]] = {}
     for resource in document["Resources"].values():
@@ -573,7 +573,8 @@ def report(
             action, resource = grant.split(" on ", 1)
             note = (
                 " (used by Lambda: on-failure destination / dead-letter queue)"
-                if action == "sqs:SendMessage" and resource in lambda_sends.get(function, set())
+                if action.lower() in ("sqs:sendmessage", "sns:publish")
+                and resource in lambda_sends.get(function, set())
                 else ""
             )
             lines.append(f"  {function}: {grant}{note}")

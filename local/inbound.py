@@ -179,7 +179,9 @@ def common_headers(message: Message, source: str) -> dict[str, Any]:
     return common
 
 
-def sns_event(message: dict[str, Any], topic: str) -> dict[str, Any]:
+def sns_event(
+    message: dict[str, Any], topic: str, subject: str | None = "Amazon SES Email Receipt Notification"
+) -> dict[str, Any]:
     """The SNS event Lambda receives (`sam local generate-event sns notification` shape)."""
     arn = f"arn:aws:sns:us-east-1:123456789012:{topic}"
     return {
@@ -199,7 +201,7 @@ def sns_event(message: dict[str, Any], topic: str) -> dict[str, Any]:
                     "Type": "Notification",
                     "UnsubscribeUrl": "",
                     "TopicArn": arn,
-                    "Subject": "Amazon SES Email Receipt Notification",
+                    "Subject": subject,
                 },
             }
         ]

@@ -2,7 +2,8 @@
 
 Per subscription in template.yaml: its own position in the stream, FilterCriteria applied with
 moto's EventBridge pattern engine, batches of BatchSize, ReportBatchItemFailures honoured (the
-retry starts at the first failed record), MaximumRetryAttempts, then the on-failure queue.
+retry starts at the first failed record), MaximumRetryAttempts, then the on-failure destination (a
+queue, or a topic and its subscribers: local.topics).
 """
 
 from __future__ import annotations
@@ -18,18 +19,16 @@ from moto.events.models import EventPattern
 
 from local.lambdas import Functions
 from local.template import StreamSubscription
+from local.topics import Topics
 
 log = logging.getLogger("local.streams")
 POLL_SECONDS = 0.05
 
 
 class Subscription:
-    def __init__(
-        self, spec: StreamSubscription, stream_arn: str, queue_url: str | None, streams: Any
-    ) -> None:
+    def __init__(self, spec: StreamSubscription, stream_arn: str, streams: Any) -> None:
         self.spec = spec
         self.stream_arn = stream_arn
-        self.queue_url = queue_url
         self.streams = streams
         self.patterns = [EventPattern.load(json.dumps(p)) for p in spec.patterns]
         self.iterators: dict[str, str] = {}
@@ -99,14 +98,13 @@ class StreamPump:
         self.functions = functions
         self.on_tick = on_tick
         self.sqs = session.client("sqs")
+        self.queues = queues
+        self.topics = Topics(self.sqs, queues, functions)
         dynamodb = session.client("dynamodb")
         streams = session.client("dynamodbstreams")
         self.subscriptions = [
             Subscription(
-                spec,
-                dynamodb.describe_table(TableName=spec.table)["Table"]["LatestStreamArn"],
-                queues.get(spec.on_failure_queue) if spec.on_failure_queue else None,
-                streams,
+                spec, dynamodb.describe_table(TableName=spec.table)["Table"]["LatestStreamArn"], streams
             )
             for spec in subscriptions
         ]
@@ -183,9 +181,11 @@ class StreamPump:
         )
 
     def _give_up(self, sub: Subscription, records: list[dict[str, Any]]) -> None:
-        """Like Lambda's on-failure destination: the batch's coordinates, not its contents."""
-        log.error("%s: %d record(s) sent to the on-failure queue", sub.spec.function, len(records))
-        if not sub.queue_url:
+        """Like Lambda's on-failure destination: the batch's coordinates, not its contents, to the
+        queue or topic the subscription names."""
+        destination = sub.spec.on_failure
+        log.error("%s: %d record(s) sent to %s", sub.spec.function, len(records), destination)
+        if destination is None:
             return
         info = {
             "requestContext": {
@@ -202,4 +202,7 @@ class StreamPump:
                 "streamArn": sub.stream_arn,
             },
         }
-        self.sqs.send_message(QueueUrl=sub.queue_url, MessageBody=json.dumps(info))
+        if sub.spec.on_failure_type == "SNS":
+            self.topics.publish(destination, info)
+        else:
+            self.sqs.send_message(QueueUrl=self.queues[destination], MessageBody=json.dumps(info))

@@ -117,7 +117,8 @@ class StreamSubscription:
     batch_size: int
     maximum_retry_attempts: int
     report_batch_item_failures: bool
-    on_failure_queue: str | None = None
+    on_failure: str | None = None  # logical id of the on-failure destination
+    on_failure_type: str = "SQS"  # or SNS
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def stream_subscriptions(path: Path = TEMPLATE) -> list[StreamSubscription]:
             props = event["Properties"]
             table = props["Stream"]["Fn::GetAtt"][0]
             filters = props.get("FilterCriteria", {}).get("Filters", [])
-            destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            on_failure = props.get("DestinationConfig", {}).get("OnFailure", {})
             subscriptions.append(
                 StreamSubscription(
                     function=name,
@@ -147,10 +148,16 @@ def stream_subscriptions(path: Path = TEMPLATE) -> list[StreamSubscription]:
                     maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
                     report_batch_item_failures="ReportBatchItemFailures"
                     in props.get("FunctionResponseTypes", []),
-                    on_failure_queue=destination["Fn::GetAtt"][0] if destination else None,
+                    on_failure=_logical_id(on_failure["Destination"]) if on_failure else None,
+                    on_failure_type=str(on_failure.get("Type", "SQS")),
                 )
             )
     return subscriptions
+
+
+def _logical_id(reference: dict[str, Any]) -> str:
+    """X from {"Ref": "X"} or {"Fn::GetAtt": ["X", "Arn"]}."""
+    return str(reference["Ref"]) if "Ref" in reference else str(reference["Fn::GetAtt"][0])
 
 
 def api_routes(path: Path = TEMPLATE) -> list[Route]:
@@ -208,6 +215,22 @@ def sns_subscribers(path: Path = TEMPLATE) -> list[tuple[str, str]]:
             if event["Type"] == "SNS":
                 found.append((name, str(event["Properties"]["Topic"]["Ref"])))
     return found
+
+
+def topic_queues(topic: str, path: Path = TEMPLATE) -> list[tuple[str, bool]]:
+    """(queue logical id, raw message delivery) for each SQS subscription to `topic`."""
+    found = []
+    for resource in resources("AWS::SNS::Subscription", path).values():
+        props = resource["Properties"]
+        if props["Protocol"] == "sqs" and _logical_id(props["TopicArn"]) == topic:
+            found.append((_logical_id(props["Endpoint"]), bool(props.get("RawMessageDelivery", False))))
+    return found
+
+
+def dead_letter_queue(function: str, path: Path = TEMPLATE) -> str | None:
+    """Logical id of the queue a function's failed asynchronous events go to, if it has one."""
+    target = load(path)["Resources"][function]["Properties"].get("DeadLetterQueue", {}).get("TargetArn")
+    return _logical_id(target) if target else None
 
 
 def inbound_mail_topics(path: Path = TEMPLATE) -> list[str]:

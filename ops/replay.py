@@ -1,10 +1,12 @@
 """Replay stream records that failed every retry: `python -m ops.replay`.
 
 When the match or notify function fails a record MaximumRetryAttempts times, Lambda sends the
-batch's coordinates to the StreamFailureQueue (a stack output; an alarm fires when it is not
-empty): the function, the stream, the shard and the first and last sequence numbers, never the
-records themselves. Once the cause is fixed (a deploy, an outage over, a bad item corrected), put
-the records back:
+batch's coordinates to the StreamFailureTopic, which puts them in the StreamFailureQueue (a stack
+output; an alarm fires when it is not empty): the function, the stream, the shard and the first and
+last sequence numbers, never the records themselves. The failures function, the topic's other
+subscriber, has already raised one ops alert per failed record, which the clinic's status page
+reads. Once the cause is fixed (a deploy, an outage over, a bad item corrected), put the records
+back:
 
     python -m ops.replay --queue-url URL [--function match|notify]
                                    [--source auto|stream|table] [--dry-run]
@@ -22,8 +24,9 @@ For each message it:
 2. hands the records to the function's handler (functions.<name>.app.lambda_handler) in batches
    of 10, as Lambda does. Every record handler is idempotent, so records of the batch that had
    succeeded change nothing twice; the handlers ignore records the subscription's filter would drop;
-3. deletes the message only when every record succeeded; otherwise it stays in the queue (visible
-   again at once) and the failing sequence numbers are printed.
+3. deletes the message only when every record succeeded, and marks the batch's STREAM_FAILED
+   alerts resolved (the clinic's status page then no longer says the request is delayed); otherwise
+   it stays in the queue (visible again at once) and the failing sequence numbers are printed.
 
 `--function` replays only that function's messages. `--source stream` never falls back to the
 ledger; `--source table` skips the stream: use it when the record itself was bad and the item has
@@ -44,14 +47,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from directormatch.aws.attributes import to_attributes
+from directormatch.aws.failure_destination import FUNCTIONS, FailedBatch, parse_message
 from directormatch.aws.requests_table import RequestStore
 from local.lambdas import LambdaContext
 
-FUNCTIONS = {"match": "MatchFunction", "notify": "NotifyFunction"}
 BATCH_SIZE = 10  # the subscriptions' BatchSize in template.yaml
 SOURCES = ("auto", "stream", "table")
 VISIBILITY_SECONDS = 300  # a message being replayed is hidden from a second replay meanwhile
@@ -61,23 +64,6 @@ TRIMMED_CODES = frozenset(
 )
 
 Invoke = Callable[[str, dict[str, Any]], Any]
-
-
-@dataclass(frozen=True)
-class FailedBatch:
-    """What Lambda's on-failure destination says about a batch (DDBStreamBatchInfo)."""
-
-    function: str | None
-    stream_arn: str
-    shard_id: str
-    first: str
-    last: str
-    size: int
-
-    @property
-    def table(self) -> str:
-        """arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label> -> <name>."""
-        return self.stream_arn.split(":table/", 1)[1].split("/stream/", 1)[0]
 
 
 @dataclass
@@ -92,31 +78,6 @@ class Outcome:
 
 class Trimmed(Exception):
     """The stream no longer holds (all of) the batch."""
-
-
-def function_of(function_arn: str) -> str | None:
-    """'match' or 'notify' from a function ARN or name (deployed names embed the logical id)."""
-    for name, logical_id in FUNCTIONS.items():
-        if logical_id.lower() in function_arn.lower():
-            return name
-    return None
-
-
-def parse_message(body: str) -> FailedBatch | None:
-    """The batch a failure-queue message describes; None when it is not a stream batch."""
-    try:
-        document = json.loads(body)
-        info = document["DDBStreamBatchInfo"]
-        return FailedBatch(
-            function=function_of(str((document.get("requestContext") or {}).get("functionArn", ""))),
-            stream_arn=str(info["streamArn"]),
-            shard_id=str(info["shardId"]),
-            first=str(info["startSequenceNumber"]),
-            last=str(info["endSequenceNumber"]),
-            size=int(info.get("batchSize", 0)),
-        )
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-        return None
 
 
 def lambda_shape(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -296,7 +257,18 @@ class Replayer:
         if failed:
             detail = f"{span}: {len(failed)} record(s) failed again: {', '.join(failed)}"
             return Outcome(message_id, "failed", detail, len(records), source, failed)
-        return Outcome(message_id, "replayed", f"{span}: replayed", len(records), source)
+        resolved = self._resolve_alerts(function, batch)
+        detail = f"{span}: replayed" + (f", {resolved} alert(s) resolved" if resolved else "")
+        return Outcome(message_id, "replayed", detail, len(records), source)
+
+    def _resolve_alerts(self, function: str, batch: FailedBatch) -> int:
+        """The batch's STREAM_FAILED alerts resolved: the status page stops saying we are on it."""
+        store = self.store_for(batch.table)
+        at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        return sum(
+            store.resolve_stream_alert(entry["item_pk"], function, entry["sequence_number"], at)
+            for entry in store.stream_failures(function, batch.first, batch.last)
+        )
 
     def _records(self, function: str, batch: FailedBatch) -> tuple[list[dict[str, Any]], str]:
         if self.source != "table":

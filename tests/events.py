@@ -24,6 +24,7 @@ INTAKE_POST = "intake/post_quote_request.json"
 MATCH_NEW_REQUEST = "match/new_request.json"
 NOTIFY_NEW_REQUEST = "notify/new_request.json"
 NOTIFY_NEW_OFFER = "notify/new_offer.json"
+FAILURES_GIVEN_UP = "failures/batch_given_up.json"
 
 # Far enough ahead to be valid, near enough that every synthetic license (>= 120 days) outlasts it + 30 days.
 START_IN_DAYS = 30

@@ -158,6 +158,7 @@ notify_app = app_fixture("NotifyFunction")
 respond_app = app_fixture("RespondFunction")
 sweep_app = app_fixture("SweepFunction")
 feedback_app = app_fixture("FeedbackFunction")
+failures_app = app_fixture("FailuresFunction")
 
 
 Handler = Callable[[dict[str, Any]], Any]
@@ -279,7 +280,7 @@ def notify_stream(aws: Aws) -> Callable[[], list[dict[str, Any]]]:
 
     [spec] = [s for s in template.stream_subscriptions() if s.function == "NotifyFunction"]
     arn = aws.dynamodb.describe_table(TableName=spec.table)["Table"]["LatestStreamArn"]
-    subscription = Subscription(spec, arn, None, aws.session.client("dynamodbstreams", region_name=REGION))
+    subscription = Subscription(spec, arn, aws.session.client("dynamodbstreams", region_name=REGION))
 
     def read() -> list[dict[str, Any]]:
         subscription.poll()

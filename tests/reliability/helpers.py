@@ -34,7 +34,7 @@ def stream_reader(aws: Aws, function: str) -> Callable[[], Records]:
 
     [spec] = [s for s in template.stream_subscriptions() if s.function == function]
     arn = aws.dynamodb.describe_table(TableName=spec.table)["Table"]["LatestStreamArn"]
-    subscription = Subscription(spec, arn, None, aws.session.client("dynamodbstreams", region_name=REGION))
+    subscription = Subscription(spec, arn, aws.session.client("dynamodbstreams", region_name=REGION))
 
     def read() -> Records:
         subscription.poll()
@@ -104,7 +104,16 @@ def expected_message_ids(aws: Aws, request_id: str) -> set[str]:
         ids.add(f"<clinic_update.{request_id}.w{wave}@directormatch>")
     if any(i["sk"] == "ALERT#NO_MATCH" for i in items):
         ids.add(f"<ops_no_match.{request_id}@directormatch>")
-    return ids
+    return ids | stream_alert_message_ids(items)
+
+
+def stream_alert_message_ids(items: Records) -> set[str]:
+    """The ops emails of a partition's STREAM_FAILED alerts: one per record given up on."""
+    return {
+        f"<ops_stream_failed.{i['request_id']}.{i['function']}.{i['sequence_number']}@directormatch>"
+        for i in items
+        if i["sk"].startswith("ALERT#STREAM_FAILED#")
+    }
 
 
 def table_items(name: str) -> Records:

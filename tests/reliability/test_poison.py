@@ -5,32 +5,42 @@ coordinates on the StreamFailureQueue, and `python -m ops.replay` puts it back."
 from __future__ import annotations
 
 import copy
+import email
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email import policy
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
 
+from directormatch import links
 from directormatch.aws.attributes import from_attributes
+from directormatch.intake import status_page
 from local import streams, template
+from local.inbound import sns_event
 from local.lambdas import LambdaContext
 from ops import replay
 from ops.replay import Replayer
 from tests.conftest import REGION
 from tests.integration.conftest import Apps, Aws
+from tests.integration.test_status_page import page_text, status_event
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import (
     Records,
+    SesFault,
     drain,
     duplicates,
     error_response,
     expected_message_ids,
     failure_queue_url,
+    link_token,
     post_quote,
     queue_messages,
     sent,
+    stream_alert_message_ids,
     stream_pump,
     stream_reader,
     table_items,
@@ -115,8 +125,10 @@ def test_one_poison_record_in_ten_nine_processed_and_only_it_reported(
         "item_sk",
         "error",
         "failed_at",
+        "invocation",
         "ttl",
     }
+    assert entry["invocation"] == apps.context.aws_request_id
 
 
 def ledger_entries(aws: Aws) -> list[dict[str, Any]]:
@@ -183,11 +195,14 @@ def test_poison_request_exhausts_retries_lands_in_failure_queue_and_replay_puts_
     # When the pump delivers the stream to match and notify until nothing is left
     drain(pump)
 
-    # Then the nine were matched and every email they call for went out once
+    # Then the nine were matched and every email they call for went out once, and ops got one
+    # alert per function that gave up on the poison record
     for request_id in ids:
         assert aws.request_store().get_request(request_id)["request_status"] == "OFFERED"  # type: ignore[index]
     expected = set().union(*(expected_message_ids(aws, i) for i in ids))
-    assert {m.message_id for m in sent(aws)} == expected
+    alerts = stream_alert_message_ids(aws.request_store().partition(POISON_ID))
+    assert len(alerts) == 2
+    assert {m.message_id for m in sent(aws)} == expected | alerts
     assert duplicates(sent(aws)) == 0
     # And each function, after its MaximumRetryAttempts, sent the batch's coordinates to the queue:
     # enough to find the records again (stream, shard, first and last sequence numbers, function)
@@ -232,6 +247,10 @@ def test_poison_request_exhausts_retries_lands_in_failure_queue_and_replay_puts_
     assert sum(line.startswith("replayed") for line in output.splitlines()) == 2
     assert "2 message(s): 2 done, 0 left in the queue" in output
     assert queue_messages(aws) == []
+    # And its two alerts are resolved: the status page no longer says the request is delayed
+    alert_items = [i for i in aws.request_store().partition(POISON_ID) if i["sk"].startswith("ALERT#STREAM")]
+    assert len(alert_items) == 2
+    assert all(i.get("resolved_at") for i in alert_items)
     # And the tenth request is matched, and every email of all ten went out exactly once
     poison = aws.request_store().get_request(POISON_ID)
     assert poison is not None
@@ -285,12 +304,16 @@ def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
     # When the pump delivers the stream and notify fails every retry
     drain(pump)
 
-    # Then nothing was sent, no claim is left behind, and notify's batch is in the failure queue
+    # Then nothing was sent, no claim is left behind, and notify's batch is in the failure queue,
+    # with the batch of the four ops alerts it raised (one per email), which could not be sent
+    # either (SES is down: the queue's alarm tells ops) and raised no alert of their own
     assert sent(aws) == []
     assert outage.attempts > 0
-    assert not [i for i in aws.request_store().partition(request_id) if i["sk"].startswith("EMAIL#")]
-    [message] = queue_messages(aws)
-    assert message["requestContext"]["functionArn"] == "NotifyFunction"
+    partition = aws.request_store().partition(request_id)
+    assert not [i for i in partition if i["sk"].startswith("EMAIL#")]
+    assert len([i for i in partition if i["sk"].startswith("ALERT#STREAM_FAILED#notify#")]) == 4
+    messages = queue_messages(aws)
+    assert [m["requestContext"]["functionArn"] for m in messages] == ["NotifyFunction"] * 2
 
     # When SES is back and replay runs (the stream's records trimmed, in one variant)
     outage.down = False
@@ -301,16 +324,151 @@ def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
             return error_response(request.url, 400, "TrimmedDataAccessException", "records trimmed")
 
         runner.streams.meta.events.register_first("before-send.dynamodbstreams.GetShardIterator", trim)
-    [outcome] = runner.run(failure_queue_url(aws))
+    outcomes = runner.run(failure_queue_url(aws))
 
-    # Then the batch was replayed, from the stream or else from the ledger and the table
-    assert (outcome.status, outcome.source) == ("replayed", "table" if trimmed else "stream")
+    # Then both batches were replayed, from the stream or else from the ledger and the table
+    source = "table" if trimmed else "stream"
+    assert [(o.status, o.source) for o in outcomes] == [("replayed", source)] * 2
     assert queue_messages(aws) == []
-    # And the receipt and the three offers went out exactly once
-    messages = sent(aws)
+    # And the receipt, the three offers and the four ops alerts went out exactly once
+    emails = sent(aws)
     expected = expected_message_ids(aws, request_id)
-    lost = len(expected - {m.message_id for m in messages})
+    lost = len(expected - {m.message_id for m in emails})
+    tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(emails))
+    assert {m.message_id for m in emails} == expected
+    assert len(expected) == 8
+    assert duplicates(emails) == 0
+
+
+class RefuseRecipient:
+    """SES refusing every email to one address (MessageRejected, which botocore does not retry)
+    while `refusing`, and taking every other email."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.refusing = True
+        self.refused = 0
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        if self.refusing and self.address in json.loads(request.body)["Destination"]["ToAddresses"]:
+            self.refused += 1
+            return SesFault.answer(request, 400, "MessageRejected", "Email address is not verified.")
+        return None
+
+
+def status_page_text(aws: Aws, intake_app: ModuleType, context: LambdaContext, request_id: str) -> str:
+    """The clinic's status page, opened from the link of its receipt email."""
+    request = aws.request_store().get_request(request_id)
+    assert request is not None
+    token = links.status_link("https://api.example", request_id, request.created_at).split("?token=")[1]
+    aws.use_function("IntakeFunction")
+    response = intake_app.lambda_handler(status_event(request_id, token), context)
+    assert response["statusCode"] == 200
+    return page_text(response)
+
+
+def test_email_failing_every_retry_alerts_ops_once_and_the_status_page_says_we_are_on_it(
+    aws: Aws,
+    load_directors: Callable[..., list[dict[str, Any]]],
+    intake_app: ModuleType,
+    respond_app: ModuleType,
+    lambda_context: LambdaContext,
+    quick_pump: None,
+    tally: Tally,
+) -> None:
+    # Given a request offered to three directors, its receipt and offers sent
+    load_directors(3)
+    request_id = post_quote(intake_app, lambda_context)
+    pump = stream_pump(aws)
+    drain(pump)
+    first, *others = aws.request_store().offers(request_id)
+    profile = aws.director_store().get_profile(first.director_id)
+    assert profile is not None
+    # And SES refusing, every time, the introduction to the director who accepts (the poison)
+    from directormatch.aws import clients
+
+    refusal = RefuseRecipient(profile["email"])
+    clients.sesv2().meta.events.register_first("before-send.sesv2.SendEmail", refusal)
+
+    # When that director accepts, and the pump delivers the stream until Lambda gives up
+    aws.use_function("RespondFunction")
+    assert respond_app.answer_offer(link_token(first), "accept").status_code == 200
+    drain(pump)
+
+    # Then notify failed that record on every attempt, and its batch is in the failure queue
+    retries = {s.function: s.maximum_retry_attempts for s in template.stream_subscriptions()}
+    assert refusal.refused == retries["NotifyFunction"] + 1
+    [message] = queue_messages(aws)
+    assert message["requestContext"]["functionArn"] == "NotifyFunction"
+    # And the clinic's other emails went out, once each: receipt and introduction; and the other
+    # directors heard the offer is filled
+    emails = {m.message_id: m for m in sent(aws)}
+    ref = f"{request_id}.{first.director_id}"
+    clinic = {f"<receipt.{request_id}@directormatch>", f"<intro_clinic.{request_id}@directormatch>"}
+    filled = {f"<filled.{request_id}.{o.director_id}@directormatch>" for o in others}
+    assert clinic | filled <= set(emails)
+    assert f"<intro_director.{ref}@directormatch>" not in emails
+    # And ops got one alert for the record, whatever the number of retries: ids, never contacts
+    [alert] = [i for i in aws.request_store().partition(request_id) if i["sk"].startswith("ALERT#")]
+    assert alert["sk"] == f"ALERT#STREAM_FAILED#notify#{alert['sequence_number']}"
+    assert (alert["alert"], alert["item_sk"], alert["error"]) == ("STREAM_FAILED", "REQUEST", "EmailNotSent")
+    assert alert["status_at_failure"] == "MATCHED"
+    [to_ops] = [m for m in emails.values() if m.kind == "ops_stream_failed"]
+    assert (
+        to_ops.message_id
+        == f"<ops_stream_failed.{request_id}.notify.{alert['sequence_number']}@directormatch>"
+    )
+    assert to_ops.to == aws.environment["OPS_EMAIL"]
+    body = email.message_from_bytes(to_ops.raw, policy=policy.default).get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert request_id in text
+    assert "notify" in text
+    assert alert["sequence_number"] in text
+    request = aws.request_store().get_request(request_id)
+    assert request is not None
+    for personal in (
+        request["clinic"]["name"],
+        request["contact"]["email"],
+        profile["email"],
+        profile["last_name"],
+    ):
+        assert personal not in to_ops.raw.decode()
+    # And the clinic's status page says it is matched, that a part is delayed, and we are on it
+    page = status_page_text(aws, intake_app, lambda_context, request_id)
+    assert "Matched" in page
+    assert status_page.DELAYED in page
+
+    # When SNS delivers the failure message to the failures function again
+    aws.use_function("FailuresFunction")
+    from functions.failures import app as failures_app
+
+    again = failures_app.lambda_handler(
+        sns_event(message, "StreamFailureTopic", subject=None), lambda_context
+    )
+    drain(pump)
+
+    # Then nothing changes: no second alert, no second email
+    assert again == {"alerts": 0}
+    assert len([i for i in aws.request_store().partition(request_id) if i["sk"].startswith("ALERT#")]) == 1
+    assert duplicates(sent(aws)) == 0
+
+    # When SES takes the address again and ops replays the failure queue
+    refusal.refusing = False
+    [outcome] = replayer(aws).run(failure_queue_url(aws))
+    drain(pump)
+
+    # Then the introduction went out once, the alert is resolved, and the page no longer says delayed
+    assert outcome.status == "replayed"
+    messages = sent(aws)
+    lost = len(expected_message_ids(aws, request_id) - {m.message_id for m in messages})
     tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(messages))
-    assert {m.message_id for m in messages} == expected
-    assert len(expected) == 4
+    assert {m.message_id for m in messages} == expected_message_ids(aws, request_id)
+    assert f"<intro_director.{ref}@directormatch>" in {m.message_id for m in messages}
     assert duplicates(messages) == 0
+    resolved = aws.request_store().item(request_id, alert["sk"])
+    assert resolved is not None
+    assert resolved.get("resolved_at")
+    page = status_page_text(aws, intake_app, lambda_context, request_id)
+    assert "Matched" in page
+    assert status_page.DELAYED not in page

@@ -36,6 +36,7 @@ UNENCRYPTED_TOPICS_ALLOWED = {
     "InboundMailTopic": "SES receipt rules cannot publish to a topic under the AWS-managed SNS key",
     "EmailFeedbackTopic": "SES event destinations cannot publish to a topic under the AWS-managed SNS key",
     "OpsAlertsTopic": "CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key",
+    "StreamFailureTopic": "Lambda's on-failure messages hold a function name and stream coordinates only",
 }
 UNENCRYPTED_COMMENT = "# Not KMS-encrypted:"
 SWAGGER_WORDS = ("swagger", "docs", "redoc")

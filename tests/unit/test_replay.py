@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from directormatch.aws.failure_destination import FailedBatch, function_of, parse_message
 from directormatch.aws.streams import failure_entry, withheld
-from ops.replay import FailedBatch, Replayer, drive, function_of, lambda_shape, parse_message
+from ops.replay import Replayer, drive, lambda_shape
 
 # Lambda's on-failure record for a DynamoDB stream batch, as the Lambda developer guide shows it.
 LAMBDA_ON_FAILURE = {

@@ -82,3 +82,31 @@ def test_alarms_every_table_and_index_has_its_throttles_watched(resources: dict[
 def test_alarms_all_reach_ops(resources: dict[str, Any]) -> None:
     for alarm in alarms(resources):
         assert alarm["AlarmActions"] == [{"Ref": "OpsAlertsTopic"}], alarm["AlarmDescription"]
+
+
+def test_alarms_a_batch_lambda_gives_up_on_reaches_the_alarmed_queue_and_the_failures_function(
+    resources: dict[str, Any],
+) -> None:
+    # Every stream subscription's on-failure destination is the one topic
+    destinations = [
+        r["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    assert destinations == [{"Ref": "StreamFailureTopic"}] * 2
+    subscriptions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"]
+    to_topic = [s for s in subscriptions if s["TopicArn"] == {"Ref": "StreamFailureTopic"}]
+    # which puts Lambda's message itself (what ops.replay reads) in the queue whose depth pages ops
+    [queue] = [s for s in to_topic if s["Protocol"] == "sqs"]
+    assert queue["Endpoint"] == {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
+    assert queue["RawMessageDelivery"] is True
+    assert {"QueueName": {"Fn::GetAtt": ["StreamFailureQueue", "QueueName"]}} in watched(
+        resources, "ApproximateNumberOfMessagesVisible"
+    )
+    [policy] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
+    [grant] = policy["PolicyDocument"]["Statement"]
+    assert grant["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert grant["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "StreamFailureTopic"}}}
+    # and invokes the failures function, which writes the alert per failed record
+    [function] = [s for s in to_topic if s["Protocol"] == "lambda"]
+    assert function["Endpoint"] == {"Fn::GetAtt": ["FailuresFunction", "Arn"]}

@@ -25,6 +25,8 @@ class Prefix(str):
 OFFER = Prefix("OFFER#")  # OFFER#<director> in a request's partition
 EMAIL = Prefix("EMAIL#")  # EMAIL#<kind>#<recipient>
 ALERT = Prefix("ALERT#")  # ALERT#<kind>
+# ALERT#STREAM_FAILED#<function>#<sequence number>: one per stream record failed on every retry
+STREAM_ALERT = Prefix("ALERT#STREAM_FAILED#")
 LICENSE = Prefix("LICENSE#")  # LICENSE#<state> in a director's partition
 DEA = Prefix("DEA#")  # DEA#<state>
 IDEMPOTENCY = Prefix("IDEMPOTENCY#")  # partition of one Idempotency-Key, by its hash

@@ -45,3 +45,4 @@ class MetricName(StrEnum):
     EMAIL_COMPLAINED = "EmailComplained"
     DUPLICATE_SKIPPED = "DuplicateSkipped"
     RECORD_FAILED = "RecordFailed"
+    RECORDS_GIVEN_UP = "RecordsGivenUp"

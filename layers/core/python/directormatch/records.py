@@ -200,7 +200,8 @@ class Match(Item):
 
 @dataclass(frozen=True)
 class Alert(Item):
-    """An ALERT#<kind> item: a request ops must look at (raised once per kind)."""
+    """An ALERT#<kind> item: a request ops must look at (raised once per kind; a STREAM_FAILED alert
+    once per failed record, ALERT#STREAM_FAILED#<function>#<sequence number>)."""
 
     request_id: str
     alert: AlertKind
@@ -212,6 +213,15 @@ class Alert(Item):
     request_created_at: str | None = None
     wave: int | None = None
     correlation_id: str | None = None
+    # STREAM_FAILED: which record of which function, the error's type, the request's status then
+    # (not `request_status`: the RequestsByStatus index would list the alert as a request), and
+    # when a replay put the record through.
+    function: str | None = None
+    item_sk: str | None = None
+    sequence_number: str | None = None
+    error: str | None = None
+    status_at_failure: str | None = None
+    resolved_at: str | None = None
 
     @classmethod
     def of(cls, request_id: str, kind: AlertKind, created_at: str, **details: Any) -> Alert:

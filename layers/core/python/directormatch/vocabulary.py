@@ -108,6 +108,7 @@ class AlertKind(StrEnum):
     NO_MATCH = "NO_MATCH"  # no director left to offer the request to
     SLA_20H = "SLA_20H"  # no accept 20 hours after the request
     STUCK_NEW = "STUCK_NEW"  # not matched 15 minutes after the request
+    STREAM_FAILED = "STREAM_FAILED"  # one of its stream records failed every retry (one alert per record)
 
 
 class Action(StrEnum):

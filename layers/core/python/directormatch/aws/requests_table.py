@@ -335,6 +335,16 @@ class RequestStore(Table):
         the same record overwrites its entry."""
         self.client.put_item(TableName=self.table, Item=to_attributes(entry))
 
+    def resolve_stream_alert(self, request_id: str, function: str, sequence_number: str, at: str) -> bool:
+        """Mark a record's STREAM_FAILED alert resolved (the record went through on a replay); False
+        when there is no such alert, or it was resolved before."""
+        return self._update_if(
+            Key=key(request_id, keys.STREAM_ALERT(function, sequence_number)),
+            UpdateExpression="SET resolved_at = :at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(resolved_at)",
+            ExpressionAttributeValues=to_attributes({":at": at}),
+        )
+
     def stream_failures(self, function: str, first: str, last: str) -> list[dict[str, Any]]:
         """One function's failed-record entries between two sequence numbers, inclusive, in order."""
         values = {

@@ -7,7 +7,8 @@ DynamoDB keeps stream records for 24 hours only, so each failure also leaves a l
 Requests table, pk STREAM_FAILURE#<function>, sk its sequence number, holding the record's keys,
 event name and the statuses of its old image: ids and states, never personal data. It expires
 with the queue's retention. `python -m ops.replay` reads the stream, or this ledger
-once the stream has trimmed the records.
+once the stream has trimmed the records. When Lambda gives up on a batch, its on-failure message
+leads to one ops alert per record that failed the last attempt (directormatch.aws.failure_destination).
 
 What the processor reports keeps the error's type and traceback but not its message (RecordFailed):
 messages can quote a record's data, and when every record of a batch fails Powertools raises them
@@ -39,8 +40,11 @@ LEDGER_SECONDS = 14 * 24 * 3600
 OLD_STATE_FIELDS = ("request_status", "offer_status", "wave")
 
 
-def failure_entry(function: str, raw: dict[str, Any], error: str, now: datetime) -> dict[str, Any] | None:
-    """The ledger item of one failed stream record; None when the record has no usable keys."""
+def failure_entry(
+    function: str, raw: dict[str, Any], error: str, now: datetime, invocation: str | None = None
+) -> dict[str, Any] | None:
+    """The ledger item of one failed stream record; None when the record has no usable keys.
+    `invocation` (the Lambda request id) tells which records failed together on one attempt."""
     change = raw.get("dynamodb") or {}
     sequence = str(change.get("SequenceNumber") or "")
     item_keys = change.get("Keys") or {}
@@ -64,6 +68,7 @@ def failure_entry(function: str, raw: dict[str, Any], error: str, now: datetime)
         "old_state": old_state,
         "error": error,
         "failed_at": now.isoformat(timespec="milliseconds"),
+        "invocation": invocation,
         "ttl": int(time.time()) + LEDGER_SECONDS,
     }
 
@@ -93,7 +98,9 @@ class StreamProcessor(BatchProcessor):
         # The type only: messages can quote input (an SES error names the address it refused).
         error = exception[0].__name__ if exception[0] is not None else "Unknown"
         raw: dict[str, Any] = getattr(record, "raw_event", None) or {}
-        entry = failure_entry(self.function, raw, error, datetime.now(UTC))
+        context = getattr(self, "lambda_context", None)
+        invocation = getattr(context, "aws_request_id", None)
+        entry = failure_entry(self.function, raw, error, datetime.now(UTC), invocation)
         metrics.add_metric(name=MetricName.RECORD_FAILED, unit="Count", value=1)
         logger.warning(
             "stream record failed",

@@ -40,6 +40,23 @@ HEADLINES = {
 }
 
 
+DELAYED = (
+    "Part of your request is delayed on our side. Our team has been alerted and is on it; you do not"
+    " need to do anything or send your request again."
+)
+
+
+def delayed(items: list[dict[str, Any]], request: Mapping[str, Any]) -> bool:
+    """Whether a step of the request failed every retry (a STREAM_FAILED alert) and is still held
+    up: not put through by a replay since, and the request not moved on from the status it had."""
+    return any(
+        item["sk"].startswith(keys.STREAM_ALERT)
+        and not item.get("resolved_at")
+        and item.get("status_at_failure") == request["request_status"]
+        for item in items
+    )
+
+
 def timeline(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """Dated events a clinic may see: no director is named before one accepts."""
     events: list[tuple[str, str]] = []
@@ -72,6 +89,7 @@ def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, An
         "start_by": request["start_by"],
         "directors": [(f"Dr. {p['first_name']} {p['last_name']}", p["email"]) for p in profiles],
         "timeline": timeline(items),
+        "delayed": DELAYED if delayed(items, request) else "",
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from directormatch.links import offer_links
 from directormatch.mail.render import Email, render
 from directormatch.offers.inbound_mail import reply_address
+from directormatch.vocabulary import AlertKind
 
 
 def receipt_email(request: Mapping[str, Any], status_url: str) -> Email:
@@ -91,14 +92,23 @@ def no_match_email(alert: Mapping[str, Any], ops_email: str) -> Email:
 
 
 def ops_alert_email(alert: Mapping[str, Any], ops_email: str) -> Email:
-    """Every other alert on a request: one template, its words chosen by the alert's kind."""
-    return _to_ops(f"ops_{alert['alert'].lower()}", alert, ops_email, template="ops_alert")
+    """Every other alert on a request: one template, its words chosen by the alert's kind. A
+    STREAM_FAILED alert is one per failed record, and so is its Message-ID."""
+    ref = alert["request_id"]
+    if alert["alert"] == AlertKind.STREAM_FAILED:
+        ref = f"{ref}.{alert['function']}.{alert['sequence_number']}"
+    return _to_ops(f"ops_{alert['alert'].lower()}", alert, ops_email, template="ops_alert", ref=ref)
 
 
-def _to_ops(kind: str, alert: Mapping[str, Any], ops_email: str, template: str = "") -> Email:
+def _to_ops(kind: str, alert: Mapping[str, Any], ops_email: str, template: str = "", ref: str = "") -> Email:
     request_id = alert["request_id"]
     return render(
-        kind, to=ops_email, idempotency_ref=request_id, template=template, request_id=request_id, alert=alert
+        kind,
+        to=ops_email,
+        idempotency_ref=ref or request_id,
+        template=template,
+        request_id=request_id,
+        alert=alert,
     )
 
 

@@ -64,7 +64,8 @@ class Notifier:
         elif sk.startswith(keys.ALERT):
             alert = Alert.from_item(item)
             build = no_match_email if alert.alert == AlertKind.NO_MATCH else ops_alert_email
-            kind = f"ops_{alert.alert.lower()}"
+            # One email per ALERT item: ops_no_match, ..., ops_stream_failed#<function>#<sequence>.
+            kind = f"ops_{alert.sk.removeprefix(keys.ALERT).lower()}"
             self.send_once(alert.request_id, kind, "ops", lambda: build(alert, self.ops_email))
 
     def on_change(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
