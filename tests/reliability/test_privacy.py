@@ -181,6 +181,20 @@ def test_a_request_life_with_sentinel_personal_data_leaves_none_in_logs_metrics_
     invalid = sentinel_quote(contact=contact)
     rejected = post(apps.intake, apps.context, invalid, f"{IDEMPOTENCY_KEY}-2")
     assert rejected["statusCode"] == 422
+    # (and keys the client chose: an unknown field, and a repeated one, named with the sentinel)
+    unknown_key = post(
+        apps.intake, apps.context, {**sentinel_quote(), CLINIC_EMAIL: 1}, f"{IDEMPOTENCY_KEY}-4"
+    )
+    assert (unknown_key["statusCode"], json.loads(unknown_key["body"])["errors"][0]["field"]) == (
+        422,
+        CLINIC_EMAIL,
+    )
+    repeated = f'{{"clinic": {{"{CLINIC_EMAIL}": 1, "{CLINIC_EMAIL}": 2}}}}'
+    repeated_key = post(apps.intake, apps.context, repeated, f"{IDEMPOTENCY_KEY}-5")
+    assert (repeated_key["statusCode"], json.loads(repeated_key["body"])["errors"][0]["field"]) == (
+        400,
+        f"clinic.{CLINIC_EMAIL}",
+    )
     second = json.loads(post(apps.intake, apps.context, sentinel_quote(), f"{IDEMPOTENCY_KEY}-3")["body"])
 
     # When match and notify handle the stream

@@ -119,7 +119,11 @@ class _Answers:
 
     def rejected(self, error: RequestRejected) -> Response[str]:
         metrics.add_metric(name=MetricName.QUOTE_REJECTED, unit="Count", value=1)
-        logger.info("request rejected", extra={"status": int(error.status), "field": error.field})
+        from directormatch.intake.contract import loggable_field
+
+        logger.info(
+            "request rejected", extra={"status": int(error.status), "field": loggable_field(error.field)}
+        )
         if self.audience is Audience.API:
             return json_error(error.status, error.field, error.message, error.type)
         message = (
@@ -130,10 +134,12 @@ class _Answers:
         return self._page(error.status, "Request not sent", message)
 
     def invalid(self, error: QuoteInvalid) -> Response[str]:
-        from directormatch.intake import form
+        from directormatch.intake import contract, form
 
         metrics.add_metric(name=MetricName.QUOTE_REJECTED, unit="Count", value=1)
-        logger.info("request invalid", extra={"fields": [e.field for e in error.errors]})
+        logger.info(
+            "request invalid", extra={"fields": [contract.loggable_field(e.field) for e in error.errors]}
+        )
         if self.audience is Audience.API:
             return json_response(HTTPStatus.UNPROCESSABLE_ENTITY, error.errors)
         return page_response(

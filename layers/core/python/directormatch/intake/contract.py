@@ -419,6 +419,17 @@ def field_errors(errors: Sequence[Any]) -> list[FieldError]:
 
 
 LIMITS = ("ge", "le", "min_length", "max_length")
+# Names a field path may hold besides the contract's own fields.
+OTHER_PATH_NAMES = frozenset({"body", "content-type", "Idempotency-Key"})
+
+
+def loggable_field(path: str) -> str:
+    """The field path as a log may carry it. A key the client chose (an unknown or repeated field)
+    could be anything, an email address included, so only declared names and positions are kept."""
+    declared = OTHER_PATH_NAMES.union(
+        *(model.model_fields for model in (QuoteRequest, Clinic, Contact, Supervisees))
+    )
+    return path if all(part.isdigit() or part in declared for part in path.split(".")) else "(undeclared)"
 
 
 def _field_error(error: Any) -> FieldError:
