@@ -15,7 +15,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from directormatch.matching import rules
-from directormatch.records import DirectorFilters, License
+from directormatch.matching.fees import Fee, Scope, median_dollars, monthly_fee
+from directormatch.records import DirectorFilters, License, Quote
 
 # A license or DEA registration must stay valid this long after the clinic's start date.
 LICENSE_MARGIN = timedelta(days=30)
@@ -59,6 +60,7 @@ class Exclusion(StrEnum):
     LICENSE_EXPIRING = "LICENSE_EXPIRING"
     NO_DEA_REGISTRATION = "NO_DEA_REGISTRATION"
     SUPERVISION_LIMIT = "SUPERVISION_LIMIT"
+    OVER_BUDGET = "OVER_BUDGET"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Weights:
     responsiveness: float = 15.0
     fairness: float = 10.0
     malpractice: float = 5.0
+    price: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,19 @@ class Need:
     controlled_substances: bool = False
     # "director_policy": the clinic needs the director to bring coverage meeting $1M/$3M.
     malpractice: str = "no_preference"
+    locations: int = 1
+    budget_monthly: int | None = None
 
     @property
     def needs_dea(self) -> bool:
         return self.controlled_substances or bool(self.modalities & CONTROLLED_MODALITIES)
+
+    def fee(self, profile: DirectorFilters, states: int) -> Fee | None:
+        """A director's monthly fee for serving `states` of this request; None without a schedule."""
+        if profile.fees is None:
+            return None
+        scope = Scope(states, self.np, self.pa, self.locations, self.needs_dea)
+        return monthly_fee(profile.fees, scope)
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,7 @@ class Pick:
     components: tuple[tuple[str, float], ...]
     reasons: tuple[str, ...]
     team: bool = False
+    fee: Fee | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,7 @@ class Shortlist:
     strict_cpom_states: tuple[str, ...] = ()
     states_without_rule: tuple[str, ...] = ()
     uncovered_states: tuple[str, ...] = ()
+    quote: Quote = field(default_factory=Quote)
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,8 @@ class _Eligible:
     profile: DirectorFilters
     usable: tuple[License, ...]
     state_reasons: tuple[str, ...]
+    # The fee for every usable state (None: no fee schedule on file).
+    fee: Fee | None = None
 
 
 def shortlist(
@@ -133,14 +149,20 @@ def shortlist(
 
     excluded: Counter[str] = Counter()
     eligible: list[_Eligible] = []
+    over_budget: list[int] = []
     for director_id in sorted(by_director):
         outcome = _evaluate(need, director_id, by_director[director_id])
         if isinstance(outcome, Exclusion):
             excluded[outcome] += 1
+        elif _over_budget(need, outcome.fee):
+            excluded[Exclusion.OVER_BUDGET] += 1
+            if outcome.fee and len(outcome.usable) == len(need.states):
+                over_budget.append(outcome.fee.total)
         else:
             eligible.append(outcome)
 
-    scores = {e.director_id: _score(need, e, now, weights) for e in eligible}
+    prices = _price_range(eligible)
+    scores = {e.director_id: _score(need, e, now, weights, prices) for e in eligible}
     ranked = sorted(
         eligible, key=lambda e: (-scores[e.director_id][0], _rotation(need.request_id, e.director_id))
     )
@@ -153,6 +175,10 @@ def shortlist(
     covered = {state for _, states in assignments for state in states}
     complete = covered >= set(need.states)
     picks = tuple(_pick(need, e, states, scores[e.director_id], team) for e, states in assignments)
+    if complete and team and _over_budget(need, _team_total(picks)):
+        excluded[Exclusion.OVER_BUDGET] += len(picks)
+        over_budget.append(_team_total(picks) or 0)
+        picks, complete = (), False
     state_rules = [rules.rule_for(state) for state in need.states]
     return Shortlist(
         picks=picks if complete else (),
@@ -163,7 +189,43 @@ def shortlist(
         strict_cpom_states=tuple(r.state for r in state_rules if r.strict_cpom),
         states_without_rule=tuple(r.state for r in state_rules if not r.known),
         uncovered_states=tuple(s for s in need.states if s not in covered),
+        quote=_quote(need, picks if complete else (), team, singles or ranked, over_budget),
     )
+
+
+def _over_budget(need: Need, fee: Fee | int | None) -> bool:
+    total = fee.total if isinstance(fee, Fee) else fee
+    return need.budget_monthly is not None and total is not None and total > need.budget_monthly
+
+
+def _team_total(picks: tuple[Pick, ...]) -> int | None:
+    """A team's fee, the sum of its members'; None when a member has no fee schedule."""
+    fees = [p.fee for p in picks]
+    return sum(fee.total for fee in fees if fee) if all(fees) else None
+
+
+def _quote(
+    need: Need, picks: tuple[Pick, ...], team: bool, priced: list[_Eligible], over_budget: list[int]
+) -> Quote:
+    """The range over the options offered (a team is one option), the median over `priced`."""
+    if team:
+        offered = [total] if (total := _team_total(picks)) is not None else []
+    else:
+        offered = [p.fee.total for p in picks if p.fee]
+    totals = [e.fee.total for e in priced if e.fee]
+    return Quote(
+        eligible=len(totals),
+        low=min(offered, default=None),
+        high=max(offered, default=None),
+        median=median_dollars(totals),
+        budget_monthly=need.budget_monthly,
+        lowest_available=min(over_budget) if over_budget and not picks else None,
+    )
+
+
+def _price_range(eligible: list[_Eligible]) -> tuple[int, int] | None:
+    totals = [e.fee.total for e in eligible if e.fee]
+    return (min(totals), max(totals)) if totals else None
 
 
 def _evaluate(need: Need, director_id: str, held: list[License]) -> _Eligible | Exclusion:
@@ -183,7 +245,7 @@ def _evaluate(need: Need, director_id: str, held: list[License]) -> _Eligible | 
             first_failure = failure
     if not usable:
         return first_failure or Exclusion.NO_ACTIVE_LICENSE
-    return _Eligible(director_id, profile, tuple(usable), tuple(reasons))
+    return _Eligible(director_id, profile, tuple(usable), tuple(reasons), need.fee(profile, len(usable)))
 
 
 def _director_exclusion(need: Need, profile: DirectorFilters) -> Exclusion | None:
@@ -293,7 +355,7 @@ def _greedy_team(need: Need, ranked: list[_Eligible]) -> list[tuple[_Eligible, t
 
 
 def _score(
-    need: Need, e: _Eligible, now: datetime, weights: Weights
+    need: Need, e: _Eligible, now: datetime, weights: Weights, prices: tuple[int, int] | None
 ) -> tuple[float, tuple[tuple[str, float], ...]]:
     p = e.profile
     fits = [m for m in need.modalities if _fits(m, p)]
@@ -307,9 +369,18 @@ def _score(
         "responsiveness": weights.responsiveness * _responsiveness(p),
         "fairness": -weights.fairness * _recently_offered(p, now),
         "malpractice": weights.malpractice * _meets_malpractice_floor(p),
+        "price": weights.price * _cheapness(e.fee, prices),
     }
     rounded = tuple((name, round(value, 2)) for name, value in components.items())
     return round(sum(components.values()), 2), rounded
+
+
+def _cheapness(fee: Fee | None, prices: tuple[int, int] | None) -> float:
+    """1.0 for the lowest fee among the eligible, 0 for the highest; unknown fee counts as middling."""
+    if fee is None or prices is None:
+        return 0.5
+    low, high = prices
+    return 1.0 if high == low else (high - fee.total) / (high - low)
 
 
 def _responsiveness(p: DirectorFilters) -> float:
@@ -353,6 +424,7 @@ def _pick(
         components=components,
         reasons=tuple(_reasons(need, e, states, team)),
         team=team,
+        fee=e.fee if len(states) == len(e.usable) else need.fee(e.profile, len(states)),
     )
 
 
