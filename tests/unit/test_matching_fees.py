@@ -142,7 +142,7 @@ def test_shortlist_lower_fee_ranks_first_and_zero_price_weight_removes_the_effec
 
     # Then the cheaper leads by exactly the price weight, which zero takes away
     scores = {p.director_id: p.score for p in priced.picks}
-    assert [p.director_id for p in priced.picks][0] == "D-Z"
+    assert next(p.director_id for p in priced.picks) == "D-Z"
     assert scores["D-Z"] - scores["D-A"] == Weights().price
     assert len({p.score for p in unpriced.picks}) == 1
 

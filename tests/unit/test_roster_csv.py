@@ -420,7 +420,9 @@ def test_parse_roster_blank_components_are_zero_and_blank_schedule_is_none() -> 
     # Then the first has a schedule of its base alone, the second none at all
     assert parsed.errors == []
     first, second = (r.director for r in parsed.rows)
-    assert first.fees is not None and first.fees.base == 799 and first.fees.per_np == 0
+    assert first.fees is not None
+    assert first.fees.base == 799
+    assert first.fees.per_np == 0
     assert first.fees.chart_review_percent is None
     assert second.fees is None
     assert director_items(second)[0]["fees"] is None
