@@ -7,7 +7,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from directormatch.matching.fees import Fee, Scope, median_dollars, monthly_fee, team_fee
+from directormatch.matching.fees import Fee, Scope, median_dollars, monthly_fee, monthly_total, team_fee
 from directormatch.records import FeeSchedule
 
 dollars = st.integers(min_value=0, max_value=15_000)
@@ -41,6 +41,8 @@ def test_monthly_fee_is_non_negative_and_the_sum_of_its_lines(schedule: FeeSched
     # Then every line and the total are whole, non-negative dollars, the total their sum
     assert all(isinstance(amount, int) and amount >= 0 for _, amount in fee.lines)
     assert fee.total == sum(amount for _, amount in fee.lines) >= schedule.base
+    # And the total the matcher computes without writing the lines is the same
+    assert monthly_total(schedule, scope) == fee.total
 
 
 @given(schedules, scopes, st.sampled_from(GROWTH), st.integers(1, 5))

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 from directormatch.matching import rules
-from directormatch.matching.fees import Fee, Scope, median_dollars, monthly_fee
+from directormatch.matching.fees import Fee, Scope, median_dollars, monthly_fee, monthly_total
 from directormatch.records import DirectorFilters, License, Quote
 
 # A license or DEA registration must stay valid this long after the clinic's start date.
@@ -94,11 +95,23 @@ class Need:
         return self.controlled_substances or bool(self.modalities & CONTROLLED_MODALITIES)
 
     def fee(self, profile: DirectorFilters, states: int) -> Fee | None:
-        """A director's monthly fee for serving `states` of this request; None without a schedule."""
-        if profile.fees is None:
-            return None
-        scope = Scope(states, self.np, self.pa, self.locations, self.needs_dea)
-        return monthly_fee(profile.fees, scope)
+        """A director's itemised monthly fee for serving `states` of this request; None without a schedule."""
+        return None if profile.fees is None else monthly_fee(profile.fees, self._scope(states))
+
+    def fee_total(self, profile: DirectorFilters, states: int) -> int | None:
+        """The same fee's total alone."""
+        return None if profile.fees is None else monthly_total(profile.fees, self._scope(states))
+
+    def _scope(self, states: int) -> Scope:
+        # One Scope per number of states: the matcher prices every eligible director of a request.
+        scope = self._scopes.get(states)
+        if scope is None:
+            scope = self._scopes[states] = Scope(states, self.np, self.pa, self.locations, self.needs_dea)
+        return scope
+
+    @cached_property
+    def _scopes(self) -> dict[int, Scope]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -133,8 +146,8 @@ class _Eligible:
     profile: DirectorFilters
     usable: tuple[License, ...]
     state_reasons: tuple[str, ...]
-    # The fee for every usable state (None: no fee schedule on file).
-    fee: Fee | None = None
+    # The monthly fee for every usable state (None: no fee schedule on file).
+    fee: int | None = None
 
 
 def shortlist(
@@ -156,8 +169,8 @@ def shortlist(
             excluded[outcome] += 1
         elif _over_budget(need, outcome.fee):
             excluded[Exclusion.OVER_BUDGET] += 1
-            if outcome.fee and len(outcome.usable) == len(need.states):
-                over_budget.append(outcome.fee.total)
+            if outcome.fee is not None and len(outcome.usable) == len(need.states):
+                over_budget.append(outcome.fee)
         else:
             eligible.append(outcome)
 
@@ -193,8 +206,7 @@ def shortlist(
     )
 
 
-def _over_budget(need: Need, fee: Fee | int | None) -> bool:
-    total = fee.total if isinstance(fee, Fee) else fee
+def _over_budget(need: Need, total: int | None) -> bool:
     return need.budget_monthly is not None and total is not None and total > need.budget_monthly
 
 
@@ -212,7 +224,7 @@ def _quote(
         offered = [total] if (total := _team_total(picks)) is not None else []
     else:
         offered = [p.fee.total for p in picks if p.fee]
-    totals = [e.fee.total for e in priced if e.fee]
+    totals = [e.fee for e in priced if e.fee is not None]
     return Quote(
         eligible=len(totals),
         low=min(offered, default=None),
@@ -224,7 +236,7 @@ def _quote(
 
 
 def _price_range(eligible: list[_Eligible]) -> tuple[int, int] | None:
-    totals = [e.fee.total for e in eligible if e.fee]
+    totals = [e.fee for e in eligible if e.fee is not None]
     return (min(totals), max(totals)) if totals else None
 
 
@@ -245,7 +257,9 @@ def _evaluate(need: Need, director_id: str, held: list[License]) -> _Eligible | 
             first_failure = failure
     if not usable:
         return first_failure or Exclusion.NO_ACTIVE_LICENSE
-    return _Eligible(director_id, profile, tuple(usable), tuple(reasons), need.fee(profile, len(usable)))
+    return _Eligible(
+        director_id, profile, tuple(usable), tuple(reasons), need.fee_total(profile, len(usable))
+    )
 
 
 def _director_exclusion(need: Need, profile: DirectorFilters) -> Exclusion | None:
@@ -375,12 +389,12 @@ def _score(
     return round(sum(components.values()), 2), rounded
 
 
-def _cheapness(fee: Fee | None, prices: tuple[int, int] | None) -> float:
+def _cheapness(fee: int | None, prices: tuple[int, int] | None) -> float:
     """1.0 for the lowest fee among the eligible, 0 for the highest; unknown fee counts as middling."""
     if fee is None or prices is None:
         return 0.5
     low, high = prices
-    return 1.0 if high == low else (high - fee.total) / (high - low)
+    return 1.0 if high == low else (high - fee) / (high - low)
 
 
 def _responsiveness(p: DirectorFilters) -> float:
@@ -424,7 +438,7 @@ def _pick(
         components=components,
         reasons=tuple(_reasons(need, e, states, team)),
         team=team,
-        fee=e.fee if len(states) == len(e.usable) else need.fee(e.profile, len(states)),
+        fee=need.fee(e.profile, len(states)),
     )
 
 

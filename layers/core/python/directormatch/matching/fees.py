@@ -40,6 +40,19 @@ class Scope:
     controlled: bool = False
 
 
+def monthly_total(schedule: FeeSchedule, scope: Scope) -> int:
+    """The sum of monthly_fee's lines, without writing them (the matcher prices every eligible director)."""
+    return (
+        schedule.base
+        + scope.np * schedule.per_np
+        + scope.pa * schedule.per_pa
+        + max(scope.states - 1, 0) * schedule.per_additional_state
+        + max(scope.locations - 1, 0) * schedule.per_additional_location
+        + (schedule.controlled_premium if scope.controlled else 0)
+        + (schedule.chart_review_fee or 0 if schedule.chart_review_percent else 0)
+    )
+
+
 def monthly_fee(schedule: FeeSchedule, scope: Scope) -> Fee:
     """The itemised monthly fee of `schedule` for `scope`; zero lines are left out."""
     extra_states = max(scope.states - 1, 0)
