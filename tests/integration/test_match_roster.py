@@ -23,6 +23,7 @@ from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.matching.engine import CONTROLLED_MODALITIES, LICENSE_MARGIN, MAX_TEAM_SIZE, rules
 from local.lambdas import LambdaContext
 from ops.roster.synthetic import synthetic_roster
+from tests import fee_oracle as oracle
 from tests.events import quote_body, stream_event, stream_record
 from tests.integration.conftest import Aws, Submit
 
@@ -82,17 +83,11 @@ def servable_states(body: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def fee_by_hand(fees: dict[str, int], request: dict[str, Any], states: int) -> int:
-    """A director's monthly fee for `states` of a request, by the formula in docs/fees.md."""
+    """A director's monthly fee for `states` of a request (docs/fees.md)."""
     needs_dea = request["controlled_substances"] or bool(set(request["modalities"]) & CONTROLLED_MODALITIES)
-    chart_review = fees.get("chart_review_fee", 0) if fees.get("chart_review_percent") else 0
-    return (
-        fees["base"]
-        + fees.get("per_np", 0) * request["supervisees"]["np"]
-        + fees.get("per_pa", 0) * request["supervisees"]["pa"]
-        + fees.get("per_additional_state", 0) * (states - 1)
-        + fees.get("per_additional_location", 0) * (request["locations"] - 1)
-        + (fees.get("controlled_premium", 0) if needs_dea else 0)
-        + chart_review
+    supervisees = request["supervisees"]
+    return oracle.fee_by_hand(
+        fees, supervisees["np"], supervisees["pa"], states, request["locations"], needs_dea
     )
 
 

@@ -13,21 +13,8 @@ from typing import Any
 from directormatch.aws.attributes import from_attributes
 from directormatch.intake.status_page import page_context
 from tests.events import api_event, quote_body, stream_event, stream_record
+from tests.fee_oracle import fee_by_hand
 from tests.integration.conftest import Apps, Aws
-
-
-def fee_by_hand(fees: dict[str, int], np: int, pa: int, states: int, locations: int, controlled: bool) -> int:
-    """The formula of docs/fees.md, written out here rather than taken from matching.fees."""
-    chart_review = fees.get("chart_review_fee", 0) if fees.get("chart_review_percent") else 0
-    return (
-        fees["base"]
-        + fees.get("per_np", 0) * np
-        + fees.get("per_pa", 0) * pa
-        + fees.get("per_additional_state", 0) * (states - 1)
-        + fees.get("per_additional_location", 0) * (locations - 1)
-        + (fees.get("controlled_premium", 0) if controlled else 0)
-        + chart_review
-    )
 
 
 def text_part(sent: Any) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from directormatch.matching.fees import Fee, Scope, median_dollars, monthly_fee, monthly_total, team_fee
 from directormatch.records import FeeSchedule
+from tests.fee_oracle import fee_by_hand
 
 dollars = st.integers(min_value=0, max_value=15_000)
 schedules = st.builds(
@@ -71,14 +72,7 @@ def test_team_fee_equals_the_sum_of_its_members_fees(members: list[tuple[FeeSche
 
     # Then the team costs their sum, recomputed from the schedules by hand
     by_hand = sum(
-        s.base
-        + s.per_np * c.np
-        + s.per_pa * c.pa
-        + s.per_additional_state * (c.states - 1)
-        + s.per_additional_location * (c.locations - 1)
-        + (s.controlled_premium if c.controlled else 0)
-        + (s.chart_review_fee or 0 if s.chart_review_percent else 0)
-        for s, c in members
+        fee_by_hand(s.to_item(), c.np, c.pa, c.states, c.locations, c.controlled) for s, c in members
     )
     assert team_fee(fees) == by_hand
 

@@ -1,7 +1,7 @@
 """The engine's prices: each eligible director's fee, the budget filter, the price score and the quote.
 
-Pure: candidates from `make_candidate`. Expected fees are recomputed here from the schedules by the
-formula in docs/fees.md, not with matching.fees.
+Pure: candidates from `make_candidate`. Expected fees come from tests.fee_oracle (the formula
+of docs/fees.md written out on its own), not from matching.fees.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from directormatch.matching.engine import Exclusion, Need, Shortlist, Weights, shortlist
 from directormatch.records import FeeSchedule, License
 from tests.conftest import make_candidate
+from tests.fee_oracle import fee_by_hand
 
 NOW = datetime(2027, 1, 15, 12, tzinfo=UTC)
 START = date(2027, 3, 1)
@@ -51,17 +52,8 @@ def schedule(base: int, **more: int) -> FeeSchedule:
 
 
 def by_hand(s: FeeSchedule, request: Need, states: int) -> int:
-    """The fee formula of docs/fees.md, written out independently of matching.fees."""
     controlled = request.controlled_substances or "ketamine" in request.modalities
-    return (
-        s.base
-        + s.per_np * request.np
-        + s.per_pa * request.pa
-        + s.per_additional_state * (states - 1)
-        + s.per_additional_location * (request.locations - 1)
-        + (s.controlled_premium if controlled else 0)
-        + ((s.chart_review_fee or 0) if s.chart_review_percent else 0)
-    )
+    return fee_by_hand(s.to_item(), request.np, request.pa, states, request.locations, controlled)
 
 
 def run(request: Need, candidates: list[License], size: int = 3, weights: Weights | None = None) -> Shortlist:
