@@ -20,6 +20,8 @@ from pydantic import ValidationError
 from directormatch import text
 from directormatch.vocabulary import US_STATES, Modality
 from ops.roster.directors import (
+    FEE_MAXIMUM,
+    MAX_CHART_REVIEW_PERCENT,
     DeaRegistration,
     Director,
     LicenseStatus,
@@ -30,6 +32,19 @@ from ops.roster.directors import (
     npi_is_valid,
 )
 
+# Fee schedule column -> FeeSchedule field. Files without these columns still read (their
+# directors have no schedule and are not priced); a row leaving them all blank reads the same.
+FEE_COLUMNS: dict[str, str] = {
+    "fee_base": "base",
+    "fee_per_np": "per_np",
+    "fee_per_pa": "per_pa",
+    "fee_per_additional_state": "per_additional_state",
+    "fee_per_additional_location": "per_additional_location",
+    "fee_controlled_premium": "controlled_premium",
+    "chart_review_percent": "chart_review_percent",
+    "chart_review_fee": "chart_review_fee",
+}
+OPTIONAL_COLUMNS = frozenset(FEE_COLUMNS)
 COLUMNS: tuple[str, ...] = (
     "npi",
     "first_name",
@@ -50,6 +65,7 @@ COLUMNS: tuple[str, ...] = (
     "licenses",
     "dea",
     "supervising",
+    *FEE_COLUMNS,
 )
 LIST_SEPARATOR = ";"
 PART_SEPARATOR = ":"
@@ -131,6 +147,45 @@ def _int(cell: str, what: str = "a whole number") -> int:
 
 def _dollars(cell: str) -> int:
     return _int(cell, "a whole number of US dollars without separators, e.g. 1000000")
+
+
+def _fee_reader(column: str) -> Callable[[str], int | None]:
+    """Reads one fee column: blank, or whole dollars a month (a percentage) up to its maximum."""
+    name = FEE_COLUMNS[column]
+    percent = name == "chart_review_percent"
+    high = MAX_CHART_REVIEW_PERCENT if percent else FEE_MAXIMUM[name]
+    what = "a whole percentage, e.g. 10" if percent else "whole US dollars a month, digits only, e.g. 1200"
+
+    def read(cell: str) -> int | None:
+        if not cell.strip():
+            return None
+        value = _int(cell, f"{what}, or blank")
+        if value > high:
+            raise _FieldError(f"{value} is more than the {high:,} allowed{'' if percent else ' a month'}")
+        if percent and value == 0:
+            raise _FieldError("must be 1 to 100, or blank when the director does no chart review")
+        return value
+
+    return read
+
+
+def _fee_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """Moves the fee cells read into one `fees` value; what is missing, by column."""
+    cells = {column: values.pop(column) for column in FEE_COLUMNS if column in values}
+    if len(cells) < len(FEE_COLUMNS) or all(v is None for v in cells.values()):
+        return []  # a fee cell failed to read (reported already), or no schedule
+    problems = []
+    if cells["fee_base"] is None:
+        problems.append(("fee_base", "is required when any other fee column is filled"))
+    for column, other in (
+        ("chart_review_percent", "chart_review_fee"),
+        ("chart_review_fee", "chart_review_percent"),
+    ):
+        if cells[column] is None and cells[other] is not None:
+            problems.append((column, f"is required when {other} is filled"))
+    if not problems:
+        values["fees"] = {FEE_COLUMNS[c]: v for c, v in cells.items() if v is not None}
+    return problems
 
 
 def _optional_float(cell: str) -> float | None:
@@ -326,6 +381,7 @@ _READERS: dict[str, Callable[[str], Any]] = {
     "licenses": _licenses,
     "dea": _dea,
     "supervising": _supervising,
+    **{column: _fee_reader(column) for column in FEE_COLUMNS},
 }
 
 
@@ -355,6 +411,7 @@ def director_from_row(row: Mapping[str, str]) -> Director:
             unlicensed = sorted({entry.state for entry in values.get(column, [])} - licensed)
             if unlicensed:
                 problems.append((column, f"{', '.join(unlicensed)} has no license in the licenses column"))
+    problems += _fee_problems(values)
     try:
         director = Director.model_validate(values)
     except ValidationError as error:
@@ -386,7 +443,7 @@ def _check_header(header: list[str] | None) -> list[str]:
         raise HeaderError(f"line 1: is not a header (no known column name); {expected}")
     repeated = sorted({name for name in names if name in COLUMNS and names.count(name) > 1})
     unknown = [_label(name, n) for n, name in enumerate(names, start=1) if name not in COLUMNS]
-    missing = [name for name in COLUMNS if name not in names]
+    missing = [name for name in COLUMNS if name not in names and name not in OPTIONAL_COLUMNS]
     problems = []
     if unknown:
         problems.append(f"unknown column(s): {', '.join(unknown)}")
@@ -496,6 +553,15 @@ def row_from_director(director: Director) -> dict[str, str]:
         ),
         "dea": LIST_SEPARATOR.join(f"{reg.state}:{reg.number}:{reg.expires_on.isoformat()}" for reg in dea),
         "supervising": LIST_SEPARATOR.join(f"{sup.state}:{sup.np}:{sup.pa}" for sup in supervising),
+        **_fee_cells(director),
+    }
+
+
+def _fee_cells(director: Director) -> dict[str, str]:
+    schedule = director.fees.model_dump() if director.fees else {}
+    return {
+        column: "" if schedule.get(name) is None else str(schedule[name])
+        for column, name in FEE_COLUMNS.items()
     }
 
 

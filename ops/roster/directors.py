@@ -139,6 +139,41 @@ class Supervision(BaseModel):
     pa: int = Field(default=0, ge=0, le=500)
 
 
+# Highest monthly amounts (whole US dollars) a schedule may name: several times the published market
+# rates (docs/fees.md), so a typo such as an annual figure or an extra zero is refused.
+FEE_MAXIMUM: dict[str, int] = {
+    "base": 15_000,
+    "per_np": 5_000,
+    "per_pa": 5_000,
+    "per_additional_state": 10_000,
+    "per_additional_location": 10_000,
+    "controlled_premium": 5_000,
+    "chart_review_fee": 10_000,
+}
+MAX_CHART_REVIEW_PERCENT = 100
+
+
+class Fees(BaseModel):
+    """A director's monthly fee schedule (directormatch.records.FeeSchedule as the roster reads it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base: int = Field(ge=0, le=FEE_MAXIMUM["base"])
+    per_np: int = Field(default=0, ge=0, le=FEE_MAXIMUM["per_np"])
+    per_pa: int = Field(default=0, ge=0, le=FEE_MAXIMUM["per_pa"])
+    per_additional_state: int = Field(default=0, ge=0, le=FEE_MAXIMUM["per_additional_state"])
+    per_additional_location: int = Field(default=0, ge=0, le=FEE_MAXIMUM["per_additional_location"])
+    controlled_premium: int = Field(default=0, ge=0, le=FEE_MAXIMUM["controlled_premium"])
+    chart_review_percent: int | None = Field(default=None, ge=1, le=MAX_CHART_REVIEW_PERCENT)
+    chart_review_fee: int | None = Field(default=None, ge=0, le=FEE_MAXIMUM["chart_review_fee"])
+
+    @model_validator(mode="after")
+    def _chart_review_whole(self) -> Fees:
+        if (self.chart_review_percent is None) != (self.chart_review_fee is None):
+            raise ValueError("chart_review_percent and chart_review_fee go together: give both or neither")
+        return self
+
+
 class Director(BaseModel):
     """One roster row: the source of truth that the Directors-table items are built from."""
 
@@ -163,6 +198,7 @@ class Director(BaseModel):
     licenses: list[StateLicense] = Field(min_length=1)
     dea: list[DeaRegistration] = Field(default_factory=list)
     supervising: list[Supervision] = Field(default_factory=list)
+    fees: Fees | None = None  # no schedule on file: not priced in quotes
 
     @model_validator(mode="after")
     def _consistent(self) -> Director:
@@ -200,6 +236,7 @@ def _filter_fields(director: Director) -> dict[str, Any]:
         "response_rate": director.response_rate,
         "median_response_hours": director.median_response_hours,
         "licensed_states": sorted(lic.state for lic in director.licenses),
+        "fees": director.fees.model_dump(exclude_none=True) if director.fees else None,
     }
 
 

@@ -29,7 +29,7 @@ from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.errors import StoreUnavailable
 from directormatch.vocabulary import US_STATES
-from ops.roster.csv_format import COLUMNS
+from ops.roster.csv_format import COLUMNS, FEE_COLUMNS
 from ops.roster.directors import (
     DeaRegistration,
     Director,
@@ -48,7 +48,10 @@ DEFAULT_WORKERS = 8
 # Item kinds the roster owns: a stored one the roster no longer lists is deleted.
 ROSTER_PREFIXES = (keys.LICENSE, keys.DEA)
 # Director fields copied from the PROFILE item when exporting: every CSV column but the per-state lists.
-PROFILE_FIELDS = tuple(c for c in COLUMNS if c not in ("licenses", "dea", "supervising"))
+PROFILE_FIELDS = (
+    *(c for c in COLUMNS if c not in ("licenses", "dea", "supervising") and c not in FEE_COLUMNS),
+    "fees",
+)
 
 
 class Outcome(StrEnum):

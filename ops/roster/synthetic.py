@@ -12,6 +12,7 @@ from directormatch.vocabulary import US_STATES, Modality
 from ops.roster.directors import (
     DeaRegistration,
     Director,
+    Fees,
     LicenseStatus,
     Specialty,
     StateLicense,
@@ -35,6 +36,14 @@ ELIGIBLE_HORIZON = timedelta(days=400)
 MALPRACTICE_FLOOR = (1_000_000, 3_000_000)
 # A director takes at most this many extra states for coverage before another director is used.
 MAX_COVERAGE_STATES = 3
+# Monthly fees in dollars as (low, high, most common); sources in docs/fees.md.
+BASE_FEE = (600, 2_000, 900)
+PER_SUPERVISEE_FEE = (100, 600, 250)
+PER_STATE_FEE = (300, 1_500, 600)
+PER_LOCATION_FEE = (150, 800, 300)
+CONTROLLED_PREMIUM = (150, 1_000, 300)
+CHART_REVIEW_FEE = (100, 600, 250)
+CHART_REVIEW_SHARE = 0.4
 
 # 2020 census population in millions: where directors live and practise.
 STATE_POPULATION: dict[str, float] = {
@@ -230,7 +239,32 @@ class _Draft:
             licenses=list(self.licenses.values()),
             dea=list(self.dea.values()),
             supervising=list(self.supervising.values()),
+            fees=synthetic_fees(self.npi),
         )
+
+
+def synthetic_fees(npi: str) -> Fees:
+    """A plausible monthly fee schedule (ranges and their sources: docs/fees.md).
+
+    Drawn from its own generator seeded by the NPI, so fees leave every other draw of the roster as
+    it was: the same seed gives the same directors with or without them.
+    """
+    rng = random.Random(f"fees:{npi}")
+
+    def dollars(low: int, high: int, mode: int, step: int = 25) -> int:
+        return round(rng.triangular(low, high, mode) / step) * step
+
+    chart_review = rng.random() < CHART_REVIEW_SHARE
+    return Fees(
+        base=dollars(*BASE_FEE, step=50),
+        per_np=dollars(*PER_SUPERVISEE_FEE),
+        per_pa=dollars(*PER_SUPERVISEE_FEE),
+        per_additional_state=dollars(*PER_STATE_FEE),
+        per_additional_location=dollars(*PER_LOCATION_FEE),
+        controlled_premium=dollars(*CONTROLLED_PREMIUM),
+        chart_review_percent=rng.choice((5, 10, 15, 20)) if chart_review else None,
+        chart_review_fee=dollars(*CHART_REVIEW_FEE) if chart_review else None,
+    )
 
 
 def _insured(per_claim: int, aggregate: int) -> bool:

@@ -283,3 +283,36 @@ def test_browser_honeypot_filled_shows_success_posts_nothing(stack: RunningStack
     assert ULID.match(page.locator("#dm-request-id").inner_text())
     assert posts == []
     page.context.close()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_browser_budget_given_on_the_form_gets_a_quote_email_and_the_status_page_shows_it(
+    stack: RunningStack, browser: Browser, viewport: str
+) -> None:
+    # Given the form filled in with a monthly budget
+    page = open_page(browser, viewport)
+    page.goto(stack.base_url + "/")
+    fill_valid_form(page, f"budget.{viewport}@bluebonnet-aesthetics.example")
+    page.get_by_label("Monthly budget").fill("6000")
+    shoot(page, f"{viewport}-form-budget")
+
+    # When the clinic submits it
+    submit(page)
+    expect(page.locator("#dm-success")).to_be_visible()
+    request_id = page.locator("#dm-request-id").inner_text()
+
+    # Then its "Your quote" email gives a range within the budget
+    quote = email_text(stack, outbox_entry(stack, request_id, "quote"))
+    found = re.search(r"^Your quote: (\$[\d,]+(?: to \$[\d,]+)? a month)", quote, re.M)
+    assert found is not None, quote
+    assert all(int(figure.replace(",", "")) <= 6000 for figure in re.findall(r"\$([\d,]+)", found.group(1)))
+    assert "Your budget: $6,000 a month." in quote
+
+    # And the status page, opened from that email, shows the same quote
+    link = re.search(r"^Follow your request at any time: (\S+)", quote, re.M)
+    assert link is not None, quote
+    page.goto(link.group(1))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your medical director request")
+    expect(page.locator("dd", has_text=" a month").first).to_have_text(found.group(1))
+    shoot(page, f"{viewport}-status-quote")
+    page.context.close()

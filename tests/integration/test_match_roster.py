@@ -8,6 +8,7 @@ reading of the roster.
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from datetime import date
 from functools import cache
@@ -22,6 +23,7 @@ from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.matching.engine import CONTROLLED_MODALITIES, LICENSE_MARGIN, MAX_TEAM_SIZE, rules
 from local.lambdas import LambdaContext
 from ops.roster.synthetic import synthetic_roster
+from tests import fee_oracle as oracle
 from tests.events import quote_body, stream_event, stream_record
 from tests.integration.conftest import Aws, Submit
 
@@ -80,6 +82,31 @@ def servable_states(body: dict[str, Any]) -> dict[str, set[str]]:
     return found
 
 
+def fee_by_hand(fees: dict[str, int], request: dict[str, Any], states: int) -> int:
+    """A director's monthly fee for `states` of a request (docs/fees.md)."""
+    needs_dea = request["controlled_substances"] or bool(set(request["modalities"]) & CONTROLLED_MODALITIES)
+    supervisees = request["supervisees"]
+    return oracle.fee_by_hand(
+        fees, supervisees["np"], supervisees["pa"], states, request["locations"], needs_dea
+    )
+
+
+def expected_quote(request: dict[str, Any], offers: list[dict[str, Any]], team: bool) -> dict[str, Any]:
+    """The MATCH quote recomputed from the roster's schedules (docs/fees.md), budget aside."""
+    schedules = {i["pk"]: i["fees"] for i in roster_items() if i["sk"] == keys.PROFILE_SK}
+    servable = servable_states(request)
+    fee = {d: fee_by_hand(schedules[d], request, len(states)) for d, states in servable.items()}
+    offered = [fee_by_hand(schedules[o["director_id"]], request, len(o["covers_states"])) for o in offers]
+    every_state = [d for d, states in servable.items() if len(states) == len(request["states"])]
+    priced = [fee[d] for d in every_state or servable]
+    return {
+        "eligible": len(priced),
+        "low": (sum(offered) if team else min(offered)) if offered else None,
+        "high": (sum(offered) if team else max(offered)) if offered else None,
+        "median": round(statistics.median(priced)) if priced else None,
+    }
+
+
 def partition(aws: Aws, request_id: str) -> dict[str, dict[str, Any]]:
     response = aws.dynamodb.query(
         TableName=aws.requests_table,
@@ -112,12 +139,19 @@ def check_match(aws: Aws, request: dict[str, Any]) -> tuple[dict[str, Any], list
         o["director_id"]: o["covers_states"] for o in offers
     }
     assert items["REQUEST"]["request_status"] == ("OFFERED" if offers else "NO_MATCH")
+    # The quote is what the roster's fee schedules give for this request, recomputed here
+    if "budget_monthly" not in request:
+        quote = {name: match["quote"].get(name) for name in ("eligible", "low", "high", "median")}
+        assert quote == expected_quote(request, offers, match["team"])
     start = date.fromisoformat(request["start_by"])
     needs_dea = request["controlled_substances"] or bool(set(request["modalities"]) & CONTROLLED_MODALITIES)
     for offer in offers:
         director_id = offer["director_id"]
         profile = director_item(aws, director_id, keys.PROFILE_SK)
         assert profile is not None
+        # Each offer carries the director's own fee for their states, itemised
+        assert offer["fee_monthly"] == fee_by_hand(profile["fees"], request, len(offer["covers_states"]))
+        assert sum(line["amount"] for line in offer["fee_lines"]) == offer["fee_monthly"]
         assert profile["active"]
         assert not profile["paused"]
         assert not profile["excluded"]
@@ -194,6 +228,35 @@ def test_match_roster_of_2000_offers_licensed_directors_with_stored_reasons(
             )
             assert match["excluded"] == dict(expected)
             assert match["eligible"] == match["candidates"] - expected.total()
+
+    with subtests.test(msg="budget", state="TX"):
+        # When a TX clinic gives a budget at the median fee of the directors who can serve it
+        body = quote_body(states=["TX"], modalities=BASIC, supervisees={"np": 2, "pa": 0})
+        median = expected_quote(body, [], team=False)["median"]
+        request, match, offers = matched(
+            states=["TX"], modalities=BASIC, supervisees={"np": 2, "pa": 0}, budget_monthly=median
+        )
+
+        # Then directors above it are excluded as OVER_BUDGET, and every offer is within it
+        schedules = {d: director_item(aws, d, keys.PROFILE_SK) for d in servable_states(request)}
+        above = [d for d, p in schedules.items() if p and fee_by_hand(p["fees"], request, 1) > median]
+        assert match["excluded"]["OVER_BUDGET"] == len(above) > 0
+        assert offers
+        assert all(o["fee_monthly"] <= median for o in offers)
+        assert match["quote"]["budget_monthly"] == median
+
+    with subtests.test(msg="budget below everyone", state="TX"):
+        # When the budget is below every fee
+        request, match, offers = matched(states=["TX"], modalities=BASIC, budget_monthly=1)
+
+        # Then nobody is offered, and the lowest fee available is kept for the clinic
+        priced = {
+            d: fee_by_hand(p["fees"], request, 1)
+            for d in servable_states(request)
+            if (p := director_item(aws, d, keys.PROFILE_SK))
+        }
+        assert offers == []
+        assert match["quote"]["lowest_available"] == min(priced.values())
 
     with subtests.test(msg="controlled substances", state="FL"):
         # When a FL clinic prescribing controlled substances asks

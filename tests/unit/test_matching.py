@@ -21,7 +21,7 @@ from directormatch.matching.engine import (
     rules,
     shortlist,
 )
-from directormatch.records import License
+from directormatch.records import FeeSchedule, License
 from tests.conftest import make_candidate
 
 START = date.today() + timedelta(days=30)
@@ -339,6 +339,12 @@ SCORE_CASES: list[Any] = [
         {"malpractice_per_claim": 2_000_000, "malpractice_aggregate": 6_000_000},
         {"malpractice_per_claim": 500_000, "malpractice_aggregate": 1_500_000},
         id="above-floor-vs-below",
+    ),
+    pytest.param(
+        "price",
+        {"fees": FeeSchedule(base=800, per_np=200)},
+        {"fees": FeeSchedule(base=1_500, per_np=200)},
+        id="lower-fee",
     ),
 ]
 

@@ -400,3 +400,26 @@ def test_quote_request_unknown_malpractice_preference_is_refused() -> None:
 
     # Then the field is named
     assert [loc for loc, _, _ in errors] == [("malpractice",)]
+
+
+def test_quote_request_without_budget_is_a_v1_body_with_no_budget() -> None:
+    # Given a body as v1 clients send it, without budget_monthly
+    quote = validate(body_starting(30))
+
+    # Then it is valid and has no budget
+    assert quote.budget_monthly is None
+
+
+@pytest.mark.parametrize(("budget", "kept"), [(1, 1), (1500, 1500), (2500.0, 2500), (100_000, 100_000)])
+def test_quote_request_budget_in_range_is_kept_as_whole_dollars(budget: float, kept: int) -> None:
+    assert validate(body_starting(30) | {"budget_monthly": budget}).budget_monthly == kept
+
+
+@pytest.mark.parametrize(
+    ("budget", "kind"),
+    [(0, "greater_than_equal"), (-5, "greater_than_equal"), (100_001, "less_than_equal"),
+     ("1500", "int_type"), (1500.5, "int_type"), (True, "int_type")],
+)  # fmt: skip
+def test_quote_request_budget_out_of_range_or_not_whole_is_refused_naming_it(budget: Any, kind: str) -> None:
+    errors = errors_of(body_starting(30) | {"budget_monthly": budget})
+    assert [(e[0][0], e[1]) for e in errors] == [("budget_monthly", kind)]

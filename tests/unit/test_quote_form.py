@@ -211,3 +211,12 @@ def test_back_link_only_to_web_pages(referer: str | None, expected: str | None) 
 def test_is_form_post(method: str, content_type: str, expected: bool) -> None:
     event = {"httpMethod": method, "headers": {"content-type": content_type}}
     assert is_form_post(event) is expected
+
+
+@pytest.mark.parametrize(("typed", "read"), [("1500", 1500), ("$1,500", 1500), ("", None), ("lots", "lots")])
+def test_contract_fields_budget_is_read_as_dollars_and_blank_left_out(typed: str, read: object) -> None:
+    # Given the budget field as a person types it
+    fields = contract_fields({"budget_monthly": [typed]})
+
+    # Then a number (with $ or thousands commas) is read, a blank is absent, words stay for validation
+    assert fields.get("budget_monthly") == read

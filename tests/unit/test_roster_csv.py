@@ -12,6 +12,7 @@ import pytest
 
 from ops.roster.csv_format import (
     COLUMNS,
+    FEE_COLUMNS,
     HeaderError,
     director_from_row,
     parse_roster,
@@ -45,7 +46,16 @@ VALID: dict[str, str] = {
     "licenses": "TX:L12345:2027-08-31:ACTIVE;CA:A98765:2028-01-31",
     "dea": "TX:AB1234563:2027-06-30",
     "supervising": "TX:3:1",
+    "fee_base": "950",
+    "fee_per_np": "250",
+    "fee_per_pa": "300",
+    "fee_per_additional_state": "600",
+    "fee_per_additional_location": "300",
+    "fee_controlled_premium": "400",
+    "chart_review_percent": "10",
+    "chart_review_fee": "200",
 }
+NO_FEES = dict.fromkeys(FEE_COLUMNS, "")
 OTHER_NPIS = ("1245319599", "1003000126", "1497758544")
 
 
@@ -152,6 +162,19 @@ def test_parse_roster_sample_file_every_row_is_valid() -> None:
         ("supervising", "TX:3:501", "less than or equal to 500"),
         ("supervising", "ZZ:3:1", "'ZZ' is not a USPS code"),
         ("supervising", "OR:1:0", "OR has no license in the licenses column"),
+        ("fee_base", "1,200", "whole US dollars a month, digits only"),
+        ("fee_base", "-5", "whole US dollars a month"),
+        ("fee_base", "15001", "more than the 15,000 allowed a month"),
+        ("fee_base", "", "required when any other fee column is filled"),
+        ("fee_per_np", "5001", "more than the 5,000 allowed"),
+        ("fee_per_pa", "2.5", "whole US dollars"),
+        ("fee_per_additional_state", "10001", "more than the 10,000 allowed"),
+        ("fee_per_additional_location", "abc", "whole US dollars"),
+        ("fee_controlled_premium", "99999", "more than the 5,000 allowed"),
+        ("chart_review_percent", "101", "more than the 100 allowed"),
+        ("chart_review_percent", "0", "must be 1 to 100"),
+        ("chart_review_percent", "", "required when chart_review_fee is filled"),
+        ("chart_review_fee", "", "required when chart_review_percent is filled"),
     ],
 )
 def test_parse_roster_bad_cell_reports_its_line_column_and_reason(
@@ -288,7 +311,7 @@ def test_parse_roster_unknown_header_cell_that_looks_like_data_is_named_by_posit
         parse_roster(roster_text(row(), columns=columns))
 
     # Then the cell is named by its position only
-    assert "unknown column(s): column 20 (not a column name)" in str(raised.value)
+    assert f"unknown column(s): column {len(COLUMNS) + 1} (not a column name)" in str(raised.value)
     assert "avery" not in str(raised.value)
 
 
@@ -382,3 +405,68 @@ def test_row_from_director_writes_every_column_as_text() -> None:
     assert cells["median_response_hours"] == "4"
     assert cells["licenses"] == "CA:A98765:2028-01-31:ACTIVE;TX:L12345:2027-08-31:ACTIVE"
     assert (cells["active"], cells["paused"], cells["excluded"]) == ("true", "false", "false")
+
+
+def test_parse_roster_fee_schedule_is_read_into_the_directors_fees() -> None:
+    # Given a row with a whole fee schedule
+    director = director_from_row(row())
+
+    # Then every component is read, in whole dollars
+    assert director.fees is not None
+    assert director.fees.model_dump() == {
+        "base": 950,
+        "per_np": 250,
+        "per_pa": 300,
+        "per_additional_state": 600,
+        "per_additional_location": 300,
+        "controlled_premium": 400,
+        "chart_review_percent": 10,
+        "chart_review_fee": 200,
+    }
+    # And it is copied onto every LICENSE item, as the matcher reads it there
+    profile, *others = director_items(director)
+    licenses = [item for item in others if item["sk"].startswith("LICENSE#")]
+    assert len(licenses) == 2
+    assert all(item["fees"] == profile["fees"] for item in licenses)
+    assert profile["fees"]["per_np"] == 250
+
+
+def test_parse_roster_blank_components_are_zero_and_blank_schedule_is_none() -> None:
+    # Given a row with only a base fee, and one with every fee cell blank
+    only_base = {**NO_FEES, "fee_base": "799"}
+    parsed = parse_roster(roster_text(row(**only_base), row(npi=OTHER_NPIS[0], **NO_FEES)))
+
+    # Then the first has a schedule of its base alone, the second none at all
+    assert parsed.errors == []
+    first, second = (r.director for r in parsed.rows)
+    assert first.fees is not None
+    assert first.fees.base == 799
+    assert first.fees.per_np == 0
+    assert first.fees.chart_review_percent is None
+    assert second.fees is None
+    assert director_items(second)[0]["fees"] is None
+
+
+def test_parse_roster_file_without_fee_columns_still_reads_without_schedules() -> None:
+    # Given a file written before the fee columns existed
+    old_columns = tuple(c for c in COLUMNS if c not in FEE_COLUMNS)
+    text = roster_text(row(), columns=old_columns)
+
+    # When it is parsed
+    parsed = parse_roster(text)
+
+    # Then its row is valid and its director has no fee schedule
+    assert parsed.errors == []
+    assert parsed.rows[0].director.fees is None
+
+
+def test_row_from_director_writes_fees_and_blanks_for_no_schedule() -> None:
+    # Given a director with a schedule without chart review, and one without a schedule
+    priced = director_from_row(row(chart_review_percent="", chart_review_fee=""))
+    unpriced = director_from_row(row(**NO_FEES))
+
+    # When they are written as rows
+    # Then the components come out as digits, absent ones blank
+    assert row_from_director(priced)["fee_per_additional_state"] == "600"
+    assert row_from_director(priced)["chart_review_percent"] == ""
+    assert {row_from_director(unpriced)[c] for c in FEE_COLUMNS} == {""}

@@ -64,6 +64,7 @@ def test_site_form_field_names_are_the_ones_the_server_maps() -> None:
         "start_by",
         "controlled_substances",
         "malpractice",
+        "budget_monthly",
         "notes",
         "consent",
         quote_form.HONEYPOT_FIELD,

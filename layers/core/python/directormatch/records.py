@@ -32,8 +32,8 @@ class Record(Mapping[str, Any]):
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in item:
-                kind = cls.nested.get(f.name)
-                values[f.name] = kind.from_item(item[f.name]) if kind else item[f.name]
+                kind, value = cls.nested.get(f.name), item[f.name]
+                values[f.name] = kind.from_item(value) if kind and value is not None else value
         return cls(**values)
 
     @classmethod
@@ -145,6 +145,8 @@ class Request(Item, Needs):
     # A team request's states and directors accepted so far (string sets).
     accepted_states: set[str] = field(default_factory=set)
     accepted_directors: set[str] = field(default_factory=set)
+    # The most the clinic will pay a month, in whole dollars; directors above it are not offered.
+    budget_monthly: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "request_status", RequestStatus(self.request_status))
@@ -177,14 +179,37 @@ class Offer(Item):
     answered_at: str | None = None
     answered_via: str | None = None
     closed_at: str | None = None
+    # The director's monthly fee for this request (their states only), and its lines
+    # ({"label", "amount"} maps); absent for a director without a fee schedule.
+    fee_monthly: int | None = None
+    fee_lines: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "offer_status", OfferStatus(self.offer_status))
 
 
 @dataclass(frozen=True)
+class Quote(Record):
+    """What the clinic is quoted, in whole dollars a month.
+
+    low/high: over the directors offered (a team counts as one option, its members' fees summed);
+    median and eligible: over the eligible directors priced for the whole request; lowest_available:
+    the lowest fee above the clinic's budget when the budget left no one to offer.
+    """
+
+    eligible: int = 0
+    low: int | None = None
+    high: int | None = None
+    median: int | None = None
+    budget_monthly: int | None = None
+    lowest_available: int | None = None
+
+
+@dataclass(frozen=True)
 class Match(Item):
     """The MATCH item: how the first shortlist came about (counts and ids, for ops and the bench)."""
+
+    nested: ClassVar[Mapping[str, type[Record]]] = {"quote": Quote}
 
     created_at: str
     candidates: int
@@ -196,6 +221,7 @@ class Match(Item):
     strict_cpom_states: list[str] = field(default_factory=list)
     states_without_rule: list[str] = field(default_factory=list)
     uncovered_states: list[str] = field(default_factory=list)
+    quote: Quote | None = None
 
 
 @dataclass(frozen=True)
@@ -242,8 +268,25 @@ class EmailMarker(Item):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FeeSchedule(Record):
+    """A director's monthly fees in whole US dollars (matching.fees prices a request from them)."""
+
+    base: int  # one state, one location, no supervisees
+    per_np: int = 0
+    per_pa: int = 0
+    per_additional_state: int = 0
+    per_additional_location: int = 0
+    controlled_premium: int = 0  # when the clinic's services involve controlled substances
+    # Chart review the director does as standard: the share of charts (percent) and its monthly fee.
+    chart_review_percent: int | None = None
+    chart_review_fee: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class DirectorFilters(Record):
     """What the matcher filters and scores on: on the PROFILE and copied onto every LICENSE item."""
+
+    nested: ClassVar[Mapping[str, type[Record]]] = {"fees": FeeSchedule}
 
     modalities: list[str] = field(default_factory=list)
     modality_years: dict[str, int] = field(default_factory=dict)
@@ -259,6 +302,7 @@ class DirectorFilters(Record):
     median_response_hours: float | None = None
     licensed_states: list[str] = field(default_factory=list)
     last_offered_at: str | None = None
+    fees: FeeSchedule | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

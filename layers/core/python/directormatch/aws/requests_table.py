@@ -23,7 +23,7 @@ from directormatch.aws.attributes import (
 )
 from directormatch.aws.table import Table
 from directormatch.errors import IdempotencyConflict, RetryLater, StoreUnavailable
-from directormatch.records import Alert, Offer, Profile, Record, Request
+from directormatch.records import Alert, Match, Offer, Profile, Record, Request
 from directormatch.vocabulary import OfferStatus, RequestStatus
 
 CONFLICT_RETRIES = 4
@@ -84,6 +84,10 @@ class RequestStore(Table):
     def get_request(self, request_id: str) -> Request | None:
         item = self.item(request_id, keys.REQUEST_SK)
         return Request.from_item(item) if item else None
+
+    def get_match(self, request_id: str) -> Match | None:
+        item = self.item(request_id, keys.MATCH_SK)
+        return Match.from_item(item) if item else None
 
     def requests_in_status(
         self, status: RequestStatus, created_before: str | None = None

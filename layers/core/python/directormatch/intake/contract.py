@@ -276,6 +276,7 @@ class WholeNumber:
 
 
 Count = Annotated[int, WholeNumber(ge=0, le=500)]
+MAX_BUDGET_MONTHLY = 100_000
 Notes = Annotated[
     str,
     Field(max_length=2000, json_schema_extra=_document_multi_line),
@@ -325,7 +326,7 @@ class Supervisees(Contract):
 
 
 class QuoteRequest(Contract):
-    """Body of POST /quote-requests (contract v1)."""
+    """Body of POST /quote-requests (contract v1.1: v1 and the optional budget_monthly)."""
 
     clinic: Clinic
     contact: Contact
@@ -340,6 +341,9 @@ class QuoteRequest(Contract):
     locations: Annotated[int, WholeNumber(ge=1, le=500)]
     controlled_substances: StrictBool
     malpractice: Malpractice = "no_preference"
+    # The most the clinic will pay its director(s) a month, whole US dollars; directors above it are
+    # not offered. Absent: every fee is quoted.
+    budget_monthly: Annotated[int, WholeNumber(ge=1, le=MAX_BUDGET_MONTHLY)] | None = None
     start_by: Annotated[date, BeforeValidator(_iso_day), Field(json_schema_extra=_document_start_window)]
     notes: Notes | None = None
     consent: Annotated[StrictBool, Field(json_schema_extra={"const": True})]

@@ -35,6 +35,7 @@ LABELS: dict[str, str] = {
     "start_by": "Start date",
     "controlled_substances": "Controlled substances",
     "malpractice": "Malpractice coverage",
+    "budget_monthly": "Monthly budget",
     "notes": "Notes",
     "consent": "Consent",
 }
@@ -137,6 +138,7 @@ def contract_fields(form: Mapping[str, list[str]]) -> dict[str, Any]:
         "locations": _integer(one("locations")),
         "controlled_substances": {"yes": True, "no": False}.get(controlled, controlled),
         "malpractice": one("malpractice"),
+        "budget_monthly": _integer(one("budget_monthly").replace(",", "").removeprefix("$")),
         "start_by": one("start_by"),
         "notes": one("notes"),
         "consent": one("consent") == "yes",

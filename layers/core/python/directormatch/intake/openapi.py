@@ -20,7 +20,7 @@ from pydantic.json_schema import JsonSchemaMode
 from directormatch.intake.contract import IDEMPOTENCY_KEY_MAX_LENGTH, ErrorBody, QuoteAccepted, QuoteRequest
 
 REF = "#/components/schemas/{model}"
-INFO = {"title": "DirectorMatch intake", "version": "1", "summary": "Quote requests from clinics"}
+INFO = {"title": "DirectorMatch intake", "version": "1.1", "summary": "Quote requests from clinics"}
 # (status, description, body model) of POST /quote-requests.
 ANSWERS: list[tuple[int, str, type[BaseModel]]] = [
     (201, "Stored", QuoteAccepted),

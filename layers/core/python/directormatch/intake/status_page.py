@@ -11,7 +11,7 @@ from directormatch import keys, tokens
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.errors import TokenInvalid
-from directormatch.mail.labels import modality_label
+from directormatch.mail.labels import modality_label, quote_range
 from directormatch.mail.render import render_page
 from directormatch.offers.pages import Page
 from directormatch.vocabulary import Action, OfferStatus, RequestStatus
@@ -77,6 +77,8 @@ def timeline(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     request = next(i for i in items if i["sk"] == "REQUEST")
+    match = next((i for i in items if i["sk"] == keys.MATCH_SK), {})
+    quote = match.get("quote") or {}
     headline, explanation, bad = HEADLINES.get(request["request_status"], HEADLINES[RequestStatus.NEW])
     return {
         "headline": headline,
@@ -88,6 +90,8 @@ def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, An
         "modalities": [modality_label(m) for m in request["modalities"]],
         "start_by": request["start_by"],
         "directors": [(f"Dr. {p['first_name']} {p['last_name']}", p["email"]) for p in profiles],
+        "quote": quote_range(quote),
+        "lowest_available": quote.get("lowest_available"),
         "timeline": timeline(items),
         "delayed": DELAYED if delayed(items, request) else "",
     }

@@ -16,7 +16,11 @@ from directormatch.vocabulary import RequestStatus
 
 def body_hash(quote: QuoteRequest) -> str:
     """Hash of the validated body, so the same request with other whitespace or key order matches."""
-    canonical = json.dumps(quote.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    # A v1 body (no budget) hashes as it did before budget_monthly existed: retries keep matching.
+    unset = {"budget_monthly"} if quote.budget_monthly is None else None
+    canonical = json.dumps(
+        quote.model_dump(mode="json", exclude=unset), sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

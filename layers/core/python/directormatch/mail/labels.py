@@ -6,7 +6,9 @@ own wording. Pages and emails share these through the template filters render.py
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 
 class Audience(StrEnum):
@@ -31,6 +33,20 @@ MALPRACTICE_LABELS: dict[Audience, dict[str, str]] = {
         "no_preference": "to be agreed",
     },
 }
+
+
+def dollars(amount: int) -> str:
+    """Whole dollars as people write them: $1,450."""
+    return f"${int(amount):,}"
+
+
+def quote_range(quote: Mapping[str, Any] | None) -> str:
+    """A stored quote's range a month ("$1,450 to $2,100 a month"); "" when nothing offered is priced."""
+    if not quote or quote.get("low") is None:
+        return ""
+    low, high = quote["low"], quote["high"]
+    figures = dollars(low) if low == high else f"{dollars(low)} to {dollars(high)}"
+    return f"{figures} a month"
 
 
 def modality_label(modality: str) -> str:

@@ -29,6 +29,17 @@ def clinic_update_email(request: Mapping[str, Any]) -> Email:
     return _to_clinic("clinic_update", request, ref_suffix=f".w{int(request.get('wave', 1))}")
 
 
+def quote_email(request: Mapping[str, Any], match: Mapping[str, Any], status_url: str) -> Email:
+    return _to_clinic(
+        "quote",
+        request,
+        quote=match["quote"],
+        offered=len(match["shortlist"]),
+        team=match["team"],
+        status_url=status_url,
+    )
+
+
 def _to_clinic(kind: str, request: Mapping[str, Any], ref_suffix: str = "", **context: Any) -> Email:
     request_id = request["request_id"]
     return render(

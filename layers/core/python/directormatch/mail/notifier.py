@@ -27,6 +27,7 @@ from directormatch.mail.messages import (
     no_match_email,
     offer_email,
     ops_alert_email,
+    quote_email,
     receipt_email,
 )
 from directormatch.mail.render import Email, Mailer
@@ -89,6 +90,8 @@ class Notifier:
         status = request.request_status
         if status == RequestStatus.MATCHED and old.get("request_status") != RequestStatus.MATCHED:
             self._introduce(request)
+        if status == RequestStatus.OFFERED and old.get("request_status") == RequestStatus.NEW:
+            self._quote(request)
         if status == RequestStatus.OFFERED and request.current_wave > int(old.get("wave", 1)):
             kind = f"clinic_update_w{request.current_wave}"
             self.send_once(request.request_id, kind, "clinic", lambda: clinic_update_email(request))
@@ -113,6 +116,14 @@ class Notifier:
             states = offer.covers_states or request.states
             build = partial(intro_director_email, request, profiles[offer.director_id], states)
             self.send_once(request_id, "intro_director", offer.director_id, build)
+
+    def _quote(self, request: Request) -> None:
+        """The clinic's quote, once the first wave is out; none when no offered director is priced."""
+        match = self.requests.get_match(request.request_id)
+        if match is None or match.quote is None or match.quote.low is None:
+            return
+        link = status_link(self.public_base_url, request.request_id, request.created_at)
+        self.send_once(request.request_id, "quote", "clinic", lambda: quote_email(request, match, link))
 
     def _receipt_email(self, request: Request) -> Email:
         link = status_link(self.public_base_url, request.request_id, request.created_at)

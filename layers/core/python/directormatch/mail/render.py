@@ -46,7 +46,11 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(
-        modality=labels.modality_label, malpractice=labels.malpractice_label, minute=minute
+        modality=labels.modality_label,
+        malpractice=labels.malpractice_label,
+        minute=minute,
+        dollars=labels.dollars,
+        quote_range=labels.quote_range,
     )
     return environment
 

@@ -13,9 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 from directormatch.matching import rules
-from directormatch.records import DirectorFilters, License
+from directormatch.matching.fees import Fee, Scope, median_dollars, monthly_fee, monthly_total
+from directormatch.records import DirectorFilters, License, Quote
 
 # A license or DEA registration must stay valid this long after the clinic's start date.
 LICENSE_MARGIN = timedelta(days=30)
@@ -59,6 +61,7 @@ class Exclusion(StrEnum):
     LICENSE_EXPIRING = "LICENSE_EXPIRING"
     NO_DEA_REGISTRATION = "NO_DEA_REGISTRATION"
     SUPERVISION_LIMIT = "SUPERVISION_LIMIT"
+    OVER_BUDGET = "OVER_BUDGET"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Weights:
     responsiveness: float = 15.0
     fairness: float = 10.0
     malpractice: float = 5.0
+    price: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -83,10 +87,31 @@ class Need:
     controlled_substances: bool = False
     # "director_policy": the clinic needs the director to bring coverage meeting $1M/$3M.
     malpractice: str = "no_preference"
+    locations: int = 1
+    budget_monthly: int | None = None
 
     @property
     def needs_dea(self) -> bool:
         return self.controlled_substances or bool(self.modalities & CONTROLLED_MODALITIES)
+
+    def fee(self, profile: DirectorFilters, states: int) -> Fee | None:
+        """A director's itemised monthly fee for serving `states` of this request; None without a schedule."""
+        return None if profile.fees is None else monthly_fee(profile.fees, self._scope(states))
+
+    def fee_total(self, profile: DirectorFilters, states: int) -> int | None:
+        """The same fee's total alone."""
+        return None if profile.fees is None else monthly_total(profile.fees, self._scope(states))
+
+    def _scope(self, states: int) -> Scope:
+        # One Scope per number of states: the matcher prices every eligible director of a request.
+        scope = self._scopes.get(states)
+        if scope is None:
+            scope = self._scopes[states] = Scope(states, self.np, self.pa, self.locations, self.needs_dea)
+        return scope
+
+    @cached_property
+    def _scopes(self) -> dict[int, Scope]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -97,6 +122,7 @@ class Pick:
     components: tuple[tuple[str, float], ...]
     reasons: tuple[str, ...]
     team: bool = False
+    fee: Fee | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +135,7 @@ class Shortlist:
     strict_cpom_states: tuple[str, ...] = ()
     states_without_rule: tuple[str, ...] = ()
     uncovered_states: tuple[str, ...] = ()
+    quote: Quote = field(default_factory=Quote)
 
 
 @dataclass(frozen=True)
@@ -119,6 +146,8 @@ class _Eligible:
     profile: DirectorFilters
     usable: tuple[License, ...]
     state_reasons: tuple[str, ...]
+    # The monthly fee for every usable state (None: no fee schedule on file).
+    fee: int | None = None
 
 
 def shortlist(
@@ -133,14 +162,20 @@ def shortlist(
 
     excluded: Counter[str] = Counter()
     eligible: list[_Eligible] = []
+    over_budget: list[int] = []
     for director_id in sorted(by_director):
         outcome = _evaluate(need, director_id, by_director[director_id])
         if isinstance(outcome, Exclusion):
             excluded[outcome] += 1
+        elif _over_budget(need, outcome.fee):
+            excluded[Exclusion.OVER_BUDGET] += 1
+            if outcome.fee is not None and len(outcome.usable) == len(need.states):
+                over_budget.append(outcome.fee)
         else:
             eligible.append(outcome)
 
-    scores = {e.director_id: _score(need, e, now, weights) for e in eligible}
+    prices = _price_range(eligible)
+    scores = {e.director_id: _score(need, e, now, weights, prices) for e in eligible}
     ranked = sorted(
         eligible, key=lambda e: (-scores[e.director_id][0], _rotation(need.request_id, e.director_id))
     )
@@ -153,6 +188,10 @@ def shortlist(
     covered = {state for _, states in assignments for state in states}
     complete = covered >= set(need.states)
     picks = tuple(_pick(need, e, states, scores[e.director_id], team) for e, states in assignments)
+    if complete and team and _over_budget(need, _team_total(picks)):
+        excluded[Exclusion.OVER_BUDGET] += len(picks)
+        over_budget.append(_team_total(picks) or 0)
+        picks, complete = (), False
     state_rules = [rules.rule_for(state) for state in need.states]
     return Shortlist(
         picks=picks if complete else (),
@@ -163,7 +202,42 @@ def shortlist(
         strict_cpom_states=tuple(r.state for r in state_rules if r.strict_cpom),
         states_without_rule=tuple(r.state for r in state_rules if not r.known),
         uncovered_states=tuple(s for s in need.states if s not in covered),
+        quote=_quote(need, picks if complete else (), team, singles or ranked, over_budget),
     )
+
+
+def _over_budget(need: Need, total: int | None) -> bool:
+    return need.budget_monthly is not None and total is not None and total > need.budget_monthly
+
+
+def _team_total(picks: tuple[Pick, ...]) -> int | None:
+    """A team's fee, the sum of its members'; None when a member has no fee schedule."""
+    fees = [p.fee for p in picks]
+    return sum(fee.total for fee in fees if fee) if all(fees) else None
+
+
+def _quote(
+    need: Need, picks: tuple[Pick, ...], team: bool, priced: list[_Eligible], over_budget: list[int]
+) -> Quote:
+    """The range over the options offered (a team is one option), the median over `priced`."""
+    if team:
+        offered = [total] if (total := _team_total(picks)) is not None else []
+    else:
+        offered = [p.fee.total for p in picks if p.fee]
+    totals = [e.fee for e in priced if e.fee is not None]
+    return Quote(
+        eligible=len(totals),
+        low=min(offered, default=None),
+        high=max(offered, default=None),
+        median=median_dollars(totals),
+        budget_monthly=need.budget_monthly,
+        lowest_available=min(over_budget) if over_budget and not picks else None,
+    )
+
+
+def _price_range(eligible: list[_Eligible]) -> tuple[int, int] | None:
+    totals = [e.fee for e in eligible if e.fee is not None]
+    return (min(totals), max(totals)) if totals else None
 
 
 def _evaluate(need: Need, director_id: str, held: list[License]) -> _Eligible | Exclusion:
@@ -183,7 +257,9 @@ def _evaluate(need: Need, director_id: str, held: list[License]) -> _Eligible | 
             first_failure = failure
     if not usable:
         return first_failure or Exclusion.NO_ACTIVE_LICENSE
-    return _Eligible(director_id, profile, tuple(usable), tuple(reasons))
+    return _Eligible(
+        director_id, profile, tuple(usable), tuple(reasons), need.fee_total(profile, len(usable))
+    )
 
 
 def _director_exclusion(need: Need, profile: DirectorFilters) -> Exclusion | None:
@@ -293,7 +369,7 @@ def _greedy_team(need: Need, ranked: list[_Eligible]) -> list[tuple[_Eligible, t
 
 
 def _score(
-    need: Need, e: _Eligible, now: datetime, weights: Weights
+    need: Need, e: _Eligible, now: datetime, weights: Weights, prices: tuple[int, int] | None
 ) -> tuple[float, tuple[tuple[str, float], ...]]:
     p = e.profile
     fits = [m for m in need.modalities if _fits(m, p)]
@@ -307,9 +383,18 @@ def _score(
         "responsiveness": weights.responsiveness * _responsiveness(p),
         "fairness": -weights.fairness * _recently_offered(p, now),
         "malpractice": weights.malpractice * _meets_malpractice_floor(p),
+        "price": weights.price * _cheapness(e.fee, prices),
     }
     rounded = tuple((name, round(value, 2)) for name, value in components.items())
     return round(sum(components.values()), 2), rounded
+
+
+def _cheapness(fee: int | None, prices: tuple[int, int] | None) -> float:
+    """1.0 for the lowest fee among the eligible, 0 for the highest; unknown fee counts as middling."""
+    if fee is None or prices is None:
+        return 0.5
+    low, high = prices
+    return 1.0 if high == low else (high - fee) / (high - low)
 
 
 def _responsiveness(p: DirectorFilters) -> float:
@@ -353,6 +438,7 @@ def _pick(
         components=components,
         reasons=tuple(_reasons(need, e, states, team)),
         team=team,
+        fee=need.fee(e.profile, len(states)),
     )
 
 

@@ -23,6 +23,8 @@ def need_of(request: Request) -> Need:
         pa=request.supervisees.pa,
         controlled_substances=request.controlled_substances,
         malpractice=request.malpractice,
+        locations=request.locations,
+        budget_monthly=request.budget_monthly,
     )
 
 
@@ -127,6 +129,7 @@ def match_item(request_id: str, result: Shortlist, items_read: int, created_at: 
         strict_cpom_states=list(result.strict_cpom_states),
         states_without_rule=list(result.states_without_rule),
         uncovered_states=list(result.uncovered_states),
+        quote=result.quote,
     )
 
 
@@ -147,6 +150,8 @@ def offer_item(request: Request, pick: Pick, wave: int, created_at: str, expires
         expires_at=expires_at,
         summary=request.needs(),
         correlation_id=request.correlation_id,
+        fee_monthly=pick.fee.total if pick.fee else None,
+        fee_lines=pick.fee.stored() if pick.fee else None,
     )
 
 
