@@ -81,7 +81,16 @@ def alert_item(kind: AlertKind) -> dict[str, Any]:
         "reason": "reason",
         "request_created_at": "2027-01-01T08:00:00+00:00",
         "wave": 2,
+        "function": "NotifyFunction",
+        "sequence_number": "4100000000000000000001",
+        "item_sk": "OFFER#D1",
+        "error": "KeyError",
     }
+
+
+def match_item() -> dict[str, Any]:
+    quote = {"eligible": 4, "low": 900, "high": 1500, "median": 1200, "budget_monthly": 2000}
+    return {"pk": "R1", "sk": "MATCH", "team": False, "shortlist": [{"director_id": "D1"}], "quote": quote}
 
 
 # A hostile value for each argument a builder takes, by the argument's name.
@@ -92,6 +101,7 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
     "directors": lambda bad: [spoiled(director(director_id="D1", first_name="Avery"), bad)],
     "profile": lambda bad: spoiled(director(director_id="D1", first_name="Avery"), bad),
     "states": lambda bad: [bad, "TX"],
+    "match": lambda bad: spoiled(match_item(), bad),
     "alert": lambda bad: spoiled(alert_item(AlertKind.SLA_20H), bad, keep=frozenset({"alert"})),
 }
 TEXT_ARGUMENTS = {
