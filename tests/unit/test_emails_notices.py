@@ -13,6 +13,7 @@ import pytest
 
 from directormatch.mail import messages
 from directormatch.mail.labels import Audience, malpractice_label
+from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, render
 from directormatch.offers.lifecycle import Outcome
 from tests.unit.test_emails import SCRIPT, director, offer_item, request_item
@@ -51,6 +52,14 @@ NOTICES: dict[str, Callable[[], Email]] = {
     "ops_sla_20h": lambda: messages.ops_alert_email({"alert": "SLA_20H", "request_id": "R1", "wave": 2}, OPS),
     "ops_stuck_new": lambda: messages.ops_alert_email(
         {"alert": "STUCK_NEW", "request_id": "R1", "request_created_at": "2027-01-01T09:00:00+00:00"}, OPS
+    ),
+    "no_match": lambda: messages.clinic_no_match_email(
+        marked_request(),
+        no_match_story(
+            marked_request(),
+            {"created_at": "2027-01-05T14:30:00+00:00", "candidates": 2, "excluded": {"NO_CAPACITY": 2}},
+            [],
+        ),
     ),
     "expiry_warning": lambda: messages.expiry_email(marked_director(), "TX license", "2027-01-31"),
     "ops_expiry_warning": lambda: messages.ops_expiry_email(

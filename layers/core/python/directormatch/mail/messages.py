@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from directormatch.links import offer_links
+from directormatch.mail.no_match import NoMatchStory
 from directormatch.mail.render import Email, render
 from directormatch.offers.inbound_mail import reply_address
 
@@ -86,19 +87,55 @@ def _to_director(
     )
 
 
-def no_match_email(alert: Mapping[str, Any], ops_email: str) -> Email:
-    return _to_ops("ops_no_match", alert, ops_email)
+def clinic_no_match_email(request: Mapping[str, Any], story: NoMatchStory) -> Email:
+    """The clinic's honest account of a request nobody could take (see mail.no_match)."""
+    return _to_clinic("no_match", request, story=story)
 
 
-def ops_alert_email(alert: Mapping[str, Any], ops_email: str) -> Email:
+def no_match_email(
+    alert: Mapping[str, Any],
+    ops_email: str,
+    request: Mapping[str, Any] | None = None,
+    offers: Sequence[Mapping[str, Any]] = (),
+) -> Email:
+    return _to_ops("ops_no_match", alert, ops_email, request=request, offers=offers)
+
+
+def ops_alert_email(
+    alert: Mapping[str, Any],
+    ops_email: str,
+    request: Mapping[str, Any] | None = None,
+    offers: Sequence[Mapping[str, Any]] = (),
+) -> Email:
     """Every other alert on a request: one template, its words chosen by the alert's kind."""
-    return _to_ops(f"ops_{alert['alert'].lower()}", alert, ops_email, template="ops_alert")
+    kind = f"ops_{alert['alert'].lower()}"
+    return _to_ops(kind, alert, ops_email, template="ops_alert", request=request, offers=offers)
 
 
-def _to_ops(kind: str, alert: Mapping[str, Any], ops_email: str, template: str = "") -> Email:
+def _to_ops(
+    kind: str,
+    alert: Mapping[str, Any],
+    ops_email: str,
+    template: str = "",
+    request: Mapping[str, Any] | None = None,
+    offers: Sequence[Mapping[str, Any]] = (),
+) -> Email:
+    """An alert to ops, with the clinic's details and each wave's offers and how each ended (ops may
+    read personal data; the request is None only where it cannot be read)."""
     request_id = alert["request_id"]
+    waves = [
+        (wave, [o for o in offers if int(o["wave"]) == wave])
+        for wave in sorted({int(o["wave"]) for o in offers})
+    ]
     return render(
-        kind, to=ops_email, idempotency_ref=request_id, template=template, request_id=request_id, alert=alert
+        kind,
+        to=ops_email,
+        idempotency_ref=request_id,
+        template=template,
+        request_id=request_id,
+        alert=alert,
+        request=request,
+        waves=waves,
     )
 
 

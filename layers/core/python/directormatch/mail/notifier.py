@@ -19,6 +19,7 @@ from directormatch.links import status_link
 # The builders still annotate their items as dicts; they get records, which read the same way
 # (directormatch.records.Record is a Mapping), hence the arg-type ignores at their calls.
 from directormatch.mail.messages import (
+    clinic_no_match_email,
     clinic_update_email,
     declined_email,
     filled_email,
@@ -29,6 +30,7 @@ from directormatch.mail.messages import (
     ops_alert_email,
     receipt_email,
 )
+from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import Email, Mailer
 from directormatch.mail.suppression import address_key
 from directormatch.observability import MetricName, logger, metrics
@@ -62,10 +64,7 @@ class Notifier:
             offer = Offer.from_item(item)
             self.send_once(offer.request_id, "offer", offer.director_id, lambda: self._offer_email(offer))
         elif sk.startswith(keys.ALERT):
-            alert = Alert.from_item(item)
-            build = no_match_email if alert.alert == AlertKind.NO_MATCH else ops_alert_email
-            kind = f"ops_{alert.alert.lower()}"
-            self.send_once(alert.request_id, kind, "ops", lambda: build(alert, self.ops_email))
+            self._alert(Alert.from_item(item))
 
     def on_change(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """MODIFY records: the transitions that someone must hear about. `old` may hold only the
@@ -83,6 +82,21 @@ class Notifier:
                 profile = self._profile(offer.director_id)
                 kind = offer.offer_status.lower()
                 self.send_once(offer.request_id, kind, offer.director_id, lambda: build(offer, profile))
+
+    def _alert(self, alert: Alert) -> None:
+        """Ops hear of every alert with the clinic's details and the offers made; a clinic whose
+        request nobody could take hears it too, in plain words, at the same moment."""
+        request_id = alert.request_id
+        request = self.requests.get_request(request_id)
+        if request is None:
+            raise LookupError(f"alert on request {request_id}, which has no REQUEST item")
+        offers = self.requests.offers(request_id)
+        build = no_match_email if alert.alert == AlertKind.NO_MATCH else ops_alert_email
+        kind = f"ops_{alert.alert.lower()}"
+        self.send_once(request_id, kind, "ops", lambda: build(alert, self.ops_email, request, offers))
+        if alert.alert == AlertKind.NO_MATCH:
+            story = no_match_story(request, alert, offers)
+            self.send_once(request_id, "no_match", "clinic", lambda: clinic_no_match_email(request, story))
 
     def _request_changed(self, old: Mapping[str, Any], request: Request) -> None:
         status = request.request_status
