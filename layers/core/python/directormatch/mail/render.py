@@ -39,6 +39,7 @@ def _environment() -> Environment:
     environment.filters.update(
         modality=labels.modality_label, malpractice=labels.malpractice_label, minute=minute
     )
+    environment.filters["phone"] = labels.us_phone
     return environment
 
 
