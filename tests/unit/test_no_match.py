@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from directormatch.mail import messages
+from directormatch.mail.labels import us_phone
 from directormatch.mail.no_match import exclusion_sentences, no_match_story, offers_tried
 from tests.unit.test_emails import request_item
 from tests.unit.test_emails_notices import SCRIPT, words
@@ -131,8 +132,9 @@ def test_clinic_no_match_email_says_the_story_in_both_parts_and_escapes_the_clin
     assert "<script>" not in rendered.html
 
 
-def test_ops_alert_carries_the_clinic_and_each_waves_offers() -> None:
-    # Given an SLA alert on a request with two waves of offers
+@pytest.mark.parametrize(("kind", "subject"), [("SLA_20H", "[ops] SLA_20H"), ("NO_MATCH", "[ops] No match")])
+def test_ops_alert_carries_the_clinic_and_each_waves_offers(kind: str, subject: str) -> None:
+    # Given an alert on a request with two waves of offers
     item = request_item()
     offers = [
         {**offer(1, "DECLINED", "D1"), "answered_at": "2027-01-05T10:00:00+00:00"},
@@ -140,13 +142,15 @@ def test_ops_alert_carries_the_clinic_and_each_waves_offers() -> None:
     ]
 
     # When the ops email is rendered
-    rendered = messages.ops_alert_email({"alert": "SLA_20H", "request_id": "R1"}, OPS, item, offers)
+    rendered = messages.ops_alert_email({"alert": kind, "request_id": "R1"}, OPS, item, offers)
+    assert rendered.subject.startswith(subject)
+    assert rendered.kind == f"ops_{kind.lower()}"
 
     # Then it names the clinic and its contact, and lists each wave's offers with their ending
     for part in (rendered.text, words(rendered.html)):
         assert item["clinic"]["name"] in part
         assert item["contact"]["email"] in part
-        assert item["contact"]["phone"] in part
+        assert us_phone(item["contact"]["phone"]) in part
         assert "Wave 1:" in part
         assert "D1 (TX): declined 2027-01-05 10:00 UTC" in part
         assert "Wave 2:" in part

@@ -92,37 +92,16 @@ def clinic_no_match_email(request: Mapping[str, Any], story: NoMatchStory) -> Em
     return _to_clinic("no_match", request, story=story)
 
 
-def no_match_email(
-    alert: Mapping[str, Any],
-    ops_email: str,
-    request: Mapping[str, Any] | None = None,
-    offers: Sequence[Mapping[str, Any]] = (),
-) -> Email:
-    return _to_ops("ops_no_match", alert, ops_email, request=request, offers=offers)
-
-
 def ops_alert_email(
     alert: Mapping[str, Any],
     ops_email: str,
     request: Mapping[str, Any] | None = None,
     offers: Sequence[Mapping[str, Any]] = (),
 ) -> Email:
-    """Every other alert on a request: one template, its words chosen by the alert's kind."""
-    kind = f"ops_{alert['alert'].lower()}"
-    return _to_ops(kind, alert, ops_email, template="ops_alert", request=request, offers=offers)
-
-
-def _to_ops(
-    kind: str,
-    alert: Mapping[str, Any],
-    ops_email: str,
-    template: str = "",
-    request: Mapping[str, Any] | None = None,
-    offers: Sequence[Mapping[str, Any]] = (),
-) -> Email:
     """An alert to ops, with the clinic's details and each wave's offers and how each ended (ops may
-    read personal data; the request is None only where it cannot be read)."""
-    request_id = alert["request_id"]
+    read personal data; the request is None only where it cannot be read). NO_MATCH has its own
+    template; every other kind shares one, its words chosen by the alert's kind."""
+    request_id, kind = alert["request_id"], f"ops_{alert['alert'].lower()}"
     waves = [
         (wave, [o for o in offers if int(o["wave"]) == wave])
         for wave in sorted({int(o["wave"]) for o in offers})
@@ -131,7 +110,7 @@ def _to_ops(
         kind,
         to=ops_email,
         idempotency_ref=request_id,
-        template=template,
+        template="" if kind == "ops_no_match" else "ops_alert",
         request_id=request_id,
         alert=alert,
         request=request,

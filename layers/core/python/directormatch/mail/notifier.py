@@ -25,7 +25,6 @@ from directormatch.mail.messages import (
     filled_email,
     intro_clinic_email,
     intro_director_email,
-    no_match_email,
     offer_email,
     ops_alert_email,
     receipt_email,
@@ -91,9 +90,10 @@ class Notifier:
         if request is None:
             raise LookupError(f"alert on request {request_id}, which has no REQUEST item")
         offers = self.requests.offers(request_id)
-        build = no_match_email if alert.alert == AlertKind.NO_MATCH else ops_alert_email
         kind = f"ops_{alert.alert.lower()}"
-        self.send_once(request_id, kind, "ops", lambda: build(alert, self.ops_email, request, offers))
+        self.send_once(
+            request_id, kind, "ops", lambda: ops_alert_email(alert, self.ops_email, request, offers)
+        )
         if alert.alert == AlertKind.NO_MATCH:
             story = no_match_story(request, alert, offers)
             self.send_once(request_id, "no_match", "clinic", lambda: clinic_no_match_email(request, story))
