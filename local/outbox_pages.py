@@ -35,6 +35,7 @@ KIND_LABELS = {
     "clinic_update": "Update to the clinic",
     "reply_answer": "Answer to a reply",
     "expiry_warning": "License expiry warning",
+    "no_match": "No match: the clinic told",
     "ops_no_match": "Ops: no match",
     "ops_sla_20h": "Ops: 20 hours without a match",
     "ops_stuck_new": "Ops: request stuck",

@@ -295,6 +295,8 @@ def test_polish_every_page_fits_a_phone_and_has_an_icon(stack: RunningStack, bro
     emails(stack, no_match_id, "ops_no_match")  # the matcher has given up: status NO_MATCH
     page.goto(status_link(stack, no_match_id))
     expect(page.locator(".status")).to_contain_text("Needs our team")
+    expect(page.locator("main")).to_contain_text("What we tried")
+    expect(page.locator("main")).to_contain_text("You will hear from us by")
     assert_fits_a_phone(page)
     shoot(page, "phone-status-no-match")
 

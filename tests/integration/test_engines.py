@@ -126,10 +126,10 @@ def test_no_match_alert_with_nothing_excluded_reaches_ops_through_the_stream(
     records = notify_stream()
     response = apps.notify.lambda_handler({"Records": records}, apps.context)
 
-    # Then nothing failed, and ops got the no-match alert (and the clinic its receipt)
+    # Then nothing failed, and ops got the no-match alert (and the clinic its receipt, then the news)
     assert response == {"batchItemFailures": []}
     kinds = sorted(m.kind for m in sent(aws))
-    assert kinds == ["ops_no_match", "receipt"]
+    assert kinds == ["no_match", "ops_no_match", "receipt"]
 
 
 def test_intake_refuses_a_lone_surrogate_in_a_text_field_and_stores_nothing(

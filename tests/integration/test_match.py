@@ -83,7 +83,7 @@ def test_match_new_request_offers_up_to_three_directors_licensed_for_it(
         assert profile["active"]
         assert not profile["paused"]
         assert profile["active_clinics"] < profile["max_clinics"]
-        assert any(reason.startswith("Licensed in TX until") for reason in offer["reasons"])
+        assert offer["reasons"][0].startswith("You are licensed in TX until ")
         # And the offer carries the request summary, not the clinic's contact details
         assert offer["summary"]["states"] == ["TX"]
         assert "contact" not in offer

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
+from directormatch.mail.labels import us_phone
 from directormatch.matching.sweep import SweepSettings, sweep
 from directormatch.offers import lifecycle as offers
 from directormatch.records import Profile
@@ -124,7 +125,7 @@ def test_notify_request_matched_introduces_clinic_and_accepted_director(
         request["clinic"]["name"],
         request["contact"]["name"],
         request["contact"]["email"],
-        request["contact"]["phone"],
+        us_phone(request["contact"]["phone"]),
     ):
         assert detail in director_text
     assert f"Hello Dr. {director['last_name']}," in director_text

@@ -104,6 +104,7 @@ def expected_message_ids(aws: Aws, request_id: str) -> set[str]:
         ids.add(f"<clinic_update.{request_id}.w{wave}@directormatch>")
     if any(i["sk"] == "ALERT#NO_MATCH" for i in items):
         ids.add(f"<ops_no_match.{request_id}@directormatch>")
+        ids.add(f"<no_match.{request_id}@directormatch>")
     return ids | stream_alert_message_ids(items)
 
 

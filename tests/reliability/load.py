@@ -188,6 +188,7 @@ def account(stack: RunningStack, submissions: list[Submission]) -> tuple[Account
             if not any(i["sk"] == "ALERT#NO_MATCH" for i in found):
                 missing.append("NO_MATCH alert")
             expected.add(f"<ops_no_match.{request_id}@directormatch>")
+            expected.add(f"<no_match.{request_id}@directormatch>")
         elif not offers:
             missing.append("offers")
         missing += [f"email {m.split('.')[0].strip('<')}" for m in expected if m not in sent]
@@ -206,7 +207,7 @@ def account(stack: RunningStack, submissions: list[Submission]) -> tuple[Account
     # Emails of these requests beyond those expected (another kind, or a stranger's Message-ID twice).
     for message_id, count in sent.items():
         if count > 1 and not any(
-            message_id.startswith(f"<{k}.") for k in ("receipt", "offer", "ops_no_match")
+            message_id.startswith(f"<{k}.") for k in ("receipt", "offer", "ops_no_match", "no_match")
         ):
             result.duplicated[f"email {message_id}"] += count - 1
     latencies = {

@@ -20,6 +20,7 @@ from typing import Any, get_type_hints
 import pytest
 
 from directormatch.mail import messages
+from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, Mailer, to_mime
 from directormatch.vocabulary import AlertKind
 from tests.unit.test_emails import director, offer_item, request_item
@@ -102,6 +103,12 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
     "profile": lambda bad: spoiled(director(director_id="D1", first_name="Avery"), bad),
     "states": lambda bad: [bad, "TX"],
     "match": lambda bad: spoiled(match_item(), bad),
+    "offers": lambda bad: [spoiled(offer_item(), bad)],
+    "story": lambda bad: no_match_story(
+        spoiled(request_item(wave=3), bad),
+        spoiled(alert_item(AlertKind.NO_MATCH), bad, keep=frozenset({"alert", "excluded", "created_at"})),
+        [spoiled(offer_item(), bad)],
+    ),
     "alert": lambda bad: spoiled(alert_item(AlertKind.SLA_20H), bad, keep=frozenset({"alert"})),
 }
 TEXT_ARGUMENTS = {

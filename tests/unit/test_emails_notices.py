@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from directormatch.mail import messages
-from directormatch.mail.labels import Audience, malpractice_label
+from directormatch.mail.labels import Audience, malpractice_label, us_phone
+from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, render
 from directormatch.offers.lifecycle import Outcome
 from tests.unit.test_emails import SCRIPT, director, offer_item, request_item
@@ -51,6 +52,14 @@ NOTICES: dict[str, Callable[[], Email]] = {
     "ops_sla_20h": lambda: messages.ops_alert_email({"alert": "SLA_20H", "request_id": "R1", "wave": 2}, OPS),
     "ops_stuck_new": lambda: messages.ops_alert_email(
         {"alert": "STUCK_NEW", "request_id": "R1", "request_created_at": "2027-01-01T09:00:00+00:00"}, OPS
+    ),
+    "no_match": lambda: messages.clinic_no_match_email(
+        marked_request(),
+        no_match_story(
+            marked_request(),
+            {"created_at": "2027-01-05T14:30:00+00:00", "candidates": 2, "excluded": {"NO_CAPACITY": 2}},
+            [],
+        ),
     ),
     "expiry_warning": lambda: messages.expiry_email(marked_director(), "TX license", "2027-01-31"),
     "ops_expiry_warning": lambda: messages.ops_expiry_email(
@@ -218,3 +227,32 @@ def test_reply_answer_says_why_the_reply_changed_nothing(outcome: str, said: str
     assert said in words(rendered.html)
     others = {"Another physician", "already expired", "already accepted", "already declined", "no room"}
     assert sum(other in rendered.text for other in others) <= 1
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("+15125550199", "(512) 555-0199"),
+        ("+1512555019", "+1512555019"),
+        ("+445125550199", "+445125550199"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_us_phone_formats_a_stored_us_number_and_leaves_anything_else(stored: str | None, shown: str) -> None:
+    # Given a phone as stored (E.164), or something intake never stores
+    # Then a US number reads as people write it; anything else is shown as it is
+    assert us_phone(stored) == shown
+
+
+def test_intro_director_gives_the_clinics_phone_formatted() -> None:
+    # Given a request whose contact phone is stored as E.164
+    item = request_item(contact={**request_item()["contact"], "phone": "+15125550199"})
+
+    # When the director's introduction is rendered
+    rendered = messages.intro_director_email(item, director(director_id="D1", first_name="Ann"), ["TX"])
+
+    # Then both parts show it as people write it
+    assert "Phone:                 (512) 555-0199" in rendered.text
+    assert "(512) 555-0199" in rendered.html
+    assert "+15125550199" not in rendered.text + rendered.html

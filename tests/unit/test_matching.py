@@ -458,7 +458,7 @@ def test_shortlist_one_director_covering_all_states_beats_better_scored_partial_
         assert offered(result) == ["D-ALL"]
         assert not result.team
         assert result.picks[0].states == ("TX", "OK", "LA")
-        assert "Covers all 3 requested states alone" in result.picks[0].reasons
+        assert "You cover all 3 requested states alone." in result.picks[0].reasons
 
 
 def test_shortlist_nobody_covering_all_states_gives_a_team_with_states_assigned() -> None:
@@ -473,9 +473,9 @@ def test_shortlist_nobody_covering_all_states_gives_a_team_with_states_assigned(
     assert {p.director_id: p.states for p in result.picks} == {"D-TXOK": ("TX", "OK"), "D-LA": ("LA",)}
     assert all(p.team for p in result.picks)
     assert result.uncovered_states == ()
-    assert "Part of a team: covers TX, OK" in result.picks[0].reasons
+    assert "You would cover TX and OK, as part of a team." in result.picks[0].reasons
     # And only the states a member serves are explained on its offer
-    assert not any(reason.startswith("Licensed in LA") for reason in result.picks[0].reasons)
+    assert not any("LA" in reason for reason in result.picks[0].reasons)
 
 
 def test_shortlist_team_found_where_greedy_first_pick_would_need_four() -> None:
@@ -551,7 +551,7 @@ def test_shortlist_reasons_say_license_state_and_month_in_plain_words() -> None:
     result = run(need(), candidates)
 
     # Then the offer says so
-    assert result.picks[0].reasons[0] == "Licensed in TX until 2099-08"
+    assert result.picks[0].reasons[0] == "You are licensed in TX until 2099-08."
 
 
 def test_shortlist_reasons_name_dea_registration_per_state_when_controlled_substances_needed() -> None:
@@ -563,8 +563,8 @@ def test_shortlist_reasons_name_dea_registration_per_state_when_controlled_subst
     plain = run(need(states=("TX", "OK")), candidates)
 
     # Then the DEA registrations are explained only where they were needed
-    assert {"DEA registered in TX", "DEA registered in OK"} <= set(controlled.picks[0].reasons)
-    assert not any(reason.startswith("DEA") for reason in plain.picks[0].reasons)
+    assert "You hold DEA registrations in TX and OK." in controlled.picks[0].reasons
+    assert not any("DEA" in reason for reason in plain.picks[0].reasons)
 
 
 def test_shortlist_reasons_count_supervision_against_the_state_limit() -> None:
@@ -577,7 +577,7 @@ def test_shortlist_reasons_count_supervision_against_the_state_limit() -> None:
 
     # Then the offer carries the state rule's own explanation: 3 of the TX limit
     _, expected = rules.supervision_room(TX, 1, 0, 2, 0)
-    assert expected in result.picks[0].reasons
+    assert f"Supervision with this clinic: {expected}." in result.picks[0].reasons
     assert f"supervises 3 of {TX.np_limit} NPs allowed in TX" in expected
 
 
@@ -600,11 +600,11 @@ def test_shortlist_reasons_explain_fit_experience_capacity_response_and_cover() 
 
     # Then each strength is stated in plain words
     for expected in (
-        "Specialty (dermatology) fits aesthetics",
-        "5 years of aesthetics experience",
-        "Directs 1 of 5 clinics; room for 4 more",
-        "Answers 90% of offers, typically within 2 hours",
-        "Malpractice coverage meets $1M/$3M",
+        "Your specialty (dermatology) fits aesthetics.",
+        "You have 5 years of aesthetics experience.",
+        "You direct 1 of the 5 clinics you take: room for 4 more.",
+        "You answer 90% of offers, typically within 2 hours.",
+        "Your malpractice coverage meets $1M/$3M.",
     ):
         assert expected in reasons
 
@@ -617,7 +617,9 @@ def test_shortlist_reasons_warn_when_malpractice_below_floor() -> None:
     reasons = run(need(), candidates).picks[0].reasons
 
     # Then the offer warns the clinic
-    assert "Malpractice coverage below $1M/$3M: clinic may need to provide a policy" in reasons
+    assert (
+        "Your malpractice coverage is below $1M/$3M, so the clinic may need to provide a policy." in reasons
+    )
 
 
 # --- state flags for ops ------------------------------------------------------------------------------
@@ -644,5 +646,7 @@ def test_shortlist_state_without_rule_is_reported_and_explained_on_the_offer() -
 
     # Then PR is reported for ops, and the offer says ops must check the rule
     assert result.states_without_rule == ("PR",)
-    assert "no rule on file for PR: ops must check before introducing" in result.picks[0].reasons
+    assert "Supervision with this clinic: no rule on file for PR: ops must check before introducing." in (
+        result.picks[0].reasons
+    )
     assert run(need(), director("D-1")).states_without_rule == ()

@@ -103,7 +103,8 @@ class Supervisees(Record):
 
 @dataclass(frozen=True, kw_only=True)
 class Needs(Record):
-    """The clinic's needs, which an offer shows a director (never the clinic's identity or contact)."""
+    """The clinic's needs, which an offer shows a director (never the clinic's identity or contact;
+    the notes are the clinic's own words to the director)."""
 
     nested: ClassVar[Mapping[str, type[Record]]] = {"supervisees": Supervisees}
 
@@ -114,6 +115,7 @@ class Needs(Record):
     controlled_substances: bool
     start_by: str
     malpractice: str = "no_preference"
+    notes: str | None = None
 
     def needs(self) -> Needs:
         """Just the needs (an offer's summary), from a request or a summary."""
@@ -136,7 +138,6 @@ class Request(Item, Needs):
     clinic: Clinic
     contact: Contact
     consent: bool = True
-    notes: str | None = None
     correlation_id: str | None = None
     wave: int | None = None
     updated_at: str | None = None

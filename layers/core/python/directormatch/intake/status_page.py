@@ -12,9 +12,10 @@ from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.errors import TokenInvalid
 from directormatch.mail.labels import modality_label, quote_range
+from directormatch.mail.no_match import NoMatchStory, no_match_story
 from directormatch.mail.render import render_page
 from directormatch.offers.pages import Page
-from directormatch.vocabulary import Action, OfferStatus, RequestStatus
+from directormatch.vocabulary import Action, AlertKind, OfferStatus, RequestStatus
 
 HEADLINES = {
     RequestStatus.NEW: (
@@ -34,7 +35,7 @@ HEADLINES = {
     ),
     RequestStatus.NO_MATCH: (
         "Needs our team",
-        "No physician has accepted yet; our team is working on it by hand.",
+        "We have not found a physician who can take your request yet; our team is searching by hand.",
         True,
     ),
 }
@@ -94,7 +95,17 @@ def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, An
         "lowest_available": quote.get("lowest_available"),
         "timeline": timeline(items),
         "delayed": DELAYED if delayed(items, request) else "",
+        "story": story_of(items, request),
     }
+
+
+def story_of(items: list[dict[str, Any]], request: Mapping[str, Any]) -> NoMatchStory | None:
+    """What the clinic's no-match email says, once its request has ended NO_MATCH."""
+    alert = next((i for i in items if i["sk"] == keys.ALERT(AlertKind.NO_MATCH)), None)
+    if request["request_status"] != RequestStatus.NO_MATCH or alert is None:
+        return None
+    offers = [i for i in items if i["sk"].startswith(keys.OFFER)]
+    return no_match_story(request, alert, offers)
 
 
 def check_link(token: str, request_id: str) -> None:

@@ -57,3 +57,12 @@ def malpractice_label(preference: str | None, audience: str) -> str:
     """`preference` in `audience`'s words; items stored before the field existed have none."""
     labels = MALPRACTICE_LABELS[Audience(audience)]
     return labels.get(preference or "no_preference", labels["no_preference"])
+
+
+def us_phone(number: str | None) -> str:
+    """A stored E.164 US number as people write it, (512) 555-0199; anything else as it is."""
+    value = number or ""
+    digits = value.removeprefix("+1")
+    if value.startswith("+1") and len(digits) == 10 and digits.isdigit():
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return value

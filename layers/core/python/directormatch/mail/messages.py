@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from directormatch.links import offer_links
+from directormatch.mail.no_match import NoMatchStory
 from directormatch.mail.render import Email, render
 from directormatch.offers.inbound_mail import reply_address
 from directormatch.vocabulary import AlertKind
@@ -98,28 +99,38 @@ def _to_director(
     )
 
 
-def no_match_email(alert: Mapping[str, Any], ops_email: str) -> Email:
-    return _to_ops("ops_no_match", alert, ops_email)
+def clinic_no_match_email(request: Mapping[str, Any], story: NoMatchStory) -> Email:
+    """The clinic's honest account of a request nobody could take (see mail.no_match)."""
+    return _to_clinic("no_match", request, story=story)
 
 
-def ops_alert_email(alert: Mapping[str, Any], ops_email: str) -> Email:
-    """Every other alert on a request: one template, its words chosen by the alert's kind. A
-    STREAM_FAILED alert is one per failed record, and so is its Message-ID."""
-    ref = alert["request_id"]
+def ops_alert_email(
+    alert: Mapping[str, Any],
+    ops_email: str,
+    request: Mapping[str, Any] | None = None,
+    offers: Sequence[Mapping[str, Any]] = (),
+) -> Email:
+    """An alert to ops, with the clinic's details and each wave's offers and how each ended (ops may
+    read personal data; the request is None only where it cannot be read). NO_MATCH has its own
+    template; every other kind shares one, its words chosen by the alert's kind. A STREAM_FAILED
+    alert is one per failed record, and so is its Message-ID."""
+    request_id, kind = alert["request_id"], f"ops_{alert['alert'].lower()}"
+    ref = request_id
     if alert["alert"] == AlertKind.STREAM_FAILED:
-        ref = f"{ref}.{alert['function']}.{alert['sequence_number']}"
-    return _to_ops(f"ops_{alert['alert'].lower()}", alert, ops_email, template="ops_alert", ref=ref)
-
-
-def _to_ops(kind: str, alert: Mapping[str, Any], ops_email: str, template: str = "", ref: str = "") -> Email:
-    request_id = alert["request_id"]
+        ref = f"{request_id}.{alert['function']}.{alert['sequence_number']}"
+    waves = [
+        (wave, [o for o in offers if int(o["wave"]) == wave])
+        for wave in sorted({int(o["wave"]) for o in offers})
+    ]
     return render(
         kind,
         to=ops_email,
-        idempotency_ref=ref or request_id,
-        template=template,
+        idempotency_ref=ref,
+        template="" if kind == "ops_no_match" else "ops_alert",
         request_id=request_id,
         alert=alert,
+        request=request,
+        waves=waves,
     )
 
 

@@ -19,17 +19,18 @@ from directormatch.links import status_link
 # The builders still annotate their items as dicts; they get records, which read the same way
 # (directormatch.records.Record is a Mapping), hence the arg-type ignores at their calls.
 from directormatch.mail.messages import (
+    clinic_no_match_email,
     clinic_update_email,
     declined_email,
     filled_email,
     intro_clinic_email,
     intro_director_email,
-    no_match_email,
     offer_email,
     ops_alert_email,
     quote_email,
     receipt_email,
 )
+from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import Email, Mailer
 from directormatch.mail.suppression import address_key
 from directormatch.observability import MetricName, logger, metrics
@@ -63,11 +64,7 @@ class Notifier:
             offer = Offer.from_item(item)
             self.send_once(offer.request_id, "offer", offer.director_id, lambda: self._offer_email(offer))
         elif sk.startswith(keys.ALERT):
-            alert = Alert.from_item(item)
-            build = no_match_email if alert.alert == AlertKind.NO_MATCH else ops_alert_email
-            # One email per ALERT item: ops_no_match, ..., ops_stream_failed#<function>#<sequence>.
-            kind = f"ops_{alert.sk.removeprefix(keys.ALERT).lower()}"
-            self.send_once(alert.request_id, kind, "ops", lambda: build(alert, self.ops_email))
+            self._alert(Alert.from_item(item))
 
     def on_change(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """MODIFY records: the transitions that someone must hear about. `old` may hold only the
@@ -85,6 +82,24 @@ class Notifier:
                 profile = self._profile(offer.director_id)
                 kind = offer.offer_status.lower()
                 self.send_once(offer.request_id, kind, offer.director_id, lambda: build(offer, profile))
+
+    def _alert(self, alert: Alert) -> None:
+        """Ops hear of every alert with the clinic's details and the offers made; a clinic whose
+        request nobody could take hears it too, in plain words, at the same moment."""
+        request_id = alert.request_id
+        request = self.requests.get_request(request_id)
+        # A stream failure is told to ops whatever state its request is in.
+        if request is None and alert.alert != AlertKind.STREAM_FAILED:
+            raise LookupError(f"alert on request {request_id}, which has no REQUEST item")
+        offers = self.requests.offers(request_id) if request else []
+        # One email per ALERT item: ops_no_match, ..., ops_stream_failed#<function>#<sequence>.
+        kind = f"ops_{alert.sk.removeprefix(keys.ALERT).lower()}"
+        self.send_once(
+            request_id, kind, "ops", lambda: ops_alert_email(alert, self.ops_email, request, offers)
+        )
+        if request is not None and alert.alert == AlertKind.NO_MATCH:
+            story = no_match_story(request, alert, offers)
+            self.send_once(request_id, "no_match", "clinic", lambda: clinic_no_match_email(request, story))
 
     def _request_changed(self, old: Mapping[str, Any], request: Request) -> None:
         status = request.request_status

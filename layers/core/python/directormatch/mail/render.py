@@ -52,6 +52,7 @@ def _environment() -> Environment:
         dollars=labels.dollars,
         quote_range=labels.quote_range,
     )
+    environment.filters["phone"] = labels.us_phone
     return environment
 
 

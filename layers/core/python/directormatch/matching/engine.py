@@ -443,44 +443,58 @@ def _pick(
 
 
 def _reasons(need: Need, e: _Eligible, states: tuple[str, ...], team: bool) -> list[str]:
+    """Why this director, in sentences addressed to them: one per kind of reason, states grouped."""
     p = e.profile
     serving = [
         (c, reason) for c, reason in zip(e.usable, e.state_reasons, strict=True) if c.license_state in states
     ]
-    reasons = [
-        f"Licensed in {c.license_state} until {date.fromisoformat(c.license_expires_on):%Y-%m}"
-        for c, _ in serving
-    ]
+    until = [(c.license_state, f"{date.fromisoformat(c.license_expires_on):%Y-%m}") for c, _ in serving]
+    if len(until) == 1:
+        reasons = [f"You are licensed in {until[0][0]} until {until[0][1]}."]
+    else:
+        reasons = [f"You are licensed in {_and([f'{s} (until {month})' for s, month in until])}."]
     if need.needs_dea:
-        reasons += [f"DEA registered in {c.license_state}" for c, _ in serving]
-    reasons += [reason for _, reason in serving if reason]
+        registrations = "a DEA registration" if len(serving) == 1 else "DEA registrations"
+        reasons.append(f"You hold {registrations} in {_and([c.license_state for c, _ in serving])}.")
+    supervision = [reason for _, reason in serving if reason]
+    if supervision:
+        reasons.append(f"Supervision with this clinic: {'; '.join(supervision)}.")
     fits = sorted(m for m in need.modalities if _fits(m, p))
     if fits:
-        specialties = ", ".join(sorted(s.replace("_", " ") for s in p.specialties))
-        reasons.append(f"Specialty ({specialties}) fits {', '.join(m.replace('_', ' ') for m in fits)}")
-    years = p.modality_years
-    for modality in sorted(need.modalities):
-        if years.get(modality):
-            count = years[modality]
-            reasons.append(
-                f"{count} year{'s' if count != 1 else ''} of {modality.replace('_', ' ')} experience"
-            )
+        specialties = _and(sorted(s.replace("_", " ") for s in p.specialties))
+        reasons.append(f"Your specialty ({specialties}) fits {_and([m.replace('_', ' ') for m in fits])}.")
+    years = [
+        f"{count} year{'s' if count != 1 else ''} of {modality.replace('_', ' ')} experience"
+        for modality in sorted(need.modalities)
+        if (count := p.modality_years.get(modality))
+    ]
+    if years:
+        reasons.append(f"You have {_and(years)}.")
     if len(need.states) > 1:
         if team:
-            reasons.append(f"Part of a team: covers {', '.join(states)}")
+            reasons.append(f"You would cover {_and(list(states))}, as part of a team.")
         else:
-            reasons.append(f"Covers all {len(need.states)} requested states alone")
+            reasons.append(f"You cover all {len(need.states)} requested states alone.")
     room = p.max_clinics - p.active_clinics
-    reasons.append(f"Directs {p.active_clinics} of {p.max_clinics} clinics; room for {room} more")
+    reasons.append(
+        f"You direct {p.active_clinics} of the {p.max_clinics} clinics you take: room for {room} more."
+    )
     if p.response_rate is not None:
         hours = p.median_response_hours
         speed = f", typically within {hours:g} hours" if hours is not None else ""
-        reasons.append(f"Answers {p.response_rate:.0%} of offers{speed}")
+        reasons.append(f"You answer {p.response_rate:.0%} of offers{speed}.")
     if _meets_malpractice_floor(p):
-        reasons.append("Malpractice coverage meets $1M/$3M")
+        reasons.append("Your malpractice coverage meets $1M/$3M.")
     else:
-        reasons.append("Malpractice coverage below $1M/$3M: clinic may need to provide a policy")
+        reasons.append(
+            "Your malpractice coverage is below $1M/$3M, so the clinic may need to provide a policy."
+        )
     return reasons
+
+
+def _and(words: list[str]) -> str:
+    """'TX', 'TX and OK', 'TX, OK and NM'."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _rotation(request_id: str, director_id: str) -> str:

@@ -46,7 +46,18 @@ class Page:
 
 def result_page(answer: Answer) -> Page:
     status, heading, message = RESULT_PAGES[answer.outcome]
+    if answer.outcome == Outcome.ACCEPTED and answer.offer is not None and answer.offer.team:
+        message = team_accepted(answer.offer.covers_states, answer.offer.summary.states)
     return Page(status, render_page("page_result", heading=heading, message=message, bad=not answer.changed))
+
+
+def team_accepted(covers: list[str], states: list[str]) -> str:
+    """What a team member who accepted is told: nothing is sent until every state is covered."""
+    return (
+        f"Thank you: you accepted to cover {', '.join(covers)}. The clinic needs {', '.join(states)}; "
+        "we introduce you to the clinic, with the physicians covering the other states, by one email "
+        "once every state is covered."
+    )
 
 
 class LinkHolder(StrEnum):
