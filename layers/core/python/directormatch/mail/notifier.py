@@ -34,6 +34,7 @@ from directormatch.mail.render import Email, Mailer
 from directormatch.mail.suppression import address_key
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.records import Alert, Offer, Profile, Request
+from directormatch.references import reference_of
 from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 
@@ -67,7 +68,9 @@ class Notifier:
             build = no_match_email if alert.alert == AlertKind.NO_MATCH else ops_alert_email
             # One email per ALERT item: ops_no_match, ..., ops_stream_failed#<function>#<sequence>.
             kind = f"ops_{alert.sk.removeprefix(keys.ALERT).lower()}"
-            self.send_once(alert.request_id, kind, "ops", lambda: build(alert, self.ops_email))
+            self.send_once(
+                alert.request_id, kind, "ops", lambda: build(alert, self.ops_email, self._reference(alert))
+            )
 
     def on_change(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """MODIFY records: the transitions that someone must hear about. `old` may hold only the
@@ -128,6 +131,11 @@ class Notifier:
     def _receipt_email(self, request: Request) -> Email:
         link = status_link(self.public_base_url, request.request_id, request.created_at)
         return receipt_email(request, link)
+
+    def _reference(self, alert: Alert) -> str:
+        """The code the clinic quotes, for ops to match a call with an alert."""
+        request = self.requests.get_request(alert.request_id)
+        return reference_of(request or alert)
 
     def _profile(self, director_id: str) -> Profile:
         director = self.directors.get_profile(director_id)
