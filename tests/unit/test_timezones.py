@@ -73,6 +73,14 @@ def test_clinic_reads_its_first_states_zone() -> None:
     assert clinic_zone(("NY",)) == EASTERN
 
 
+def test_clinic_zone_of_states_no_one_knows_is_utc_not_an_error() -> None:
+    # Given states intake would refuse, as an item written by another path might hold
+    # Then the first known state's zone, else UTC: an email is never stopped by a zone
+    assert clinic_zone(["XX", "TX"]) == CENTRAL
+    assert clinic_zone(["<b>", ""]) == "UTC"
+    assert director_zone(["XX"], ["YY"]) == "UTC"
+
+
 @pytest.mark.parametrize(
     ("licensed", "clinic", "zone"),
     [

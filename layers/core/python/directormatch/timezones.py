@@ -67,8 +67,9 @@ def state_zone(state: str) -> str:
 
 
 def clinic_zone(states: Iterable[str]) -> str:
-    """A clinic reads times in the zone of the first state it listed."""
-    return state_zone(next(iter(states)))
+    """A clinic reads times in the zone of the first state it listed. Intake admits USPS codes only,
+    but an item written by another path must not stop an email: with no known state, UTC (named)."""
+    return next((STATE_ZONES[state] for state in states if state in STATE_ZONES), OPS_ZONE)
 
 
 def director_zone(licensed_states: Iterable[str], clinic_states: Iterable[str]) -> str:
