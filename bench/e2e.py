@@ -148,9 +148,13 @@ def why_not_acted(state_dir: Path, entries: list[dict[str, Any]], refused: set[s
     from directormatch.mail.messages import reply_answer_email
     from directormatch.offers.lifecycle import Outcome
 
+    offer = {"request_id": "R", "director_id": "D", "summary": {"states": ["TX"]}, "expires_at": "2026-01-01"}
+    director = {"director_id": "D", "email": "director@example.com"}
+
     def words(outcome: Outcome) -> str:
-        text = reply_answer_email("R", "ref", "director@example.com", outcome).text
-        return " ".join(text.split("Hello,", 1)[1].rsplit("DirectorMatch - reference", 1)[0].split())
+        text = reply_answer_email(offer, director, "ref", outcome).text
+        said = " ".join(text.split("Hello,", 1)[1].rsplit("DirectorMatch - reference", 1)[0].split())
+        return said.split(" (", 1)[0]  # the words before a time, which differ per offer
 
     sentences = {outcome.value: words(outcome) for outcome in Outcome}
     reasons: Counter[str] = Counter()

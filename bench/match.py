@@ -68,6 +68,7 @@ def match_roster(size: int, runs: int) -> list[dict[str, Any]]:
     from directormatch.intake.submit import request_item
     from directormatch.matching import waves
     from directormatch.records import Request
+    from directormatch.references import new_reference
     from directormatch.settings import get_settings
     from local import moto_patch, resources
     from ops.roster.synthetic import synthetic_roster
@@ -100,7 +101,7 @@ def match_roster(size: int, runs: int) -> list[dict[str, Any]]:
             calls: Counter[str] = Counter()
             for run in range(runs + 1):  # run 0 warms up and is not counted
                 now = datetime.now(UTC)
-                request = request_item(str(ULID()), quote, now)
+                request = request_item(str(ULID()), quote, now, new_reference())
                 requests.create_request(request, None)
                 engine: list[float] = []
                 with counter.into(Tally()) as tally, mock.patch.object(waves, "shortlist", timed(engine)):

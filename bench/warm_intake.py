@@ -4,11 +4,12 @@ functions.intake.app runs with the environment Lambda would give it (tracing on)
 rotated each round so that no kind always follows another, times:
 
 - the handler on API Gateway events of valid quotes, each with its own Idempotency-Key (the REQUEST
-  item and the idempotency record in one transaction);
-- the handler on the same quotes without the header (one conditional put);
+  item, its REFERENCE item and the idempotency record in one transaction);
+- the handler on the same quotes without the header (the REQUEST and REFERENCE items in one
+  transaction);
 - a bare `put_item` of the same REQUEST item, with the handler's condition, through the same client;
-- a bare `transact_write_items` of the REQUEST item and an idempotency record: the keyed path's
-  like-for-like floor.
+- a bare `transact_write_items` of the REQUEST item, its REFERENCE item and an idempotency record:
+  the keyed path's like-for-like floor.
 
 All of them pay the same HTTP round trip to moto, so the ratio is the handler's own cost.
 Target: handler (with key) p50 <= 1.5x bare put_item p50.
@@ -64,6 +65,7 @@ def measure(quotes: int) -> dict[str, list[float]]:
     from directormatch.aws.attributes import to_attributes
     from directormatch.intake.contract import QuoteRequest
     from directormatch.intake.submit import request_item
+    from directormatch.references import new_reference
     from directormatch.settings import get_settings
     from functions.intake import app
     from local.lambdas import LambdaContext
@@ -78,8 +80,8 @@ def measure(quotes: int) -> dict[str, list[float]]:
             raise RuntimeError(f"intake answered {response['statusCode']}: {response['body'][:300]}")
 
     def put(*items: dict[str, Any]) -> None:
-        """One conditional put, as the handler writes without a key; with a key, the REQUEST item and
-        the idempotency record in one transaction."""
+        """One conditional put of the REQUEST item; or the items the handler writes with a key (the
+        REQUEST, its REFERENCE and the idempotency record) in one transaction."""
         puts: list[Any] = [
             {"Put": {"TableName": table, "Item": item, "ConditionExpression": condition}} for item in items
         ]
@@ -89,7 +91,12 @@ def measure(quotes: int) -> dict[str, list[float]]:
             client.transact_write_items(TransactItems=puts)
 
     def request(body: dict[str, Any]) -> dict[str, Any]:
-        return to_attributes(request_item(str(ULID()), QuoteRequest.model_validate(body), now))
+        quote = QuoteRequest.model_validate(body)
+        return to_attributes(request_item(str(ULID()), quote, now, new_reference()))
+
+    def with_reference(item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        pointer = {"pk": {"S": f"REFERENCE#{item['reference']['S']}"}, "sk": {"S": "REFERENCE"}}
+        return item, {**pointer, "request_id": item["request_id"], "created_at": item["created_at"]}
 
     def idempotency_record() -> dict[str, Any]:
         return to_attributes(
@@ -112,7 +119,7 @@ def measure(quotes: int) -> dict[str, list[float]]:
             ),
             ("handler_no_key", partial(handler, api_event(body, without_headers=("Idempotency-Key",)))),
             ("put_item", partial(put, request(body))),
-            ("transaction", partial(put, request(body), idempotency_record())),
+            ("transaction", partial(put, *with_reference(request(body)), idempotency_record())),
         ]
         shift = i % len(calls)
         for kind, call in calls[shift:] + calls[:shift]:
@@ -133,7 +140,7 @@ def table(result: dict[str, Any]) -> str:
             "handler, with Idempotency-Key",
             "handler, without the header",
             "bare put_item (same item)",
-            "bare transact_write_items (2 puts)",
+            "bare transact_write_items (3 puts)",
         ),
         strict=True,
     ):
@@ -174,7 +181,7 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             "info",
         ),
         (
-            "handler (key) vs bare 2-item transaction p50",
+            "handler (key) vs bare 3-item transaction p50",
             f"{handler['p50_vs_transaction']:.2f}x"
             f" (transaction = {result['transaction']['p50_vs_put']:.2f}x put)",
             "",

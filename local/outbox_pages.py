@@ -64,6 +64,7 @@ class RequestState:
     states: tuple[str, ...] = ()
     # director id -> (offer status, how it was answered: "link", "reply" or "")
     offers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    reference: str = ""  # the code the clinic was given
 
 
 def request_state(items: Iterable[dict[str, Any]]) -> RequestState:
@@ -79,6 +80,7 @@ def request_state(items: Iterable[dict[str, Any]]) -> RequestState:
         status=str(request.get("request_status", "")),
         clinic=str((request.get("clinic") or {}).get("name", "")),
         states=tuple(request.get("states") or ()),
+        reference=str(request.get("reference", "")),
         offers=offers,
     )
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from ulid import ULID
 
 from directormatch.aws import tables
 from directormatch.aws.requests_table import Created
@@ -22,7 +21,9 @@ from directormatch.intake import form as quote_form
 from directormatch.intake import submit as intake
 from directormatch.intake.contract import QuoteAccepted, QuoteRequest
 from directormatch.intake.http import check_envelope, read_quote, validate_quote
+from directormatch.links import status_link
 from directormatch.observability import MetricName, logger, metrics, tracer
+from directormatch.references import new_reference
 from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, make_resolver, page_response
 from directormatch.settings import get_settings
 
@@ -32,8 +33,8 @@ app = make_resolver(Audience.API)
 form_app = make_resolver(Audience.FORM)
 
 
-def _store(quote: QuoteRequest, idempotency_key: str | None) -> str:
-    """Stores the request once; its id."""
+def _store(quote: QuoteRequest, idempotency_key: str | None) -> tuple[Created, str]:
+    """Stores the request once; what was stored and the signed link to its status page."""
     settings = get_settings()
     created: Created = intake.submit(
         quote,
@@ -46,19 +47,23 @@ def _store(quote: QuoteRequest, idempotency_key: str | None) -> str:
     metric = MetricName.QUOTE_REPLAYED if created.replayed else MetricName.QUOTE_RECEIVED
     metrics.add_metric(name=metric, unit="Count", value=1)
     logger.info("quote request stored", extra={"replayed": created.replayed, "states": len(quote.states)})
-    return created.request_id
+    return created, status_link(settings.public_base_url, created.request_id, created.created_at)
 
 
 @app.post("/quote-requests")
 def create_quote_request() -> Response[str]:
-    """The contract (contract.QuoteRequest, documented at GET /openapi.json), answered in JSON."""
+    """The contract (contract.QuoteRequest, documented at GET /openapi.json), answered in JSON.
+    Location is the status page: the request's id alone opens nothing without its signed token."""
     quote, idempotency_key = read_quote(app.current_event, get_settings().max_body_bytes)
-    request_id = _store(quote, idempotency_key)
+    created, status_url = _store(quote, idempotency_key)
+    accepted = QuoteAccepted(
+        request_id=created.request_id, reference=created.reference, status_url=status_url
+    )
     return Response(
         status_code=int(HTTPStatus.CREATED),
         content_type="application/json",
-        body=QuoteAccepted(request_id=request_id).model_dump_json(),
-        headers={"Location": f"/quote-requests/{request_id}"},
+        body=accepted.model_dump_json(),
+        headers={"Location": status_url},
     )
 
 
@@ -77,13 +82,13 @@ def create_quote_request_from_form() -> Response[str]:
         # A bot filled the hidden field: thank it as if stored, store nothing.
         metrics.add_metric(name=MetricName.QUOTE_HONEYPOT, unit="Count", value=1)
         logger.info("honeypot filled; nothing stored")
-        return page_response(HTTPStatus.CREATED, quote_form.received_page(str(ULID())))
+        return page_response(HTTPStatus.CREATED, quote_form.received_page(new_reference()))
     quote = validate_quote(post.fields)
-    request_id = _store(quote, intake.form_idempotency_key(quote))
+    created, status_url = _store(quote, intake.form_idempotency_key(quote))
     return page_response(
         HTTPStatus.CREATED,
-        quote_form.received_page(request_id),
-        {"Location": f"/quote-requests/{request_id}"},
+        quote_form.received_page(created.reference, status_url),
+        {"Location": status_url},
     )
 
 

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from directormatch import tokens
 from directormatch.aws import tables
 from directormatch.errors import TokenInvalid
+from directormatch.mail.messages import reading_zone
 from directormatch.mail.notifier import notifier_from_settings
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.offers import lifecycle as offers
@@ -50,7 +51,9 @@ def show_offer(token: str) -> Response[str]:
     logger.info("offer link opened", extra={"action": claims.action.value, "blocked": blocked})
     # Absolute: behind the raw API Gateway URL a host-relative path would lose the stage prefix.
     post_url = f"{get_settings().public_base_url.rstrip('/')}/offers/{token}/{claims.action.value}"
-    return html(confirm_page(claims.action.value, offer, post_url, blocked))
+    profile = tables.directors().get_profile(claims.subject)
+    zone = reading_zone(profile or {}, offer)
+    return html(confirm_page(claims.action.value, offer, post_url, blocked, zone))
 
 
 @app.post("/offers/<token>/<action>")

@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / ".local" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+REFERENCE = re.compile(r"^DM-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 WAIT_SECONDS = 10
 TIMEOUT_MS = 10_000
 
@@ -101,6 +101,17 @@ def outbox_entry(stack: RunningStack, request_id: str, kind: str) -> dict[str, A
     raise AssertionError(f"no {kind} email for {request_id}")
 
 
+def request_of(stack: RunningStack, reference: str) -> str:
+    """The request id behind a reference code: its receipt's subject quotes the code."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        for entry in stack.outbox():
+            if entry["kind"] == "receipt" and entry["subject"].endswith(f"({reference})"):
+                return str(entry["request_id"])
+        time.sleep(0.1)
+    raise AssertionError(f"no receipt quoting {reference}")
+
+
 def test_browser_quote_form_submitted_then_director_accepts_offer_by_link(
     stack: RunningStack, browser: Browser
 ) -> None:
@@ -114,19 +125,32 @@ def test_browser_quote_form_submitted_then_director_accepts_offer_by_link(
     # When the clinic submits it
     submit(page)
 
-    # Then success shows the request id and what happens next
+    # Then success shows the reference code, what happens next and a link to follow the request
     success = page.locator("#dm-success")
     expect(success).to_be_visible()
     expect(success).to_contain_text("Offers within hours")
     expect(success).to_contain_text("Matched within 24 hours")
     expect(success).to_contain_text("No placement fee")
-    request_id = page.locator("#dm-request-id").inner_text()
-    assert ULID.match(request_id), request_id
+    reference = page.locator("#dm-reference").inner_text()
+    assert REFERENCE.match(reference), reference
     assert page.evaluate("document.activeElement.id") == "dm-success"
     shoot(page, "desktop-success")
-    # And the receipt states the malpractice preference chosen on the form
+    # And the receipt quotes that code and states the malpractice preference chosen on the form
+    request_id = request_of(stack, reference)
     receipt = email_text(stack, outbox_entry(stack, request_id, "receipt"))
+    assert f"Reference:       {reference}" in receipt
     assert "Malpractice:     The director brings coverage of at least $1M/$3M" in receipt
+
+    # When the clinic follows the link on the success page
+    status_link = page.locator("#dm-status-link")
+    expect(status_link).to_be_visible()
+    status_link.click()
+
+    # Then its status page gives the reference, and the time received in Texas's zone, named
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your medical director request")
+    expect(page.locator("#reference")).to_have_text(reference)
+    expect(page.locator("main time").first).to_have_text(re.compile(r" [AP]M C[SD]T$"))
+    shoot(page, "desktop-status")
 
     # When a director opens the accept link of their offer email and presses the button
     offer = email_text(stack, outbox_entry(stack, request_id, "offer"))
@@ -184,7 +208,7 @@ def test_browser_server_field_errors_appear_beside_fields_then_fixed_form_is_acc
 
     # Then it is accepted and the errors are gone
     expect(page.locator("#dm-success")).to_be_visible()
-    assert ULID.match(page.locator("#dm-request-id").inner_text())
+    assert REFERENCE.match(page.locator("#dm-reference").inner_text())
     expect(page.locator("#dm-errors")).to_be_hidden()
     if viewport == "phone":
         shoot(page, "phone-success")
@@ -213,12 +237,12 @@ def test_browser_without_javascript_posts_the_form_and_gets_pages(
     page.get_by_label("I agree").check()
     submit(page)
 
-    # Then the success page shows the stored request's id and what happens next
+    # Then the success page shows the stored request's reference and what happens next
     expect(page.get_by_role("heading", level=1)).to_contain_text("Your request is on its way")
-    request_id = page.locator("#request-id").inner_text()
-    assert ULID.match(request_id), request_id
+    reference = page.locator("#reference").inner_text()
+    assert REFERENCE.match(reference), reference
     expect(page.locator("main")).to_contain_text("No placement fee")
-    assert outbox_entry(stack, request_id, "receipt")
+    assert outbox_entry(stack, request_of(stack, reference), "receipt")
     shoot(page, "nojs-success")
     page.context.close()
 
@@ -280,7 +304,8 @@ def test_browser_honeypot_filled_shows_success_posts_nothing(stack: RunningStack
 
     # Then it sees a success page with a reference, and nothing was posted
     expect(page.locator("#dm-success")).to_be_visible()
-    assert ULID.match(page.locator("#dm-request-id").inner_text())
+    assert REFERENCE.match(page.locator("#dm-reference").inner_text())
+    expect(page.locator("#dm-status")).to_be_hidden()
     assert posts == []
     page.context.close()
 

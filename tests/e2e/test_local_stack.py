@@ -45,12 +45,20 @@ def test_stack_quote_posted_receipt_and_offers_reach_outbox(local_stack: Running
     # Then it is accepted, and the receipt and offers arrive in the outbox (how fast is measured by
     # `make bench`, submit -> first offer email: a timed assertion would fail on a busy machine)
     assert status == 201, data
-    request_id = json.loads(data)["request_id"]
-    assert headers["Location"] == f"/quote-requests/{request_id}"
+    answer = json.loads(data)
+    request_id = answer["request_id"]
     emails, seconds = wait_for_emails(local_stack, request_id, offers=1)
     print(f"submit-to-offer-email: {seconds:.3f}s")
     receipt = next(e for e in emails if e["kind"] == "receipt")
     assert receipt["to"] == body["contact"]["email"]  # type: ignore[index]
+    assert receipt["subject"].endswith(f"({answer['reference']})")
+
+    # And Location, the answer's status_url, opens the request's status page on this stack
+    assert headers["Location"] == answer["status_url"]
+    assert answer["status_url"].startswith(f"{local_stack.base_url}/quote-requests/{request_id}?token=")
+    page_status, _, page = local_stack.request("GET", answer["status_url"].removeprefix(local_stack.base_url))
+    assert page_status == 200
+    assert answer["reference"].encode() in page
 
     # And every offer went to a director holding an active Texas license
     dynamodb = local_stack.dynamodb()

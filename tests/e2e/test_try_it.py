@@ -52,9 +52,9 @@ def request_quote(page: Page, stack: RunningStack, email: str) -> str:
     browser_test.fill_valid_form(page, email)
     browser_test.submit(page)
     expect(page.locator("#dm-success")).to_be_visible()
-    request_id = page.locator("#dm-request-id").inner_text()
-    assert browser_test.ULID.match(request_id), request_id
-    return request_id
+    reference = page.locator("#dm-reference").inner_text()
+    assert browser_test.REFERENCE.match(reference), reference
+    return browser_test.request_of(stack, reference)
 
 
 def outbox_group(page: Page, stack: RunningStack, request_id: str, kinds: dict[str, int]) -> Locator:

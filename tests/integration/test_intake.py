@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import importlib
 import json
+import random
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from directormatch.errors import StoreUnavailable
+from directormatch.intake import submit as intake
+from directormatch.intake.contract import QuoteRequest
+from directormatch.references import new_reference, parse_reference
+from directormatch.settings import get_settings
 from local.lambdas import LambdaContext
 from tests.events import api_event, quote_body
 from tests.integration.conftest import Aws
+from tests.integration.test_status_page import follow
 
 IDEMPOTENCY_KEY = "3f1c2b7e-8a4d-4f6e-9b1a-2c5d7e9f0a11"
 
@@ -45,18 +52,98 @@ def test_intake_sample_event_is_stored_and_answered_201(
     # When the handler runs
     status, response, body = post(intake_app, lambda_context, event)
 
-    # Then it answers 201 with the request id and its Location
+    # Then it answers 201 with the request id, its reference code and its status link, which Location
+    # gives too
     assert status == 201
-    assert body == {"request_id": body["request_id"], "status": "NEW"}
-    assert header(response, "Location") == f"/quote-requests/{body['request_id']}"
+    assert body == {
+        "request_id": body["request_id"],
+        "reference": body["reference"],
+        "status": "NEW",
+        "status_url": header(response, "Location"),
+    }
+    assert parse_reference(body["reference"]) == body["reference"]
     assert header(response, "Content-Type") == "application/json"
-    # And the REQUEST item is written once, NEW, with the phone in E.164
+    # And the REQUEST item is written once, NEW, with its code and the phone in E.164
     [item] = stored_requests(aws)
     assert item["pk"] == item["request_id"] == body["request_id"]
+    assert item["reference"] == body["reference"]
     assert item["request_status"] == "NEW"
     assert item["contact"]["phone"] == "+15125550147"
     assert item["states"] == ["TX"]
     assert item["modalities"] == ["aesthetics", "weight_loss"]
+
+
+def test_intake_201_status_url_and_location_open_the_status_page(
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
+) -> None:
+    # Given a stored request's 201 answer
+    _, response, body = post(intake_app, lambda_context, api_event())
+
+    # When a browser follows its status_url, and its Location
+    opened = [
+        follow(intake_app, lambda_context, url) for url in (body["status_url"], header(response, "Location"))
+    ]
+
+    # Then both are the status page, 200, showing the reference
+    for page in opened:
+        assert page["statusCode"] == 200, page["body"][:300]
+        assert f'<strong id="reference">{body["reference"]}</strong>' in page["body"]
+
+
+def test_intake_reference_item_points_ops_from_the_code_to_the_request(
+    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
+) -> None:
+    # Given a stored request
+    _, _, body = post(intake_app, lambda_context, api_event())
+
+    # When ops look its code up as the README says (GetItem on pk REFERENCE#<code>, sk REFERENCE)
+    found = aws.dynamodb.get_item(
+        TableName=aws.requests_table,
+        Key={"pk": {"S": f"REFERENCE#{body['reference']}"}, "sk": {"S": "REFERENCE"}},
+    )["Item"]
+
+    # Then it names the request, whose partition holds the rest
+    assert found["request_id"]["S"] == body["request_id"]
+    assert aws.request_store().get_request(found["request_id"]["S"]) is not None
+
+
+def test_intake_reference_taken_draws_another_code_and_stores_each_request_once(aws: Aws) -> None:
+    # Given a request stored with the first code a seeded generator draws
+    quote = QuoteRequest.model_validate(quote_body())
+    store, hours = aws.request_store(), get_settings().idempotency_hours
+    first = intake.submit(quote, None, store, hours, rng=random.Random(42))
+
+    # When another request draws from a generator seeded alike (its first code is taken), with and
+    # without an Idempotency-Key
+    second = intake.submit(quote, None, store, hours, rng=random.Random(42))
+    third = intake.submit(quote, "key-collision", store, hours, rng=random.Random(42))
+
+    # Then each is stored once, under its own code: the first draw was refused and another drawn
+    draws = random.Random(42)
+    expected = [new_reference(draws) for _ in range(3)]
+    assert [first.reference, second.reference, third.reference] == expected
+    assert not any(created.replayed for created in (first, second, third))
+    requests = {i["request_id"]: i["reference"] for i in stored_requests(aws)}
+    assert requests == {c.request_id: c.reference for c in (first, second, third)}
+    # And each code's REFERENCE item points at its own request, the taken one unchanged
+    pointers = {i["pk"]: i["request_id"] for i in aws.items_with_sk("REFERENCE")}
+    assert pointers == {f"REFERENCE#{c.reference}": c.request_id for c in (first, second, third)}
+
+
+def test_intake_reference_always_taken_is_refused_unstored(aws: Aws) -> None:
+    # Given a generator that draws one code only, already taken
+    quote = QuoteRequest.model_validate(quote_body())
+    store, hours = aws.request_store(), get_settings().idempotency_hours
+    intake.submit(quote, None, store, hours, rng=random.Random(7))
+    stuck = random.Random(7)
+    stuck.getrandbits = lambda _bits: random.Random(7).getrandbits(35)  # type: ignore[method-assign]
+
+    # When a request is submitted
+    # Then it is refused as unstored (503), and nothing of it was written
+    with pytest.raises(StoreUnavailable):
+        intake.submit(quote, "key-stuck", store, hours, rng=stuck)
+    assert len(stored_requests(aws)) == 1
+    assert [i["pk"] for i in aws.items() if i["pk"].startswith("IDEMPOTENCY#")] == []
 
 
 def test_intake_cors_allows_only_the_configured_site_origin(
@@ -105,9 +192,10 @@ def test_intake_same_idempotency_key_and_body_returns_same_request_once(
     retry = api_event(body=dict(reversed(quote_body().items())), headers={"Idempotency-Key": IDEMPOTENCY_KEY})
     second_status, _, second = post(intake_app, lambda_context, retry)
 
-    # Then both answers carry the same request id and only one REQUEST item exists
+    # Then both answers carry the same request, reference code and status link, and only one REQUEST
+    # item exists
     assert (first_status, second_status) == (201, 201)
-    assert second["request_id"] == first["request_id"]
+    assert second == first
     assert [i["request_id"] for i in stored_requests(aws)] == [first["request_id"]]
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import html
+import re
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
+from directormatch.references import parse_reference
 from local.lambdas import LambdaContext
 from tests.events import api_event, start_by
 from tests.integration.conftest import Aws
 from tests.integration.test_intake import header
+from tests.integration.test_status_page import follow
 
 FORM = "application/x-www-form-urlencoded"
 REFERER = "https://www.directormatch.example/quote"
@@ -70,14 +74,19 @@ def test_form_post_is_stored_and_answered_with_a_success_page(
     # When the handler runs
     status, response, page = post_form(intake_app, lambda_context, event)
 
-    # Then it answers 201 with an HTML page naming the stored request and what happens next
+    # Then it answers 201 with an HTML page giving the stored request's reference code, what happens
+    # next and a link to follow it: its status page, where Location points too (and which opens)
     assert status == 201
     assert header(response, "Content-Type") == "text/html"
     [item] = aws.items_with_sk("REQUEST")
-    assert f'<strong id="request-id">{item["request_id"]}</strong>' in page
+    assert parse_reference(item["reference"]) == item["reference"]
+    assert f'<strong id="reference">{item["reference"]}</strong>' in page
     assert "Within 24 hours" in page
     assert "No placement fee" in page
-    assert header(response, "Location") == f"/quote-requests/{item['request_id']}"
+    status_url = header(response, "Location")
+    assert status_url is not None
+    assert f'href="{html.escape(status_url)}">Follow your request</a>' in page
+    assert follow(intake_app, lambda_context, status_url)["statusCode"] == 200
     # And the flat fields became the contract: repeated fields as lists, counts as numbers, yes/no as bools
     assert item["states"] == ["TX", "OK"]
     assert item["modalities"] == ["aesthetics", "weight_loss"]
@@ -122,7 +131,8 @@ def test_form_post_with_filled_honeypot_gets_success_page_and_nothing_is_stored(
     # Then it sees the same success page, and nothing is stored
     assert status == 201
     assert header(response, "Content-Type") == "text/html"
-    assert 'id="request-id"' in page
+    assert parse_reference(re.findall(r'<strong id="reference">(.*?)</strong>', page)[0])
+    assert "Follow your request" not in page
     assert aws.items() == []
 
 
@@ -262,12 +272,11 @@ def test_the_same_form_posted_twice_stores_one_request_and_shows_its_reference_a
     # Then both answer 201 with the same request, and one REQUEST item is stored
     [item] = aws.items_with_sk("REQUEST")
     assert (first[0], again[0]) == (201, 201)
-    assert (
-        header(first[1], "Location")
-        == header(again[1], "Location")
-        == f"/quote-requests/{item['request_id']}"
-    )
-    assert item["request_id"] in again[2]
+    location = header(first[1], "Location")
+    assert location == header(again[1], "Location")
+    assert location is not None
+    assert location.split("?")[0].endswith(f"/quote-requests/{item['request_id']}")
+    assert f'<strong id="reference">{item["reference"]}</strong>' in again[2]
 
     # When one answer is changed, it is another request
     changed = post_form(intake_app, lambda_context, form_event(form_fields(supervisees_np="3")))

@@ -89,7 +89,7 @@ def test_notify_new_request_sends_one_receipt_to_the_clinic_contact(
     assert recipients(sent) == {request["contact"]["email"]}
     assert message["To"] == request["contact"]["email"]
     assert message["From"] == f"DirectorMatch <{aws.environment['SENDER_EMAIL']}>"
-    assert message["Subject"] == f"We received your request for a medical director ({request['request_id']})"
+    assert message["Subject"] == f"We received your request for a medical director ({request['reference']})"
     assert message.get_content_type() == "multipart/alternative"
     bodies = parts(message)
     assert set(bodies) == {"text/plain", "text/html"}

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from directormatch import links, tokens
+from directormatch.timezones import local_time
 from directormatch.vocabulary import Action
 from local.lambdas import LambdaContext
 from tests.events import INTAKE_POST, api_event, load_event
@@ -42,6 +45,17 @@ def status_event(request_id: str, token: str) -> dict[str, Any]:
     )
     event["requestContext"].update(resourcePath=resource, httpMethod="GET", path=f"/v1{path}")
     return event
+
+
+def follow(app: ModuleType, context: LambdaContext, url: str) -> dict[str, Any]:
+    """The intake handler's answer to a browser opening `url`, a status link under the API's base URL."""
+    parts = urlsplit(url)
+    request_id = parts.path.rsplit("/", 1)[-1]
+    assert url.startswith(os.environ["PUBLIC_BASE_URL"].rstrip("/") + "/quote-requests/"), url
+    response: dict[str, Any] = app.lambda_handler(
+        status_event(request_id, parse_qs(parts.query)["token"][0]), context
+    )
+    return response
 
 
 def page_text(response: dict[str, Any]) -> str:
@@ -74,10 +88,14 @@ def test_status_page_good_link_shows_the_request(
     # When the clinic opens it
     response = intake_app.lambda_handler(status_event(posted["request_id"], token), lambda_context)
 
-    # Then the page shows the request
+    # Then the page shows the request by the reference the clinic quotes, its times in Central Time
+    # (Texas, the clinic's first state) and named so
     assert response["statusCode"] == 200
     assert heading(response) == "Your medical director request"
-    assert posted["request_id"] in page_text(response)
+    assert f'<strong id="reference">{posted["reference"]}</strong>' in response["body"]
+    received = local_time(posted["created_at"], "America/Chicago")
+    assert re.search(r", \d{1,2}:\d\d [AP]M C[SD]T$", received)
+    assert f">{received}</time>: Request received" in response["body"]
 
 
 def _signed(request_id: str, action: Action = Action.STATUS, days: float = 90) -> str:

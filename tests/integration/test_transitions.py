@@ -248,10 +248,12 @@ def test_notify_sla_alert_inserted_emails_ops_once(
     # When notify receives that INSERT record, and then again
     sent = deliver_twice(stream_record(alert))
 
-    # Then ops got one email naming the request, and the redelivery sent nothing
+    # Then ops got one email naming the request by the code its clinic quotes and by its id, and the
+    # redelivery sent nothing
     [message] = sent
     assert (kind_of(message), message["To"]) == ("ops_sla_20h", aws.environment["OPS_EMAIL"])
-    assert message["Subject"] == f"[ops] SLA_20H for request {request['request_id']}"
+    assert message["Subject"] == f"[ops] SLA_20H for request {request['reference']}"
+    assert f"Request {request['reference']} (id {request['request_id']})" in text_of(message)
     assert "24-hour promise is at risk" in text_of(message)
 
 

@@ -60,6 +60,7 @@ def test_intake_twenty_concurrent_submissions_with_one_key_store_one_request(
         errors = [a for a in answers if isinstance(a, BaseException)]
         created = [a for a in answers if isinstance(a, Created)]
         ids = {c.request_id for c in created}
+        references = {c.reference for c in created}
         originals = [c for c in created if not c.replayed]
         items = table_items(aws.requests_table)
         requests = [i for i in items if i["sk"]["S"] == "REQUEST"]
@@ -71,17 +72,19 @@ def test_intake_twenty_concurrent_submissions_with_one_key_store_one_request(
         assert errors == []
         assert len(created) == SUBMISSIONS
         assert len(ids) == 1
+        assert len(references) == 1
         assert len(originals) == 1
-        # And the table holds one REQUEST item and one IDEMPOTENCY item, pointing at each other
+        # And the table holds one REQUEST item, one IDEMPOTENCY item and one REFERENCE item, pointing
+        # at each other
+        pointers = [i for i in items if i["sk"]["S"] == "REFERENCE"]
         assert len(requests) == 1
         assert len(claims) == 1
         assert requests[0]["request_id"]["S"] == claims[0]["request_id"]["S"] == ids.pop()
-        aws.dynamodb.delete_item(
-            TableName=aws.requests_table, Key={"pk": requests[0]["pk"], "sk": requests[0]["sk"]}
-        )
-        aws.dynamodb.delete_item(
-            TableName=aws.requests_table, Key={"pk": claims[0]["pk"], "sk": claims[0]["sk"]}
-        )
+        assert [(p["pk"]["S"], p["request_id"]["S"]) for p in pointers] == [
+            (f"REFERENCE#{references.pop()}", requests[0]["request_id"]["S"])
+        ]
+        for item in (requests[0], claims[0], pointers[0]):
+            aws.dynamodb.delete_item(TableName=aws.requests_table, Key={"pk": item["pk"], "sk": item["sk"]})
 
 
 def test_intake_twenty_concurrent_posts_with_one_key_over_http_answer_one_request(

@@ -133,6 +133,11 @@ def test_intake_openapi_document_is_served_without_swagger_ui(
         "503",
     }
     assert swagger["statusCode"] == 404
+    # And the 201 answer documents its reference, its status link and the Location header
+    created = schema["paths"]["/quote-requests"]["post"]["responses"]["201"]
+    accepted = schema["components"]["schemas"]["QuoteAccepted"]
+    assert set(accepted["required"]) == {"request_id", "reference", "status_url"}
+    assert created["headers"]["Location"]["schema"] == {"type": "string", "format": "uri"}
 
 
 @schema.parametrize()

@@ -2,8 +2,9 @@
 every function uses (directormatch.aws.clients.dynamodb()).
 
 Throttled on every attempt (the SDK's retries and the store's own exhausted), intake answers 503
-with Retry-After and an error body, and writes nothing: no REQUEST without its IDEMPOTENCY item or
-the reverse. When the throttling stops, the same submission with the same key is stored once.
+with Retry-After and an error body, and writes nothing: no REQUEST without its REFERENCE and
+IDEMPOTENCY items or the reverse. When the throttling stops, the same submission with the same key is
+stored once.
 """
 
 from __future__ import annotations
@@ -63,10 +64,18 @@ class Throttle:
 
 
 def written(aws: Aws) -> tuple[list[str], list[str]]:
-    """REQUEST items' ids, IDEMPOTENCY items' request ids."""
+    """REQUEST items' ids, IDEMPOTENCY items' request ids; each REQUEST has its REFERENCE item, and no
+    REFERENCE item is without its REQUEST."""
     items = table_items(aws.requests_table)
     requests = [i["request_id"]["S"] for i in items if i["sk"]["S"] == "REQUEST"]
     claims = [i["request_id"]["S"] for i in items if i["pk"]["S"].startswith("IDEMPOTENCY#")]
+    codes = {i["reference"]["S"]: i["request_id"]["S"] for i in items if i["sk"]["S"] == "REQUEST"}
+    pointers = {
+        i["pk"]["S"].removeprefix("REFERENCE#"): i["request_id"]["S"]
+        for i in items
+        if i["sk"]["S"] == "REFERENCE"
+    }
+    assert pointers == codes
     return requests, claims
 
 
@@ -131,8 +140,9 @@ def test_intake_throttled_with_key_answers_503_then_stores_once(
 def test_intake_throttled_without_key_answers_503_then_stores_once(
     aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext, no_retry_delay: None, tally: Tally
 ) -> None:
-    # Given DynamoDB throttling every PutItem attempt
-    throttle = Throttle("PutItem", *THROTTLES[0]).inject()
+    # Given DynamoDB throttling every TransactWriteItems attempt (the REQUEST and its REFERENCE item
+    # are written together)
+    throttle = Throttle("TransactWriteItems", *THROTTLES[0]).inject()
     event = api_event(body=quote_body(), without_headers=("Idempotency-Key",))
 
     # When a submission without an Idempotency-Key arrives
@@ -191,8 +201,14 @@ def test_intake_throttled_briefly_is_absorbed_by_retries(
     assert requests == claims
 
 
+@pytest.mark.parametrize("key", ["5a-lost", None], ids=["with-key", "without-key"])
 def test_intake_write_taken_but_answer_lost_is_answered_once(
-    aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext, no_retry_delay: None, tally: Tally
+    aws: Aws,
+    intake_app: ModuleType,
+    lambda_context: LambdaContext,
+    no_retry_delay: None,
+    tally: Tally,
+    key: str | None,
 ) -> None:
     # Given DynamoDB applying the first TransactWriteItems and its answer lost (a read timeout)
     from botocore.exceptions import ReadTimeoutError
@@ -211,17 +227,20 @@ def test_intake_write_taken_but_answer_lost_is_answered_once(
 
     clients.dynamodb().meta.events.register_first("before-send.dynamodb.TransactWriteItems", lost_answer)
 
-    # When a submission with a key arrives (the SDK retries the same transaction)
-    answered, response = post(intake_app, lambda_context, api_event(headers={"Idempotency-Key": "5a-lost"}))
+    # When a submission arrives, with a key or without (the SDK retries the same transaction)
+    headers = {"Idempotency-Key": key} if key else {}
+    event = api_event(headers=headers, without_headers=() if key else ("Idempotency-Key",))
+    answered, response = post(intake_app, lambda_context, event)
 
-    # Then the retry finds the key taken by this very write: 201 with the stored request, once
+    # Then the retry finds the key (or the REQUEST itself) taken by this very write: 201 with the
+    # stored request and its code, once
     requests, claims = written(aws)
-    ok = answered == 201 and len(requests) == 1 and requests == claims
+    ok = answered == 201 and len(requests) == 1 and claims in ([], requests)
     tally.tried(ok=ok, lost=int(not requests), duplicated=max(len(requests) - 1, 0))
     assert answered == 201, response["body"]
     assert json.loads(response["body"])["request_id"] == requests[0]
     assert len(requests) == 1
-    assert requests == claims
+    assert claims == (requests if key else [])
 
 
 def json_copy(event: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from directormatch.aws.attributes import from_attributes
 from directormatch.errors import TokenError, TokenExpired, TokenInvalid
 from directormatch.offers.lifecycle import Outcome
 from directormatch.offers.pages import LinkHolder, confirm_page, token_error_page
+from directormatch.timezones import CENTRAL
 from tests.events import NOTIFY_NEW_OFFER, load_stream_event
 
 POST_URL = "https://api.example/offers/t/accept"
@@ -42,7 +43,7 @@ def title(html: str) -> str:
 def test_confirm_page_open_offer_asks_the_question_with_one_button(action: str, expected: str) -> None:
     # Given an offer still open
     # When its link is opened
-    page = confirm_page(action, offer_item(), POST_URL, blocked=None)
+    page = confirm_page(action, offer_item(), POST_URL, blocked=None, zone=CENTRAL)
 
     # Then the heading asks, and the page carries the button
     assert page.status == HTTPStatus.OK
@@ -66,7 +67,7 @@ def test_confirm_page_offer_that_can_no_longer_be_answered_is_headed_by_its_noti
 ) -> None:
     # Given an offer that expired, was filled or was answered before
     # When either of its links is opened
-    page = confirm_page(action, offer_item(), POST_URL, blocked=blocked)
+    page = confirm_page(action, offer_item(), POST_URL, blocked=blocked, zone=CENTRAL)
 
     # Then the heading says what the notice says, not "Accept this directorship?", and no button shows
     assert page.status == status

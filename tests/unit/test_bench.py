@@ -135,7 +135,9 @@ def test_the_outbox_is_read_by_the_message_ids_the_mail_sends() -> None:
     from directormatch.mail.messages import reply_answer_email
     from directormatch.offers.lifecycle import Outcome
 
-    sent = reply_answer_email("01JREQUEST", "D7", "director@example.com", next(iter(Outcome)))
+    offer = {"request_id": "01JREQUEST", "director_id": "D7", "summary": {"states": ["TX"]}}
+    director = {"director_id": "D7", "email": "director@example.com"}
+    sent = reply_answer_email(offer, director, "ref", next(iter(Outcome)))
 
     assert parse({"message_id": sent.message_id}) == ("reply_answer", "01JREQUEST")
 

@@ -70,6 +70,19 @@ def test_receipt_email_text_keeps_names_literal() -> None:
     assert "&amp;" not in rendered.text
 
 
+def test_receipt_email_of_a_request_stored_before_codes_quotes_its_id() -> None:
+    # Given a request stored before reference codes existed
+    item = request_item()
+    del item["reference"]
+
+    # When the receipt is rendered
+    rendered = receipt_email(item, STATUS_URL)
+
+    # Then its id is the reference it quotes, as its first receipt did
+    assert item["request_id"] in rendered.subject
+    assert f"Reference:       {item['request_id']}" in rendered.text
+
+
 def test_receipt_email_is_addressed_to_the_clinic_contact_with_its_reference() -> None:
     # Given a stored request
     item = request_item()
@@ -77,9 +90,13 @@ def test_receipt_email_is_addressed_to_the_clinic_contact_with_its_reference() -
     # When the receipt is rendered
     rendered = receipt_email(item, STATUS_URL)
 
-    # Then it goes to the contact, the subject quotes the reference, and the Message-ID is stable per request
+    # Then it goes to the contact, the subject and both parts quote the reference code, and the
+    # Message-ID is stable per request
     assert rendered.to == item["contact"]["email"]
-    assert item["request_id"] in rendered.subject
+    assert rendered.subject == f"We received your request for a medical director ({item['reference']})"
+    assert f"Reference:       {item['reference']}" in rendered.text
+    assert f"<strong>{item['reference']}</strong>" in rendered.html
+    assert item["request_id"] not in rendered.text + rendered.html
     assert rendered.message_id == f"<receipt.{item['request_id']}@directormatch>"
     assert receipt_email(item, STATUS_URL).message_id == rendered.message_id
 
@@ -168,7 +185,7 @@ def test_offer_email_contains_no_clinic_contact_details() -> None:
 @pytest.mark.parametrize("breaker", ["\r\n", "\n", "\r", "\r\nBcc: attacker@example.com\r\n"])
 def test_render_subject_has_no_line_breaks_even_when_input_had_one(breaker: str) -> None:
     # Given a stored request whose reference carries a line break (as if user text reached the subject)
-    item = request_item(request_id=f"01JREF{breaker}X-Injected: yes")
+    item = request_item(reference=f"DM-{breaker}X-Injected: yes")
 
     # When the receipt is rendered
     rendered = receipt_email(item, STATUS_URL)

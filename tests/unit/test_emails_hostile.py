@@ -121,6 +121,7 @@ TEXT_ARGUMENTS = {
     "expires_on",
     "request_id",
     "reference",
+    "reply_ref",
     "to",
     "outcome",
 }

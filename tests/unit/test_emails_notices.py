@@ -19,6 +19,7 @@ from directormatch.offers.lifecycle import Outcome
 from tests.unit.test_emails import SCRIPT, director, offer_item, request_item
 
 OPS = "ops@directormatch.example"
+REFERENCE = "DM-E2T1-F616"  # the sample request's code (events/notify/new_request.json)
 BREAK = "\r\nBcc: attacker@example.com"
 
 
@@ -49,9 +50,13 @@ NOTICES: dict[str, Callable[[], Email]] = {
     "filled": lambda: messages.filled_email(offer_item(), marked_director()),
     "declined": lambda: messages.declined_email(offer_item(), marked_director()),
     "clinic_update": lambda: messages.clinic_update_email(marked_request()),
-    "ops_sla_20h": lambda: messages.ops_alert_email({"alert": "SLA_20H", "request_id": "R1", "wave": 2}, OPS),
+    "ops_sla_20h": lambda: messages.ops_alert_email(
+        {"alert": "SLA_20H", "request_id": "R1", "wave": 2}, OPS, REFERENCE
+    ),
     "ops_stuck_new": lambda: messages.ops_alert_email(
-        {"alert": "STUCK_NEW", "request_id": "R1", "request_created_at": "2027-01-01T09:00:00+00:00"}, OPS
+        {"alert": "STUCK_NEW", "request_id": "R1", "request_created_at": "2027-01-01T09:00:00+00:00"},
+        OPS,
+        REFERENCE,
     ),
     "no_match": lambda: messages.clinic_no_match_email(
         marked_request(),
@@ -65,8 +70,10 @@ NOTICES: dict[str, Callable[[], Email]] = {
     "ops_expiry_warning": lambda: messages.ops_expiry_email(
         OPS, "D000084", "TX DEA registration", "2027-01-31"
     ),
-    "reply_answer": lambda: messages.reply_answer_email("R1", "abc123", "d@example.com", "FILLED"),
+    "reply_answer": lambda: messages.reply_answer_email(offer_item(), marked_director(), "abc123", "FILLED"),
 }
+# The reference each notice's footer quotes: the request's code; a director's id for their licenses.
+FOOTERS = {"expiry_warning": "D000084", "ops_expiry_warning": "D000084"}
 
 
 def words(part: str) -> str:
@@ -101,7 +108,7 @@ def test_notice_text_and_html_say_the_same_thing(kind: str) -> None:
         detail = re.fullmatch(r"  (.+?):\s+(.*)", line)
         for piece in detail.groups() if detail else (line,):
             assert " ".join(piece.split()) in said, piece
-    assert footer == re.split(r"[.@]", rendered.message_id.removeprefix(f"<{kind}."))[0]
+    assert footer == FOOTERS.get(kind, REFERENCE)
 
 
 def test_intro_clinic_names_each_director_in_subject_and_both_parts() -> None:
@@ -125,6 +132,11 @@ def test_intro_clinic_names_each_director_in_subject_and_both_parts() -> None:
     [
         ({"alert": "SLA_20H", "request_id": "R1"}, "[ops] SLA_20H for request R1", "submitted (wave ?)."),
         (
+            {"alert": "STUCK_NEW", "request_id": "R1", "request_created_at": "2027-01-01T09:00:00+00:00"},
+            "[ops] STUCK_NEW for request R1",
+            "Request R1 was submitted at Fri, Jan 1, 9:00 AM UTC and has not been matched",
+        ),
+        (
             {"alert": "STUCK_NEW", "request_id": "R1"},
             "[ops] STUCK_NEW for request R1",
             "Request R1 was submitted at ? and has not been matched",
@@ -139,14 +151,28 @@ def test_intro_clinic_names_each_director_in_subject_and_both_parts() -> None:
 def test_ops_alert_says_what_the_alert_holds_and_marks_what_it_lacks(
     alert: dict[str, Any], subject: str, said: str
 ) -> None:
-    # Given an alert item without its optional fields, or of a kind with no words of its own
+    # Given an alert item without its optional fields, or of a kind with no words of its own, on a
+    # request stored before reference codes (its id is its reference)
     # When the ops email is rendered
-    rendered = messages.ops_alert_email(alert, OPS)
+    rendered = messages.ops_alert_email(alert, OPS, alert["request_id"])
 
     # Then it goes to ops under the alert's kind, and both parts say what is known
     assert (rendered.to, rendered.subject, rendered.kind) == (OPS, subject, f"ops_{alert['alert'].lower()}")
     assert said in rendered.text
     assert said in words(rendered.html)
+
+
+def test_ops_alert_names_the_code_the_clinic_quotes_and_the_id_ops_query() -> None:
+    # Given an alert on a request with a reference code
+    alert = {"alert": "SLA_20H", "request_id": "R1", "wave": 2}
+
+    # When the ops email is rendered
+    rendered = messages.ops_alert_email(alert, OPS, REFERENCE)
+
+    # Then the subject gives the code, and both parts the code and the table's key
+    assert rendered.subject == f"[ops] SLA_20H for request {REFERENCE}"
+    assert f"Request {REFERENCE} (id R1) has no accepted director" in rendered.text
+    assert f"Request {REFERENCE} (id R1) has no accepted director" in words(rendered.html)
 
 
 def test_templates_read_typed_records_by_attribute() -> None:
@@ -156,7 +182,13 @@ def test_templates_read_typed_records_by_attribute() -> None:
 
     # When the filled notice is rendered from them
     rendered = render(
-        "filled", to="d@example.com", idempotency_ref="R1.D1", request_id="R1", offer=offer, director=profile
+        "filled",
+        to="d@example.com",
+        idempotency_ref="R1.D1",
+        request_id="R1",
+        reference=REFERENCE,
+        offer=offer,
+        director=profile,
     )
 
     # Then the templates found every value by attribute
@@ -210,7 +242,11 @@ def test_every_email_template_has_a_subject_a_text_and_an_html_part() -> None:
     [
         ("UNCLEAR", "Please reply again with ACCEPT or DECLINE as the first line of your message"),
         (Outcome.FILLED, "Another physician accepted this position first."),
-        (Outcome.EXPIRED, "This offer had already expired, so nothing changed."),
+        (
+            Outcome.EXPIRED,
+            "This offer had already expired (it was open until Wed, Nov 25, 3:20 PM CST), so nothing "
+            "changed.",
+        ),
         (Outcome.ALREADY_ACCEPTED, "You had already accepted this offer; nothing else is needed."),
         (Outcome.ALREADY_DECLINED, "You had already declined this offer; nothing changed."),
         (Outcome.NO_CAPACITY, "Your profile shows no room for another clinic, so we could not accept."),
@@ -218,9 +254,11 @@ def test_every_email_template_has_a_subject_a_text_and_an_html_part() -> None:
     ],
 )
 def test_reply_answer_says_why_the_reply_changed_nothing(outcome: str, said: str) -> None:
-    # Given a director's reply that changed nothing, for this reason
+    # Given a director licensed in Texas only, whose reply to a Texas offer changed nothing, for this reason
+    licensed = director(director_id="D000084", licensed_states=["TX"])
+
     # When we answer it
-    rendered = messages.reply_answer_email("R1", "abc123", "d@example.com", outcome)
+    rendered = messages.reply_answer_email(offer_item(), licensed, "abc123", outcome)
 
     # Then both parts say that reason's sentence, and no other reason's
     assert said in words(rendered.text)

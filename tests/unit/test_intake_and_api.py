@@ -74,13 +74,14 @@ def test_request_item_holds_new_status_e164_phone_and_no_empty_fields() -> None:
     now = datetime(2026, 11, 25, 17, 20, 0, 123456, tzinfo=UTC)
 
     # When the REQUEST item is built
-    item = intake.request_item("01JREQUEST0000000000000001", quote, now)
+    item = intake.request_item("01JREQUEST0000000000000001", quote, now, "DM-E2T1-F616")
 
-    # Then it is keyed by the request id, NEW, with the phone in E.164 and no None values
-    assert (item["pk"], item["sk"], item["request_status"]) == (
+    # Then it is keyed by the request id, NEW, with its code, the phone in E.164 and no None values
+    assert (item["pk"], item["sk"], item["request_status"], item["reference"]) == (
         "01JREQUEST0000000000000001",
         "REQUEST",
         "NEW",
+        "DM-E2T1-F616",
     )
     assert item["created_at"] == "2026-11-25T17:20:00.123+00:00"
     assert item["contact"]["phone"] == "+15125550147"  # type: ignore[index]

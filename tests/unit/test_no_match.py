@@ -9,6 +9,7 @@ import pytest
 from directormatch.mail import messages
 from directormatch.mail.labels import us_phone
 from directormatch.mail.no_match import exclusion_sentences, no_match_story, offers_tried
+from directormatch.timezones import OPS_ZONE, local_time
 from tests.unit.test_emails import request_item
 from tests.unit.test_emails_notices import SCRIPT, words
 
@@ -128,7 +129,8 @@ def test_clinic_no_match_email_says_the_story_in_both_parts_and_escapes_the_clin
     assert rendered.to == item["contact"]["email"]
     for part in (rendered.text, words(rendered.html)):
         assert "No physician licensed in WY offers ketamine." in part
-        assert "You will hear from us by 2027-01-05 18:30 UTC." in part
+        # (in the clinic's zone: Wyoming's, Mountain Time)
+        assert "You will hear from us by Tue, Jan 5, 11:30 AM MST." in part
     assert "<script>" not in rendered.html
 
 
@@ -142,7 +144,9 @@ def test_ops_alert_carries_the_clinic_and_each_waves_offers(kind: str, subject: 
     ]
 
     # When the ops email is rendered
-    rendered = messages.ops_alert_email({"alert": kind, "request_id": "R1"}, OPS, item, offers)
+    rendered = messages.ops_alert_email(
+        {"alert": kind, "request_id": "R1"}, OPS, "DM-4F7K-92QX", item, offers
+    )
     assert rendered.subject.startswith(subject)
     assert rendered.kind == f"ops_{kind.lower()}"
 
@@ -152,6 +156,6 @@ def test_ops_alert_carries_the_clinic_and_each_waves_offers(kind: str, subject: 
         assert item["contact"]["email"] in part
         assert us_phone(item["contact"]["phone"]) in part
         assert "Wave 1:" in part
-        assert "D1 (TX): declined 2027-01-05 10:00 UTC" in part
+        assert f"D1 (TX): declined {local_time('2027-01-05T10:00:00+00:00', OPS_ZONE)}" in part
         assert "Wave 2:" in part
-        assert "D2 (TX): expired 2027-01-06 10:00 UTC" in part
+        assert f"D2 (TX): expired {local_time('2027-01-06T10:00:00+00:00', OPS_ZONE)}" in part

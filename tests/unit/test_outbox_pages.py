@@ -120,7 +120,9 @@ def test_list_page_links_pages_shows_state_and_reads_only_the_requests_shown() -
 
     def read_state(request_id: str) -> RequestState:
         read.append(request_id)
-        return RequestState("OFFERED", "Bluebonnet Aesthetics & Wellness", ("TX",), {DIRECTOR: ("OPEN", "")})
+        return RequestState(
+            "OFFERED", "Bluebonnet Aesthetics & Wellness", ("TX",), {DIRECTOR: ("OPEN", "")}, "DM-E2T1-F616"
+        )
 
     # When the list is rendered
     page = list_page(entries, read_state, timedelta())
@@ -128,6 +130,7 @@ def test_list_page_links_pages_shows_state_and_reads_only_the_requests_shown() -
     # Then emails link to their pages, requests carry clinic and status, older requests are behind a link
     assert f'href="/_outbox/{LIST_LIMIT + 3:05d}-offer"' in page
     assert "Bluebonnet Aesthetics &amp; Wellness" in page
+    assert "Reference <code>DM-E2T1-F616</code> · Request <code>" in page
     assert '<span class="badge OPEN">OPEN</span>' in page
     assert len(read) == LIST_LIMIT
     assert read[0] == REQUEST
@@ -220,7 +223,13 @@ def test_message_page_not_an_offer_has_no_reply_form() -> None:
 def test_request_state_from_partition_items() -> None:
     # Given a request's items
     items: list[dict[str, Any]] = [
-        {"sk": "REQUEST", "request_status": "MATCHED", "clinic": {"name": "Bluebonnet"}, "states": ["TX"]},
+        {
+            "sk": "REQUEST",
+            "request_status": "MATCHED",
+            "clinic": {"name": "Bluebonnet"},
+            "states": ["TX"],
+            "reference": "DM-E2T1-F616",
+        },
         {
             "sk": f"OFFER#{DIRECTOR}",
             "director_id": DIRECTOR,
@@ -234,9 +243,13 @@ def test_request_state_from_partition_items() -> None:
     # When read as the outbox's state
     state = request_state(items)
 
-    # Then it has the status, clinic, states and each offer's status
+    # Then it has the status, clinic, states, each offer's status and the clinic's reference code
     assert state == RequestState(
-        "MATCHED", "Bluebonnet", ("TX",), {DIRECTOR: ("ACCEPTED", "link"), "D2": ("SUPERSEDED", "")}
+        "MATCHED",
+        "Bluebonnet",
+        ("TX",),
+        {DIRECTOR: ("ACCEPTED", "link"), "D2": ("SUPERSEDED", "")},
+        "DM-E2T1-F616",
     )
 
 

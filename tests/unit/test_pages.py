@@ -4,13 +4,13 @@ dicts or records, and what an accept page says."""
 from __future__ import annotations
 
 from http import HTTPStatus
-from types import SimpleNamespace
 from typing import Any
 
 from directormatch.mail.messages import offer_email
 from directormatch.offers.lifecycle import Answer, Outcome
 from directormatch.offers.pages import confirm_page, result_page
 from directormatch.records import Offer
+from directormatch.timezones import CENTRAL, PACIFIC
 from tests.unit.test_emails import SCRIPT, director, offer_item
 
 
@@ -19,41 +19,42 @@ def test_confirm_page_shows_the_offer_escaped_with_one_button() -> None:
     offer = {**offer_item(), "reasons": [SCRIPT]}
 
     # When the accept link's page is rendered
-    page = confirm_page("accept", offer, "/offers/t", blocked=None)
+    page = confirm_page("accept", offer, "/offers/t", blocked=None, zone=CENTRAL)
 
-    # Then it asks the question, lists the offer in words, escapes the reason and posts to the link
+    # Then it asks the question, lists the offer in words (its reference, its expiry in the director's
+    # zone), escapes the reason and posts to the link
     assert page.status == HTTPStatus.OK
     assert "<h1>Accept this directorship?</h1>" in page.html
     assert "<dd>aesthetics, weight loss</dd>" in page.html
-    assert f"<dd>{offer['expires_at'].replace('T', ' ')[:16]} UTC</dd>" in page.html
+    assert "<dd>DM-E2T1-F616</dd>" in page.html
+    assert "<dd>Wed, Nov 25, 3:20 PM CST</dd>" in page.html
     assert "&lt;script&gt;" in page.html
     assert "<script>" not in page.html
     assert 'action="/offers/t"' in page.html
 
 
 def test_confirm_page_reads_a_typed_offer_and_says_why_it_is_closed() -> None:
-    # Given an expired offer as a record read by attribute
-    summary = SimpleNamespace(
-        states=["TX"],
-        modalities=["iv_therapy"],
-        supervisees=SimpleNamespace(np=2, pa=0),
-        locations=1,
-        controlled_substances=False,
-        start_by="2027-05-15",
-    )
-    offer = SimpleNamespace(
-        summary=summary, expires_at="2027-05-01T09:30:00+00:00", reasons=["Licensed in TX"]
-    )
+    # Given an expired offer as a typed record (read by attribute), stored before reference codes
+    summary = {
+        **offer_item()["summary"],
+        "modalities": ["iv_therapy"],
+        "supervisees": {"np": 2, "pa": 0},
+        "start_by": "2027-05-15",
+    }
+    item = {**offer_item(), "summary": summary, "expires_at": "2027-05-01T09:30:00+00:00"}
+    del item["reference"]
+    offer = Offer.from_item(item)
 
-    # When the decline link's page is rendered
-    page = confirm_page("decline", offer, "/offers/t", blocked=Outcome.EXPIRED)  # type: ignore[arg-type]
+    # When the decline link's page is rendered for a director on Pacific time
+    page = confirm_page("decline", offer, "/offers/t", blocked=Outcome.EXPIRED, zone=PACIFIC)
 
-    # Then it says the offer expired, shows it in words, and offers no button
+    # Then it says the offer expired, shows it in words (quoted by its id), and offers no button
     assert page.status == HTTPStatus.GONE
     assert "<h1>Offer expired</h1>" in page.html
     assert "<dd>IV therapy</dd>" in page.html
     assert "<dd>2 NP, 0 PA</dd>" in page.html
-    assert "<dd>2027-05-01 09:30 UTC</dd>" in page.html
+    assert f"<dd>{offer.request_id}</dd>" in page.html
+    assert "<dd>Sat, May 1, 2:30 AM PDT</dd>" in page.html
     assert "<form" not in page.html
 
 
@@ -74,7 +75,7 @@ def test_confirm_page_of_a_team_offer_says_which_states_and_when_the_introductio
     offer = team_offer()
 
     # When the accept link's page is rendered
-    page = confirm_page("accept", offer, "/offers/t", blocked=None)
+    page = confirm_page("accept", offer, "/offers/t", blocked=None, zone=CENTRAL)
 
     # Then it names the states they would cover, waits for every state, and escapes the notes
     assert "<dt>You would cover</dt><dd>NM</dd>" in page.html

@@ -11,6 +11,7 @@ import pytest
 from directormatch.aws.attributes import from_attributes
 from directormatch.intake import submit as intake
 from directormatch.intake.contract import QuoteRequest
+from directormatch.references import parse_reference
 from tests.events import (
     INTAKE_POST,
     MATCH_NEW_REQUEST,
@@ -100,10 +101,11 @@ def test_request_image_is_what_intake_writes_for_the_sample_body(path: str) -> N
 
     # When the sample body is validated as of that day and turned into an item by intake
     quote = QuoteRequest.model_validate(load_event(QUOTE_REQUEST), context={"now": created})
-    expected = intake.request_item(item["request_id"], quote, created)
+    expected = intake.request_item(item["request_id"], quote, created, item["reference"])
 
-    # Then the image is exactly that item
+    # Then the image is exactly that item, with a well-formed reference code
     assert item == expected
+    assert parse_reference(item["reference"]) == item["reference"]
 
 
 def test_offer_image_belongs_to_the_sample_request() -> None:
@@ -116,6 +118,7 @@ def test_offer_image_belongs_to_the_sample_request() -> None:
 
     # Then the offer is for that request and summarises it without contact details
     assert offer["pk"] == offer["request_id"] == request["request_id"]
+    assert offer["reference"] == request["reference"]
     assert offer["sk"] == f"OFFER#{offer['director_id']}"
     assert {k: summary[k] for k in ("states", "modalities", "supervisees", "locations")} == {
         k: request[k] for k in ("states", "modalities", "supervisees", "locations")

@@ -48,6 +48,10 @@ class IdempotencyConflict(DirectorMatchError):
     """The Idempotency-Key was already used with a different body."""
 
 
+class ReferenceTaken(DirectorMatchError):
+    """A new request's reference code is already another request's: nothing was written."""
+
+
 class RetryLater(DirectorMatchError):
     """Another worker holds the work right now; the record is retried."""
 

@@ -30,6 +30,7 @@ STREAM_ALERT = Prefix("ALERT#STREAM_FAILED#")
 LICENSE = Prefix("LICENSE#")  # LICENSE#<state> in a director's partition
 DEA = Prefix("DEA#")  # DEA#<state>
 IDEMPOTENCY = Prefix("IDEMPOTENCY#")  # partition of one Idempotency-Key, by its hash
+REFERENCE = Prefix("REFERENCE#")  # partition of one reference code, pointing to its request
 STREAM_FAILURE = Prefix("STREAM_FAILURE#")  # partition of one stream function's failed records
 
 # Stream sequence numbers are decimal strings of 21 to 40 digits: padded, they sort as numbers.

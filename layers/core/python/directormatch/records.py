@@ -139,6 +139,7 @@ class Request(Item, Needs):
     contact: Contact
     consent: bool = True
     correlation_id: str | None = None
+    reference: str | None = None  # the code the clinic quotes (references.py); none before codes existed
     wave: int | None = None
     updated_at: str | None = None
     matched_at: str | None = None
@@ -177,6 +178,7 @@ class Offer(Item):
     covers_states: list[str] = field(default_factory=list)
     team: bool = False
     correlation_id: str | None = None
+    reference: str | None = None  # the request's code, which the director's emails quote
     answered_at: str | None = None
     answered_via: str | None = None
     closed_at: str | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +22,9 @@ from directormatch.aws.attributes import (
     to_attributes,
 )
 from directormatch.aws.table import Table
-from directormatch.errors import IdempotencyConflict, RetryLater, StoreUnavailable
+from directormatch.errors import IdempotencyConflict, ReferenceTaken, RetryLater, StoreUnavailable
 from directormatch.records import Alert, Match, Offer, Profile, Record, Request
+from directormatch.references import reference_of
 from directormatch.vocabulary import OfferStatus, RequestStatus
 
 CONFLICT_RETRIES = 4
@@ -34,6 +35,15 @@ REQUESTS_BY_STATUS = "RequestsByStatus"
 class Created:
     request_id: str
     replayed: bool
+    reference: str
+    created_at: str
+
+
+def created_of(claim: dict[str, Any]) -> Created:
+    """What an idempotency record says was stored under its key."""
+    return Created(
+        claim["request_id"], replayed=True, reference=claim["reference"], created_at=claim["created_at"]
+    )
 
 
 class RequestStore(Table):
@@ -42,44 +52,83 @@ class RequestStore(Table):
     # --- requests ---------------------------------------------------------------------------------
 
     def create_request(self, item: dict[str, Any], idempotency: dict[str, Any] | None) -> Created:
-        """Write the REQUEST item once; with an idempotency record, in the same transaction."""
-        request_put = conditional_put(self.table, item)
-        try:
-            if idempotency is None:
-                self.client.put_item(**request_put)
-            else:
-                return self._create_with_key(request_put, idempotency)
-        except ClientError as error:
-            if error_code(error) in THROTTLING:
-                raise StoreUnavailable(error_code(error)) from error
-            raise
-        return Created(item["request_id"], replayed=False)
+        """Write the REQUEST item once, with the REFERENCE item that keeps its code unique and, given
+        one, the idempotency record: one transaction. ReferenceTaken when the code belongs to another
+        request (nothing written: draw another); the stored request when the key was used before."""
+        reference = {
+            "pk": keys.REFERENCE(item["reference"]),
+            "sk": keys.REFERENCE.kind,
+            "request_id": item["request_id"],
+            "created_at": item["created_at"],
+        }
+        puts = [conditional_put(self.table, item), conditional_put(self.table, reference)]
+        if idempotency is not None:
+            puts.append(self._idempotency_put(idempotency))
+        created = Created(
+            item["request_id"], replayed=False, reference=item["reference"], created_at=item["created_at"]
+        )
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                transaction: list[Any] = [{"Put": put} for put in puts]
+                self.client.transact_write_items(TransactItems=transaction)
+                return created
+            except ClientError as error:
+                codes = cancellation_codes(error)
+                if error_code(error) == "TransactionCanceledException":
+                    settled = self._settled(codes, created, idempotency)
+                    if settled is not None:
+                        return settled
+                if "TransactionConflict" not in codes and error_code(error) not in THROTTLING:
+                    raise
+            time.sleep(0.05 * 2**attempt)
+        raise StoreUnavailable("request write kept conflicting or throttled")
 
-    def _create_with_key(self, request_put: dict[str, Any], idempotency: dict[str, Any]) -> Created:
-        key_put: dict[str, Any] = {
+    def _idempotency_put(self, idempotency: dict[str, Any]) -> dict[str, Any]:
+        """The key's record, unless a live one holds it (an expired one awaiting TTL is replaced)."""
+        return {
             "TableName": self.table,
             "Item": to_attributes(idempotency),
             "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
             "ExpressionAttributeNames": {"#ttl": "ttl"},
             "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
         }
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                transaction: list[Any] = [{"Put": request_put}, {"Put": key_put}]
-                self.client.transact_write_items(TransactItems=transaction)
-                return Created(idempotency["request_id"], replayed=False)
-            except ClientError as error:
-                codes = cancellation_codes(error)
-                if error_code(error) == "TransactionCanceledException" and codes[1:2] == [
-                    "ConditionalCheckFailed"
-                ]:
-                    existing = self.item(idempotency["pk"], idempotency["sk"])
-                    if existing is not None:
-                        return _replay(existing, idempotency)
-                if "TransactionConflict" not in codes and error_code(error) not in THROTTLING:
-                    raise
-            time.sleep(0.05 * 2**attempt)
-        raise StoreUnavailable("idempotency record busy")
+
+    def _settled(
+        self, codes: list[str], created: Created, idempotency: dict[str, Any] | None
+    ) -> Created | None:
+        """What a cancelled create means, by the item whose condition failed: the key's record
+        exists (a replay, or our own write whose answer was lost and the SDK retried), the REQUEST
+        exists (our own write, retried: its ULID is this call's), or the code is taken. None: the
+        cancellation was for another reason (a conflict) and the write may be tried again."""
+        failed = [code == "ConditionalCheckFailed" for code in codes] + [False] * 3
+        if idempotency is not None and failed[2]:
+            existing = self.item(idempotency["pk"], idempotency["sk"])
+            if existing is not None:
+                return self._replay(existing, idempotency)
+        if failed[0]:
+            return created
+        if failed[1]:
+            raise ReferenceTaken(created.reference)
+        return None
+
+    def _replay(self, existing: dict[str, Any], claim: dict[str, Any]) -> Created:
+        if existing["body_hash"] != claim["body_hash"]:
+            raise IdempotencyConflict("Idempotency-Key was already used with a different request body")
+        if existing["request_id"] == claim["request_id"]:
+            # This call's own write landed before its answer was lost.
+            return replace(created_of(claim), replayed=False)
+        if "reference" in existing:
+            return created_of(existing)
+        # A record kept from before references existed: its request (written with it) says the rest.
+        request = self.item(existing["request_id"], keys.REQUEST_SK)
+        if request is None:
+            raise LookupError("an idempotency record points to a request that is not stored")
+        return Created(
+            request["request_id"],
+            replayed=True,
+            reference=reference_of(request),
+            created_at=request["created_at"],
+        )
 
     def get_request(self, request_id: str) -> Request | None:
         item = self.item(request_id, keys.REQUEST_SK)
@@ -357,9 +406,3 @@ class RequestStore(Table):
             ":last": keys.sequence_sk(last),
         }
         return list(self.query("pk = :pk AND sk BETWEEN :first AND :last", values, ConsistentRead=True))
-
-
-def _replay(existing: dict[str, Any], claim: dict[str, Any]) -> Created:
-    if existing["body_hash"] != claim["body_hash"]:
-        raise IdempotencyConflict("Idempotency-Key was already used with a different request body")
-    return Created(existing["request_id"], replayed=True)

@@ -380,8 +380,19 @@ class QuoteAccepted(BaseModel):
 
     model_config = ConfigDict(defer_build=True)
 
-    request_id: str
+    request_id: Annotated[str, Field(description="The request's id (a ULID)")]
+    reference: Annotated[
+        str,
+        Field(
+            description="The code the clinic quotes, as its emails and status page show it",
+            examples=["DM-4F7K-92Q5"],
+            json_schema_extra={"pattern": "^DM-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"},
+        ),
+    ]
     status: Literal["NEW"] = "NEW"
+    status_url: Annotated[
+        str, Field(description="The signed link to the request's status page (also the Location header)")
+    ]
 
 
 class FieldError(BaseModel):

@@ -207,8 +207,9 @@ def render_page(name: str, **context: Any) -> str:
     return emails.render_page(name, **context)
 
 
-def received_page(request_id: str) -> str:
-    return render_page("page_quote_received", request_id=request_id)
+def received_page(reference: str, status_url: str = "") -> str:
+    """The thank-you page: the code to quote and, for a stored request, the link to follow it."""
+    return render_page("page_quote_received", reference=reference, status_url=status_url)
 
 
 def invalid_page(errors: list[FieldError], referer: str | None) -> str:

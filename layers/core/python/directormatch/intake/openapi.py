@@ -20,6 +20,10 @@ from pydantic.json_schema import JsonSchemaMode
 from directormatch.intake.contract import IDEMPOTENCY_KEY_MAX_LENGTH, ErrorBody, QuoteAccepted, QuoteRequest
 
 REF = "#/components/schemas/{model}"
+LOCATION = {
+    "description": "The request's status page: the signed link of `status_url`",
+    "schema": {"type": "string", "format": "uri"},
+}
 INFO = {"title": "DirectorMatch intake", "version": "1.1", "summary": "Quote requests from clinics"}
 # (status, description, body model) of POST /quote-requests.
 ANSWERS: list[tuple[int, str, type[BaseModel]]] = [
@@ -49,10 +53,13 @@ def component_schemas() -> dict[str, Any]:
 
 
 def _answer(description: str, model: type[BaseModel]) -> dict[str, Any]:
-    return {
+    answer: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
     }
+    if model is QuoteAccepted:
+        answer["headers"] = {"Location": LOCATION}
+    return answer
 
 
 def document() -> dict[str, Any]:

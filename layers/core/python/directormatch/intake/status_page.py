@@ -15,6 +15,8 @@ from directormatch.mail.labels import modality_label, quote_range
 from directormatch.mail.no_match import NoMatchStory, no_match_story
 from directormatch.mail.render import render_page
 from directormatch.offers.pages import Page
+from directormatch.references import reference_of
+from directormatch.timezones import clinic_zone
 from directormatch.vocabulary import Action, AlertKind, OfferStatus, RequestStatus
 
 HEADLINES = {
@@ -87,6 +89,8 @@ def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, An
         "bad": bad,
         "clinic_name": request["clinic"]["name"],
         "request_id": request["request_id"],
+        "reference": reference_of(request),
+        "zone": clinic_zone(request["states"]),
         "states": request["states"],
         "modalities": [modality_label(m) for m in request["modalities"]],
         "start_by": request["start_by"],

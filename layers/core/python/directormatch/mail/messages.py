@@ -1,7 +1,9 @@
 """Every email we send: who gets it, its idempotency reference, and the items its template reads.
 
 The words live in templates/<kind>.{subject,txt,html}; the templates read the stored items by dot
-access, which works on dicts and typed records alike.
+access, which works on dicts and typed records alike. Every email names the reference its reader
+quotes, and writes times in its reader's zone (`zone`, for the local_time filter): a clinic's is its
+first state's, a director's their home's (timezones.director_zone), ops read UTC.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from directormatch.links import offer_links
 from directormatch.mail.no_match import NoMatchStory
 from directormatch.mail.render import Email, render
 from directormatch.offers.inbound_mail import reply_address
+from directormatch.references import reference_of
+from directormatch.timezones import OPS_ZONE, clinic_zone, director_zone
 from directormatch.vocabulary import AlertKind
 
 
@@ -48,6 +52,8 @@ def _to_clinic(kind: str, request: Mapping[str, Any], ref_suffix: str = "", **co
         to=request["contact"]["email"],
         idempotency_ref=request_id + ref_suffix,
         request_id=request_id,
+        reference=reference_of(request),
+        zone=clinic_zone(request["states"]),
         request=request,
         **context,
     )
@@ -59,41 +65,43 @@ def offer_email(
     request_id, director_id = offer["request_id"], offer["director_id"]
     reply_to = reply_address(request_id, director_id, inbound_domain) if inbound_domain else ""
     links = offer_links(offer, base_url)
-    email = _to_director(
-        "offer", director, request_id, director_id, offer=offer, reply_enabled=bool(reply_to), **links
-    )
+    email = _to_director("offer", director, offer, offer=offer, reply_enabled=bool(reply_to), **links)
     return replace(email, reply_to=reply_to)
 
 
 def intro_director_email(
     request: Mapping[str, Any], director: Mapping[str, Any], states: Sequence[str]
 ) -> Email:
-    return _to_director(
-        "intro_director",
-        director,
-        request["request_id"],
-        director["director_id"],
-        request=request,
-        states=states,
-    )
+    return _to_director("intro_director", director, request, request=request, states=states)
 
 
 def filled_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
-    return _to_director("filled", director, offer["request_id"], offer["director_id"], offer=offer)
+    return _to_director("filled", director, offer, offer=offer)
 
 
 def declined_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
-    return _to_director("declined", director, offer["request_id"], offer["director_id"], offer=offer)
+    return _to_director("declined", director, offer, offer=offer)
+
+
+def reading_zone(director: Mapping[str, Any], about: Mapping[str, Any]) -> str:
+    """The zone `director` reads times in, for an email or page about a request or an offer of it."""
+    states = about["summary"]["states"] if "summary" in about else about["states"]
+    return director_zone(director.get("licensed_states") or (), states)
 
 
 def _to_director(
-    kind: str, director: Mapping[str, Any], request_id: str, director_id: str, **context: Any
+    kind: str, director: Mapping[str, Any], about: Mapping[str, Any], ref_suffix: str = "", **context: Any
 ) -> Email:
+    """An email to `director` about a request, or an offer of it (`about`)."""
+    request_id = about["request_id"]
+    director_id = about.get("director_id") or director["director_id"]
     return render(
         kind,
         to=director["email"],
-        idempotency_ref=f"{request_id}.{director_id}",
+        idempotency_ref=f"{request_id}.{director_id}{ref_suffix}",
         request_id=request_id,
+        reference=reference_of(about),
+        zone=reading_zone(director, about),
         director=director,
         **context,
     )
@@ -107,6 +115,7 @@ def clinic_no_match_email(request: Mapping[str, Any], story: NoMatchStory) -> Em
 def ops_alert_email(
     alert: Mapping[str, Any],
     ops_email: str,
+    reference: str,
     request: Mapping[str, Any] | None = None,
     offers: Sequence[Mapping[str, Any]] = (),
 ) -> Email:
@@ -122,12 +131,17 @@ def ops_alert_email(
         (wave, [o for o in offers if int(o["wave"]) == wave])
         for wave in sorted({int(o["wave"]) for o in offers})
     ]
+    # Ops find a request by its id (the table's key) and hear from the clinic its code: both.
+    request_label = request_id if reference == request_id else f"{reference} (id {request_id})"
     return render(
         kind,
         to=ops_email,
         idempotency_ref=ref,
         template="" if kind == "ops_no_match" else "ops_alert",
         request_id=request_id,
+        reference=reference,
+        request_label=request_label,
+        zone=OPS_ZONE,
         alert=alert,
         request=request,
         waves=waves,
@@ -141,6 +155,7 @@ def expiry_email(profile: Mapping[str, Any], registration: str, expires_on: str)
         to=profile["email"],
         idempotency_ref=_expiry_ref(director_id, registration, expires_on),
         request_id=director_id,
+        reference=director_id,
         profile=profile,
         registration=registration,
         expires_on=expires_on,
@@ -153,6 +168,7 @@ def ops_expiry_email(ops_email: str, director_id: str, registration: str, expire
         to=ops_email,
         idempotency_ref=_expiry_ref(director_id, registration, expires_on),
         request_id=director_id,
+        reference=director_id,
         director_id=director_id,
         registration=registration,
         expires_on=expires_on,
@@ -163,13 +179,10 @@ def _expiry_ref(director_id: str, registration: str, expires_on: str) -> str:
     return f"{director_id}.{registration.replace(' ', '-')}.{expires_on}"
 
 
-def reply_answer_email(request_id: str, reference: str, to: str, outcome: str) -> Email:
+def reply_answer_email(
+    offer: Mapping[str, Any], director: Mapping[str, Any], reply_ref: str, outcome: str
+) -> Email:
     """The answer to a director's reply that changed nothing: UNCLEAR (how to reply), or the offer
-    outcome that stopped it (FILLED, EXPIRED, ...); templates/_reply_answer.words says each."""
-    return render(
-        "reply_answer",
-        to=to,
-        idempotency_ref=f"{request_id}.{reference}",
-        request_id=request_id,
-        outcome=outcome,
-    )
+    outcome that stopped it (FILLED, EXPIRED, ...); templates/_reply_answer.words says each.
+    `reply_ref` tells one reply's answer from another's."""
+    return _to_director("reply_answer", director, offer, f".{reply_ref}", offer=offer, outcome=outcome)

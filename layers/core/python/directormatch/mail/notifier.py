@@ -35,6 +35,7 @@ from directormatch.mail.render import Email, Mailer
 from directormatch.mail.suppression import address_key
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.records import Alert, Offer, Profile, Request
+from directormatch.references import reference_of
 from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 
@@ -95,7 +96,10 @@ class Notifier:
         # One email per ALERT item: ops_no_match, ..., ops_stream_failed#<function>#<sequence>.
         kind = f"ops_{alert.sk.removeprefix(keys.ALERT).lower()}"
         self.send_once(
-            request_id, kind, "ops", lambda: ops_alert_email(alert, self.ops_email, request, offers)
+            request_id,
+            kind,
+            "ops",
+            lambda: ops_alert_email(alert, self.ops_email, reference_of(request or alert), request, offers),
         )
         if request is not None and alert.alert == AlertKind.NO_MATCH:
             story = no_match_story(request, alert, offers)

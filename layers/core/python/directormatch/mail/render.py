@@ -19,6 +19,7 @@ from directormatch.aws import clients as aws
 from directormatch.errors import EmailNotSent
 from directormatch.mail import labels
 from directormatch.text import unicode_safe
+from directormatch.timezones import local_time
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -45,20 +46,16 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Every time a reader sees goes through local_time, in the reader's zone (directormatch.timezones).
     environment.filters.update(
         modality=labels.modality_label,
         malpractice=labels.malpractice_label,
-        minute=minute,
+        local_time=local_time,
         dollars=labels.dollars,
         quote_range=labels.quote_range,
     )
     environment.filters["phone"] = labels.us_phone
     return environment
-
-
-def minute(moment: object) -> str:
-    """An ISO timestamp (or a datetime) to the minute, as emails and pages show it: 2027-01-05 14:30."""
-    return str(moment).replace("T", " ")[:16]
 
 
 def render_page(name: str, **context: Any) -> str:

@@ -152,6 +152,7 @@ def offer_item(request: Request, pick: Pick, wave: int, created_at: str, expires
         correlation_id=request.correlation_id,
         fee_monthly=pick.fee.total if pick.fee else None,
         fee_lines=pick.fee.stored() if pick.fee else None,
+        reference=request.reference,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from directormatch.errors import TokenError, TokenExpired
 from directormatch.mail.render import render_page
 from directormatch.offers.lifecycle import Answer, Outcome
+from directormatch.references import reference_of
 
 RESULT_PAGES: dict[Outcome, tuple[HTTPStatus, str, str]] = {
     Outcome.ACCEPTED: (
@@ -93,8 +94,11 @@ def token_error_page(error: TokenError, holder: LinkHolder = LinkHolder.DIRECTOR
     )
 
 
-def confirm_page(action: str, offer: Mapping[str, Any], post_url: str, blocked: Outcome | None) -> Page:
-    """GET: show the offer and one button; changes nothing (mail scanners open links)."""
+def confirm_page(
+    action: str, offer: Mapping[str, Any], post_url: str, blocked: Outcome | None, zone: str
+) -> Page:
+    """GET: show the offer and one button; changes nothing (mail scanners open links). Times are
+    written in `zone`, the director's (mail.messages.reading_zone)."""
     status = HTTPStatus.OK
     heading = "Accept this directorship?" if action == "accept" else "Decline this directorship?"
     message = None
@@ -102,6 +106,13 @@ def confirm_page(action: str, offer: Mapping[str, Any], post_url: str, blocked: 
         # The heading says what the notice says: "Offer expired" over a question would contradict it.
         status, heading, message = RESULT_PAGES[blocked]
     html = render_page(
-        "page_offer", action=action, heading=heading, blocked=message, post_url=post_url, offer=offer
+        "page_offer",
+        action=action,
+        heading=heading,
+        blocked=message,
+        post_url=post_url,
+        offer=offer,
+        reference=reference_of(offer),
+        zone=zone,
     )
     return Page(status, html)

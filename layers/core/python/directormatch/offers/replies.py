@@ -9,7 +9,6 @@ from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.mail.messages import reply_answer_email
 from directormatch.mail.notifier import Notifier
-from directormatch.mail.render import Email
 from directormatch.observability import logger
 from directormatch.offers import lifecycle as offers
 from directormatch.offers.inbound_mail import Intent, Reply
@@ -50,7 +49,10 @@ def handle_reply(
     reference = hashlib.sha256(reply.message_id.encode()).hexdigest()[:16]
     if reply.intent == Intent.UNCLEAR:
         notifier.send_once(
-            reply.request_id, "reply_help", reference, lambda: _answer(reply, profile.email, "UNCLEAR")
+            reply.request_id,
+            "reply_help",
+            reference,
+            lambda: reply_answer_email(offer, profile, reference, "UNCLEAR"),
         )
         return ReplyOutcome.UNCLEAR, None
     if reply.intent == Intent.ACCEPT:
@@ -61,11 +63,9 @@ def handle_reply(
     if answer.changed:
         return ReplyOutcome.ACTED, answer.outcome
     notifier.send_once(
-        reply.request_id, "reply_outcome", reference, lambda: _answer(reply, profile.email, answer.outcome)
+        reply.request_id,
+        "reply_outcome",
+        reference,
+        lambda: reply_answer_email(answer.offer or offer, profile, reference, answer.outcome),
     )
     return ReplyOutcome.TOO_LATE, answer.outcome
-
-
-def _answer(reply: Reply, to: str, outcome: str) -> Email:
-    reference = hashlib.sha256(reply.message_id.encode()).hexdigest()[:16]
-    return reply_answer_email(reply.request_id, reference, to, outcome)
