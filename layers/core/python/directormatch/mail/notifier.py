@@ -88,8 +88,9 @@ class Notifier:
         """Ops hear of every alert with the clinic's details and the offers made; a clinic whose
         request nobody could take hears it too, in plain words, at the same moment."""
         request_id = alert.request_id
-        request = self.requests.get_request(request_id)
-        # A stream failure is told to ops whatever state its request is in.
+        # A stream failure is told to ops with ids only: the record that failed may be the request
+        # itself, unreadable.
+        request = None if alert.alert == AlertKind.STREAM_FAILED else self.requests.get_request(request_id)
         if request is None and alert.alert != AlertKind.STREAM_FAILED:
             raise LookupError(f"alert on request {request_id}, which has no REQUEST item")
         offers = self.requests.offers(request_id) if request else []
