@@ -106,3 +106,24 @@ def test_readme_inbound_command_refuses_the_reported_forgery(stack: RunningStack
     # Then respond refused the sender and nothing changed
     assert json.loads(done.stdout) == [{"outcomes": ["REFUSED_SENDER"]}]
     assert partition(stack, request_id) == items_before
+
+
+def test_reply_whose_first_line_only_sounds_like_yes_changes_nothing_and_gets_the_help_answer(
+    stack: RunningStack,
+) -> None:
+    # Given an open offer, and its director's own reply whose first line is "No problem, I accept"
+    request_id, _, director, reply_to = first_offer(stack)
+    offers_before = [i for i in partition(stack, request_id) if not i["sk"].startswith("EMAIL#")]
+    message = GENUINE.message(director, reply_to, body="No problem, I accept")
+
+    # When it reaches SES's inbound
+    status, _, data = stack.request(
+        "POST", f"/_inbound?{urlencode(GENUINE.query(director, reply_to))}", message.encode()
+    )
+
+    # Then respond read it as unclear: the request and its offers are as they were, and the director
+    # gets the one helpful answer
+    assert (status, json.loads(data)) == (200, [{"outcomes": ["UNCLEAR"]}])
+    assert [i for i in partition(stack, request_id) if not i["sk"].startswith("EMAIL#")] == offers_before
+    answers = wait_for(stack, request_id, {"reply_answer": 1})
+    assert [e["to"] for e in answers if e["kind"] == "reply_answer"] == [director]
