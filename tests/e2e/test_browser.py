@@ -324,7 +324,7 @@ def test_browser_budget_given_on_the_form_gets_a_quote_email_and_the_status_page
     # When the clinic submits it
     submit(page)
     expect(page.locator("#dm-success")).to_be_visible()
-    request_id = page.locator("#dm-request-id").inner_text()
+    request_id = request_of(stack, page.locator("#dm-reference").inner_text())
 
     # Then its "Your quote" email gives a range within the budget
     quote = email_text(stack, outbox_entry(stack, request_id, "quote"))
