@@ -28,15 +28,21 @@ def stack(local_stack: RunningStack) -> RunningStack:
 
 
 def first_offer(stack: RunningStack) -> tuple[str, list[dict[str, str]], str, str]:
-    """A new quote's request id, its emails once its offers are out, and the first offer's director and
-    reply address."""
+    """A new quote's request id, its emails once its offers and its quote are out, and the first
+    offer's director and reply address."""
     request_id = submit(stack)
     offered = wait_for_offers(stack, request_id)
-    emails = wait_for(stack, request_id, {"offer": len(offered)})
+    emails = wait_for(stack, request_id, {"offer": len(offered), "quote": 1})
     offer = next(e for e in emails if e["kind"] == "offer")
     status, _, raw = stack.request("GET", f"/_outbox/{offer['file']}")
     assert status == 200
     return request_id, emails, offer["to"], str(message_from_bytes(raw, policy=policy.default)["Reply-To"])
+
+
+def offer_state(stack: RunningStack, request_id: str) -> list[dict[str, object]]:
+    """The request's items but its email markers: those of the emails already under way (receipt,
+    quote) change as they go out; what a reply causes to be sent is read from the outbox."""
+    return [i for i in partition(stack, request_id) if not str(i["sk"]).startswith("EMAIL#")]
 
 
 def receive(stack: RunningStack, forgery: Forgery, director: str, reply_to: str) -> tuple[int, object]:
@@ -52,14 +58,14 @@ def test_forged_replies_through_inbound_change_nothing_then_the_genuine_reply_ac
 ) -> None:
     # Given a quote whose offers are in the outbox, and the first offer's director and reply address
     request_id, emails, director, reply_to = first_offer(stack)
-    items_before = partition(stack, request_id)
+    items_before = offer_state(stack, request_id)
 
     # When every forged reply of the corpus reaches SES's inbound, all verdicts as the forgery says
     answers = {forgery.name: receive(stack, forgery, director, reply_to) for forgery in FORGERIES}
 
     # Then respond refused each, and no item of the request changed
     assert answers == {f.name: (200, [{"outcomes": [f.outcome]}]) for f in FORGERIES}
-    assert partition(stack, request_id) == items_before
+    assert offer_state(stack, request_id) == items_before
 
     # When the director's own reply arrives
     genuine = receive(stack, GENUINE, director, reply_to)
@@ -91,7 +97,7 @@ def test_readme_inbound_command_refuses_the_reported_forgery(stack: RunningStack
     request_id, _, director, reply_to = first_offer(stack)
     [reported] = [f for f in FORGERIES if f.name == "display_name_is_the_director"]
     (tmp_path / "forged.eml").write_text(reported.message(director, reply_to))
-    items_before = partition(stack, request_id)
+    items_before = offer_state(stack, request_id)
 
     # When the command runs, pointed at the started stack
     done = subprocess.run(
@@ -105,7 +111,7 @@ def test_readme_inbound_command_refuses_the_reported_forgery(stack: RunningStack
 
     # Then respond refused the sender and nothing changed
     assert json.loads(done.stdout) == [{"outcomes": ["REFUSED_SENDER"]}]
-    assert partition(stack, request_id) == items_before
+    assert offer_state(stack, request_id) == items_before
 
 
 def test_reply_whose_first_line_only_sounds_like_yes_changes_nothing_and_gets_the_help_answer(
@@ -113,7 +119,7 @@ def test_reply_whose_first_line_only_sounds_like_yes_changes_nothing_and_gets_th
 ) -> None:
     # Given an open offer, and its director's own reply whose first line is "No problem, I accept"
     request_id, _, director, reply_to = first_offer(stack)
-    offers_before = [i for i in partition(stack, request_id) if not i["sk"].startswith("EMAIL#")]
+    offers_before = offer_state(stack, request_id)
     message = GENUINE.message(director, reply_to, body="No problem, I accept")
 
     # When it reaches SES's inbound
@@ -124,6 +130,6 @@ def test_reply_whose_first_line_only_sounds_like_yes_changes_nothing_and_gets_th
     # Then respond read it as unclear: the request and its offers are as they were, and the director
     # gets the one helpful answer
     assert (status, json.loads(data)) == (200, [{"outcomes": ["UNCLEAR"]}])
-    assert [i for i in partition(stack, request_id) if not i["sk"].startswith("EMAIL#")] == offers_before
+    assert offer_state(stack, request_id) == offers_before
     answers = wait_for(stack, request_id, {"reply_answer": 1})
     assert [e["to"] for e in answers if e["kind"] == "reply_answer"] == [director]
