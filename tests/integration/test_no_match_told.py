@@ -181,7 +181,10 @@ def test_budget_that_excludes_everyone_tells_the_clinic_the_lowest_fee_once(
     assert "the lowest fee is above your budget" in subject
     # And ops read the same figures
     ops_text = emails["ops_no_match"][1]["text/plain"]
-    assert "the lowest fee for the whole request is $1,400 a month, above the clinic's budget of $1,000" in ops_text
+    assert (
+        "the lowest fee for the whole request is $1,400 a month, above the clinic's budget of $1,000"
+        in ops_text
+    )
     assert "OVER_BUDGET: 3" in ops_text
     assert "Budget:          $1,000 a month" in ops_text
     # And the status page says what the email said
