@@ -13,7 +13,11 @@ import pytest
 
 from local.launch import ROOT, RunningStack, start
 
-__all__ = ["ROOT", "RunningStack", "email_text", "local_stack", "own_stack", "start_stack"]
+__all__ = ["ACCEPT", "ROOT", "RunningStack", "email_text", "local_stack", "own_stack", "start_stack"]
+
+# An offer email's accept link, as labelled: "Accept at $1,450 a month", or "Accept" for a director
+# with no fee schedule.
+ACCEPT = r"Accept(?: at \$[\d,]+ a month)?"
 
 
 def start_stack(state_dir: Path) -> RunningStack:

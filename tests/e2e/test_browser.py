@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
-from tests.e2e.conftest import ROOT, RunningStack, email_text, own_stack
+from tests.e2e.conftest import ACCEPT, ROOT, RunningStack, email_text, own_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -154,7 +154,7 @@ def test_browser_quote_form_submitted_then_director_accepts_offer_by_link(
 
     # When a director opens the accept link of their offer email and presses the button
     offer = email_text(stack, outbox_entry(stack, request_id, "offer"))
-    link = re.search(r"^Accept:\s+(\S+)", offer, re.M)
+    link = re.search(rf"^{ACCEPT}:\s+(\S+)", offer, re.M)
     assert link is not None, offer
     page.goto(link.group(1))
     expect(page.get_by_role("heading", level=1)).to_have_text("Accept this directorship?")

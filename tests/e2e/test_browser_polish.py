@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, Response, expect
 
 from directormatch.intake.form import LABELS
 from tests.e2e import test_browser as browser_test
-from tests.e2e.conftest import ROOT, RunningStack, email_text, own_stack
+from tests.e2e.conftest import ACCEPT, ROOT, RunningStack, email_text, own_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -111,7 +111,7 @@ def status_link(stack: RunningStack, request_id: str) -> str:
 
 def offer_links(stack: RunningStack, request_id: str, count: int = 3) -> list[tuple[str, str]]:
     """(accept, decline) links of each offer email of the request."""
-    return [(link(t, "Accept:"), link(t, "Decline:")) for t in emails(stack, request_id, "offer", count)]
+    return [(link(t, ACCEPT + ":"), link(t, "Decline:")) for t in emails(stack, request_id, "offer", count)]
 
 
 def fill_all_but_timing_and_consent(page: Page, email: str, phone: str) -> None:

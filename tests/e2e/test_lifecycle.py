@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import ROOT, RunningStack, email_text
+from tests.e2e.conftest import ACCEPT, ROOT, RunningStack, email_text
 
 pytestmark = pytest.mark.e2e
 WAIT_SECONDS = 10
@@ -90,7 +90,7 @@ def wait_for_offers(stack: RunningStack, request_id: str, wave: int = 1) -> list
 def accept_link(stack: RunningStack, entry: dict[str, str]) -> str:
     """The accept link in an offer email's text part, as the director's mail client shows it."""
     text = email_text(stack, entry)
-    found = re.search(r"^Accept:\s+(http://127\.0\.0\.1:\d+/offers/[A-Za-z0-9._-]+)", text, re.M)
+    found = re.search(rf"^{ACCEPT}:\s+(http://127\.0\.0\.1:\d+/offers/[A-Za-z0-9._-]+)", text, re.M)
     assert found is not None, text
     return found.group(1)
 

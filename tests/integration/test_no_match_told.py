@@ -12,7 +12,9 @@ import pytest
 
 from directormatch.intake.status_page import status_page
 from local.lambdas import LambdaContext
-from tests.integration.conftest import Aws
+from ops.roster.directors import Fees
+from tests.fee_oracle import fee_by_hand
+from tests.integration.conftest import Aws, roster_director
 from tests.integration.test_notify import parse, parts
 from tests.integration.test_sweep import expiry, run_sweep
 from tests.unit.test_emails_notices import words
@@ -127,3 +129,65 @@ def test_request_whose_waves_are_spent_tells_the_clinic_and_ops_from_the_sweep(
         assert f"Wave {wave}:" in ops_text
     assert f"{first.director_id} (TX): declined" in ops_text
     assert ops_text.count("(TX): expired") == directors - 1
+
+
+def test_budget_that_excludes_everyone_tells_the_clinic_the_lowest_fee_once(
+    aws: Aws,
+    offered_request: MakeRequest,
+    notify_app: ModuleType,
+    notify_stream: Stream,
+    lambda_context: LambdaContext,
+) -> None:
+    # Given three TX directors who fit, each priced by their schedule above the clinic's $1,000 budget
+    schedules = [Fees(base=base, per_np=250, per_additional_location=300) for base in (1_100, 900, 1_000)]
+    aws.director_store().put_items(
+        [item for n, fees in enumerate(schedules, 1) for item in roster_director(n, fees=fees)]
+    )
+    request = offered_request(budget_monthly=1_000)
+    assert request["request_status"] == "NO_MATCH"
+    lowest = min(
+        fee_by_hand(fees.model_dump(), np=2, pa=0, states=1, locations=1, controlled=False)
+        for fees in schedules
+    )
+    assert lowest == 1_400
+
+    # When notify reads the stream the match left, twice (a redelivery)
+    aws.use_function("NotifyFunction")
+    records = notify_stream()
+    for _ in range(2):
+        assert notify_app.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+
+    # Then the clinic gets one email, and ops one alert
+    sent = {str(m["Message-ID"]).strip("<").split(".", 1)[0]: m for m in map(parse, aws.sent_emails())}
+    assert len(aws.sent_emails()) == 3
+    assert sorted(sent) == ["no_match", "ops_no_match", "receipt"]
+    emails = emails_by_kind(aws)
+    to, body = emails["no_match"]
+    assert to == request["contact"]["email"]
+    subject = str(sent["no_match"]["Subject"])
+    # And it gives the budget, the lowest fee for exactly what was asked, what that covers, what to do
+    told = [
+        "No physician licensed in TX charges within your budget of $1,000 a month.",
+        "The lowest fee for exactly what you asked is $1,400 a month, above your budget of $1,000 a month.",
+        "What $1,400 a month covers, each month",
+        "If you can go ahead at $1,400 a month, or name another budget, reply to this email",
+        "You will hear from us by ",
+    ]
+    text, html = body["text/plain"], words(body["text/html"])
+    for part in (text, html):
+        for sentence in told:
+            assert sentence in part
+    assert "Supervision:     2 NPs, 0 PAs" in text
+    assert "the lowest fee is above your budget" in subject
+    # And ops read the same figures
+    ops_text = emails["ops_no_match"][1]["text/plain"]
+    assert (
+        "the lowest fee for the whole request is $1,400 a month, above the clinic's budget of $1,000"
+        in ops_text
+    )
+    assert "OVER_BUDGET: 3" in ops_text
+    assert "Budget:          $1,000 a month" in ops_text
+    # And the status page says what the email said
+    page = words(status_page(request["request_id"], aws.request_store(), aws.director_store()).html)
+    assert told[1] in page
+    assert "$1,400 a month, above your budget" in page

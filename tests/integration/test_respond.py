@@ -25,9 +25,10 @@ from directormatch.offers import lifecycle as offers
 from directormatch.tokens import Keyring
 from directormatch.vocabulary import Action
 from local.lambdas import LambdaContext
+from ops.roster.directors import Fees
 from tests.events import INTAKE_POST, load_event
 from tests.faults import FaultyClient, client_error, use_client
-from tests.integration.conftest import Aws, Handler, call_with
+from tests.integration.conftest import Aws, Handler, call_with, roster_director
 
 Loader = Callable[..., list[dict[str, Any]]]
 MakeRequest = Callable[..., dict[str, Any]]
@@ -554,3 +555,35 @@ def test_respond_twenty_concurrent_accepts_one_wins_and_one_introduction_is_sent
 
     # Then nothing more is sent
     assert kinds_sent(aws) - sent_before == sent
+
+
+def test_respond_accept_link_shows_the_fee_and_accepting_names_it(
+    aws: Aws, offered_request: MakeRequest, respond: Handler
+) -> None:
+    # Given a director whose schedule prices a TX request for 2 NPs and 1 PA, and their open offer
+    fees = Fees(base=1_000, per_np=200, per_pa=150)
+    aws.director_store().put_items(roster_director(1, fees=fees))
+    request = offered_request(supervisees=SUPERVISEES)
+    aws.use_function("RespondFunction")
+    [offer] = offers_of(aws, request["request_id"])
+    token = link_token(offer)
+    before = tables(aws)
+
+    # When the accept link is opened
+    page = html.unescape(respond(offer_event("GET", token))["body"])
+
+    # Then the page itemises the fee, and its button says what accepting accepts; nothing changed
+    assert '<tr><td>2 supervised NPs at $200</td><td style="text-align:right;">$400</td></tr>' in page
+    assert "<strong>$1,550</strong>" in page
+    assert ">Yes, accept at $1,550 a month</button>" in page
+    assert tables(aws) == before
+
+    # When the director presses the button
+    response = respond(offer_event("POST", token, "accept"))
+
+    # Then the result page says the fee accepted, and the request is matched
+    assert response["statusCode"] == 200
+    assert "Thank you: you accepted at $1,550 a month." in html.unescape(response["body"])
+    matched = aws.request_store().get_request(request["request_id"])
+    assert matched is not None
+    assert matched["request_status"] == "MATCHED"

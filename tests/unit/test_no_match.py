@@ -159,3 +159,56 @@ def test_ops_alert_carries_the_clinic_and_each_waves_offers(kind: str, subject: 
         assert f"D1 (TX): declined {local_time('2027-01-05T10:00:00+00:00', OPS_ZONE)}" in part
         assert "Wave 2:" in part
         assert f"D2 (TX): expired {local_time('2027-01-06T10:00:00+00:00', OPS_ZONE)}" in part
+
+
+def test_no_match_story_of_a_budget_that_excludes_everyone_gives_the_lowest_fee() -> None:
+    # Given a $1,000 budget that left out all four directors who otherwise fit, the cheapest at $1,400
+    counts = alert(candidates=4, excluded={"OVER_BUDGET": 4}, lowest_available=1_400)
+
+    # When the story is told
+    story = no_match_story(request(states=["TX"], budget_monthly=1_000), counts, [])
+
+    # Then it says the budget left everyone out, the lowest fee above it, and what our team does
+    assert story.lowest_available == 1_400
+    assert story.why == (
+        "No physician licensed in TX charges within your budget of $1,000 a month.",
+        "The lowest fee for exactly what you asked is $1,400 a month, above your budget of $1,000 a month.",
+    )
+    assert "a higher budget" in story.next_step
+
+
+def test_no_match_story_counts_those_over_budget_among_other_reasons() -> None:
+    # Given two directors over budget and one without capacity
+    counts = alert(candidates=3, excluded={"OVER_BUDGET": 2, "NO_CAPACITY": 1})
+
+    # When the story is told (the alert names no lowest fee: not the budget alone kept them out)
+    story = no_match_story(request(states=["TX"], budget_monthly=800), counts, [])
+
+    # Then the budget is one plain reason among others, with no lowest fee promised
+    assert story.why == (
+        "2 physicians licensed in TX charge more than your budget of $800 a month.",
+        "1 physician licensed in TX has no room for another clinic.",
+    )
+    assert story.lowest_available is None
+    assert "search by hand" in story.next_step
+
+
+def test_clinic_no_match_email_of_a_budget_says_what_the_lowest_fee_covers_in_plain_text() -> None:
+    # Given the story of a request whose $1,000 budget left everyone out
+    item = request_item(budget_monthly=1_000, supervisees={"np": 3, "pa": 0}, controlled_substances=True)
+    counts = alert(candidates=2, excluded={"OVER_BUDGET": 2}, lowest_available=1_950)
+    story = no_match_story(item, counts, [])
+
+    # When the clinic's email is rendered
+    rendered = messages.clinic_no_match_email(item, story)
+
+    # Then the subject and both parts name the lowest fee, what it covers, and how to go ahead
+    assert rendered.subject == "Your medical director request: the lowest fee is above your budget"
+    for part in (rendered.text, words(rendered.html)):
+        assert "The lowest fee for exactly what you asked is $1,950 a month" in part
+        assert "What $1,950 a month covers, each month" in part
+        assert "If you can go ahead at $1,950 a month, or name another budget, reply to this email" in part
+    assert "Supervision:     3 NPs, 0 PAs" in rendered.text
+    assert "Controlled substances: yes, with a DEA registration in each state" in rendered.text
+    assert "&amp;" not in rendered.text
+    assert "<td" not in rendered.text

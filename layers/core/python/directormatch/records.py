@@ -238,6 +238,8 @@ class Alert(Item):
     candidates: int | None = None
     excluded: dict[str, int] | None = None
     uncovered_states: list[str] | None = None
+    # NO_MATCH because of the clinic's budget: the lowest monthly fee above it (Quote.lowest_available).
+    lowest_available: int | None = None
     reason: str | None = None
     request_created_at: str | None = None
     wave: int | None = None

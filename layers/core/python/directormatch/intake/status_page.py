@@ -83,6 +83,7 @@ def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, An
     match = next((i for i in items if i["sk"] == keys.MATCH_SK), {})
     quote = match.get("quote") or {}
     headline, explanation, bad = HEADLINES.get(request["request_status"], HEADLINES[RequestStatus.NEW])
+    story = story_of(items, request)
     return {
         "headline": headline,
         "explanation": explanation,
@@ -96,10 +97,12 @@ def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, An
         "start_by": request["start_by"],
         "directors": [(f"Dr. {p['first_name']} {p['last_name']}", p["email"]) for p in profiles],
         "quote": quote_range(quote),
-        "lowest_available": quote.get("lowest_available"),
+        # What the clinic's no-match email said, when there is one (a later wave may have found
+        # the rest over budget); else the first match's figure.
+        "lowest_available": story.lowest_available if story else quote.get("lowest_available"),
         "timeline": timeline(items),
         "delayed": DELAYED if delayed(items, request) else "",
-        "story": story_of(items, request),
+        "story": story,
     }
 
 

@@ -40,6 +40,17 @@ def dollars(amount: int) -> str:
     return f"${int(amount):,}"
 
 
+def per_month(amount: int) -> str:
+    """A monthly fee as people say it: $1,450 a month."""
+    return f"{dollars(amount)} a month"
+
+
+def accepting(fee_monthly: int | None) -> str:
+    """What accepting an offer agrees to, after "Accept": " at $1,450 a month"; "" when the director
+    has no fee schedule (their fee is agreed with the clinic)."""
+    return "" if fee_monthly is None else f" at {per_month(fee_monthly)}"
+
+
 def quote_range(quote: Mapping[str, Any] | None) -> str:
     """A stored quote's range a month ("$1,450 to $2,100 a month"); "" when nothing offered is priced."""
     if not quote or quote.get("low") is None:

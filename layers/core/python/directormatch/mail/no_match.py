@@ -1,5 +1,6 @@
 """What a clinic is told when nobody could take its request: what we tried, why it failed in plain
-words (from the matcher's exclusion reason codes), and what our team does next, by when.
+words (from the matcher's exclusion reason codes), and what our team does next, by when. Where the
+clinic's budget left no one who otherwise fits, it is told the lowest fee available instead.
 
 Pure: it reads the request, its NO_MATCH alert and its offers as plain items (or records). The
 clinic's email and its status page both say what this module says.
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from directormatch.mail.labels import modality_label
+from directormatch.mail.labels import modality_label, per_month
 
 # How long our team takes to search by hand once the matcher has given up.
 HAND_SEARCH = timedelta(hours=4)
@@ -59,6 +60,11 @@ EXCLUSION_WORDS: dict[str, tuple[str, str, str]] = {
         "lacks the DEA registration controlled substances require",
         "lack the DEA registration controlled substances require",
     ),
+    "OVER_BUDGET": (
+        "charges within your budget of {budget}",
+        "charges more than your budget of {budget}",
+        "charge more than your budget of {budget}",
+    ),
     "SUPERVISION_LIMIT": (
         "has room under the state's limits to supervise {supervisees}",
         "has no room under the state's limits to supervise {supervisees}",
@@ -77,6 +83,9 @@ class NoMatchStory:
     why: tuple[str, ...]
     next_step: str
     reply_by: str  # ISO time our team writes to the clinic by
+    # Set when the clinic's budget left no one who otherwise fits: the lowest monthly fee above it,
+    # for exactly what the clinic asked.
+    lowest_available: int | None = None
 
 
 def no_match_story(
@@ -87,11 +96,23 @@ def no_match_story(
     reply_by = (datetime.fromisoformat(alert["created_at"]) + HAND_SEARCH).isoformat(timespec="minutes")
     why = exclusion_sentences(request, alert, others=bool(offers))
     tried = offers_tried(offers) if offers else checked(int(alert.get("candidates") or 0), states)
-    next_step = (
-        "Our team will now search by hand, beyond the physicians who receive offers automatically, "
-        "and write to you with what we find."
+    lowest = alert.get("lowest_available")
+    budget = request.get("budget_monthly")
+    if lowest is None or budget is None:
+        next_step = (
+            "Our team will now search by hand, beyond the physicians who receive offers automatically, "
+            "and write to you with what we find."
+        )
+        return NoMatchStory(tried, tuple(why), next_step, reply_by)
+    why.append(
+        f"The lowest fee for exactly what you asked is {per_month(int(lowest))}, "
+        f"above your budget of {per_month(int(budget))}."
     )
-    return NoMatchStory(tried, tuple(why), next_step, reply_by)
+    next_step = (
+        "Our team will contact you to find a way forward: your request offered again with a higher "
+        "budget, or a search by hand for a physician within yours."
+    )
+    return NoMatchStory(tried, tuple(why), next_step, reply_by, int(lowest))
 
 
 def checked(candidates: int, states: Sequence[str]) -> str:
@@ -126,6 +147,7 @@ def exclusion_sentences(
     values = {
         "services": and_list([modality_label(m) for m in request["modalities"]]),
         "supervisees": supervisees(request),
+        "budget": "" if request.get("budget_monthly") is None else per_month(int(request["budget_monthly"])),
     }
     place = f"licensed in {either(states)}"
     other = "other " if others else ""

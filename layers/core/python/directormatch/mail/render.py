@@ -52,6 +52,8 @@ def _environment() -> Environment:
         malpractice=labels.malpractice_label,
         local_time=local_time,
         dollars=labels.dollars,
+        per_month=labels.per_month,
+        accepting=labels.accepting,
         quote_range=labels.quote_range,
     )
     environment.filters["phone"] = labels.us_phone

@@ -164,5 +164,6 @@ def no_match_alert(request_id: str, result: Shortlist, created_at: str, reason: 
         candidates=result.candidates,
         excluded=result.excluded,
         uncovered_states=list(result.uncovered_states),
+        lowest_available=result.quote.lowest_available,
         reason=reason,
     )

@@ -10,15 +10,19 @@ from http import HTTPStatus
 from typing import Any
 
 from directormatch.errors import TokenError, TokenExpired
+from directormatch.mail.labels import accepting
 from directormatch.mail.render import render_page
 from directormatch.offers.lifecycle import Answer, Outcome
+from directormatch.records import Offer
 from directormatch.references import reference_of
+
+INTRODUCING = "We are introducing you to the clinic by email now."
 
 RESULT_PAGES: dict[Outcome, tuple[HTTPStatus, str, str]] = {
     Outcome.ACCEPTED: (
         HTTPStatus.OK,
         "You accepted",
-        "Thank you. We are introducing you to the clinic by email now.",
+        "Thank you. " + INTRODUCING,
     ),
     Outcome.DECLINED: (
         HTTPStatus.OK,
@@ -47,18 +51,24 @@ class Page:
 
 def result_page(answer: Answer) -> Page:
     status, heading, message = RESULT_PAGES[answer.outcome]
-    if answer.outcome == Outcome.ACCEPTED and answer.offer is not None and answer.offer.team:
-        message = team_accepted(answer.offer.covers_states, answer.offer.summary.states)
+    if answer.outcome == Outcome.ACCEPTED and answer.offer is not None:
+        message = accepted(answer.offer)
     return Page(status, render_page("page_result", heading=heading, message=message, bad=not answer.changed))
 
 
-def team_accepted(covers: list[str], states: list[str]) -> str:
-    """What a team member who accepted is told: nothing is sent until every state is covered."""
-    return (
-        f"Thank you: you accepted to cover {', '.join(covers)}. The clinic needs {', '.join(states)}; "
-        "we introduce you to the clinic, with the physicians covering the other states, by one email "
-        "once every state is covered."
-    )
+def accepted(offer: Offer) -> str:
+    """What a director who accepted is told: the fee they accepted, and when the introduction goes
+    (a team member's once every state is covered)."""
+    at = accepting(offer.fee_monthly)
+    if offer.team:
+        return (
+            f"Thank you: you accepted to cover {', '.join(offer.covers_states)}{at}. The clinic needs "
+            f"{', '.join(offer.summary.states)}; we introduce you to the clinic, with the physicians "
+            "covering the other states, by one email once every state is covered."
+        )
+    if offer.fee_monthly is None:
+        return "Thank you: you accepted; your fee is to be agreed with the clinic. " + INTRODUCING
+    return f"Thank you: you accepted{at}. {INTRODUCING}"
 
 
 class LinkHolder(StrEnum):
