@@ -108,7 +108,7 @@ def test_monthly_fee_itemises_each_component_the_request_uses() -> None:
 
 def test_monthly_fee_of_a_zero_base_still_shows_the_base_line() -> None:
     # Given a director who charges nothing for the base
-    fee = monthly_fee(FeeSchedule(base=0), Scope())
+    fee = monthly_fee(FeeSchedule(base=0), Scope(states=1, np=0, pa=0, locations=1, controlled=False))
 
     # Then the fee reads as one $0 line, not an empty list
     assert fee == Fee((("Base fee (one state, one location)", 0),))
