@@ -12,14 +12,10 @@ from directormatch.records import FeeSchedule
 from tests.fee_oracle import fee_by_hand
 
 dollars = st.integers(min_value=0, max_value=15_000)
+RATES = ("base", "per_np", "per_pa", "per_additional_state", "per_additional_location", "controlled_premium")
 schedules = st.builds(
     FeeSchedule,
-    base=dollars,
-    per_np=dollars,
-    per_pa=dollars,
-    per_additional_state=dollars,
-    per_additional_location=dollars,
-    controlled_premium=dollars,
+    **dict.fromkeys(RATES, dollars),
     chart_review_percent=st.one_of(st.none(), st.integers(1, 100)),
     chart_review_fee=st.one_of(st.none(), dollars),
 )
