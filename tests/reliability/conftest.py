@@ -1,4 +1,4 @@
-"""The reliability battery (issue 7): fixtures shared with tests/integration, and the table that
+"""The reliability battery: fixtures shared with tests/integration, and the table that
 `make reliability` (and `make test`) prints at the end: case, tries, passed, lost, duplicated.
 
 Each test module here names its case in a module constant `CASE`; tests that already existed
@@ -199,7 +199,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not any(nodeid.startswith("tests/reliability/") for nodeid in outcomes):
         return
     table = rows(outcomes)
-    terminalreporter.write_sep("=", "reliability (issue 7)")
+    terminalreporter.write_sep("=", "reliability")
     header = f"{'case':<40} {'tests':>5} {'tries':>6} {'passed':>6} {'lost':>5} {'duplicated':>10}"
     terminalreporter.write_line(header)
     for case, title in CASES.items():
