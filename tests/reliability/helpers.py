@@ -82,6 +82,11 @@ def duplicates(messages: list[Sent]) -> int:
     return sum(count - 1 for count in Counter(m.message_id for m in messages).values())
 
 
+def lost_emails(aws: Aws, request_id: str, messages: list[Sent]) -> int:
+    """The emails the request's state calls for that none of `messages` is."""
+    return len(expected_message_ids(aws, request_id) - {m.message_id for m in messages})
+
+
 def expected_message_ids(aws: Aws, request_id: str) -> set[str]:
     """The emails a request's stored state calls for, by their deterministic Message-IDs
     (directormatch.mail.render: <kind>.<ref>@directormatch)."""
