@@ -19,42 +19,22 @@ import pytest
 from directormatch.aws.attributes import to_attributes
 from directormatch.vocabulary import US_STATES
 from local.lambdas import LambdaContext
-from tests.events import api_event, quote_body, start_by, stream_event, stream_record
+from tests.events import (
+    api_event,
+    event_with,
+    event_with_field,
+    quote_body,
+    start_by,
+    stream_event,
+    stream_record,
+    with_raw,
+)
 from tests.integration.conftest import Aws
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import sent, table_items
 
 CASE = "1"
 DEPTH = 1_000
-
-
-def with_field(path: str, value: Any) -> dict[str, Any]:
-    """A valid body with one (possibly nested) field set; value `...` removes it."""
-    body = quote_body()
-    *parents, last = path.split(".")
-    target = body
-    for part in parents:
-        target = target[part]
-    if value is ...:
-        del target[last]
-    else:
-        target[last] = value
-    return body
-
-
-def event_with(**fields: Any) -> dict[str, Any]:
-    """The API event of a valid body with `fields` set."""
-    return api_event(body=quote_body(**fields))
-
-
-def event_with_field(path: str, value: Any) -> dict[str, Any]:
-    """The API event of a valid body with one (possibly nested) field set; value `...` removes it."""
-    return api_event(body=with_field(path, value))
-
-
-def raw_with(path: str, raw_json: str) -> str:
-    """A valid body as JSON text with one (possibly nested) field's value replaced by raw JSON text."""
-    return json.dumps(with_field(path, "__RAW__")).replace('"__RAW__"', raw_json)
 
 
 def base64_event(raw: bytes) -> dict[str, Any]:
@@ -113,21 +93,21 @@ BAD: list[tuple[str, dict[str, Any], int, str, str]] = [
     # deep nesting
     (
         "notes-1000-lists",
-        api_event(body=raw_with("notes", "[" * DEPTH + "]" * DEPTH)),
+        api_event(body=with_raw("notes", "[" * DEPTH + "]" * DEPTH)),
         422,
         "notes",
         "string",
     ),
     (
         "unknown-1000-objects",
-        api_event(body=raw_with("extra", '{"a":' * DEPTH + "1" + "}" * DEPTH)),
+        api_event(body=with_raw("extra", '{"a":' * DEPTH + "1" + "}" * DEPTH)),
         422,
         "extra",
         "not a field",
     ),
     (
         "notes-10000-lists",
-        api_event(body=raw_with("notes", "[" * 10_000 + "]" * 10_000)),
+        api_event(body=with_raw("notes", "[" * 10_000 + "]" * 10_000)),
         400,
         "body",
         "nested",
@@ -287,42 +267,42 @@ BAD: list[tuple[str, dict[str, Any], int, str, str]] = [
     # numbers of any length, and what json.loads reads but JSON does not have
     (
         "locations-4301-digits",
-        body_event(raw_with("locations", "1" * 4_301)),
+        body_event(with_raw("locations", "1" * 4_301)),
         422,
         "locations",
         "less than or equal to 500",
     ),
     (
         "np-minus-20000-digits",
-        body_event(raw_with("supervisees.np", "-" + "9" * 20_000)),
+        body_event(with_raw("supervisees.np", "-" + "9" * 20_000)),
         422,
         "supervisees.np",
         "greater than or equal to 0",
     ),
     (
         "pa-1e400",
-        body_event(raw_with("supervisees.pa", "1e400")),
+        body_event(with_raw("supervisees.pa", "1e400")),
         422,
         "supervisees.pa",
         "less than or equal to 500",
     ),
     (
         "locations-minus-1e400",
-        body_event(raw_with("locations", "-1e400")),
+        body_event(with_raw("locations", "-1e400")),
         422,
         "locations",
         "greater than or equal to 1",
     ),
-    ("notes-4301-digits", body_event(raw_with("notes", "1" * 4_301)), 422, "notes", "string"),
-    ("unknown-4301-digits", body_event(raw_with("extra", "1" * 4_301)), 422, "extra", "not a field"),
-    ("states-4301-digits", body_event(raw_with("states", f"[{'1' * 4_301}]")), 422, "states.0", "string"),
-    ("start-by-4301-digits", body_event(raw_with("start_by", "1" * 4_301)), 422, "start_by", "date"),
+    ("notes-4301-digits", body_event(with_raw("notes", "1" * 4_301)), 422, "notes", "string"),
+    ("unknown-4301-digits", body_event(with_raw("extra", "1" * 4_301)), 422, "extra", "not a field"),
+    ("states-4301-digits", body_event(with_raw("states", f"[{'1' * 4_301}]")), 422, "states.0", "string"),
+    ("start-by-4301-digits", body_event(with_raw("start_by", "1" * 4_301)), 422, "start_by", "date"),
     ("body-4301-digits", body_event("1" * 4_301), 422, "body", "valid dictionary"),
-    ("locations-fraction", body_event(raw_with("locations", "270.5")), 422, "locations", "integer"),
-    ("locations-nan", body_event(raw_with("locations", "NaN")), 400, "body", "NaN is not a JSON number"),
+    ("locations-fraction", body_event(with_raw("locations", "270.5")), 422, "locations", "integer"),
+    ("locations-nan", body_event(with_raw("locations", "NaN")), 400, "body", "NaN is not a JSON number"),
     (
         "np-infinity",
-        body_event(raw_with("supervisees.np", "Infinity")),
+        body_event(with_raw("supervisees.np", "Infinity")),
         400,
         "body",
         "Infinity is not a JSON number",
