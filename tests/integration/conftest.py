@@ -256,8 +256,11 @@ def roster_director(
     return director_items(Director(**fields))
 
 
+LoadDirectors = Callable[..., list[dict[str, Any]]]
+
+
 @pytest.fixture
-def load_directors(aws: Aws) -> Callable[..., list[dict[str, Any]]]:
+def load_directors(aws: Aws) -> LoadDirectors:
     """Put `count` roster directors licensed in `states` into the Directors table; returns their items."""
 
     def load(count: int, states: tuple[str, ...] = ("TX",), first: int = 1) -> list[dict[str, Any]]:
@@ -291,6 +294,7 @@ def notify_stream(aws: Aws) -> Callable[[], list[dict[str, Any]]]:
 
 
 Submit = Callable[..., dict[str, Any]]
+OfferedRequest = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
@@ -319,7 +323,7 @@ def offered_request(
     match_app: ModuleType,
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
-) -> Callable[..., dict[str, Any]]:
+) -> OfferedRequest:
     """A quote posted through the intake handler, then matched by the match handler from the REQUEST's
     stream record (as the event source mapping delivers it). Returns the REQUEST item after matching.
 

@@ -1,5 +1,6 @@
 """checks/transform.py: template.yaml as CloudFormation receives it (packaged, SAM-transformed), and
-cfn-lint on that result, which sees what the SAM source hides (a log group named after the function that logs to it makes a cycle)."""
+cfn-lint on that result, which sees what the SAM source hides (a log group named after the function
+that logs to it makes a cycle)."""
 
 from __future__ import annotations
 
