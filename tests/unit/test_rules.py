@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -33,17 +32,10 @@ def raw_doc() -> dict[str, Any]:
 
 
 def make_rule(state: str = "XX", **overrides: Any) -> StateRule:
-    base = StateRule(
-        state=state,
-        np_collaboration_required=True,
-        np_limit=None,
-        pa_limit=None,
-        combined_limit=None,
-        strict_cpom=False,
-        known=True,
-        notes="",
-    )
-    return replace(base, **overrides)
+    """A known rule for `state`: NPs need a physician, no numeric limit, no strict CPOM; or `overrides`."""
+    no_limits = dict.fromkeys(("np_limit", "pa_limit", "combined_limit"))
+    usual = {"np_collaboration_required": True, "strict_cpom": False, "known": True, "notes": ""}
+    return StateRule(state=state, **(usual | no_limits | overrides))
 
 
 def test_data_file_all_jurisdictions_present() -> None:
