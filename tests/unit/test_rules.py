@@ -32,7 +32,7 @@ def raw_doc() -> dict[str, Any]:
 
 
 def make_rule(state: str = "XX", **overrides: Any) -> StateRule:
-    """A known rule for `state`: NPs need a physician, no numeric limit, no strict CPOM; or `overrides`."""
+    """A known rule for `state` (NPs need a physician; no limit, no strict CPOM) with `overrides`."""
     no_limits = dict.fromkeys(("np_limit", "pa_limit", "combined_limit"))
     usual = {"np_collaboration_required": True, "strict_cpom": False, "known": True, "notes": ""}
     return StateRule(state=state, **(usual | no_limits | overrides))
