@@ -185,8 +185,12 @@ def apps(intake_app: ModuleType, match_app: ModuleType, notify_app: ModuleType, 
     return Apps(intake_app, match_app, notify_app, lambda_context)
 
 
+# load_directors and load_roster: put director items into the Directors table, and return them.
+LoadDirectors = Callable[..., list[dict[str, Any]]]
+
+
 @pytest.fixture
-def load_roster(aws: Aws) -> Callable[..., list[dict[str, Any]]]:
+def load_roster(aws: Aws) -> LoadDirectors:
     """Put synthetic roster items (or any director items) into the Directors table; returns them."""
     from ops.roster.synthetic import synthetic_roster
 
@@ -254,9 +258,6 @@ def roster_director(
     }
     fields.update(changes)
     return director_items(Director(**fields))
-
-
-LoadDirectors = Callable[..., list[dict[str, Any]]]
 
 
 @pytest.fixture
