@@ -28,6 +28,17 @@ scopes = st.builds(
     controlled=st.booleans(),
 )
 GROWTH = ("states", "np", "pa", "locations")
+# Every component set (the offer tests price it too).
+FULL_SCHEDULE = FeeSchedule(
+    base=900,
+    per_np=250,
+    per_pa=200,
+    per_additional_state=600,
+    per_additional_location=300,
+    controlled_premium=350,
+    chart_review_percent=20,
+    chart_review_fee=250,
+)
 
 
 @given(schedules, scopes)
@@ -74,31 +85,19 @@ def test_team_fee_equals_the_sum_of_its_members_fees(members: list[tuple[FeeSche
 
 
 def test_monthly_fee_itemises_each_component_the_request_uses() -> None:
-    # Given a full schedule
-    schedule = FeeSchedule(
-        base=950,
-        per_np=250,
-        per_pa=300,
-        per_additional_state=600,
-        per_additional_location=300,
-        controlled_premium=400,
-        chart_review_percent=10,
-        chart_review_fee=200,
-    )
-
-    # When it prices 2 states, 3 NPs, no PA, 2 locations, controlled substances
-    fee = monthly_fee(schedule, Scope(states=2, np=3, pa=0, locations=2, controlled=True))
+    # Given a full schedule, when it prices 2 states, 3 NPs, no PA, 2 locations, controlled substances
+    fee = monthly_fee(FULL_SCHEDULE, Scope(states=2, np=3, pa=0, locations=2, controlled=True))
 
     # Then each used component is a line in words, unused ones (PAs) are left out
     assert fee.lines == (
-        ("Base fee (one state, one location)", 950),
+        ("Base fee (one state, one location)", 900),
         ("3 supervised NPs at $250", 750),
         ("1 additional state at $600", 600),
         ("1 additional location at $300", 300),
-        ("Controlled substances", 400),
-        ("Chart review (10% of charts)", 200),
+        ("Controlled substances", 350),
+        ("Chart review (20% of charts)", 250),
     )
-    assert fee.total == 3_200
+    assert fee.total == 3_150
     assert fee.stored()[1] == {"label": "3 supervised NPs at $250", "amount": 750}
 
 
