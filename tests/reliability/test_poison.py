@@ -26,6 +26,7 @@ from ops import replay
 from ops.replay import Replayer
 from tests.conftest import REGION
 from tests.integration.conftest import Apps, Aws, LoadDirectors
+from tests.integration.test_respond import link_token
 from tests.integration.test_status_page import page_text, status_event
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import (
@@ -36,7 +37,6 @@ from tests.reliability.helpers import (
     error_response,
     expected_message_ids,
     failure_queue_url,
-    link_token,
     lost_emails,
     post_quote,
     queue_messages,
