@@ -52,6 +52,26 @@ def quote_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def with_field(path: str, value: Any, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`body` (by default quote_body()) with one dotted field ("contact.phone") set; value `...`
+    removes it."""
+    body = quote_body() if body is None else body
+    *parents, last = path.split(".")
+    target = body
+    for part in parents:
+        target = target[part]
+    if value is ...:
+        del target[last]
+    else:
+        target[last] = value
+    return body
+
+
+def with_raw(path: str, raw_json: str) -> str:
+    """quote_body() as JSON text, one dotted field's value replaced by raw JSON text."""
+    return json.dumps(with_field(path, "__RAW__")).replace('"__RAW__"', raw_json)
+
+
 def api_event(
     body: dict[str, Any] | str | None = None,
     headers: dict[str, str] | None = None,
@@ -72,6 +92,16 @@ def api_event(
         event["headers"][name] = value
         event["multiValueHeaders"][name] = [value]
     return event
+
+
+def event_with(**fields: Any) -> dict[str, Any]:
+    """The API event of quote_body() with top-level `fields` set."""
+    return api_event(body=quote_body(**fields))
+
+
+def event_with_field(path: str, value: Any) -> dict[str, Any]:
+    """The API event of quote_body() with one dotted field set (with_field)."""
+    return api_event(body=with_field(path, value))
 
 
 def refresh_start_by(item: dict[str, Any], days: int = START_IN_DAYS) -> dict[str, Any]:

@@ -1,8 +1,8 @@
-"""Issue 16's attacks 2 and 3 replayed over HTTP against the local stack (on moto, and on DynamoDB
-Local when `make test` runs the suite with DYNAMODB=local): a clinic name holding U+2028 (or
-U+2029, U+0085) and a lone surrogate in any text field. Before, the first was stored and then broke
-the director's introduction; the second was a 500 on moto, and on DynamoDB Local was stored with no
-receipt ever sent. Now each is a 4xx naming the field, and nothing is stored or sent."""
+"""Hostile text over HTTP against the local stack (on moto, and on DynamoDB Local when `make test`
+runs the suite with DYNAMODB=local): a clinic name holding U+2028 (or U+2029, U+0085), and a lone
+surrogate in any text field. Stored, the first would break the director's introduction; the second
+fails to encode (a 500 on moto; on DynamoDB Local a request stored with no receipt ever sent). Each
+must be a 4xx naming the field, with nothing stored or sent."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`make run` in a terminal (issue 14): the banner, then quiet at the default level while the sweep
+"""`make run` in a terminal: the banner, then quiet at the default level while the sweep
 runs; Ctrl-C stops it with no traceback and exit status 0 (make included)."""
 
 from __future__ import annotations

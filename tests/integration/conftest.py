@@ -185,8 +185,12 @@ def apps(intake_app: ModuleType, match_app: ModuleType, notify_app: ModuleType, 
     return Apps(intake_app, match_app, notify_app, lambda_context)
 
 
+# load_directors and load_roster: put director items into the Directors table, and return them.
+LoadDirectors = Callable[..., list[dict[str, Any]]]
+
+
 @pytest.fixture
-def load_roster(aws: Aws) -> Callable[..., list[dict[str, Any]]]:
+def load_roster(aws: Aws) -> LoadDirectors:
     """Put synthetic roster items (or any director items) into the Directors table; returns them."""
     from ops.roster.synthetic import synthetic_roster
 
@@ -257,7 +261,7 @@ def roster_director(
 
 
 @pytest.fixture
-def load_directors(aws: Aws) -> Callable[..., list[dict[str, Any]]]:
+def load_directors(aws: Aws) -> LoadDirectors:
     """Put `count` roster directors licensed in `states` into the Directors table; returns their items."""
 
     def load(count: int, states: tuple[str, ...] = ("TX",), first: int = 1) -> list[dict[str, Any]]:
@@ -291,6 +295,7 @@ def notify_stream(aws: Aws) -> Callable[[], list[dict[str, Any]]]:
 
 
 Submit = Callable[..., dict[str, Any]]
+OfferedRequest = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
@@ -319,7 +324,7 @@ def offered_request(
     match_app: ModuleType,
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
-) -> Callable[..., dict[str, Any]]:
+) -> OfferedRequest:
     """A quote posted through the intake handler, then matched by the match handler from the REQUEST's
     stream record (as the event source mapping delivers it). Returns the REQUEST item after matching.
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import email
 import json
-from collections.abc import Callable
 from email import policy
-from typing import Any
 
 from directormatch.observability import logger
 from tests.events import api_event, stream_event, stream_record
-from tests.integration.conftest import Apps, Aws
+from tests.integration.conftest import Apps, Aws, LoadDirectors
 
 
 def test_correlation_id_flows_from_api_request_to_offer_email_header(
     aws: Aws,
-    load_directors: Callable[..., list[dict[str, Any]]],
+    load_directors: LoadDirectors,
     apps: Apps,
 ) -> None:
     # Given a quote posted through API Gateway with its own request id

@@ -18,7 +18,7 @@ from directormatch.aws.attributes import from_attributes
 from local.lambdas import LambdaContext
 from tests.conftest import REGION
 from tests.events import api_event, quote_body, stream_event, stream_record
-from tests.integration.conftest import Apps, Aws, on_dynamodb_local
+from tests.integration.conftest import Apps, Aws, LoadDirectors, on_dynamodb_local
 from tests.integration.test_intake_form import FORM, form_fields
 from tests.reliability.helpers import post_quote, sent, stream_reader
 
@@ -63,7 +63,7 @@ def raw_stream_records(aws: Aws) -> list[dict[str, Any]]:
 
 def test_every_image_on_the_requests_stream_decodes_after_a_match_that_excluded_no_one(
     aws: Aws,
-    load_directors: Callable[..., list[dict[str, Any]]],
+    load_directors: LoadDirectors,
     apps: Apps,
 ) -> None:
     # Divergence: DynamoDB Local's stream writes an empty map as {} (not {"M": {}}), which no decoder

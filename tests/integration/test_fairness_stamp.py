@@ -3,14 +3,14 @@ per offered director, never moving a newer stamp back, and never recreating a re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from directormatch import keys
 from directormatch.aws import clients as aws_clients
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, LoadDirectors
 
 STATES = ["TX", "OK", "LA", "NM"]
 EARLIER, LATER, NEWEST = "2026-11-20T10:00:00+00:00", "2026-11-25T10:00:00+00:00", "2026-11-26T10:00:00+00:00"
@@ -36,7 +36,7 @@ def stamps(aws: Aws, director_id: str) -> dict[str, str | None]:
 
 
 def test_one_call_stamps_the_profile_and_every_license(
-    aws: Aws, load_directors: Callable[..., list[dict[str, Any]]], operations: list[str]
+    aws: Aws, load_directors: LoadDirectors, operations: list[str]
 ) -> None:
     director_id = load_directors(1, tuple(STATES))[0]["pk"]
     operations.clear()
@@ -49,7 +49,7 @@ def test_one_call_stamps_the_profile_and_every_license(
 
 
 def test_a_newer_stamp_is_kept_and_the_other_items_are_still_stamped(
-    aws: Aws, load_directors: Callable[..., list[dict[str, Any]]], operations: list[str]
+    aws: Aws, load_directors: LoadDirectors, operations: list[str]
 ) -> None:
     # Given one license already stamped by a later match (a redelivered older match arrives now)
     director_id = load_directors(1, tuple(STATES))[0]["pk"]
@@ -67,9 +67,7 @@ def test_a_newer_stamp_is_kept_and_the_other_items_are_still_stamped(
     assert {found[keys.LICENSE(s)] for s in ("TX", "LA", "NM")} == {LATER}
 
 
-def test_a_license_removed_meanwhile_is_not_recreated(
-    aws: Aws, load_directors: Callable[..., list[dict[str, Any]]]
-) -> None:
+def test_a_license_removed_meanwhile_is_not_recreated(aws: Aws, load_directors: LoadDirectors) -> None:
     director_id = load_directors(1, tuple(STATES))[0]["pk"]
     store = aws.director_store()
     aws.dynamodb.delete_item(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,7 +20,7 @@ from directormatch.offers import lifecycle as offers
 from local import template
 from local.lambdas import LambdaContext
 from tests.events import stream_event, stream_record
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest
 
 REQUESTS_TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/RequestsTable"
 
@@ -42,8 +41,8 @@ def without_notify_query() -> dict[str, Any]:
 @pytest.fixture
 def introduction_calls(
     aws: Aws,
-    load_directors: Callable[..., list[dict[str, Any]]],
-    offered_request: Callable[..., dict[str, Any]],
+    load_directors: LoadDirectors,
+    offered_request: OfferedRequest,
     notify_app: ModuleType,
     lambda_context: LambdaContext,
 ) -> set[iam.Authorization]:

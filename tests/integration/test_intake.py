@@ -16,7 +16,7 @@ from directormatch.intake.contract import QuoteRequest
 from directormatch.references import new_reference, parse_reference
 from directormatch.settings import get_settings
 from local.lambdas import LambdaContext
-from tests.events import api_event, quote_body
+from tests.events import api_event, event_with, event_with_field, quote_body, with_field
 from tests.integration.conftest import Aws
 from tests.integration.test_status_page import follow
 
@@ -253,49 +253,27 @@ def test_intake_without_idempotency_key_twice_stores_two_requests(
     )
 
 
-def _with_field(path: str, value: Any) -> dict[str, Any]:
-    body = quote_body()
-    *parents, last = path.split(".")
-    target = body
-    for part in parents:
-        target = target[part]
-    target[last] = value
-    return body
-
-
 REJECTIONS = [
     pytest.param(
         api_event(body='{"clinic": {"name": "Bluebonnet"'), 400, "body", "not valid JSON", id="malformed-json"
     ),
-    pytest.param(api_event(body=quote_body(locations="two")), 422, "locations", "integer", id="wrong-type"),
+    pytest.param(event_with(locations="two"), 422, "locations", "integer", id="wrong-type"),
     pytest.param(
-        api_event(body=_with_field("supervisees.np", "3")),
-        422,
-        "supervisees.np",
-        "integer",
-        id="string-count",
+        event_with_field("supervisees.np", "3"), 422, "supervisees.np", "integer", id="string-count"
+    ),
+    pytest.param(event_with(states=["XX"]), 422, "states.0", "'XX' is not a USPS code", id="state-xx"),
+    pytest.param(event_with(consent=False), 422, "consent", "must be true", id="no-consent"),
+    pytest.param(
+        event_with(favourite_colour="teal"), 422, "favourite_colour", "not a field", id="unknown-field"
     ),
     pytest.param(
-        api_event(body=quote_body(states=["XX"])), 422, "states.0", "'XX' is not a USPS code", id="state-xx"
-    ),
-    pytest.param(api_event(body=quote_body(consent=False)), 422, "consent", "must be true", id="no-consent"),
-    pytest.param(
-        api_event(body=quote_body(favourite_colour="teal")),
-        422,
-        "favourite_colour",
-        "not a field",
-        id="unknown-field",
-    ),
-    pytest.param(
-        api_event(body=_with_field("contact.name", "Maria\r\nBcc: x@example.com")),
+        event_with_field("contact.name", "Maria\r\nBcc: x@example.com"),
         422,
         "contact.name",
         "line breaks",
         id="crlf-in-name",
     ),
-    pytest.param(
-        api_event(body=quote_body(notes="x" * 100_000)), 413, "body", "limit is 32768", id="100kb-body"
-    ),
+    pytest.param(event_with(notes="x" * 100_000), 413, "body", "limit is 32768", id="100kb-body"),
     pytest.param(
         api_event(headers={"Content-Type": "text/plain"}),
         415,
@@ -309,7 +287,7 @@ REJECTIONS = [
     # by the text rule's own words rather than pydantic's "unable to parse raw data as a unicode string".
     *[
         pytest.param(
-            api_event(body=_with_field(field, f"Maria {lone} D")),
+            event_with_field(field, f"Maria {lone} D"),
             422,
             field,
             "lone UTF-16 surrogate",
@@ -354,7 +332,7 @@ def test_intake_error_body_does_not_echo_personal_data(
     aws: Aws, intake_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given an invalid request carrying an email and a bad phone
-    body = _with_field("contact.phone", "call 555 me")
+    body = with_field("contact.phone", "call 555 me")
     event = api_event(body=body)
 
     # When the handler runs

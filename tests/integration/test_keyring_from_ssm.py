@@ -4,7 +4,7 @@ link signed by that keyring, and the SSM call is allowed by RespondFunction's ro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from directormatch import tokens
 from directormatch.aws import clients
 from local import template
 from local.lambdas import LambdaContext
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest
 from tests.integration.test_respond import heading, link_token, offer_event
 
 KEYRING = '{"active": "s1", "keys": {"s1": "ssm-signing-key-0123456789abcdef0123456789"}}'
@@ -36,8 +36,8 @@ def keyring_in_ssm(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 @pytest.fixture
 def open_offer(
     aws: Aws,
-    load_directors: Callable[..., list[dict[str, Any]]],
-    offered_request: Callable[..., dict[str, Any]],
+    load_directors: LoadDirectors,
+    offered_request: OfferedRequest,
     keyring_in_ssm: str,
 ) -> dict[str, Any]:
     """An OPEN offer of a TX request, with RespondFunction's environment and the keyring in SSM only."""

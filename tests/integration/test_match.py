@@ -19,9 +19,7 @@ from tests.events import (
     stream_event,
     stream_record,
 )
-from tests.integration.conftest import Aws, Handler, Submit, call_with
-
-RosterLoader = Callable[..., list[dict[str, Any]]]
+from tests.integration.conftest import Aws, Handler, LoadDirectors, Submit, call_with
 
 
 @pytest.fixture
@@ -39,7 +37,7 @@ def director_items_by_key(aws: Aws) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 @pytest.fixture
-def roster(load_roster: RosterLoader) -> list[dict[str, Any]]:
+def roster(load_roster: LoadDirectors) -> list[dict[str, Any]]:
     """Three directors per state (each block of 51 covers every state), loaded by DirectorStore.put_items."""
     return load_roster(count=153)
 
@@ -129,7 +127,7 @@ def test_match_redelivered_record_writes_nothing_new(
 
 def test_match_request_nobody_can_serve_is_no_match_without_offers(
     aws: Aws,
-    load_roster: RosterLoader,
+    load_roster: LoadDirectors,
     director_factory: Callable[..., list[dict[str, Any]]],
     submit_quote: Submit,
     match: Handler,

@@ -14,13 +14,11 @@ from directormatch.intake.status_page import status_page
 from local.lambdas import LambdaContext
 from ops.roster.directors import Fees
 from tests.fee_oracle import fee_by_hand
-from tests.integration.conftest import Aws, roster_director
+from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest, roster_director
 from tests.integration.test_notify import parse, parts
 from tests.integration.test_sweep import expiry, run_sweep
 from tests.unit.test_emails_notices import words
 
-Loader = Callable[..., list[dict[str, Any]]]
-MakeRequest = Callable[..., dict[str, Any]]
 Stream = Callable[[], list[dict[str, Any]]]
 
 
@@ -44,8 +42,8 @@ def emails_by_kind(aws: Aws) -> dict[str, tuple[str, dict[str, str]]]:
 
 def test_request_nobody_fits_tells_the_clinic_and_ops_from_the_stream(
     aws: Aws,
-    load_directors: Loader,
-    offered_request: MakeRequest,
+    load_directors: LoadDirectors,
+    offered_request: OfferedRequest,
     notify_app: ModuleType,
     notify_stream: Stream,
     lambda_context: LambdaContext,
@@ -84,8 +82,8 @@ def test_request_nobody_fits_tells_the_clinic_and_ops_from_the_stream(
 @pytest.mark.parametrize("directors", [3, 9], ids=["nobody_left_after_wave_1", "three_waves_spent"])
 def test_request_whose_waves_are_spent_tells_the_clinic_and_ops_from_the_sweep(
     aws: Aws,
-    load_directors: Loader,
-    offered_request: MakeRequest,
+    load_directors: LoadDirectors,
+    offered_request: OfferedRequest,
     sweep_app: ModuleType,
     notify_app: ModuleType,
     notify_stream: Stream,
@@ -133,7 +131,7 @@ def test_request_whose_waves_are_spent_tells_the_clinic_and_ops_from_the_sweep(
 
 def test_budget_that_excludes_everyone_tells_the_clinic_the_lowest_fee_once(
     aws: Aws,
-    offered_request: MakeRequest,
+    offered_request: OfferedRequest,
     notify_app: ModuleType,
     notify_stream: Stream,
     lambda_context: LambdaContext,

@@ -25,9 +25,7 @@ from tests.events import (
     stream_record,
 )
 from tests.faults import FaultyClient, client_error
-from tests.integration.conftest import Apps, Aws
-
-RosterLoader = Callable[..., list[dict[str, Any]]]
+from tests.integration.conftest import Apps, Aws, LoadDirectors
 
 
 def recipients(sent: Any) -> set[str]:
@@ -217,7 +215,7 @@ def test_notify_other_records_send_nothing(
 
 def test_notify_intake_to_match_to_notify_emails_clinic_and_each_offered_director(
     aws: Aws,
-    load_roster: RosterLoader,
+    load_roster: LoadDirectors,
     apps: Apps,
 ) -> None:
     # Given a roster, and a request posted through intake and matched from its stream record

@@ -11,7 +11,7 @@ from typing import Any
 from local.lambdas import LambdaContext
 from ops.roster.directors import DeaRegistration, Fees
 from tests.fee_oracle import fee_by_hand
-from tests.integration.conftest import Aws, roster_director
+from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest, roster_director
 from tests.integration.test_no_match_told import emails_by_kind, notify_from_stream
 from tests.integration.test_notify import parse, parts
 from tests.unit.test_emails import SCRIPT
@@ -22,8 +22,8 @@ NOTES = f"Monthly chart review (20%) & EHR is Aesthetic Record\n{SCRIPT}"
 
 def test_offer_email_carries_the_clinics_needs_and_notes_escaped(
     aws: Aws,
-    load_directors: Callable[..., list[dict[str, Any]]],
-    offered_request: Callable[..., dict[str, Any]],
+    load_directors: LoadDirectors,
+    offered_request: OfferedRequest,
     notify_app: ModuleType,
     notify_stream: Callable[[], list[dict[str, Any]]],
     lambda_context: LambdaContext,
@@ -57,7 +57,7 @@ def test_offer_email_carries_the_clinics_needs_and_notes_escaped(
 
 def test_offer_email_itemises_each_directors_own_fee_from_their_schedule(
     aws: Aws,
-    offered_request: Callable[..., dict[str, Any]],
+    offered_request: OfferedRequest,
     notify_app: ModuleType,
     notify_stream: Callable[[], list[dict[str, Any]]],
     lambda_context: LambdaContext,

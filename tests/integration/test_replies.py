@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from io import StringIO
 from types import ModuleType
 from typing import Any
@@ -15,14 +15,14 @@ from directormatch.offers.inbound_mail import reply_address
 from local.inbound import received, ses_notification, sns_event
 from local.lambdas import LambdaContext
 from tests.forged_replies import ATTACKER, FORGERIES, GENUINE, Forgery
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest
 
 
 @pytest.fixture
 def offer(
     aws: Aws,
-    load_directors: Callable[..., list[dict[str, Any]]],
-    offered_request: Callable[..., dict[str, Any]],
+    load_directors: LoadDirectors,
+    offered_request: OfferedRequest,
 ) -> dict[str, Any]:
     """An OPEN offer of a matched TX request, with its director's profile under 'profile'."""
     load_directors(5)

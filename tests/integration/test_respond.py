@@ -28,10 +28,8 @@ from local.lambdas import LambdaContext
 from ops.roster.directors import Fees
 from tests.events import INTAKE_POST, load_event
 from tests.faults import FaultyClient, client_error, use_client
-from tests.integration.conftest import Aws, Handler, call_with, roster_director
+from tests.integration.conftest import Aws, Handler, LoadDirectors, OfferedRequest, call_with, roster_director
 
-Loader = Callable[..., list[dict[str, Any]]]
-MakeRequest = Callable[..., dict[str, Any]]
 SUPERVISEES = {"np": 2, "pa": 1}
 
 
@@ -71,11 +69,21 @@ def offer_event(method: str, token: str, action: str | None = None) -> dict[str,
     return event
 
 
-def link_token(offer: dict[str, Any], action: Action = Action.ACCEPT, keyring: Keyring | None = None) -> str:
-    """The token of the offer email's link (as links.offer_links signs it)."""
-    expires = datetime.fromisoformat(offer["expires_at"])
+def link_token(
+    offer: dict[str, Any],
+    action: Action = Action.ACCEPT,
+    keyring: Keyring | None = None,
+    subject: str | None = None,
+    expires: datetime | None = None,
+) -> str:
+    """The token of the offer email's link (as links.offer_links signs it), or of a link like it for
+    another `subject` (director or clinic) or expiry."""
     return tokens.issue(
-        keyring or tokens.keyring(), action, offer["request_id"], offer["director_id"], expires
+        keyring or tokens.keyring(),
+        action,
+        offer["request_id"],
+        subject or offer["director_id"],
+        expires or datetime.fromisoformat(offer["expires_at"]),
     )
 
 
@@ -106,10 +114,14 @@ def director_item(aws: Aws, director_id: str, sk: str) -> dict[str, Any]:
     return from_attributes(response["Item"])
 
 
+# The offered fixture: the request, and its offers sorted by director.
+Offered = tuple[dict[str, Any], list[dict[str, Any]]]
+
+
 @pytest.fixture
 def offered(
-    aws: Aws, load_directors: Loader, offered_request: MakeRequest, respond_app: ModuleType
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    aws: Aws, load_directors: LoadDirectors, offered_request: OfferedRequest, respond_app: ModuleType
+) -> Offered:
     """A TX request (2 NPs, 1 PA) offered to three of four directors licensed in TX and OK."""
     load_directors(4, states=("TX", "OK"))
     request = offered_request(supervisees=SUPERVISEES)
@@ -121,9 +133,7 @@ def offered(
 
 
 def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
-    aws: Aws,
-    respond: Handler,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
+    aws: Aws, respond: Handler, offered: Offered
 ) -> None:
     # Given an open offer and its accept link
     _, [offer, *_] = offered
@@ -152,9 +162,7 @@ def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
 
 
 def test_respond_post_accept_matches_the_request_and_supersedes_the_other_offers(
-    aws: Aws,
-    respond: Handler,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
+    aws: Aws, respond: Handler, offered: Offered
 ) -> None:
     # Given three open offers of one request, and the first director's load
     request, [offer, *others] = offered
@@ -211,7 +219,7 @@ def test_respond_post_accept_matches_the_request_and_supersedes_the_other_offers
 def test_respond_late_or_repeated_answer_refused_and_nothing_changes(
     aws: Aws,
     respond: Handler,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
+    offered: Offered,
     first: tuple[int, str],
     then: tuple[int, str],
     status: int,
@@ -233,11 +241,7 @@ def test_respond_late_or_repeated_answer_refused_and_nothing_changes(
     assert tables(aws) == before
 
 
-def test_respond_post_decline_declines_only_that_offer(
-    aws: Aws,
-    respond: Handler,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
-) -> None:
+def test_respond_post_decline_declines_only_that_offer(aws: Aws, respond: Handler, offered: Offered) -> None:
     # Given three open offers
     request, [offer, *others] = offered
 
@@ -265,94 +269,53 @@ def tampered(token: str) -> str:
     return ".".join(parts)
 
 
+NOT_VALID = (403, "Link not valid")
+EXPIRED = (410, "Link expired")
+NOT_FOUND = (404, "Offer not found")
+
+
 @pytest.mark.parametrize(
-    ("make_token", "path_action", "status", "expected", "shown"),
+    ("make_token", "answer", "page"),
     [
-        pytest.param(
-            lambda o: tampered(link_token(o)),
-            "accept",
-            403,
-            "Link not valid",
-            (403, "Link not valid"),
-            id="tampered-director",
-        ),
+        pytest.param(lambda o: tampered(link_token(o)), NOT_VALID, NOT_VALID, id="tampered-director"),
         pytest.param(
             lambda o: link_token(o, Action.DECLINE),
-            "accept",
-            403,
-            "Link not valid",
+            NOT_VALID,
             (200, "Decline this directorship?"),
             id="wrong-action",
         ),
         pytest.param(
-            lambda o: link_token(o, keyring=other_keyring("k9")),
-            "accept",
-            403,
-            "Link not valid",
-            (403, "Link not valid"),
-            id="unknown-kid",
+            lambda o: link_token(o, keyring=other_keyring("k9")), NOT_VALID, NOT_VALID, id="unknown-kid"
         ),
         pytest.param(
-            lambda o: link_token(o, keyring=other_keyring("t1")),
-            "accept",
-            403,
-            "Link not valid",
-            (403, "Link not valid"),
-            id="other-environment",
+            lambda o: link_token(o, keyring=other_keyring("t1")), NOT_VALID, NOT_VALID, id="other-environment"
         ),
         pytest.param(
-            lambda o: tokens.issue(
-                tokens.keyring(),
-                Action.ACCEPT,
-                o["request_id"],
-                o["director_id"],
-                datetime.now(UTC) - timedelta(minutes=1),
-            ),
-            "accept",
-            410,
-            "Link expired",
-            (410, "Link expired"),
+            lambda o: link_token(o, expires=datetime.now(UTC) - timedelta(minutes=1)),
+            EXPIRED,
+            EXPIRED,
             id="expired",
         ),
         pytest.param(
-            lambda o: tokens.issue(
-                tokens.keyring(),
-                Action.STATUS,
-                o["request_id"],
-                "clinic",
-                datetime.now(UTC) + timedelta(days=1),
+            lambda o: link_token(
+                o, Action.STATUS, subject="clinic", expires=datetime.now(UTC) + timedelta(days=1)
             ),
-            "accept",
-            403,
-            "Link not valid",
-            (403, "Link not valid"),
+            NOT_VALID,
+            NOT_VALID,
             id="clinic-status-token",
         ),
         pytest.param(
-            lambda o: tokens.issue(
-                tokens.keyring(),
-                Action.ACCEPT,
-                o["request_id"],
-                "D00000000000000000000",
-                datetime.fromisoformat(o["expires_at"]),
-            ),
-            "accept",
-            404,
-            "Offer not found",
-            (404, "Offer not found"),
-            id="no-such-offer",
+            lambda o: link_token(o, subject="D00000000000000000000"), NOT_FOUND, NOT_FOUND, id="no-such-offer"
         ),
     ],
 )
 def test_respond_post_with_bad_token_refused_and_nothing_changes(
     aws: Aws,
     respond: Handler,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
+    offered: Offered,
     make_token: Callable[[dict[str, Any]], str],
-    path_action: str,
-    status: int,
-    expected: str,
-    shown: tuple[int, str],
+    answer: tuple[int, str],
+    page: tuple[int, str],
 ) -> None:
     # Given an open offer, and a link to it that is forged, foreign, expired or for something else
     _, [offer, *_] = offered
@@ -360,20 +323,18 @@ def test_respond_post_with_bad_token_refused_and_nothing_changes(
     before = tables(aws)
 
     # When the link is opened, then posted
-    page = respond(offer_event("GET", token))
-    response = respond(offer_event("POST", token, path_action))
+    opened = respond(offer_event("GET", token))
+    posted = respond(offer_event("POST", token, "accept"))
 
     # Then each answers with a clear page and status (a decline link shows its own page), and
     # nothing changed
-    assert (page["statusCode"], heading(page)) == shown
-    assert (response["statusCode"], heading(response)) == (status, expected)
+    assert (opened["statusCode"], heading(opened)) == page
+    assert (posted["statusCode"], heading(posted)) == answer
     assert tables(aws) == before
 
 
 def test_respond_accept_by_director_without_room_left_refused_and_nothing_changes(
-    aws: Aws,
-    respond: Handler,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
+    aws: Aws, respond: Handler, offered: Offered
 ) -> None:
     # Given a director who took on clinics elsewhere since the offer: now at max_clinics
     _, [offer, *_] = offered
@@ -393,10 +354,7 @@ def test_respond_accept_by_director_without_room_left_refused_and_nothing_change
 
 
 def test_respond_accept_cancelled_by_a_concurrent_accept_answers_position_filled(
-    aws: Aws,
-    respond: Handler,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    monkeypatch: pytest.MonkeyPatch,
+    aws: Aws, respond: Handler, offered: Offered, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given two directors accept at the same moment: the second's transaction overlaps the first's,
     # so DynamoDB cancels it with TransactionConflict while the first one lands
@@ -438,10 +396,7 @@ def _refuse_offer_close(request: dict[str, Any]) -> ClientError | None:
 
 
 def test_respond_accept_while_another_answer_is_in_flight_still_supersedes_every_other_offer(
-    aws: Aws,
-    respond: Handler,
-    offered: tuple[dict[str, Any], list[dict[str, Any]]],
-    monkeypatch: pytest.MonkeyPatch,
+    aws: Aws, respond: Handler, offered: Offered, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given closing one of the other offers briefly conflicts with that director's own accept in flight
     request, [offer, *others] = offered
@@ -496,8 +451,8 @@ def deliver(
 
 def test_respond_twenty_concurrent_accepts_one_wins_and_one_introduction_is_sent(
     aws: Aws,
-    load_directors: Loader,
-    offered_request: MakeRequest,
+    load_directors: LoadDirectors,
+    offered_request: OfferedRequest,
     respond_app: ModuleType,
     notify_app: ModuleType,
     notify_stream: Callable[[], list[dict[str, Any]]],
@@ -558,7 +513,7 @@ def test_respond_twenty_concurrent_accepts_one_wins_and_one_introduction_is_sent
 
 
 def test_respond_accept_link_shows_the_fee_and_accepting_names_it(
-    aws: Aws, offered_request: MakeRequest, respond: Handler
+    aws: Aws, offered_request: OfferedRequest, respond: Handler
 ) -> None:
     # Given a director whose schedule prices a TX request for 2 NPs and 1 PA, and their open offer
     fees = Fees(base=1_000, per_np=200, per_pa=150)

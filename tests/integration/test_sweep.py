@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from types import ModuleType
@@ -18,16 +17,14 @@ from directormatch.offers import lifecycle as offers
 from local.clock import scheduled_event
 from local.lambdas import LambdaContext
 from tests.events import api_event, quote_body
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest
 
-MakeRequest = Callable[..., dict[str, Any]]
-Loader = Callable[..., list[dict[str, Any]]]
 OFFER_HOURS = 4  # template default (Settings.offer_hours)
 
 
 @pytest.fixture
 def offered(
-    aws: Aws, load_directors: Loader, offered_request: MakeRequest, sweep_app: ModuleType
+    aws: Aws, load_directors: LoadDirectors, offered_request: OfferedRequest, sweep_app: ModuleType
 ) -> dict[str, Any]:
     """A TX request whose first wave went to three of nine TX directors (enough for three waves)."""
     load_directors(9)
@@ -114,8 +111,8 @@ def test_sweep_third_wave_expired_gives_up_with_no_match_alert(
 
 def test_sweep_no_director_left_for_next_wave_gives_up_at_once(
     aws: Aws,
-    load_directors: Loader,
-    offered_request: MakeRequest,
+    load_directors: LoadDirectors,
+    offered_request: OfferedRequest,
     sweep_app: ModuleType,
     lambda_context: LambdaContext,
 ) -> None:

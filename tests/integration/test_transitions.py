@@ -23,10 +23,8 @@ from directormatch.records import Profile
 from local import template
 from local.lambdas import LambdaContext
 from tests.events import stream_event, stream_record
-from tests.integration.conftest import Aws, on_dynamodb_local
+from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest, on_dynamodb_local
 
-MakeRequest = Callable[..., dict[str, Any]]
-Loader = Callable[..., list[dict[str, Any]]]
 DeliverTwice = Callable[[dict[str, Any]], list[EmailMessage]]
 # A TX request and its first wave's three offers, by director id.
 Offered = tuple[dict[str, Any], list[dict[str, Any]]]
@@ -77,7 +75,7 @@ def profile(aws: Aws, director_id: str) -> Profile:
 
 @pytest.fixture
 def offered(
-    aws: Aws, load_directors: Loader, offered_request: MakeRequest, notify_app: ModuleType
+    aws: Aws, load_directors: LoadDirectors, offered_request: OfferedRequest, notify_app: ModuleType
 ) -> Offered:
     """A TX request offered to three of six directors (first wave), with its offers by director id."""
     load_directors(6)

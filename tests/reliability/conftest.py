@@ -1,4 +1,4 @@
-"""The reliability battery (issue 7): fixtures shared with tests/integration, and the table that
+"""The reliability battery: fixtures shared with tests/integration, and the table that
 `make reliability` (and `make test`) prints at the end: case, tries, passed, lost, duplicated.
 
 Each test module here names its case in a module constant `CASE`; tests that already existed
@@ -26,8 +26,6 @@ SHARED_FIXTURES = (
     " notify_stream offered_request submit_quote one_call_at_a_time sweep_app"
 )
 globals().update({name: getattr(integration, name) for name in SHARED_FIXTURES.split()})
-
-NotifyBatch = Callable[[list[dict[str, Any]]], Any]
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD_RESULT = ROOT / ".local" / "reliability" / "load.json"
@@ -199,7 +197,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not any(nodeid.startswith("tests/reliability/") for nodeid in outcomes):
         return
     table = rows(outcomes)
-    terminalreporter.write_sep("=", "reliability (issue 7)")
+    terminalreporter.write_sep("=", "reliability")
     header = f"{'case':<40} {'tests':>5} {'tries':>6} {'passed':>6} {'lost':>5} {'duplicated':>10}"
     terminalreporter.write_line(header)
     for case, title in CASES.items():
@@ -226,27 +224,32 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
 
 
+@dataclass(frozen=True)
+class NotifyBatch:
+    """A request matched to three directors, and the batch of records notify receives for it: the
+    REQUEST insert first (its receipt is the first send), then the three OFFER inserts."""
+
+    request_id: str
+    records: list[dict[str, Any]]
+    handler: Callable[[dict[str, Any], Any], Any]
+    context: Any
+
+    def deliver(self) -> Any:
+        """Notify's answer to the batch, delivered (or redelivered) as Lambda does."""
+        return self.handler({"Records": self.records}, self.context)
+
+
 @pytest.fixture
-def notify_batch(notify_app: Any, lambda_context: Any, no_retry_delay: None) -> NotifyBatch:
-    """The notify handler, called with a batch of stream records and the test's Lambda context, its
-    SES retries without backoff sleeps."""
-
-    def handle(records: list[dict[str, Any]]) -> Any:
-        return notify_app.lambda_handler({"Records": records}, lambda_context)
-
-    return handle
-
-
-@pytest.fixture
-def notify_records(
+def notify_batch(
     aws: Any,
     load_directors: Any,
     intake_app: Any,
     match_app: Any,
+    notify_app: Any,
     lambda_context: Any,
-) -> tuple[str, list[dict[str, Any]]]:
-    """A request matched to three directors, and the records notify receives for it: the REQUEST
-    insert first (its receipt is the first send), then the three OFFER inserts."""
+    no_retry_delay: None,
+) -> NotifyBatch:
+    """The batch, for a notify handler whose SES retries run without backoff sleeps."""
     from tests.reliability.helpers import post_quote, stream_reader
 
     load_directors(3)
@@ -256,4 +259,4 @@ def notify_records(
     aws.use_function("NotifyFunction")
     records = to_notify()
     assert records[0]["dynamodb"]["NewImage"]["sk"] == {"S": "REQUEST"}
-    return request_id, records
+    return NotifyBatch(request_id, records, notify_app.lambda_handler, lambda_context)

@@ -9,13 +9,10 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email import policy
 from types import ModuleType
 from typing import Any
 
-from directormatch import tokens
-from directormatch.vocabulary import Action
 from local.lambdas import LambdaContext
 from tests.conftest import ACCOUNT_ID, REGION
 from tests.events import api_event, quote_body
@@ -80,6 +77,11 @@ def sent(aws: Aws) -> list[Sent]:
 def duplicates(messages: list[Sent]) -> int:
     """Sends beyond the first of each Message-ID (one per kind, recipient and request)."""
     return sum(count - 1 for count in Counter(m.message_id for m in messages).values())
+
+
+def lost_emails(aws: Aws, request_id: str, messages: list[Sent]) -> int:
+    """The emails the request's state calls for that none of `messages` is."""
+    return len(expected_message_ids(aws, request_id) - {m.message_id for m in messages})
 
 
 def expected_message_ids(aws: Aws, request_id: str) -> set[str]:
@@ -150,17 +152,6 @@ def send_for_real(event_name: str, request: Any) -> Any:
 def tables(aws: Aws) -> tuple[Records, Records]:
     """Both tables in full."""
     return table_items(aws.requests_table), table_items(aws.directors_table)
-
-
-def link_token(offer: dict[str, Any], action: Action = Action.ACCEPT) -> str:
-    """The token of an offer email's link (as links.offer_links signs it)."""
-    return tokens.issue(
-        tokens.keyring(),
-        action,
-        offer["request_id"],
-        offer["director_id"],
-        datetime.fromisoformat(offer["expires_at"]).astimezone(UTC),
-    )
 
 
 class _RawBody:

@@ -4,15 +4,13 @@ emails as delivered once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import ModuleType
-from typing import Any
 
 from directormatch.matching.sweep import SweepSettings, Swept, sweep
 from directormatch.offers import lifecycle as offers
 from local.lambdas import LambdaContext
-from tests.integration.conftest import Apps, Aws
+from tests.integration.conftest import Apps, Aws, LoadDirectors
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import (
     Records,
@@ -51,7 +49,7 @@ def deliver_three_times(
 
 def test_every_stream_batch_of_a_request_life_delivered_three_times_changes_nothing_twice(
     aws: Aws,
-    load_directors: Callable[..., list[dict[str, Any]]],
+    load_directors: LoadDirectors,
     apps: Apps,
     tally: Tally,
 ) -> None:

@@ -34,9 +34,9 @@ from local.inbound import ses_notification, sns_event
 from local.lambdas import LambdaContext
 from tests.events import api_event, load_event, quote_body
 from tests.integration.conftest import Apps, Aws, roster_director
-from tests.integration.test_respond import offer_event
+from tests.integration.test_respond import link_token, offer_event
 from tests.reliability.conftest import Tally
-from tests.reliability.helpers import SesFault, batches, link_token, sent, stream_reader, table_items
+from tests.reliability.helpers import SesFault, batches, sent, stream_reader, table_items
 
 CASE = "8"
 MARK = "sentinel-7f3a"  # in every personal value but the phone

@@ -29,8 +29,9 @@ from directormatch.vocabulary import Action
 from local.lambdas import LambdaContext
 from tests.faults import FaultyClient, client_error, use_client
 from tests.integration.conftest import Aws, roster_director
+from tests.integration.test_respond import link_token
 from tests.reliability.conftest import Tally
-from tests.reliability.helpers import link_token, post_quote, renew_requests_table, stream_reader
+from tests.reliability.helpers import post_quote, renew_requests_table, stream_reader
 
 CASE = "6"
 RUNS = 20

@@ -18,7 +18,7 @@ from typing import Any
 
 from tests.integration.conftest import Aws
 from tests.reliability.conftest import NotifyBatch, Tally
-from tests.reliability.helpers import Records, SesFault, claim, duplicates, expected_message_ids, sent
+from tests.reliability.helpers import SesFault, claim, duplicates, lost_emails, sent
 
 CASE = "5c"
 
@@ -30,14 +30,14 @@ def text_of(raw: bytes) -> tuple[str, str, str]:
 
 
 def test_ses_answer_lost_after_accepting_sends_one_more_copy_with_the_same_message_id(
-    aws: Aws, notify_records: tuple[str, Records], notify_batch: NotifyBatch, tally: Tally
+    aws: Aws, notify_batch: NotifyBatch, tally: Tally
 ) -> None:
     # Given SES accepts the receipt but the answer to that one send is lost
-    request_id, records = notify_records
+    request_id, records = notify_batch.request_id, notify_batch.records
     fault = SesFault("accepted-then-timeout", times=1).inject()
 
     # When notify receives the batch
-    response = notify_batch(records)
+    response = notify_batch.deliver()
 
     # Then the send was not retried inside the call: one attempt, the record reported, its claim
     # released (SES has one copy)
@@ -47,13 +47,13 @@ def test_ses_answer_lost_after_accepting_sends_one_more_copy_with_the_same_messa
     assert [m.kind for m in sent(aws)].count("receipt") == 1
 
     # When Lambda redelivers the batch
-    assert notify_batch(records) == {"batchItemFailures": []}
+    assert notify_batch.deliver() == {"batchItemFailures": []}
 
     # Then nothing was lost, and the clinic has the receipt twice: the same message, the same
     # Message-ID, so its mail client can fold the copies
     messages = sent(aws)
     receipts = [m for m in messages if m.kind == "receipt"]
-    lost = len(expected_message_ids(aws, request_id) - {m.message_id for m in messages})
+    lost = lost_emails(aws, request_id, messages)
     same = {m.message_id for m in receipts} == {f"<receipt.{request_id}@directormatch>"}
     tally.accepted_duplicates(ok=same and len(receipts) == 2, lost=lost, duplicated=duplicates(messages))
     assert lost == 0

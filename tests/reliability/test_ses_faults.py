@@ -15,11 +15,11 @@ from tests.integration.conftest import Aws
 from tests.reliability.conftest import NotifyBatch, Tally
 from tests.reliability.helpers import (
     SES_ATTEMPTS,
-    Records,
     SesFault,
     claim,
     duplicates,
     expected_message_ids,
+    lost_emails,
     sent,
 )
 
@@ -37,20 +37,15 @@ RECEIPT = "EMAIL#receipt#clinic"
     ],
 )
 def test_ses_failing_the_send_reports_the_record_releases_the_claim_and_redelivery_sends_once(
-    aws: Aws,
-    notify_records: tuple[str, Records],
-    notify_batch: NotifyBatch,
-    tally: Tally,
-    kind: str,
-    attempts: int,
+    aws: Aws, notify_batch: NotifyBatch, tally: Tally, kind: str, attempts: int
 ) -> None:
     # Given SES fails every attempt botocore makes at the receipt (throttled, cannot connect), or
     # the one attempt it makes when the request timed out before SES got it
-    request_id, records = notify_records
+    request_id, records = notify_batch.request_id, notify_batch.records
     fault = SesFault(kind, times=attempts).inject()
 
     # When notify receives the batch
-    response = notify_batch(records)
+    response = notify_batch.deliver()
 
     # Then the receipt was attempted that many times, its record alone is reported, and its claim
     # is released; the three offers went out
@@ -60,34 +55,32 @@ def test_ses_failing_the_send_reports_the_record_releases_the_claim_and_redelive
     assert sorted(m.kind for m in sent(aws)) == ["offer"] * 3
 
     # When Lambda delivers the batch again (SES answers now)
-    retried = notify_batch(records)
+    retried = notify_batch.deliver()
 
     # Then the receipt went out once, and nothing else twice
     messages = sent(aws)
-    expected = expected_message_ids(aws, request_id)
-    lost = len(expected - {m.message_id for m in messages})
+    lost = lost_emails(aws, request_id, messages)
     tally.tried(ok=retried == {"batchItemFailures": []}, lost=lost, duplicated=duplicates(messages))
     assert retried == {"batchItemFailures": []}
-    assert {m.message_id for m in messages} == expected
+    assert {m.message_id for m in messages} == expected_message_ids(aws, request_id)
     assert duplicates(messages) == 0
     assert claim(aws, request_id, RECEIPT)["email_status"] == "SENT"  # type: ignore[index]
 
 
 def test_ses_throttled_once_is_absorbed_by_the_retry_in_the_call_and_sends_once(
-    aws: Aws, notify_records: tuple[str, Records], notify_batch: NotifyBatch, tally: Tally
+    aws: Aws, notify_batch: NotifyBatch, tally: Tally
 ) -> None:
     # Given SES throttles one attempt only
-    request_id, records = notify_records
     fault = SesFault("throttled-429", times=1).inject()
 
     # When notify receives the batch
-    response = notify_batch(records)
+    response = notify_batch.deliver()
 
     # Then botocore's retry sent it: no record failed, each email went out once
     messages = sent(aws)
-    lost = len(expected_message_ids(aws, request_id) - {m.message_id for m in messages})
+    lost = lost_emails(aws, notify_batch.request_id, messages)
     tally.tried(ok=response == {"batchItemFailures": []}, lost=lost, duplicated=duplicates(messages))
     assert response == {"batchItemFailures": []}
     assert fault.attempts == 2 + 3  # the throttled attempt and its retry, then the three offers
-    assert {m.message_id for m in messages} == expected_message_ids(aws, request_id)
+    assert {m.message_id for m in messages} == expected_message_ids(aws, notify_batch.request_id)
     assert duplicates(messages) == 0

@@ -12,14 +12,10 @@ from directormatch.records import FeeSchedule
 from tests.fee_oracle import fee_by_hand
 
 dollars = st.integers(min_value=0, max_value=15_000)
+RATES = ("base", "per_np", "per_pa", "per_additional_state", "per_additional_location", "controlled_premium")
 schedules = st.builds(
     FeeSchedule,
-    base=dollars,
-    per_np=dollars,
-    per_pa=dollars,
-    per_additional_state=dollars,
-    per_additional_location=dollars,
-    controlled_premium=dollars,
+    **dict.fromkeys(RATES, dollars),
     chart_review_percent=st.one_of(st.none(), st.integers(1, 100)),
     chart_review_fee=st.one_of(st.none(), dollars),
 )
@@ -32,6 +28,17 @@ scopes = st.builds(
     controlled=st.booleans(),
 )
 GROWTH = ("states", "np", "pa", "locations")
+# Every component set (the offer tests price it too).
+FULL_SCHEDULE = FeeSchedule(
+    base=900,
+    per_np=250,
+    per_pa=200,
+    per_additional_state=600,
+    per_additional_location=300,
+    controlled_premium=350,
+    chart_review_percent=20,
+    chart_review_fee=250,
+)
 
 
 @given(schedules, scopes)
@@ -78,37 +85,25 @@ def test_team_fee_equals_the_sum_of_its_members_fees(members: list[tuple[FeeSche
 
 
 def test_monthly_fee_itemises_each_component_the_request_uses() -> None:
-    # Given a full schedule
-    schedule = FeeSchedule(
-        base=950,
-        per_np=250,
-        per_pa=300,
-        per_additional_state=600,
-        per_additional_location=300,
-        controlled_premium=400,
-        chart_review_percent=10,
-        chart_review_fee=200,
-    )
-
-    # When it prices 2 states, 3 NPs, no PA, 2 locations, controlled substances
-    fee = monthly_fee(schedule, Scope(states=2, np=3, pa=0, locations=2, controlled=True))
+    # Given a full schedule, when it prices 2 states, 3 NPs, no PA, 2 locations, controlled substances
+    fee = monthly_fee(FULL_SCHEDULE, Scope(states=2, np=3, pa=0, locations=2, controlled=True))
 
     # Then each used component is a line in words, unused ones (PAs) are left out
     assert fee.lines == (
-        ("Base fee (one state, one location)", 950),
+        ("Base fee (one state, one location)", 900),
         ("3 supervised NPs at $250", 750),
         ("1 additional state at $600", 600),
         ("1 additional location at $300", 300),
-        ("Controlled substances", 400),
-        ("Chart review (10% of charts)", 200),
+        ("Controlled substances", 350),
+        ("Chart review (20% of charts)", 250),
     )
-    assert fee.total == 3_200
+    assert fee.total == 3_150
     assert fee.stored()[1] == {"label": "3 supervised NPs at $250", "amount": 750}
 
 
 def test_monthly_fee_of_a_zero_base_still_shows_the_base_line() -> None:
     # Given a director who charges nothing for the base
-    fee = monthly_fee(FeeSchedule(base=0), Scope())
+    fee = monthly_fee(FeeSchedule(base=0), Scope(states=1, np=0, pa=0, locations=1, controlled=False))
 
     # Then the fee reads as one $0 line, not an empty list
     assert fee == Fee((("Base fee (one state, one location)", 0),))

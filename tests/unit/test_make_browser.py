@@ -1,5 +1,5 @@
 """`make browser` (a step of `make test`): Chromium for the browser tests is there, installed with
-apt-get as root, or named in one line with exit status 2 (issue 14: make test on a bare machine)."""
+apt-get as root, or named in one line with exit status 2 (so make test works on a bare machine)."""
 
 from __future__ import annotations
 

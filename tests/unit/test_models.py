@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from directormatch.intake.contract import QuoteRequest
 from directormatch.vocabulary import Modality
-from tests.events import quote_body
+from tests.events import quote_body, with_field
 
 # A fixed "now" for the date rules, so no case depends on the hour the suite runs.
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
@@ -26,16 +26,6 @@ def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, st
     with pytest.raises(ValidationError) as caught:
         validate(body)
     return [(tuple(e["loc"]), e["type"], e["msg"]) for e in caught.value.errors(include_input=False)]
-
-
-def with_field(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """Set a dotted path ("contact.phone") in a body."""
-    *parents, last = path.split(".")
-    target = body
-    for part in parents:
-        target = target[part]
-    target[last] = value
-    return body
 
 
 def body_starting(days: int) -> dict[str, Any]:
@@ -74,7 +64,7 @@ def test_quote_request_wrong_type_is_rejected_naming_the_field(
     path: str, value: Any, loc: tuple[str, ...]
 ) -> None:
     # Given a body with one field of the wrong type
-    body = with_field(body_starting(30), path, value)
+    body = with_field(path, value, body_starting(30))
 
     # When it is validated
     errors = errors_of(body)
@@ -123,7 +113,7 @@ def test_quote_request_lower_case_states_are_upper_cased(given: list[str], store
 )
 def test_quote_request_duplicated_entries_are_rejected(field: str, values: list[str], repeated: str) -> None:
     # Given a list naming one entry twice (case-insensitively for states)
-    body = with_field(body_starting(30), field, values)
+    body = with_field(field, values, body_starting(30))
 
     # When it is validated
     errors = errors_of(body)
@@ -159,7 +149,7 @@ def test_quote_request_consent_false_is_rejected() -> None:
 )
 def test_quote_request_unknown_field_is_rejected_by_name(path: str, loc: tuple[str, ...]) -> None:
     # Given a body with a field the contract does not have
-    body = with_field(body_starting(30), path, "anything")
+    body = with_field(path, "anything", body_starting(30))
 
     # When it is validated
     errors = errors_of(body)
@@ -174,7 +164,7 @@ def test_quote_request_unknown_field_is_rejected_by_name(path: str, loc: tuple[s
 )
 def test_quote_request_us_phone_is_normalised_to_e164(phone: str) -> None:
     # Given a US number written in a common way
-    body = with_field(body_starting(30), "contact.phone", phone)
+    body = with_field("contact.phone", phone, body_starting(30))
 
     # When it is validated
     quote = validate(body)
@@ -197,7 +187,7 @@ def test_quote_request_us_phone_is_normalised_to_e164(phone: str) -> None:
 )
 def test_quote_request_bad_phone_is_rejected(phone: str) -> None:
     # Given a number that is not a US phone number
-    body = with_field(body_starting(30), "contact.phone", phone)
+    body = with_field("contact.phone", phone, body_starting(30))
 
     # When it is validated
     errors = errors_of(body)
@@ -259,7 +249,7 @@ def test_quote_request_notes_longer_than_2000_are_rejected(length: int, valid: b
 @pytest.mark.parametrize("breaker", ["\r\n", "\n", "\r", "\x00", "\t"])
 def test_quote_request_control_characters_in_names_are_rejected(path: str, breaker: str) -> None:
     # Given a name carrying a line break or control character (header injection attempt)
-    body = with_field(body_starting(30), path, f"Bluebonnet{breaker}Bcc: victim@example.com")
+    body = with_field(path, f"Bluebonnet{breaker}Bcc: victim@example.com", body_starting(30))
 
     # When it is validated
     errors = errors_of(body)
@@ -317,7 +307,7 @@ def test_quote_request_whole_numbers_written_with_a_zero_fraction_are_read_as_in
     path: str, sent: float, kept: int
 ) -> None:
     # Given a count written as JSON Schema's integer allows: a number whose fraction is zero
-    body = with_field(body_starting(30), path, sent)
+    body = with_field(path, sent, body_starting(30))
 
     # When it is validated
     quote = validate(body)
@@ -346,7 +336,7 @@ def test_quote_request_counts_too_large_to_read_or_fractional_are_refused_naming
     path: str, sent: float, error: str, limit: int | None
 ) -> None:
     # Given a count beyond any float, or larger than 500, or with a fraction
-    body = with_field(body_starting(30), path, sent)
+    body = with_field(path, sent, body_starting(30))
 
     # When it is validated
     [(loc, type_, message)] = errors_of(body)

@@ -13,27 +13,20 @@ from directormatch.mail.messages import offer_email
 from directormatch.matching.fees import Scope, monthly_fee
 from directormatch.offers.lifecycle import Answer, Outcome
 from directormatch.offers.pages import confirm_page, result_page
-from directormatch.records import FeeSchedule, Offer
+from directormatch.records import Offer
 from directormatch.timezones import CENTRAL
 from tests.unit.test_emails import SCRIPT, director, offer_item
+from tests.unit.test_fees import FULL_SCHEDULE
 from tests.unit.test_pages import team_offer
 
-SCHEDULE = FeeSchedule(
-    base=900,
-    per_np=250,
-    per_pa=200,
-    per_additional_state=600,
-    per_additional_location=300,
-    controlled_premium=350,
-    chart_review_percent=20,
-    chart_review_fee=250,
-)
 SCOPE = Scope(states=2, np=3, pa=1, locations=2, controlled=True)
+# A team member's share: their one state, the clinic's two NPs.
+MEMBER_SCOPE = Scope(states=1, np=2, pa=0, locations=1, controlled=False)
 
 
 def priced(offer: dict[str, Any], scope: Scope = SCOPE) -> dict[str, Any]:
-    """`offer` with the fee the matcher stores for SCHEDULE over `scope`."""
-    fee = monthly_fee(SCHEDULE, scope)
+    """`offer` with the fee the matcher stores for FULL_SCHEDULE over `scope`."""
+    fee = monthly_fee(FULL_SCHEDULE, scope)
     return {**offer, "fee_monthly": fee.total, "fee_lines": fee.stored()}
 
 
@@ -115,7 +108,7 @@ def test_offer_of_a_director_without_a_schedule_says_the_fee_is_agreed_with_the_
 
 def test_team_member_sees_the_fee_for_the_states_they_cover() -> None:
     # Given the NM member of a TX/OK/NM team, priced for NM alone
-    offer = priced(team_offer(), Scope(states=1, np=2))
+    offer = priced(team_offer(), MEMBER_SCOPE)
 
     # When the email and the accept page are rendered
     rendered = offer_email(offer, director(), "https://api.example")
@@ -146,7 +139,7 @@ def test_confirm_page_shows_the_same_fee_table_as_the_email(action: str) -> None
 def test_accepted_page_says_the_fee_accepted() -> None:
     # Given a priced offer accepted by a lone director, and one accepted by a team member
     lone = Answer(Outcome.ACCEPTED, Offer.from_item(priced(offer_item())))
-    member = Answer(Outcome.ACCEPTED, Offer.from_item(priced(team_offer(), Scope(np=2))))
+    member = Answer(Outcome.ACCEPTED, Offer.from_item(priced(team_offer(), MEMBER_SCOPE)))
 
     # When their result pages are rendered
     lone_page, member_page = result_page(lone).html, result_page(member).html

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -32,18 +31,11 @@ def raw_doc() -> dict[str, Any]:
     return doc
 
 
-def make_rule(**overrides: Any) -> StateRule:
-    base = StateRule(
-        state="XX",
-        np_collaboration_required=True,
-        np_limit=None,
-        pa_limit=None,
-        combined_limit=None,
-        strict_cpom=False,
-        known=True,
-        notes="",
-    )
-    return replace(base, **overrides)
+def make_rule(state: str = "XX", **overrides: Any) -> StateRule:
+    """A known rule for `state` (NPs need a physician; no limit, no strict CPOM) with `overrides`."""
+    no_limits = dict.fromkeys(("np_limit", "pa_limit", "combined_limit"))
+    usual = {"np_collaboration_required": True, "strict_cpom": False, "known": True, "notes": ""}
+    return StateRule(state=state, **(usual | no_limits | overrides))
 
 
 def test_data_file_all_jurisdictions_present() -> None:
@@ -154,88 +146,56 @@ def test_all_rules_copy_mutation_not_shared() -> None:
     assert len(all_rules()) == 51
 
 
-SUPERVISION_CASES = [
-    pytest.param(
-        make_rule(state="TX", np_limit=7, pa_limit=7, combined_limit=7),
-        (2, 0, 1, 0),
-        True,
-        "supervises 3 of 7 NPs allowed in TX",
-        id="under_limit",
-    ),
-    pytest.param(
-        make_rule(state="OH", np_limit=5),
-        (4, 0, 1, 0),
-        True,
-        "supervises 5 of 5 NPs allowed in OH",
-        id="at_limit",
-    ),
-    pytest.param(
-        make_rule(state="TX", np_limit=7, pa_limit=7, combined_limit=7),
-        (7, 0, 2, 0),
-        False,
-        "would supervise 9 NPs; TX allows 7",
-        id="over_limit",
-    ),
-    pytest.param(
-        make_rule(state="FL", pa_limit=10),
+TX_7 = make_rule("TX", np_limit=7, pa_limit=7, combined_limit=7)
+# id: (rule, (current NPs, current PAs, NPs added, PAs added), expected ok, expected reason)
+SUPERVISION_CASES = {
+    "under_limit": (TX_7, (2, 0, 1, 0), True, "supervises 3 of 7 NPs allowed in TX"),
+    "at_limit": (make_rule("OH", np_limit=5), (4, 0, 1, 0), True, "supervises 5 of 5 NPs allowed in OH"),
+    "over_limit": (TX_7, (7, 0, 2, 0), False, "would supervise 9 NPs; TX allows 7"),
+    "over_pa_limit": (
+        make_rule("FL", pa_limit=10),
         (0, 9, 0, 2),
         False,
         "would supervise 11 PAs; FL allows 10",
-        id="over_pa_limit",
     ),
-    pytest.param(
-        make_rule(state="TX", np_limit=7, pa_limit=7, combined_limit=7),
+    "combined_over_while_each_under": (
+        TX_7,
         (4, 3, 1, 0),
         False,
         "would supervise 8 NPs and PAs combined; TX allows 7",
-        id="combined_over_while_each_under",
     ),
-    pytest.param(
-        make_rule(state="MO", np_limit=6, pa_limit=6, combined_limit=6),
+    "combined_at_limit": (
+        make_rule("MO", np_limit=6, pa_limit=6, combined_limit=6),
         (3, 2, 0, 1),
         True,
         "supervises 6 of 6 NPs and PAs combined allowed in MO",
-        id="combined_at_limit",
     ),
-    pytest.param(
-        make_rule(state="CO", np_collaboration_required=False),
+    "full_practice_np": (
+        make_rule("CO", np_collaboration_required=False),
         (30, 0, 5, 0),
         True,
         "NPs need no physician in CO (full practice), so no NP limit applies",
-        id="full_practice_np",
     ),
-    pytest.param(
-        make_rule(state="IA", np_collaboration_required=False, pa_limit=5, combined_limit=5),
+    "full_practice_np_not_in_combined": (
+        make_rule("IA", np_collaboration_required=False, pa_limit=5, combined_limit=5),
         (10, 4, 5, 1),
         True,
         "supervises 5 of 5 NPs and PAs combined allowed in IA",
-        id="full_practice_np_not_in_combined",
     ),
-    pytest.param(
-        make_rule(state="TX", pa_limit=None),
-        (0, 40, 0, 5),
-        True,
-        "TX sets no PA limit",
-        id="null_limit",
-    ),
-    pytest.param(
-        make_rule(state="MI"),
-        (0, 0, 0, 0),
-        True,
-        "no NPs or PAs to supervise in MI",
-        id="nothing_to_count",
-    ),
-    pytest.param(
-        make_rule(state="ZZ", known=False, np_limit=None),
+    "null_limit": (make_rule("TX", pa_limit=None), (0, 40, 0, 5), True, "TX sets no PA limit"),
+    "nothing_to_count": (make_rule("MI"), (0, 0, 0, 0), True, "no NPs or PAs to supervise in MI"),
+    "unknown_state": (
+        make_rule("ZZ", known=False, np_limit=None),
         (3, 3, 1, 1),
         True,
         "no rule on file for ZZ: ops must check before introducing",
-        id="unknown_state",
     ),
-]
+}
 
 
-@pytest.mark.parametrize(("rule", "counts", "expected_ok", "expected_reason"), SUPERVISION_CASES)
+@pytest.mark.parametrize(
+    ("rule", "counts", "expected_ok", "expected_reason"), SUPERVISION_CASES.values(), ids=SUPERVISION_CASES
+)
 def test_supervision_room_table_returns_expected_verdict(
     rule: StateRule, counts: tuple[int, int, int, int], expected_ok: bool, expected_reason: str
 ) -> None:

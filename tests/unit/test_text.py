@@ -12,7 +12,7 @@ from directormatch import text
 
 PROPERTY_SETTINGS = settings(max_examples=500, deadline=None)
 
-# The issue's lists, written out here rather than read from the module under test.
+# What the rule refuses, written out here rather than read from the module under test.
 C0_C1 = [*range(0x00, 0x20), *range(0x7F, 0xA0)]
 SEPARATORS = [0x2028, 0x2029]
 BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
@@ -29,7 +29,7 @@ HOSTILE = [chr(c) for c in (*C0_C1, *SEPARATORS, *BIDI, *ZERO_WIDTH, 0xD800, 0xD
 
 
 def oracle_problems(value: str, multiline: bool = False) -> list[str]:
-    """What the issue forbids, found without the module's own categories: the characters listed
+    """What the rule forbids, found without the module's own categories: the characters listed
     above, any surrogate, and a ZWJ whose neighbours are letters, digits, spaces or nothing."""
     problems = []
     for position, char in enumerate(value):
@@ -71,7 +71,7 @@ def test_checked_gives_nfc_text_with_nothing_forbidden_or_refuses_with_a_known_r
         return
     accepted = text.checked(value, multiline)
 
-    # Then what it accepts comes back in NFC, holding nothing the issue forbids
+    # Then what it accepts comes back in NFC, holding nothing the rule forbids
     assert unicodedata.is_normalized("NFC", accepted)
     assert oracle_problems(accepted, multiline) == []
     # And checking again changes nothing
@@ -81,7 +81,7 @@ def test_checked_gives_nfc_text_with_nothing_forbidden_or_refuses_with_a_known_r
 @PROPERTY_SETTINGS
 @given(value=texts, multiline=st.booleans())
 def test_checked_refuses_every_text_holding_a_forbidden_character(value: str, multiline: bool) -> None:
-    # Given a text holding something the issue forbids (other than a CR, which multi-line text reads
+    # Given a text holding something the rule forbids (other than a CR, which multi-line text reads
     # as a line break)
     found = oracle_problems(value.replace("\r", "\n") if multiline else value, multiline)
 

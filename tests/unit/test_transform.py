@@ -1,5 +1,6 @@
 """checks/transform.py: template.yaml as CloudFormation receives it (packaged, SAM-transformed), and
-cfn-lint on that result, which sees what the SAM source hides (the log-group cycle of issue 13)."""
+cfn-lint on that result, which sees what the SAM source hides (a log group named after the function
+that logs to it makes a cycle)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_transform_lints_clean(cloudformation: dict[str, Any]) -> None:
 
 
 def test_transform_lint_catches_a_log_group_named_after_its_function() -> None:
-    # Given the log group named from the function that logs to it (the cycle issue 13 found)
+    # Given the log group named from the function that logs to it (a cycle the SAM source hides)
     document = copy.deepcopy(template.load())
     document["Resources"]["IntakeFunctionLogs"]["Properties"]["LogGroupName"] = {
         "Fn::Sub": "/aws/lambda/${IntakeFunction}"

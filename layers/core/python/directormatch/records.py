@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Self
+from functools import cache
+from typing import Any, Self, get_args, get_type_hints
 
 from directormatch import keys
 from directormatch.vocabulary import AlertKind, EmailStatus, OfferStatus, RequestStatus
@@ -23,16 +24,14 @@ from directormatch.vocabulary import AlertKind, EmailStatus, OfferStatus, Reques
 class Record(Mapping[str, Any]):
     """What every record shares: reading from and writing to a plain item, field by field."""
 
-    # Fields holding a record of their own, by name: read from (and written as) a nested map.
-    nested: ClassVar[Mapping[str, type[Record]]] = {}
-
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Self:
         """The record of a plain item (as `aws.attributes.from_attributes` gives it)."""
         values: dict[str, Any] = {}
+        nested = _nested_records(cls)
         for f in fields(cls):
             if f.name in item:
-                kind, value = cls.nested.get(f.name), item[f.name]
+                kind, value = nested.get(f.name), item[f.name]
                 values[f.name] = kind.from_item(value) if kind and value is not None else value
         return cls(**values)
 
@@ -64,6 +63,17 @@ class Record(Mapping[str, Any]):
     @classmethod
     def _names(cls) -> frozenset[str]:
         return frozenset(f.name for f in fields(cls))
+
+
+@cache
+def _nested_records(cls: type[Record]) -> Mapping[str, type[Record]]:
+    """The fields typed as a record (`summary: Needs`, `quote: Quote | None`): stored as nested maps."""
+    nested: dict[str, type[Record]] = {}
+    for name, hint in get_type_hints(cls).items():
+        for kind in (hint, *get_args(hint)):
+            if isinstance(kind, type) and issubclass(kind, Record):
+                nested[name] = kind
+    return nested
 
 
 def _present(value: Any) -> bool:
@@ -106,8 +116,6 @@ class Needs(Record):
     """The clinic's needs, which an offer shows a director (never the clinic's identity or contact;
     the notes are the clinic's own words to the director)."""
 
-    nested: ClassVar[Mapping[str, type[Record]]] = {"supervisees": Supervisees}
-
     states: list[str]
     modalities: list[str]
     supervisees: Supervisees
@@ -125,12 +133,6 @@ class Needs(Record):
 @dataclass(frozen=True)
 class Request(Item, Needs):
     """The REQUEST item: the clinic's quote request and where it stands."""
-
-    nested: ClassVar[Mapping[str, type[Record]]] = {
-        "clinic": Clinic,
-        "contact": Contact,
-        "supervisees": Supervisees,
-    }
 
     request_id: str
     request_status: RequestStatus
@@ -162,8 +164,6 @@ class Request(Item, Needs):
 @dataclass(frozen=True)
 class Offer(Item):
     """An OFFER#<director> item: one director's offer of one request, and its answer."""
-
-    nested: ClassVar[Mapping[str, type[Record]]] = {"summary": Needs}
 
     request_id: str
     director_id: str
@@ -208,19 +208,19 @@ class Quote(Record):
     lowest_available: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Match(Item):
-    """The MATCH item: how the first shortlist came about (counts and ids, for ops and the bench)."""
+    """The MATCH item: how the first shortlist came about (counts and ids, for ops and the bench).
 
-    nested: ClassVar[Mapping[str, type[Record]]] = {"quote": Quote}
+    After when and how many items it read, the fields follow the `Shortlist` they record."""
 
     created_at: str
-    candidates: int
-    eligible: int
     items_read: int
-    team: bool
     shortlist: list[dict[str, Any]]
+    candidates: int
     excluded: dict[str, int] = field(default_factory=dict)
+    team: bool
+    eligible: int
     strict_cpom_states: list[str] = field(default_factory=list)
     states_without_rule: list[str] = field(default_factory=list)
     uncovered_states: list[str] = field(default_factory=list)
@@ -290,8 +290,6 @@ class FeeSchedule(Record):
 @dataclass(frozen=True, kw_only=True)
 class DirectorFilters(Record):
     """What the matcher filters and scores on: on the PROFILE and copied onto every LICENSE item."""
-
-    nested: ClassVar[Mapping[str, type[Record]]] = {"fees": FeeSchedule}
 
     modalities: list[str] = field(default_factory=list)
     modality_years: dict[str, int] = field(default_factory=dict)

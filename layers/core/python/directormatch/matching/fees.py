@@ -31,13 +31,14 @@ class Fee:
 
 @dataclass(frozen=True)
 class Scope:
-    """What a fee is for: the counts a schedule multiplies."""
+    """What a fee is for: the counts a schedule multiplies, every one given (a count left to a
+    default would price a request for fewer supervisees or places than it has)."""
 
-    states: int = 1
-    np: int = 0
-    pa: int = 0
-    locations: int = 1
-    controlled: bool = False
+    states: int
+    np: int
+    pa: int
+    locations: int
+    controlled: bool
 
 
 def monthly_total(schedule: FeeSchedule, scope: Scope) -> int:
