@@ -419,7 +419,7 @@ def test_email_failing_every_retry_alerts_ops_once_and_the_status_page_says_we_a
         to_ops.message_id
         == f"<ops_stream_failed.{request_id}.notify.{alert['sequence_number']}@directormatch>"
     )
-    assert to_ops.to == aws.environment["OPS_EMAIL"]
+    assert to_ops.to == (aws.environment["OPS_EMAIL"],)
     body = email.message_from_bytes(to_ops.raw, policy=policy.default).get_body(("plain",))
     assert body is not None
     text = body.get_content()
