@@ -128,18 +128,18 @@ def test_try_it_by_link_form_outbox_offer_accept_then_introductions_in_outbox(
     expect(page.get_by_role("heading", level=1)).to_have_text("You accepted")
     shoot(page, "link", viewport, "3-accepted")
 
-    # And the outbox holds the introductions and tells the other two the position is filled
+    # And the outbox holds the introduction and tells the other two the position is filled
     group = outbox_group(
         page,
         stack,
         request_id,
-        {"receipt": 1, "offer": 3, "intro_clinic": 1, "intro_director": 1, "filled": 2},
+        {"receipt": 1, "offer": 3, "introduction": 1, "filled": 2},
     )
     expect(group).to_contain_text("MATCHED")
     expect(group.locator('li[data-kind="offer"]', has_text="ACCEPTED")).to_have_count(1)
     assert_fits(page, viewport)
     shoot(page, "link", viewport, "4-introduced")
-    group.locator('li[data-kind="intro_clinic"] a').click()
+    group.locator('li[data-kind="introduction"] a').first.click()
     expect(page.locator(".headers")).to_contain_text(f"maria.link.{viewport}@bluebonnet-aesthetics.example")
     assert_fits(page, viewport)
     page.context.close()

@@ -112,7 +112,9 @@ def test_notify_request_matched_introduces_clinic_and_director_in_one_email(
     assert matched is not None
     director = profile(aws, offer["director_id"])
     [tx_license] = [
-        i for i in aws.items(aws.directors_table) if (i["pk"], i["sk"]) == (offer["director_id"], "LICENSE#TX")
+        i
+        for i in aws.items(aws.directors_table)
+        if (i["pk"], i["sk"]) == (offer["director_id"], "LICENSE#TX")
     ]
 
     # When notify receives that MODIFY record, and then again
@@ -149,7 +151,9 @@ def test_notify_introduction_leaves_out_a_suppressed_address_and_keeps_the_other
 ) -> None:
     # Given the clinic's address bounced earlier (it is on the suppression list) and a director accepted
     request, [offer, *_] = offered
-    EmailLedger(aws.requests_table).suppress(address_key(request["contact"]["email"]), "BOUNCE", "2027-01-01T00:00:00+00:00")
+    EmailLedger(aws.requests_table).suppress(
+        address_key(request["contact"]["email"]), "BOUNCE", "2027-01-01T00:00:00+00:00"
+    )
     accept(aws, request, offer)
     matched = aws.request_store().get_request(request["request_id"])
     assert matched is not None
@@ -170,7 +174,9 @@ def test_notify_introduction_with_every_address_suppressed_sends_nothing_and_say
     # Given both the clinic's address and the accepting director's are suppressed
     request, [offer, *_] = offered
     for address in (request["contact"]["email"], profile(aws, offer["director_id"])["email"]):
-        EmailLedger(aws.requests_table).suppress(address_key(address), "COMPLAINT", "2027-01-01T00:00:00+00:00")
+        EmailLedger(aws.requests_table).suppress(
+            address_key(address), "COMPLAINT", "2027-01-01T00:00:00+00:00"
+        )
     accept(aws, request, offer)
     matched = aws.request_store().get_request(request["request_id"])
     assert matched is not None

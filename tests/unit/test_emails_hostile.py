@@ -103,7 +103,9 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
     "introduction": lambda bad: Introduction(
         [
             IntroducedDirector(
-                spoiled(director(director_id="D1", first_name="Avery", modality_years={"aesthetics": 3}), bad),
+                spoiled(
+                    director(director_id="D1", first_name="Avery", modality_years={"aesthetics": 3}), bad
+                ),
                 [bad, "TX"],
                 1600,
                 {"TX": bad},

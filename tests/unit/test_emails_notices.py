@@ -45,11 +45,17 @@ def marked_director() -> dict[str, Any]:
 
 NOTICES: dict[str, Callable[[], Email]] = {
     "introduction": lambda: messages.introduction_email(
-        {**marked_request(), "notes": f"{SCRIPT}\nEHR is Aesthetic Record", "matched_at": "2027-01-05T14:30:00+00:00"},
+        {
+            **marked_request(),
+            "notes": f"{SCRIPT}\nEHR is Aesthetic Record",
+            "matched_at": "2027-01-05T14:30:00+00:00",
+        },
         Introduction(
             [
                 IntroducedDirector(marked_director(), ["TX"], 1600, {"TX": f"{SCRIPT}1"}),
-                IntroducedDirector(director(director_id="D2", first_name="Bo", last_name="Li"), ["OK"], None, {}),
+                IntroducedDirector(
+                    director(director_id="D2", first_name="Bo", last_name="Li"), ["OK"], None, {}
+                ),
             ]
         ),
     ),
@@ -148,7 +154,11 @@ def test_ops_alert_says_what_the_alert_holds_and_marks_what_it_lacks(
     rendered = messages.ops_alert_email(alert, OPS, alert["request_id"])
 
     # Then it goes to ops under the alert's kind, and both parts say what is known
-    assert (rendered.to, rendered.subject, rendered.kind) == ((OPS,), subject, f"ops_{alert['alert'].lower()}")
+    assert (rendered.to, rendered.subject, rendered.kind) == (
+        (OPS,),
+        subject,
+        f"ops_{alert['alert'].lower()}",
+    )
     assert said in rendered.text
     assert said in words(rendered.html)
 
@@ -272,5 +282,3 @@ def test_us_phone_formats_a_stored_us_number_and_leaves_anything_else(stored: st
     # Given a phone as stored (E.164), or something intake never stores
     # Then a US number reads as people write it; anything else is shown as it is
     assert us_phone(stored) == shown
-
-

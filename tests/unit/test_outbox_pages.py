@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -157,7 +157,10 @@ def test_each_recipients_mailbox_lists_the_introduction_and_only_their_mail() ->
     state = RequestState("MATCHED", "Bluebonnet", ("TX", "OK"))
 
     # When each one's mailbox is rendered (an address as typed, in any case)
-    pages = {address: list_page(entries, lambda _: state, timedelta(), mailbox=address.upper()) for address in (clinic, first, second)}
+    pages = {
+        address: list_page(entries, lambda _: state, timedelta(), mailbox=address.upper())
+        for address in (clinic, first, second)
+    }
 
     # Then every mailbox lists the introduction, and only the director it went to lists the offer
     for address, page in pages.items():
@@ -320,7 +323,14 @@ def test_outbox_keeps_each_address_an_email_went_to(tmp_path: Path) -> None:
 
         # When one email is sent to three addresses
         Mailer(SENDER, client=boto3.client("sesv2", region_name="us-east-1")).send(
-            Email("introduction", addresses, "Introduction", "text", "<p>html</p>", f"<introduction.{REQUEST}@directormatch>")
+            Email(
+                "introduction",
+                addresses,
+                "Introduction",
+                "text",
+                "<p>html</p>",
+                f"<introduction.{REQUEST}@directormatch>",
+            )
         )
         [sent] = outbox.entries()
 

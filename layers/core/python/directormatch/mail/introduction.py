@@ -72,7 +72,9 @@ def director_rows(director: IntroducedDirector, modalities: Sequence[str], team:
     """Who the director is for the clinic, as (label, value) lines: a team member's states first."""
     profile = director.profile
     experience = (f"{modality_label(m)} {_years(years)}" for m, years in director.years_in(modalities))
-    licenses = (f"{state} {director.license_numbers.get(state, '(number to confirm)')}" for state in director.states)
+    licenses = (
+        f"{state} {director.license_numbers.get(state, '(number to confirm)')}" for state in director.states
+    )
     return _filled(
         ("Covers", ", ".join(director.states) if team else ""),
         ("Specialty", ", ".join(specialty_label(s) for s in profile.get("specialties") or ())),

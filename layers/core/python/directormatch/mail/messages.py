@@ -167,7 +167,9 @@ def ops_expiry_email(ops_email: str, director_id: str, registration: str, expire
     return _expiry("ops_expiry_warning", ops_email, director_id, registration, expires_on)
 
 
-def _expiry(kind: str, to: str, director_id: str, registration: str, expires_on: str, **context: Any) -> Email:
+def _expiry(
+    kind: str, to: str, director_id: str, registration: str, expires_on: str, **context: Any
+) -> Email:
     """A warning that one of a director's registrations lapses soon: one per registration and date."""
     return render(
         kind,

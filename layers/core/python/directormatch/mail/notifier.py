@@ -14,6 +14,7 @@ from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.email_ledger import EmailLedger
 from directormatch.aws.requests_table import RequestStore
 from directormatch.links import status_link
+from directormatch.mail.introduction import IntroducedDirector, Introduction
 
 # The builders still annotate their items as dicts; they get records, which read the same way
 # (directormatch.records.Record is a Mapping), hence the arg-type ignores at their calls.
@@ -28,7 +29,6 @@ from directormatch.mail.messages import (
     quote_email,
     receipt_email,
 )
-from directormatch.mail.introduction import IntroducedDirector, Introduction
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import Email, Mailer
 from directormatch.mail.suppression import address_key
@@ -128,7 +128,7 @@ class Notifier:
 
     def _introduction_email(self, request: Request, accepted: list[Offer]) -> Email:
         introduction = Introduction([self._introduced(request, offer) for offer in accepted])
-        return introduction_email(request, introduction)  # type: ignore[arg-type]
+        return introduction_email(request, introduction)
 
     def _introduced(self, request: Request, offer: Offer) -> IntroducedDirector:
         states = offer.covers_states or request.states
@@ -181,7 +181,6 @@ class Notifier:
             "email sent", extra={"request_id": request_id, "kind": kind, "recipient_id": recipient_id}
         )
         return True
-
 
     def _deliverable(self, request_id: str, kind: str, email: Email) -> Email | None:
         """The email without its suppressed addresses (a bounce or complaint of one recipient never
