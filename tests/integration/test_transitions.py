@@ -146,37 +146,27 @@ def test_notify_request_matched_introduces_clinic_and_director_in_one_email(
     assert "Total for the clinic" not in text
 
 
-def test_notify_introduction_leaves_out_a_suppressed_address_and_keeps_the_others(
-    aws: Aws, offered: Offered, deliver_twice: DeliverTwice
+@pytest.mark.parametrize(
+    ("suppressed", "status"),
+    [
+        pytest.param({"clinic"}, "SENT", id="clinic-suppressed-director-still-gets-it"),
+        pytest.param({"clinic", "director"}, "SUPPRESSED", id="everyone-suppressed"),
+    ],
+)
+def test_notify_introduction_leaves_out_suppressed_addresses_and_keeps_the_others(
+    aws: Aws, offered: Offered, deliver_twice: DeliverTwice, suppressed: set[str], status: str
 ) -> None:
-    # Given the clinic's address bounced earlier (it is on the suppression list) and a director accepted
+    # Given some addresses of the introduction bounced or complained earlier (on the suppression list)
     request, [offer, *_] = offered
-    EmailLedger(aws.requests_table).suppress(
-        address_key(request["contact"]["email"]), "BOUNCE", "2027-01-01T00:00:00+00:00"
-    )
-    accept(aws, request, offer)
-    matched = aws.request_store().get_request(request["request_id"])
-    assert matched is not None
-
-    # When notify receives the MATCHED record, and then again
-    [message] = deliver_twice(stream_record(matched, "MODIFY", old_item=request))
-
-    # Then the introduction reached the director alone, and its marker says it was sent
-    assert [a.addr_spec for a in message["To"].addresses] == [profile(aws, offer["director_id"])["email"]]
-    assert set(aws.sent_emails()[-1].destinations) == {profile(aws, offer["director_id"])["email"]}
-    [marker] = aws.items_with_sk("EMAIL#introduction#all")
-    assert marker["email_status"] == "SENT"
-
-
-def test_notify_introduction_with_every_address_suppressed_sends_nothing_and_says_why(
-    aws: Aws, offered: Offered, deliver_twice: DeliverTwice
-) -> None:
-    # Given both the clinic's address and the accepting director's are suppressed
-    request, [offer, *_] = offered
-    for address in (request["contact"]["email"], profile(aws, offer["director_id"])["email"]):
+    addresses = {
+        "clinic": request["contact"]["email"],
+        "director": profile(aws, offer["director_id"])["email"],
+    }
+    for who in suppressed:
         EmailLedger(aws.requests_table).suppress(
-            address_key(address), "COMPLAINT", "2027-01-01T00:00:00+00:00"
+            address_key(addresses[who]), "BOUNCE", "2027-01-01T00:00:00+00:00"
         )
+    # And a director accepted
     accept(aws, request, offer)
     matched = aws.request_store().get_request(request["request_id"])
     assert matched is not None
@@ -184,10 +174,13 @@ def test_notify_introduction_with_every_address_suppressed_sends_nothing_and_say
     # When notify receives the MATCHED record, and then again
     sent = deliver_twice(stream_record(matched, "MODIFY", old_item=request))
 
-    # Then nothing was sent, and the marker says why (a redelivery does not try again)
-    assert sent == []
+    # Then the introduction went to every address not suppressed (to none, when none is left), and its
+    # marker says which, so a redelivery does not try again
+    kept = [addresses[who] for who in ("clinic", "director") if who not in suppressed]
+    assert [[a.addr_spec for a in m["To"].addresses] for m in sent] == ([kept] if kept else [])
+    assert [set(m.destinations) for m in aws.sent_emails()] == ([set(kept)] if kept else [])
     [marker] = aws.items_with_sk("EMAIL#introduction#all")
-    assert marker["email_status"] == "SUPPRESSED"
+    assert marker["email_status"] == status
 
 
 def test_notify_request_matched_introduces_both_even_when_stored_names_break_lines(
