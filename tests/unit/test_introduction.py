@@ -20,18 +20,22 @@ def team_request(**overrides: Any) -> dict[str, Any]:
     return request_item(states=["TX", "OK", "NM"], matched_at=MATCHED_AT, **overrides)
 
 
+ANN = director(
+    director_id="D1",
+    first_name="Ann",
+    last_name="Bennett",
+    email="ann@roster.example",
+    phone="+15125550123",
+    specialties=["family_medicine", "emergency_medicine"],
+    modality_years={"aesthetics": 6, "weight_loss": 1, "ketamine": 9},
+)
+BO = director(director_id="D2", first_name="Bo", last_name="Li", email="bo@roster.example")
+
+
 def ann(**overrides: Any) -> IntroducedDirector:
-    profile = director(
-        director_id="D1",
-        first_name="Ann",
-        last_name="Bennett",
-        email="ann@roster.example",
-        phone="+15125550123",
-        specialties=["family_medicine", "emergency_medicine"],
-        modality_years={"aesthetics": 6, "weight_loss": 1, "ketamine": 9},
-    )
-    fields: dict[str, Any] = {
-        "profile": profile,
+    """Ann covers TX and OK for $2,100 a month, both license numbers on file."""
+    fields = {
+        "profile": ANN,
         "states": ["TX", "OK"],
         "fee_monthly": 2100,
         "license_numbers": {"TX": "Q1234", "OK": "OK-77"},
@@ -40,14 +44,8 @@ def ann(**overrides: Any) -> IntroducedDirector:
 
 
 def bo(**overrides: Any) -> IntroducedDirector:
-    profile = director(
-        director_id="D2",
-        first_name="Bo",
-        last_name="Li",
-        email="bo@roster.example",
-        specialties=["internal_medicine"],
-    )
-    fields: dict[str, Any] = {"profile": profile, "states": ["NM"], "fee_monthly": 900, "license_numbers": {}}
+    """Bo covers NM for $900 a month; no license number on file, no phone."""
+    fields = {"profile": BO, "states": ["NM"], "fee_monthly": 900, "license_numbers": {}}
     return IntroducedDirector(**(fields | overrides))
 
 
@@ -72,7 +70,7 @@ def test_introduction_is_addressed_to_the_clinic_and_every_director_in_to() -> N
 def test_a_director_whose_address_is_the_clinics_is_addressed_once() -> None:
     # Given a director who writes from the clinic's contact address
     request = team_request()
-    same = ann(profile={**ann().profile, "email": request["contact"]["email"]})
+    same = ann(profile={**ANN, "email": request["contact"]["email"]})
 
     # When the introduction is rendered
     rendered = introduction_email(request, Introduction([same, bo()]))
