@@ -131,13 +131,13 @@ def accept(stack: RunningStack, outbox: Outbox, request_ids: list[str]) -> list[
 
 
 def wait_quiet(outbox: Outbox, accepted: list[str], timeout: float = 120.0, quiet: float = 3.0) -> None:
-    """Until every accepted request has its introductions and the outbox stops growing."""
+    """Until every accepted request has its introduction and the outbox stops growing."""
     deadline = time.time() + timeout
     last, since = -1, time.time()
     while time.time() < deadline:
         if len(outbox.entries) != last:
             last, since = len(outbox.entries), time.time()
-        elif all(("intro_clinic", r) in outbox.first_seen for r in accepted) and time.time() - since >= quiet:
+        elif all(("introduction", r) in outbox.first_seen for r in accepted) and time.time() - since >= quiet:
             return
         time.sleep(0.2)
 

@@ -31,6 +31,8 @@ class OutboxEntry:
     request_id: str = ""
     # When the outbox picked it up from SES (the stream pump collects on every tick).
     sent_at: str = ""
+    # Each address in To: an introduction goes to the clinic and its directors at once.
+    recipients: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -43,7 +45,10 @@ class OutboxEntry:
         ref = _ref(self.message_id)
         return ref.split(".")[1] if self.kind == "offer" and self.request_id and ref.count(".") == 1 else ""
 
-    def as_dict(self) -> dict[str, str]:
+    def addressed_to(self, address: str) -> bool:
+        return address.strip().lower() in (r.lower() for r in self.recipients)
+
+    def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "page": f"/_outbox/{self.name}"}
 
 
@@ -112,6 +117,7 @@ class Outbox:
                 message_id,
                 request_of(message_id),
                 datetime.now(UTC).isoformat(timespec="seconds"),
+                tuple(address.addr_spec for address in message["To"].addresses),
             )
         )
 

@@ -28,8 +28,7 @@ DOCTYPE = re.compile(r"<!doctype[^>]*>", re.I)
 KIND_LABELS = {
     "receipt": "Receipt to the clinic",
     "offer": "Offer",
-    "intro_clinic": "Introduction to the clinic",
-    "intro_director": "Introduction to the director",
+    "introduction": "Introduction: clinic and director(s)",
     "filled": "Position filled",
     "declined": "Decline acknowledged",
     "clinic_update": "Update to the clinic",
@@ -181,8 +180,13 @@ def list_page(
     read_state: Callable[[str], RequestState | None],
     offset: timedelta,
     show_all: bool = False,
+    mailbox: str = "",
 ) -> str:
-    """The list; `read_state` is called for each request shown (the newest LIST_LIMIT unless show_all)."""
+    """The list, or one address's mailbox (the emails addressed to it); `read_state` is called for each
+    request shown (the newest LIST_LIMIT unless show_all)."""
+    sent = len(entries)
+    if mailbox:
+        entries = [e for e in entries if e.addressed_to(mailbox)]
     groups = group_by_request(entries)
     hidden = 0 if show_all else max(0, len(groups) - LIST_LIMIT)
     shown = groups if show_all else groups[:LIST_LIMIT]
@@ -191,6 +195,8 @@ def list_page(
         groups=[Group(g.request_id, g.entries, read_state(g.request_id)) for g in shown],
         hidden=hidden,
         total=len(entries),
+        sent=sent,
+        mailbox=mailbox,
         clock=format_offset(offset),
         here="/_outbox",
     )

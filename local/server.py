@@ -68,9 +68,13 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/favicon.ico":
             self._send(HTTPStatus.OK, "image/svg+xml", favicon(), [("Cache-Control", "max-age=86400")])
         elif path == "/_outbox":
-            show_all = parse_qs(urlsplit(self.path).query).get("all") == ["1"]
+            query = parse_qs(urlsplit(self.path).query)
             page = outbox_pages.list_page(
-                self.server.outbox.entries(), _request_state, self.server.scheduler.offset, show_all
+                self.server.outbox.entries(),
+                _request_state,
+                self.server.scheduler.offset,
+                show_all=query.get("all") == ["1"],
+                mailbox=query.get("to", [""])[0],
             )
             self._send(HTTPStatus.OK, HTML, page.encode(), [("Cache-Control", "no-store")])
         elif path == "/_outbox.json":

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from directormatch import text
+from directormatch.mail.labels import us_phone
 from directormatch.vocabulary import US_STATES, Modality
 from ops.roster.directors import (
     FEE_MAXIMUM,
@@ -44,12 +45,13 @@ FEE_COLUMNS: dict[str, str] = {
     "chart_review_percent": "chart_review_percent",
     "chart_review_fee": "chart_review_fee",
 }
-OPTIONAL_COLUMNS = frozenset(FEE_COLUMNS)
+OPTIONAL_COLUMNS = frozenset({*FEE_COLUMNS, "phone"})
 COLUMNS: tuple[str, ...] = (
     "npi",
     "first_name",
     "last_name",
     "email",
+    "phone",
     "specialties",
     "modalities",
     "modality_years",
@@ -360,12 +362,17 @@ def _text(cell: str) -> str:
     return cell.strip()
 
 
+def _optional_text(cell: str) -> str | None:
+    return cell.strip() or None
+
+
 # Column -> how its cell becomes the Director field of the same name.
 _READERS: dict[str, Callable[[str], Any]] = {
     "npi": _npi,
     "first_name": _name,
     "last_name": _name,
     "email": _text,
+    "phone": _optional_text,
     "specialties": _specialties,
     "modalities": _modalities,
     "modality_years": _modality_years,
@@ -532,6 +539,8 @@ def row_from_director(director: Director) -> dict[str, str]:
         "first_name": director.first_name,
         "last_name": director.last_name,
         "email": str(director.email),
+        # As people write it: a cell starting with + is a formula to spreadsheet programs.
+        "phone": us_phone(director.phone) if director.phone else "",
         "specialties": LIST_SEPARATOR.join(s.value for s in director.specialties),
         "modalities": LIST_SEPARATOR.join(m.value for m in director.modalities),
         "modality_years": LIST_SEPARATOR.join(

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from directormatch import keys
-from directormatch.intake.contract import Email
+from directormatch.intake.contract import Email, UsPhone
 from directormatch.vocabulary import US_STATES, Modality
 
 # Opaque, stable director ids derived from the NPI, so re-importing a roster updates in place.
@@ -183,6 +183,7 @@ class Director(BaseModel):
     first_name: Name
     last_name: Name
     email: Email  # the quote form's: the text rule, and an address SES can send to
+    phone: UsPhone | None = None  # the quote form's rule; stored as E.164, shown in introductions
     specialties: list[Specialty] = Field(min_length=1)
     modalities: list[Modality] = Field(min_length=1)
     modality_years: dict[Modality, int] = Field(default_factory=dict)
@@ -254,6 +255,7 @@ def director_items(director: Director) -> list[dict[str, Any]]:
         "first_name": director.first_name,
         "last_name": director.last_name,
         "email": str(director.email),
+        "phone": director.phone,
         **shared,
         "dea_states": sorted(dea_by_state),
     }

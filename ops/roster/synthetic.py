@@ -26,6 +26,7 @@ MAX_COUNT = 20_000
 # The range the spreads below are tuned for; smaller rosters are allowed (tests use them).
 REALISTIC_COUNT = (100, 20_000)
 EMAIL_DOMAIN = "roster.directormatch.example"  # .example is reserved (RFC 2606): never deliverable
+SYNTHETIC_AREA_CODES = ("512", "214", "602", "303", "305", "312", "404", "617", "702", "971")
 
 STATES: tuple[str, ...] = tuple(sorted(US_STATES))
 # Directors guaranteed per state to serve a basic request (aesthetics + weight_loss, DEA, long license).
@@ -224,6 +225,7 @@ class _Draft:
             first_name=self.first_name,
             last_name=self.last_name,
             email=self.email,
+            phone=synthetic_phone(self.npi),
             specialties=self.specialties,
             modalities=self.modalities,
             modality_years=self.modality_years,
@@ -241,6 +243,13 @@ class _Draft:
             supervising=list(self.supervising.values()),
             fees=synthetic_fees(self.npi),
         )
+
+
+def synthetic_phone(npi: str) -> str:
+    """A number reserved for fiction (555-0100 to 555-0199), the same for the same NPI; drawn apart from
+    the generator's random stream, so adding it changed no other value of the roster."""
+    area = SYNTHETIC_AREA_CODES[int(npi) % len(SYNTHETIC_AREA_CODES)]
+    return f"+1{area}55501{npi[-2:]}"
 
 
 def synthetic_fees(npi: str) -> Fees:

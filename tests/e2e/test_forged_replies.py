@@ -70,13 +70,14 @@ def test_forged_replies_through_inbound_change_nothing_then_the_genuine_reply_ac
     # When the director's own reply arrives
     genuine = receive(stack, GENUINE, director, reply_to)
 
-    # Then it accepts; by the time its introductions are out, the forgeries had caused no email at all
+    # Then it accepts; by the time its introduction is out, the forgeries had caused no email at all
     assert genuine == (200, [{"outcomes": ["ACTED"]}])
-    after = wait_for(stack, request_id, {"intro_clinic": 1, "intro_director": 1})
-    assert [e["to"] for e in after if e["kind"] == "intro_director"] == [director]
+    after = wait_for(stack, request_id, {"introduction": 1})
+    [introduction] = [e for e in after if e["kind"] == "introduction"]
+    assert director in introduction["recipients"]
     caused = [e for e in emails_for(stack, request_id) if e not in emails]
-    assert {e["kind"] for e in caused} <= {"intro_clinic", "intro_director", "filled"}
-    assert ATTACKER not in {e["to"] for e in stack.outbox()}
+    assert {e["kind"] for e in caused} <= {"introduction", "filled"}
+    assert ATTACKER not in {address for e in stack.outbox() for address in e["recipients"]}
 
 
 @pytest.mark.parametrize(

@@ -59,11 +59,11 @@ def offers_of(stack: RunningStack, request_id: str) -> list[dict[str, Any]]:
     return [i for i in partition(stack, request_id) if i["sk"].startswith("OFFER#")]
 
 
-def emails_for(stack: RunningStack, request_id: str) -> list[dict[str, str]]:
+def emails_for(stack: RunningStack, request_id: str) -> list[dict[str, Any]]:
     return [e for e in stack.outbox() if f".{request_id}" in e["message_id"]]
 
 
-def wait_for(stack: RunningStack, request_id: str, expected: dict[str, int]) -> list[dict[str, str]]:
+def wait_for(stack: RunningStack, request_id: str, expected: dict[str, int]) -> list[dict[str, Any]]:
     """The request's emails once the outbox holds at least `expected` of each kind."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
@@ -138,14 +138,16 @@ def test_lifecycle_first_accept_by_link_wins_and_the_others_hear_it_was_filled(s
     # Then the first is told they accepted, the second that the position was filled
     assert (accepted[0], heading(accepted[2])) == (200, "You accepted")
     assert (late[0], heading(late[2])) == (409, "Position filled")
-    # And the outbox holds one introduction pair, and a "filled" email for every other offered director
+    # And the outbox holds one introduction to the clinic and the director together, and a "filled"
+    # email for every other offered director
     others = len(offered) - 1
-    emails = wait_for(stack, request_id, {"intro_clinic": 1, "intro_director": 1, "filled": others})
-    by_kind: dict[str, list[dict[str, str]]] = {}
+    emails = wait_for(stack, request_id, {"introduction": 1, "filled": others})
+    by_kind: dict[str, list[dict[str, Any]]] = {}
     for entry in emails:
         by_kind.setdefault(entry["kind"], []).append(entry)
-    assert [e["to"] for e in by_kind["intro_clinic"]] == [quote_body()["contact"]["email"]]
-    assert [e["to"] for e in by_kind["intro_director"]] == [first["to"]]
+    assert [e["recipients"] for e in by_kind["introduction"]] == [
+        [quote_body()["contact"]["email"], first["to"]]
+    ]
     offered_to = {e["to"] for e in by_kind["offer"]}
     assert sorted(e["to"] for e in by_kind["filled"]) == sorted(offered_to - {first["to"]})
     assert second["to"] in {e["to"] for e in by_kind["filled"]}
@@ -174,8 +176,9 @@ def test_lifecycle_accept_by_reply_wins_and_a_late_reply_is_told_it_was_filled(s
     assert (replied[0], json.loads(replied[2])) == (200, [{"outcomes": ["ACTED"]}])
     assert (late_link[0], heading(late_link[2])) == (409, "Position filled")
     assert json.loads(late_reply[2]) == [{"outcomes": ["TOO_LATE"]}]
-    emails = wait_for(stack, request_id, {"intro_clinic": 1, "intro_director": 1, "reply_answer": 1})
-    assert [e["to"] for e in emails if e["kind"] == "intro_director"] == [first["to"]]
+    emails = wait_for(stack, request_id, {"introduction": 1, "reply_answer": 1})
+    [introduction] = [e for e in emails if e["kind"] == "introduction"]
+    assert introduction["recipients"][1:] == [first["to"]]
     assert [e["to"] for e in emails if e["kind"] == "reply_answer"] == [third["to"]]
     items = {i["sk"]: i for i in partition(stack, request_id)}
     assert (

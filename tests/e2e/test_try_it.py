@@ -128,18 +128,18 @@ def test_try_it_by_link_form_outbox_offer_accept_then_introductions_in_outbox(
     expect(page.get_by_role("heading", level=1)).to_have_text("You accepted")
     shoot(page, "link", viewport, "3-accepted")
 
-    # And the outbox holds the introductions and tells the other two the position is filled
+    # And the outbox holds the introduction and tells the other two the position is filled
     group = outbox_group(
         page,
         stack,
         request_id,
-        {"receipt": 1, "offer": 3, "intro_clinic": 1, "intro_director": 1, "filled": 2},
+        {"receipt": 1, "offer": 3, "introduction": 1, "filled": 2},
     )
     expect(group).to_contain_text("MATCHED")
     expect(group.locator('li[data-kind="offer"]', has_text="ACCEPTED")).to_have_count(1)
     assert_fits(page, viewport)
     shoot(page, "link", viewport, "4-introduced")
-    group.locator('li[data-kind="intro_clinic"] a').click()
+    group.locator('li[data-kind="introduction"] a').click()
     expect(page.locator(".headers")).to_contain_text(f"maria.link.{viewport}@bluebonnet-aesthetics.example")
     assert_fits(page, viewport)
     page.context.close()
@@ -149,7 +149,7 @@ def test_try_it_by_reply_form_accept_shows_decision_and_introductions(
     stack: RunningStack, browser: Browser, viewport: str
 ) -> None:
     # Given a request's offer open in the outbox
-    page, _, group = quote_in_outbox(browser, stack, viewport, "reply")
+    page, request_id, group = quote_in_outbox(browser, stack, viewport, "reply")
     offer = group.locator('li[data-kind="offer"] a').first
     director = offer.locator(".details").inner_text().split(" to ", 1)[1].split(" · ")[0]
     offer.click()
@@ -159,21 +159,25 @@ def test_try_it_by_reply_form_accept_shows_decision_and_introductions(
     # When the director's reply, ACCEPT as prefilled, is sent
     page.get_by_role("button", name="Send reply").click()
 
-    # Then the page shows what the system decided and the introductions it sent
+    # Then the page shows what the system decided and the introduction it sent
     decision = page.locator(".decision")
     expect(decision).to_have_count(1)
     expect(decision).to_contain_text("You replied “ACCEPT”")
     expect(decision).to_contain_text("ACTED")
     expect(page.locator("#reply")).to_contain_text("ACCEPTED (answered by reply)")
-    expect(decision.get_by_role("link", name="Introduction to the clinic")).to_have_count(1)
-    expect(decision.get_by_role("link", name="Introduction to the director")).to_have_count(1)
+    introduction = decision.get_by_role("link", name="Introduction: clinic and director(s)")
+    expect(introduction).to_have_count(1)
     assert page.url.endswith("#reply")
     assert_fits(page, viewport)
     shoot(page, "reply", viewport, "1-decision")
 
-    # And the director's introduction is there to read, addressed to them
-    decision.get_by_role("link", name="Introduction to the director").click()
+    # And the introduction is there to read, addressed to them, and it is in their mailbox
+    introduction.click()
     expect(page.locator(".headers")).to_contain_text(director)
+    page.locator("a.mailbox").filter(has_text=director).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Mailbox of {director}")
+    mine = page.locator(f'section[data-request-id="{request_id}"] li[data-kind="introduction"]')
+    expect(mine).to_have_count(1)
     assert_fits(page, viewport)
     shoot(page, "reply", viewport, "2-introduction")
     page.context.close()

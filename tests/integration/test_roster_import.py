@@ -271,7 +271,7 @@ def test_roster_import_dry_run_reports_without_writing(roster: Roster) -> None:
 def test_roster_import_bad_header_writes_nothing(roster: Roster, tmp_path: Path) -> None:
     # Given a file with an unknown column and without the dea column
     path = tmp_path / "header.csv"
-    header = ",".join(c if c != "dea" else "phone" for c in COLUMNS)
+    header = ",".join(c if c != "dea" else "fax" for c in COLUMNS)
     path.write_text(header + "\n", encoding="utf-8")
 
     # When it is imported
@@ -279,7 +279,7 @@ def test_roster_import_bad_header_writes_nothing(roster: Roster, tmp_path: Path)
 
     # Then it fails naming both columns, and nothing is written
     assert code == 1
-    assert "unknown column(s): phone" in output
+    assert "unknown column(s): fax" in output
     assert "missing column(s): dea" in output
     assert roster.calls.writes == 0
 

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
+from directormatch.aws.email_ledger import EmailLedger
 from directormatch.mail.labels import us_phone
+from directormatch.mail.suppression import address_key
 from directormatch.matching.sweep import SweepSettings, sweep
 from directormatch.offers import lifecycle as offers
 from directormatch.records import Profile
@@ -93,40 +95,92 @@ def accept(aws: Aws, request: dict[str, Any], offer: dict[str, Any]) -> None:
     assert answer.outcome == offers.Outcome.ACCEPTED
 
 
-def test_notify_request_matched_introduces_clinic_and_accepted_director(
+def test_notify_request_matched_introduces_clinic_and_director_in_one_email(
     aws: Aws, offered: Offered, deliver_twice: DeliverTwice
 ) -> None:
-    # Given the first director accepted: the REQUEST item went from OFFERED to MATCHED
+    # Given the first director, priced at $1,850 a month for the clinic, accepted: the REQUEST item went
+    # from OFFERED to MATCHED
     request, [offer, *_] = offered
+    aws.dynamodb.update_item(
+        TableName=aws.requests_table,
+        Key={"pk": {"S": request["request_id"]}, "sk": {"S": offer["sk"]}},
+        UpdateExpression="SET fee_monthly = :fee",
+        ExpressionAttributeValues={":fee": {"N": "1850"}},
+    )
     accept(aws, request, offer)
     matched = aws.request_store().get_request(request["request_id"])
     assert matched is not None
     director = profile(aws, offer["director_id"])
+    [tx_license] = [
+        i
+        for i in aws.items(aws.directors_table)
+        if (i["pk"], i["sk"]) == (offer["director_id"], "LICENSE#TX")
+    ]
 
     # When notify receives that MODIFY record, and then again
     first = deliver_twice(stream_record(matched, "MODIFY", old_item=request))
 
-    # Then the clinic and the director each got one introduction, and the redelivery sent nothing
-    by_kind = {kind_of(m): m for m in first}
-    assert sorted(by_kind) == ["intro_clinic", "intro_director"]
-    to_clinic, to_director = by_kind["intro_clinic"], by_kind["intro_director"]
-    assert to_clinic["To"] == request["contact"]["email"]
-    assert to_director["To"] == director["email"]
-    # And the clinic learns who the director is and how to reach them
+    # Then one introduction went to the clinic and the director together, and the redelivery sent nothing
+    [message] = first
+    assert kind_of(message) == "introduction"
+    assert [a.addr_spec for a in message["To"].addresses] == [request["contact"]["email"], director["email"]]
+    [sent] = aws.sent_emails()[-1:]
+    assert set(sent.destinations) == {request["contact"]["email"], director["email"]}
     doctor = f"Dr. {director['first_name']} {director['last_name']}"
-    assert to_clinic["Subject"] == f"You are matched: {doctor}"
-    assert doctor in text_of(to_clinic)
-    assert director["email"] in text_of(to_clinic)
-    # And the director gets the clinic's contact details
-    director_text = text_of(to_director)
+    assert message["Subject"] == f"Introduction: {request['clinic']['name']} and {doctor}"
+    # And it gives the fee the director accepted, their license number for the state, and each side's
+    # contact details, phones formatted
+    text = text_of(message)
     for detail in (
+        "Monthly fee:            $1,850 a month",
+        f"Licenses:               TX {tx_license['license_number']}",
+        director["email"],
         request["clinic"]["name"],
         request["contact"]["name"],
         request["contact"]["email"],
         us_phone(request["contact"]["phone"]),
     ):
-        assert detail in director_text
-    assert f"Hello Dr. {director['last_name']}," in director_text
+        assert detail in text, detail
+    # And a single director is not described as covering part of the clinic
+    assert "Covers:" not in text
+    assert "Total for the clinic" not in text
+
+
+@pytest.mark.parametrize(
+    ("suppressed", "status"),
+    [
+        pytest.param({"clinic"}, "SENT", id="clinic-suppressed-director-still-gets-it"),
+        pytest.param({"clinic", "director"}, "SUPPRESSED", id="everyone-suppressed"),
+    ],
+)
+def test_notify_introduction_leaves_out_suppressed_addresses_and_keeps_the_others(
+    aws: Aws, offered: Offered, deliver_twice: DeliverTwice, suppressed: set[str], status: str
+) -> None:
+    # Given some addresses of the introduction bounced or complained earlier (on the suppression list)
+    request, [offer, *_] = offered
+    addresses = {
+        "clinic": request["contact"]["email"],
+        "director": profile(aws, offer["director_id"])["email"],
+    }
+    for who in suppressed:
+        EmailLedger(aws.requests_table).suppress(
+            address_key(addresses[who]), "BOUNCE", "2027-01-01T00:00:00+00:00"
+        )
+    # And a director accepted
+    accept(aws, request, offer)
+    matched = aws.request_store().get_request(request["request_id"])
+    assert matched is not None
+
+    # When notify receives the MATCHED record, and then again
+    sent = deliver_twice(stream_record(matched, "MODIFY", old_item=request))
+
+    # Then the introduction went to every address not suppressed (to none, when none is left), and its
+    # marker says which, so a redelivery does not try again
+    kept = [addresses[who] for who in ("clinic", "director") if who not in suppressed]
+    assert [[a.addr_spec for a in m["To"].addresses] for m in sent] == ([kept] if kept else [])
+    assert [set(m.destinations) for m in aws.sent_emails()] == ([set(kept)] if kept else [])
+    [marker] = aws.items_with_sk("EMAIL#introduction#all")
+    assert marker["email_status"] == status
 
 
 def test_notify_request_matched_introduces_both_even_when_stored_names_break_lines(
@@ -164,11 +218,10 @@ def test_notify_request_matched_introduces_both_even_when_stored_names_break_lin
     # When notify receives the REQUEST's MODIFY record (OFFERED -> MATCHED)
     first = deliver_twice(stream_record(matched, "MODIFY", old_item=stored))
 
-    # Then both introductions went out: the director's names the clinic on one line
-    by_kind = {kind_of(m): m for m in first}
-    assert sorted(by_kind) == ["intro_clinic", "intro_director"]
+    # Then the introduction went out, its subject naming the clinic on one line
+    [message] = first
     replaced = "\ufffd" if lone else ""
-    assert by_kind["intro_director"]["Subject"] == f"Introduction: A B C D{replaced}"
+    assert message["Subject"].startswith(f"Introduction: A B C D{replaced} and Dr. Avery")
     for message in first:
         for name, value in message.items():
             assert not re.search("[\r\n\x85\u2028\u2029\x00]", str(value)), (name, str(value))

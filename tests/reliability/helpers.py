@@ -98,10 +98,8 @@ def expected_message_ids(aws: Aws, request_id: str) -> set[str]:
             ids.add(f"<declined.{ref}@directormatch>")
         if offer["offer_status"] == "SUPERSEDED":
             ids.add(f"<filled.{ref}@directormatch>")
-        if offer["offer_status"] == "ACCEPTED":
-            ids.add(f"<intro_director.{ref}@directormatch>")
     if request["request_status"] == "MATCHED":
-        ids.add(f"<intro_clinic.{request_id}@directormatch>")
+        ids.add(f"<introduction.{request_id}@directormatch>")
     for wave in range(2, int(request.get("wave", 1)) + 1):
         ids.add(f"<clinic_update.{request_id}.w{wave}@directormatch>")
     if any(i["sk"] == "ALERT#NO_MATCH" for i in items):

@@ -103,5 +103,5 @@ def test_every_stream_batch_of_a_request_life_delivered_three_times_changes_noth
     assert kinds == sorted(
         ["receipt"] * 2
         + ["offer"] * 9  # three to each request, and the second request's second wave
-        + ["declined", "intro_clinic", "intro_director", "filled", "clinic_update"]
+        + ["declined", "introduction", "filled", "clinic_update"]
     )

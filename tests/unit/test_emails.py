@@ -92,7 +92,7 @@ def test_receipt_email_is_addressed_to_the_clinic_contact_with_its_reference() -
 
     # Then it goes to the contact, the subject and both parts quote the reference code, and the
     # Message-ID is stable per request
-    assert rendered.to == item["contact"]["email"]
+    assert rendered.to == (item["contact"]["email"],)
     assert rendered.subject == f"We received your request for a medical director ({item['reference']})"
     assert f"Reference:       {item['reference']}" in rendered.text
     assert f"<strong>{item['reference']}</strong>" in rendered.html
@@ -136,7 +136,7 @@ def test_offer_email_escapes_director_name_and_lists_reasons() -> None:
     for reason in offer["reasons"]:
         assert reason in rendered.text
         assert reason in rendered.html
-    assert rendered.to == "director000084@roster.example"
+    assert rendered.to == ("director000084@roster.example",)
     assert rendered.subject == "Medical director opportunity: aesthetics, weight loss in TX"
 
 
@@ -228,7 +228,7 @@ def test_to_mime_gives_multipart_alternative_with_text_and_html() -> None:
     assert set(parts) == {"text/plain", "text/html"}
     assert "Thank you: we received" in parts["text/plain"]
     assert "<strong>Bluebonnet Aesthetics &amp; Wellness</strong>" in parts["text/html"]
-    assert message["To"] == rendered.to
+    assert message["To"] == ", ".join(rendered.to)
     assert message["Subject"] == rendered.subject
     assert message["From"] == f"DirectorMatch <{SENDER}>"
     assert message["Message-ID"] == rendered.message_id
@@ -239,7 +239,7 @@ def receipt_to_maria(**fields: str) -> Email:
     defaults = {"subject": "Hello", "text": "text", "html": "<p>html</p>"}
     return Email(
         kind="receipt",
-        to="maria@example.com",
+        to=("maria@example.com",),
         message_id="<receipt.R1@directormatch>",
         **{**defaults, **fields},
     )

@@ -20,6 +20,7 @@ from typing import Any, get_type_hints
 import pytest
 
 from directormatch.mail import messages
+from directormatch.mail.introduction import IntroducedDirector, Introduction
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, Mailer, to_mime
 from directormatch.vocabulary import AlertKind
@@ -99,7 +100,18 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
     "request": lambda bad: spoiled(request_item(wave=2), bad),
     "offer": lambda bad: spoiled(offer_item(), bad),
     "director": lambda bad: spoiled(director(director_id="D1", first_name="Avery"), bad),
-    "directors": lambda bad: [spoiled(director(director_id="D1", first_name="Avery"), bad)],
+    "introduction": lambda bad: Introduction(
+        [
+            IntroducedDirector(
+                spoiled(
+                    director(director_id="D1", first_name="Avery", modality_years={"aesthetics": 3}), bad
+                ),
+                [bad, "TX"],
+                1600,
+                {"TX": bad},
+            )
+        ]
+    ),
     "profile": lambda bad: spoiled(director(director_id="D1", first_name="Avery"), bad),
     "states": lambda bad: [bad, "TX"],
     "match": lambda bad: spoiled(match_item(), bad),
@@ -245,8 +257,9 @@ def test_encoded_word_in_stored_text_reads_back_as_typed_never_decoded() -> None
     name = "=?utf-8?q?A=0D=0ABcc=3A_x=40evil.example?="
     request = {**request_item(), "clinic": {**request_item()["clinic"], "name": name}}
 
-    # When the director's introduction (its subject quotes the clinic name) is built and parsed
-    built = messages.intro_director_email(request, director(director_id="D1", first_name="Avery"), ["TX"])
+    # When the introduction (its subject quotes the clinic name) is built and parsed
+    avery = IntroducedDirector(director(director_id="D1", first_name="Avery"), ["TX"], None, {})
+    built = messages.introduction_email(request, Introduction([avery]))
     message = email.message_from_bytes(to_mime(built, SENDER).as_bytes(), policy=policy.default)
 
     # Then the subject shows the text, not what a decoder would make of it

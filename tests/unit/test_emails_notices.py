@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from directormatch.mail import messages
+from directormatch.mail.introduction import IntroducedDirector, Introduction
 from directormatch.mail.labels import Audience, malpractice_label, us_phone
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, render
@@ -43,10 +44,21 @@ def marked_director() -> dict[str, Any]:
 
 
 NOTICES: dict[str, Callable[[], Email]] = {
-    "intro_clinic": lambda: messages.intro_clinic_email(
-        marked_request(), [marked_director(), director(director_id="D2", first_name="Bo", last_name="Li")]
+    "introduction": lambda: messages.introduction_email(
+        {
+            **marked_request(),
+            "notes": f"{SCRIPT}\nEHR is Aesthetic Record",
+            "matched_at": "2027-01-05T14:30:00+00:00",
+        },
+        Introduction(
+            [
+                IntroducedDirector(marked_director(), ["TX"], 1600, {"TX": f"{SCRIPT}1"}),
+                IntroducedDirector(
+                    director(director_id="D2", first_name="Bo", last_name="Li"), ["OK"], None, {}
+                ),
+            ]
+        ),
     ),
-    "intro_director": lambda: messages.intro_director_email(marked_request(), marked_director(), ["TX"]),
     "filled": lambda: messages.filled_email(offer_item(), marked_director()),
     "declined": lambda: messages.declined_email(offer_item(), marked_director()),
     "clinic_update": lambda: messages.clinic_update_email(marked_request()),
@@ -101,30 +113,15 @@ def test_notice_text_and_html_say_the_same_thing(kind: str) -> None:
     # When it is rendered
     rendered = NOTICES[kind]()
 
-    # Then every line the text part says (each detail's label and value apart) is said in the HTML part
+    # Then every line the text part says (each detail's label and value apart, a list item without its
+    # dash) is said in the HTML part
     said = words(rendered.html)
     body, _, footer = rendered.text.rpartition("DirectorMatch - reference ")
-    for line in body.splitlines():
+    for line in (line.removeprefix("- ") for line in body.splitlines()):
         detail = re.fullmatch(r"  (.+?):\s+(.*)", line)
         for piece in detail.groups() if detail else (line,):
             assert " ".join(piece.split()) in said, piece
     assert footer == FOOTERS.get(kind, REFERENCE)
-
-
-def test_intro_clinic_names_each_director_in_subject_and_both_parts() -> None:
-    # Given a request accepted by a team of two
-    team = [
-        director(director_id="D1", first_name="Ann", last_name="Bennett"),
-        director(director_id="D2", first_name="Bo", last_name="Li"),
-    ]
-
-    # When the clinic's introduction is rendered
-    rendered = messages.intro_clinic_email(request_item(), team)
-
-    # Then the subject names both, and both parts say they accepted as a team
-    assert rendered.subject == "You are matched: Dr. Ann Bennett, Dr. Bo Li"
-    assert "Good news: Dr. Ann Bennett, Dr. Bo Li accepted as a team to be" in rendered.text
-    assert "Good news: Dr. Ann Bennett, Dr. Bo Li accepted as a team to be" in rendered.html
 
 
 @pytest.mark.parametrize(
@@ -157,7 +154,11 @@ def test_ops_alert_says_what_the_alert_holds_and_marks_what_it_lacks(
     rendered = messages.ops_alert_email(alert, OPS, alert["request_id"])
 
     # Then it goes to ops under the alert's kind, and both parts say what is known
-    assert (rendered.to, rendered.subject, rendered.kind) == (OPS, subject, f"ops_{alert['alert'].lower()}")
+    assert (rendered.to, rendered.subject, rendered.kind) == (
+        (OPS,),
+        subject,
+        f"ops_{alert['alert'].lower()}",
+    )
     assert said in rendered.text
     assert said in words(rendered.html)
 
@@ -281,16 +282,3 @@ def test_us_phone_formats_a_stored_us_number_and_leaves_anything_else(stored: st
     # Given a phone as stored (E.164), or something intake never stores
     # Then a US number reads as people write it; anything else is shown as it is
     assert us_phone(stored) == shown
-
-
-def test_intro_director_gives_the_clinics_phone_formatted() -> None:
-    # Given a request whose contact phone is stored as E.164
-    item = request_item(contact={**request_item()["contact"], "phone": "+15125550199"})
-
-    # When the director's introduction is rendered
-    rendered = messages.intro_director_email(item, director(director_id="D1", first_name="Ann"), ["TX"])
-
-    # Then both parts show it as people write it
-    assert "Phone:                 (512) 555-0199" in rendered.text
-    assert "(512) 555-0199" in rendered.html
-    assert "+15125550199" not in rendered.text + rendered.html

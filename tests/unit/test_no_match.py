@@ -126,7 +126,7 @@ def test_clinic_no_match_email_says_the_story_in_both_parts_and_escapes_the_clin
     rendered = messages.clinic_no_match_email(item, story)
 
     # Then it goes to the clinic, says why and when, and never carries the markup as a tag
-    assert rendered.to == item["contact"]["email"]
+    assert rendered.to == (item["contact"]["email"],)
     for part in (rendered.text, words(rendered.html)):
         assert "No physician licensed in WY offers ketamine." in part
         # (in the clinic's zone: Wyoming's, Mountain Time)

@@ -7,12 +7,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
-from directormatch.mail.render import Email, to_mime
+import boto3
+from moto import mock_aws
+
+from directormatch.mail.render import Email, Mailer, to_mime
 from local.clock import Scheduler
 from local.lambdas import Functions
-from local.outbox import OutboxEntry, request_of
+from local.outbox import Outbox, OutboxEntry, request_of
 from local.outbox_pages import (
     LIST_LIMIT,
     ReplyRecord,
@@ -26,29 +30,32 @@ from local.outbox_pages import (
     request_state,
 )
 
+SENDER = "matches@directormatch.example"
 REQUEST = "01M94G40QDFJFVQD0PSD2BMNE0"
 OTHER_REQUEST = "01M94GC6NRX8JFD1KZTQJ06PEM"
 DIRECTOR = "D41a2545684d655b1ac73"
 ACCEPT_URL = f"http://127.0.0.1:3000/offers/local.accept.{REQUEST}.{DIRECTOR}.1796535598.sig"
 
 
-def entry(number: int, kind: str, ref: str, to: str = "someone@example.com") -> OutboxEntry:
+def entry(number: int, kind: str, ref: str, *to: str) -> OutboxEntry:
     message_id = f"<{kind}.{ref}@directormatch>"
+    recipients = to or ("someone@example.com",)
     return OutboxEntry(
         f"{number:05d}-{kind}.eml",
-        to,
+        ", ".join(recipients),
         f"{kind} subject",
         kind,
         message_id,
         request_of(message_id),
         f"2026-12-06T01:4{number % 10}:00+00:00",
+        recipients,
     )
 
 
 def offer_raw(html: str = "") -> bytes:
     email = Email(
         kind="offer",
-        to="dr.lindqvist@roster.example",
+        to=("dr.lindqvist@roster.example",),
         subject="Medical director opportunity: aesthetics in TX",
         text=f"Hello Dr. Lindqvist,\n\nAccept:  {ACCEPT_URL}\nOr reply with ACCEPT.\n",
         html=html
@@ -97,7 +104,7 @@ def test_group_by_request_newest_group_first_each_newest_first() -> None:
         entry(2, "offer", f"{REQUEST}.{DIRECTOR}"),
         entry(3, "receipt", OTHER_REQUEST),
         entry(4, "expiry_warning", f"{DIRECTOR}.TX-license.2027-01-31"),
-        entry(5, "intro_clinic", REQUEST),
+        entry(5, "introduction", REQUEST),
     ]
 
     # When they are grouped
@@ -106,7 +113,7 @@ def test_group_by_request_newest_group_first_each_newest_first() -> None:
     # Then the request with the newest email comes first, and each group lists newest first
     assert [g.request_id for g in groups] == [REQUEST, "", OTHER_REQUEST]
     assert [e.file for e in groups[0].entries] == [
-        "00005-intro_clinic.eml",
+        "00005-introduction.eml",
         "00002-offer.eml",
         "00001-receipt.eml",
     ]
@@ -115,7 +122,7 @@ def test_group_by_request_newest_group_first_each_newest_first() -> None:
 def test_list_page_links_pages_shows_state_and_reads_only_the_requests_shown() -> None:
     # Given more requests than the list shows, the newest with its offer OPEN
     entries = [entry(n, "receipt", f"01M94G40QDFJFVQD0PSD2B{n:04d}") for n in range(LIST_LIMIT + 3)]
-    entries.append(entry(LIST_LIMIT + 3, "offer", f"{REQUEST}.{DIRECTOR}", to="dr.lindqvist@roster.example"))
+    entries.append(entry(LIST_LIMIT + 3, "offer", f"{REQUEST}.{DIRECTOR}", "dr.lindqvist@roster.example"))
     read: list[str] = []
 
     def read_state(request_id: str) -> RequestState:
@@ -140,6 +147,31 @@ def test_list_page_links_pages_shows_state_and_reads_only_the_requests_shown() -
     assert "dr<wbr>.lindqvist@<wbr>roster<wbr>.example" in page
 
 
+def test_each_recipients_mailbox_lists_the_introduction_and_only_their_mail() -> None:
+    # Given an introduction to the clinic and two directors, and an offer to one of them
+    clinic, first, second = "maria@clinic.example", "ann@roster.example", "bo@roster.example"
+    entries = [
+        entry(1, "offer", f"{REQUEST}.{DIRECTOR}", first),
+        entry(2, "introduction", REQUEST, clinic, first, second),
+    ]
+    state = RequestState("MATCHED", "Bluebonnet", ("TX", "OK"))
+
+    # When each one's mailbox is rendered (an address as typed, in any case)
+    pages = {
+        address: list_page(entries, lambda _: state, timedelta(), mailbox=address.upper())
+        for address in (clinic, first, second)
+    }
+
+    # Then every mailbox lists the introduction, and only the director it went to lists the offer
+    for address, page in pages.items():
+        assert 'href="/_outbox/00002-introduction"' in page, address
+        assert ('href="/_outbox/00001-offer"' in page) is (address == first), address
+    # And the introduction's page links each recipient's mailbox
+    page = message_page(entries[1], offer_raw(), entries, state, [], timedelta())
+    for address in (clinic, first, second):
+        assert f'href="/_outbox?to={address.replace("@", "%40")}"' in page
+
+
 def test_list_page_with_moved_clock_says_so_and_offers_reset() -> None:
     # Given the sweep's clock 5 hours ahead
     # When the list is rendered
@@ -155,7 +187,7 @@ def test_list_page_with_moved_clock_says_so_and_offers_reset() -> None:
 
 def test_message_page_offer_html_sandboxed_text_linked_reply_form_prefilled() -> None:
     # Given an offer email and its request's state
-    offer = entry(2, "offer", f"{REQUEST}.{DIRECTOR}", to="dr.lindqvist@roster.example")
+    offer = entry(2, "offer", f"{REQUEST}.{DIRECTOR}", "dr.lindqvist@roster.example")
     state = RequestState("OFFERED", "Bluebonnet", ("TX",), {DIRECTOR: ("OPEN", "")})
 
     # When its page is rendered
@@ -184,14 +216,13 @@ def test_message_page_offer_html_sandboxed_text_linked_reply_form_prefilled() ->
 
 
 def test_message_page_after_reply_shows_decision_and_emails_it_caused() -> None:
-    # Given an offer answered by a reply, after which two introductions and another request's receipt came
+    # Given an offer answered by a reply, after which another request's receipt and the introduction came
     offer = entry(2, "offer", f"{REQUEST}.{DIRECTOR}")
     entries = [
         entry(1, "receipt", REQUEST),
         offer,
         entry(3, "receipt", OTHER_REQUEST),
-        entry(4, "intro_clinic", REQUEST),
-        entry(5, "intro_director", f"{REQUEST}.{DIRECTOR}"),
+        entry(4, "introduction", REQUEST),
     ]
     reply = ReplyRecord("ACCEPT\nthanks", "2026-12-06T01:45:00+00:00", ("ACTED",), outbox_size=3)
     state = RequestState("MATCHED", "Bluebonnet", ("TX",), {DIRECTOR: ("ACCEPTED", "reply")})
@@ -204,8 +235,7 @@ def test_message_page_after_reply_shows_decision_and_emails_it_caused() -> None:
     assert "You replied “ACCEPT” at 2026-12-06 01:45:00 UTC." in page
     assert "<strong>ACTED</strong>: the reply answered the offer." in page
     assert "ACCEPTED</span> (answered by reply)" in page
-    assert 'href="/_outbox/00004-intro_clinic">Introduction to the clinic</a>' in page
-    assert 'href="/_outbox/00005-intro_director">Introduction to the director</a>' in page
+    assert 'href="/_outbox/00004-introduction">Introduction: clinic and director(s)</a>' in page
     assert "00003-receipt" not in page
 
 
@@ -282,3 +312,29 @@ def test_scheduler_reset_after_advance_is_back_to_real_time() -> None:
 
     # Then the offset is gone
     assert scheduler.offset == timedelta()
+
+
+def test_outbox_keeps_each_address_an_email_went_to(tmp_path: Path) -> None:
+    # Given SES (moto) and the outbox reading what it sent
+    with mock_aws():
+        boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=SENDER)
+        outbox = Outbox(tmp_path)
+        addresses = ("maria@clinic.example", "ann@roster.example", "bo@roster.example")
+
+        # When one email is sent to three addresses
+        Mailer(SENDER, client=boto3.client("sesv2", region_name="us-east-1")).send(
+            Email(
+                "introduction",
+                addresses,
+                "Introduction",
+                "text",
+                "<p>html</p>",
+                f"<introduction.{REQUEST}@directormatch>",
+            )
+        )
+        [sent] = outbox.entries()
+
+    # Then SES was given every address, and the outbox lists the email in each one's mailbox
+    assert sent.recipients == addresses
+    assert all(sent.addressed_to(address) for address in addresses)
+    assert (sent.kind, sent.request_id) == ("introduction", REQUEST)

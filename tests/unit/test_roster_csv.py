@@ -31,6 +31,7 @@ VALID: dict[str, str] = {
     "first_name": "Avery",
     "last_name": "Okafor",
     "email": "avery.okafor@clinic.example",
+    "phone": "(512) 555-0147",
     "specialties": "internal_medicine;obesity_medicine",
     "modalities": "aesthetics;weight_loss",
     "modality_years": "aesthetics:5;weight_loss:2",
@@ -73,6 +74,10 @@ def row(**overrides: str) -> dict[str, str]:
 
 def by_sk(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: item["sk"])
+
+
+def profile_item(director: Director) -> dict[str, Any]:
+    return next(item for item in director_items(director) if item["sk"] == "PROFILE")
 
 
 def test_parse_roster_valid_row_gives_its_director() -> None:
@@ -162,6 +167,8 @@ def test_parse_roster_sample_file_every_row_is_valid() -> None:
         ("supervising", "TX:3:501", "less than or equal to 500"),
         ("supervising", "ZZ:3:1", "'ZZ' is not a USPS code"),
         ("supervising", "OR:1:0", "OR has no license in the licenses column"),
+        ("phone", "555-0147", "must be a US phone number with area code"),
+        ("phone", "+44 20 7946 0958", "must be a US phone number with area code"),
         ("fee_base", "1,200", "whole US dollars a month, digits only"),
         ("fee_base", "-5", "whole US dollars a month"),
         ("fee_base", "15001", "more than the 15,000 allowed a month"),
@@ -270,7 +277,7 @@ def test_parse_roster_quoted_line_break_keeps_line_numbers_right() -> None:
 @pytest.mark.parametrize(
     ("columns", "expected"),
     [
-        ((*COLUMNS, "phone"), "unknown column(s): phone"),
+        ((*COLUMNS, "fax"), "unknown column(s): fax"),
         (tuple(c for c in COLUMNS if c not in ("dea", "email")), "missing column(s): email, dea"),
         ((*COLUMNS, "npi"), "repeated column(s): npi"),
     ],
@@ -361,6 +368,29 @@ def test_director_from_row_blank_response_history_is_unknown() -> None:
     assert director.dea == []
     assert director.supervising == []
     assert director.modality_years == {}
+
+
+@pytest.mark.parametrize("cell", ["(512) 555-0147", "512.555.0147", "+1 512 555 0147"])
+def test_director_phone_is_stored_e164_and_exported_as_people_write_it(cell: str) -> None:
+    # Given a row whose phone is written one of the ways the quote form takes
+    # When it is read, stored and exported
+    director = director_from_row(row(phone=cell))
+
+    # Then the PROFILE holds it as E.164, and the export writes it as people do (never a leading +,
+    # which spreadsheets run as a formula)
+    assert profile_item(director)["phone"] == "+15125550147"
+    assert row_from_director(director)["phone"] == "(512) 555-0147"
+
+
+def test_director_without_phone_column_or_cell_has_none() -> None:
+    # Given a file without the phone column, and a row leaving it blank
+    without_column = parse_roster(roster_text(VALID, columns=tuple(c for c in COLUMNS if c != "phone")))
+    blank = director_from_row(row(phone=" "))
+
+    # Then both read, with no phone on the PROFILE
+    assert without_column.errors == []
+    assert without_column.rows[0].director.phone is None
+    assert profile_item(blank)["phone"] is None
 
 
 def test_row_from_director_round_trip_gives_the_same_director() -> None:

@@ -318,6 +318,7 @@ class Profile(DirectorFilters):
     first_name: str
     last_name: str
     email: str
+    phone: str | None = None  # E.164, as the clinic's contact phone
     npi: str | None = None
     dea_states: list[str] = field(default_factory=list)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -36,6 +36,16 @@ class DirectorStore(Table):
     def get_profile(self, director_id: str) -> Profile | None:
         item = self.item(director_id, keys.PROFILE_SK, consistent=False)
         return Profile.from_item(item) if item else None
+
+    def license_numbers(self, director_id: str, states: Iterable[str]) -> dict[str, str]:
+        """The director's license number in each of `states` that has one on file (one GetItem a state:
+        an introduction names a few)."""
+        numbers = {}
+        for state in states:
+            item = self.item(director_id, keys.LICENSE(state), consistent=False)
+            if item and item.get("license_number"):
+                numbers[state] = str(item["license_number"])
+        return numbers
 
     def expiring(self, month: str, first: str, last: str) -> Iterator[Expiry]:
         """LICENSE and DEA items expiring between two ISO dates within one month (ByExpiryMonth index)."""

@@ -51,6 +51,11 @@ def accepting(fee_monthly: int | None) -> str:
     return "" if fee_monthly is None else f" at {per_month(fee_monthly)}"
 
 
+def monthly_fee(amount: int | None) -> str:
+    """An agreed fee a month; a director without a fee schedule agrees it with the clinic."""
+    return "to agree between you" if amount is None else per_month(amount)
+
+
 def quote_range(quote: Mapping[str, Any] | None) -> str:
     """A stored quote's range a month ("$1,450 to $2,100 a month"); "" when nothing offered is priced."""
     if not quote or quote.get("low") is None:
@@ -62,6 +67,11 @@ def quote_range(quote: Mapping[str, Any] | None) -> str:
 
 def modality_label(modality: str) -> str:
     return MODALITY_LABELS.get(modality, modality.replace("_", " "))
+
+
+def specialty_label(specialty: str) -> str:
+    """A roster specialty code as people write it: family_medicine -> Family medicine."""
+    return specialty.replace("_", " ").capitalize()
 
 
 def malpractice_label(preference: str | None, audience: str) -> str:

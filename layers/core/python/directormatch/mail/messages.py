@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from directormatch.links import offer_links
+from directormatch.mail.introduction import Introduction, clinic_rows, director_rows
 from directormatch.mail.no_match import NoMatchStory
 from directormatch.mail.render import Email, render
 from directormatch.offers.inbound_mail import reply_address
@@ -25,8 +26,20 @@ def receipt_email(request: Mapping[str, Any], status_url: str) -> Email:
     return _to_clinic("receipt", request, status_url=status_url)
 
 
-def intro_clinic_email(request: Mapping[str, Any], directors: Sequence[Mapping[str, Any]]) -> Email:
-    return _to_clinic("intro_clinic", request, directors=directors)
+def introduction_email(request: Mapping[str, Any], introduction: Introduction) -> Email:
+    """One email to the clinic's contact and every accepting director, all in To so that any of them
+    can reply to all. Its readers may live in several zones: times are the clinic's, the zone named."""
+    addresses = introduction.addresses(request["contact"]["email"])
+    team = introduction.team
+    directors = [(d, director_rows(d, request["modalities"], team)) for d in introduction.directors]
+    return _to_clinic(
+        "introduction",
+        request,
+        to=addresses,
+        introduction=introduction,
+        directors=directors,
+        clinic_rows=clinic_rows(request),
+    )
 
 
 def clinic_update_email(request: Mapping[str, Any]) -> Email:
@@ -45,11 +58,14 @@ def quote_email(request: Mapping[str, Any], match: Mapping[str, Any], status_url
     )
 
 
-def _to_clinic(kind: str, request: Mapping[str, Any], ref_suffix: str = "", **context: Any) -> Email:
+def _to_clinic(
+    kind: str, request: Mapping[str, Any], ref_suffix: str = "", to: Sequence[str] = (), **context: Any
+) -> Email:
+    """An email to the clinic's contact (`to`, when given, names everyone it is addressed to)."""
     request_id = request["request_id"]
     return render(
         kind,
-        to=request["contact"]["email"],
+        to=to or request["contact"]["email"],
         idempotency_ref=request_id + ref_suffix,
         request_id=request_id,
         reference=reference_of(request),
@@ -67,12 +83,6 @@ def offer_email(
     links = offer_links(offer, base_url)
     email = _to_director("offer", director, offer, offer=offer, reply_enabled=bool(reply_to), **links)
     return replace(email, reply_to=reply_to)
-
-
-def intro_director_email(
-    request: Mapping[str, Any], director: Mapping[str, Any], states: Sequence[str]
-) -> Email:
-    return _to_director("intro_director", director, request, request=request, states=states)
 
 
 def filled_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
@@ -150,33 +160,28 @@ def ops_alert_email(
 
 def expiry_email(profile: Mapping[str, Any], registration: str, expires_on: str) -> Email:
     director_id = profile["director_id"]
-    return render(
-        "expiry_warning",
-        to=profile["email"],
-        idempotency_ref=_expiry_ref(director_id, registration, expires_on),
-        request_id=director_id,
-        reference=director_id,
-        profile=profile,
-        registration=registration,
-        expires_on=expires_on,
-    )
+    return _expiry("expiry_warning", profile["email"], director_id, registration, expires_on, profile=profile)
 
 
 def ops_expiry_email(ops_email: str, director_id: str, registration: str, expires_on: str) -> Email:
+    return _expiry("ops_expiry_warning", ops_email, director_id, registration, expires_on)
+
+
+def _expiry(
+    kind: str, to: str, director_id: str, registration: str, expires_on: str, **context: Any
+) -> Email:
+    """A warning that one of a director's registrations lapses soon: one per registration and date."""
     return render(
-        "ops_expiry_warning",
-        to=ops_email,
-        idempotency_ref=_expiry_ref(director_id, registration, expires_on),
+        kind,
+        to=to,
+        idempotency_ref=f"{director_id}.{registration.replace(' ', '-')}.{expires_on}",
         request_id=director_id,
         reference=director_id,
         director_id=director_id,
         registration=registration,
         expires_on=expires_on,
+        **context,
     )
-
-
-def _expiry_ref(director_id: str, registration: str, expires_on: str) -> str:
-    return f"{director_id}.{registration.replace(' ', '-')}.{expires_on}"
 
 
 def reply_answer_email(

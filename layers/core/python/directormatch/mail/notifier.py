@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from directormatch import keys
@@ -15,6 +14,7 @@ from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.email_ledger import EmailLedger
 from directormatch.aws.requests_table import RequestStore
 from directormatch.links import status_link
+from directormatch.mail.introduction import IntroducedDirector, Introduction
 
 # The builders still annotate their items as dicts; they get records, which read the same way
 # (directormatch.records.Record is a Mapping), hence the arg-type ignores at their calls.
@@ -23,8 +23,7 @@ from directormatch.mail.messages import (
     clinic_update_email,
     declined_email,
     filled_email,
-    intro_clinic_email,
-    intro_director_email,
+    introduction_email,
     offer_email,
     ops_alert_email,
     quote_email,
@@ -125,17 +124,20 @@ class Notifier:
             # (conditional on OPEN, so it never races that call) so their directors hear it is filled.
             winner = accepted[0].director_id if accepted else ""
             self.requests.supersede_open_offers(request_id, except_director=winner, now=datetime.now(UTC))
-        profiles = {o.director_id: self._profile(o.director_id) for o in accepted}
-        self.send_once(
-            request_id,
-            "intro_clinic",
-            "clinic",
-            lambda: intro_clinic_email(request, list(profiles.values())),
+        self.send_once(request_id, "introduction", "all", lambda: self._introduction_email(request, accepted))
+
+    def _introduction_email(self, request: Request, accepted: list[Offer]) -> Email:
+        introduction = Introduction([self._introduced(request, offer) for offer in accepted])
+        return introduction_email(request, introduction)
+
+    def _introduced(self, request: Request, offer: Offer) -> IntroducedDirector:
+        states = offer.covers_states or request.states
+        return IntroducedDirector(
+            profile=self._profile(offer.director_id),
+            states=states,
+            fee_monthly=offer.fee_monthly,
+            license_numbers=self.directors.license_numbers(offer.director_id, states),
         )
-        for offer in accepted:
-            states = offer.covers_states or request.states
-            build = partial(intro_director_email, request, profiles[offer.director_id], states)
-            self.send_once(request_id, "intro_director", offer.director_id, build)
 
     def _quote(self, request: Request) -> None:
         """The clinic's quote, once the first wave is out; none when no offered director is priced."""
@@ -165,13 +167,9 @@ class Notifier:
             metrics.add_metric(name=MetricName.DUPLICATE_SKIPPED, unit="Count", value=1)
             return False
         try:
-            email = build()
-            if self.ledger.is_suppressed(address_key(email.to)):
+            email = self._deliverable(request_id, kind, build())
+            if email is None:
                 self.ledger.mark_email_suppressed(request_id, marker, int(time.time()))
-                metrics.add_metric(name=MetricName.EMAIL_SUPPRESSED, unit="Count", value=1)
-                logger.warning(
-                    "email not sent: address suppressed", extra={"request_id": request_id, "kind": kind}
-                )
                 return False
             message_id = self.mailer.send(replace(email, correlation_id=self.correlation_id))
         except Exception:
@@ -183,6 +181,19 @@ class Notifier:
             "email sent", extra={"request_id": request_id, "kind": kind, "recipient_id": recipient_id}
         )
         return True
+
+    def _deliverable(self, request_id: str, kind: str, email: Email) -> Email | None:
+        """The email without its suppressed addresses (a bounce or complaint of one recipient never
+        costs the others theirs); None when every address is suppressed."""
+        kept = tuple(address for address in email.to if not self.ledger.is_suppressed(address_key(address)))
+        dropped = len(email.to) - len(kept)
+        if dropped:
+            metrics.add_metric(name=MetricName.EMAIL_SUPPRESSED, unit="Count", value=dropped)
+            logger.warning(
+                "address suppressed: not sent to it",
+                extra={"request_id": request_id, "kind": kind, "suppressed": dropped, "kept": len(kept)},
+            )
+        return replace(email, to=kept) if kept else None
 
 
 def notifier_from_settings() -> Notifier:

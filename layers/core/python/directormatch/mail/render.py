@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
 from email.errors import HeaderParseError
@@ -49,11 +50,13 @@ def _environment() -> Environment:
     # Every time a reader sees goes through local_time, in the reader's zone (directormatch.timezones).
     environment.filters.update(
         modality=labels.modality_label,
+        specialty=labels.specialty_label,
         malpractice=labels.malpractice_label,
         local_time=local_time,
         dollars=labels.dollars,
         per_month=labels.per_month,
         accepting=labels.accepting,
+        monthly_fee=labels.monthly_fee,
         quote_range=labels.quote_range,
     )
     environment.filters["phone"] = labels.us_phone
@@ -116,24 +119,29 @@ def message_id_header(message_id: str) -> str:
 @dataclass(frozen=True)
 class Email:
     kind: str
-    to: str
+    # Everyone it is addressed to, all in To (an introduction goes to the clinic and its directors
+    # together, so that any of them can reply to all).
+    to: tuple[str, ...]
     subject: str
     text: str
     html: str
     message_id: str
-    to_name: str = ""
+    to_name: str = ""  # the display name of a lone recipient
     reply_to: str = ""
     correlation_id: str = ""
 
 
-def render(kind: str, to: str, idempotency_ref: str, template: str = "", **context: Any) -> Email:
+def render(
+    kind: str, to: str | Sequence[str], idempotency_ref: str, template: str = "", **context: Any
+) -> Email:
     """Render templates/<template>.{subject,txt,html} (the template defaults to the kind) with the
-    items in `context`; the Message-ID is stable per (kind, ref). The parts see the subject too."""
+    items in `context`, for one address or several; the Message-ID is stable per (kind, ref). The
+    parts see the subject too."""
     env, name = _environment(), template or kind
     subject = header_safe(env.get_template(f"{name}.subject").render(**context))
     return Email(
         kind=kind,
-        to=to,
+        to=(to,) if isinstance(to, str) else tuple(to),
         subject=subject,
         text=unicode_safe(env.get_template(f"{name}.txt").render(subject=subject, **context)),
         html=unicode_safe(env.get_template(f"{name}.html").render(subject=subject, **context)),
@@ -146,7 +154,8 @@ def to_mime(email: Email, sender: str) -> EmailMessage:
     first (header_safe, mailbox), then folded and encoded by the policy."""
     message = EmailMessage(policy=MIME_POLICY)
     message["From"] = mailbox(sender, "DirectorMatch")
-    message["To"] = mailbox(email.to, email.to_name)
+    name = email.to_name if len(email.to) == 1 else ""
+    message["To"] = [mailbox(address, name) for address in email.to]
     message["Subject"] = header_safe(email.subject)
     message["Message-ID"] = (
         message_id_header(email.message_id) if email.message_id else make_msgid(domain=MESSAGE_ID_DOMAIN)
@@ -175,7 +184,7 @@ class Mailer:
     def send(self, email: Email) -> str:
         request: dict[str, Any] = {
             "FromEmailAddress": self.sender,
-            "Destination": {"ToAddresses": [ascii_address(email.to)]},
+            "Destination": {"ToAddresses": [ascii_address(address) for address in email.to]},
             "Content": {"Raw": {"Data": to_mime(email, self.sender).as_bytes()}},
             "EmailTags": [{"Name": "kind", "Value": email.kind}],
         }
