@@ -18,9 +18,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from directormatch import text
-from directormatch.mail.labels import us_phone
-from directormatch.vocabulary import US_STATES, Modality
-from ops.roster.directors import (
+from directormatch.directors import (
     FEE_MAXIMUM,
     MAX_CHART_REVIEW_PERCENT,
     DeaRegistration,
@@ -32,6 +30,8 @@ from ops.roster.directors import (
     dea_is_valid,
     npi_is_valid,
 )
+from directormatch.mail.labels import us_phone
+from directormatch.vocabulary import US_STATES, Modality
 
 # Fee schedule column -> FeeSchedule field. Files without these columns still read (their
 # directors have no schedule and are not priced); a row leaving them all blank reads the same.

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from directormatch.directors import Director, LicenseStatus, director_items
 from ops.roster.csv_format import (
     COLUMNS,
     FEE_COLUMNS,
@@ -19,7 +20,6 @@ from ops.roster.csv_format import (
     row_from_director,
     write_roster,
 )
-from ops.roster.directors import Director, LicenseStatus, director_items
 from ops.roster.synthetic import synthetic_directors
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "roster-sample.csv"

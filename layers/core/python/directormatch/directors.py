@@ -1,4 +1,5 @@
-"""A director as the roster knows them, and the Directors-table items that represent them.
+"""A director as the roster (and an application to join) knows them, and the Directors-table
+items that represent them.
 
 One PROFILE item (everything, including contact details), one LICENSE#<state> item per state
 license and one DEA#<state> item per DEA registration. LICENSE items also carry the profile
