@@ -186,7 +186,10 @@ def _label(field: str, words: FormWords) -> str:
 def describe(error: FieldError, words: FormWords = QUOTE_WORDS) -> Problem:
     """A field error in words, led by the form's label ("states.3" belongs to the States group)."""
     group = error.field.split(".")[0]
-    field = group if group in words.choose_one else error.field
+    # An item of a group ("states.3") is the group's problem; a field of a row ("licenses.0.state") its own.
+    field = (
+        group if group in words.choose_one and re.fullmatch(r"[a-z_]+(\.\d+)?", error.field) else error.field
+    )
     label = _label(field, words)
     wording = words.field_wordings.get((_row_key(field), error.type or "")) or WORDINGS.get(error.type or "")
     if field == "consent":
