@@ -18,8 +18,8 @@ from directormatch.applications import service
 from directormatch.applications.contract import ApplicationAccepted, DirectorApplication, validate_application
 from directormatch.aws.applications import ApplicationStore, Submitted
 from directormatch.errors import RequestRejected
-from directormatch.intake.form import FORM_CONTENT_TYPE, is_form_post
-from directormatch.intake.http import check_envelope, parse_json_body
+from directormatch.intake.form import is_form_post
+from directormatch.intake.http import check_envelope, parse_json_body, read_form
 from directormatch.mail.notifier import notifier_from_settings
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.resolvers import Audience, make_resolver, page_response
@@ -60,14 +60,7 @@ def create_application() -> Response[str]:
 @form_app.post("/director-applications")
 def create_application_from_form() -> Response[str]:
     """The application form without JavaScript: the same contract, answered with a page."""
-    event = form_app.current_event
-    text = check_envelope(event, get_settings().max_body_bytes, accepted=(FORM_CONTENT_TYPE,))
-    try:
-        post = application_form.parse(text)
-    except ValueError:
-        raise RequestRejected(
-            HTTPStatus.BAD_REQUEST, "body", "too many form fields", "too_many_fields"
-        ) from None
+    post = read_form(form_app.current_event, get_settings().max_body_bytes, application_form.parse)
     if post.honeypot:
         # A bot filled the hidden field: thank it as if stored, store nothing.
         logger.info("honeypot filled; nothing stored")

@@ -28,6 +28,7 @@ from directormatch import keys
 from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.directors import (
+    FEE_COLUMNS,
     DeaRegistration,
     Director,
     StateLicense,
@@ -37,7 +38,7 @@ from directormatch.directors import (
 )
 from directormatch.errors import StoreUnavailable
 from directormatch.vocabulary import US_STATES
-from ops.roster.csv_format import COLUMNS, FEE_COLUMNS
+from ops.roster.csv_format import COLUMNS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from directormatch.directors import Director, LicenseStatus, director_items
+from directormatch.directors import FEE_COLUMNS, Director, LicenseStatus, director_items
 from ops.roster.csv_format import (
     COLUMNS,
-    FEE_COLUMNS,
     HeaderError,
     director_from_row,
     parse_roster,

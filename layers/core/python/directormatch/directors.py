@@ -192,6 +192,13 @@ class Fees(BaseModel):
         return self
 
 
+# The fee schedule as flat fields (roster CSV columns, the application form's fields) -> Fees' fields:
+# "fee_base" for base, the chart review's as they are.
+FEE_COLUMNS: dict[str, str] = {
+    (name if name.startswith("chart_review") else f"fee_{name}"): name for name in Fees.model_fields
+}
+
+
 class Director(BaseModel):
     """One roster row: the source of truth that the Directors-table items are built from."""
 

@@ -27,7 +27,6 @@ from directormatch.directors import (
     LicenseEntry,
     Npi,
     Specialty,
-    StateLicense,
     director_items,
 )
 from directormatch.errors import ApplicationInvalid
@@ -38,6 +37,7 @@ from directormatch.intake.contract import (
     SingleLine,
     UsPhone,
     WholeNumber,
+    consent_given,
     field_errors,
 )
 from directormatch.vocabulary import US_STATES, ApplicationStatus, Modality
@@ -106,12 +106,7 @@ class DirectorApplication(Contract):
     @field_validator("consent")
     @classmethod
     def _consented(cls, consent: bool) -> bool:
-        if not consent:
-            raise PydanticCustomError(
-                "consent_required",
-                "must be true: we need your consent to verify your licenses and send you offers",
-            )
-        return consent
+        return consent_given(consent, "verify your licenses and send you offers")
 
     def problems(self, today: date) -> list[FieldError]:
         """What the fields allow one by one but not together, or not today: a DEA registration in a
@@ -147,22 +142,10 @@ class DirectorApplication(Contract):
         return found
 
     def director(self) -> Director:
-        """The roster's Director for this application: inactive until ops approve it."""
-        return Director(
-            npi=self.npi,
-            first_name=self.first_name,
-            last_name=self.last_name,
-            email=self.email,
-            specialties=self.specialties,
-            modalities=self.modalities,
-            max_clinics=self.max_clinics,
-            active=False,
-            malpractice_per_claim=self.malpractice_per_claim,
-            malpractice_aggregate=self.malpractice_aggregate,
-            licenses=[StateLicense(**lic.model_dump()) for lic in self.licenses],
-            dea=self.dea,
-            fees=self.fees,
-        )
+        """The roster's Director for this application (the fields both have): inactive until ops
+        approve it; its licenses ACTIVE as stated, for ops to verify."""
+        shared = set(Director.model_fields) & set(type(self).model_fields)
+        return Director.model_validate({**self.model_dump(include=shared), "active": False})
 
     def body_hash(self) -> str:
         """The validated answers' hash: the same application sent twice is one application."""

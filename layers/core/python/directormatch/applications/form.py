@@ -2,8 +2,9 @@
 onto the contract (applications.contract), and the words its pages use. The page's script posts the
 same fields as JSON (its payload() mirrors contract_fields).
 
-License and DEA rows repeat their fields (license_state, license_number, license_expires_on, once
-per row, in order); a row left wholly blank is not a row.
+The fee fields are the roster CSV's fee columns (directors.FEE_COLUMNS). License and DEA rows
+repeat their fields (license_state, license_number, license_expires_on, once per row, in order); a
+row left wholly blank is not a row.
 """
 
 from __future__ import annotations
@@ -13,20 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from directormatch.directors import FEE_COLUMNS
 from directormatch.intake.form import MAX_FORM_FIELDS, WORDINGS, FormPost, FormWords, render_page
 
 HONEYPOT_FIELD = "practice_fax"
-# Form field -> the fee schedule's field (directormatch.directors.Fees), in the form's order.
-FEE_FIELDS = {
-    "fee_base": "base",
-    "fee_per_np": "per_np",
-    "fee_per_pa": "per_pa",
-    "fee_per_additional_state": "per_additional_state",
-    "fee_per_additional_location": "per_additional_location",
-    "fee_controlled_premium": "controlled_premium",
-    "chart_review_percent": "chart_review_percent",
-    "chart_review_fee": "chart_review_fee",
-}
 ROW_FIELDS = {"licenses": ("state", "number", "expires_on"), "dea": ("state", "number", "expires_on")}
 
 LABELS: dict[str, str] = {
@@ -111,7 +102,7 @@ def contract_fields(form: Mapping[str, list[str]]) -> dict[str, Any]:
     def many(name: str) -> list[str]:
         return [value.strip() for value in form.get(name, []) if value.strip()]
 
-    fees = {field: _integer(one(name)) for name, field in FEE_FIELDS.items() if one(name)}
+    fees = {field: _integer(one(name)) for name, field in FEE_COLUMNS.items() if one(name)}
     fields: dict[str, Any] = {
         "first_name": one("first_name"),
         "last_name": one("last_name"),

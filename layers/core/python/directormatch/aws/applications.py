@@ -10,14 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from directormatch import keys
-from directormatch.aws.attributes import (
-    THROTTLING,
-    cancellation_codes,
-    conditional_put,
-    error_code,
-    key,
-    to_attributes,
-)
+from directormatch.aws import attributes
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import CONFLICT_RETRIES
 from directormatch.errors import ApplicationConflict, StoreUnavailable
@@ -57,16 +50,19 @@ class ApplicationStore(DirectorStore):
         The same application again (its hash on the stored PROFILE) is a replay; anything else on
         file under the id is ApplicationConflict, and nothing is written."""
         profile = items[0]
-        transaction: list[Any] = [{"Put": conditional_put(self.table, item)} for item in items]
+        transaction: list[Any] = [{"Put": attributes.conditional_put(self.table, item)} for item in items]
         for attempt in range(CONFLICT_RETRIES):
             try:
                 self.client.transact_write_items(TransactItems=transaction)
                 return Submitted(profile["director_id"], replayed=False)
             except ClientError as error:
-                codes = cancellation_codes(error)
+                codes = attributes.cancellation_codes(error)
                 if "ConditionalCheckFailed" in codes:
                     return self._replayed(profile)
-                if "TransactionConflict" not in codes and error_code(error) not in THROTTLING:
+                if (
+                    "TransactionConflict" not in codes
+                    and attributes.error_code(error) not in attributes.THROTTLING
+                ):
                     raise
             time.sleep(0.05 * 2**attempt)
         raise StoreUnavailable("application write kept conflicting or throttled")
@@ -115,7 +111,7 @@ class ApplicationStore(DirectorStore):
         try:
             self.client.transact_write_items(TransactItems=updates)
         except ClientError as error:
-            if "ConditionalCheckFailed" not in cancellation_codes(error):
+            if "ConditionalCheckFailed" not in attributes.cancellation_codes(error):
                 raise
             self._check_pending(self.item(director_id, keys.PROFILE_SK) or {})
             raise DecisionRefused(
@@ -160,10 +156,10 @@ def _update(
     return {
         "Update": {
             "TableName": table,
-            "Key": key(pk, sk),
+            "Key": attributes.key(pk, sk),
             "UpdateExpression": "SET " + ", ".join(f"#a{n} = :a{n}" for n in range(len(values))),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": to_attributes({**bound, **(condition_values or {})}),
+            "ExpressionAttributeValues": attributes.to_attributes({**bound, **(condition_values or {})}),
         }
     }

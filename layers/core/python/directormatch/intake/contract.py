@@ -367,12 +367,16 @@ class QuoteRequest(Contract):
     @field_validator("consent")
     @classmethod
     def _consented(cls, consent: bool) -> bool:
-        if not consent:
-            raise PydanticCustomError(
-                "consent_required",
-                "must be true: we need your consent to share the request with physicians",
-            )
-        return consent
+        return consent_given(consent, "share the request with physicians")
+
+
+def consent_given(consent: bool, to: str) -> bool:
+    """A form's consent, which must be given; `to` says what it allows."""
+    if not consent:
+        raise PydanticCustomError(
+            "consent_required", "must be true: we need your consent to {to}", {"to": to}
+        )
+    return consent
 
 
 class QuoteAccepted(BaseModel):
