@@ -17,7 +17,8 @@ from directormatch.applications import form as application_form
 from directormatch.applications import service
 from directormatch.applications.contract import ApplicationAccepted, DirectorApplication, validate_application
 from directormatch.aws.applications import ApplicationStore, Submitted
-from directormatch.errors import RequestRejected
+from directormatch.errors import ApplicationInvalid
+from directormatch.intake.contract import FieldError
 from directormatch.intake.form import is_form_post
 from directormatch.intake.http import check_envelope, parse_json_body, read_form
 from directormatch.mail.notifier import notifier_from_settings
@@ -51,7 +52,7 @@ def create_application() -> Response[str]:
     """The application as JSON (contract.DirectorApplication); the same body twice is one application."""
     text = check_envelope(app.current_event, get_settings().max_body_bytes)
     if not text:
-        raise RequestRejected(HTTPStatus.BAD_REQUEST, "body", "is required", "missing")
+        raise ApplicationInvalid([FieldError(field="body", message="is required", type="missing")])
     submitted = _store(_validated(parse_json_body(text)))
     accepted = ApplicationAccepted(application_id=submitted.director_id)
     return Response(int(HTTPStatus.CREATED), "application/json", accepted.model_dump_json())

@@ -174,11 +174,13 @@ def test_apply_invalid_field_is_named_and_nothing_is_stored(
     assert aws.sent_emails() == []
 
 
-def test_apply_body_that_is_not_json_is_a_400(aws: Aws, post: Post) -> None:
-    response = post('{"npi": ')
+@pytest.mark.parametrize(("body", "status"), [('{"npi": ', 400), ("", 422)])
+def test_apply_body_unreadable_or_missing_is_named(aws: Aws, post: Post, body: str, status: int) -> None:
+    response = post(body)
 
-    assert response["statusCode"] == 400
+    assert response["statusCode"] == status
     assert json.loads(response["body"])["errors"][0]["field"] == "body"
+    assert director_items(aws) == {}
 
 
 def form_fields(**changes: Any) -> list[tuple[str, str]]:

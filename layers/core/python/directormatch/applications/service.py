@@ -1,6 +1,6 @@
 """Joining: an application stored once as a PENDING director, ops told and the applicant sent a
 receipt; later ops' decision, and the applicant told it. Every email goes once (the email ledger's
-markers, in the application's own partition of the Requests table): a retried submission or a
+markers, in the director's partition of the Requests table, keys.DIRECTOR): a retried submission or a
 repeated decision sends what is missing and nothing twice."""
 
 from __future__ import annotations
@@ -24,17 +24,17 @@ def submit(
     items = application.items(now or datetime.now(UTC))
     submitted = store.submit(items)
     profile, registrations = items[0], items[1:]
-    director_id = submitted.director_id
+    partition = keys.DIRECTOR(submitted.director_id)
     notifier.send_once(
-        director_id,
+        partition,
         "ops_application",
         "ops",
         lambda: application_email("ops_application", notifier.ops_email, profile, registrations),
     )
     notifier.send_once(
-        director_id,
+        partition,
         "application_received",
-        director_id,
+        submitted.director_id,
         lambda: application_email("application_received", profile["email"], profile, registrations),
     )
     return submitted
@@ -68,7 +68,7 @@ def _tell(decision: Decision, store: ApplicationStore, notifier: Notifier) -> No
     profile = next(item for item in items if item["sk"] == keys.PROFILE_SK)
     registrations: Sequence[Mapping[str, Any]] = [item for item in items if item["sk"] != keys.PROFILE_SK]
     notifier.send_once(
-        decision.director_id,
+        keys.DIRECTOR(decision.director_id),
         "application_decided",
         decision.director_id,
         lambda: application_email(
