@@ -207,7 +207,7 @@ def _decide(args: argparse.Namespace, client: DynamoDBClient | None, out: TextIO
     import getpass
 
     from directormatch.applications import service
-    from directormatch.aws.applications import ApplicationStore, DecisionRefused
+    from directormatch.aws.applications import AlreadyDecided, ApplicationStore, DecisionRefused
     from directormatch.errors import EmailNotSent
     from directormatch.mail.notifier import notifier_from_settings
     from directormatch.settings import get_settings
@@ -226,7 +226,8 @@ def _decide(args: argparse.Namespace, client: DynamoDBClient | None, out: TextIO
             reason=getattr(args, "reason", ""),
         )
     except DecisionRefused as refused:
-        print(f"refused: {refused}", file=out)
+        told = "; the applicant has been told that decision" if isinstance(refused, AlreadyDecided) else ""
+        print(f"refused: {refused}{told}", file=out)
         return 1
     except EmailNotSent as error:
         print(

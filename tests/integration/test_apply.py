@@ -376,3 +376,35 @@ def test_apply_body_hash_ignores_key_order_and_spacing() -> None:
 
     today = date(2026, 12, 6)
     assert validate_application(body, today).body_hash() == validate_application(shuffled, today).body_hash()
+
+
+def test_apply_decision_whose_email_failed_is_told_when_ops_run_it_again(
+    aws: Aws, post: Post, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from directormatch.errors import EmailNotSent
+    from directormatch.mail import render
+
+    # Given an application, and SES failing the next send
+    director_id = json.loads(post(application())["body"])["application_id"]
+    real_send = render.Mailer.send
+    failures = [EmailNotSent("Throttling")]
+
+    def flaky(self: render.Mailer, email: render.Email) -> str:
+        if failures:
+            raise failures.pop()
+        return real_send(self, email)
+
+    monkeypatch.setattr(render.Mailer, "send", flaky)
+
+    # When ops approve it (the email fails), then run the command again
+    first_code, first_said = decide(aws, "approve", director_id)
+    again_code, again_said = decide(aws, "approve", director_id)
+
+    # Then the approval stood the first time, and the second run told the applicant, once
+    assert first_code == 2
+    assert "run the command again to send it" in first_said
+    assert director_items(aws)[keys.PROFILE_SK]["application_status"] == "APPROVED"
+    assert again_code == 1
+    assert "already approved" in again_said
+    assert "the applicant has been told that decision" in again_said
+    assert emails_by_kind(aws)["application_decided"] == ["elena.vasquez@practice.example"]

@@ -26,6 +26,10 @@ class DecisionRefused(Exception):
     """Ops' approve or reject cannot apply: the message says why (ids and statuses only)."""
 
 
+class AlreadyDecided(DecisionRefused):
+    """The application was approved or rejected before: that decision stands."""
+
+
 @dataclass(frozen=True)
 class Submitted:
     director_id: str
@@ -137,7 +141,7 @@ class ApplicationStore(DirectorStore):
         if status is None:
             raise DecisionRefused(f"director {director_id} came from the roster, not an application")
         if status != ApplicationStatus.PENDING:
-            raise DecisionRefused(
+            raise AlreadyDecided(
                 f"application {director_id} was already {status.lower()} on {profile.get('decided_at')}: "
                 "nothing changed"
             )
