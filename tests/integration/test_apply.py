@@ -162,7 +162,12 @@ def test_apply_another_application_under_the_same_npi_is_refused_naming_the_npi(
     ],
 )
 def test_apply_invalid_field_is_named_and_nothing_is_stored(
-    aws: Aws, post: Post, changes: dict[str, Any], field: str, type_: str | None
+    aws: Aws,
+    post: Post,
+    caplog: pytest.LogCaptureFixture,
+    changes: dict[str, Any],
+    field: str,
+    type_: str | None,
 ) -> None:
     response = post(application(**changes))
 
@@ -172,6 +177,9 @@ def test_apply_invalid_field_is_named_and_nothing_is_stored(
     assert type_ is None or errors[0]["type"] == type_
     assert director_items(aws) == {}
     assert aws.sent_emails() == []
+    # And the log names the field (never its value), for ops to see what applicants trip on
+    logged = [record.__dict__.get("fields") for record in caplog.records if record.msg == "request invalid"]
+    assert logged == [[field]]
 
 
 @pytest.mark.parametrize(("body", "status"), [('{"npi": ', 400), ("", 422)])

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from directormatch.errors import (
     ApplicationConflict,
+    ApplicationInvalid,
     IdempotencyConflict,
     QuoteInvalid,
     RequestRejected,
@@ -143,9 +144,11 @@ class _Answers:
         from directormatch.intake import contract, form
 
         metrics.add_metric(name=MetricName.QUOTE_REJECTED, unit="Count", value=1)
-        logger.info(
-            "request invalid", extra={"fields": [contract.loggable_field(e.field) for e in error.errors]}
-        )
+        models = contract.QUOTE_MODELS
+        if isinstance(error, ApplicationInvalid):
+            from directormatch.applications.contract import APPLICATION_MODELS as models
+        fields = [contract.loggable_field(e.field, models) for e in error.errors]
+        logger.info("request invalid", extra={"fields": fields})
         if self.audience is Audience.API:
             return json_response(HTTPStatus.UNPROCESSABLE_ENTITY, error.errors)
         words = form.QUOTE_WORDS

@@ -197,3 +197,7 @@ def validate_application(fields: Any, today: date) -> DirectorApplication:
     if problems:
         raise ApplicationInvalid(problems)
     return application
+
+
+# The models whose field names an application's error may name (in logs: intake.contract.loggable_field).
+APPLICATION_MODELS = (DirectorApplication, LicenseEntry, DeaRegistration, Fees)

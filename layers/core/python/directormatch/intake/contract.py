@@ -442,12 +442,14 @@ LIMITS = ("ge", "le", "min_length", "max_length")
 OTHER_PATH_NAMES = frozenset({"body", "content-type", "Idempotency-Key"})
 
 
-def loggable_field(path: str) -> str:
+QUOTE_MODELS: tuple[type[BaseModel], ...] = (QuoteRequest, Clinic, Contact, Supervisees)
+
+
+def loggable_field(path: str, models: Sequence[type[BaseModel]] = QUOTE_MODELS) -> str:
     """The field path as a log may carry it. A key the client chose (an unknown or repeated field)
-    could be anything, an email address included, so only declared names and positions are kept."""
-    declared = OTHER_PATH_NAMES.union(
-        *(model.model_fields for model in (QuoteRequest, Clinic, Contact, Supervisees))
-    )
+    could be anything, an email address included, so only the names `models` declare and positions
+    are kept."""
+    declared = OTHER_PATH_NAMES.union(*(model.model_fields for model in models))
     return path if all(part.isdigit() or part in declared for part in path.split(".")) else "(undeclared)"
 
 
