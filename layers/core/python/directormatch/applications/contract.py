@@ -158,7 +158,6 @@ class DirectorApplication(Contract):
         profile = items[0]
         assert profile["sk"] == keys.PROFILE_SK
         profile.update(
-            phone=self.phone,
             application_status=ApplicationStatus.PENDING.value,
             applied_at=now.isoformat(timespec="seconds"),
             application_hash=self.body_hash(),
