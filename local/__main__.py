@@ -100,6 +100,7 @@ def main() -> int:
     print(
         f"DirectorMatch local stack ready in {time.monotonic() - started:.1f}s\n"
         f"  Form     {base}/  (the quote form: site/quote-form.html)\n"
+        f"  Join     {base}/join  (the physicians' application form: site/director-form.html)\n"
         f"  API      {base}/quote-requests  (POST JSON, e.g. events/quote_request.json)\n"
         f"  Outbox   {base}/_outbox  (files in {stack.outbox.directory})\n"
         f"  moto     {stack.moto_endpoint}/moto-api/  (AWS_ENDPOINT_URL for the aws CLI)\n"

@@ -23,7 +23,13 @@ from local.template import Route
 log = logging.getLogger("local.server")
 # The quote form the marketing site embeds; served as is, its action pointed at this stack.
 QUOTE_FORM = template.ROOT / "site" / "quote-form.html"
-FORM_ACTION = re.compile(r'(<form id="dm-quote"[^>]*?\saction=")[^"]*(")')
+DIRECTOR_FORM = template.ROOT / "site" / "director-form.html"
+FORM_ACTION = r'(<form id="{form_id}"[^>]*?\saction=")[^"]*(")'
+# The site's pages this stack serves: path -> (file, its form's id, the API route the form posts to).
+SITE_PAGES = {
+    "/": (QUOTE_FORM, "dm-quote", "/quote-requests"),
+    "/join": (DIRECTOR_FORM, "dm-apply", "/director-applications"),
+}
 ICON_LINK = re.compile(r'<link rel="icon" href="data:image/svg\+xml,([^"]+)">')
 HTML = "text/html; charset=utf-8"
 # Replies respond answers by email: the offer page waits for those emails before showing its decision.
@@ -62,9 +68,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
-        if path == "/":
+        if path in SITE_PAGES:
             no_store = [("Cache-Control", "no-store")]
-            self._send(HTTPStatus.OK, "text/html; charset=utf-8", quote_form_page(), no_store)
+            self._send(HTTPStatus.OK, "text/html; charset=utf-8", site_page(*SITE_PAGES[path]), no_store)
         elif path == "/favicon.ico":
             self._send(HTTPStatus.OK, "image/svg+xml", favicon(), [("Cache-Control", "max-age=86400")])
         elif path == "/_outbox":
@@ -274,12 +280,18 @@ def favicon(path: Path = QUOTE_FORM) -> bytes:
     return unquote(found.group(1)).encode()
 
 
-def quote_form_page(path: Path = QUOTE_FORM) -> bytes:
-    """site/quote-form.html with its API base set to this stack (read per request: edits show on reload)."""
-    page, replaced = FORM_ACTION.subn(r"\g<1>/quote-requests\g<2>", path.read_text(), count=1)
+def site_page(path: Path, form_id: str, route: str) -> bytes:
+    """A form of site/ with its action pointed at this stack (read per request: edits show on reload)."""
+    pattern = re.compile(FORM_ACTION.format(form_id=form_id))
+    page, replaced = pattern.subn(rf"\g<1>{route}\g<2>", path.read_text(), count=1)
     if not replaced:
-        raise ValueError(f'{path} has no <form id="dm-quote" action=...>')
+        raise ValueError(f'{path} has no <form id="{form_id}" action=...>')
     return page.encode()
+
+
+def quote_form_page(path: Path = QUOTE_FORM) -> bytes:
+    """site/quote-form.html as this stack serves it at /."""
+    return site_page(path, *SITE_PAGES["/"][1:])
 
 
 def _local_path(value: str) -> str | None:

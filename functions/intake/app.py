@@ -15,12 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from directormatch.aws import tables
 from directormatch.aws.requests_table import Created
-from directormatch.errors import RequestRejected
 from directormatch.intake import contract
 from directormatch.intake import form as quote_form
 from directormatch.intake import submit as intake
 from directormatch.intake.contract import QuoteAccepted, QuoteRequest
-from directormatch.intake.http import check_envelope, read_quote, validate_quote
+from directormatch.intake.http import read_form, read_quote, validate_quote
 from directormatch.links import status_link
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.references import new_reference
@@ -70,14 +69,7 @@ def create_quote_request() -> Response[str]:
 @form_app.post("/quote-requests")
 def create_quote_request_from_form() -> Response[str]:
     """The quote form without JavaScript: the same contract, answered with a page."""
-    event = form_app.current_event
-    text = check_envelope(event, get_settings().max_body_bytes, accepted=(quote_form.FORM_CONTENT_TYPE,))
-    try:
-        post = quote_form.parse(text)
-    except ValueError:
-        raise RequestRejected(
-            HTTPStatus.BAD_REQUEST, "body", "too many form fields", "too_many_fields"
-        ) from None
+    post = read_form(form_app.current_event, get_settings().max_body_bytes, quote_form.parse)
     if post.honeypot:
         # A bot filled the hidden field: thank it as if stored, store nothing.
         metrics.add_metric(name=MetricName.QUOTE_HONEYPOT, unit="Count", value=1)

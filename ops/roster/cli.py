@@ -1,8 +1,10 @@
-"""The roster command: `python -m ops.roster import|export|generate`.
+"""The roster command: `python -m ops.roster import|export|generate|approve|reject`.
 
     python -m ops.roster import FILE.csv [--skip-invalid] [--dry-run]
     python -m ops.roster export [FILE.csv|-]
     python -m ops.roster generate --count N [--seed S] [--today YYYY-MM-DD] [FILE.csv|-]
+    python -m ops.roster approve APPLICATION_ID [--by NAME]
+    python -m ops.roster reject APPLICATION_ID [--reason TEXT] [--by NAME]
 
 The CSV format is in docs/roster-csv.md (code: ops.roster.csv_format). The table and index come
 from directormatch.settings; boto3 takes its endpoint from the environment (AWS_ENDPOINT_URL for the
@@ -22,6 +24,8 @@ from ops.roster.synthetic import MAX_COUNT, MIN_COUNT, synthetic_directors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+MAX_REASON = 500
 
 
 def _count(text: str) -> int:
@@ -59,7 +63,26 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--seed", type=int, default=7, help="same seed, same roster (default 7)")
     make.add_argument("--today", type=_day, default=None, help="day the dates are relative to")
     make.add_argument("file", nargs="?", default="-", help="output CSV, or - (default) for standard output")
+    decide = {"approve": "verify an application's licenses first; the director becomes ACTIVE"}
+    decide["reject"] = "the applicant is told (with --reason, why); they are never matched"
+    for name, help_text in decide.items():
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("application_id", help="the id in the ops email (D followed by 20 hex digits)")
+        command.add_argument("--by", default=None, help="who decides (default: your login name)")
+        if name == "reject":
+            command.add_argument("--reason", type=_reason, default="", help="told to the applicant")
     return parser
+
+
+def _reason(value: str) -> str:
+    from directormatch import text
+
+    if len(value) > MAX_REASON:
+        raise argparse.ArgumentTypeError(f"must be {MAX_REASON} characters or fewer")
+    try:
+        return text.checked(value.strip())
+    except text.TextRefused as refused:
+        raise argparse.ArgumentTypeError(refused.message) from None
 
 
 class _Output:
@@ -180,6 +203,52 @@ def _generate(args: argparse.Namespace, stdout: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _decide(args: argparse.Namespace, client: DynamoDBClient | None, out: TextIO) -> int:
+    import getpass
+
+    from directormatch.applications import service
+    from directormatch.aws.applications import AlreadyDecided, ApplicationStore, DecisionRefused
+    from directormatch.errors import EmailNotSent
+    from directormatch.mail.notifier import notifier_from_settings
+    from directormatch.settings import get_settings
+    from directormatch.vocabulary import ApplicationStatus
+
+    settings = get_settings()
+    store = ApplicationStore(settings.directors_table, settings.directors_by_state_index, client=client)
+    status = ApplicationStatus.APPROVED if args.command == "approve" else ApplicationStatus.REJECTED
+    try:
+        decision = service.decide(
+            args.application_id,
+            status,
+            args.by or getpass.getuser(),
+            store,
+            notifier_from_settings(),
+            reason=getattr(args, "reason", ""),
+        )
+    except DecisionRefused as refused:
+        told = "; the applicant has been told that decision" if isinstance(refused, AlreadyDecided) else ""
+        print(f"refused: {refused}{told}", file=out)
+        return 1
+    except EmailNotSent as error:
+        print(
+            f"decided, but the email to the applicant failed ({error}); run the command again to send it",
+            file=out,
+        )
+        return 2
+    except Exception as error:
+        if (code := _aws_error(error)) is None:
+            raise
+        print(f"AWS failed ({code}); run the command again to complete it", file=out)
+        return 2
+    outcome = (
+        "approved: the director is ACTIVE and matched from now on"
+        if status is ApplicationStatus.APPROVED
+        else "rejected"
+    )
+    print(f"application {decision.director_id} {outcome}; the applicant was emailed", file=out)
+    return 0
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -196,4 +265,6 @@ def main(
         return _import(args, client, stdin or sys.stdin, out)
     if args.command == "export":
         return _export(args, client, out, err)
+    if args.command in ("approve", "reject"):
+        return _decide(args, client, out)
     return _generate(args, out, err)

@@ -18,9 +18,8 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from directormatch import text
-from directormatch.mail.labels import us_phone
-from directormatch.vocabulary import US_STATES, Modality
-from ops.roster.directors import (
+from directormatch.directors import (
+    FEE_COLUMNS,
     FEE_MAXIMUM,
     MAX_CHART_REVIEW_PERCENT,
     DeaRegistration,
@@ -32,19 +31,11 @@ from ops.roster.directors import (
     dea_is_valid,
     npi_is_valid,
 )
+from directormatch.mail.labels import us_phone
+from directormatch.vocabulary import US_STATES, Modality
 
-# Fee schedule column -> FeeSchedule field. Files without these columns still read (their
-# directors have no schedule and are not priced); a row leaving them all blank reads the same.
-FEE_COLUMNS: dict[str, str] = {
-    "fee_base": "base",
-    "fee_per_np": "per_np",
-    "fee_per_pa": "per_pa",
-    "fee_per_additional_state": "per_additional_state",
-    "fee_per_additional_location": "per_additional_location",
-    "fee_controlled_premium": "controlled_premium",
-    "chart_review_percent": "chart_review_percent",
-    "chart_review_fee": "chart_review_fee",
-}
+# Files without the fee columns (directors.FEE_COLUMNS) or the phone still read (their directors have
+# no schedule and are not priced); a row leaving the fee columns all blank reads the same.
 OPTIONAL_COLUMNS = frozenset({*FEE_COLUMNS, "phone"})
 COLUMNS: tuple[str, ...] = (
     "npi",

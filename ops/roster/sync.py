@@ -27,10 +27,8 @@ from pydantic import ValidationError
 from directormatch import keys
 from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.aws.directors_table import DirectorStore
-from directormatch.errors import StoreUnavailable
-from directormatch.vocabulary import US_STATES
-from ops.roster.csv_format import COLUMNS, FEE_COLUMNS
-from ops.roster.directors import (
+from directormatch.directors import (
+    FEE_COLUMNS,
     DeaRegistration,
     Director,
     StateLicense,
@@ -38,6 +36,9 @@ from ops.roster.directors import (
     director_id_for,
     director_items,
 )
+from directormatch.errors import StoreUnavailable
+from directormatch.vocabulary import US_STATES
+from ops.roster.csv_format import COLUMNS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from directormatch.vocabulary import US_STATES, Modality
-from ops.roster.directors import (
+from directormatch.directors import (
     DeaRegistration,
     Director,
     Fees,
@@ -20,6 +19,7 @@ from ops.roster.directors import (
     director_items,
     npi_check_digit,
 )
+from directormatch.vocabulary import US_STATES, Modality
 
 MIN_COUNT = 1
 MAX_COUNT = 20_000

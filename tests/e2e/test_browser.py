@@ -5,8 +5,10 @@ beside the fields; the same form without JavaScript. Screenshots go to .local/sc
 from __future__ import annotations
 
 import re
+import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
+from directormatch.directors import npi_check_digit
 from tests.e2e.conftest import ACCEPT, ROOT, RunningStack, email_text, own_stack
 
 pytestmark = pytest.mark.e2e
@@ -167,83 +170,109 @@ def test_browser_quote_form_submitted_then_director_accepts_offer_by_link(
     page.context.close()
 
 
+def fresh_npi() -> str:
+    """A valid NPI no other test has applied with: an application per NPI is all the API takes."""
+    first_nine = f"1{secrets.randbelow(10**8):08d}"
+    return first_nine + npi_check_digit(first_nine)
+
+
+def fill_valid_application(page: Page, email: str) -> None:
+    """A physician licensed in Texas, filled the way a person does: labels, tiles, the first row."""
+    page.get_by_label("First name").fill("Elena")
+    page.get_by_label("Last name").fill("Vasquez")
+    page.get_by_label("NPI").fill(fresh_npi())
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Mobile phone").fill("(512) 555-0162")
+    page.get_by_label("Family medicine").check()
+    page.get_by_label("License 1: state").fill("TX")
+    page.get_by_label("License 1: number").fill("Q4821")
+    page.get_by_label("License 1: expiry date").fill((date.today() + timedelta(days=700)).isoformat())
+    page.get_by_label("Aesthetics").check()
+    page.get_by_label("Weight loss").check()
+    page.get_by_label("Base fee a month").fill("1200")
+    page.get_by_label("Malpractice per claim").fill("1,000,000")
+    page.get_by_label("Malpractice aggregate").fill("3,000,000")
+    page.get_by_label("I agree").check()
+
+
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
+@pytest.mark.parametrize("form", ["quote", "director"])
 def test_browser_server_field_errors_appear_beside_fields_then_fixed_form_is_accepted(
-    stack: RunningStack, browser: Browser, viewport: str
+    stack: RunningStack, browser: Browser, viewport: str, form: str
 ) -> None:
-    # Given the form with a bad email, no state chosen and no consent (the page leaves checks to the API)
+    case = FORMS[form]
+    # Given the form with a bad email, a group left empty and no consent (the page leaves checks to the API)
     page = open_page(browser, viewport)
-    page.goto(stack.base_url + "/")
-    if viewport == "phone":
-        shoot(page, "phone-form")
-    fill_valid_form(page, "maria-at-bluebonnet")
-    page.get_by_role("button", name="Clear").click()
+    page.goto(stack.base_url + case.path)
+    shoot(page, f"{viewport}-{case.shots}form")
+    case.fill(page, "maria-at-bluebonnet")
+    case.clear_group(page)
     page.get_by_label("I agree").uncheck()
 
     # When it is submitted
-    submit(page)
+    page.get_by_role("button", name=case.submit).click()
 
     # Then the API's errors appear beside their fields, in words, wired for screen readers
-    expect(page.locator("#contact_email-error")).to_have_text(
-        "Work email must be an email address, like you@yourclinic.com."
-    )
-    expect(page.locator("#states-error")).to_have_text("Choose at least one state.")
-    expect(page.locator("#consent-error")).to_contain_text("Please confirm that we may share your request")
-    email = page.get_by_label("Work email")
+    email = page.get_by_label(case.email_label, exact=True)
+    email_id = email.get_attribute("id")
+    expect(page.locator(f"#{email_id}-error")).to_have_text(case.email_error)
+    expect(page.locator(f"#{case.group}-error")).to_have_text(case.group_error)
+    expect(page.locator("#consent-error")).to_have_text(case.consent_error)
     expect(email).to_have_attribute("aria-invalid", "true")
-    assert "contact_email-error" in (email.get_attribute("aria-describedby") or "")
-    expect(page.locator("#states-group")).to_have_attribute("aria-invalid", "true")
+    assert f"{email_id}-error" in (email.get_attribute("aria-describedby") or "")
+    expect(page.locator(f"#{case.group}-group")).to_have_attribute("aria-invalid", "true")
     # And the summary lists all three and has the focus
     expect(page.locator("#dm-errors li")).to_have_count(3)
     assert page.evaluate("document.activeElement.id") == "dm-errors"
-    shoot(page, f"{viewport}-errors")
+    shoot(page, f"{viewport}-{case.shots}errors")
 
     # When the summary's link to the email is followed, the answers fixed, and the form sent again
-    page.locator("#dm-errors a", has_text="Work email").click()
-    assert page.evaluate("document.activeElement.id") == "contact_email"
-    email.fill("maria.delgado@bluebonnet-aesthetics.example")
-    choose_texas(page)
+    page.locator("#dm-errors a", has_text=case.email_label).click()
+    assert page.evaluate("document.activeElement.id") == email_id
+    email.fill(f"{viewport}.{form}@bluebonnet-aesthetics.example")
+    case.choose_group(page)
     page.get_by_label("I agree").check()
-    submit(page)
+    page.get_by_role("button", name=case.submit).click()
 
     # Then it is accepted and the errors are gone
     expect(page.locator("#dm-success")).to_be_visible()
-    assert REFERENCE.match(page.locator("#dm-reference").inner_text())
+    assert case.reference.match(page.locator("#dm-reference").inner_text())
     expect(page.locator("#dm-errors")).to_be_hidden()
-    if viewport == "phone":
-        shoot(page, "phone-success")
+    shoot(page, f"{viewport}-{case.shots}success")
     page.context.close()
 
 
+@pytest.mark.parametrize("form", ["quote", "director"])
 def test_browser_without_javascript_posts_the_form_and_gets_pages(
-    stack: RunningStack, browser: Browser
+    stack: RunningStack, browser: Browser, form: str
 ) -> None:
+    case = FORMS[form]
     # Given the form in a browser with JavaScript off, first sent without consent
     page = open_page(browser, "phone", javascript=False)
-    page.goto(stack.base_url + "/")
-    fill_valid_form_without_script(page)
+    page.goto(stack.base_url + case.path)
+    case.fill_without_script(page)
     page.get_by_label("I agree").uncheck()
 
     # When it is posted
-    submit(page)
+    page.get_by_role("button", name=case.submit).click()
 
     # Then the API answers with a page listing the problem in the form's words
     expect(page.get_by_role("heading", level=1)).to_have_text("Please check this answer")
-    expect(page.locator("li[data-field=consent]")).to_contain_text("Please confirm that we may share")
-    shoot(page, "nojs-errors")
+    expect(page.locator("li[data-field=consent]")).to_contain_text(case.consent_error)
+    shoot(page, f"nojs-{case.shots}errors")
 
     # When the person goes back, consents, and posts again
     page.go_back()
     page.get_by_label("I agree").check()
-    submit(page)
+    page.get_by_role("button", name=case.submit).click()
 
-    # Then the success page shows the stored request's reference and what happens next
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Your request is on its way")
+    # Then the success page shows the stored code and what happens next, and the sender gets a receipt
+    expect(page.get_by_role("heading", level=1)).to_contain_text(case.received)
     reference = page.locator("#reference").inner_text()
-    assert REFERENCE.match(reference), reference
-    expect(page.locator("main")).to_contain_text("No placement fee")
-    assert outbox_entry(stack, request_of(stack, reference), "receipt")
-    shoot(page, "nojs-success")
+    assert case.reference.match(reference), reference
+    expect(page.locator("main")).to_contain_text(case.promise)
+    assert outbox_entry(stack, case.stored_id(stack, reference), case.receipt)
+    shoot(page, f"nojs-{case.shots}success")
     page.context.close()
 
 
@@ -341,3 +370,70 @@ def test_browser_budget_given_on_the_form_gets_a_quote_email_and_the_status_page
     expect(page.locator("dd", has_text=" a month").first).to_have_text(found.group(1))
     shoot(page, f"{viewport}-status-quote")
     page.context.close()
+
+
+@dataclass(frozen=True)
+class FormCase:
+    """One of the site's forms, as the browser checks see it: where it is, how a person fills it in,
+    and the three problems it leaves to the API (a bad email, a group with nothing chosen, no consent)."""
+
+    path: str
+    fill: Callable[[Page, str], None]
+    email_label: str
+    email_error: str
+    group: str
+    group_error: str
+    clear_group: Callable[[Page], None]
+    choose_group: Callable[[Page], None]
+    consent_error: str
+    submit: str
+    reference: re.Pattern[str]
+    shots: str  # screenshot name prefix after the viewport
+    fill_without_script: Callable[[Page], None]
+    received: str  # the heading of the page a stored form gets without script
+    promise: str  # a line of that page's "what happens next"
+    receipt: str  # the kind of the email its sender gets
+    stored_id: Callable[[RunningStack, str], str]  # the id of what was stored, from the code shown
+
+
+FORMS = {
+    "quote": FormCase(
+        path="/",
+        fill=fill_valid_form,
+        email_label="Work email",
+        email_error="Work email must be an email address, like you@yourclinic.com.",
+        group="states",
+        group_error="Choose at least one state.",
+        clear_group=lambda page: page.get_by_role("button", name="Clear").click(),
+        choose_group=choose_texas,
+        consent_error="Please confirm that we may share your request with matching physicians.",
+        submit="Request my quote",
+        reference=REFERENCE,
+        shots="",
+        fill_without_script=fill_valid_form_without_script,
+        received="Your request is on its way",
+        promise="No placement fee",
+        receipt="receipt",
+        stored_id=request_of,
+    ),
+    "director": FormCase(
+        path="/join",
+        fill=fill_valid_application,
+        email_label="Email",
+        email_error="Email must be an email address, like you@yourpractice.com.",
+        group="specialties",
+        group_error="Choose at least one specialty.",
+        clear_group=lambda page: page.get_by_label("Family medicine").uncheck(),
+        choose_group=lambda page: page.get_by_label("Family medicine").check(),
+        consent_error="Please confirm that we may verify your licenses and send you offers.",
+        submit="Send my application",
+        reference=re.compile(r"^D[0-9a-f]{20}$"),
+        shots="director-",
+        # The application form has nothing the script adds: filled the same way without it.
+        fill_without_script=lambda page: fill_valid_application(page, "elena.nojs@practice.example"),
+        received="Your application is with our team",
+        promise="You stay in control",
+        receipt="application_received",
+        stored_id=lambda stack, application_id: application_id,
+    ),
+}

@@ -267,10 +267,11 @@ def test_polish_every_page_fits_a_phone_and_has_an_icon(stack: RunningStack, bro
     accept, _ = offer_links(stack, request_id)[0]
     page, failures = open_page(browser, "phone")
 
-    # When each page a clinic or director meets is opened at 390 px
-    page.goto(stack.base_url + "/")
-    assert_fits_a_phone(page)
-    assert_has_icon_and_no_failed_requests(page, failures)
+    # When each page a clinic or director meets is opened at 390 px, the two forms first
+    for form in ("/", "/join"):
+        page.goto(stack.base_url + form)
+        assert_fits_a_phone(page)
+        assert_has_icon_and_no_failed_requests(page, failures)
 
     page.goto(status_url)
     expect(page.locator(".status")).to_contain_text("Offered to physicians")

@@ -57,6 +57,13 @@ ELSEWHERE: dict[str, str] = {
     ),
     "python -m ops.roster import|export|generate": "tests/integration/test_roster_import.py",
     "python -m ops.roster import roster.csv": "tests/integration/test_roster_import.py",
+    "python -m ops.roster approve D34a5e39aaf0357ea91f7": (
+        "tests/integration/test_apply.py runs ops.roster's main with approve on an application"
+    ),
+    "python -m ops.roster reject D34a5e39aaf0357ea91f7 --reason "
+    '"The TX license number does not match the board\'s."': (
+        "tests/integration/test_apply.py runs ops.roster's main with reject and this reason"
+    ),
     'python -m ops.replay --queue-url "$STREAM_FAILURE_QUEUE_URL" --dry-run': (
         "tests/reliability/test_poison.py (the dry run lists and changes nothing)"
     ),
@@ -150,6 +157,7 @@ def test_readme_what_make_run_shows_is_there(local_stack: RunningStack) -> None:
     # Given the places the README sends a newcomer to
     # When each is opened
     form = local_stack.request("GET", "/")
+    join = local_stack.request("GET", "/join")
     outbox = local_stack.request("GET", "/_outbox")
     with urllib.request.urlopen(local_stack.moto_endpoint + "/moto-api/", timeout=10) as response:  # noqa: S310
         dashboard = response.status
@@ -157,10 +165,17 @@ def test_readme_what_make_run_shows_is_there(local_stack: RunningStack) -> None:
     # Then the form, the outbox and the moto dashboard answer
     assert form[0] == 200
     assert b"Request my quote" in form[2]
+    assert join[0] == 200
+    assert b'action="/director-applications"' in join[2]
     assert outbox[0] == 200
     assert dashboard == 200
     # And the banner names them as the README does
-    for line in ("Form     " + local_stack.base_url + "/", "/_outbox", "/moto-api/"):
+    for line in (
+        "Form     " + local_stack.base_url + "/",
+        "Join     " + local_stack.base_url + "/join",
+        "/_outbox",
+        "/moto-api/",
+    ):
         assert line in local_stack.banner
 
 

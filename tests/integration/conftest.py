@@ -231,14 +231,14 @@ def one_call_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
 def roster_director(
     number: int, states: tuple[str, ...] = ("TX",), supervising_np: int = 1, **changes: Any
 ) -> list[dict[str, Any]]:
-    """PROFILE, LICENSE# items of one valid roster director, built by ops.roster.directors.
+    """PROFILE, LICENSE# items of one valid roster director, built by directormatch.directors.
 
     `number` makes the NPI, names and email distinct; licenses last 400 days; `changes` override
     Director fields (max_clinics, active_clinics, ...).
     """
     from datetime import date, timedelta
 
-    from ops.roster.directors import Director, StateLicense, Supervision, director_items, npi_check_digit
+    from directormatch.directors import Director, StateLicense, Supervision, director_items, npi_check_digit
 
     first_nine = f"1{number:08d}"
     fields: dict[str, Any] = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 
+from directormatch.directors import DeaRegistration, Director, StateLicense, director_items, npi_check_digit
 from local.lambdas import LambdaContext
-from ops.roster.directors import DeaRegistration, Director, StateLicense, director_items, npi_check_digit
 from tests.integration.conftest import Aws
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)

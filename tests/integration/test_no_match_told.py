@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from directormatch.directors import Fees
 from directormatch.intake.status_page import status_page
 from local.lambdas import LambdaContext
-from ops.roster.directors import Fees
 from tests.fee_oracle import fee_by_hand
 from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest, roster_director
 from tests.integration.test_notify import parse, parts

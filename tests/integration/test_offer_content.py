@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from types import ModuleType
 from typing import Any
 
+from directormatch.directors import DeaRegistration, Fees
 from local.lambdas import LambdaContext
-from ops.roster.directors import DeaRegistration, Fees
 from tests.fee_oracle import fee_by_hand
 from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest, roster_director
 from tests.integration.test_no_match_told import emails_by_kind, notify_from_stream

@@ -21,11 +21,11 @@ from directormatch import tokens
 from directormatch.aws.attributes import from_attributes
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
+from directormatch.directors import Fees
 from directormatch.offers import lifecycle as offers
 from directormatch.tokens import Keyring
 from directormatch.vocabulary import Action
 from local.lambdas import LambdaContext
-from ops.roster.directors import Fees
 from tests.events import INTAKE_POST, load_event
 from tests.faults import FaultyClient, client_error, use_client
 from tests.integration.conftest import Aws, Handler, LoadDirectors, OfferedRequest, call_with, roster_director

@@ -16,10 +16,10 @@ import pytest
 from directormatch import keys
 from directormatch.aws import clients as aws_clients
 from directormatch.aws.attributes import to_attributes
+from directormatch.directors import director_id_for, director_items
 from directormatch.settings import get_settings
 from ops.roster.cli import main
 from ops.roster.csv_format import COLUMNS, parse_roster, write_roster
-from ops.roster.directors import director_id_for, director_items
 from ops.roster.synthetic import synthetic_directors
 from tests.integration.conftest import Aws
 

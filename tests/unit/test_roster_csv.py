@@ -10,16 +10,15 @@ from typing import Any
 
 import pytest
 
+from directormatch.directors import FEE_COLUMNS, Director, LicenseStatus, director_items
 from ops.roster.csv_format import (
     COLUMNS,
-    FEE_COLUMNS,
     HeaderError,
     director_from_row,
     parse_roster,
     row_from_director,
     write_roster,
 )
-from ops.roster.directors import Director, LicenseStatus, director_items
 from ops.roster.synthetic import synthetic_directors
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "roster-sample.csv"

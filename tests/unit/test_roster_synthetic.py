@@ -11,10 +11,10 @@ from functools import cache
 
 import pytest
 
+from directormatch.directors import Director, Specialty, dea_is_valid, director_items, npi_is_valid
 from directormatch.vocabulary import US_STATES, Modality
 from ops.roster.cli import main
 from ops.roster.csv_format import parse_roster
-from ops.roster.directors import Director, Specialty, dea_is_valid, director_items, npi_is_valid
 from ops.roster.synthetic import EMAIL_DOMAIN, GUARANTEED_PER_STATE, synthetic_directors, synthetic_roster
 
 TODAY = date(2026, 11, 25)

@@ -32,6 +32,14 @@ class QuoteInvalid(DirectorMatchError):
         self.errors = errors
 
 
+class ApplicationInvalid(QuoteInvalid):
+    """The fields of a director's application break its contract (answered as a quote's are)."""
+
+
+class ApplicationConflict(DirectorMatchError):
+    """An application, or a roster director, already holds this NPI: nothing was written."""
+
+
 class TokenError(DirectorMatchError):
     """A signed link (directormatch.tokens) that cannot be used."""
 

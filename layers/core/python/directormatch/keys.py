@@ -31,7 +31,9 @@ LICENSE = Prefix("LICENSE#")  # LICENSE#<state> in a director's partition
 DEA = Prefix("DEA#")  # DEA#<state>
 IDEMPOTENCY = Prefix("IDEMPOTENCY#")  # partition of one Idempotency-Key, by its hash
 REFERENCE = Prefix("REFERENCE#")  # partition of one reference code, pointing to its request
-STREAM_FAILURE = Prefix("STREAM_FAILURE#")  # partition of one stream function's failed records
+STREAM_FAILURE = Prefix("STREAM_FAILURE#")
+# Requests-table partition of one director's email markers (expiry warnings, their application)
+DIRECTOR = Prefix("DIRECTOR#")  # partition of one stream function's failed records
 
 # Stream sequence numbers are decimal strings of 21 to 40 digits: padded, they sort as numbers.
 SEQUENCE_DIGITS = 40

@@ -28,6 +28,8 @@ class MetricName(StrEnum):
     QUOTE_REPLAYED = "QuoteReplayed"
     QUOTE_CONFLICT = "QuoteIdempotencyConflict"
     QUOTE_HONEYPOT = "QuoteHoneypot"
+    APPLICATION_RECEIVED = "ApplicationReceived"
+    APPLICATION_REPLAYED = "ApplicationReplayed"
     OFFERS_CREATED = "OffersCreated"
     NO_MATCH = "NoMatch"
     TIME_TO_FIRST_OFFER = "TimeToFirstOffer"

@@ -15,6 +15,8 @@ from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolv
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from directormatch.errors import (
+    ApplicationConflict,
+    ApplicationInvalid,
     IdempotencyConflict,
     QuoteInvalid,
     RequestRejected,
@@ -39,6 +41,7 @@ class Audience(StrEnum):
 
     API = "api"  # intake's JSON clients (the site's script, curl); its status page is for clinics
     FORM = "form"  # the quote form posted without JavaScript: pages
+    APPLICATION_FORM = "application_form"  # the director application form without JavaScript: pages
     OFFER_LINKS = "offer_links"  # directors following offer links: pages
 
 
@@ -83,12 +86,16 @@ def make_resolver(audience: Audience) -> APIGatewayRestResolver:
     app.exception_handler(RequestRejected)(answer.rejected)
     app.exception_handler(QuoteInvalid)(answer.invalid)
     app.exception_handler(IdempotencyConflict)(answer.conflict)
+    app.exception_handler(ApplicationConflict)(answer.already_applied)
     app.exception_handler(StoreUnavailable)(answer.unavailable)
     app.exception_handler(TokenError)(answer.refused_link)
     # Without it the catch-all below would answer an unknown path or method with a 500.
     app.not_found(answer.not_found)
     app.exception_handler(Exception)(answer.unexpected)
     return app
+
+
+FORMS = (Audience.FORM, Audience.APPLICATION_FORM)
 
 
 class _Answers:
@@ -103,7 +110,7 @@ class _Answers:
     ) -> Response[str]:
         from directormatch.intake import form
 
-        if self.audience is Audience.FORM:
+        if self.audience in FORMS:
             html = form.problem_page(heading, message, self._referer())
             return page_response(status, html, headers)
         return self._result_page(status, heading, message)
@@ -137,19 +144,30 @@ class _Answers:
         from directormatch.intake import contract, form
 
         metrics.add_metric(name=MetricName.QUOTE_REJECTED, unit="Count", value=1)
-        logger.info(
-            "request invalid", extra={"fields": [contract.loggable_field(e.field) for e in error.errors]}
-        )
+        models = contract.QUOTE_MODELS
+        if isinstance(error, ApplicationInvalid):
+            from directormatch.applications.contract import APPLICATION_MODELS as models
+        fields = [contract.loggable_field(e.field, models) for e in error.errors]
+        logger.info("request invalid", extra={"fields": fields})
         if self.audience is Audience.API:
             return json_response(HTTPStatus.UNPROCESSABLE_ENTITY, error.errors)
+        words = form.QUOTE_WORDS
+        if self.audience is Audience.APPLICATION_FORM:
+            from directormatch.applications.form import APPLICATION_WORDS as words
         return page_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY, form.invalid_page(error.errors, self._referer())
+            HTTPStatus.UNPROCESSABLE_ENTITY, form.invalid_page(error.errors, self._referer(), words)
         )
 
     def conflict(self, error: IdempotencyConflict) -> Response[str]:
         metrics.add_metric(name=MetricName.QUOTE_CONFLICT, unit="Count", value=1)
         logger.info("idempotency key reused with another body")
         return json_error(HTTPStatus.CONFLICT, "Idempotency-Key", str(error), "idempotency_conflict")
+
+    def already_applied(self, error: ApplicationConflict) -> Response[str]:
+        logger.info("application conflicts with a director on file")
+        if self.audience is Audience.API:
+            return json_error(HTTPStatus.CONFLICT, "npi", str(error), "already_applied")
+        return self._page(HTTPStatus.CONFLICT, "Already on file", str(error))
 
     def unavailable(self, error: StoreUnavailable) -> Response[str]:
         logger.warning("store unavailable", extra={"reason": str(error)})

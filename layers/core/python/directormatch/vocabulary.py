@@ -119,3 +119,11 @@ class Action(StrEnum):
     DECLINE = "decline"
     STATUS = "status"
     REPLY = "reply"
+
+
+class ApplicationStatus(StrEnum):
+    """A director who applied to join: PENDING (stored, never matched) until ops approve or reject."""
+
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"

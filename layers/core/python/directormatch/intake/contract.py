@@ -367,12 +367,16 @@ class QuoteRequest(Contract):
     @field_validator("consent")
     @classmethod
     def _consented(cls, consent: bool) -> bool:
-        if not consent:
-            raise PydanticCustomError(
-                "consent_required",
-                "must be true: we need your consent to share the request with physicians",
-            )
-        return consent
+        return consent_given(consent, "share the request with physicians")
+
+
+def consent_given(consent: bool, to: str) -> bool:
+    """A form's consent, which must be given; `to` says what it allows."""
+    if not consent:
+        raise PydanticCustomError(
+            "consent_required", "must be true: we need your consent to {to}", {"to": to}
+        )
+    return consent
 
 
 class QuoteAccepted(BaseModel):
@@ -438,12 +442,14 @@ LIMITS = ("ge", "le", "min_length", "max_length")
 OTHER_PATH_NAMES = frozenset({"body", "content-type", "Idempotency-Key"})
 
 
-def loggable_field(path: str) -> str:
+QUOTE_MODELS: tuple[type[BaseModel], ...] = (QuoteRequest, Clinic, Contact, Supervisees)
+
+
+def loggable_field(path: str, models: Sequence[type[BaseModel]] = QUOTE_MODELS) -> str:
     """The field path as a log may carry it. A key the client chose (an unknown or repeated field)
-    could be anything, an email address included, so only declared names and positions are kept."""
-    declared = OTHER_PATH_NAMES.union(
-        *(model.model_fields for model in (QuoteRequest, Clinic, Contact, Supervisees))
-    )
+    could be anything, an email address included, so only the names `models` declare and positions
+    are kept."""
+    declared = OTHER_PATH_NAMES.union(*(model.model_fields for model in models))
     return path if all(part.isdigit() or part in declared for part in path.split(".")) else "(undeclared)"
 
 

@@ -153,16 +153,49 @@ def parse(body: str) -> FormPost:
     return FormPost(fields=contract_fields(form), honeypot=honeypot)
 
 
-def describe(error: FieldError) -> Problem:
+@dataclass(frozen=True)
+class FormWords:
+    """How one form names its fields to a person: labels in the form's order ("licenses.#.number"
+    stands for each row, {n} its number), the groups that need a choice, and the consent wanted."""
+
+    labels: Mapping[str, str]
+    choose_one: Mapping[str, str]
+    consent_needed: str
+    field_wordings: Mapping[tuple[str, str], str]
+    fallback: str
+
+
+QUOTE_WORDS = FormWords(LABELS, CHOOSE_ONE, CONSENT_NEEDED, FIELD_WORDINGS, "Your request")
+
+
+def _row_key(field: str) -> str:
+    return re.sub(r"\.\d+(?=\.|$)", ".#", field)
+
+
+def _label(field: str, words: FormWords) -> str:
+    """The label of a field, or of the nearest enclosing one; a row's with its number."""
+    row = re.search(r"\.(\d+)(?=\.|$)", field)
+    parts = _row_key(field).split(".")
+    for end in range(len(parts), 0, -1):
+        label = words.labels.get(".".join(parts[:end]))
+        if label is not None:
+            return label.format(n=int(row.group(1)) + 1 if row else "")
+    return words.fallback
+
+
+def describe(error: FieldError, words: FormWords = QUOTE_WORDS) -> Problem:
     """A field error in words, led by the form's label ("states.3" belongs to the States group)."""
     group = error.field.split(".")[0]
-    field = group if group in CHOOSE_ONE else error.field
-    label = LABELS.get(field, "Your request")
-    wording = FIELD_WORDINGS.get((field, error.type or "")) or WORDINGS.get(error.type or "")
+    # An item of a group ("states.3") is the group's problem; a field of a row ("licenses.0.state") its own.
+    field = (
+        group if group in words.choose_one and re.fullmatch(r"[a-z_]+(\.\d+)?", error.field) else error.field
+    )
+    label = _label(field, words)
+    wording = words.field_wordings.get((_row_key(field), error.type or "")) or WORDINGS.get(error.type or "")
     if field == "consent":
-        text = CONSENT_NEEDED
-    elif field in CHOOSE_ONE and error.type == "too_short":
-        text = CHOOSE_ONE[field]
+        text = words.consent_needed
+    elif field in words.choose_one and error.type == "too_short":
+        text = words.choose_one[field]
     elif wording:
         text = f"{label} {wording.format(limit=error.limit)}"
     elif error.type in PREDICATES:
@@ -172,19 +205,16 @@ def describe(error: FieldError) -> Problem:
     return Problem(field=field, label=label, text=text)
 
 
-def in_form_order(problems: list[Problem]) -> list[Problem]:
+def in_form_order(problems: list[Problem], words: FormWords = QUOTE_WORDS) -> list[Problem]:
     """Problems as the form shows its fields, top to bottom (the API reports them in the contract's
     order); problems with no field of the form come last, in the order given."""
-    fields = list(LABELS)
+    fields = list(words.labels)
 
     def position(problem: Problem) -> int:
         # A whole group ("clinic" is required) sits where its first field does.
+        path = _row_key(problem.field)
         return next(
-            (
-                i
-                for i, field in enumerate(fields)
-                if field == problem.field or field.startswith(f"{problem.field}.")
-            ),
+            (i for i, field in enumerate(fields) if field == path or field.startswith(f"{path}.")),
             len(fields),
         )
 
@@ -212,10 +242,10 @@ def received_page(reference: str, status_url: str = "") -> str:
     return render_page("page_quote_received", reference=reference, status_url=status_url)
 
 
-def invalid_page(errors: list[FieldError], referer: str | None) -> str:
+def invalid_page(errors: list[FieldError], referer: str | None, words: FormWords = QUOTE_WORDS) -> str:
     return render_page(
         "page_quote_invalid",
-        problems=in_form_order([describe(e) for e in errors]),
+        problems=in_form_order([describe(e, words) for e in errors], words),
         back_url=back_link(referer),
     )
 

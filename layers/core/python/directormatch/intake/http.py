@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any, NoReturn
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 
 from directormatch.errors import QuoteInvalid, RequestRejected
 from directormatch.intake.contract import IDEMPOTENCY_KEY_MAX_LENGTH, FieldError, QuoteRequest, field_errors
+from directormatch.intake.form import FORM_CONTENT_TYPE, FormPost
 
 JSON_TYPES = ("application/json",)
 
@@ -44,6 +46,18 @@ def check_envelope(event: Any, max_body_bytes: int, accepted: tuple[str, ...] = 
             "media_type",
         )
     return decoded_body(event)
+
+
+def read_form(event: Any, max_body_bytes: int, parse: Callable[[str], FormPost]) -> FormPost:
+    """A form posted without JavaScript, parsed by its form's `parse`; more fields than any form has
+    are a 400."""
+    text = check_envelope(event, max_body_bytes, accepted=(FORM_CONTENT_TYPE,))
+    try:
+        return parse(text)
+    except ValueError:
+        raise RequestRejected(
+            HTTPStatus.BAD_REQUEST, "body", "too many form fields", "too_many_fields"
+        ) from None
 
 
 def decoded_body(event: Any) -> str:

@@ -191,3 +191,33 @@ def reply_answer_email(
     outcome that stopped it (FILLED, EXPIRED, ...); templates/_reply_answer.words says each.
     `reply_ref` tells one reply's answer from another's."""
     return _to_director("reply_answer", director, offer, f".{reply_ref}", offer=offer, outcome=outcome)
+
+
+# The fee schedule's lines after the base, in the words the application emails use.
+FEE_LABELS = (
+    ("per_np", "per NP"),
+    ("per_pa", "per PA"),
+    ("per_additional_state", "per additional state"),
+    ("per_additional_location", "per additional location"),
+    ("controlled_premium", "controlled substances premium"),
+)
+
+
+def application_email(
+    kind: str, to: str, profile: Mapping[str, Any], registrations: Sequence[Mapping[str, Any]], **context: Any
+) -> Email:
+    """An email about a director's application (application_received, ops_application,
+    application_decided), listing what it holds: the PROFILE and its LICENSE#/DEA# items. The
+    application's id is the reference its reader quotes."""
+    director_id = profile["director_id"]
+    return render(
+        kind,
+        to=to,
+        idempotency_ref=director_id,
+        reference=director_id,
+        profile=profile,
+        licenses=[item for item in registrations if "license_state" in item],
+        dea=[item for item in registrations if "dea_number" in item],
+        fee_labels=FEE_LABELS,
+        **context,
+    )

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
 
+from directormatch import keys
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.mail.messages import expiry_email, ops_expiry_email
@@ -153,7 +154,7 @@ def warn_expiring(directors: DirectorStore, notifier: Notifier, now: datetime, r
 
 def _warn(notifier: Notifier, profile: Profile, expiry: Expiry, report: SweepReport) -> None:
     """The director's warning and the ops copy, each sent once per registration and expiry day."""
-    partition = f"DIRECTOR#{expiry.director_id}"
+    partition = keys.DIRECTOR(expiry.director_id)
     registration, expires_on = expiry.registration, expiry.expires_on
     reference = f"{registration}#{expires_on}"
     sent = notifier.send_once(

@@ -1,4 +1,5 @@
-"""A director as the roster knows them, and the Directors-table items that represent them.
+"""A director as the roster (and an application to join) knows them, and the Directors-table
+items that represent them.
 
 One PROFILE item (everything, including contact details), one LICENSE#<state> item per state
 license and one DEA#<state> item per DEA registration. LICENSE items also carry the profile
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -108,17 +110,33 @@ def _dea(value: str) -> str:
     return value
 
 
+def _iso_date(value: object) -> object:
+    """A date object, or text written YYYY-MM-DD: pydantic alone would also read a number as a day."""
+    if isinstance(value, date) or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
 UsState = Annotated[str, AfterValidator(_state)]
+Npi = Annotated[str, AfterValidator(_npi)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class StateLicense(BaseModel):
+class LicenseEntry(BaseModel):
+    """A state license as its holder states it (an application); ops verify it."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     state: UsState
     number: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{3,20}$")]
+    expires_on: IsoDate
+
+
+class StateLicense(LicenseEntry):
+    """A state license as the roster holds it, with the status ops verified."""
+
     status: LicenseStatus = LicenseStatus.ACTIVE
-    expires_on: date
 
 
 class DeaRegistration(BaseModel):
@@ -126,7 +144,7 @@ class DeaRegistration(BaseModel):
 
     state: UsState
     number: Annotated[str, AfterValidator(_dea)]
-    expires_on: date
+    expires_on: IsoDate
 
 
 class Supervision(BaseModel):
@@ -174,12 +192,19 @@ class Fees(BaseModel):
         return self
 
 
+# The fee schedule as flat fields (roster CSV columns, the application form's fields) -> Fees' fields:
+# "fee_base" for base, the chart review's as they are.
+FEE_COLUMNS: dict[str, str] = {
+    (name if name.startswith("chart_review") else f"fee_{name}"): name for name in Fees.model_fields
+}
+
+
 class Director(BaseModel):
     """One roster row: the source of truth that the Directors-table items are built from."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    npi: Annotated[str, AfterValidator(_npi)]
+    npi: Npi
     first_name: Name
     last_name: Name
     email: Email  # the quote form's: the text rule, and an address SES can send to
