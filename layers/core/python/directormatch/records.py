@@ -5,19 +5,19 @@ Directors table: PROFILE, LICENSE#<state>, DEA#<state>.
 
 Frozen dataclasses, not pydantic: the stream functions read every record, and their cold start
 stays near boto3's. Equality, hashing and repr are written once on `Record` rather than generated
-for each record class: dataclass compiles every method it generates, at every cold start.
+for each record class: dataclass compiles every method it generates, at every cold start. For the
+same reason the annotations are evaluated as the module runs (no `from __future__ import
+annotations`): dataclass would match each string against its ClassVar and InitVar patterns.
 
 A record reads every attribute it names and ignores any other, so items written before a field
 existed, or with one a record does not use, still read. Writing gives the item the attribute names
 it always had (None values and empty maps are left out when encoded).
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from functools import cache
-from typing import Any, Self, get_args, get_type_hints
+from typing import TYPE_CHECKING, Any, ClassVar, Self, get_args, get_type_hints
 
 from directormatch import keys
 from directormatch.vocabulary import AlertKind, EmailStatus, OfferStatus, RequestStatus
@@ -25,6 +25,9 @@ from directormatch.vocabulary import AlertKind, EmailStatus, OfferStatus, Reques
 
 class Record(Mapping[str, Any]):
     """What every record shares: reading from and writing to a plain item, field by field."""
+
+    if TYPE_CHECKING:  # every record is a dataclass; this base, with no fields, is not
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Self:
@@ -74,7 +77,7 @@ class Record(Mapping[str, Any]):
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self is other or self._values() == other._values()  # type: ignore[attr-defined]
+        return self is other or self._values() == other._values()
 
     def __hash__(self) -> int:
         return hash(self._values())
@@ -144,7 +147,7 @@ class Needs(Record):
     malpractice: str = "no_preference"
     notes: str | None = None
 
-    def needs(self) -> Needs:
+    def needs(self) -> "Needs":
         """Just the needs (an offer's summary), from a request or a summary."""
         return Needs(**{f.name: getattr(self, f.name) for f in fields(Needs)})
 
@@ -274,7 +277,7 @@ class Alert(Item):
     resolved_at: str | None = None
 
     @classmethod
-    def of(cls, request_id: str, kind: AlertKind, created_at: str, **details: Any) -> Alert:
+    def of(cls, request_id: str, kind: AlertKind, created_at: str, **details: Any) -> "Alert":
         return cls(request_id, keys.ALERT(kind), request_id, kind, created_at, **details)
 
 
