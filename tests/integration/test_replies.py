@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from directormatch.offers.inbound_mail import reply_address
+from directormatch.offers.reply_to import reply_address
 from local.inbound import received, ses_notification, sns_event
 from local.lambdas import LambdaContext
 from tests.forged_replies import ATTACKER, FORGERIES, GENUINE, Forgery

@@ -27,7 +27,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from directormatch.errors import EmailNotSent
-from directormatch.offers.inbound_mail import reply_address
+from directormatch.offers.reply_to import reply_address
 from local import template
 from local.clock import scheduled_event
 from local.inbound import ses_notification, sns_event

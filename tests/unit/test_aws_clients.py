@@ -47,6 +47,21 @@ def test_clients_start_on_a_botocore_without_the_option(monkeypatch: pytest.Monk
     assert (config.connect_timeout, config.read_timeout) == (2, 5)
 
 
+def test_clients_share_one_session_and_its_loaded_data_until_cleared() -> None:
+    # Given the DynamoDB client a function makes first
+    first = aws.dynamodb()
+
+    # When it makes its SES client, and again after its clients are forgotten
+    second = aws.sesv2()
+    aws.clear_clients()
+    fresh = aws.sesv2()
+
+    # Then the second client reads the endpoint and retry data the first one's session loaded, and
+    # a fresh session loads its own
+    assert second._loader is first._loader
+    assert fresh._loader is not first._loader
+
+
 def test_after_restore_forgets_clients_and_reseeds_random() -> None:
     # Given a client made before the snapshot, and the random state every restored copy would share
     before = aws.dynamodb()

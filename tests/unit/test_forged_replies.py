@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from directormatch.offers.inbound_mail import Intent, Refusal, Reply, parse_notification, reply_address
+from directormatch.offers.inbound_mail import Intent, Refusal, Reply, parse_notification
+from directormatch.offers.reply_to import reply_address
 from local.inbound import received
 from tests.forged_replies import FORGERIES, GENUINE, Forgery, reply_message
 

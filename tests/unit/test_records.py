@@ -189,3 +189,26 @@ def test_records_alert_of_builds_the_keys_of_its_kind() -> None:
 
     # Then it is the ALERT item the table has always held
     assert alert.to_item() == ALERT
+
+
+def test_records_compare_hash_and_show_by_their_fields_like_dataclasses() -> None:
+    # Given two reads of one item, a record differing in one field, and one of another class
+    request, again = Request.from_item(REQUEST), Request.from_item(REQUEST)
+    later = Request.from_item(REQUEST | {"wave": 2})
+    marker = EmailMarker.from_item(MARKER)
+
+    # When they are compared, hashed and shown
+    # Then records of one class are equal exactly when their fields are, never equal to another
+    # class or to the plain item, hash alike when equal, and show every field in order
+    assert request == again
+    assert request != later
+    assert marker != Offer.from_item(OFFER)
+    assert request != REQUEST
+    assert hash(marker) == hash(EmailMarker.from_item(dict(MARKER)))
+    assert {marker, EmailMarker.from_item(MARKER)} == {marker}
+    assert repr(marker) == (
+        "EmailMarker(pk='R1', sk='EMAIL#offer#D1', email_status='SENT', "
+        "lease_until=None, message_id='m-1', sent_at=1796000000)"
+    )
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(request)

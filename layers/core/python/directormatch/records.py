@@ -4,25 +4,30 @@ Requests table: REQUEST, MATCH, OFFER#<director>, ALERT#<kind>, EMAIL#<kind>#<re
 Directors table: PROFILE, LICENSE#<state>, DEA#<state>.
 
 Frozen dataclasses, not pydantic: the stream functions read every record, and their cold start
-stays near boto3's. A record reads every attribute it names and ignores any other, so items
-written before a field existed, or with one a record does not use, still read. Writing gives the
-item the attribute names it always had (None values and empty maps are left out when encoded).
+stays near boto3's. Equality, hashing and repr are written once on `Record` rather than generated
+for each record class: dataclass compiles every method it generates, at every cold start. For the
+same reason the annotations are evaluated as the module runs (no `from __future__ import
+annotations`): dataclass would match each string against its ClassVar and InitVar patterns.
+
+A record reads every attribute it names and ignores any other, so items written before a field
+existed, or with one a record does not use, still read. Writing gives the item the attribute names
+it always had (None values and empty maps are left out when encoded).
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from functools import cache
-from typing import Any, Self, get_args, get_type_hints
+from typing import TYPE_CHECKING, Any, ClassVar, Self, get_args, get_type_hints
 
 from directormatch import keys
 from directormatch.vocabulary import AlertKind, EmailStatus, OfferStatus, RequestStatus
 
 
-@dataclass(frozen=True)
 class Record(Mapping[str, Any]):
     """What every record shares: reading from and writing to a plain item, field by field."""
+
+    if TYPE_CHECKING:  # every record is a dataclass; this base, with no fields, is not
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Self:
@@ -64,6 +69,23 @@ class Record(Mapping[str, Any]):
     def _names(cls) -> frozenset[str]:
         return frozenset(f.name for f in fields(cls))
 
+    # What dataclass(eq=True, frozen=True) would generate: equal to a record of the same class with
+    # equal fields, hashed on the fields, shown field by field.
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self is other or self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return f"{type(self).__qualname__}({shown})"
+
 
 @cache
 def _nested_records(cls: type[Record]) -> Mapping[str, type[Record]]:
@@ -81,7 +103,7 @@ def _present(value: Any) -> bool:
     return value is not None and value != set()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Item(Record):
     """A whole stored item: its keys, then its attributes."""
 
@@ -92,26 +114,26 @@ class Item(Record):
 # --- Requests table ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Clinic(Record):
     name: str
     website: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Contact(Record):
     name: str
     email: str
     phone: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Supervisees(Record):
     np: int = 0
     pa: int = 0
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class Needs(Record):
     """The clinic's needs, which an offer shows a director (never the clinic's identity or contact;
     the notes are the clinic's own words to the director)."""
@@ -125,12 +147,12 @@ class Needs(Record):
     malpractice: str = "no_preference"
     notes: str | None = None
 
-    def needs(self) -> Needs:
+    def needs(self) -> "Needs":
         """Just the needs (an offer's summary), from a request or a summary."""
         return Needs(**{f.name: getattr(self, f.name) for f in fields(Needs)})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Request(Item, Needs):
     """The REQUEST item: the clinic's quote request and where it stands."""
 
@@ -161,7 +183,7 @@ class Request(Item, Needs):
         return self.wave or 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Offer(Item):
     """An OFFER#<director> item: one director's offer of one request, and its answer."""
 
@@ -191,7 +213,7 @@ class Offer(Item):
         object.__setattr__(self, "offer_status", OfferStatus(self.offer_status))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Quote(Record):
     """What the clinic is quoted, in whole dollars a month.
 
@@ -208,7 +230,7 @@ class Quote(Record):
     lowest_available: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class Match(Item):
     """The MATCH item: how the first shortlist came about (counts and ids, for ops and the bench).
 
@@ -227,7 +249,7 @@ class Match(Item):
     quote: Quote | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Alert(Item):
     """An ALERT#<kind> item: a request ops must look at (raised once per kind; a STREAM_FAILED alert
     once per failed record, ALERT#STREAM_FAILED#<function>#<sequence number>)."""
@@ -255,11 +277,11 @@ class Alert(Item):
     resolved_at: str | None = None
 
     @classmethod
-    def of(cls, request_id: str, kind: AlertKind, created_at: str, **details: Any) -> Alert:
+    def of(cls, request_id: str, kind: AlertKind, created_at: str, **details: Any) -> "Alert":
         return cls(request_id, keys.ALERT(kind), request_id, kind, created_at, **details)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class EmailMarker(Item):
     """An EMAIL#<kind>#<recipient> item: the claim on one email, then the proof it went out."""
 
@@ -272,7 +294,7 @@ class EmailMarker(Item):
 # --- Directors table -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class FeeSchedule(Record):
     """A director's monthly fees in whole US dollars (matching.fees prices a request from them)."""
 
@@ -287,7 +309,7 @@ class FeeSchedule(Record):
     chart_review_fee: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class DirectorFilters(Record):
     """What the matcher filters and scores on: on the PROFILE and copied onto every LICENSE item."""
 
@@ -308,7 +330,7 @@ class DirectorFilters(Record):
     fees: FeeSchedule | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class Profile(DirectorFilters):
     """The PROFILE item: who the director is and how to reach them."""
 
@@ -323,7 +345,7 @@ class Profile(DirectorFilters):
     dea_states: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class License(DirectorFilters):
     """A LICENSE#<state> item: one state license, with the director's filters (the ByState index)."""
 
@@ -344,7 +366,7 @@ class License(DirectorFilters):
         return self.pk
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Expiry(Item):
     """A ByExpiryMonth index entry: a LICENSE or DEA item's keys and the day it lapses."""
 
@@ -365,7 +387,7 @@ class Expiry(Item):
         return f"{state} {'license' if kind == keys.LICENSE.kind else 'DEA registration'}"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class Dea(Expiry):
     """A DEA#<state> item: one DEA registration, on the ByExpiryMonth index."""
 

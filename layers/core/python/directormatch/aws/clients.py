@@ -15,12 +15,21 @@ from typing import TYPE_CHECKING, Any
 from directormatch import snapstart
 
 if TYPE_CHECKING:
+    from boto3.session import Session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sesv2 import SESV2Client
 
 
-def _client(service: str) -> Any:
+@cache
+def _session() -> Session:
+    """One boto3 session for every client of the process: a session loads botocore's endpoint,
+    partition and retry data for its first client, so a second session would load them again."""
     import boto3
+
+    return boto3.session.Session()
+
+
+def _client(service: str) -> Any:
     from botocore.config import Config
 
     options: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 3}}
@@ -31,8 +40,7 @@ def _client(service: str) -> Any:
         # runtime) has no such option and would refuse it.
         options["account_id_endpoint_mode"] = "disabled"
     config = Config(**options)
-    session = boto3.session.Session()
-    return session.client(service, config=config, region_name=os.environ.get("AWS_REGION"))  # type: ignore[call-overload]
+    return _session().client(service, config=config, region_name=os.environ.get("AWS_REGION"))  # type: ignore[call-overload]
 
 
 def _local_endpoint() -> bool:
@@ -72,7 +80,9 @@ def client(service: str) -> Any:
 
 
 def clear_clients() -> None:
-    """Forget cached clients (tests switch endpoints and credentials between cases)."""
+    """Forget cached clients and their session (tests switch endpoints and credentials between cases;
+    a resumed snapshot resolves its own credentials)."""
+    _session.cache_clear()
     dynamodb.cache_clear()
     sesv2.cache_clear()
     client.cache_clear()

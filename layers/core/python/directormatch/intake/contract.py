@@ -6,9 +6,11 @@ the checks written here carry their own `type` (PydanticCustomError), so the for
 script choose their wording by type and field, never by English text. Every text field passes the
 one text rule (directormatch.text) before its own check; the enums (modalities, malpractice) take
 only their fixed words.
-"""
 
-from __future__ import annotations
+The annotations are evaluated as the module runs (no `from __future__ import annotations`): as
+strings, pydantic would compile and evaluate each one again while creating the models, at every
+cold start of intake.
+"""
 
 import math
 import re

@@ -16,7 +16,7 @@ from directormatch.links import offer_links
 from directormatch.mail.introduction import Introduction, clinic_rows, director_rows
 from directormatch.mail.no_match import NoMatchStory
 from directormatch.mail.render import Email, render
-from directormatch.offers.inbound_mail import reply_address
+from directormatch.offers.reply_to import reply_address
 from directormatch.references import reference_of
 from directormatch.timezones import OPS_ZONE, clinic_zone, director_zone
 from directormatch.vocabulary import AlertKind

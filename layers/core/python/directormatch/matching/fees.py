@@ -7,7 +7,6 @@ the sum of its members' fees, each for the states that member covers.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -86,8 +85,15 @@ def team_fee(members: Iterable[Fee]) -> int:
 
 
 def median_dollars(totals: Sequence[int]) -> int | None:
-    """The median of whole-dollar fees, rounded to a dollar; None when there are none."""
-    return round(statistics.median(totals)) if totals else None
+    """The median of whole-dollar fees, rounded to a dollar; None when there are none.
+
+    The arithmetic of `statistics.median`, without its import: match and sweep would otherwise load
+    `statistics` and `fractions` at every cold start for this one median."""
+    if not totals:
+        return None
+    ordered = sorted(totals)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else round((ordered[middle - 1] + ordered[middle]) / 2)
 
 
 def _s(count: int) -> str:

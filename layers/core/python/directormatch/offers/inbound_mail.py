@@ -31,7 +31,8 @@ from email.utils import parseaddr
 from enum import StrEnum
 from typing import Any
 
-REPLY_LOCAL_PART = re.compile(r"^offer-([0-9A-Za-z]{26})-(d[0-9a-f]{20})$", re.IGNORECASE)
+from directormatch.offers.reply_to import REPLY_LOCAL_PART
+
 REQUIRED_VERDICTS = ("spfVerdict", "dkimVerdict", "dmarcVerdict")
 DMARC_ALIGNMENT = "dmarcAlignment"
 QUOTE_HEADER = re.compile(r"^(on .+ wrote:|-----\s*original message\s*-----|from:\s)", re.IGNORECASE)
@@ -108,10 +109,6 @@ class Reply:
     @property
     def authentic(self) -> bool:
         return not self.failed_checks
-
-
-def reply_address(request_id: str, director_id: str, domain: str) -> str:
-    return f"offer-{request_id}-{director_id}@{domain}"
 
 
 def offer_of(recipients: list[str], domain: str) -> tuple[str, str] | None:
