@@ -13,17 +13,21 @@ import inspect
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from email import policy
 from email.message import EmailMessage
 from typing import Any, get_type_hints
 
 import pytest
 
+from directormatch.applications.contract import validate_application
+from directormatch.aws.applications import Decision
 from directormatch.mail import messages
 from directormatch.mail.introduction import IntroducedDirector, Introduction
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, Mailer, to_mime
-from directormatch.vocabulary import AlertKind
+from directormatch.vocabulary import AlertKind, ApplicationStatus
+from tests.events import load_event
 from tests.unit.test_emails import director, offer_item, request_item
 
 SENDER = "matches@directormatch.example"
@@ -95,6 +99,11 @@ def match_item() -> dict[str, Any]:
     return {"pk": "R1", "sk": "MATCH", "team": False, "shortlist": [{"director_id": "D1"}], "quote": quote}
 
 
+# A director's application as stored: its PROFILE, then its LICENSE#/DEA# items.
+APPLICATION_ITEMS = validate_application(load_event("director_application.json"), date(2026, 12, 6)).items(
+    datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+)
+
 # A hostile value for each argument a builder takes, by the argument's name.
 ARGUMENTS: dict[str, Callable[[str], Any]] = {
     "request": lambda bad: spoiled(request_item(wave=2), bad),
@@ -112,7 +121,7 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
             )
         ]
     ),
-    "profile": lambda bad: spoiled(director(director_id="D1", first_name="Avery"), bad),
+    "profile": lambda bad: spoiled(APPLICATION_ITEMS[0], bad),
     "states": lambda bad: [bad, "TX"],
     "match": lambda bad: spoiled(match_item(), bad),
     "offers": lambda bad: [spoiled(offer_item(), bad)],
@@ -122,6 +131,8 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
         [spoiled(offer_item(), bad)],
     ),
     "alert": lambda bad: spoiled(alert_item(AlertKind.SLA_20H), bad, keep=frozenset({"alert"})),
+    "registrations": lambda bad: [spoiled(item, bad) for item in APPLICATION_ITEMS[1:]],
+    "decision": lambda bad: Decision("D1", ApplicationStatus.REJECTED, bad, reason=bad),
 }
 TEXT_ARGUMENTS = {
     "status_url",

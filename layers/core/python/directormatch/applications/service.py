@@ -12,7 +12,11 @@ from typing import Any
 from directormatch import keys
 from directormatch.applications.contract import DirectorApplication
 from directormatch.aws.applications import ApplicationStore, Decision, DecisionRefused, Submitted
-from directormatch.mail.messages import application_email
+from directormatch.mail.messages import (
+    application_decided_email,
+    application_received_email,
+    ops_application_email,
+)
 from directormatch.mail.notifier import Notifier
 from directormatch.vocabulary import ApplicationStatus
 
@@ -29,13 +33,13 @@ def submit(
         partition,
         "ops_application",
         "ops",
-        lambda: application_email("ops_application", notifier.ops_email, profile, registrations),
+        lambda: ops_application_email(profile, registrations, notifier.ops_email),
     )
     notifier.send_once(
         partition,
         "application_received",
         submitted.director_id,
-        lambda: application_email("application_received", profile["email"], profile, registrations),
+        lambda: application_received_email(profile, registrations),
     )
     return submitted
 
@@ -71,7 +75,5 @@ def _tell(decision: Decision, store: ApplicationStore, notifier: Notifier) -> No
         keys.DIRECTOR(decision.director_id),
         "application_decided",
         decision.director_id,
-        lambda: application_email(
-            "application_decided", profile["email"], profile, registrations, decision=decision
-        ),
+        lambda: application_decided_email(profile, registrations, decision),
     )

@@ -203,12 +203,34 @@ FEE_LABELS = (
 )
 
 
-def application_email(
+def application_received_email(
+    profile: Mapping[str, Any], registrations: Sequence[Mapping[str, Any]]
+) -> Email:
+    """The applicant's receipt, listing what they sent."""
+    return _about_application("application_received", profile["email"], profile, registrations)
+
+
+def ops_application_email(
+    profile: Mapping[str, Any], registrations: Sequence[Mapping[str, Any]], ops_email: str
+) -> Email:
+    """Ops' copy of an application, with everything to verify."""
+    return _about_application("ops_application", ops_email, profile, registrations)
+
+
+def application_decided_email(
+    profile: Mapping[str, Any], registrations: Sequence[Mapping[str, Any]], decision: Any
+) -> Email:
+    """The applicant told ops' decision (an aws.applications.Decision: status, reason)."""
+    return _about_application(
+        "application_decided", profile["email"], profile, registrations, decision=decision
+    )
+
+
+def _about_application(
     kind: str, to: str, profile: Mapping[str, Any], registrations: Sequence[Mapping[str, Any]], **context: Any
 ) -> Email:
-    """An email about a director's application (application_received, ops_application,
-    application_decided), listing what it holds: the PROFILE and its LICENSE#/DEA# items. The
-    application's id is the reference its reader quotes."""
+    """An email about a director's application, listing what it holds: the PROFILE and its
+    LICENSE#/DEA# items. The application's id is the reference its reader quotes."""
     director_id = profile["director_id"]
     return render(
         kind,
