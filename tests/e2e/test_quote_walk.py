@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from directormatch.directors import Director
 from directormatch.mail.labels import dollars, us_phone
-from ops.roster.directors import Director
 from ops.roster.synthetic import synthetic_directors
 from tests.e2e.conftest import ROSTER_SIZE, RunningStack, email_text
 from tests.e2e.test_lifecycle import heading, partition, submit, wait_for, wait_for_offers
