@@ -13,15 +13,26 @@ import pytest
 
 from local.launch import ROOT, RunningStack, start
 
-__all__ = ["ACCEPT", "ROOT", "RunningStack", "email_text", "local_stack", "own_stack", "start_stack"]
+__all__ = [
+    "ACCEPT",
+    "ROOT",
+    "ROSTER_SIZE",
+    "RunningStack",
+    "email_text",
+    "local_stack",
+    "own_stack",
+    "start_stack",
+]
 
 # An offer email's accept link, as labelled: "Accept at $1,450 a month", or "Accept" for a director
 # with no fee schedule.
 ACCEPT = r"Accept(?: at \$[\d,]+ a month)?"
+# The synthetic roster every test stack loads (ops.roster.synthetic, seed 7).
+ROSTER_SIZE = 600
 
 
 def start_stack(state_dir: Path) -> RunningStack:
-    return start(state_dir, {"ROSTER_SIZE": "600"})
+    return start(state_dir, {"ROSTER_SIZE": str(ROSTER_SIZE)})
 
 
 @contextmanager

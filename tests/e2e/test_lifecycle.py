@@ -32,9 +32,13 @@ def quote_body() -> dict[str, Any]:
     return body
 
 
-def submit(stack: RunningStack) -> str:
+def submit(stack: RunningStack, body: dict[str, Any] | None = None) -> str:
+    """POST /quote-requests with `body` (the sample quote by default); the new request's id."""
     status, _, data = stack.request(
-        "POST", "/quote-requests", json.dumps(quote_body()).encode(), {"Content-Type": "application/json"}
+        "POST",
+        "/quote-requests",
+        json.dumps(body or quote_body()).encode(),
+        {"Content-Type": "application/json"},
     )
     assert status == 201, data
     request_id: str = json.loads(data)["request_id"]

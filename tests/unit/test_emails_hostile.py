@@ -124,6 +124,7 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
     "profile": lambda bad: spoiled(APPLICATION_ITEMS[0], bad),
     "states": lambda bad: [bad, "TX"],
     "match": lambda bad: spoiled(match_item(), bad),
+    "members": lambda bad: [([bad, "TX"], 1600)],
     "offers": lambda bad: [spoiled(offer_item(), bad)],
     "story": lambda bad: no_match_story(
         spoiled(request_item(wave=3), bad),

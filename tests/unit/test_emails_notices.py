@@ -43,6 +43,17 @@ def marked_director() -> dict[str, Any]:
     return director(director_id="D000084", first_name=SCRIPT, last_name=f"{SCRIPT} & Sons")
 
 
+def team_quote(request: dict[str, Any]) -> Email:
+    """The quote of a two-member team, one member without a fee schedule."""
+    match = {
+        "team": True,
+        "shortlist": [{"director_id": "D1"}, {"director_id": "D2"}],
+        "quote": {"eligible": 5, "low": 4550, "high": 4550, "median": 2050, "budget_monthly": None},
+    }
+    members = [(["TX", "OK"], 2550), (["NM"], None)]
+    return messages.quote_email(request, match, "https://status.example/R1", members)
+
+
 NOTICES: dict[str, Callable[[], Email]] = {
     "introduction": lambda: messages.introduction_email(
         {
@@ -122,6 +133,21 @@ def test_notice_text_and_html_say_the_same_thing(kind: str) -> None:
         for piece in detail.groups() if detail else (line,):
             assert " ".join(piece.split()) in said, piece
     assert footer == FOOTERS.get(kind, REFERENCE)
+
+
+def test_team_quote_says_who_covers_which_state_and_when_the_introduction_goes() -> None:
+    # Given a team of two: one physician for TX and OK at $2,550, one for NM without a fee schedule
+    # When the clinic's quote is rendered
+    rendered = team_quote(request_item())
+
+    # Then each member's states and fee are listed under the total, and the introduction waits for all
+    assert "Your quote: $4,550 a month\n  That is the team's total" in rendered.text
+    assert "  One physician for TX, OK: $2,550 a month\n" in rendered.text
+    assert "  One physician for NM: to agree between you\n" in rendered.text
+    said = "introduced to you together by one email once every state is covered"
+    assert said in rendered.text
+    assert said in words(rendered.html)
+    assert "The first physician to accept" not in rendered.text
 
 
 @pytest.mark.parametrize(

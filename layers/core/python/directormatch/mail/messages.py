@@ -47,13 +47,20 @@ def clinic_update_email(request: Mapping[str, Any]) -> Email:
     return _to_clinic("clinic_update", request, ref_suffix=f".w{int(request.get('wave', 1))}")
 
 
-def quote_email(request: Mapping[str, Any], match: Mapping[str, Any], status_url: str) -> Email:
+def quote_email(
+    request: Mapping[str, Any],
+    match: Mapping[str, Any],
+    status_url: str,
+    members: Sequence[tuple[Sequence[str], int | None]] = (),
+) -> Email:
+    """The clinic's quote; for a team, `members` gives each member's (states covered, monthly fee)."""
     return _to_clinic(
         "quote",
         request,
         quote=match["quote"],
         offered=len(match["shortlist"]),
         team=match["team"],
+        members=members,
         status_url=status_url,
     )
 

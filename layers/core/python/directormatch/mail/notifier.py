@@ -145,7 +145,16 @@ class Notifier:
         if match is None or match.quote is None or match.quote.low is None:
             return
         link = status_link(self.public_base_url, request.request_id, request.created_at)
-        self.send_once(request.request_id, "quote", "clinic", lambda: quote_email(request, match, link))
+        members = self._team_members(request) if match.team else []
+        self.send_once(
+            request.request_id, "quote", "clinic", lambda: quote_email(request, match, link, members)
+        )
+
+    def _team_members(self, request: Request) -> list[tuple[list[str], int | None]]:
+        """A team's first-wave members as (states they cover, monthly fee), in the clinic's state order."""
+        offers = [o for o in self.requests.offers(request.request_id) if o.wave == 1]
+        members = [(o.covers_states, o.fee_monthly) for o in offers]
+        return sorted(members, key=lambda member: request.states.index(member[0][0]))
 
     def _receipt_email(self, request: Request) -> Email:
         link = status_link(self.public_base_url, request.request_id, request.created_at)
