@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from directormatch import keys
-from directormatch.aws.attributes import from_attributes, to_attributes
+from directormatch.aws.attributes import from_attributes, set_and_remove, to_attributes
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.directors import (
     FEE_COLUMNS,
@@ -328,34 +328,7 @@ class RosterStore(DirectorStore):
         return counts
 
     def _update(self, update: Update) -> None:
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        assignments: list[str] = []
-        for n, (name, value) in enumerate(sorted(update.set.items())):
-            names[f"#s{n}"] = name
-            values[f":s{n}"] = value
-            assignments.append(f"#s{n} = :s{n}")
-        removals: list[str] = []
-        for n, name in enumerate(update.remove):
-            names[f"#r{n}"] = name
-            removals.append(f"#r{n}")
-        expression = " ".join(
-            part
-            for part in (
-                f"SET {', '.join(assignments)}" if assignments else "",
-                f"REMOVE {', '.join(removals)}" if removals else "",
-            )
-            if part
-        )
-        arguments: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": to_attributes(update.key),
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            arguments["ExpressionAttributeValues"] = to_attributes(values)
-        self.client.update_item(**arguments)
+        self.client.update_item(**set_and_remove(self.table, update.key, update.set, update.remove))
 
     # --- export --------------------------------------------------------------------------------
 

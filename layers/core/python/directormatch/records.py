@@ -298,6 +298,8 @@ class DirectorFilters(Record):
     active_clinics: int = 0
     active: bool = False
     paused: bool = False
+    # When a pause ends (ISO time, UTC); none while paused means until the director resumes.
+    paused_until: str | None = None
     excluded: bool = False
     malpractice_per_claim: int = 0
     malpractice_aggregate: int = 0
@@ -321,6 +323,10 @@ class Profile(DirectorFilters):
     phone: str | None = None  # E.164, as the clinic's contact phone
     npi: str | None = None
     dea_states: list[str] = field(default_factory=list)
+    # Bumped by every self-service change: a form rendered from an older version changes nothing.
+    version: int = 0
+    # The fields the director set on the manage page, each with when: a roster import keeps them.
+    self_service: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

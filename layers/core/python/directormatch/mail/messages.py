@@ -16,6 +16,7 @@ from directormatch.links import offer_links
 from directormatch.mail.introduction import Introduction, clinic_rows, director_rows
 from directormatch.mail.no_match import NoMatchStory
 from directormatch.mail.render import Email, render
+from directormatch.manage.changes import Change
 from directormatch.offers.inbound_mail import reply_address
 from directormatch.references import reference_of
 from directormatch.timezones import OPS_ZONE, clinic_zone, director_zone
@@ -220,4 +221,33 @@ def application_email(
         dea=[item for item in registrations if "dea_number" in item],
         fee_labels=FEE_LABELS,
         **context,
+    )
+
+
+def manage_confirmation_email(profile: Mapping[str, Any], change: Change, manage_url: str) -> Email:
+    """The director's short confirmation of a change they made themselves, one per profile version."""
+    director_id = profile["director_id"]
+    return render(
+        "manage_confirmation",
+        to=profile["email"],
+        idempotency_ref=f"{director_id}.v{profile['version']}",
+        request_id=director_id,
+        reference=director_id,
+        profile=profile,
+        summary=change.summary,
+        manage_url=manage_url,
+    )
+
+
+def ops_director_note_email(ops_email: str, profile: Mapping[str, Any], change: Change) -> Email:
+    """Ops hear of services a director asked to add that their specialties do not fit."""
+    director_id = profile["director_id"]
+    return render(
+        "ops_director_note",
+        to=ops_email,
+        idempotency_ref=f"{director_id}.v{profile['version']}",
+        request_id=director_id,
+        reference=director_id,
+        profile=profile,
+        asked=change.asked_of_ops,
     )

@@ -76,6 +76,7 @@ class LinkHolder(StrEnum):
 
     DIRECTOR = "director"  # offer links, in offer emails
     CLINIC = "clinic"  # status links, in the clinic's receipt email
+    MANAGER = "manager"  # a director's manage link, in every email to them
 
 
 # (expired, not valid) messages per holder; the headings are the same for both.
@@ -83,6 +84,10 @@ TOKEN_ERROR_MESSAGES: dict[LinkHolder, tuple[str, str]] = {
     LinkHolder.DIRECTOR: (
         "This link has expired. If you still want the position, reply to the offer email.",
         "This link is not valid. Use the buttons in the offer email, or reply to it.",
+    ),
+    LinkHolder.MANAGER: (
+        "This link has expired. Open the link in our latest email to you: each email brings a new one.",
+        'This link is not valid. Open the "Manage my availability" link in one of our emails to you.',
     ),
     LinkHolder.CLINIC: (
         "This status link has expired. To hear where your request stands, reply to the receipt email "
