@@ -193,7 +193,8 @@ def _fees(profile: Profile, form: Form) -> Change:
         fees = Fees.model_validate(cells)
     except ValidationError as error:
         first = error.errors(include_input=False)[0]
-        where = str(first["loc"][0]) if first["loc"] else "base"
+        # The one check across fields is chart review's pair: its percentage names it.
+        where = str(first["loc"][0]) if first["loc"] else "chart_review_percent"
         raise ChangeInvalid(where, str(first["msg"]).removeprefix("Value error, ")) from None
     schedule = fees.model_dump(exclude_none=True)
     return _change(
