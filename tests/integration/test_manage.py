@@ -269,3 +269,87 @@ def test_manage_a_director_who_accepted_sees_the_clinic_they_direct(
     assert response["statusCode"] == 200
     assert f"{request['reference']}: TX" in page
     assert "You direct 2 clinics and take at most 5." in page
+
+
+def test_manage_paused_director_gets_no_offer_until_resumed_and_a_full_one_none(
+    aws: Aws,
+    load_directors: Loader,
+    offered_request: Callable[..., dict[str, Any]],
+    lambda_context: LambdaContext,
+) -> None:
+    # Given the only director licensed in TX pausing for 14 days on their manage page
+    [profile, *_] = load_directors(1)
+    director_id = profile["pk"]
+    handler = call_with(function_app(aws, "DirectorsFunction"), lambda_context)
+    token = manage_token(director_id)
+    until = (datetime.now(UTC) + timedelta(days=14)).date().isoformat()
+    assert post(handler, token, "pause", version="0", until=until)["statusCode"] == 200
+
+    # When a TX request is matched
+    paused = offered_request()
+
+    # Then nobody is offered, and the MATCH counts the director as PAUSED
+    assert paused["request_status"] == "NO_MATCH"
+    match = aws.request_store().get_match(paused["request_id"])
+    assert match is not None and match.excluded == {"PAUSED": 1}
+
+    # When they resume and lower their capacity to the clinic they direct, then raise it again
+    handler = call_with(function_app(aws, "DirectorsFunction"), lambda_context)
+    assert post(handler, token, "resume", version="1")["statusCode"] == 200
+    assert post(handler, token, "capacity", version="2", max_clinics="1")["statusCode"] == 200
+    full = offered_request()
+    handler = call_with(function_app(aws, "DirectorsFunction"), lambda_context)
+    assert post(handler, token, "capacity", version="3", max_clinics="2")["statusCode"] == 200
+    offered = offered_request()
+
+    # Then a full director gets no offer (NO_CAPACITY), and one with room gets the next
+    full_match = aws.request_store().get_match(full["request_id"])
+    assert full_match is not None and full_match.excluded == {"NO_CAPACITY": 1}
+    assert [o.director_id for o in aws.request_store().offers(offered["request_id"])] == [director_id]
+
+
+def test_manage_decline_and_pause_link_declines_pauses_and_says_until_when(
+    aws: Aws,
+    load_directors: Loader,
+    offered_request: Callable[..., dict[str, Any]],
+    respond_app: ModuleType,
+    lambda_context: LambdaContext,
+) -> None:
+    # Given an open offer and its "decline and pause" link
+    load_directors(2)
+    request = offered_request(wave_size=1)
+    [offer] = aws.request_store().offers(request["request_id"])
+    respond = call_with(function_app(aws, "RespondFunction"), lambda_context)
+    token = tokens.issue(
+        tokens.keyring(),
+        Action.DECLINE_PAUSE,
+        offer.request_id,
+        offer.director_id,
+        datetime.fromisoformat(offer.expires_at),
+    )
+    parameters = {"token": token, "action": "decline_pause"}
+
+    # When the page is opened, then its button pressed
+    before = aws.items(aws.directors_table)
+    shown = respond(page_event("GET", "/offers/{token}", {"token": token}))
+    unchanged = aws.items(aws.directors_table) == before
+    answered = respond(page_event("POST", "/offers/{token}/{action}", parameters))
+
+    # Then the page asked first and changed nothing; the post declined and paused 14 days
+    assert "Decline, and pause new offers for 14 days?" in html.unescape(shown["body"])
+    assert unchanged
+    assert answered["statusCode"] == 200
+    assert "New offers are paused until" in html.unescape(answered["body"])
+    stored = aws.request_store().get_offer(offer.request_id, offer.director_id)
+    profile = aws.director_store().get_profile(offer.director_id, consistent=True)
+    assert stored is not None and stored.offer_status == "DECLINED"
+    assert profile is not None and profile.paused and profile.paused_until is not None
+    audits = [i for i in aws.items(aws.directors_table) if i["sk"].startswith(keys.AUDIT)]
+    assert [a["via"] for a in audits] == [{"channel": "offer_link", "source": offer.request_id}]
+
+    # When the button is pressed again
+    again = respond(page_event("POST", "/offers/{token}/{action}", parameters))
+
+    # Then it says the offer was declined before, and nothing more is written
+    assert again["statusCode"] == 409
+    assert len([i for i in aws.items(aws.directors_table) if i["sk"].startswith(keys.AUDIT)]) == 1

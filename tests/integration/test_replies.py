@@ -220,3 +220,31 @@ def test_genuine_reply_beside_the_corpus_accepts(
     # When respond receives it / Then the offer is accepted by reply
     assert respond_app.lambda_handler(event, lambda_context) == {"outcomes": ["ACTED"]}
     assert statuses(aws, offer) == ("MATCHED", "ACCEPTED")
+
+
+def test_reply_pause_declines_and_pauses_new_offers_for_fourteen_days_once(
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: LambdaContext
+) -> None:
+    # Given a reply whose first line is "Pause" from the offered director
+    from datetime import UTC, datetime, timedelta
+
+    event = reply_event(aws, offer, "Pause")
+
+    # When respond receives it, and then the same reply again (SNS redelivers)
+    first = respond_app.lambda_handler(event, lambda_context)
+    profile_after_first = aws.director_store().get_profile(offer["director_id"], consistent=True)
+    again = respond_app.lambda_handler(event, lambda_context)
+
+    # Then the offer is declined and the director paused about 14 days, on PROFILE and every LICENSE item
+    assert first == {"outcomes": ["ACTED"]}
+    assert statuses(aws, offer) == ("OFFERED", "DECLINED")
+    assert profile_after_first is not None and profile_after_first.paused_until is not None
+    ends = datetime.fromisoformat(profile_after_first.paused_until)
+    assert abs(ends - (datetime.now(UTC) + timedelta(days=14))) < timedelta(minutes=5)
+    items = [i for i in aws.items(aws.directors_table) if i["pk"] == offer["director_id"]]
+    assert all(i["paused"] is True for i in items if i["sk"].startswith(("PROFILE", "LICENSE#")))
+    [audit] = [i for i in items if i["sk"].startswith("AUDIT#")]
+    assert audit["via"] == {"channel": "reply", "source": offer["request_id"]}
+    # And the redelivery changed nothing more: no second audit, the same pause
+    assert again == {"outcomes": ["TOO_LATE"]}
+    assert aws.director_store().get_profile(offer["director_id"], consistent=True) == profile_after_first

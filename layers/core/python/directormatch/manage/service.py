@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -14,9 +14,16 @@ from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.errors import EmailNotSent, ProfileChanged
 from directormatch.mail.render import Email, Mailer
-from directormatch.manage.changes import Change, ChangeInvalid, Form, plan
+from directormatch.manage.changes import DECLINE_PAUSE, Change, ChangeInvalid, Form, decline_pause, plan
+from directormatch.matching.engine import is_paused
 from directormatch.observability import logger
+from directormatch.offers import lifecycle
 from directormatch.records import Offer, Profile
+
+PAUSE_ATTEMPTS = 3
+# A pause ending no sooner than this before the one "decline and pause" would set is kept: a repeated
+# click, or a reply after the click, changes nothing twice, and a longer pause is never shortened.
+PAUSE_SLACK = timedelta(days=1)
 
 
 class Outcome(StrEnum):
@@ -117,3 +124,39 @@ def send_quietly(mailer: Mailer, email: Email) -> None:
         mailer.send(email)
     except EmailNotSent as error:
         logger.warning("self-service email not sent", extra={"kind": email.kind, "code": str(error)})
+
+
+def decline_and_pause(
+    requests: RequestStore,
+    directors: DirectorStore,
+    request_id: str,
+    director_id: str,
+    via: Via,
+    now: datetime,
+) -> tuple[lifecycle.Answer, Profile | None]:
+    """Decline this offer and pause new offers for 14 days (a link or a PAUSE reply). The pause is
+    written first, so the decline's acknowledgement reads it; it holds even when the offer can no
+    longer be declined (filled, expired): the director asked for no more offers. Returns the answer
+    to the offer and the profile as it stands."""
+    profile = pause_new_offers(directors, director_id, via, now)
+    answer = lifecycle.decline(requests, request_id, director_id, via=via.channel, now=now)
+    return answer, profile
+
+
+def pause_new_offers(directors: DirectorStore, director_id: str, via: Via, now: datetime) -> Profile | None:
+    """Pause a director's offers for DECLINE_PAUSE, unless a pause as long (or longer) holds already."""
+    for _ in range(PAUSE_ATTEMPTS):
+        profile = directors.get_profile(director_id, consistent=True)
+        if profile is None or _paused_long_enough(profile, now):
+            return profile
+        result = apply(directors, profile, decline_pause(profile, now), via, now)
+        if result.outcome is Outcome.CHANGED:
+            return directors.get_profile(director_id, consistent=True)
+    return directors.get_profile(director_id, consistent=True)
+
+
+def _paused_long_enough(profile: Profile, now: datetime) -> bool:
+    if not is_paused(profile, now):
+        return False
+    ends = profile.paused_until
+    return ends is None or datetime.fromisoformat(ends) >= now + DECLINE_PAUSE - PAUSE_SLACK
