@@ -89,8 +89,10 @@ def test_manage_get_shows_licenses_dea_capacity_fees_and_changes_nothing(
     # Then the page shows what we hold, with the version in every form, and nothing is written
     assert response["statusCode"] == 200
     page = html.unescape(response["body"])
-    assert "TX license TX123456" in page and "OK license OK123456" in page
-    assert "TX DEA AB1234563" in page and "expires 2030-01-31" in page
+    assert "TX license TX123456" in page
+    assert "OK license OK123456" in page
+    assert "TX DEA AB1234563" in page
+    assert "expires 2030-01-31" in page
     assert "You direct 1 clinic and take at most 5." in page
     assert 'name="base" value="1200"' in page
     assert page.count('name="version" value="0"') == 4  # pause, capacity, services, fees
@@ -116,10 +118,12 @@ def test_manage_pause_updates_profile_and_every_license_in_one_change_with_an_au
     assert items[keys.PROFILE_SK]["version"] == 1
     assert set(items[keys.PROFILE_SK]["self_service"]) == {"paused", "paused_until"}
     [audit] = [item for sk, item in items.items() if sk.startswith(keys.AUDIT)]
-    assert audit["change"] == "pause" and audit["who"] == "director"
+    assert audit["change"] == "pause"
+    assert audit["who"] == "director"
     assert audit["before"] == {"paused": False, "paused_until": None}
     assert audit["after"] == {"paused": True, "paused_until": f"{until}T00:00:00+00:00"}
-    assert audit["via"]["channel"] == "manage_link" and audit["via"]["source"] == "R-EMAIL"
+    assert audit["via"]["channel"] == "manage_link"
+    assert audit["via"]["source"] == "R-EMAIL"
     # And the director gets one short confirmation carrying a fresh manage link
     [confirmation] = sent(aws)
     assert confirmation["Subject"] == "Your availability is updated"
@@ -195,8 +199,10 @@ def test_manage_fees_and_capacity_reach_the_licenses_the_matcher_reads(
     assert "new offers stop" in notice(response)
     licenses = [aws.director_store().candidates_in(state) for state in ("TX", "OK")]
     for [license_record] in licenses:
-        assert license_record.fees is not None and license_record.fees.base == 950
-        assert license_record.fees.per_np == 100 and license_record.max_clinics == 1
+        assert license_record.fees is not None
+        assert license_record.fees.base == 950
+        assert license_record.fees.per_np == 100
+        assert license_record.max_clinics == 1
 
 
 def test_manage_modalities_outside_the_specialties_fit_go_to_ops_not_the_profile(
@@ -291,7 +297,8 @@ def test_manage_paused_director_gets_no_offer_until_resumed_and_a_full_one_none(
     # Then nobody is offered, and the MATCH counts the director as PAUSED
     assert paused["request_status"] == "NO_MATCH"
     match = aws.request_store().get_match(paused["request_id"])
-    assert match is not None and match.excluded == {"PAUSED": 1}
+    assert match is not None
+    assert match.excluded == {"PAUSED": 1}
 
     # When they resume and lower their capacity to the clinic they direct, then raise it again
     handler = call_with(function_app(aws, "DirectorsFunction"), lambda_context)
@@ -304,7 +311,8 @@ def test_manage_paused_director_gets_no_offer_until_resumed_and_a_full_one_none(
 
     # Then a full director gets no offer (NO_CAPACITY), and one with room gets the next
     full_match = aws.request_store().get_match(full["request_id"])
-    assert full_match is not None and full_match.excluded == {"NO_CAPACITY": 1}
+    assert full_match is not None
+    assert full_match.excluded == {"NO_CAPACITY": 1}
     assert [o.director_id for o in aws.request_store().offers(offered["request_id"])] == [director_id]
 
 
@@ -342,8 +350,11 @@ def test_manage_decline_and_pause_link_declines_pauses_and_says_until_when(
     assert "New offers are paused until" in html.unescape(answered["body"])
     stored = aws.request_store().get_offer(offer.request_id, offer.director_id)
     profile = aws.director_store().get_profile(offer.director_id, consistent=True)
-    assert stored is not None and stored.offer_status == "DECLINED"
-    assert profile is not None and profile.paused and profile.paused_until is not None
+    assert stored is not None
+    assert stored.offer_status == "DECLINED"
+    assert profile is not None
+    assert profile.paused
+    assert profile.paused_until is not None
     audits = [i for i in aws.items(aws.directors_table) if i["sk"].startswith(keys.AUDIT)]
     assert [a["via"] for a in audits] == [{"channel": "offer_link", "source": offer.request_id}]
 

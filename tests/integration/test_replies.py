@@ -238,7 +238,8 @@ def test_reply_pause_declines_and_pauses_new_offers_for_fourteen_days_once(
     # Then the offer is declined and the director paused about 14 days, on PROFILE and every LICENSE item
     assert first == {"outcomes": ["ACTED"]}
     assert statuses(aws, offer) == ("OFFERED", "DECLINED")
-    assert profile_after_first is not None and profile_after_first.paused_until is not None
+    assert profile_after_first is not None
+    assert profile_after_first.paused_until is not None
     ends = datetime.fromisoformat(profile_after_first.paused_until)
     assert abs(ends - (datetime.now(UTC) + timedelta(days=14))) < timedelta(minutes=5)
     items = [i for i in aws.items(aws.directors_table) if i["pk"] == offer["director_id"]]

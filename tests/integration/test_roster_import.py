@@ -383,7 +383,8 @@ def test_roster_import_keeps_what_a_director_set_themselves_and_says_so_or_overw
     director_id = director_id_for(sample_rows()[0]["npi"])
     store, now, via = roster.aws.director_store(), datetime.now(UTC), Via("manage_link", "R1")
     profile = store.get_profile(director_id, consistent=True)
-    assert profile is not None and profile.max_clinics > profile.active_clinics
+    assert profile is not None
+    assert profile.max_clinics > profile.active_clinics
     lowered = plan("capacity", {"max_clinics": [str(profile.active_clinics)]}, profile, now)
     assert apply(store, profile, lowered, via, now).outcome is Outcome.CHANGED
     profile = store.get_profile(director_id, consistent=True)

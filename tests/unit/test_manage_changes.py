@@ -68,7 +68,8 @@ def test_plan_capacity_never_below_the_clinics_directed_nor_above_the_roster_bou
 ) -> None:
     if ok:
         change = plan("capacity", {"max_clinics": [cell]}, profile(), NOW)
-        assert change.after == {"max_clinics": int(cell)} and change.at_most_active == int(cell)
+        assert change.after == {"max_clinics": int(cell)}
+        assert change.at_most_active == int(cell)
     else:
         with pytest.raises(ChangeInvalid):
             plan("capacity", {"max_clinics": [cell]}, profile(), NOW)

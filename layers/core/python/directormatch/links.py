@@ -22,13 +22,13 @@ def status_link(base_url: str, request_id: str, created_at: str) -> str:
 
 
 def offer_links(offer: Mapping[str, Any], base_url: str) -> dict[str, str]:
-    """Signed accept and decline links, valid while the offer is open."""
+    """Signed accept, decline and "decline and pause" links, valid while the offer is open."""
     expires = datetime.fromisoformat(str(offer["expires_at"]))
     ring = tokens.keyring()
     return {
         f"{action.value}_url": f"{base_url.rstrip('/')}/offers/"
         + tokens.issue(ring, action, offer["request_id"], offer["director_id"], expires)
-        for action in (Action.ACCEPT, Action.DECLINE)
+        for action in (Action.ACCEPT, Action.DECLINE, Action.DECLINE_PAUSE)
     }
 
 
