@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from directormatch import keys, tokens
+from directormatch.records import Offer
 from directormatch.vocabulary import Action
 from local.lambdas import LambdaContext
 from tests.events import page_event
@@ -249,19 +250,25 @@ def test_manage_refuses_tampered_expired_and_foreign_links(
     assert aws.items(aws.directors_table) == before
 
 
+@pytest.fixture
+def one_offer(
+    aws: Aws, load_directors: Loader, offered_request: Callable[..., dict[str, Any]], respond_app: ModuleType
+) -> Offer:
+    """The one open offer of a TX request, two directors licensed there."""
+    load_directors(2)
+    request = offered_request(wave_size=1)
+    [offer] = aws.request_store().offers(request["request_id"])
+    return offer
+
+
 def test_manage_a_director_who_accepted_sees_the_clinic_they_direct(
-    aws: Aws,
-    load_directors: Loader,
-    offered_request: Callable[..., dict[str, Any]],
-    respond_app: ModuleType,
-    lambda_context: LambdaContext,
+    aws: Aws, one_offer: Offer, lambda_context: LambdaContext
 ) -> None:
     # Given a director who accepted an offer
     from directormatch.offers import lifecycle
 
-    load_directors(1)
-    request = offered_request(wave_size=1)
-    [offer] = aws.request_store().offers(request["request_id"])
+    offer = one_offer
+    request = {"reference": offer.reference}
     lifecycle.accept(
         aws.request_store(), aws.director_store(), offer.request_id, offer.director_id, via="link"
     )
@@ -317,16 +324,10 @@ def test_manage_paused_director_gets_no_offer_until_resumed_and_a_full_one_none(
 
 
 def test_manage_decline_and_pause_link_declines_pauses_and_says_until_when(
-    aws: Aws,
-    load_directors: Loader,
-    offered_request: Callable[..., dict[str, Any]],
-    respond_app: ModuleType,
-    lambda_context: LambdaContext,
+    aws: Aws, one_offer: Offer, lambda_context: LambdaContext
 ) -> None:
     # Given an open offer and its "decline and pause" link
-    load_directors(2)
-    request = offered_request(wave_size=1)
-    [offer] = aws.request_store().offers(request["request_id"])
+    offer = one_offer
     respond = call_with(function_app(aws, "RespondFunction"), lambda_context)
     token = tokens.issue(
         tokens.keyring(),
