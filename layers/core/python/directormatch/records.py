@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from functools import cache
 from typing import Any, Self, get_args, get_type_hints
 
@@ -309,6 +310,12 @@ class DirectorFilters(Record):
     last_offered_at: str | None = None
     fees: FeeSchedule | None = None
 
+    def paused_at(self, now: datetime) -> bool:
+        """Paused indefinitely, or until a moment still to come (offers resume at `paused_until`)."""
+        if not self.paused:
+            return False
+        return self.paused_until is None or now < datetime.fromisoformat(self.paused_until)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Profile(DirectorFilters):
@@ -323,10 +330,15 @@ class Profile(DirectorFilters):
     phone: str | None = None  # E.164, as the clinic's contact phone
     npi: str | None = None
     dea_states: list[str] = field(default_factory=list)
-    # Bumped by every self-service change: a form rendered from an older version changes nothing.
-    version: int = 0
+    # Bumped by every self-service change (and roster import): a form shown from an older version
+    # changes nothing. None until the first.
+    version: int | None = None
     # The fields the director set on the manage page, each with when: a roster import keeps them.
     self_service: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def current_version(self) -> int:
+        return self.version or 0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -122,9 +122,9 @@ class DirectorStore(Table):
         profile_update = set_and_remove(
             self.table,
             {"pk": director_id, "sk": keys.PROFILE_SK},
-            {**fields, "version": profile.version + 1, "self_service": marks},
+            {**fields, "version": profile.current_version + 1, "self_service": marks},
         )
-        _add_condition(profile_update, profile.version, at_most_active)
+        _add_condition(profile_update, profile.current_version, at_most_active)
         updates = [profile_update] + [
             {
                 **set_and_remove(self.table, {"pk": director_id, "sk": keys.LICENSE(state)}, fields),

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from directormatch.links import offer_links
 from directormatch.mail.introduction import Introduction, clinic_rows, director_rows
 from directormatch.mail.no_match import NoMatchStory
 from directormatch.mail.render import Email, render
-from directormatch.manage.changes import Change
 from directormatch.offers.inbound_mail import reply_address
 from directormatch.references import reference_of
 from directormatch.timezones import OPS_ZONE, clinic_zone, director_zone
 from directormatch.vocabulary import AlertKind
+
+if TYPE_CHECKING:
+    from directormatch.manage.changes import Change
 
 
 def receipt_email(request: Mapping[str, Any], status_url: str) -> Email:
@@ -230,7 +232,7 @@ def manage_confirmation_email(profile: Mapping[str, Any], change: Change, manage
     return render(
         "manage_confirmation",
         to=profile["email"],
-        idempotency_ref=f"{director_id}.v{profile['version']}",
+        idempotency_ref=f"{director_id}.v{profile.get('version') or 0}",
         request_id=director_id,
         reference=director_id,
         profile=profile,
@@ -245,7 +247,7 @@ def ops_director_note_email(ops_email: str, profile: Mapping[str, Any], change: 
     return render(
         "ops_director_note",
         to=ops_email,
-        idempotency_ref=f"{director_id}.v{profile['version']}",
+        idempotency_ref=f"{director_id}.v{profile.get('version') or 0}",
         request_id=director_id,
         reference=director_id,
         profile=profile,

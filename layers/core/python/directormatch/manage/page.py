@@ -8,7 +8,6 @@ from http import HTTPStatus
 from directormatch.mail.render import render_page
 from directormatch.manage.changes import FEE_FIELDS, LONGEST_PAUSE, allowed_modalities
 from directormatch.manage.service import Director
-from directormatch.matching.engine import is_paused
 from directormatch.offers.pages import Page
 from directormatch.timezones import director_zone
 from directormatch.vocabulary import Modality
@@ -39,7 +38,7 @@ def manage_page(
     html = render_page(
         "page_manage",
         profile=profile,
-        paused=is_paused(profile, now),
+        paused=profile.paused_at(now),
         notice=notice,
         bad=status != HTTPStatus.OK,
         post_url=post_url,

@@ -15,7 +15,6 @@ from directormatch.aws.requests_table import RequestStore
 from directormatch.errors import EmailNotSent, ProfileChanged
 from directormatch.mail.render import Email, Mailer
 from directormatch.manage.changes import DECLINE_PAUSE, Change, ChangeInvalid, Form, decline_pause, plan
-from directormatch.matching.engine import is_paused
 from directormatch.observability import logger
 from directormatch.offers import lifecycle
 from directormatch.records import Offer, Profile
@@ -84,7 +83,7 @@ def submit(
     if profile is None:
         return Result(Outcome.NOT_FOUND)
     shown = (form.get("version") or [""])[-1]
-    if not re.fullmatch(r"\d{1,9}", shown) or int(shown) != profile.version:
+    if not re.fullmatch(r"\d{1,9}", shown) or int(shown) != profile.current_version:
         return Result(Outcome.STALE)
     try:
         change = plan(kind, form, profile, now)
@@ -107,7 +106,7 @@ def apply(directors: DirectorStore, profile: Profile, change: Change, via: Via, 
         "before": change.before,
         "after": change.after,
         "asked_of_ops": list(change.asked_of_ops) or None,
-        "version": profile.version + 1,
+        "version": profile.current_version + 1,
     }
     try:
         directors.change_profile(profile, change.after, audit, change.at_most_active)
@@ -156,7 +155,7 @@ def pause_new_offers(directors: DirectorStore, director_id: str, via: Via, now: 
 
 
 def _paused_long_enough(profile: Profile, now: datetime) -> bool:
-    if not is_paused(profile, now):
+    if not profile.paused_at(now):
         return False
     ends = profile.paused_until
     return ends is None or datetime.fromisoformat(ends) >= now + DECLINE_PAUSE - PAUSE_SLACK

@@ -247,17 +247,10 @@ def _evaluate(need: Need, director_id: str, held: list[License], now: datetime) 
     )
 
 
-def is_paused(profile: DirectorFilters, now: datetime) -> bool:
-    """Paused indefinitely, or until a moment still to come (offers resume at `paused_until`)."""
-    if not profile.paused:
-        return False
-    return profile.paused_until is None or now < datetime.fromisoformat(profile.paused_until)
-
-
 def _director_exclusion(need: Need, profile: DirectorFilters, now: datetime) -> Exclusion | None:
     if not profile.active:
         return Exclusion.INACTIVE
-    if is_paused(profile, now):
+    if profile.paused_at(now):
         return Exclusion.PAUSED
     if profile.excluded:
         return Exclusion.EXCLUDED_OIG_SAM

@@ -65,7 +65,7 @@ def handle_reply(
         answer, after = decline_and_pause(
             requests, directors, reply.request_id, reply.director_id, via, datetime.now(UTC)
         )
-        paused = after is not None and after.version != profile.version
+        paused = after is not None and after.current_version != profile.current_version
     else:
         answer = offers.decline(requests, reply.request_id, reply.director_id, via="reply")
     logger.info("reply acted on", extra={**log, "outcome": answer.outcome.value, "paused": paused})
