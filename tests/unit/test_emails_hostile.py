@@ -23,6 +23,7 @@ from directormatch.mail import messages
 from directormatch.mail.introduction import IntroducedDirector, Introduction
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, Mailer, to_mime
+from directormatch.manage.changes import Change, ChangeKind
 from directormatch.vocabulary import AlertKind
 from tests.unit.test_emails import director, offer_item, request_item
 
@@ -122,6 +123,7 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
         [spoiled(offer_item(), bad)],
     ),
     "alert": lambda bad: spoiled(alert_item(AlertKind.SLA_20H), bad, keep=frozenset({"alert"})),
+    "change": lambda bad: Change(ChangeKind.MODALITIES, {"modalities": [bad]}, {}, (bad,), summary=[bad]),
 }
 TEXT_ARGUMENTS = {
     "status_url",
@@ -136,6 +138,7 @@ TEXT_ARGUMENTS = {
     "reply_ref",
     "to",
     "outcome",
+    "manage_url",
 }
 
 

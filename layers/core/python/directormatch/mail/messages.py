@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import Any
 
-from directormatch.links import offer_links
+from directormatch.links import manage_link, offer_links
 from directormatch.mail.introduction import Introduction, clinic_rows, director_rows
 from directormatch.mail.no_match import NoMatchStory
 from directormatch.mail.render import Email, render
+from directormatch.manage.changes import Change
 from directormatch.offers.inbound_mail import reply_address
 from directormatch.references import reference_of
 from directormatch.timezones import OPS_ZONE, clinic_zone, director_zone
 from directormatch.vocabulary import AlertKind
-
-if TYPE_CHECKING:
-    from directormatch.manage.changes import Change
 
 
 def receipt_email(request: Mapping[str, Any], status_url: str) -> Email:
@@ -116,8 +115,16 @@ def _to_director(
         reference=reference_of(about),
         zone=reading_zone(director, about),
         director=director,
+        manage_url=_manage_url(director_id, request_id),
         **context,
     )
+
+
+def _manage_url(director_id: str, source: str) -> str:
+    """The director's "manage my availability" link that this email carries: a new one per email."""
+    from directormatch.settings import get_settings
+
+    return manage_link(get_settings().public_base_url, director_id, source, datetime.now(UTC))
 
 
 def clinic_no_match_email(request: Mapping[str, Any], story: NoMatchStory) -> Email:
@@ -163,7 +170,15 @@ def ops_alert_email(
 
 def expiry_email(profile: Mapping[str, Any], registration: str, expires_on: str) -> Email:
     director_id = profile["director_id"]
-    return _expiry("expiry_warning", profile["email"], director_id, registration, expires_on, profile=profile)
+    return _expiry(
+        "expiry_warning",
+        profile["email"],
+        director_id,
+        registration,
+        expires_on,
+        profile=profile,
+        manage_url=_manage_url(director_id, "expiry"),
+    )
 
 
 def ops_expiry_email(ops_email: str, director_id: str, registration: str, expires_on: str) -> Email:
