@@ -18,14 +18,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from directormatch import keys
-from directormatch.aws.attributes import from_attributes, set_and_remove, to_attributes
+from directormatch.aws.attributes import from_attributes, on_version, set_and_remove, to_attributes
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.directors import (
     FEE_COLUMNS,
@@ -68,6 +68,10 @@ class Update:
     key: dict[str, str]
     set: dict[str, Any]
     remove: tuple[str, ...]
+    # A PROFILE's version when it was read: the update holds only if no one changed it since (a
+    # director's own change lands between an import's read and its write: the import stops, and
+    # run again, it keeps that change).
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,8 @@ def plan_change(
         elif (update := _differences(item, current)) is not None:
             if item["sk"] == keys.PROFILE_SK:
                 # A manage page shown before this import is stale now: its form changes nothing.
-                update.set["version"] = int(current.get("version", 0)) + 1
+                read = int(current.get("version", 0))
+                update = replace(update, set={**update.set, "version": read + 1}, expected_version=read)
             updates.append(update)
     deletes = tuple(
         {"pk": director_id, "sk": sk}
@@ -388,7 +393,10 @@ class RosterStore(DirectorStore):
         return counts, notes
 
     def _update(self, update: Update) -> None:
-        self.client.update_item(**set_and_remove(self.table, update.key, update.set, update.remove))
+        request = set_and_remove(self.table, update.key, update.set, update.remove)
+        if update.expected_version is not None:
+            on_version(request, update.expected_version)
+        self.client.update_item(**request)
 
     # --- export --------------------------------------------------------------------------------
 

@@ -416,3 +416,37 @@ def test_roster_import_keeps_what_a_director_set_themselves_and_says_so_or_overw
             assert "paused_until" not in item
     assert "self_service" not in mine[keys.PROFILE_SK]
     assert mine[keys.PROFILE_SK]["version"] == 3
+
+
+def test_roster_import_racing_a_directors_own_change_stops_and_run_again_keeps_it(roster: Roster) -> None:
+    # Given an import planned from what is stored, the roster row lowering one director's capacity
+    from datetime import UTC, datetime
+
+    from botocore.exceptions import ClientError
+
+    from directormatch.manage.changes import plan
+    from directormatch.manage.service import Via, apply
+    from ops.roster.sync import RosterStore
+
+    roster.run("import", str(SAMPLE))
+    directors = [r.director for r in parse_roster(SAMPLE.read_text(encoding="utf-8")).rows]
+    first = directors[0].model_copy(update={"max_clinics": directors[0].active_clinics})
+    store = RosterStore(roster.aws.directors_table, "ByState", client=roster.client)
+    changes = store.plan([first, *directors[1:]])
+    # And the director raising their capacity themselves before the import writes
+    profile = store.get_profile(first.director_id, consistent=True)
+    assert profile is not None
+    now = datetime.now(UTC)
+    raised = plan("capacity", {"max_clinics": [str(profile.max_clinics + 1)]}, profile, now)
+    apply(store, profile, raised, Via("manage_link", "R1"), now)
+
+    # When the import writes what it planned
+    with pytest.raises(ClientError) as stopped:
+        store.apply(changes)
+
+    # Then the director's PROFILE write is refused, and the import run again keeps their change everywhere
+    assert stopped.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    _, notes = store.sync([first, *directors[1:]])
+    assert notes == [f"director {first.director_id}: kept self-service max_clinics"]
+    mine = [i for i in roster.stored() if i["pk"] == first.director_id and i["sk"] != keys.PROFILE_SK]
+    assert {i["max_clinics"] for i in mine if i["sk"].startswith(keys.LICENSE)} == {profile.max_clinics + 1}

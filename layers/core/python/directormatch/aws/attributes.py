@@ -117,3 +117,17 @@ def set_and_remove(
     if values:
         update["ExpressionAttributeValues"] = to_attributes(values)
     return update
+
+
+def on_version(update: dict[str, Any], version: int, *more: str) -> dict[str, Any]:
+    """`update` (from set_and_remove) on condition that the item's `version` is still `version` (none
+    stored reads as 0), and that every expression in `more` holds. Placeholders: #read_version,
+    :read_version."""
+    update["ExpressionAttributeNames"]["#read_version"] = "version"
+    if version:
+        held = "#read_version = :read_version"
+        update.setdefault("ExpressionAttributeValues", {})[":read_version"] = {"N": str(version)}
+    else:
+        held = "attribute_not_exists(#read_version)"
+    update["ConditionExpression"] = " AND ".join((held, *more))
+    return update

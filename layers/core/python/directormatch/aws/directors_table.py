@@ -14,6 +14,7 @@ from directormatch.aws.attributes import (
     conditional_put,
     error_code,
     key,
+    on_version,
     set_and_remove,
     to_attributes,
 )
@@ -150,18 +151,11 @@ class DirectorStore(Table):
 
 
 def _add_condition(update: dict[str, Any], version: int, at_most_active: int | None) -> None:
-    names, values = update["ExpressionAttributeNames"], update.setdefault("ExpressionAttributeValues", {})
-    names["#version"] = "version"
-    conditions = ["attribute_exists(pk)"]
-    if version:
-        conditions.append("#version = :version")
-        values[":version"] = {"N": str(version)}
-    else:
-        conditions.append("attribute_not_exists(#version)")
+    more = ["attribute_exists(pk)"]
     if at_most_active is not None:
-        conditions.append("active_clinics <= :most")
-        values[":most"] = {"N": str(at_most_active)}
-    update["ConditionExpression"] = " AND ".join(conditions)
+        update.setdefault("ExpressionAttributeValues", {})[":most"] = {"N": str(at_most_active)}
+        more.append("active_clinics <= :most")
+    on_version(update, version, *more)
 
 
 def _stamped_keys(states: list[str]) -> list[str]:
