@@ -249,3 +249,33 @@ def test_reply_pause_declines_and_pauses_new_offers_for_fourteen_days_once(
     # And the redelivery changed nothing more: no second audit, the same pause
     assert again == {"outcomes": ["TOO_LATE"]}
     assert aws.director_store().get_profile(offer["director_id"], consistent=True) == profile_after_first
+
+
+def test_reply_pause_on_a_filled_offer_still_pauses_and_the_answer_says_both(
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: LambdaContext
+) -> None:
+    # Given the request filled by another director
+    from email import message_from_string, policy
+
+    from directormatch.offers import lifecycle
+
+    lifecycle.accept(
+        aws.request_store(), aws.director_store(), offer["request_id"], offer["others"][0], "link"
+    )
+
+    # When the offered director replies PAUSE
+    result = respond_app.lambda_handler(reply_event(aws, offer, "pause"), lambda_context)
+
+    # Then they are paused, and the one answer says the position was filled and until when they are paused
+    assert result == {"outcomes": ["ACTED"]}
+    profile = aws.director_store().get_profile(offer["director_id"], consistent=True)
+    assert profile is not None
+    assert profile.paused
+    answers = [message_from_string(m.raw_data, policy=policy.default) for m in aws.sent_emails()]
+    [answer] = [
+        m
+        for m in answers
+        if "reply_outcome" in str(m["Message-ID"]) or "reply_answer" in str(m["Message-ID"])
+    ]
+    text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "New offers are paused until" in text

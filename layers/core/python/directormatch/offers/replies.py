@@ -57,7 +57,7 @@ def handle_reply(
             lambda: reply_answer_email(offer, profile, reference, "UNCLEAR"),
         )
         return ReplyOutcome.UNCLEAR, None
-    paused = False
+    told = profile
     if reply.intent == Intent.ACCEPT:
         answer = offers.accept(requests, directors, reply.request_id, reply.director_id, via="reply")
     elif reply.intent == Intent.PAUSE:
@@ -65,16 +65,19 @@ def handle_reply(
         answer, after = decline_and_pause(
             requests, directors, reply.request_id, reply.director_id, via, datetime.now(UTC)
         )
-        paused = after is not None and after.current_version != profile.current_version
+        told = after or profile
     else:
         answer = offers.decline(requests, reply.request_id, reply.director_id, via="reply")
+    paused = told.current_version != profile.current_version
     logger.info("reply acted on", extra={**log, "outcome": answer.outcome.value, "paused": paused})
-    if answer.changed or paused:
+    if answer.changed:
         return ReplyOutcome.ACTED, answer.outcome
+    # The offer could not change (filled, expired, answered before): say so, and a pause this reply
+    # set (the answer tells it, under the outcome).
     notifier.send_once(
         reply.request_id,
         "reply_outcome",
         reference,
-        lambda: reply_answer_email(answer.offer or offer, profile, reference, answer.outcome),
+        lambda: reply_answer_email(answer.offer or offer, told, reference, answer.outcome),
     )
-    return ReplyOutcome.TOO_LATE, answer.outcome
+    return ReplyOutcome.ACTED if paused else ReplyOutcome.TOO_LATE, answer.outcome
