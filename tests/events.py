@@ -104,6 +104,33 @@ def event_with_field(path: str, value: Any) -> dict[str, Any]:
     return api_event(body=with_field(path, value))
 
 
+def page_event(
+    method: str, resource: str, parameters: dict[str, str], body: str | None = None
+) -> dict[str, Any]:
+    """API Gateway REST proxy event of a link's page (GET) or its form (POST, url-encoded `body`), made
+    from the intake sample event (sam local generate-event) as a browser sends it."""
+    event: dict[str, Any] = load_event(INTAKE_POST)
+    path = resource
+    for name, value in parameters.items():
+        path = path.replace(f"{{{name}}}", value)
+    for key in ("headers", "multiValueHeaders"):
+        event[key] = {k: v for k, v in event[key].items() if k not in ("Content-Type", "Idempotency-Key")}
+    if method == "POST":
+        event["headers"]["Content-Type"] = "application/x-www-form-urlencoded"
+        event["multiValueHeaders"]["Content-Type"] = ["application/x-www-form-urlencoded"]
+    event["headers"]["Accept"] = "text/html"
+    event["multiValueHeaders"]["Accept"] = ["text/html"]
+    event.update(
+        body=(body or "") if method == "POST" else None,
+        resource=resource,
+        path=path,
+        httpMethod=method,
+        pathParameters=parameters,
+    )
+    event["requestContext"].update(resourcePath=resource, httpMethod=method, path=f"/v1{path}")
+    return event
+
+
 def refresh_start_by(item: dict[str, Any], days: int = START_IN_DAYS) -> dict[str, Any]:
     """A stored REQUEST or OFFER item (plain python) with its start date moved relative to today."""
     item = copy.deepcopy(item)

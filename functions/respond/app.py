@@ -15,6 +15,7 @@ from directormatch.aws import tables
 from directormatch.errors import TokenInvalid
 from directormatch.mail.messages import reading_zone
 from directormatch.mail.notifier import notifier_from_settings
+from directormatch.manage.service import Via, decline_and_pause
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.offers import lifecycle as offers
 from directormatch.offers.inbound_mail import parse_notification
@@ -25,7 +26,7 @@ from directormatch.settings import get_settings
 from directormatch.vocabulary import Action
 
 app = make_resolver(Audience.OFFER_LINKS)
-OFFER_ACTIONS = (Action.ACCEPT, Action.DECLINE)
+OFFER_ACTIONS = (Action.ACCEPT, Action.DECLINE, Action.DECLINE_PAUSE)
 
 
 def html(page: Page) -> Response[str]:
@@ -59,15 +60,21 @@ def show_offer(token: str) -> Response[str]:
 @app.post("/offers/<token>/<action>")
 def answer_offer(token: str, action: str) -> Response[str]:
     claims = _claims(token, action)
+    logger.append_keys(request_id=claims.request_id, director_id=claims.subject)
+    paused = None
     if claims.action == Action.ACCEPT:
         answer = offers.accept(
             tables.requests(), tables.directors(), claims.request_id, claims.subject, via="link"
         )
+    elif claims.action == Action.DECLINE_PAUSE:
+        via = Via("offer_link", claims.request_id)
+        answer, paused = decline_and_pause(
+            tables.requests(), tables.directors(), claims.request_id, claims.subject, via, datetime.now(UTC)
+        )
     else:
         answer = offers.decline(tables.requests(), claims.request_id, claims.subject, via="link")
-    logger.append_keys(request_id=claims.request_id, director_id=claims.subject)
     logger.info("offer answered", extra={"action": claims.action.value, "outcome": answer.outcome.value})
-    return html(result_page(answer))
+    return html(result_page(answer, paused))
 
 
 def handle_inbound(event: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The roster command: `python -m ops.roster import|export|generate|approve|reject`.
 
-    python -m ops.roster import FILE.csv [--skip-invalid] [--dry-run]
+    python -m ops.roster import FILE.csv [--skip-invalid] [--dry-run] [--overwrite-self-service]
     python -m ops.roster export [FILE.csv|-]
     python -m ops.roster generate --count N [--seed S] [--today YYYY-MM-DD] [FILE.csv|-]
     python -m ops.roster approve APPLICATION_ID [--by NAME]
@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("file", help="roster CSV, or - for standard input")
     load.add_argument("--skip-invalid", action="store_true", help="import the valid rows, report the others")
     load.add_argument("--dry-run", action="store_true", help="validate and compare; write nothing")
+    load.add_argument(
+        "--overwrite-self-service",
+        action="store_true",
+        help="write the file's values over fields directors set on their manage page (default: keep theirs)",
+    )
     load.add_argument("--workers", type=int, default=8, help=argparse.SUPPRESS)
     dump = commands.add_parser("export", help="write the stored roster as CSV (reads by state, never scans)")
     dump.add_argument("file", nargs="?", default="-", help="output CSV, or - (default) for standard output")
@@ -150,12 +155,18 @@ def _import(args: argparse.Namespace, client: DynamoDBClient | None, stdin: Text
         settings.directors_table, settings.directors_by_state_index, client=client, workers=args.workers
     )
     try:
-        summary = store.sync([row.director for row in parsed.rows], dry_run=args.dry_run)
+        summary, notes = store.sync(
+            [row.director for row in parsed.rows],
+            dry_run=args.dry_run,
+            overwrite_self_service=args.overwrite_self_service,
+        )
     except Exception as error:
         if (code := _aws_error(error)) is None:
             raise
         print(f"DynamoDB failed ({code}); run the import again to complete it", file=out)
         return 2
+    for note in notes:
+        print(note, file=out)
     elapsed = time.monotonic() - started
     skipped = f"{invalid} (skipped)" if invalid else "0"
     verb = "would write" if args.dry_run else "wrote"

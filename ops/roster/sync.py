@@ -18,14 +18,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from directormatch import keys
-from directormatch.aws.attributes import from_attributes, to_attributes
+from directormatch.aws.attributes import from_attributes, on_version, set_and_remove, to_attributes
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.directors import (
     FEE_COLUMNS,
@@ -68,6 +68,10 @@ class Update:
     key: dict[str, str]
     set: dict[str, Any]
     remove: tuple[str, ...]
+    # A PROFILE's version when it was read: the update holds only if no one changed it since (a
+    # director's own change lands between an import's read and its write: the import stops, and
+    # run again, it keeps that change).
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,18 @@ class Change:
     puts: tuple[dict[str, Any], ...] = ()
     updates: tuple[Update, ...] = ()
     deletes: tuple[dict[str, str], ...] = ()
+    # Fields the director set themselves (manage page) that differ from the roster row: kept as the
+    # director set them, or overwritten with the row's when the import was told to.
+    kept: tuple[str, ...] = ()
+    overwritten: tuple[str, ...] = ()
+
+    def self_service_note(self) -> str | None:
+        """What the import did with the director's own changes, in ids and field names only."""
+        if self.kept:
+            return f"director {self.director_id}: kept self-service {', '.join(self.kept)}"
+        if self.overwritten:
+            return f"director {self.director_id}: overwrote self-service {', '.join(self.overwritten)}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -126,24 +142,63 @@ def _differences(desired_item: Mapping[str, Any], current: Mapping[str, Any]) ->
     return Update({"pk": desired["pk"], "sk": desired["sk"]}, to_set, to_remove)
 
 
+def keep_self_service(
+    items: Sequence[Mapping[str, Any]], stored_profile: Mapping[str, Any] | None, overwrite: bool = False
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The roster row's items with the director's own changes applied, and the fields where the two
+    differ (pure). A field the director set on their manage page (the PROFILE's `self_service` marks)
+    keeps its stored value on the PROFILE and every LICENSE item, unless `overwrite`: then the row's
+    value is written and the mark cleared."""
+    marks: dict[str, Any] = dict((stored_profile or {}).get("self_service") or {})
+    if not marks or stored_profile is None:
+        return [dict(item) for item in items], ()
+    stored = _stored_form(stored_profile)
+    differing = tuple(
+        sorted(name for name in marks if not _same(_stored_form(items[0]).get(name), stored.get(name)))
+    )
+    result: list[dict[str, Any]] = []
+    for item in items:
+        copy = dict(item)
+        if item["sk"] == keys.PROFILE_SK or item["sk"].startswith(keys.LICENSE):
+            for name in marks:
+                copy[name] = item.get(name) if overwrite else stored.get(name)
+        if item["sk"] == keys.PROFILE_SK:
+            copy["self_service"] = None if overwrite else marks
+        result.append(copy)
+    return result, differing
+
+
 def plan_change(
-    director: Director, stored: Iterable[Mapping[str, Any]], items: Sequence[Mapping[str, Any]] | None = None
+    director: Director,
+    stored: Iterable[Mapping[str, Any]],
+    items: Sequence[Mapping[str, Any]] | None = None,
+    overwrite_self_service: bool = False,
 ) -> Change:
-    """The writes that make a director's stored items match `director` (pure).
+    """The writes that make a director's stored items match `director` (pure), keeping the fields the
+    director set themselves unless told to overwrite them (`keep_self_service`).
 
     `items` are director_items(director) when the caller has them already.
     """
     director_id = director.director_id
     stored_by_sk = {item["sk"]: item for item in stored}
+    items, differing = keep_self_service(
+        director_items(director) if items is None else items,
+        stored_by_sk.get(keys.PROFILE_SK),
+        overwrite_self_service,
+    )
     puts: list[dict[str, Any]] = []
     updates: list[Update] = []
     wanted: set[str] = set()
-    for item in director_items(director) if items is None else items:
+    for item in items:
         wanted.add(item["sk"])
         current = stored_by_sk.get(item["sk"])
         if current is None:
             puts.append(_stored_form(item))
         elif (update := _differences(item, current)) is not None:
+            if item["sk"] == keys.PROFILE_SK:
+                # A manage page shown before this import is stale now: its form changes nothing.
+                read = int(current.get("version", 0))
+                update = replace(update, set={**update.set, "version": read + 1}, expected_version=read)
             updates.append(update)
     deletes = tuple(
         {"pk": director_id, "sk": sk}
@@ -156,7 +211,8 @@ def plan_change(
         outcome = Outcome.UPDATED
     else:
         outcome = Outcome.UNCHANGED
-    return Change(director_id, outcome, tuple(puts), tuple(updates), deletes)
+    kept, overwritten = ((), differing) if overwrite_self_service else (differing, ())
+    return Change(director_id, outcome, tuple(puts), tuple(updates), deletes, kept, overwritten)
 
 
 def director_from_items(items: Iterable[Mapping[str, Any]]) -> Director:
@@ -257,14 +313,15 @@ class RosterStore(DirectorStore):
 
     # --- import --------------------------------------------------------------------------------
 
-    def plan(self, directors: Sequence[Director]) -> list[Change]:
+    def plan(self, directors: Sequence[Director], overwrite_self_service: bool = False) -> list[Change]:
         """Read what is stored for each director and work out its writes.
 
         One BatchGetItem reads the PROFILE items. A director whose stored PROFILE already equals
         the row's has every LICENSE#/DEA# item the row names, and no other (see `apply`: the
         PROFILE is written last), so those items are read by key, also in batches. Any other
         director (new, or with a changed PROFILE) has the partition Queried, so items the row no
-        longer names are found and deleted.
+        longer names are found and deleted. Fields the director set themselves are kept, or with
+        `overwrite_self_service` overwritten (`keep_self_service`).
         """
         items_of = {d.director_id: director_items(d) for d in directors}
         if len(items_of) != len(directors):
@@ -277,7 +334,8 @@ class RosterStore(DirectorStore):
         to_query: list[str] = []
         for director_id, items in items_of.items():
             profile = profiles.get(director_id)
-            if profile is not None and _differences(items[0], profile) is None:
+            desired, _ = keep_self_service(items[:1], profile, overwrite_self_service)
+            if profile is not None and _differences(desired[0], profile) is None:
                 stored_of[director_id] = [profile]
                 by_key.extend({"pk": director_id, "sk": item["sk"]} for item in items[1:])
             else:
@@ -286,7 +344,10 @@ class RosterStore(DirectorStore):
             stored_of[item["pk"]].append(item)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             stored_of.update(zip(to_query, pool.map(self.director_partition, to_query), strict=True))
-        return [plan_change(d, stored_of[d.director_id], items_of[d.director_id]) for d in directors]
+        return [
+            plan_change(d, stored_of[d.director_id], items_of[d.director_id], overwrite_self_service)
+            for d in directors
+        ]
 
     def apply(self, changes: Sequence[Change]) -> None:
         """Write LICENSE#/DEA# items first and PROFILE items last.
@@ -315,47 +376,27 @@ class RosterStore(DirectorStore):
                 with ThreadPoolExecutor(max_workers=self.workers) as pool:
                     list(pool.map(self._update, updates))
 
-    def sync(self, directors: Sequence[Director], dry_run: bool = False) -> Counter[str]:
+    def sync(
+        self, directors: Sequence[Director], dry_run: bool = False, overwrite_self_service: bool = False
+    ) -> tuple[Counter[str], list[str]]:
         """Make the table hold these directors as given; with dry_run, only count what would change.
 
-        Counts the directors by Outcome, and the item writes as "puts", "updates" and "deletes"."""
-        changes = self.plan(directors)
+        Counts the directors by Outcome, and the item writes as "puts", "updates" and "deletes"; and
+        says, per director, which of their own changes were kept or overwritten."""
+        changes = self.plan(directors, overwrite_self_service)
         if not dry_run:
             self.apply(changes)
         counts = Counter[str](change.outcome for change in changes)
         for change in changes:
             counts.update(puts=len(change.puts), updates=len(change.updates), deletes=len(change.deletes))
-        return counts
+        notes = [note for change in changes if (note := change.self_service_note()) is not None]
+        return counts, notes
 
     def _update(self, update: Update) -> None:
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        assignments: list[str] = []
-        for n, (name, value) in enumerate(sorted(update.set.items())):
-            names[f"#s{n}"] = name
-            values[f":s{n}"] = value
-            assignments.append(f"#s{n} = :s{n}")
-        removals: list[str] = []
-        for n, name in enumerate(update.remove):
-            names[f"#r{n}"] = name
-            removals.append(f"#r{n}")
-        expression = " ".join(
-            part
-            for part in (
-                f"SET {', '.join(assignments)}" if assignments else "",
-                f"REMOVE {', '.join(removals)}" if removals else "",
-            )
-            if part
-        )
-        arguments: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": to_attributes(update.key),
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            arguments["ExpressionAttributeValues"] = to_attributes(values)
-        self.client.update_item(**arguments)
+        request = set_and_remove(self.table, update.key, update.set, update.remove)
+        if update.expected_version is not None:
+            on_version(request, update.expected_version)
+        self.client.update_item(**request)
 
     # --- export --------------------------------------------------------------------------------
 

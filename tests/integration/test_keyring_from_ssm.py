@@ -86,3 +86,30 @@ def test_a_link_signed_by_another_keyring_is_refused_when_the_keyring_is_in_ssm(
     # When it is opened, Then it is refused
     response = respond_app.lambda_handler(offer_event("GET", token), lambda_context)
     assert response["statusCode"] == 403
+
+
+def test_sweep_signs_the_manage_link_of_an_expiry_warning_with_the_keyring_from_ssm_as_its_role_allows(
+    aws: Aws, keyring_in_ssm: str, lambda_context: LambdaContext
+) -> None:
+    # Given a director whose license lapses in 10 days, and the keyring in SSM only
+    from directormatch.directors import director_items
+    from tests.integration.test_expiry_warnings import NOW, director, expiry_event
+
+    aws.director_store().put_items(director_items(director(1, 10)))
+    aws.use_function("SweepFunction")
+    from functions.sweep import app as sweep_app
+
+    # When the daily task warns them, with the calls recorded
+    with iam.recording() as recorder:
+        clients.clear_clients()
+        parameters_base.DEFAULT_PROVIDERS.clear()
+        result = sweep_app.lambda_handler(expiry_event(NOW), lambda_context)
+
+    # Then the warning went out with a manage link signed by the SSM keyring, as SweepFunction's role allows
+    assert result["expiry_warnings"] == 1
+    [warning] = [
+        m for m in aws.sent_emails() if sorted(set(m.destinations)) != [aws.environment["OPS_EMAIL"]]
+    ]
+    assert "/manage/s1.manage." in warning.raw_data
+    text, ok = iam.report(recorder.seen, transformed(), template.parameter_defaults())
+    assert ok, text

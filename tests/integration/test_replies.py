@@ -220,3 +220,62 @@ def test_genuine_reply_beside_the_corpus_accepts(
     # When respond receives it / Then the offer is accepted by reply
     assert respond_app.lambda_handler(event, lambda_context) == {"outcomes": ["ACTED"]}
     assert statuses(aws, offer) == ("MATCHED", "ACCEPTED")
+
+
+def test_reply_pause_declines_and_pauses_new_offers_for_fourteen_days_once(
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: LambdaContext
+) -> None:
+    # Given a reply whose first line is "Pause" from the offered director
+    from datetime import UTC, datetime, timedelta
+
+    event = reply_event(aws, offer, "Pause")
+
+    # When respond receives it, and then the same reply again (SNS redelivers)
+    first = respond_app.lambda_handler(event, lambda_context)
+    profile_after_first = aws.director_store().get_profile(offer["director_id"], consistent=True)
+    again = respond_app.lambda_handler(event, lambda_context)
+
+    # Then the offer is declined and the director paused about 14 days, on PROFILE and every LICENSE item
+    assert first == {"outcomes": ["ACTED"]}
+    assert statuses(aws, offer) == ("OFFERED", "DECLINED")
+    assert profile_after_first is not None
+    assert profile_after_first.paused_until is not None
+    ends = datetime.fromisoformat(profile_after_first.paused_until)
+    assert abs(ends - (datetime.now(UTC) + timedelta(days=14))) < timedelta(minutes=5)
+    items = [i for i in aws.items(aws.directors_table) if i["pk"] == offer["director_id"]]
+    assert all(i["paused"] is True for i in items if i["sk"].startswith(("PROFILE", "LICENSE#")))
+    [audit] = [i for i in items if i["sk"].startswith("AUDIT#")]
+    assert audit["via"] == {"channel": "reply", "source": offer["request_id"]}
+    # And the redelivery changed nothing more: no second audit, the same pause
+    assert again == {"outcomes": ["TOO_LATE"]}
+    assert aws.director_store().get_profile(offer["director_id"], consistent=True) == profile_after_first
+
+
+def test_reply_pause_on_a_filled_offer_still_pauses_and_the_answer_says_both(
+    aws: Aws, offer: dict[str, Any], respond_app: ModuleType, lambda_context: LambdaContext
+) -> None:
+    # Given the request filled by another director
+    from email import message_from_string, policy
+
+    from directormatch.offers import lifecycle
+
+    lifecycle.accept(
+        aws.request_store(), aws.director_store(), offer["request_id"], offer["others"][0], "link"
+    )
+
+    # When the offered director replies PAUSE
+    result = respond_app.lambda_handler(reply_event(aws, offer, "pause"), lambda_context)
+
+    # Then they are paused, and the one answer says the position was filled and until when they are paused
+    assert result == {"outcomes": ["ACTED"]}
+    profile = aws.director_store().get_profile(offer["director_id"], consistent=True)
+    assert profile is not None
+    assert profile.paused
+    answers = [message_from_string(m.raw_data, policy=policy.default) for m in aws.sent_emails()]
+    [answer] = [
+        m
+        for m in answers
+        if "reply_outcome" in str(m["Message-ID"]) or "reply_answer" in str(m["Message-ID"])
+    ]
+    text = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "New offers are paused until" in text

@@ -26,7 +26,7 @@ from directormatch.offers import lifecycle as offers
 from directormatch.tokens import Keyring
 from directormatch.vocabulary import Action
 from local.lambdas import LambdaContext
-from tests.events import INTAKE_POST, load_event
+from tests.events import page_event
 from tests.faults import FaultyClient, client_error, use_client
 from tests.integration.conftest import Aws, Handler, LoadDirectors, OfferedRequest, call_with, roster_director
 
@@ -40,33 +40,11 @@ def respond(respond_app: ModuleType, lambda_context: LambdaContext) -> Handler:
 
 
 def offer_event(method: str, token: str, action: str | None = None) -> dict[str, Any]:
-    """API Gateway REST proxy event of GET /offers/{token} or POST /offers/{token}/{action}, made from
-    the intake sample event (sam local generate-event) as a browser sends it: a form POST has no body."""
-    event: dict[str, Any] = load_event(INTAKE_POST)
-    resource, path, parameters = "/offers/{token}", f"/offers/{token}", {"token": token}
-    if action is not None:
-        resource, path, parameters = (
-            resource + "/{action}",
-            f"{path}/{action}",
-            {**parameters, "action": action},
-        )
-    content_type = "application/x-www-form-urlencoded" if method == "POST" else None
-    for key in ("headers", "multiValueHeaders"):
-        event[key] = {k: v for k, v in event[key].items() if k not in ("Content-Type", "Idempotency-Key")}
-    if content_type:
-        event["headers"]["Content-Type"] = content_type
-        event["multiValueHeaders"]["Content-Type"] = [content_type]
-    event["headers"]["Accept"] = "text/html"
-    event["multiValueHeaders"]["Accept"] = ["text/html"]
-    event.update(
-        body="" if method == "POST" else None,
-        resource=resource,
-        path=path,
-        httpMethod=method,
-        pathParameters=parameters,
-    )
-    event["requestContext"].update(resourcePath=resource, httpMethod=method, path=f"/v1{path}")
-    return event
+    """API Gateway REST proxy event of GET /offers/{token} or POST /offers/{token}/{action}: a form
+    POST has no body."""
+    if action is None:
+        return page_event(method, "/offers/{token}", {"token": token})
+    return page_event(method, "/offers/{token}/{action}", {"token": token, "action": action})
 
 
 def link_token(

@@ -180,7 +180,10 @@ def test_roster_import_removed_license_deletes_its_items(roster: Roster, tmp_pat
     sks = {i["sk"] for i in roster.stored() if i["pk"] == director_id}
     assert keys.LICENSE(dropped) not in sks
     assert keys.DEA(dropped) not in sks
-    assert roster.stored() == expected_items(changed)
+    stored = roster.stored()
+    # The changed PROFILE's version moved on, so a manage page shown before the import is stale
+    assert [i.pop("version") for i in stored if "version" in i] == [1]
+    assert stored == expected_items(changed)
     # And the state index no longer offers the director there
     found = roster.aws.dynamodb.query(
         TableName=roster.aws.directors_table,
@@ -365,3 +368,85 @@ def test_roster_import_missing_table_fails_with_the_error_code_only(
     assert code == 2
     assert "DynamoDB failed (ResourceNotFoundException)" in output
     assert roster.calls.writes == 0
+
+
+def test_roster_import_keeps_what_a_director_set_themselves_and_says_so_or_overwrites_when_told(
+    roster: Roster,
+) -> None:
+    # Given the sample imported, then one director lowering capacity and pausing on their manage page
+    from datetime import UTC, datetime, timedelta
+
+    from directormatch.manage.changes import pause, plan
+    from directormatch.manage.service import Outcome, Via, apply
+
+    roster.run("import", str(SAMPLE))
+    director_id = director_id_for(sample_rows()[0]["npi"])
+    store, now, via = roster.aws.director_store(), datetime.now(UTC), Via("manage_link", "R1")
+    profile = store.get_profile(director_id, consistent=True)
+    assert profile is not None
+    assert profile.max_clinics > profile.active_clinics
+    lowered = plan("capacity", {"max_clinics": [str(profile.active_clinics)]}, profile, now)
+    assert apply(store, profile, lowered, via, now).outcome is Outcome.CHANGED
+    profile = store.get_profile(director_id, consistent=True)
+    assert profile is not None
+    assert apply(store, profile, pause(profile, now + timedelta(days=5)), via, now).outcome is Outcome.CHANGED
+    before = roster.stored()
+
+    # When the same roster file is imported again
+    code, output = roster.run("import", str(SAMPLE))
+
+    # Then the director's own values stay on PROFILE and LICENSE items, and the import says which
+    assert code == 0, output
+    assert f"director {director_id}: kept self-service max_clinics, paused" in output
+    assert roster.stored() == before
+
+    # When ops import it telling the import to overwrite
+    code, output = roster.run("import", str(SAMPLE), "--overwrite-self-service")
+
+    # Then the file's values are written everywhere, the pause's date and the marks are gone
+    assert code == 0, output
+    assert f"director {director_id}: overwrote self-service max_clinics, paused" in output
+    mine = {i["sk"]: i for i in roster.stored() if i["pk"] == director_id}
+    file_row = next(
+        i for i in expected_items(SAMPLE) if i["pk"] == director_id and i["sk"] == keys.PROFILE_SK
+    )
+    for sk, item in mine.items():
+        if sk == keys.PROFILE_SK or sk.startswith(keys.LICENSE):
+            assert (item["max_clinics"], item["paused"]) == (file_row["max_clinics"], file_row["paused"])
+            assert "paused_until" not in item
+    assert "self_service" not in mine[keys.PROFILE_SK]
+    assert mine[keys.PROFILE_SK]["version"] == 3
+
+
+def test_roster_import_racing_a_directors_own_change_stops_and_run_again_keeps_it(roster: Roster) -> None:
+    # Given an import planned from what is stored, the roster row lowering one director's capacity
+    from datetime import UTC, datetime
+
+    from botocore.exceptions import ClientError
+
+    from directormatch.manage.changes import plan
+    from directormatch.manage.service import Via, apply
+    from ops.roster.sync import RosterStore
+
+    roster.run("import", str(SAMPLE))
+    directors = [r.director for r in parse_roster(SAMPLE.read_text(encoding="utf-8")).rows]
+    first = directors[0].model_copy(update={"max_clinics": directors[0].active_clinics})
+    store = RosterStore(roster.aws.directors_table, "ByState", client=roster.client)
+    changes = store.plan([first, *directors[1:]])
+    # And the director raising their capacity themselves before the import writes
+    profile = store.get_profile(first.director_id, consistent=True)
+    assert profile is not None
+    now = datetime.now(UTC)
+    raised = plan("capacity", {"max_clinics": [str(profile.max_clinics + 1)]}, profile, now)
+    apply(store, profile, raised, Via("manage_link", "R1"), now)
+
+    # When the import writes what it planned
+    with pytest.raises(ClientError) as stopped:
+        store.apply(changes)
+
+    # Then the director's PROFILE write is refused, and the import run again keeps their change everywhere
+    assert stopped.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    _, notes = store.sync([first, *directors[1:]])
+    assert notes == [f"director {first.director_id}: kept self-service max_clinics"]
+    mine = [i for i in roster.stored() if i["pk"] == first.director_id and i["sk"] != keys.PROFILE_SK]
+    assert {i["max_clinics"] for i in mine if i["sk"].startswith(keys.LICENSE)} == {profile.max_clinics + 1}

@@ -26,6 +26,7 @@ from directormatch.mail import messages
 from directormatch.mail.introduction import IntroducedDirector, Introduction
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, Mailer, to_mime
+from directormatch.manage.changes import Change, ChangeKind
 from directormatch.vocabulary import AlertKind, ApplicationStatus
 from tests.events import load_event
 from tests.unit.test_emails import director, offer_item, request_item
@@ -134,6 +135,7 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
     "alert": lambda bad: spoiled(alert_item(AlertKind.SLA_20H), bad, keep=frozenset({"alert"})),
     "registrations": lambda bad: [spoiled(item, bad) for item in APPLICATION_ITEMS[1:]],
     "decision": lambda bad: Decision("D1", ApplicationStatus.REJECTED, bad, reason=bad),
+    "change": lambda bad: Change(ChangeKind.MODALITIES, {"modalities": [bad]}, {}, (bad,), summary=[bad]),
 }
 TEXT_ARGUMENTS = {
     "status_url",
@@ -148,6 +150,7 @@ TEXT_ARGUMENTS = {
     "reply_ref",
     "to",
     "outcome",
+    "manage_url",
 }
 
 

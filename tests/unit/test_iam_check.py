@@ -172,7 +172,13 @@ def test_iam_keyring_kms_grant_follows_the_parameter() -> None:
     # With a customer-managed key, the functions that read the keyring may decrypt it through SSM only
     with_key = iam.function_statements(transformed(), {**defaults, "TokenKeysKmsKeyArn": key})
     holders = {f for f, statements in with_key.items() if any("kms:Decrypt" in s.actions for s in statements)}
-    assert holders == {"IntakeFunction", "NotifyFunction", "RespondFunction"}
+    assert holders == {
+        "IntakeFunction",
+        "NotifyFunction",
+        "RespondFunction",
+        "DirectorsFunction",
+        "SweepFunction",
+    }
     assert iam.violations([decrypt], with_key) == []
     direct = iam.Authorization("IntakeFunction", "kms:Decrypt", key)
     assert len(iam.violations([direct], with_key)) == 1

@@ -71,7 +71,7 @@ def test_first_line_intent_decides_only_on_a_listed_word_or_phrase(body: str, in
 def test_reply_words_in_readme_are_the_ones_read() -> None:
     # Given the README's table of reply words
     section = README.read_text().split("### Reply words", 1)[1].split("\n#", 1)[0]
-    rows = re.findall(r"^\| (ACCEPT|DECLINE) \| (.+) \|$", section, re.MULTILINE)
+    rows = re.findall(r"^\| (ACCEPT|DECLINE|PAUSE) \| (.+) \|$", section, re.MULTILINE)
 
     # When its phrases are read / Then they are exactly the ones the parser takes, each for its intent
     listed = {

@@ -77,6 +77,12 @@ def component(result: Shortlist, director_id: str, name: str) -> float:
 FILTER_CASES: list[Any] = [
     pytest.param({"active": False}, {}, Exclusion.INACTIVE, id="inactive"),
     pytest.param({"paused": True}, {}, Exclusion.PAUSED, id="paused"),
+    pytest.param(
+        {"paused": True, "paused_until": NOW + timedelta(minutes=1)},
+        {},
+        Exclusion.PAUSED,
+        id="paused-until-later",
+    ),
     pytest.param({"excluded": True}, {}, Exclusion.EXCLUDED_OIG_SAM, id="oig-sam-excluded"),
     pytest.param(
         {"modalities": frozenset({"aesthetics"})},
@@ -207,6 +213,10 @@ PASSING_EDGES: list[Any] = [
     ),
     pytest.param({"dea_expires_on": None}, {}, id="no-dea-when-nothing-controlled"),
     pytest.param({"max_clinics": 5, "active_clinics": 4}, {}, id="one-clinic-of-room"),
+    pytest.param({"paused": True, "paused_until": NOW}, {}, id="pause-ended-just-now"),
+    pytest.param(
+        {"paused": False, "paused_until": NOW + timedelta(days=3)}, {}, id="resumed-before-the-date"
+    ),
     pytest.param(
         {"modalities": frozenset({"aesthetics", "weight_loss", "ketamine"})}, {}, id="offers-more-than-asked"
     ),

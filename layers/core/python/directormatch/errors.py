@@ -72,3 +72,8 @@ class EmailNotSent(DirectorMatchError):
     """SES refused or failed a send. Only its error code is kept: SES messages quote addresses
     ("...the following identities failed the check: <address>"), and an exception's message ends up
     in Lambda's error log and the trace."""
+
+
+class ProfileChanged(DirectorMatchError):
+    """A self-service change whose conditions failed: the profile (or a license item) changed since
+    it was read, or the director took on a clinic meanwhile. Nothing was written."""

@@ -16,6 +16,7 @@ it always had (None values and empty maps are left out when encoded).
 
 from collections.abc import Iterator, Mapping
 from dataclasses import Field, dataclass, field, fields
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Self, get_args, get_type_hints
 
@@ -320,6 +321,8 @@ class DirectorFilters(Record):
     active_clinics: int = 0
     active: bool = False
     paused: bool = False
+    # When a pause ends (ISO time, UTC); none while paused means until the director resumes.
+    paused_until: str | None = None
     excluded: bool = False
     malpractice_per_claim: int = 0
     malpractice_aggregate: int = 0
@@ -328,6 +331,12 @@ class DirectorFilters(Record):
     licensed_states: list[str] = field(default_factory=list)
     last_offered_at: str | None = None
     fees: FeeSchedule | None = None
+
+    def paused_at(self, now: datetime) -> bool:
+        """Paused indefinitely, or until a moment still to come (offers resume at `paused_until`)."""
+        if not self.paused:
+            return False
+        return self.paused_until is None or now < datetime.fromisoformat(self.paused_until)
 
 
 @dataclass(frozen=True, eq=False, repr=False, kw_only=True)
@@ -343,6 +352,15 @@ class Profile(DirectorFilters):
     phone: str | None = None  # E.164, as the clinic's contact phone
     npi: str | None = None
     dea_states: list[str] = field(default_factory=list)
+    # Bumped by every self-service change (and roster import): a form shown from an older version
+    # changes nothing. None until the first.
+    version: int | None = None
+    # The fields the director set on the manage page, each with when: a roster import keeps them.
+    self_service: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def current_version(self) -> int:
+        return self.version or 0
 
 
 @dataclass(frozen=True, eq=False, repr=False, kw_only=True)

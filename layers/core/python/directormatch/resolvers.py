@@ -43,6 +43,7 @@ class Audience(StrEnum):
     FORM = "form"  # the quote form posted without JavaScript: pages
     APPLICATION_FORM = "application_form"  # the director application form without JavaScript: pages
     OFFER_LINKS = "offer_links"  # directors following offer links: pages
+    MANAGE_LINKS = "manage_links"  # directors following their manage link: pages
 
 
 def json_response(
@@ -186,7 +187,10 @@ class _Answers:
         from directormatch.offers.pages import LinkHolder, token_error_page
 
         logger.info("link refused", extra={"reason": type(error).__name__})
-        holder = LinkHolder.DIRECTOR if self.audience is Audience.OFFER_LINKS else LinkHolder.CLINIC
+        holder = {
+            Audience.OFFER_LINKS: LinkHolder.DIRECTOR,
+            Audience.MANAGE_LINKS: LinkHolder.MANAGER,
+        }.get(self.audience, LinkHolder.CLINIC)
         page = token_error_page(error, holder)
         return page_response(page.status, page.html, LINK_PAGE_HEADERS)
 

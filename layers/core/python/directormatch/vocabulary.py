@@ -112,13 +112,16 @@ class AlertKind(StrEnum):
 
 
 class Action(StrEnum):
-    """What a signed link lets its holder do: a director answers an offer (ACCEPT, DECLINE, or REPLY,
-    the reply-to address of an offer email); a clinic sees its request (STATUS)."""
+    """What a signed link lets its holder do: a director answers an offer (ACCEPT, DECLINE, DECLINE_PAUSE
+    to decline and pause new offers, or REPLY, the reply-to address of an offer email) and manages
+    their availability (MANAGE); a clinic sees its request (STATUS)."""
 
     ACCEPT = "accept"
     DECLINE = "decline"
+    DECLINE_PAUSE = "decline_pause"
     STATUS = "status"
     REPLY = "reply"
+    MANAGE = "manage"
 
 
 class ApplicationStatus(StrEnum):

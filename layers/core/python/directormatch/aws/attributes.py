@@ -84,3 +84,50 @@ def conditional_put(table: str, item: Mapping[str, Any]) -> dict[str, Any]:
         "Item": to_attributes(item),
         "ConditionExpression": "attribute_not_exists(pk)",
     }
+
+
+def set_and_remove(
+    table: str, item_key: Mapping[str, str], to_set: Mapping[str, Any], to_remove: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """An Update (in a transaction or alone) setting and removing attributes by name, every name
+    through a placeholder (reserved words such as `paused` are safe). Values may be None: those are
+    removed."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    assignments: list[str] = []
+    removals = list(to_remove)
+    for n, (name, value) in enumerate(sorted(to_set.items())):
+        if value is None:
+            removals.append(name)
+            continue
+        names[f"#s{n}"], values[f":s{n}"] = name, value
+        assignments.append(f"#s{n} = :s{n}")
+    removed: list[str] = []
+    for n, name in enumerate(removals):
+        names[f"#r{n}"] = name
+        removed.append(f"#r{n}")
+    clauses = [f"SET {', '.join(assignments)}" if assignments else ""]
+    clauses.append(f"REMOVE {', '.join(removed)}" if removed else "")
+    update: dict[str, Any] = {
+        "TableName": table,
+        "Key": to_attributes(dict(item_key)),
+        "UpdateExpression": " ".join(clause for clause in clauses if clause),
+        "ExpressionAttributeNames": names,
+    }
+    if values:
+        update["ExpressionAttributeValues"] = to_attributes(values)
+    return update
+
+
+def on_version(update: dict[str, Any], version: int, *more: str) -> dict[str, Any]:
+    """`update` (from set_and_remove) on condition that the item's `version` is still `version` (none
+    stored reads as 0), and that every expression in `more` holds. Placeholders: #read_version,
+    :read_version."""
+    update["ExpressionAttributeNames"]["#read_version"] = "version"
+    if version:
+        held = "#read_version = :read_version"
+        update.setdefault("ExpressionAttributeValues", {})[":read_version"] = {"N": str(version)}
+    else:
+        held = "attribute_not_exists(#read_version)"
+    update["ConditionExpression"] = " AND ".join((held, *more))
+    return update

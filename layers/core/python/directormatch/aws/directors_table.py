@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from directormatch import keys
-from directormatch.aws.attributes import cancellation_codes, error_code, key, to_attributes
+from directormatch.aws.attributes import (
+    THROTTLING,
+    cancellation_codes,
+    conditional_put,
+    error_code,
+    key,
+    on_version,
+    set_and_remove,
+    to_attributes,
+)
 from directormatch.aws.table import Table
+from directormatch.errors import ProfileChanged, StoreUnavailable
 from directormatch.records import Expiry, License, Offer, Profile, Request
 
 if TYPE_CHECKING:
@@ -33,8 +43,8 @@ class DirectorStore(Table):
         """The LICENSE record of each director licensed in `state`: what matching filters and scores."""
         return (License.from_item(item) for item in self.licenses_in(state))
 
-    def get_profile(self, director_id: str) -> Profile | None:
-        item = self.item(director_id, keys.PROFILE_SK, consistent=False)
+    def get_profile(self, director_id: str, consistent: bool = False) -> Profile | None:
+        item = self.item(director_id, keys.PROFILE_SK, consistent=consistent)
         return Profile.from_item(item) if item else None
 
     def license_numbers(self, director_id: str, states: Iterable[str]) -> dict[str, str]:
@@ -90,9 +100,62 @@ class DirectorStore(Table):
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
 
+    def director_items(self, director_id: str) -> list[dict[str, Any]]:
+        """Every item of one director (PROFILE, LICENSE#, DEA#, AUDIT#), strongly consistent."""
+        return self.partition(director_id, consistent=True)
+
+    def change_profile(
+        self,
+        profile: Profile,
+        fields: Mapping[str, Any],
+        audit: Mapping[str, Any],
+        at_most_active: int | None = None,
+    ) -> None:
+        """A director's own change, in one transaction: the PROFILE (on condition that its version is
+        still the one `profile` was read at, and that the director directs at most `at_most_active`
+        clinics), every LICENSE item (the ByState index carries the filters), and the audit item.
+        `fields` maps attributes to their new values (None removes one). DEA items carry no filters.
+
+        Raises ProfileChanged when a condition failed (nothing written), StoreUnavailable when
+        DynamoDB refused the transaction for another reason worth retrying."""
+        director_id = profile.director_id
+        marks = {**profile.self_service, **{name: str(audit["at"]) for name in fields}}
+        profile_update = set_and_remove(
+            self.table,
+            {"pk": director_id, "sk": keys.PROFILE_SK},
+            {**fields, "version": profile.current_version + 1, "self_service": marks},
+        )
+        _add_condition(profile_update, profile.current_version, at_most_active)
+        updates = [profile_update] + [
+            {
+                **set_and_remove(self.table, {"pk": director_id, "sk": keys.LICENSE(state)}, fields),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+            for state in profile.licensed_states
+        ]
+        transaction: list[Any] = [{"Update": update} for update in updates]
+        transaction.append({"Put": conditional_put(self.table, audit)})
+        try:
+            self.client.transact_write_items(TransactItems=transaction)
+        except ClientError as error:
+            codes = cancellation_codes(error)
+            if "ConditionalCheckFailed" in codes:
+                raise ProfileChanged("the profile changed since it was read") from None
+            if codes or error_code(error) in THROTTLING:
+                raise StoreUnavailable("the change was not written; try again") from None
+            raise
+
     def put_items(self, items: list[dict[str, Any]]) -> None:
         """Bulk load (local roster)."""
         self.batch_write([{"PutRequest": {"Item": to_attributes(item)}} for item in items], "roster load")
+
+
+def _add_condition(update: dict[str, Any], version: int, at_most_active: int | None) -> None:
+    more = ["attribute_exists(pk)"]
+    if at_most_active is not None:
+        update.setdefault("ExpressionAttributeValues", {})[":most"] = {"N": str(at_most_active)}
+        more.append("active_clinics <= :most")
+    on_version(update, version, *more)
 
 
 def _stamped_keys(states: list[str]) -> list[str]:

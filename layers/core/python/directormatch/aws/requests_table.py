@@ -29,6 +29,7 @@ from directormatch.vocabulary import OfferStatus, RequestStatus
 
 CONFLICT_RETRIES = 4
 REQUESTS_BY_STATUS = "RequestsByStatus"
+OFFERS_BY_DIRECTOR = "OffersByDirector"
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,19 @@ class RequestStore(Table):
         values = {":pk": request_id, ":offer": keys.OFFER}
         found = self.query("pk = :pk AND begins_with(sk, :offer)", values, ConsistentRead=True)
         return [Offer.from_item(item) for item in found]
+
+    def accepted_offers(self, director_id: str) -> list[Offer]:
+        """The offers a director accepted (the clinics they direct through us), newest first: the
+        OffersByDirector index names them, each read whole by key."""
+        found = self.query(
+            "director_id = :director",
+            {":director": director_id, ":accepted": OfferStatus.ACCEPTED},
+            index=OFFERS_BY_DIRECTOR,
+            FilterExpression="offer_status = :accepted",
+            ScanIndexForward=False,
+        )
+        offers = (self.get_offer(item["request_id"], director_id) for item in found)
+        return [offer for offer in offers if offer is not None]
 
     def accept_offer(
         self,

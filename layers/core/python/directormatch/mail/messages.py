@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
-from directormatch.links import offer_links
+from directormatch.links import manage_link, offer_links
 from directormatch.mail.introduction import Introduction, clinic_rows, director_rows
 from directormatch.mail.no_match import NoMatchStory
 from directormatch.mail.render import Email, render
+from directormatch.manage.changes import Change
 from directormatch.offers.reply_to import reply_address
 from directormatch.references import reference_of
 from directormatch.timezones import OPS_ZONE, clinic_zone, director_zone
@@ -120,8 +122,16 @@ def _to_director(
         reference=reference_of(about),
         zone=reading_zone(director, about),
         director=director,
+        manage_url=_manage_url(director_id, request_id),
         **context,
     )
+
+
+def _manage_url(director_id: str, source: str) -> str:
+    """The director's "manage my availability" link that this email carries: a new one per email."""
+    from directormatch.settings import get_settings
+
+    return manage_link(get_settings().public_base_url, director_id, source, datetime.now(UTC))
 
 
 def clinic_no_match_email(request: Mapping[str, Any], story: NoMatchStory) -> Email:
@@ -167,7 +177,15 @@ def ops_alert_email(
 
 def expiry_email(profile: Mapping[str, Any], registration: str, expires_on: str) -> Email:
     director_id = profile["director_id"]
-    return _expiry("expiry_warning", profile["email"], director_id, registration, expires_on, profile=profile)
+    return _expiry(
+        "expiry_warning",
+        profile["email"],
+        director_id,
+        registration,
+        expires_on,
+        profile=profile,
+        manage_url=_manage_url(director_id, "expiry"),
+    )
 
 
 def ops_expiry_email(ops_email: str, director_id: str, registration: str, expires_on: str) -> Email:
@@ -249,4 +267,33 @@ def _about_application(
         dea=[item for item in registrations if "dea_number" in item],
         fee_labels=FEE_LABELS,
         **context,
+    )
+
+
+def manage_confirmation_email(profile: Mapping[str, Any], change: Change, manage_url: str) -> Email:
+    """The director's short confirmation of a change they made themselves, one per profile version."""
+    director_id = profile["director_id"]
+    return render(
+        "manage_confirmation",
+        to=profile["email"],
+        idempotency_ref=f"{director_id}.v{profile.get('version') or 0}",
+        request_id=director_id,
+        reference=director_id,
+        profile=profile,
+        summary=change.summary,
+        manage_url=manage_url,
+    )
+
+
+def ops_director_note_email(ops_email: str, profile: Mapping[str, Any], change: Change) -> Email:
+    """Ops hear of services a director asked to add that their specialties do not fit."""
+    director_id = profile["director_id"]
+    return render(
+        "ops_director_note",
+        to=ops_email,
+        idempotency_ref=f"{director_id}.v{profile.get('version') or 0}",
+        request_id=director_id,
+        reference=director_id,
+        profile=profile,
+        asked=change.asked_of_ops,
     )

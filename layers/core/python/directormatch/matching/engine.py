@@ -17,6 +17,7 @@ from functools import cached_property
 
 from directormatch.matching import rules
 from directormatch.matching.fees import Fee, Scope, median_dollars, monthly_fee, monthly_total
+from directormatch.matching.specialties import SPECIALTY_FIT
 from directormatch.records import DirectorFilters, License, Quote
 
 # A license or DEA registration must stay valid this long after the clinic's start date.
@@ -30,22 +31,6 @@ MAX_TEAM_SIZE = 3
 
 # Modalities whose usual treatments need a DEA registration in the clinic's state.
 CONTROLLED_MODALITIES = frozenset({"ketamine", "addiction_medicine"})
-
-# Specialties that fit each modality (a family physician can direct most; these fit best).
-SPECIALTY_FIT: dict[str, frozenset[str]] = {
-    "aesthetics": frozenset({"dermatology", "plastic_surgery"}),
-    "weight_loss": frozenset({"obesity_medicine", "internal_medicine", "family_medicine", "endocrinology"}),
-    "ketamine": frozenset({"anesthesiology", "psychiatry", "emergency_medicine", "pain_medicine"}),
-    "iv_therapy": frozenset({"emergency_medicine", "internal_medicine", "family_medicine", "anesthesiology"}),
-    "hormone_therapy": frozenset({"endocrinology", "obstetrics_gynecology", "urology", "family_medicine"}),
-    "primary_care": frozenset({"family_medicine", "internal_medicine"}),
-    "urgent_care": frozenset({"emergency_medicine", "family_medicine"}),
-    "telehealth": frozenset({"family_medicine", "internal_medicine", "psychiatry"}),
-    "mental_health": frozenset({"psychiatry"}),
-    "addiction_medicine": frozenset({"addiction_medicine", "psychiatry", "family_medicine"}),
-    "hospice": frozenset({"hospice_palliative", "internal_medicine", "family_medicine"}),
-    "other": frozenset(),
-}
 
 
 class Exclusion(StrEnum):
@@ -164,7 +149,7 @@ def shortlist(
     eligible: list[_Eligible] = []
     over_budget: list[int] = []
     for director_id in sorted(by_director):
-        outcome = _evaluate(need, director_id, by_director[director_id])
+        outcome = _evaluate(need, director_id, by_director[director_id], now)
         if isinstance(outcome, Exclusion):
             excluded[outcome] += 1
         elif _over_budget(need, outcome.fee):
@@ -240,9 +225,9 @@ def _price_range(eligible: list[_Eligible]) -> tuple[int, int] | None:
     return (min(totals), max(totals)) if totals else None
 
 
-def _evaluate(need: Need, director_id: str, held: list[License]) -> _Eligible | Exclusion:
+def _evaluate(need: Need, director_id: str, held: list[License], now: datetime) -> _Eligible | Exclusion:
     profile = held[0]
-    director_level = _director_exclusion(need, profile)
+    director_level = _director_exclusion(need, profile, now)
     if director_level is not None:
         return director_level
     usable: list[License] = []
@@ -262,10 +247,10 @@ def _evaluate(need: Need, director_id: str, held: list[License]) -> _Eligible | 
     )
 
 
-def _director_exclusion(need: Need, profile: DirectorFilters) -> Exclusion | None:
+def _director_exclusion(need: Need, profile: DirectorFilters, now: datetime) -> Exclusion | None:
     if not profile.active:
         return Exclusion.INACTIVE
-    if profile.paused:
+    if profile.paused_at(now):
         return Exclusion.PAUSED
     if profile.excluded:
         return Exclusion.EXCLUDED_OIG_SAM

@@ -58,6 +58,7 @@ HEADER_BLOCK_DEFECTS = (
 class Intent(StrEnum):
     ACCEPT = "ACCEPT"
     DECLINE = "DECLINE"
+    PAUSE = "PAUSE"  # decline, and pause new offers for 14 days
     UNCLEAR = "UNCLEAR"
 
 
@@ -75,6 +76,8 @@ PHRASES = {
     "no i decline": Intent.DECLINE,
     "no thank you": Intent.DECLINE,
     "no thanks": Intent.DECLINE,
+    "pause": Intent.PAUSE,
+    "decline and pause": Intent.PAUSE,
 }
 NOT_A_WORD = re.compile(r"[\W_]+")
 

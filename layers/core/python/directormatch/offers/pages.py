@@ -13,8 +13,9 @@ from directormatch.errors import TokenError, TokenExpired
 from directormatch.mail.labels import accepting
 from directormatch.mail.render import render_page
 from directormatch.offers.lifecycle import Answer, Outcome
-from directormatch.records import Offer
+from directormatch.records import Offer, Profile
 from directormatch.references import reference_of
+from directormatch.timezones import director_zone, local_time
 
 INTRODUCING = "We are introducing you to the clinic by email now."
 
@@ -43,16 +44,26 @@ RESULT_PAGES: dict[Outcome, tuple[HTTPStatus, str, str]] = {
 }
 
 
+CONFIRM_HEADINGS = {
+    "accept": "Accept this directorship?",
+    "decline": "Decline this directorship?",
+    "decline_pause": "Decline, and pause new offers for 14 days?",
+}
+
+
 @dataclass(frozen=True)
 class Page:
     status: HTTPStatus
     html: str
 
 
-def result_page(answer: Answer) -> Page:
+def result_page(answer: Answer, paused: Profile | None = None) -> Page:
+    """The answer's page; with `paused`, the profile a "decline and pause" left, its pause told too."""
     status, heading, message = RESULT_PAGES[answer.outcome]
     if answer.outcome == Outcome.ACCEPTED and answer.offer is not None:
         message = accepted(answer.offer)
+    if paused is not None and paused.paused:
+        message = f"{message} {pause_told(paused, answer.offer)}"
     return Page(status, render_page("page_result", heading=heading, message=message, bad=not answer.changed))
 
 
@@ -71,11 +82,25 @@ def accepted(offer: Offer) -> str:
     return f"Thank you: you accepted{at}. {INTRODUCING}"
 
 
+def pause_told(profile: Profile, offer: Offer | None) -> str:
+    """A director's pause in words, its end in their zone."""
+    if profile.paused_until is None:
+        until = "until you resume them"
+    else:
+        states = offer.summary.states if offer is not None else profile.licensed_states
+        until = f"until {local_time(profile.paused_until, director_zone(profile.licensed_states, states))}"
+    return (
+        f"New offers are paused {until}; offers you have now stay open. "
+        'To resume sooner, use the "Manage my availability" link in our emails.'
+    )
+
+
 class LinkHolder(StrEnum):
     """Who was sent the link that failed: the page tells them what to do with what they have."""
 
     DIRECTOR = "director"  # offer links, in offer emails
     CLINIC = "clinic"  # status links, in the clinic's receipt email
+    MANAGER = "manager"  # a director's manage link, in every email to them
 
 
 # (expired, not valid) messages per holder; the headings are the same for both.
@@ -83,6 +108,10 @@ TOKEN_ERROR_MESSAGES: dict[LinkHolder, tuple[str, str]] = {
     LinkHolder.DIRECTOR: (
         "This link has expired. If you still want the position, reply to the offer email.",
         "This link is not valid. Use the buttons in the offer email, or reply to it.",
+    ),
+    LinkHolder.MANAGER: (
+        "This link has expired. Open the link in our latest email to you: each email brings a new one.",
+        'This link is not valid. Open the "Manage my availability" link in one of our emails to you.',
     ),
     LinkHolder.CLINIC: (
         "This status link has expired. To hear where your request stands, reply to the receipt email "
@@ -110,7 +139,7 @@ def confirm_page(
     """GET: show the offer and one button; changes nothing (mail scanners open links). Times are
     written in `zone`, the director's (mail.messages.reading_zone)."""
     status = HTTPStatus.OK
-    heading = "Accept this directorship?" if action == "accept" else "Decline this directorship?"
+    heading = CONFIRM_HEADINGS[action]
     message = None
     if blocked is not None:
         # The heading says what the notice says: "Offer expired" over a question would contradict it.

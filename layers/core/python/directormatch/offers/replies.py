@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.mail.messages import reply_answer_email
 from directormatch.mail.notifier import Notifier
+from directormatch.manage.service import Via, decline_and_pause
 from directormatch.observability import logger
 from directormatch.offers import lifecycle as offers
 from directormatch.offers.inbound_mail import Intent, Reply
@@ -55,17 +57,27 @@ def handle_reply(
             lambda: reply_answer_email(offer, profile, reference, "UNCLEAR"),
         )
         return ReplyOutcome.UNCLEAR, None
+    told = profile
     if reply.intent == Intent.ACCEPT:
         answer = offers.accept(requests, directors, reply.request_id, reply.director_id, via="reply")
+    elif reply.intent == Intent.PAUSE:
+        via = Via("reply", reply.request_id)
+        answer, after = decline_and_pause(
+            requests, directors, reply.request_id, reply.director_id, via, datetime.now(UTC)
+        )
+        told = after or profile
     else:
         answer = offers.decline(requests, reply.request_id, reply.director_id, via="reply")
-    logger.info("reply acted on", extra={**log, "outcome": answer.outcome.value})
+    paused = told.current_version != profile.current_version
+    logger.info("reply acted on", extra={**log, "outcome": answer.outcome.value, "paused": paused})
     if answer.changed:
         return ReplyOutcome.ACTED, answer.outcome
+    # The offer could not change (filled, expired, answered before): say so, and a pause this reply
+    # set (the answer tells it, under the outcome).
     notifier.send_once(
         reply.request_id,
         "reply_outcome",
         reference,
-        lambda: reply_answer_email(answer.offer or offer, profile, reference, answer.outcome),
+        lambda: reply_answer_email(answer.offer or offer, told, reference, answer.outcome),
     )
-    return ReplyOutcome.TOO_LATE, answer.outcome
+    return ReplyOutcome.ACTED if paused else ReplyOutcome.TOO_LATE, answer.outcome
