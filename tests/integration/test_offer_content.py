@@ -44,7 +44,7 @@ def test_offer_email_carries_the_clinics_needs_and_notes_escaped(
     assert to == profile.email
     text, html = body["text/plain"], body["text/html"]
     assert "Services:        aesthetics, weight loss" in text
-    assert "Supervisees:     2 NP, 0 PA" in text
+    assert "Supervision:     2 NPs, 0 PAs" in text
     assert "Locations:       2" in text
     assert "States:          TX" in text
     assert f"Start by:        {request['start_by']}" in text

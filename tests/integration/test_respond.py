@@ -129,7 +129,7 @@ def test_respond_get_offer_link_shows_the_offer_with_a_form_and_changes_nothing(
     assert heading(response) == "Accept this directorship?"
     assert "<dt>States</dt><dd>TX</dd>" in page
     assert "<dt>Services</dt><dd>aesthetics, weight loss</dd>" in page
-    assert "<dt>Supervisees</dt><dd>2 NP, 1 PA</dd>" in page
+    assert "<dt>Supervision</dt><dd>2 NPs, 1 PA</dd>" in page
     assert offer["reasons"]
     for reason in offer["reasons"]:
         assert f"<li>{reason}</li>" in page

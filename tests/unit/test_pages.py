@@ -52,7 +52,7 @@ def test_confirm_page_reads_a_typed_offer_and_says_why_it_is_closed() -> None:
     assert page.status == HTTPStatus.GONE
     assert "<h1>Offer expired</h1>" in page.html
     assert "<dd>IV therapy</dd>" in page.html
-    assert "<dd>2 NP, 0 PA</dd>" in page.html
+    assert "<dd>2 NPs, 0 PAs</dd>" in page.html
     assert f"<dd>{offer.request_id}</dd>" in page.html
     assert "<dd>Sat, May 1, 2:30 AM PDT</dd>" in page.html
     assert "<form" not in page.html

@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from directormatch.mail.labels import modality_label, monthly_fee, specialty_label, us_phone
+from directormatch.mail.labels import (
+    count,
+    modality_label,
+    monthly_fee,
+    specialty_label,
+    supervision,
+    us_phone,
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ def clinic_rows(request: Mapping[str, Any]) -> Rows:
         ("Phone", us_phone(request["contact"]["phone"])),
         ("States", ", ".join(request["states"])),
         ("Services", ", ".join(modality_label(m) for m in request["modalities"])),
-        ("Supervision", f"{_count(supervisees['np'], 'NP')}, {_count(supervisees['pa'], 'PA')}"),
+        ("Supervision", supervision(supervisees)),
         ("Locations", str(request["locations"])),
         ("Controlled substances", "yes" if request["controlled_substances"] else "no"),
         ("Start by", str(request["start_by"])),
@@ -90,9 +97,5 @@ def _filled(*rows: tuple[str, str]) -> Rows:
     return [(label, value) for label, value in rows if value]
 
 
-def _count(number: int, what: str) -> str:
-    return f"{number} {what}{'' if number == 1 else 's'}"
-
-
 def _years(years: int) -> str:
-    return "under a year" if years < 1 else _count(years, "year")
+    return "under a year" if years < 1 else count(years, "year")

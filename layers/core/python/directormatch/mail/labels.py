@@ -45,6 +45,16 @@ def per_month(amount: int) -> str:
     return f"{dollars(amount)} a month"
 
 
+def supervision(supervisees: Mapping[str, Any]) -> str:
+    """The NPs and PAs a clinic's director would supervise, as every email and page says it: 3 NPs, 1 PA."""
+    return f"{count(int(supervisees['np']), 'NP')}, {count(int(supervisees['pa']), 'PA')}"
+
+
+def count(number: int, what: str) -> str:
+    """A number of things, plural but for one: 1 NP, 3 NPs, 0 PAs."""
+    return f"{number} {what}{'' if number == 1 else 's'}"
+
+
 def accepting(fee_monthly: int | None) -> str:
     """What accepting an offer agrees to, after "Accept": " at $1,450 a month"; "" when the director
     has no fee schedule (their fee is agreed with the clinic)."""

@@ -58,6 +58,7 @@ def _environment() -> Environment:
         accepting=labels.accepting,
         monthly_fee=labels.monthly_fee,
         quote_range=labels.quote_range,
+        supervision=labels.supervision,
     )
     environment.filters["phone"] = labels.us_phone
     return environment
