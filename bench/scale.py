@@ -28,13 +28,14 @@ import os
 import random
 import statistics
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 from bench.common import FAKE_CREDENTIALS, REGION, CallCounter, Tally, percentile, say
 
@@ -49,6 +50,7 @@ class Sizes:
 FULL = Sizes(50_000, 2_000, 10_000)
 QUICK = Sizes(2_000, 100, 600)
 SIZES_VARIABLE = "BENCH_SCALE_SIZES"
+ENGINES = {"local": "DynamoDB Local", "moto": "moto in process"}
 # Today's rate: no production traffic figure is recorded anywhere in this repository, so the rate
 # is the issue's own: at 100x, "100 matches a minute in CA". With CA's share of quotes (its share of
 # physicians) that gives the national 100x rate; today's is a hundredth of it.
@@ -68,6 +70,10 @@ VARIANTS: tuple[tuple[float, dict[str, Any]], ...] = (
 
 
 def run_section(quick: bool) -> dict[str, Any]:
+    from local import moto_patch
+
+    # Transactions against a large table: shipped moto copies the table per item (local/moto_patch.py).
+    moto_patch.apply()
     return measure(sizes_from(os.environ.get(SIZES_VARIABLE), QUICK if quick else FULL))
 
 
@@ -85,13 +91,11 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
 
     from directormatch.aws import clients
     from directormatch.settings import get_settings
-    from local import moto_patch, resources
+    from local import resources
 
-    os.environ.update(FAKE_CREDENTIALS)
-    os.environ.update({"POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_METRICS_DISABLED": "true"})
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    moto_patch.apply()
-    with dynamodb_engine(engine), mock_aws():
+    quiet = {"POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_METRICS_DISABLED": "true", "AWS_ENDPOINT_URL": ""}
+    with mock.patch.dict(os.environ, {**FAKE_CREDENTIALS, **quiet}), dynamodb_engine(engine), mock_aws():
+        os.environ.pop("AWS_ENDPOINT_URL")
         clients.clear_clients()
         parameters = resources.local_parameters()
         resources.create_all(boto3.Session(region_name=REGION), parameters)
@@ -104,6 +108,7 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         sweep = run_sweep(sizes.open_offers, meter, counter)
         scheduler = scheduler_calls(min(sizes.open_offers, 300))
         clients.clear_clients()
+        get_settings.cache_clear()
     return {
         "sizes": vars(sizes),
         "engine": engine,
@@ -118,20 +123,18 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
 
 @contextmanager
 def dynamodb_engine(engine: str) -> Iterator[None]:
-    """DynamoDB Local for the block (boto3's DynamoDB endpoint variables point at it), or nothing."""
+    """DynamoDB Local for the block (boto3's DynamoDB endpoint variables point at it, in an environment
+    the caller restores), or nothing."""
     from local import dynamodb_local
 
     if engine != "local":
+        for name in dynamodb_local.endpoint_variables(""):
+            os.environ.pop(name, None)
         yield
         return
     with dynamodb_local.DynamoDBLocal() as server:
-        previous = {name: os.environ.get(name) for name in dynamodb_local.endpoint_variables("")}
         os.environ.update(dynamodb_local.endpoint_variables(server.endpoint))
-        try:
-            yield
-        finally:
-            for name, value in previous.items():
-                os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+        yield
 
 
 # ------------------------------------------------------------------------------------------ roster
@@ -273,7 +276,7 @@ def send_queue(ready: list[float], rate: float) -> dict[str, Any]:
     for moment in ordered:
         sent.append(max(moment, sent[-1] + 1 / rate) if sent else moment)
     depth = max(i + 1 - bisect_right(sent, moment) for i, moment in enumerate(ordered))
-    asked = max(bisect_right(ordered, moment + 1) - i for i, moment in enumerate(ordered))
+    asked = max(bisect_left(ordered, moment + 1) - i for i, moment in enumerate(ordered))
     waits = [s - r for s, r in zip(sent, ordered, strict=True)]
     return {
         "emails": len(ordered),
@@ -525,7 +528,7 @@ def table(result: dict[str, Any]) -> str:
         f"over {READ_RATIO_TARGET:g}x: {burst['over_target']:,} of {burst['quotes']:,} (worst "
         f"{'+'.join(worst['states'])}: {worst['items_read']:,} read, {worst['eligible']:,} eligible)",
         f"  time per match: median {burst['match_ms_median']} ms, p95 {burst['match_ms_p95']} ms "
-        f"(one process, DynamoDB Local); quotes without an offer: {burst['no_offer']}",
+        f"(one process, {ENGINES[result['engine']]}); quotes without an offer: {burst['no_offer']}",
         f"send queue (modelled): {queue['emails']:,} emails, up to {queue.get('asked_per_second_peak')}/s "
         f"(SES {queue['ses_rate']:g}/s); at that rate: peak depth {queue.get('peak_depth', 0):,}, "
         f"p95 wait {queue.get('wait_p95_seconds')} s, drained after {queue.get('drained_after_seconds')} s",
