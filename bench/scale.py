@@ -101,10 +101,10 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         resources.create_all(boto3.Session(region_name=REGION), parameters)
         os.environ.update(resources.local_environment("SweepFunction", parameters))
         get_settings.cache_clear()
-        roster = load_roster(sizes.directors)
+        roster, licenses = load_roster(sizes.directors)
         meter = CapacityMeter(clients.dynamodb())
         counter = CallCounter(clients.dynamodb())
-        burst = run_burst(sizes.quotes, meter, counter)
+        burst = run_burst(sizes.quotes, meter, counter, licenses)
         sweep = run_sweep(sizes.open_offers, meter, counter)
         scheduler = scheduler_calls(min(sizes.open_offers, 300))
         clients.clear_clients()
@@ -140,7 +140,8 @@ def dynamodb_engine(engine: str) -> Iterator[None]:
 # ------------------------------------------------------------------------------------------ roster
 
 
-def load_roster(directors: int) -> dict[str, Any]:
+def load_roster(directors: int) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """The roster loaded, its figures, and its LICENSE items by state."""
     from directormatch.aws import tables
     from ops.roster.synthetic import PHYSICIAN_WEIGHTS, synthetic_roster
 
@@ -149,16 +150,46 @@ def load_roster(directors: int) -> dict[str, Any]:
     generated = time.perf_counter() - started
     tables.directors().put_items(items)
     loaded = time.perf_counter() - started - generated
-    by_state = Counter(i["license_state"] for i in items if i["sk"].startswith("LICENSE#"))
+    licenses = licenses_by_state(items)
     say(f"  roster: {directors:,} directors, {len(items):,} items, generated {generated:.0f} s, "
         f"loaded {loaded:.0f} s")  # fmt: skip
-    return {
+    figures = {
         "directors": directors,
         "items": len(items),
         "load_seconds": round(loaded, 1),
         "items_per_second": round(len(items) / loaded) if loaded else None,
-        "licenses_by_state": dict(by_state.most_common()),
+        "licenses_by_state": dict(sorted(((s, len(i)) for s, i in licenses.items()), key=lambda p: -p[1])),
     }
+    return figures, licenses
+
+
+def licenses_by_state(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        if item["sk"].startswith("LICENSE#"):
+            found.setdefault(item["license_state"], []).append(item)
+    return found
+
+
+def keyed_reads(states: list[str], modalities: list[str], licenses: dict[str, list[dict[str, Any]]]) -> int:
+    """Items a match would read from an index holding only available directors' licenses (active, not
+    paused or excluded, with room, license ACTIVE), keyed by state and offered modality, querying the
+    request's rarest modality: the first option of issue 19's point 2, counted on the roster."""
+    total = 0
+    for state in states:
+        available = [i for i in licenses.get(state, []) if _available(i)]
+        total += min(sum(m in i["modalities"] for i in available) for m in modalities)
+    return total
+
+
+def _available(item: dict[str, Any]) -> bool:
+    return (
+        bool(item["active"])
+        and not item["paused"]
+        and not item["excluded"]
+        and item["active_clinics"] < item["max_clinics"]
+        and item["license_status"] == "ACTIVE"
+    )
 
 
 # ------------------------------------------------------------------------------------------- burst
@@ -204,8 +235,11 @@ def new_request(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     return request_item(str(ULID()), quote, now, new_reference())
 
 
-def run_burst(quotes: int, meter: CapacityMeter, counter: CallCounter) -> dict[str, Any]:
-    """Each quote stored as intake stores it and matched as the match function matches it."""
+def run_burst(
+    quotes: int, meter: CapacityMeter, counter: CallCounter, licenses: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """Each quote stored as intake stores it and matched as the match function matches it; beside
+    what it read, what a keyed index would have read (`keyed_reads`, on the roster's `licenses`)."""
     from directormatch.aws import tables
     from directormatch.matching import waves
     from directormatch.records import Request
@@ -234,6 +268,7 @@ def run_burst(quotes: int, meter: CapacityMeter, counter: CallCounter) -> dict[s
                 "states": fields["states"],
                 "items_read": tally.items_read,
                 "eligible": result.eligible,
+                "keyed": keyed_reads(fields["states"], fields["modalities"], licenses),
                 "offers": len(result.picks),
                 "ms": elapsed * 1000,
             }
@@ -246,6 +281,7 @@ def run_burst(quotes: int, meter: CapacityMeter, counter: CallCounter) -> dict[s
 
 def burst_figures(rows: list[dict[str, Any]], today: float, at_100x: float) -> dict[str, Any]:
     ratios = [r["items_read"] / max(1, r["eligible"]) for r in rows]
+    keyed = [r["keyed"] / max(1, r["eligible"]) for r in rows]
     times = [r["ms"] for r in rows]
     worst = max(rows, key=lambda r: r["items_read"] / max(1, r["eligible"]))
     return {
@@ -259,6 +295,9 @@ def burst_figures(rows: list[dict[str, Any]], today: float, at_100x: float) -> d
         "read_ratio_median": round(statistics.median(ratios), 1),
         "read_ratio_p95": round(percentile(ratios, 95), 1),
         "over_target": sum(ratio > READ_RATIO_TARGET for ratio in ratios),
+        "keyed_ratio_median": round(statistics.median(keyed), 1),
+        "keyed_ratio_p95": round(percentile(keyed, 95), 1),
+        "keyed_over_target": sum(ratio > READ_RATIO_TARGET for ratio in keyed),
         "worst": {k: worst[k] for k in ("states", "items_read", "eligible")},
         "match_ms_median": round(statistics.median(times), 1),
         "match_ms_p95": round(percentile(times, 95), 1),
@@ -527,6 +566,9 @@ def table(result: dict[str, Any]) -> str:
         f"  read / eligible: median {burst['read_ratio_median']}x, p95 {burst['read_ratio_p95']}x; "
         f"over {READ_RATIO_TARGET:g}x: {burst['over_target']:,} of {burst['quotes']:,} (worst "
         f"{'+'.join(worst['states'])}: {worst['items_read']:,} read, {worst['eligible']:,} eligible)",
+        f"  a (state, available, modality) index would read / eligible: median "
+        f"{burst['keyed_ratio_median']}x, p95 {burst['keyed_ratio_p95']}x; over {READ_RATIO_TARGET:g}x: "
+        f"{burst['keyed_over_target']:,}",
         f"  time per match: median {burst['match_ms_median']} ms, p95 {burst['match_ms_p95']} ms "
         f"(one process, {ENGINES[result['engine']]}); quotes without an offer: {burst['no_offer']}",
         f"send queue (modelled): {queue['emails']:,} emails, up to {queue.get('asked_per_second_peak')}/s "
