@@ -276,7 +276,9 @@ def run_burst(
         ready += [arrival] + [arrival + elapsed] * len(result.picks)  # the receipt, then the offers
         if (index + 1) % 250 == 0:
             say(f"  burst: {index + 1:,} of {quotes:,} matched")
-    return {**burst_figures(rows, today, at_100x), "send_queue": send_queue(ready, SES_RATE)}
+    figures = burst_figures(rows, today, at_100x)
+    say(f"  burst: {figures}")
+    return {**figures, "send_queue": send_queue(ready, SES_RATE)}
 
 
 def burst_figures(rows: list[dict[str, Any]], today: float, at_100x: float) -> dict[str, Any]:
