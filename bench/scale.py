@@ -585,11 +585,11 @@ def table(result: dict[str, Any]) -> str:
         "",
         f"{'phase':<7} {'table / index':<32} {'units':>10} {'upkeep':>8} {'keys':>7}  hottest key (units)",
     ]
-    for row in result["capacity"]:
-        lines.append(
-            f"{row['phase']:<7} {row['where']:<32} {row['units']:>10,.1f} {row['upkeep']:>8,.1f} "
-            f"{row['keys']:>7,}  {row['hottest_key']} ({row['hottest_units']:,.1f})"
-        )
+    lines += [
+        f"{row['phase']:<7} {row['where']:<32} {row['units']:>10,.1f} {row['upkeep']:>8,.1f} "
+        f"{row['keys']:>7,}  {row['hottest_key']} ({row['hottest_units']:,.1f})"
+        for row in result["capacity"]
+    ]
     return "\n".join(lines)
 
 

@@ -40,6 +40,16 @@ def test_send_queue_never_holds_emails_that_come_slower_than_the_rate() -> None:
     assert queue["wait_p95_seconds"] == 0
 
 
+def capacity(table: str, table_units: float, index: str, index_units: float) -> dict[str, object]:
+    """A ConsumedCapacity answer for ReturnConsumedCapacity=INDEXES."""
+    return {
+        "TableName": table,
+        "CapacityUnits": table_units + index_units,
+        "Table": {"CapacityUnits": table_units},
+        "GlobalSecondaryIndexes": {index: {"CapacityUnits": index_units}},
+    }
+
+
 def test_capacity_meter_asks_for_capacity_and_credits_a_query_to_its_index_key() -> None:
     # Given a client whose Query answers with the units of the table and of the ByState index
     client = boto3.client("dynamodb", region_name="us-east-1")
@@ -54,12 +64,7 @@ def test_capacity_meter_asks_for_capacity_and_credits_a_query_to_its_index_key()
         "KeyConditionExpression": "license_state = :state",
         "ExpressionAttributeValues": {":state": {"S": "CA"}},
     }
-    consumed = {
-        "TableName": "DirectorsTable",
-        "CapacityUnits": 12.5,
-        "Table": {"CapacityUnits": 0.0},
-        "GlobalSecondaryIndexes": {"ByState": {"CapacityUnits": 12.5}},
-    }
+    consumed = capacity("DirectorsTable", 0.0, "ByState", 12.5)
 
     # When a match queries it twice
     with Stubber(client) as stub, meter.phase("match"):
@@ -70,7 +75,6 @@ def test_capacity_meter_asks_for_capacity_and_credits_a_query_to_its_index_key()
     # Then each call asked for the units by index, the index's units are the CA key's, and the
     # summary names it the hottest
     assert [p["ReturnConsumedCapacity"] for p in sent] == ["INDEXES", "INDEXES"]
-    # Then the index's units are the CA key's, and the summary names it the hottest
     assert meter.units[("match", "DirectorsTable/ByState", "CA")] == 25.0
     [index] = [row for row in meter.summary() if row["where"] == "DirectorsTable/ByState"]
     assert (index["hottest_key"], index["hottest_units"], index["upkeep"]) == ("CA", 25.0, 0.0)
@@ -79,12 +83,7 @@ def test_capacity_meter_asks_for_capacity_and_credits_a_query_to_its_index_key()
 def test_capacity_meter_puts_a_writes_index_units_under_upkeep() -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
     meter = CapacityMeter(client)
-    consumed = {
-        "TableName": "RequestsTable",
-        "CapacityUnits": 3.0,
-        "Table": {"CapacityUnits": 2.0},
-        "GlobalSecondaryIndexes": {"RequestsByStatus": {"CapacityUnits": 1.0}},
-    }
+    consumed = capacity("RequestsTable", 2.0, "RequestsByStatus", 1.0)
     with Stubber(client) as stub, meter.phase("sweep"):
         stub.add_response("put_item", {"ConsumedCapacity": consumed})
         client.put_item(TableName="RequestsTable", Item={"pk": {"S": "01J"}, "sk": {"S": "REQUEST"}})
