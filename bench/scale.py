@@ -274,7 +274,7 @@ def run_burst(
             }
         )
         ready += [arrival] + [arrival + elapsed] * len(result.picks)  # the receipt, then the offers
-        if (index + 1) % 250 == 0:
+        if (index + 1) % 100 == 0:
             say(f"  burst: {index + 1:,} of {quotes:,} matched")
     figures = burst_figures(rows, today, at_100x)
     say(f"  burst: {figures}")
