@@ -8,9 +8,10 @@ on AWS's DynamoDB Local (moto serves the rest, in process). docs/scale.md reads 
    Per match: items read against the directors passing the hard filters, and its time.
 3. Send queue: each quote's emails (receipt at arrival, offers once matched) queued at the burst's
    arrival times and drained at the SES rate: depth and send rate (modelled from measured counts).
-4. Sweep: more OFFERED requests (their first wave written as a match writes it, from candidates read
-   once per state) until `open_offers` offers are open, then one sweep after they expired, with
-   one wave allowed (so it expires and gives up: its own cost, without a next wave's match).
+4. Sweep: more OFFERED requests for the smallest states (their first wave written as a match writes
+   it, from candidates read once per state) until `open_offers` offers are open, then one sweep
+   after they expired, with one wave allowed (so it expires and gives up: its own cost, without a
+   next wave's match).
 5. Scheduler: one-time EventBridge schedules per offer in moto (created with the offer, deleted
    when it ends early): calls per offer, against the sweep's reads.
 
@@ -60,6 +61,7 @@ SWEEP_TIMEOUT_SECONDS = 120  # SweepFunction's Timeout in template.yaml
 PARTITION_READ_UNITS = 3_000  # read units a second one DynamoDB partition serves
 MAX_SWEEP_REQUESTS = 1_000  # the issue's ceiling per sweep invocation
 READ_RATIO_TARGET = 2.0  # items read per match <= 2 x directors passing the hard filters
+SETUP_STATES = 20  # the sweep's extra requests ask for the smallest states
 BASIC = ["aesthetics", "weight_loss"]
 # Extra fields for a share of the quotes: controlled substances by flag and by modality.
 VARIANTS: tuple[tuple[float, dict[str, Any]], ...] = (
@@ -204,12 +206,14 @@ def burst_rate() -> tuple[float, float]:
     return at_100x / 100, at_100x
 
 
-def quote_mix(count: int, seed: int = 19) -> list[dict[str, Any]]:
-    """Quote fields: states drawn like the physician workforce (85% one state, else two or three)."""
+def quote_mix(count: int, seed: int = 19, only: int | None = None) -> list[dict[str, Any]]:
+    """Quote fields: states drawn like the physician workforce (85% one state, else two or three);
+    from the `only` smallest states when given."""
     from ops.roster.synthetic import PHYSICIAN_WEIGHTS
 
     rng = random.Random(seed)
-    states, weights = list(PHYSICIAN_WEIGHTS), list(PHYSICIAN_WEIGHTS.values())
+    drawn = sorted(PHYSICIAN_WEIGHTS.items(), key=lambda pair: pair[1])[:only]
+    states, weights = [state for state, _ in drawn], [weight for _, weight in drawn]
     mix = []
     for _ in range(count):
         wanted = 1 if rng.random() < 0.85 else rng.choice((2, 3))
@@ -383,7 +387,9 @@ def open_more(target: int, requests: Any, directors: Any) -> tuple[datetime, int
         if offer.offer_status == OfferStatus.OPEN
     )
     pools: dict[str, list[Any]] = {}
-    for fields in quote_mix(10 * target, seed=20):
+    # The sweep's cost per request does not depend on its states; small ones keep the engine's
+    # work at setup (not measured) short.
+    for fields in quote_mix(10 * target, seed=20, only=SETUP_STATES):
         if total >= target:
             break
         item = new_request(fields, now)
