@@ -59,7 +59,7 @@ CA_MATCHES_A_MINUTE_AT_100X = 100
 SES_RATE = 14.0  # emails a second: where an SES production account starts
 SWEEP_TIMEOUT_SECONDS = 120  # SweepFunction's Timeout in template.yaml
 PARTITION_READ_UNITS = 3_000  # read units a second one DynamoDB partition serves
-MAX_SWEEP_REQUESTS = 1_000  # the issue's ceiling per sweep invocation
+MAX_SWEEP_REQUESTS = 1_000  # the scale target's ceiling per sweep invocation
 READ_RATIO_TARGET = 2.0  # items read per match <= 2 x directors passing the hard filters
 SETUP_STATES = 20  # the sweep's extra requests ask for the smallest states
 BASIC = ["aesthetics", "weight_loss"]
@@ -176,7 +176,7 @@ def licenses_by_state(items: list[dict[str, Any]]) -> dict[str, list[dict[str, A
 def keyed_reads(states: list[str], modalities: list[str], licenses: dict[str, list[dict[str, Any]]]) -> int:
     """Items a match would read from an index holding only available directors' licenses (active, not
     paused or excluded, with room, license ACTIVE), keyed by state and offered modality, querying the
-    request's rarest modality: the first option of issue 19's point 2, counted on the roster."""
+    request's rarest modality (docs/scale.md, bounded reads), counted on the roster."""
     total = 0
     for state in states:
         available = [i for i in licenses.get(state, []) if _available(i)]
@@ -415,7 +415,7 @@ def open_more(target: int, requests: Any, directors: Any) -> tuple[datetime, int
 
 
 def scheduler_calls(offers: int) -> dict[str, Any]:
-    """One-time schedules per offer, as issue 19's first option would make them (moto in process):
+    """One-time schedules per offer, as a sweep by time would make them (moto in process):
     created with the offer, deleted when it ends before its expiry (here one in three)."""
     import boto3
 
