@@ -8,6 +8,7 @@ leak between them), printing its own table as it goes:
 3. calls per op.  bench.calls        DynamoDB calls, items and request units per operation
 4. end to end     bench.e2e          submit -> first offer email on the local stack
    matching       bench.match        items read and time per request, rosters 1,000 and 10,000
+   scale (100x)   bench.scale        50,000 directors, 2,000 quotes at 100x, a sweep of 10,000 offers
 5. cost           bench.cost         per 1,000 quotes, from 2-4 and template.yaml
 
 Then one summary table (section, figure, value, target, verdict) and bench/results/latest.json with
@@ -38,6 +39,7 @@ SECTIONS = {
     "calls": "3. DynamoDB calls",
     "e2e": "4. end to end",
     "match": "matching",
+    "scale": "scale (100x)",
 }
 COST = "5. cost / 1,000 quotes"
 RESULTS = ROOT / "bench" / "results" / "latest.json"  # ignored by git; bench/results/.gitkeep is not

@@ -22,9 +22,9 @@ from directormatch.directors import (
 from directormatch.vocabulary import US_STATES, Modality
 
 MIN_COUNT = 1
-MAX_COUNT = 20_000
+MAX_COUNT = 50_000
 # The range the spreads below are tuned for; smaller rosters are allowed (tests use them).
-REALISTIC_COUNT = (100, 20_000)
+REALISTIC_COUNT = (100, 50_000)
 EMAIL_DOMAIN = "roster.directormatch.example"  # .example is reserved (RFC 2606): never deliverable
 SYNTHETIC_AREA_CODES = ("512", "214", "602", "303", "305", "312", "404", "617", "702", "971")
 
@@ -56,6 +56,30 @@ STATE_POPULATION: dict[str, float] = {
     "SC": 5.1, "SD": 0.89, "TN": 6.9, "TX": 29.1, "UT": 3.3, "VT": 0.64, "VA": 8.6, "WA": 7.7,
     "WV": 1.8, "WI": 5.9, "WY": 0.58,
 }  # fmt: skip
+
+# Professionally active physicians (MDs and DOs) by state as (primary care, other specialties): KFF
+# State Health Facts from Redi-Data, published 2021-09-22, "Primary Care Physicians by Field" and
+# "Professionally Active Specialist Physicians by Field", https://www.kff.org/statedata/ (as listed
+# by Becker's Hospital Review, September 2021). South Dakota's primary care count is KFF's of
+# January 2024 (1,217): the 2021 listing repeats South Carolina's there. About 1.06 million in all.
+ACTIVE_PHYSICIANS: dict[str, tuple[int, int]] = {
+    "AL": (5_911, 6_732), "AK": (1_078, 833), "AZ": (8_761, 9_908), "AR": (3_648, 4_026),
+    "CA": (54_824, 62_015), "CO": (7_486, 7_638), "CT": (7_147, 7_638), "DE": (1_596, 1_704),
+    "DC": (3_263, 4_644), "FL": (28_175, 31_992), "GA": (12_865, 13_648), "HI": (1_935, 1_840),
+    "ID": (1_778, 1_421), "IL": (23_041, 22_778), "IN": (8_295, 9_076), "IA": (4_867, 4_369),
+    "KS": (4_205, 4_016), "KY": (5_532, 6_883), "LA": (6_740, 8_018), "ME": (2_550, 2_384),
+    "MD": (11_226, 14_609), "MA": (16_052, 22_211), "MI": (19_350, 22_581), "MN": (9_060, 9_923),
+    "MS": (3_345, 3_602), "MO": (9_980, 11_773), "MT": (1_184, 1_159), "NE": (2_931, 2_810),
+    "NV": (3_131, 3_323), "NH": (2_093, 2_344), "NJ": (15_106, 17_104), "NM": (3_023, 3_086),
+    "NY": (41_526, 55_232), "NC": (13_812, 16_162), "ND": (1_227, 962), "OH": (20_414, 24_869),
+    "OK": (4_938, 4_988), "OR": (6_152, 6_438), "PA": (25_611, 29_070), "RI": (2_790, 2_875),
+    "SC": (6_730, 7_006), "SD": (1_217, 977), "TN": (8_991, 10_781), "TX": (31_483, 36_714),
+    "UT": (3_171, 4_031), "VT": (1_167, 1_286), "VA": (12_096, 13_189), "WA": (11_303, 11_592),
+    "WV": (2_984, 3_035), "WI": (8_727, 9_725), "WY": (674, 567),
+}  # fmt: skip
+# Home states weighted like the physician workforce rather than the population (the scale bench's
+# national roster): DC, MA and NY weigh more, and TX, FL and AZ less, than their residents.
+PHYSICIAN_WEIGHTS: dict[str, float] = {state: float(sum(n)) for state, n in ACTIVE_PHYSICIANS.items()}
 
 SPECIALTY_WEIGHTS: dict[Specialty, float] = {
     Specialty.FAMILY_MEDICINE: 22,
@@ -364,7 +388,9 @@ def _modalities(rng: random.Random, specialties: list[Specialty]) -> list[Modali
     return offered
 
 
-def _draft(rng: random.Random, n: int, today: date, npis: set[str]) -> _Draft:
+def _draft(
+    rng: random.Random, n: int, today: date, npis: set[str], state_weights: dict[str, float]
+) -> _Draft:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     primary = _weighted(rng, SPECIALTY_WEIGHTS)
     specialties = [primary]
@@ -397,7 +423,7 @@ def _draft(rng: random.Random, n: int, today: date, npis: set[str]) -> _Draft:
         response_rate=None if new else round(rng.betavariate(6, 1.5), 2),
         median_response_hours=None if new else round(min(72.0, max(0.2, rng.lognormvariate(1.0, 0.8))), 1),
     )
-    states = _weighted_sample(rng, STATE_POPULATION, _band(rng, STATE_COUNT_BANDS))
+    states = _weighted_sample(rng, state_weights, _band(rng, STATE_COUNT_BANDS))
     prescriber = rng.random() < PRESCRIBER_SHARE
     for i, state in enumerate(states):
         lic = _license(rng, state, today, home=i == 0)
@@ -489,10 +515,16 @@ def coverage_target(count: int) -> int:
     return 1 if count >= len(STATES) else 0
 
 
-def synthetic_directors(count: int, seed: int = 7, today: date | None = None) -> list[Director]:
-    """A deterministic roster of `count` directors for a seed (realistic for 100 to 20,000).
+def synthetic_directors(
+    count: int,
+    seed: int = 7,
+    today: date | None = None,
+    state_weights: dict[str, float] = STATE_POPULATION,
+) -> list[Director]:
+    """A deterministic roster of `count` directors for a seed (realistic for 100 to 50,000).
 
-    Home states follow population; most directors hold one license, some 2-4, a few 5-20.
+    Home states follow `state_weights` (population, or PHYSICIAN_WEIGHTS); most directors hold one
+    license, some 2-4, a few 5-20.
     Modalities follow specialty; some licenses lapse or are due within 60 days; some directors are
     paused, inactive, excluded, full or under-insured; new ones have no response history. With
     100 or more directors every state and DC has at least GUARANTEED_PER_STATE directors who can
@@ -505,11 +537,17 @@ def synthetic_directors(count: int, seed: int = 7, today: date | None = None) ->
     today = today or date.today()
     rng = random.Random(seed)
     npis: set[str] = set()
-    drafts = [_draft(rng, n, today, npis) for n in range(count)]
+    drafts = [_draft(rng, n, today, npis, state_weights) for n in range(count)]
     _ensure_coverage(rng, drafts, today, coverage_target(count))
     return [draft.director() for draft in drafts]
 
 
-def synthetic_roster(count: int = 600, seed: int = 7, today: date | None = None) -> list[dict[str, Any]]:
-    """The Directors-table items (PROFILE, LICENSE#, DEA#) of synthetic_directors(count, seed, today)."""
-    return [item for director in synthetic_directors(count, seed, today) for item in director_items(director)]
+def synthetic_roster(
+    count: int = 600,
+    seed: int = 7,
+    today: date | None = None,
+    state_weights: dict[str, float] = STATE_POPULATION,
+) -> list[dict[str, Any]]:
+    """The Directors-table items (PROFILE, LICENSE#, DEA#) of synthetic_directors(...)."""
+    directors = synthetic_directors(count, seed, today, state_weights)
+    return [item for director in directors for item in director_items(director)]

@@ -15,7 +15,15 @@ from directormatch.directors import Director, Specialty, dea_is_valid, director_
 from directormatch.vocabulary import US_STATES, Modality
 from ops.roster.cli import main
 from ops.roster.csv_format import parse_roster
-from ops.roster.synthetic import EMAIL_DOMAIN, GUARANTEED_PER_STATE, synthetic_directors, synthetic_roster
+from ops.roster.synthetic import (
+    ACTIVE_PHYSICIANS,
+    EMAIL_DOMAIN,
+    GUARANTEED_PER_STATE,
+    PHYSICIAN_WEIGHTS,
+    STATE_POPULATION,
+    synthetic_directors,
+    synthetic_roster,
+)
 
 TODAY = date(2026, 11, 25)
 # A basic request may start up to 365 days ahead; licenses must outlast the start by 30 days.
@@ -196,13 +204,33 @@ def test_synthetic_directors_every_director_validates_with_unique_checked_identi
         assert {sup.state for sup in d.supervising} <= licensed
 
 
-@pytest.mark.parametrize("count", [0, -3, 20_001])
+@pytest.mark.parametrize("count", [0, -3, 50_001])
 def test_synthetic_directors_count_out_of_range_is_refused(count: int) -> None:
-    # Given a count outside 1 to 20,000
+    # Given a count outside 1 to 50,000
     # When a roster is asked for
     # Then it is refused
-    with pytest.raises(ValueError, match="count must be 1 to 20,000"):
+    with pytest.raises(ValueError, match="count must be 1 to 50,000"):
         synthetic_directors(count, today=TODAY)
+
+
+def test_physician_weights_cover_every_state_and_about_a_million_physicians() -> None:
+    assert set(ACTIVE_PHYSICIANS) == set(US_STATES)
+    assert all(primary > 0 and other > 0 for primary, other in ACTIVE_PHYSICIANS.values())
+    assert 1_000_000 < sum(PHYSICIAN_WEIGHTS.values()) < 1_100_000
+
+
+def test_synthetic_directors_home_states_follow_the_weights_asked_for() -> None:
+    # Given the same seed with population weights and with physician weights
+    def home_share(weights: dict[str, float], states: set[str]) -> float:
+        directors = synthetic_directors(3_000, seed=5, today=TODAY, state_weights=weights)
+        return sum(d.licenses[0].state in states for d in directors) / len(directors)
+
+    # When directors are drawn, Then states with many physicians per resident get more of them
+    dense, sparse = {"NY", "MA", "DC", "MD"}, {"TX", "FL", "AZ", "NV", "GA"}
+    by_population = home_share(STATE_POPULATION, dense), home_share(STATE_POPULATION, sparse)
+    by_physicians = home_share(PHYSICIAN_WEIGHTS, dense), home_share(PHYSICIAN_WEIGHTS, sparse)
+    assert by_physicians[0] > by_population[0] + 0.03
+    assert by_physicians[1] < by_population[1] - 0.03
 
 
 def test_synthetic_roster_items_are_the_directors_items_without_personal_keys() -> None:

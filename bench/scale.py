@@ -1,0 +1,642 @@
+"""Scale: a national roster, a burst of quotes at 100x today's rate and a sweep of every open offer,
+on AWS's DynamoDB Local (moto serves the rest, in process). docs/scale.md reads its figures.
+
+1. Roster: `synthetic_roster(directors, seed=7, state_weights=PHYSICIAN_WEIGHTS)`, home states
+   weighted like the physician workforce, loaded with the roster's batch writes.
+2. Burst: quotes drawn by the same weights (most for one state, some for two or three), each
+   stored as intake stores it and matched by `waves.match_request`, as the match function does.
+   Per match: items read against the directors passing the hard filters, and its time.
+3. Send queue: each quote's emails (receipt at arrival, offers once matched) queued at the burst's
+   arrival times and drained at the SES rate: depth and send rate (modelled from measured counts).
+4. Sweep: more OFFERED requests for the smallest states (their first wave written as a match writes
+   it, from candidates read once per state) until `open_offers` offers are open, then one sweep
+   after they expired, with one wave allowed (so it expires and gives up: its own cost, without a
+   next wave's match).
+5. Scheduler: one-time EventBridge schedules per offer in moto (created with the offer, deleted
+   when it ends early): calls per offer, against the sweep's reads.
+
+Every DynamoDB call is made with ReturnConsumedCapacity=INDEXES and the answer is added up per
+phase, table or index, and partition key value (CapacityMeter). DynamoDB Local's latency is not
+DynamoDB's: counts and capacity carry over to AWS, milliseconds are relative.
+
+Sizes: `--quick` or the full run's; BENCH_SCALE_SIZES="directors,quotes,open_offers" overrides both.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import statistics
+import time
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
+
+from bench.common import FAKE_CREDENTIALS, REGION, CallCounter, Tally, percentile, say
+
+
+@dataclass(frozen=True)
+class Sizes:
+    directors: int
+    quotes: int
+    open_offers: int
+
+
+FULL = Sizes(50_000, 2_000, 10_000)
+QUICK = Sizes(2_000, 100, 600)
+SIZES_VARIABLE = "BENCH_SCALE_SIZES"
+ENGINES = {"local": "DynamoDB Local", "moto": "moto in process"}
+# Today's rate: no production traffic figure is recorded anywhere in this repository, so the rate
+# is the issue's own: at 100x, "100 matches a minute in CA". With CA's share of quotes (its share of
+# physicians) that gives the national 100x rate; today's is a hundredth of it.
+CA_MATCHES_A_MINUTE_AT_100X = 100
+SES_RATE = 14.0  # emails a second: where an SES production account starts
+SWEEP_TIMEOUT_SECONDS = 120  # SweepFunction's Timeout in template.yaml
+PARTITION_READ_UNITS = 3_000  # read units a second one DynamoDB partition serves
+MAX_SWEEP_REQUESTS = 1_000  # the scale target's ceiling per sweep invocation
+READ_RATIO_TARGET = 2.0  # items read per match <= 2 x directors passing the hard filters
+SETUP_STATES = 20  # the sweep's extra requests ask for the smallest states
+BASIC = ["aesthetics", "weight_loss"]
+# Extra fields for a share of the quotes: controlled substances by flag and by modality.
+VARIANTS: tuple[tuple[float, dict[str, Any]], ...] = (
+    (0.80, {}),
+    (0.12, {"modalities": ["weight_loss"], "controlled_substances": True}),
+    (0.08, {"modalities": ["ketamine"], "supervisees": {"np": 0, "pa": 0}}),
+)
+
+
+def run_section(quick: bool) -> dict[str, Any]:
+    from local import moto_patch
+
+    # Transactions against a large table: shipped moto copies the table per item (local/moto_patch.py).
+    moto_patch.apply()
+    return measure(sizes_from(os.environ.get(SIZES_VARIABLE), QUICK if quick else FULL))
+
+
+def sizes_from(text: str | None, default: Sizes) -> Sizes:
+    if not text:
+        return default
+    directors, quotes, open_offers = (int(part) for part in text.split(","))
+    return Sizes(directors, quotes, open_offers)
+
+
+def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
+    """Every phase on `engine`: "local" (DynamoDB Local, started here) or "moto" (in process)."""
+    import boto3
+    from moto import mock_aws
+
+    from directormatch.aws import clients
+    from directormatch.settings import get_settings
+    from local import resources
+
+    quiet = {"POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_METRICS_DISABLED": "true", "AWS_ENDPOINT_URL": ""}
+    with mock.patch.dict(os.environ, {**FAKE_CREDENTIALS, **quiet}), dynamodb_engine(engine), mock_aws():
+        os.environ.pop("AWS_ENDPOINT_URL")
+        clients.clear_clients()
+        parameters = resources.local_parameters()
+        resources.create_all(boto3.Session(region_name=REGION), parameters)
+        os.environ.update(resources.local_environment("SweepFunction", parameters))
+        get_settings.cache_clear()
+        roster, licenses = load_roster(sizes.directors)
+        meter = CapacityMeter(clients.dynamodb())
+        counter = CallCounter(clients.dynamodb())
+        burst = run_burst(sizes.quotes, meter, counter, licenses)
+        sweep = run_sweep(sizes.open_offers, meter, counter)
+        scheduler = scheduler_calls(min(sizes.open_offers, 300))
+        clients.clear_clients()
+        get_settings.cache_clear()
+    return {
+        "sizes": vars(sizes),
+        "engine": engine,
+        "roster": roster,
+        "burst": burst,
+        "send_queue": burst.pop("send_queue"),
+        "sweep": sweep,
+        "scheduler": scheduler,
+        "capacity": meter.summary(),
+    }
+
+
+@contextmanager
+def dynamodb_engine(engine: str) -> Iterator[None]:
+    """DynamoDB Local for the block (boto3's DynamoDB endpoint variables point at it, in an environment
+    the caller restores), or nothing."""
+    from local import dynamodb_local
+
+    if engine != "local":
+        for name in dynamodb_local.endpoint_variables(""):
+            os.environ.pop(name, None)
+        yield
+        return
+    with dynamodb_local.DynamoDBLocal() as server:
+        os.environ.update(dynamodb_local.endpoint_variables(server.endpoint))
+        yield
+
+
+# ------------------------------------------------------------------------------------------ roster
+
+
+def load_roster(directors: int) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """The roster loaded, its figures, and its LICENSE items by state."""
+    from directormatch.aws import tables
+    from ops.roster.synthetic import PHYSICIAN_WEIGHTS, synthetic_roster
+
+    started = time.perf_counter()
+    items = synthetic_roster(directors, seed=7, state_weights=PHYSICIAN_WEIGHTS)
+    generated = time.perf_counter() - started
+    tables.directors().put_items(items)
+    loaded = time.perf_counter() - started - generated
+    licenses = licenses_by_state(items)
+    say(f"  roster: {directors:,} directors, {len(items):,} items, generated {generated:.0f} s, "
+        f"loaded {loaded:.0f} s")  # fmt: skip
+    figures = {
+        "directors": directors,
+        "items": len(items),
+        "load_seconds": round(loaded, 1),
+        "items_per_second": round(len(items) / loaded) if loaded else None,
+        "licenses_by_state": dict(sorted(((s, len(i)) for s, i in licenses.items()), key=lambda p: -p[1])),
+    }
+    return figures, licenses
+
+
+def licenses_by_state(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        if item["sk"].startswith("LICENSE#"):
+            found.setdefault(item["license_state"], []).append(item)
+    return found
+
+
+def keyed_reads(states: list[str], modalities: list[str], licenses: dict[str, list[dict[str, Any]]]) -> int:
+    """Items a match would read from an index holding only available directors' licenses (active, not
+    paused or excluded, with room, license ACTIVE), keyed by state and offered modality, querying the
+    request's rarest modality (docs/scale.md, bounded reads), counted on the roster."""
+    total = 0
+    for state in states:
+        available = [i for i in licenses.get(state, []) if _available(i)]
+        total += min(sum(m in i["modalities"] for i in available) for m in modalities)
+    return total
+
+
+def _available(item: dict[str, Any]) -> bool:
+    return (
+        bool(item["active"])
+        and not item["paused"]
+        and not item["excluded"]
+        and item["active_clinics"] < item["max_clinics"]
+        and item["license_status"] == "ACTIVE"
+    )
+
+
+# ------------------------------------------------------------------------------------------- burst
+
+
+def burst_rate() -> tuple[float, float]:
+    """(today's, 100x) quotes a second, from the issue's CA figure and CA's share of quotes."""
+    from ops.roster.synthetic import PHYSICIAN_WEIGHTS
+
+    ca_share = PHYSICIAN_WEIGHTS["CA"] / sum(PHYSICIAN_WEIGHTS.values())
+    at_100x = CA_MATCHES_A_MINUTE_AT_100X / ca_share / 60
+    return at_100x / 100, at_100x
+
+
+def quote_mix(count: int, seed: int = 19, only: int | None = None) -> list[dict[str, Any]]:
+    """Quote fields: states drawn like the physician workforce (85% one state, else two or three);
+    from the `only` smallest states when given."""
+    from ops.roster.synthetic import PHYSICIAN_WEIGHTS
+
+    rng = random.Random(seed)
+    drawn = sorted(PHYSICIAN_WEIGHTS.items(), key=lambda pair: pair[1])[:only]
+    states, weights = [state for state, _ in drawn], [weight for _, weight in drawn]
+    mix = []
+    for _ in range(count):
+        wanted = 1 if rng.random() < 0.85 else rng.choice((2, 3))
+        chosen: list[str] = []
+        while len(chosen) < wanted:
+            state = rng.choices(states, weights=weights, k=1)[0]
+            chosen += [state] if state not in chosen else []
+        variant = rng.choices([v for _, v in VARIANTS], weights=[w for w, _ in VARIANTS], k=1)[0]
+        mix.append({"states": chosen, "modalities": BASIC, "supervisees": {"np": 1, "pa": 0}, **variant})
+    return mix
+
+
+def new_request(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The REQUEST item intake stores for a quote with `fields`."""
+    from ulid import ULID
+
+    from directormatch.intake.contract import QuoteRequest
+    from directormatch.intake.submit import request_item
+    from directormatch.references import new_reference
+    from tests.events import quote_body
+
+    quote = QuoteRequest.model_validate(quote_body(**fields))
+    return request_item(str(ULID()), quote, now, new_reference())
+
+
+def run_burst(
+    quotes: int, meter: CapacityMeter, counter: CallCounter, licenses: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """Each quote stored as intake stores it and matched as the match function matches it; beside
+    what it read, what a keyed index would have read (`keyed_reads`, on the roster's `licenses`)."""
+    from directormatch.aws import tables
+    from directormatch.matching import waves
+    from directormatch.records import Request
+    from directormatch.settings import get_settings
+
+    settings = get_settings()
+    requests, directors = tables.requests(), tables.directors()
+    today, at_100x = burst_rate()
+    start = datetime.now(UTC)
+    rows, ready = [], []
+    for index, fields in enumerate(quote_mix(quotes)):
+        arrival = index / at_100x
+        now = start + timedelta(seconds=arrival)
+        item = new_request(fields, now)
+        with meter.phase("intake"):
+            requests.create_request(item, None)
+        with meter.phase("match"), counter.into(Tally()) as tally:
+            started, cpu = time.perf_counter(), time.process_time()
+            result, _ = waves.match_request(
+                Request.from_item(item), requests, directors, settings.wave_size, settings.offer_hours,
+                settings.weights, now,
+            )  # fmt: skip
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        rows.append(
+            {
+                "states": fields["states"],
+                "items_read": tally.items_read,
+                "eligible": result.eligible,
+                "keyed": keyed_reads(fields["states"], fields["modalities"], licenses),
+                "offers": len(result.picks),
+                "ms": elapsed * 1000,
+                "cpu_ms": cpu * 1000,
+            }
+        )
+        ready += [arrival] + [arrival + elapsed] * len(result.picks)  # the receipt, then the offers
+        if (index + 1) % 100 == 0:
+            say(f"  burst: {index + 1:,} of {quotes:,} matched")
+    figures = burst_figures(rows, today, at_100x)
+    say(f"  burst: {figures}")
+    return {**figures, "send_queue": send_queue(ready, SES_RATE)}
+
+
+def burst_figures(rows: list[dict[str, Any]], today: float, at_100x: float) -> dict[str, Any]:
+    ratios = [r["items_read"] / max(1, r["eligible"]) for r in rows]
+    keyed = [r["keyed"] / max(1, r["eligible"]) for r in rows]
+    times = [r["ms"] for r in rows]
+    worst = max(rows, key=lambda r: r["items_read"] / max(1, r["eligible"]))
+    return {
+        "quotes": len(rows),
+        "today_per_minute": round(today * 60, 1),
+        "rate_per_second": round(at_100x, 2),
+        "seconds": round(len(rows) / at_100x, 1),
+        "items_read_median": statistics.median(r["items_read"] for r in rows),
+        "items_read_max": max(r["items_read"] for r in rows),
+        "eligible_median": statistics.median(r["eligible"] for r in rows),
+        "read_ratio_median": round(statistics.median(ratios), 1),
+        "read_ratio_p95": round(percentile(ratios, 95), 1),
+        "over_target": sum(ratio > READ_RATIO_TARGET for ratio in ratios),
+        "keyed_ratio_median": round(statistics.median(keyed), 1),
+        "keyed_ratio_p95": round(percentile(keyed, 95), 1),
+        "keyed_over_target": sum(ratio > READ_RATIO_TARGET for ratio in keyed),
+        "worst": {k: worst[k] for k in ("states", "items_read", "eligible")},
+        "match_ms_median": round(statistics.median(times), 1),
+        "match_ms_p95": round(percentile(times, 95), 1),
+        "cpu_ms_median": round(statistics.median(r["cpu_ms"] for r in rows), 1),
+        "cpu_ms_max": round(max(r["cpu_ms"] for r in rows), 1),
+        "no_offer": sum(not r["offers"] for r in rows),
+    }
+
+
+def send_queue(ready: list[float], rate: float) -> dict[str, Any]:
+    """Emails ready at `ready` seconds, sent in order at most `rate` a second: the queue's peak depth,
+    the highest rate asked for (in any one second) and sent, and how long the last one waited."""
+    if not ready:
+        return {"emails": 0, "ses_rate": rate}
+    ordered = sorted(ready)
+    sent: list[float] = []
+    for moment in ordered:
+        sent.append(max(moment, sent[-1] + 1 / rate) if sent else moment)
+    depth = max(i + 1 - bisect_right(sent, moment) for i, moment in enumerate(ordered))
+    asked = max(bisect_left(ordered, moment + 1) - i for i, moment in enumerate(ordered))
+    waits = [s - r for s, r in zip(sent, ordered, strict=True)]
+    return {
+        "emails": len(ordered),
+        "ses_rate": rate,
+        "asked_per_second_peak": asked,
+        "sent_per_second_peak": min(asked, math.floor(rate)),
+        "peak_depth": depth,
+        "wait_p95_seconds": round(percentile(waits, 95), 1),
+        "drained_after_seconds": round(sent[-1] - ordered[0], 1),
+    }
+
+
+# ------------------------------------------------------------------------------------------- sweep
+
+
+def run_sweep(open_offers: int, meter: CapacityMeter, counter: CallCounter) -> dict[str, Any]:
+    from directormatch.aws import tables
+    from directormatch.matching.sweep import SweepSettings, Swept, sweep
+    from directormatch.settings import get_settings
+
+    settings = get_settings()
+    requests, directors = tables.requests(), tables.directors()
+    with meter.phase("setup"), counter.into(Tally()):
+        offered_at, total = open_more(open_offers, requests, directors)
+    later = offered_at + timedelta(hours=settings.offer_hours, minutes=5)
+    with meter.phase("sweep"), counter.into(Tally()) as tally:
+        started = time.perf_counter()
+        report = sweep(requests, directors, SweepSettings(settings.wave_size, settings.offer_hours, 1), later)
+        seconds = time.perf_counter() - started
+    checked = report[Swept.REQUESTS_CHECKED]
+    per_request = seconds / max(1, checked)
+    say(f"  sweep: {checked:,} requests, {report[Swept.OFFERS_EXPIRED]:,} offers expired in {seconds:.0f} s")
+    return {
+        "open_offers": total,
+        "requests": checked,
+        "offers_expired": report[Swept.OFFERS_EXPIRED],
+        "gave_up": report[Swept.GAVE_UP],
+        "seconds": round(seconds, 1),
+        "seconds_per_1000_offers": round(seconds * 1000 / max(1, total), 1),
+        "requests_per_invocation": math.floor(SWEEP_TIMEOUT_SECONDS / per_request) if checked else None,
+        "calls": dict(tally.calls),
+        "items_read": tally.items_read,
+    }
+
+
+def open_more(target: int, requests: Any, directors: Any) -> tuple[datetime, int]:
+    """OFFERED requests with their first wave (MATCH and OFFER items, as a match writes them), until
+    `target` offers are open; candidates are read once per state. Returns when and how many."""
+    from directormatch.matching.engine import shortlist
+    from directormatch.matching.waves import match_item, need_of, offer_item
+    from directormatch.records import Request
+    from directormatch.settings import get_settings
+    from directormatch.vocabulary import OfferStatus, RequestStatus
+
+    settings = get_settings()
+    now = datetime.now(UTC)
+    at = now.isoformat(timespec="milliseconds")
+    expires = (now + timedelta(hours=settings.offer_hours)).isoformat(timespec="seconds")
+    total = sum(
+        1
+        for summary in requests.requests_in_status(RequestStatus.OFFERED)
+        for offer in requests.offers(summary["request_id"])
+        if offer.offer_status == OfferStatus.OPEN
+    )
+    pools: dict[str, list[Any]] = {}
+    # The sweep's cost per request does not depend on its states; small ones keep the engine's
+    # work at setup (not measured) short.
+    for fields in quote_mix(10 * target, seed=20, only=SETUP_STATES):
+        if total >= target:
+            break
+        item = new_request(fields, now)
+        requests.create_request(item, None)
+        request = Request.from_item(item)
+        for state in request.states:
+            pools.setdefault(state, list(directors.candidates_in(state)))
+        found = [c for state in request.states for c in pools[state]]
+        result = shortlist(need_of(request), found, settings.wave_size, now, settings.weights)
+        if not result.picks:
+            continue
+        offers = [offer_item(request, pick, 1, at, expires) for pick in result.picks]
+        match = match_item(request.request_id, result, len(found), at)
+        requests.record_wave(request.request_id, [match, *offers], RequestStatus.OFFERED, 1, at)
+        total += len(offers)
+    return now, total
+
+
+# --------------------------------------------------------------------------------------- scheduler
+
+
+def scheduler_calls(offers: int) -> dict[str, Any]:
+    """One-time schedules per offer, as a sweep by time would make them (moto in process):
+    created with the offer, deleted when it ends before its expiry (here one in three)."""
+    import boto3
+
+    client = boto3.client("scheduler", region_name=REGION)
+    counter: Counter[str] = Counter()
+    client.meta.events.register("after-call.scheduler.*", lambda model, **_: counter.update([model.name]))
+    fire_at = datetime.now(UTC) + timedelta(hours=4)
+    started = time.perf_counter()
+    for number in range(offers):
+        name = f"offer-{number:06d}"
+        client.create_schedule(
+            Name=name,
+            ScheduleExpression=f"at({fire_at:%Y-%m-%dT%H:%M:%S})",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": f"arn:aws:lambda:{REGION}:123456789012:function:SweepFunction",
+                "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+                "Input": '{"request_id": "01J0000000000000000000000", "director_id": "d"}',
+            },
+            ActionAfterCompletion="DELETE",
+        )
+        if number % 3 == 0:
+            client.delete_schedule(Name=name)
+    seconds = time.perf_counter() - started
+    return {
+        "offers": offers,
+        "calls_per_offer": {op: round(n / offers, 2) for op, n in sorted(counter.items())},
+        "ms_per_offer_moto": round(seconds * 1000 / max(1, offers), 2),
+    }
+
+
+# --------------------------------------------------------------------------------- consumed capacity
+
+UPKEEP = "(upkeep)"  # a write's index units: the call does not name the index keys it changes
+CAPACITY_OPERATIONS = frozenset(
+    (
+        "GetItem",
+        "Query",
+        "Scan",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "TransactWriteItems",
+        "BatchWriteItem",
+    )
+)
+
+
+class CapacityMeter:
+    """Asks DynamoDB for ReturnConsumedCapacity=INDEXES on every call through `client` and adds up its
+    answers per phase, table or index ("Table/Index") and partition key value. A Query's units go to
+    the key it names; a write's index upkeep, whose keys the call does not name, to "(upkeep)"."""
+
+    def __init__(self, client: Any) -> None:
+        self.current = "other"
+        self.units: Counter[tuple[str, str, str]] = Counter()
+        self.calls: Counter[str] = Counter()
+        self._params: dict[str, Any] = {}
+        client.meta.events.register("before-parameter-build.dynamodb.*", self._ask)
+        client.meta.events.register("after-call.dynamodb.*", self._add)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Count into phase `name` during the block."""
+        previous, self.current = self.current, name
+        try:
+            yield
+        finally:
+            self.current = previous
+
+    def _ask(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name in CAPACITY_OPERATIONS:
+            params["ReturnConsumedCapacity"] = "INDEXES"
+        self._params = dict(params)
+
+    def _add(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        consumed = parsed.get("ConsumedCapacity") or []
+        entries = consumed if isinstance(consumed, list) else [consumed]
+        self.calls[f"{self.current}:{model.name}"] += 1
+        keys = partition_keys(model.name, self._params)
+        for entry in entries:
+            table = entry["TableName"]
+            index = self._params.get("IndexName") if model.name == "Query" else None
+            named = keys.get(table, ["?"])
+            whole = 0 if index else entry.get("CapacityUnits", 0)
+            table_units = entry.get("Table", {}).get("CapacityUnits", whole)
+            for key in named:
+                self.units[(self.current, table, key)] += table_units / len(named)
+            for name, spent in entry.get("GlobalSecondaryIndexes", {}).items():
+                where = named if name == index else [UPKEEP]
+                for key in where:
+                    self.units[(self.current, f"{table}/{name}", key)] += spent["CapacityUnits"] / len(where)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per phase and table or index: units, the index upkeep among them, the partition keys read or
+        written, the hottest of them and its units (the setup of the sweep's offers left out)."""
+        grouped: dict[tuple[str, str], Counter[str]] = {}
+        for (phase, where, key), spent in self.units.items():
+            if phase != "setup":
+                grouped.setdefault((phase, where), Counter())[key] += spent
+        rows = []
+        for (phase, where), by_key in sorted(grouped.items()):
+            upkeep = by_key.pop(UPKEEP, 0.0)
+            hottest, hot_units = by_key.most_common(1)[0] if by_key else ("-", 0.0)
+            rows.append(
+                {
+                    "phase": phase,
+                    "where": where,
+                    "units": round(sum(by_key.values()) + upkeep, 1),
+                    "upkeep": round(upkeep, 1),
+                    "keys": len(by_key),
+                    "hottest_key": hottest,
+                    "hottest_units": round(hot_units, 1),
+                }
+            )
+        return rows
+
+
+def partition_keys(operation: str, params: dict[str, Any]) -> dict[str, list[str]]:
+    """Table -> the partition key values a call names (its index's, for a Query on an index)."""
+    if operation == "Query":
+        condition, values = params["KeyConditionExpression"], params.get("ExpressionAttributeValues", {})
+        placeholder = condition.split("=", 1)[1].split()[0]
+        return {params["TableName"]: [attribute_text(values[placeholder])]}
+    if operation == "TransactWriteItems":
+        found: dict[str, list[str]] = {}
+        for entry in params["TransactItems"]:
+            ((_, spec),) = entry.items()
+            pk = (spec.get("Key") or spec["Item"])["pk"]
+            found.setdefault(spec["TableName"], []).append(attribute_text(pk))
+        return found
+    if operation == "BatchWriteItem":
+        return {table: ["(batch)"] for table in params["RequestItems"]}
+    if "TableName" in params:
+        return {params["TableName"]: [attribute_text((params.get("Key") or params["Item"])["pk"])]}
+    return {}
+
+
+def attribute_text(value: dict[str, Any]) -> str:
+    ((_, data),) = value.items()
+    return str(data)
+
+
+# ------------------------------------------------------------------------------------------ report
+
+
+def table(result: dict[str, Any]) -> str:
+    roster, burst, queue, sweep = result["roster"], result["burst"], result["send_queue"], result["sweep"]
+    top = ", ".join(f"{s} {n:,}" for s, n in list(roster["licenses_by_state"].items())[:4])
+    worst = burst["worst"]
+    calls = ", ".join(f"{op} {n:,}" for op, n in sorted(sweep["calls"].items()))
+    lines = [
+        f"engine {result['engine']}; roster {roster['directors']:,} directors ({roster['items']:,} items, "
+        f"loaded at {roster['items_per_second'] or 0:,} items/s); largest ByState keys: {top}",
+        f"burst: {burst['quotes']:,} quotes at {burst['rate_per_second']}/s (100x today's "
+        f"{burst['today_per_minute']}/min, from the issue's 100 CA matches a minute), {burst['seconds']} s",
+        f"  items read per match: median {burst['items_read_median']:,}, max {burst['items_read_max']:,}; "
+        f"eligible median {burst['eligible_median']:,}",
+        f"  read / eligible: median {burst['read_ratio_median']}x, p95 {burst['read_ratio_p95']}x; "
+        f"over {READ_RATIO_TARGET:g}x: {burst['over_target']:,} of {burst['quotes']:,} (worst "
+        f"{'+'.join(worst['states'])}: {worst['items_read']:,} read, {worst['eligible']:,} eligible)",
+        f"  a (state, available, modality) index would read / eligible: median "
+        f"{burst['keyed_ratio_median']}x, p95 {burst['keyed_ratio_p95']}x; over {READ_RATIO_TARGET:g}x: "
+        f"{burst['keyed_over_target']:,}",
+        f"  time per match: median {burst['match_ms_median']} ms, p95 {burst['match_ms_p95']} ms "
+        f"(one process, {ENGINES[result['engine']]}); quotes without an offer: {burst['no_offer']}",
+        f"  the match's own CPU (parsing, records, engine; not the database's): median "
+        f"{burst['cpu_ms_median']} ms, max {burst['cpu_ms_max']} ms",
+        f"send queue (modelled): {queue['emails']:,} emails, up to {queue.get('asked_per_second_peak')}/s "
+        f"(SES {queue['ses_rate']:g}/s); at that rate: peak depth {queue.get('peak_depth', 0):,}, "
+        f"p95 wait {queue.get('wait_p95_seconds')} s, drained after {queue.get('drained_after_seconds')} s",
+        f"sweep: {sweep['open_offers']:,} open offers in {sweep['requests']:,} requests: "
+        f"{sweep['offers_expired']:,} expired, {sweep['gave_up']:,} gave up, in {sweep['seconds']} s "
+        f"({sweep['seconds_per_1000_offers']} s per 1,000 offers)",
+        f"  one {SWEEP_TIMEOUT_SECONDS} s invocation sweeps ~{sweep['requests_per_invocation'] or 0:,} "
+        f"requests; calls: {calls}",
+        f"scheduler (moto): calls per offer {result['scheduler']['calls_per_offer']}",
+        "",
+        f"{'phase':<7} {'table / index':<32} {'units':>10} {'upkeep':>8} {'keys':>7}  hottest key (units)",
+    ]
+    lines += [
+        f"{row['phase']:<7} {row['where']:<32} {row['units']:>10,.1f} {row['upkeep']:>8,.1f} "
+        f"{row['keys']:>7,}  {row['hottest_key']} ({row['hottest_units']:,.1f})"
+        for row in result["capacity"]
+    ]
+    return "\n".join(lines)
+
+
+def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    burst, queue, sweep = result["burst"], result["send_queue"], result["sweep"]
+    directors = result["roster"]["directors"]
+    read_ok = burst["over_target"] == 0
+    sweep_ok = sweep["requests"] <= MAX_SWEEP_REQUESTS
+    # Nothing paces the sends today: notify sends each email as its record arrives.
+    send_ok = queue.get("asked_per_second_peak", 0) <= queue["ses_rate"]
+    return [
+        (
+            f"{directors:,} directors: items read / eligible per match",
+            f"median {burst['read_ratio_median']}x, p95 {burst['read_ratio_p95']}x; "
+            f"{burst['over_target']:,} of {burst['quotes']:,} over",
+            f"<= {READ_RATIO_TARGET:g}x",
+            "PASS" if read_ok else "FAIL",
+        ),
+        (
+            "time per match; the match's own CPU",
+            f"median {burst['match_ms_median']} ms, p95 {burst['match_ms_p95']} ms; "
+            f"CPU median {burst['cpu_ms_median']} ms, max {burst['cpu_ms_max']} ms",
+            "",
+            "info",
+        ),
+        (
+            f"sweep of {sweep['open_offers']:,} open offers: requests in one invocation",
+            f"{sweep['requests']:,} ({sweep['seconds_per_1000_offers']} s per 1,000 offers)",
+            f"<= {MAX_SWEEP_REQUESTS:,}",
+            "PASS" if sweep_ok else "FAIL",
+        ),
+        (
+            f"burst of {burst['quotes']:,} at {burst['rate_per_second']}/s: send queue (modelled)",
+            f"asked {queue.get('asked_per_second_peak', 0)}/s, peak depth {queue.get('peak_depth', 0):,}, "
+            f"drained after {queue.get('drained_after_seconds', 0)} s",
+            f"asked <= SES {queue['ses_rate']:g}/s",
+            "PASS" if send_ok else "FAIL",
+        ),
+    ]

@@ -1,0 +1,40 @@
+"""The scale bench's phases on a small roster (the bench itself runs them on DynamoDB Local at
+50,000 directors): the burst matches every quote and counts what it read, the sweep expires every
+open offer it set up, and the consumed capacity is credited to the keys the calls named."""
+
+from __future__ import annotations
+
+from bench.common import CallCounter
+from bench.scale import CapacityMeter, licenses_by_state, run_burst, run_sweep
+from directormatch.aws import clients
+from ops.roster.synthetic import PHYSICIAN_WEIGHTS, synthetic_roster
+from tests.integration.conftest import Aws
+
+
+def test_scale_phases_match_the_burst_and_sweep_every_open_offer(aws: Aws) -> None:
+    # Given a roster weighted like the physician workforce, and the sweep function's settings
+    aws.use_function("SweepFunction")
+    roster = synthetic_roster(60, seed=7, state_weights=PHYSICIAN_WEIGHTS)
+    aws.director_store().put_items(roster)
+    meter, counter = CapacityMeter(clients.dynamodb()), CallCounter(clients.dynamodb())
+
+    # When a burst of 2 quotes is matched and a sweep runs after at least 9 offers expired
+    burst = run_burst(2, meter, counter, licenses_by_state(roster))
+    burst_offers = len(aws.items_with_sk("OFFER#", prefix=True))
+    sweep = run_sweep(9, meter, counter)
+
+    # Then every quote was matched, read at least the candidates it kept, and queued its receipt
+    # and its offers
+    assert burst["quotes"] == 2
+    assert burst["items_read_max"] >= burst["eligible_median"] > 0
+    assert 0 < burst["keyed_ratio_median"] <= burst["read_ratio_median"]
+    assert burst["send_queue"]["emails"] == 2 + burst_offers
+    # And the sweep expired every open offer, the burst's among them, and gave up each request
+    offers = aws.items_with_sk("OFFER#", prefix=True)
+    assert sweep["offers_expired"] == sweep["open_offers"] == len(offers) >= 9
+    assert {offer["offer_status"] for offer in offers} == {"EXPIRED"}
+    assert sweep["gave_up"] == sweep["requests"]
+    # And it found them through its status index, never a Scan; the match's capacity was counted
+    assert "Scan" not in sweep["calls"]
+    assert sweep["calls"]["Query(RequestsByStatus)"] >= 1
+    assert any(phase == "match" and units > 0 for (phase, _, _), units in meter.units.items())

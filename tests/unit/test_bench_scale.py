@@ -1,0 +1,151 @@
+"""The scale bench's measuring parts: the send queue it models, the consumed capacity it adds up per
+table, index and partition key, and the quotes and rate of its burst."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from bench.scale import (
+    UPKEEP,
+    CapacityMeter,
+    Sizes,
+    burst_rate,
+    keyed_reads,
+    partition_keys,
+    quote_mix,
+    send_queue,
+    sizes_from,
+)
+from directormatch.vocabulary import US_STATES
+
+
+def test_send_queue_holds_a_burst_and_drains_it_at_the_ses_rate() -> None:
+    # Given 30 emails ready at once and a sender of 10 a second
+    # When they are sent in order
+    queue = send_queue([0.0] * 30, rate=10)
+
+    # Then all 30 were asked for in one second, 29 waited, and the last left 2.9 s later
+    assert queue["asked_per_second_peak"] == 30
+    assert queue["peak_depth"] == 29
+    assert queue["drained_after_seconds"] == pytest.approx(2.9)
+
+
+def test_send_queue_never_holds_emails_that_come_slower_than_the_rate() -> None:
+    queue = send_queue([float(second) for second in range(20)], rate=14)
+
+    assert queue["asked_per_second_peak"] == 1
+    assert queue["peak_depth"] == 0
+    assert queue["wait_p95_seconds"] == 0
+
+
+def capacity(table: str, table_units: float, index: str, index_units: float) -> dict[str, object]:
+    """A ConsumedCapacity answer for ReturnConsumedCapacity=INDEXES."""
+    return {
+        "TableName": table,
+        "CapacityUnits": table_units + index_units,
+        "Table": {"CapacityUnits": table_units},
+        "GlobalSecondaryIndexes": {index: {"CapacityUnits": index_units}},
+    }
+
+
+def test_capacity_meter_asks_for_capacity_and_credits_a_query_to_its_index_key() -> None:
+    # Given a client whose Query answers with the units of the table and of the ByState index
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    meter = CapacityMeter(client)
+    sent: list[dict[str, object]] = []
+    client.meta.events.register_last(
+        "before-parameter-build.dynamodb.Query", lambda params, **_: sent.append(params)
+    )
+    params = {
+        "TableName": "DirectorsTable",
+        "IndexName": "ByState",
+        "KeyConditionExpression": "license_state = :state",
+        "ExpressionAttributeValues": {":state": {"S": "CA"}},
+    }
+    consumed = capacity("DirectorsTable", 0.0, "ByState", 12.5)
+
+    # When a match queries it twice
+    with Stubber(client) as stub, meter.phase("match"):
+        for _ in range(2):
+            stub.add_response("query", {"Items": [], "ConsumedCapacity": consumed})
+            client.query(**params)
+
+    # Then each call asked for the units by index, the index's units are the CA key's, and the
+    # summary names it the hottest
+    assert [p["ReturnConsumedCapacity"] for p in sent] == ["INDEXES", "INDEXES"]
+    assert meter.units[("match", "DirectorsTable/ByState", "CA")] == 25.0
+    [index] = [row for row in meter.summary() if row["where"] == "DirectorsTable/ByState"]
+    assert (index["hottest_key"], index["hottest_units"], index["upkeep"]) == ("CA", 25.0, 0.0)
+
+
+def test_capacity_meter_puts_a_writes_index_units_under_upkeep() -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    meter = CapacityMeter(client)
+    consumed = capacity("RequestsTable", 2.0, "RequestsByStatus", 1.0)
+    with Stubber(client) as stub, meter.phase("sweep"):
+        stub.add_response("put_item", {"ConsumedCapacity": consumed})
+        client.put_item(TableName="RequestsTable", Item={"pk": {"S": "01J"}, "sk": {"S": "REQUEST"}})
+
+    assert meter.units[("sweep", "RequestsTable", "01J")] == 2.0
+    assert meter.units[("sweep", "RequestsTable/RequestsByStatus", UPKEEP)] == 1.0
+
+
+def test_a_transactions_units_are_shared_by_the_partitions_it_writes() -> None:
+    items = [
+        {"Put": {"TableName": "RequestsTable", "Item": {"pk": {"S": "r1"}, "sk": {"S": "MATCH"}}}},
+        {"Update": {"TableName": "RequestsTable", "Key": {"pk": {"S": "r1"}, "sk": {"S": "REQUEST"}}}},
+        {"Update": {"TableName": "DirectorsTable", "Key": {"pk": {"S": "d1"}, "sk": {"S": "PROFILE"}}}},
+    ]
+
+    keys = partition_keys("TransactWriteItems", {"TransactItems": items})
+
+    assert keys == {"RequestsTable": ["r1", "r1"], "DirectorsTable": ["d1"]}
+
+
+def test_burst_rate_is_the_issues_ca_figure_over_cas_share() -> None:
+    today, at_100x = burst_rate()
+
+    assert at_100x == pytest.approx(100 * today)
+    # CA holds about 11% of the physicians: 100 CA matches a minute is about 15 quotes a second
+    assert 14 < at_100x < 16
+
+
+def test_quote_mix_is_reproducible_with_one_to_three_distinct_states() -> None:
+    mix = quote_mix(400)
+
+    assert mix == quote_mix(400)
+    assert all(1 <= len(q["states"]) == len(set(q["states"])) <= 3 for q in mix)
+    assert {s for q in mix for s in q["states"]} <= set(US_STATES)
+    one_state = sum(len(q["states"]) == 1 for q in mix) / len(mix)
+    assert 0.78 < one_state < 0.92
+    assert sum(q["states"] == ["CA"] for q in mix) > sum(q["states"] == ["WY"] for q in mix)
+
+
+def test_sizes_come_from_the_variable_when_it_is_set() -> None:
+    default = Sizes(10, 2, 3)
+
+    assert sizes_from(None, default) == default
+    assert sizes_from("500,40,90", default) == Sizes(500, 40, 90)
+
+
+def test_keyed_reads_count_available_licenses_of_the_rarest_modality_per_state() -> None:
+    def license_item(modalities: list[str], **changed: object) -> dict[str, object]:
+        available = {"active": True, "paused": False, "excluded": False, "license_status": "ACTIVE"}
+        return {"modalities": modalities, "active_clinics": 1, "max_clinics": 2, **available, **changed}
+
+    licenses = {
+        "TX": [
+            license_item(["aesthetics", "weight_loss"]),
+            license_item(["aesthetics"]),
+            license_item(["aesthetics", "weight_loss"], paused=True),
+            license_item(["weight_loss"], active_clinics=2),
+            license_item(["weight_loss"], license_status="EXPIRED"),
+        ],
+        "OK": [license_item(["aesthetics", "weight_loss"])],
+    }
+
+    # TX: aesthetics 2 available, weight_loss 1 available (the rarest); OK: 1
+    assert keyed_reads(["TX", "OK"], ["aesthetics", "weight_loss"], licenses) == 2
+    assert keyed_reads(["WY"], ["aesthetics"], licenses) == 0
