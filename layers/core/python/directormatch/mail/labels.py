@@ -6,7 +6,7 @@ own wording. Pages and emails share these through the template filters render.py
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -97,3 +97,13 @@ def us_phone(number: str | None) -> str:
     if value.startswith("+1") and len(digits) == 10 and digits.isdigit():
         return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
     return value
+
+
+# The template filters, by the name templates call them.
+FILTERS: dict[str, Callable[..., str]] = {
+    "modality": modality_label,
+    "specialty": specialty_label,
+    "malpractice": malpractice_label,
+    "phone": us_phone,
+    **{f.__name__: f for f in (dollars, per_month, supervision, accepting, monthly_fee, quote_range)},
+}

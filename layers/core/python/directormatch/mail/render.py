@@ -48,19 +48,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     # Every time a reader sees goes through local_time, in the reader's zone (directormatch.timezones).
-    environment.filters.update(
-        modality=labels.modality_label,
-        specialty=labels.specialty_label,
-        malpractice=labels.malpractice_label,
-        local_time=local_time,
-        dollars=labels.dollars,
-        per_month=labels.per_month,
-        accepting=labels.accepting,
-        monthly_fee=labels.monthly_fee,
-        quote_range=labels.quote_range,
-        supervision=labels.supervision,
-    )
-    environment.filters["phone"] = labels.us_phone
+    environment.filters.update(labels.FILTERS, local_time=local_time)
     return environment
 
 
