@@ -16,11 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from directormatch import links, tokens
+from directormatch.directors import Fees
 from directormatch.timezones import local_time
 from directormatch.vocabulary import Action
 from local.lambdas import LambdaContext
-from tests.events import INTAKE_POST, api_event, load_event
-from tests.integration.conftest import Aws
+from tests.events import INTAKE_POST, api_event, load_event, quote_body, stream_event, stream_record
+from tests.integration.conftest import Apps, Aws, roster_director
+from tests.integration.test_respond import link_token, offer_event
 
 OTHER_REQUEST = "01J0000000000000000000000Z"
 
@@ -141,3 +143,50 @@ def test_status_page_broken_link_tells_the_clinic_what_to_do(
     assert "quote your reference" in text
     assert "offer email" not in text
     assert "buttons" not in text
+
+
+def test_status_page_says_who_covers_which_state_for_a_team_offered_then_matched(
+    aws: Aws, apps: Apps, respond_app: ModuleType
+) -> None:
+    # Given a clinic in Texas and New Mexico that only a team can take: one director licensed in
+    # each state, at different fees, offered the request together
+    schedules = {"TX": Fees(base=1_000), "NM": Fees(base=1_800)}
+    aws.director_store().put_items(
+        [
+            item
+            for n, (state, fees) in enumerate(schedules.items(), 1)
+            for item in roster_director(n, (state,), fees=fees)
+        ]
+    )
+    posted = apps.intake.lambda_handler(api_event(body=quote_body(states=["TX", "NM"])), apps.context)
+    body = json.loads(posted["body"])
+    request = aws.request_store().get_request(body["request_id"])
+    assert request is not None
+    assert apps.match.lambda_handler(stream_event(stream_record(request)), apps.context) == {
+        "batchItemFailures": []
+    }
+    offers = {o["covers_states"][0]: o for o in aws.items_with_sk("OFFER#", prefix=True)}
+    assert sorted(offers) == ["NM", "TX"]
+
+    # When the clinic opens its status page
+    offered = " ".join(page_text(follow(apps.intake, apps.context, body["status_url"])).split())
+
+    # Then it says when a team is introduced, and gives the team's total and each member's states
+    # and fee, in the clinic's state order
+    assert "they are introduced to you together once every state is covered" in offered
+    assert "the first to accept is introduced" not in offered
+    members = "One physician for TX: $1,000 a month One physician for NM: $1,800 a month"
+    assert f"Your quote $2,800 a month, the team's total: {members}" in offered
+
+    # When both members accept
+    aws.use_function("RespondFunction")
+    for offer in offers.values():
+        accepted = respond_app.lambda_handler(offer_event("POST", link_token(offer), "accept"), apps.context)
+        assert accepted["statusCode"] == 200, accepted["body"]
+
+    # Then the page names who covers which state, and no longer lists the offered team
+    matched = page_text(follow(apps.intake, apps.context, body["status_url"]))
+    assert "Matched" in matched
+    assert "Dr. Robin1 Achebe1, for TX" in matched
+    assert "Dr. Robin2 Achebe2, for NM" in matched
+    assert "One physician for" not in matched

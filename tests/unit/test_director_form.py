@@ -11,7 +11,7 @@ from directormatch.applications import form as application_form
 from directormatch.directors import FEE_COLUMNS, Specialty
 from directormatch.intake.form import WORDINGS
 from directormatch.vocabulary import US_STATES, Modality
-from local.server import DIRECTOR_FORM, SITE_PAGES, site_page
+from local.server import DIRECTOR_FORM, QUOTE_FORM, SITE_PAGES, site_page
 from tests.unit.test_site_form import Controls
 
 PAGE = DIRECTOR_FORM.read_text()
@@ -75,3 +75,22 @@ def test_local_stack_serves_the_director_form_at_join_posting_to_itself() -> Non
     assert served.replace('action="/director-applications"', "") == PAGE.replace(
         'action="https://api.directormatch.example/director-applications"', ""
     )
+
+
+def stylesheet(page: str) -> list[str]:
+    """The lines of a page's <style>, white space trimmed, blank lines and comments left out."""
+    found = re.search(r"^<style>$(.*?)^</style>$", page, re.S | re.M)
+    assert found, "no <style>"
+    lines = (line.strip() for line in found.group(1).splitlines())
+    return [line for line in lines if line and not line.startswith("/*")]
+
+
+def test_director_form_styles_are_the_quote_forms_but_for_its_own_rows() -> None:
+    # Each form stays one file (the website embeds the quote form, pasting its <style> in or not), so
+    # the director form copies the quote form's styles: a change to one must be made to the other.
+    quote_styles = set(stylesheet(QUOTE_FORM.read_text()))
+
+    own = [line for line in stylesheet(PAGE) if line not in quote_styles]
+
+    assert own, "the director form's license and DEA rows have styles of their own"
+    assert all(line.startswith(".dm-rows") for line in own), own

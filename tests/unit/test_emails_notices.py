@@ -43,14 +43,15 @@ def marked_director() -> dict[str, Any]:
     return director(director_id="D000084", first_name=SCRIPT, last_name=f"{SCRIPT} & Sons")
 
 
-def team_quote(request: dict[str, Any]) -> Email:
-    """The quote of a two-member team, one member without a fee schedule."""
+def team_quote(request: dict[str, Any], team: bool = True) -> Email:
+    """The quote of a two-member team, one member without a fee schedule (or, not `team`, of two
+    single physicians quoted the same)."""
     match = {
-        "team": True,
+        "team": team,
         "shortlist": [{"director_id": "D1"}, {"director_id": "D2"}],
         "quote": {"eligible": 5, "low": 4550, "high": 4550, "median": 2050, "budget_monthly": None},
     }
-    members = [(["TX", "OK"], 2550), (["NM"], None)]
+    members = [(["TX", "OK"], 2550), (["NM"], None)] if team else []
     return messages.quote_email(request, match, "https://status.example/R1", members)
 
 
@@ -152,6 +153,19 @@ def test_team_quote_says_who_covers_which_state_and_when_the_introduction_goes()
     assert said in rendered.text
     assert said in words(rendered.html)
     assert "The first physician to accept" not in rendered.text
+
+
+@pytest.mark.parametrize(("team", "typical_fee_said"), [(True, False), (False, True)])
+def test_quote_gives_the_typical_single_physician_fee_only_when_not_a_team(
+    team: bool, typical_fee_said: bool
+) -> None:
+    # Given a quote whose median ($2,050) is over single physicians, and a team total of $4,550
+    # When the clinic's quote is rendered for a team, then for single physicians
+    rendered = team_quote(request_item(), team=team)
+
+    # Then a team's total stands alone: a single physician's typical fee beside it would mislead
+    said = "Across all 5 physicians who qualify, the typical fee is $2,050 a month."
+    assert (said in rendered.text, said in words(rendered.html)) == (typical_fee_said, typical_fee_said)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ import email
 from email import policy
 from typing import Any
 
+import pytest
+
 from directormatch.mail.introduction import IntroducedDirector, Introduction
 from directormatch.mail.messages import introduction_email
 from directormatch.mail.render import to_mime
@@ -166,6 +168,20 @@ def test_introduction_gives_the_clinics_details_notes_plain_in_text_and_escaped_
     # And each side is told what happens next
     assert "What happens next" in rendered.text
     assert "within one business day" in rendered.text
+
+
+@pytest.mark.parametrize("notes", ["Monthly chart review (20%)\nEHR is Aesthetic Record", None])
+def test_introduction_text_parts_are_one_blank_line_apart(notes: str | None) -> None:
+    # Given a request with notes from the clinic, or none
+    request = team_request(notes=notes, start_by="2027-01-05")
+
+    # When the introduction is rendered
+    text = introduction_email(request, Introduction([ann(), bo()])).text
+
+    # Then the clinic's details, its notes and what happens next are each one blank line apart
+    notes_part = f"\nNotes from the clinic:\n{notes}\n" if notes else ""
+    assert f"  Start by:               2027-01-05\n{notes_part}\nWhat happens next\n" in text
+    assert "\n\n\n" not in text
 
 
 def test_introduction_times_are_the_clinics_and_named() -> None:

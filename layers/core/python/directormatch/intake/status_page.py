@@ -12,6 +12,7 @@ from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.errors import TokenInvalid
 from directormatch.mail.labels import modality_label, quote_range
+from directormatch.mail.messages import team_members
 from directormatch.mail.no_match import NoMatchStory, no_match_story
 from directormatch.mail.render import render_page
 from directormatch.offers.pages import Page
@@ -41,7 +42,11 @@ HEADLINES = {
         True,
     ),
 }
-
+# A team is introduced once every state is covered, not on the first acceptance.
+TEAM_OFFERED = (
+    "We have asked physicians who cover your states between them; they are introduced to you together"
+    " once every state is covered."
+)
 
 DELAYED = (
     "Part of your request is delayed on our side. Our team has been alerted and is on it; you do not"
@@ -78,15 +83,21 @@ def timeline(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return sorted(events)
 
 
-def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def page_context(
+    items: list[dict[str, Any]], accepted: Sequence[tuple[Mapping[str, Any], Sequence[str]]]
+) -> dict[str, Any]:
+    """What the page shows; `accepted` gives each director who accepted (their profile, the states they
+    cover, none but for a team's member)."""
     request = next(i for i in items if i["sk"] == "REQUEST")
     match = next((i for i in items if i["sk"] == keys.MATCH_SK), {})
     quote = match.get("quote") or {}
+    offers = [i for i in items if i["sk"].startswith(keys.OFFER)]
+    offered_team = match.get("team") and request["request_status"] == RequestStatus.OFFERED
     headline, explanation, bad = HEADLINES.get(request["request_status"], HEADLINES[RequestStatus.NEW])
     story = story_of(items, request)
     return {
         "headline": headline,
-        "explanation": explanation,
+        "explanation": TEAM_OFFERED if offered_team else explanation,
         "bad": bad,
         "clinic_name": request["clinic"]["name"],
         "request_id": request["request_id"],
@@ -95,8 +106,13 @@ def page_context(items: list[dict[str, Any]], profiles: Sequence[Mapping[str, An
         "states": request["states"],
         "modalities": [modality_label(m) for m in request["modalities"]],
         "start_by": request["start_by"],
-        "directors": [(f"Dr. {p['first_name']} {p['last_name']}", p["email"]) for p in profiles],
+        "directors": [(f"Dr. {p['first_name']} {p['last_name']}", p["email"], s) for p, s in accepted],
         "quote": quote_range(quote),
+        "team": bool(match.get("team")),
+        # The team now asked, as the quote email lists the first: who would cover which state, and for what.
+        "members": team_members(request["states"], offers, int(request.get("wave", 1)))
+        if offered_team
+        else [],
         # What the clinic's no-match email said, when there is one (a later wave may have found
         # the rest over budget); else the first match's figure.
         "lowest_available": story.lowest_available if story else quote.get("lowest_available"),
@@ -132,10 +148,12 @@ def status_page(request_id: str, requests: RequestStore, directors: DirectorStor
         )
         return Page(HTTPStatus.NOT_FOUND, html)
     accepted = [
-        i["director_id"]
-        for i in items
-        if i["sk"].startswith(keys.OFFER) and i["offer_status"] == OfferStatus.ACCEPTED
+        i for i in items if i["sk"].startswith(keys.OFFER) and i["offer_status"] == OfferStatus.ACCEPTED
     ]
     matched = request["request_status"] == RequestStatus.MATCHED
-    profiles = [p for d in accepted if (p := directors.get_profile(d))] if matched else []
-    return Page(HTTPStatus.OK, render_page("page_status", **page_context(items, profiles)))
+    named = [
+        (profile, offer.get("covers_states", []) if offer.get("team") else [])
+        for offer in (accepted if matched else [])
+        if (profile := directors.get_profile(offer["director_id"]))
+    ]
+    return Page(HTTPStatus.OK, render_page("page_status", **page_context(items, named)))

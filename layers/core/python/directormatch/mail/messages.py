@@ -8,7 +8,7 @@ first state's, a director's their home's (timezones.director_zone), ops read UTC
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -49,11 +49,23 @@ def clinic_update_email(request: Mapping[str, Any]) -> Email:
     return _to_clinic("clinic_update", request, ref_suffix=f".w{int(request.get('wave', 1))}")
 
 
+# One member of a team, as the clinic's quote gives it: (the states they cover, their monthly fee).
+TeamMember = tuple[Sequence[str], int | None]
+
+
+def team_members(
+    states: Sequence[str], offers: Iterable[Mapping[str, Any]], wave: int = 1
+) -> list[TeamMember]:
+    """A team's members offered in `wave`, in the clinic's state order (`states`)."""
+    members = [(o["covers_states"], o.get("fee_monthly")) for o in offers if int(o["wave"]) == wave]
+    return sorted(members, key=lambda member: states.index(member[0][0]))
+
+
 def quote_email(
     request: Mapping[str, Any],
     match: Mapping[str, Any],
     status_url: str,
-    members: Sequence[tuple[Sequence[str], int | None]] = (),
+    members: Sequence[TeamMember] = (),
 ) -> Email:
     """The clinic's quote; for a team, `members` gives each member's (states covered, monthly fee)."""
     return _to_clinic(

@@ -28,6 +28,7 @@ from directormatch.mail.messages import (
     ops_alert_email,
     quote_email,
     receipt_email,
+    team_members,
 )
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import Email, Mailer
@@ -145,16 +146,10 @@ class Notifier:
         if match is None or match.quote is None or match.quote.low is None:
             return
         link = status_link(self.public_base_url, request.request_id, request.created_at)
-        members = self._team_members(request) if match.team else []
+        members = team_members(request.states, self.requests.offers(request.request_id)) if match.team else []
         self.send_once(
             request.request_id, "quote", "clinic", lambda: quote_email(request, match, link, members)
         )
-
-    def _team_members(self, request: Request) -> list[tuple[list[str], int | None]]:
-        """A team's first-wave members as (states they cover, monthly fee), in the clinic's state order."""
-        offers = [o for o in self.requests.offers(request.request_id) if o.wave == 1]
-        members = [(o.covers_states, o.fee_monthly) for o in offers]
-        return sorted(members, key=lambda member: request.states.index(member[0][0]))
 
     def _receipt_email(self, request: Request) -> Email:
         link = status_link(self.public_base_url, request.request_id, request.created_at)
