@@ -66,29 +66,40 @@ def test_transform_lint_catches_a_log_group_named_after_its_function() -> None:
     assert any(e.startswith("E3004") and "IntakeFunction" in e for e in lint_errors(transformed(document)))
 
 
-def test_intake_runs_on_snapstart_and_the_api_invokes_its_alias(cloudformation: dict[str, Any]) -> None:
-    # Given intake with SnapStart, which applies to published versions only
+# The functions people wait on, with their API routes: each runs on SnapStart behind its alias.
+SNAPSTART_ROUTES = {"IntakeFunction": 3, "ApplyFunction": 1}
+
+
+def test_only_the_functions_people_wait_on_have_an_alias(cloudformation: dict[str, Any]) -> None:
+    aliases = {k for k, r in cloudformation["Resources"].items() if r["Type"] == "AWS::Lambda::Alias"}
+    assert aliases == {f"{function}Aliaslive" for function in SNAPSTART_ROUTES}
+
+
+@pytest.mark.parametrize(("function", "routes"), SNAPSTART_ROUTES.items())
+def test_function_people_wait_on_runs_on_snapstart_and_the_api_invokes_its_alias(
+    cloudformation: dict[str, Any], function: str, routes: int
+) -> None:
+    # Given a function with SnapStart, which applies to published versions only
     resources = cloudformation["Resources"]
-    assert resources["IntakeFunction"]["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
-    aliases = {k: r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Alias"}
-    assert list(aliases) == ["IntakeFunctionAliaslive"]
-    version = aliases["IntakeFunctionAliaslive"]["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    alias = f"{function}Aliaslive"
+    assert resources[function]["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    version = resources[alias]["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
     assert resources[version]["Type"] == "AWS::Lambda::Version"
 
-    # Then every API route to intake invokes the alias (the snapshot), never $LATEST
-    routes = cloudformation["Resources"]["Api"]["Properties"]["Body"]["paths"]
+    # Then every API route to it invokes the alias (the snapshot), never $LATEST
+    paths = resources["Api"]["Properties"]["Body"]["paths"]
     uris = [
         op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
-        for methods in routes.values()
+        for methods in paths.values()
         for op in methods.values()
-        if "x-amazon-apigateway-integration" in op and "Intake" in json.dumps(op)
+        if "x-amazon-apigateway-integration" in op and function in json.dumps(op)
     ]
-    assert len(uris) == 3
-    assert all("${IntakeFunctionAliaslive}/invocations" in uri for uri in uris)
+    assert len(uris) == routes
+    assert all(f"${{{alias}}}/invocations" in uri for uri in uris)
     permissions = [
         r["Properties"]["FunctionName"]
         for k, r in resources.items()
-        if r["Type"] == "AWS::Lambda::Permission" and k.startswith("IntakeFunction")
+        if r["Type"] == "AWS::Lambda::Permission" and k.startswith(function)
     ]
     assert permissions
-    assert permissions == [{"Ref": "IntakeFunctionAliaslive"}] * len(permissions)
+    assert permissions == [{"Ref": alias}] * len(permissions)
