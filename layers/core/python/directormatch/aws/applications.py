@@ -155,15 +155,9 @@ def _update(
     condition: str = "attribute_exists(pk)",
     condition_values: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    names = {f"#a{n}": name for n, name in enumerate(values)}
-    bound = {f":a{n}": value for n, value in enumerate(values.values())}
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": attributes.key(pk, sk),
-            "UpdateExpression": "SET " + ", ".join(f"#a{n} = :a{n}" for n in range(len(values))),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": attributes.to_attributes({**bound, **(condition_values or {})}),
-        }
-    }
+    """A transaction's conditional Update setting `values` on one item."""
+    update = attributes.set_and_remove(table, {"pk": pk, "sk": sk}, values)
+    update["ConditionExpression"] = condition
+    if condition_values:
+        update.setdefault("ExpressionAttributeValues", {}).update(attributes.to_attributes(condition_values))
+    return {"Update": update}
