@@ -3,7 +3,6 @@ decision on them, each one transaction conditional on the application's status."
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +11,7 @@ from botocore.exceptions import ClientError
 from directormatch import keys
 from directormatch.aws import attributes
 from directormatch.aws.directors_table import DirectorStore
-from directormatch.aws.requests_table import CONFLICT_RETRIES
-from directormatch.errors import ApplicationConflict, StoreUnavailable
+from directormatch.errors import ApplicationConflict
 from directormatch.vocabulary import ApplicationStatus
 
 ON_FILE = (
@@ -55,21 +53,12 @@ class ApplicationStore(DirectorStore):
         file under the id is ApplicationConflict, and nothing is written."""
         profile = items[0]
         transaction: list[Any] = [{"Put": attributes.conditional_put(self.table, item)} for item in items]
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                self.client.transact_write_items(TransactItems=transaction)
-                return Submitted(profile["director_id"], replayed=False)
-            except ClientError as error:
-                codes = attributes.cancellation_codes(error)
-                if "ConditionalCheckFailed" in codes:
-                    return self._replayed(profile)
-                if (
-                    "TransactionConflict" not in codes
-                    and attributes.error_code(error) not in attributes.THROTTLING
-                ):
-                    raise
-            time.sleep(0.05 * 2**attempt)
-        raise StoreUnavailable("application write kept conflicting or throttled")
+        replayed = self.transact_retried(
+            transaction,
+            lambda codes: self._replayed(profile) if "ConditionalCheckFailed" in codes else None,
+            "application write",
+        )
+        return Submitted(profile["director_id"], replayed=False) if replayed is None else replayed
 
     def _replayed(self, profile: dict[str, Any]) -> Submitted:
         stored = self.item(profile["pk"], keys.PROFILE_SK) or {}

@@ -14,20 +14,18 @@ from botocore.exceptions import ClientError
 
 from directormatch import keys
 from directormatch.aws.attributes import (
-    THROTTLING,
     cancellation_codes,
     conditional_put,
     error_code,
     key,
     to_attributes,
 )
-from directormatch.aws.table import Table
-from directormatch.errors import IdempotencyConflict, ReferenceTaken, RetryLater, StoreUnavailable
+from directormatch.aws.table import CONFLICT_RETRIES, Table
+from directormatch.errors import IdempotencyConflict, ReferenceTaken, RetryLater
 from directormatch.records import Alert, Match, Offer, Profile, Record, Request
 from directormatch.references import reference_of
 from directormatch.vocabulary import OfferStatus, RequestStatus
 
-CONFLICT_RETRIES = 4
 REQUESTS_BY_STATUS = "RequestsByStatus"
 OFFERS_BY_DIRECTOR = "OffersByDirector"
 
@@ -68,21 +66,11 @@ class RequestStore(Table):
         created = Created(
             item["request_id"], replayed=False, reference=item["reference"], created_at=item["created_at"]
         )
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                transaction: list[Any] = [{"Put": put} for put in puts]
-                self.client.transact_write_items(TransactItems=transaction)
-                return created
-            except ClientError as error:
-                codes = cancellation_codes(error)
-                if error_code(error) == "TransactionCanceledException":
-                    settled = self._settled(codes, created, idempotency)
-                    if settled is not None:
-                        return settled
-                if "TransactionConflict" not in codes and error_code(error) not in THROTTLING:
-                    raise
-            time.sleep(0.05 * 2**attempt)
-        raise StoreUnavailable("request write kept conflicting or throttled")
+        transaction: list[Any] = [{"Put": put} for put in puts]
+        settled = self.transact_retried(
+            transaction, lambda codes: self._settled(codes, created, idempotency), "request write"
+        )
+        return created if settled is None else settled
 
     def _idempotency_put(self, idempotency: dict[str, Any]) -> dict[str, Any]:
         """The key's record, unless a live one holds it (an expired one awaiting TTL is replaced)."""

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from directormatch.aws import clients as aws
-from directormatch.aws.attributes import conditional_put, error_code, from_attributes, key, to_attributes
+from directormatch.aws.attributes import (
+    THROTTLING,
+    cancellation_codes,
+    conditional_put,
+    error_code,
+    from_attributes,
+    key,
+    to_attributes,
+)
 from directormatch.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -17,6 +25,9 @@ if TYPE_CHECKING:
 
 BATCH_WRITE_SIZE = 25
 BATCH_ATTEMPTS = 8
+CONFLICT_RETRIES = 4
+
+Settled = TypeVar("Settled")
 
 
 class Table:
@@ -79,3 +90,24 @@ class Table:
                 time.sleep(0.05 * 2**attempt)
             else:
                 raise StoreUnavailable(f"{what} left unprocessed items")
+
+    def transact_retried(
+        self, transaction: list[Any], settle: Callable[[list[str]], Settled | None], what: str
+    ) -> Settled | None:
+        """TransactWriteItems, retried with backoff while it conflicts with another transaction or is
+        throttled. None when written. A cancellation's reasons go to `settle` first: what it returns
+        (not None) is the answer, a failed condition's meaning for the caller."""
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                self.client.transact_write_items(TransactItems=transaction)
+                return None
+            except ClientError as error:
+                codes = cancellation_codes(error)
+                if error_code(error) == "TransactionCanceledException":
+                    settled = settle(codes)
+                    if settled is not None:
+                        return settled
+                if "TransactionConflict" not in codes and error_code(error) not in THROTTLING:
+                    raise
+            time.sleep(0.05 * 2**attempt)
+        raise StoreUnavailable(f"{what} kept conflicting or throttled")
