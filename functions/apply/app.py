@@ -26,8 +26,8 @@ from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.resolvers import Audience, make_resolver, page_response
 from directormatch.settings import get_settings
 
-app = make_resolver(Audience.API)
-form_app = make_resolver(Audience.APPLICATION_FORM)
+app = make_resolver(Audience.API, MetricName.APPLICATION_REJECTED)
+form_app = make_resolver(Audience.APPLICATION_FORM, MetricName.APPLICATION_REJECTED)
 
 
 def _validated(fields: Any) -> DirectorApplication:

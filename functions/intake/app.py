@@ -28,8 +28,8 @@ from directormatch.settings import get_settings
 
 # SnapStart: the snapshot holds built validators, so no restored copy builds them on a request.
 contract.register_before_snapshot()
-app = make_resolver(Audience.API)
-form_app = make_resolver(Audience.FORM)
+app = make_resolver(Audience.API, MetricName.QUOTE_REJECTED)
+form_app = make_resolver(Audience.FORM, MetricName.QUOTE_REJECTED)
 
 
 def _store(quote: QuoteRequest, idempotency_key: str | None) -> tuple[Created, str]:

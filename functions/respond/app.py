@@ -25,7 +25,7 @@ from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, make_resolver, 
 from directormatch.settings import get_settings
 from directormatch.vocabulary import Action
 
-app = make_resolver(Audience.OFFER_LINKS)
+app = make_resolver(Audience.OFFER_LINKS, MetricName.LINK_POST_REJECTED)
 OFFER_ACTIONS = (Action.ACCEPT, Action.DECLINE, Action.DECLINE_PAUSE)
 
 

@@ -9,6 +9,8 @@ lets calls to the loopback endpoint through to the real server).
 from __future__ import annotations
 
 import importlib
+import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -129,6 +131,20 @@ def _delete_tables(session: boto3.Session) -> None:
     for name in template.table_definitions():
         if name in present:
             client.delete_table(TableName=name)
+
+
+def metrics_printed(out: str) -> Counter[str]:
+    """The sum of each metric in the CloudWatch embedded-metric lines a handler printed."""
+    counted: Counter[str] = Counter()
+    for line in out.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        emf = json.loads(line)
+        for directive in emf["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                values = emf[metric["Name"]]
+                counted[metric["Name"]] += sum(values) if isinstance(values, list) else values
+    return counted
 
 
 def function_app(aws: Aws, function: str) -> ModuleType:

@@ -16,7 +16,7 @@ import pytest
 from directormatch import keys
 from ops.roster.cli import main as roster
 from tests.events import load_event, stream_event, stream_record
-from tests.integration.conftest import Aws, app_fixture
+from tests.integration.conftest import Aws, app_fixture, metrics_printed
 
 apply_app = app_fixture("ApplyFunction")
 BODY = "director_application.json"
@@ -165,11 +165,13 @@ def test_apply_invalid_field_is_named_and_nothing_is_stored(
     aws: Aws,
     post: Post,
     caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
     changes: dict[str, Any],
     field: str,
     type_: str | None,
 ) -> None:
     response = post(application(**changes))
+    printed = metrics_printed(capsys.readouterr().out)
 
     assert response["statusCode"] == 422, response["body"]
     errors = json.loads(response["body"])["errors"]
@@ -180,6 +182,9 @@ def test_apply_invalid_field_is_named_and_nothing_is_stored(
     # And the log names the field (never its value), for ops to see what applicants trip on
     logged = [record.__dict__.get("fields") for record in caplog.records if record.msg == "request invalid"]
     assert logged == [[field]]
+    # And ops count it as a refused application, never as a refused quote
+    assert printed["ApplicationRejected"] == 1
+    assert "QuoteRejected" not in printed
 
 
 @pytest.mark.parametrize(("body", "status"), [('{"npi": ', 400), ("", 422)])

@@ -17,7 +17,7 @@ from directormatch.references import new_reference, parse_reference
 from directormatch.settings import get_settings
 from local.lambdas import LambdaContext
 from tests.events import api_event, event_with, event_with_field, quote_body, with_field
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, metrics_printed
 from tests.integration.test_status_page import follow
 
 IDEMPOTENCY_KEY = "3f1c2b7e-8a4d-4f6e-9b1a-2c5d7e9f0a11"
@@ -303,6 +303,7 @@ def test_intake_invalid_request_is_rejected_with_field_errors_and_nothing_stored
     aws: Aws,
     intake_app: ModuleType,
     lambda_context: LambdaContext,
+    capsys: pytest.CaptureFixture[str],
     event: dict[str, Any],
     status: int,
     field: str,
@@ -311,6 +312,7 @@ def test_intake_invalid_request_is_rejected_with_field_errors_and_nothing_stored
     # Given a request that is unreadable, too large, not JSON, or invalid in one field (event built above)
     # When the handler runs
     answered, response, body = post(intake_app, lambda_context, event)
+    printed = metrics_printed(capsys.readouterr().out)
 
     # Then the status and the {"errors": [{field, message, type}]} body name the problem
     assert answered == status
@@ -326,6 +328,8 @@ def test_intake_invalid_request_is_rejected_with_field_errors_and_nothing_stored
     assert header(response, "Access-Control-Allow-Origin") == aws.environment["SITE_ORIGIN"]
     # And nothing was written to the Requests table
     assert aws.items() == []
+    # And ops count one refused quote
+    assert printed["QuoteRejected"] == 1
 
 
 def test_intake_error_body_does_not_echo_personal_data(

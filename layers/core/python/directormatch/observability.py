@@ -29,6 +29,8 @@ class MetricName(StrEnum):
     QUOTE_CONFLICT = "QuoteIdempotencyConflict"
     QUOTE_HONEYPOT = "QuoteHoneypot"
     APPLICATION_RECEIVED = "ApplicationReceived"
+    APPLICATION_REJECTED = "ApplicationRejected"
+    LINK_POST_REJECTED = "LinkPostRejected"
     APPLICATION_REPLAYED = "ApplicationReplayed"
     OFFERS_CREATED = "OffersCreated"
     NO_MATCH = "NoMatch"

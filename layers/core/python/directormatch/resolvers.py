@@ -1,6 +1,6 @@
 """The REST resolvers of intake and respond, and every mapping from an error to an HTTP answer.
 
-One factory, `make_resolver(audience)`: JSON clients get `{"errors": [{field, message, type}]}`
+One factory, `make_resolver(audience, rejections)`: JSON clients get `{"errors": [{field, message, type}]}`
 bodies, a person's browser gets pages. Routes raise (RequestRejected, QuoteInvalid, TokenError, ...)
 and never catch: the handlers registered here answer.
 """
@@ -74,16 +74,17 @@ def page_response(status: HTTPStatus, html: str, headers: dict[str, str] | None 
     )
 
 
-def make_resolver(audience: Audience) -> APIGatewayRestResolver:
-    """A resolver answering every error for `audience`. A form post is a top-level navigation,
-    not a cross-origin read, so only the JSON API carries CORS headers."""
+def make_resolver(audience: Audience, rejections: MetricName) -> APIGatewayRestResolver:
+    """A resolver answering every error for `audience`, counting the bodies it refuses under
+    `rejections` (each function its own: a bad application is not a bad quote). A form post is a
+    top-level navigation, not a cross-origin read, so only the JSON API carries CORS headers."""
     cors = None
     if audience is Audience.API:
         cors = CORSConfig(
             allow_origin=get_settings().site_origin, allow_headers=["Idempotency-Key"], max_age=600
         )
     app = APIGatewayRestResolver(cors=cors)
-    answer = _Answers(app, audience)
+    answer = _Answers(app, audience, rejections)
     app.exception_handler(RequestRejected)(answer.rejected)
     app.exception_handler(QuoteInvalid)(answer.invalid)
     app.exception_handler(IdempotencyConflict)(answer.conflict)
@@ -102,9 +103,10 @@ FORMS = (Audience.FORM, Audience.APPLICATION_FORM)
 class _Answers:
     """The answer to each error, in the audience's form (JSON bodies or pages)."""
 
-    def __init__(self, app: APIGatewayRestResolver, audience: Audience) -> None:
+    def __init__(self, app: APIGatewayRestResolver, audience: Audience, rejections: MetricName) -> None:
         self.app = app
         self.audience = audience
+        self.rejections = rejections
 
     def _page(
         self, status: HTTPStatus, heading: str, message: str, headers: dict[str, str] | None = None
@@ -126,7 +128,7 @@ class _Answers:
         return self.app.current_event.headers.get("referer")
 
     def rejected(self, error: RequestRejected) -> Response[str]:
-        metrics.add_metric(name=MetricName.QUOTE_REJECTED, unit="Count", value=1)
+        metrics.add_metric(name=self.rejections, unit="Count", value=1)
         from directormatch.intake.contract import loggable_field
 
         logger.info(
@@ -144,7 +146,7 @@ class _Answers:
     def invalid(self, error: QuoteInvalid) -> Response[str]:
         from directormatch.intake import contract, form
 
-        metrics.add_metric(name=MetricName.QUOTE_REJECTED, unit="Count", value=1)
+        metrics.add_metric(name=self.rejections, unit="Count", value=1)
         models = contract.QUOTE_MODELS
         if isinstance(error, ApplicationInvalid):
             from directormatch.applications.contract import APPLICATION_MODELS as models
