@@ -83,13 +83,13 @@ def test_capacity_meter_asks_for_capacity_and_credits_a_query_to_its_index_key()
 def test_capacity_meter_puts_a_writes_index_units_under_upkeep() -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
     meter = CapacityMeter(client)
-    consumed = capacity("RequestsTable", 2.0, "RequestsByStatus", 1.0)
+    consumed = capacity("RequestsTable", 2.0, "RequestsByStatusDay", 1.0)
     with Stubber(client) as stub, meter.phase("sweep"):
         stub.add_response("put_item", {"ConsumedCapacity": consumed})
         client.put_item(TableName="RequestsTable", Item={"pk": {"S": "01J"}, "sk": {"S": "REQUEST"}})
 
     assert meter.units[("sweep", "RequestsTable", "01J")] == 2.0
-    assert meter.units[("sweep", "RequestsTable/RequestsByStatus", UPKEEP)] == 1.0
+    assert meter.units[("sweep", "RequestsTable/RequestsByStatusDay", UPKEEP)] == 1.0
 
 
 def test_a_transactions_units_are_shared_by_the_partitions_it_writes() -> None:
