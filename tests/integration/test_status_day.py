@@ -1,0 +1,157 @@
+"""RequestsByStatusDay: each request is listed under its status and creation day, and nowhere else,
+after every transition; reads cover the days a request can still be in a status."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ulid import ULID
+
+from directormatch import keys
+from directormatch.aws.requests_table import REQUESTS_BY_STATUS
+from directormatch.offers import lifecycle as offers
+from directormatch.vocabulary import RequestStatus
+from local.clock import scheduled_event
+from local.lambdas import LambdaContext
+from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest, Submit
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
+
+
+def listed_under(aws: Aws, request: dict[str, Any]) -> list[str]:
+    """Every index key of the request's creation day that lists it."""
+    day = datetime.fromisoformat(request["created_at"]).date()
+    store = aws.request_store()
+    return [
+        keys.status_day(status, day)
+        for status in RequestStatus
+        if any(s["request_id"] == request["request_id"] for s in store.requests_on(status, day))
+    ]
+
+
+def current(aws: Aws, request_id: str) -> dict[str, Any]:
+    request = aws.request_store().get_request(request_id)
+    assert request is not None
+    return request
+
+
+def test_status_day_follows_a_request_from_new_through_offered_to_matched(
+    aws: Aws, load_directors: LoadDirectors, submit_quote: Submit, match_app: ModuleType,
+    lambda_context: LambdaContext,
+) -> None:  # fmt: skip
+    from tests.events import stream_event, stream_record
+
+    # Given TX directors, and a TX quote just stored by intake
+    load_directors(3)
+    new = submit_quote()
+    day = new["created_at"][:10]
+    assert listed_under(aws, new) == [f"NEW#{day}"]
+
+    # When it is matched, then a director accepts
+    match_app.lambda_handler(stream_event(stream_record(new)), lambda_context)
+    offered = current(aws, new["request_id"])
+    offered_under = listed_under(aws, offered)
+    offer = aws.request_store().offers(new["request_id"])[0]
+    requests, directors = aws.request_store(), aws.director_store()
+    assert offers.accept(requests, directors, new["request_id"], offer["director_id"], "link").changed
+
+    # Then its one index entry moved with its status, written with it
+    assert (offered["request_status"], offered_under) == ("OFFERED", [f"OFFERED#{day}"])
+    matched = current(aws, new["request_id"])
+    assert (matched["request_status"], listed_under(aws, matched)) == ("MATCHED", [f"MATCHED#{day}"])
+    [item] = [i for i in aws.items() if (i["pk"], i["sk"]) == (new["request_id"], "REQUEST")]
+    assert item["status_day"] == f"MATCHED#{day}"
+
+
+def test_status_day_follows_a_request_from_offered_to_no_match_when_the_sweep_gives_up(
+    aws: Aws, load_directors: LoadDirectors, offered_request: OfferedRequest, sweep_app: ModuleType,
+    lambda_context: LambdaContext,
+) -> None:  # fmt: skip
+    # Given an OFFERED request whose first wave went to the only three directors
+    load_directors(3)
+    offered = offered_request()
+    day = offered["created_at"][:10]
+    assert listed_under(aws, offered) == [f"OFFERED#{day}"]
+    aws.use_function("SweepFunction")
+
+    # When the sweep runs after the offers expired, with nobody left to offer
+    expires = max(datetime.fromisoformat(o["expires_at"]) for o in aws.request_store().offers(offered["request_id"]))
+    report = sweep_app.lambda_handler(scheduled_event(expires + timedelta(minutes=1), "SweepFunction"), lambda_context)
+
+    # Then the request is NO_MATCH and listed under NO_MATCH for its creation day only
+    assert report["gave_up"] == 1
+    gave_up = current(aws, offered["request_id"])
+    assert (gave_up["request_status"], listed_under(aws, gave_up)) == ("NO_MATCH", [f"NO_MATCH#{day}"])
+
+
+def stored(aws: Aws, status: RequestStatus, created: datetime) -> str:
+    """A request stored in `status` at `created` (the intake's write, status given)."""
+    request_id = str(ULID.from_datetime(created))
+    item = {
+        "pk": request_id,
+        "sk": keys.REQUEST_SK,
+        "request_id": request_id,
+        "reference": f"DM-{request_id[-8:-4]}-{request_id[-4:]}",
+        "request_status": status.value,
+        "created_at": created.isoformat(timespec="milliseconds"),
+    }
+    aws.request_store().create_request(item, None)
+    return request_id
+
+
+def test_requests_in_status_reads_the_days_a_request_can_still_be_in_it_oldest_first(aws: Aws) -> None:
+    # Given OFFERED requests created today, one and two days ago, and three days ago (past any wave)
+    today = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
+    ids = [stored(aws, RequestStatus.OFFERED, today - timedelta(days=n)) for n in (3, 2, 1, 0)]
+    store = aws.request_store()
+
+    # When the sweep's read of OFFERED runs today, with the default window and with a wider one
+    swept = [s["request_id"] for s in store.requests_in_status(RequestStatus.OFFERED, today=today.date())]
+    wider = store.requests_in_status(RequestStatus.OFFERED, days_back=3, today=today.date())
+
+    # Then the default reads today and two days back, oldest first; the wider read all four
+    assert swept == ids[1:]
+    assert [s["request_id"] for s in wider] == ids
+
+
+def test_requests_in_status_before_a_moment_reads_no_later_day(aws: Aws) -> None:
+    # Given NEW requests stored yesterday late, today early and today now
+    now = datetime(2026, 12, 6, 0, 10, tzinfo=UTC)
+    late, early, fresh = (
+        stored(aws, RequestStatus.NEW, now - timedelta(minutes=m)) for m in (30, 9, 0)
+    )  # fmt: skip
+    stuck_since = (now - timedelta(minutes=5)).isoformat(timespec="milliseconds")
+
+    # When the sweep asks for NEW requests created more than 5 minutes ago
+    found = aws.request_store().requests_in_status(RequestStatus.NEW, created_before=stuck_since, today=now.date())
+
+    # Then both days are read (the stuck request of yesterday evening is found), not the fresh one
+    assert [s["request_id"] for s in found] == [late, early]
+    assert fresh
+
+
+def test_readme_ops_query_lists_a_status_on_a_day(aws: Aws) -> None:
+    # Given a request OFFERED today, and the README's query for requests waiting for an accept
+    created = datetime.now(UTC)
+    request_id = stored(aws, RequestStatus.OFFERED, created)
+    row = next(line for line in README.splitlines() if line.startswith("| Requests still waiting for an accept"))
+    index = re.search(r"index \*\*(\w+)\*\*", row)
+    key = re.search(r"`(\w+)` = `OFFERED#(\d{4}-\d{2}-\d{2})`", row)
+    assert index and key
+
+    # When ops run it in the console for today's date (Query on the index, the key's value typed in)
+    found = aws.dynamodb.query(
+        TableName=aws.requests_table,
+        IndexName=index.group(1),
+        KeyConditionExpression="#k = :v",
+        ExpressionAttributeNames={"#k": key.group(1)},
+        ExpressionAttributeValues={":v": {"S": f"OFFERED#{created.date().isoformat()}"}},
+    )["Items"]
+
+    # Then it lists that request, the index the functions read
+    assert index.group(1) == REQUESTS_BY_STATUS
+    assert [item["request_id"]["S"] for item in found] == [request_id]
