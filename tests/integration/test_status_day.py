@@ -155,3 +155,34 @@ def test_readme_ops_query_lists_a_status_on_a_day(aws: Aws) -> None:
     # Then it lists that request, the index the functions read
     assert index.group(1) == REQUESTS_BY_STATUS
     assert [item["request_id"]["S"] for item in found] == [request_id]
+
+
+def test_backfill_gives_requests_stored_before_the_index_their_key_once(aws: Aws) -> None:
+    from ops.status_day import backfill
+
+    # Given requests stored before the index: one NEW and one OFFERED without a key, one with a stale
+    # key (its status changed by a write that did not set it), and one already keyed
+    now = datetime.now(UTC)
+    unkeyed, offered, stale, keyed = (
+        stored(aws, RequestStatus.NEW, now - timedelta(minutes=m)) for m in (4, 3, 2, 1)
+    )  # fmt: skip
+    table = aws.dynamodb
+    for request_id, status in ((unkeyed, "NEW"), (offered, "OFFERED"), (stale, "OFFERED")):
+        remove = "REMOVE status_day" if request_id != stale else ""
+        table.update_item(
+            TableName=aws.requests_table,
+            Key={"pk": {"S": request_id}, "sk": {"S": "REQUEST"}},
+            UpdateExpression=f"SET request_status = :s {remove}",
+            ExpressionAttributeValues={":s": {"S": status}},
+        )
+    store = aws.request_store()
+    dry = backfill(store, dry_run=True)
+    assert [s["request_id"] for s in store.requests_in_status(RequestStatus.OFFERED)] == []
+
+    # When the backfill runs, then runs again
+    first, second = backfill(store), backfill(store)
+
+    # Then each request is listed under its status, written once; the dry run only counted
+    assert (dry, first, second) == ({"to_write": 3, "already": 1}, {"written": 3, "already": 1}, {"already": 4})
+    assert [s["request_id"] for s in store.requests_in_status(RequestStatus.NEW)] == [unkeyed, keyed]
+    assert [s["request_id"] for s in store.requests_in_status(RequestStatus.OFFERED)] == [offered, stale]

@@ -416,6 +416,16 @@ class RequestStore(Table):
                 closed.append(offer.director_id)
         return closed
 
+    def key_status(self, request_id: str, status: RequestStatus) -> bool:
+        """Give a request stored before RequestsByStatusDay existed its key (ops.status_day); False
+        when its status is no longer `status` (the write that changed it set the key)."""
+        return self._update_if(
+            Key=key(request_id, keys.REQUEST_SK),
+            UpdateExpression="SET status_day = :status_day",
+            ConditionExpression="request_status = :status",
+            ExpressionAttributeValues=to_attributes(status_values(request_id, status)),
+        )
+
     # --- the stream-failure ledger -----------------------------------------------------------------
 
     def record_stream_failure(self, entry: dict[str, Any]) -> None:
