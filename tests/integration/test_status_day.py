@@ -3,12 +3,14 @@ after every transition; reads cover the days a request can still be in a status.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
 from ulid import ULID
 
 from directormatch import keys
@@ -157,8 +159,10 @@ def test_readme_ops_query_lists_a_status_on_a_day(aws: Aws) -> None:
     assert [item["request_id"]["S"] for item in found] == [request_id]
 
 
-def test_backfill_gives_requests_stored_before_the_index_their_key_once(aws: Aws) -> None:
-    from ops.status_day import backfill
+def test_backfill_gives_requests_stored_before_the_index_their_key_once(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ops.status_day import backfill, main
 
     # Given requests stored before the index: one NEW and one OFFERED without a key, one with a stale
     # key (its status changed by a write that did not set it), and one already keyed
@@ -180,7 +184,8 @@ def test_backfill_gives_requests_stored_before_the_index_their_key_once(aws: Aws
     assert [s["request_id"] for s in store.requests_in_status(RequestStatus.OFFERED)] == []
 
     # When the backfill runs, then runs again
-    first, second = backfill(store), backfill(store)
+    assert main([]) == 0
+    first, second = json.loads(capsys.readouterr().out), backfill(store)
 
     # Then each request is listed under its status, written once; the dry run only counted
     assert (dry, first, second) == ({"to_write": 3, "already": 1}, {"written": 3, "already": 1}, {"already": 4})
