@@ -564,7 +564,9 @@ def index_partition_keys(client: Any) -> dict[str, str]:
     found = {}
     for name in client.list_tables()["TableNames"]:
         for index in client.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", []):
-            found[index["IndexName"]] = next(k["AttributeName"] for k in index["KeySchema"] if k["KeyType"] == "HASH")
+            found[index["IndexName"]] = next(
+                k["AttributeName"] for k in index["KeySchema"] if k["KeyType"] == "HASH"
+            )
     return found
 
 

@@ -81,8 +81,12 @@ def test_status_day_follows_a_request_from_offered_to_no_match_when_the_sweep_gi
     aws.use_function("SweepFunction")
 
     # When the sweep runs after the offers expired, with nobody left to offer
-    expires = max(datetime.fromisoformat(o["expires_at"]) for o in aws.request_store().offers(offered["request_id"]))
-    report = sweep_app.lambda_handler(scheduled_event(expires + timedelta(minutes=1), "SweepFunction"), lambda_context)
+    expires = max(
+        datetime.fromisoformat(o["expires_at"]) for o in aws.request_store().offers(offered["request_id"])
+    )
+    report = sweep_app.lambda_handler(
+        scheduled_event(expires + timedelta(minutes=1), "SweepFunction"), lambda_context
+    )
 
     # Then the request is NO_MATCH and listed under NO_MATCH for its creation day only
     assert report["gave_up"] == 1
@@ -129,7 +133,9 @@ def test_requests_in_status_before_a_moment_reads_no_later_day(aws: Aws) -> None
     stuck_since = (now - timedelta(minutes=5)).isoformat(timespec="milliseconds")
 
     # When the sweep asks for NEW requests created more than 5 minutes ago
-    found = aws.request_store().requests_in_status(RequestStatus.NEW, created_before=stuck_since, today=now.date())
+    found = aws.request_store().requests_in_status(
+        RequestStatus.NEW, created_before=stuck_since, today=now.date()
+    )
 
     # Then both days are read (the stuck request of yesterday evening is found), not the fresh one
     assert [s["request_id"] for s in found] == [late, early]
@@ -140,10 +146,13 @@ def test_readme_ops_query_lists_a_status_on_a_day(aws: Aws) -> None:
     # Given a request OFFERED today, and the README's query for requests waiting for an accept
     created = datetime.now(UTC)
     request_id = stored(aws, RequestStatus.OFFERED, created)
-    row = next(line for line in README.splitlines() if line.startswith("| Requests still waiting for an accept"))
+    row = next(
+        line for line in README.splitlines() if line.startswith("| Requests still waiting for an accept")
+    )
     index = re.search(r"index \*\*(\w+)\*\*", row)
     key = re.search(r"`(\w+)` = `OFFERED#(\d{4}-\d{2}-\d{2})`", row)
-    assert index and key
+    assert index
+    assert key
 
     # When ops run it in the console for today's date (Query on the index, the key's value typed in)
     found = aws.dynamodb.query(
@@ -188,6 +197,10 @@ def test_backfill_gives_requests_stored_before_the_index_their_key_once(
     first, second = json.loads(capsys.readouterr().out), backfill(store)
 
     # Then each request is listed under its status, written once; the dry run only counted
-    assert (dry, first, second) == ({"to_write": 3, "already": 1}, {"written": 3, "already": 1}, {"already": 4})
+    assert (dry, first, second) == (
+        {"to_write": 3, "already": 1},
+        {"written": 3, "already": 1},
+        {"already": 4},
+    )
     assert [s["request_id"] for s in store.requests_in_status(RequestStatus.NEW)] == [unkeyed, keyed]
     assert [s["request_id"] for s in store.requests_in_status(RequestStatus.OFFERED)] == [offered, stale]

@@ -111,7 +111,9 @@ def test_capacity_meter_puts_a_writes_index_units_under_the_index_keys_it_writes
 
     # When intake puts a request, and a match's transaction moves another to OFFERED
     with Stubber(client) as stub, meter.phase("match"):
-        stub.add_response("put_item", {"ConsumedCapacity": capacity("RequestsTable", 1.0, "RequestsByStatusDay", 1.0)})
+        stub.add_response(
+            "put_item", {"ConsumedCapacity": capacity("RequestsTable", 1.0, "RequestsByStatusDay", 1.0)}
+        )
         client.put_item(TableName="RequestsTable", Item=item)
         consumed = [capacity("RequestsTable", 4.0, "RequestsByStatusDay", 2.0)]
         stub.add_response("transact_write_items", {"ConsumedCapacity": consumed})

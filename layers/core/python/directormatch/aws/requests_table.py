@@ -157,9 +157,7 @@ class RequestStore(Table):
             last = min(last, date.fromisoformat(created_before[:10]))
         back = DAYS_IN_STATUS.get(status, 0) if days_back is None else days_back
         days = (last - timedelta(days=n) for n in range(back, -1, -1))
-        return itertools.chain.from_iterable(
-            self.requests_on(status, day, created_before) for day in days
-        )
+        return itertools.chain.from_iterable(self.requests_on(status, day, created_before) for day in days)
 
     def requests_on(
         self, status: RequestStatus, day: date, created_before: str | None = None
