@@ -15,10 +15,13 @@ from ulid import ULID
 
 from directormatch import keys
 from directormatch.aws.requests_table import REQUESTS_BY_STATUS
+from directormatch.intake.contract import QuoteRequest
+from directormatch.intake.submit import request_item
 from directormatch.offers import lifecycle as offers
 from directormatch.vocabulary import RequestStatus
 from local.clock import scheduled_event
 from local.lambdas import LambdaContext
+from tests.events import quote_body, stream_event, stream_record
 from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest, Submit
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
@@ -45,8 +48,6 @@ def test_status_day_follows_a_request_from_new_through_offered_to_matched(
     aws: Aws, load_directors: LoadDirectors, submit_quote: Submit, match_app: ModuleType,
     lambda_context: LambdaContext,
 ) -> None:  # fmt: skip
-    from tests.events import stream_event, stream_record
-
     # Given TX directors, and a TX quote just stored by intake
     load_directors(3)
     new = submit_quote()
@@ -94,19 +95,37 @@ def test_status_day_follows_a_request_from_offered_to_no_match_when_the_sweep_gi
     assert (gave_up["request_status"], listed_under(aws, gave_up)) == ("NO_MATCH", [f"NO_MATCH#{day}"])
 
 
-def stored(aws: Aws, status: RequestStatus, created: datetime) -> str:
-    """A request stored in `status` at `created` (the intake's write, status given)."""
+def stored(aws: Aws, status: RequestStatus, created: datetime, **fields: Any) -> str:
+    """A request stored as intake stores it at `created`, but in `status` and with `fields`."""
     request_id = str(ULID.from_datetime(created))
-    item = {
-        "pk": request_id,
-        "sk": keys.REQUEST_SK,
-        "request_id": request_id,
-        "reference": f"DM-{request_id[-8:-4]}-{request_id[-4:]}",
-        "request_status": status.value,
-        "created_at": created.isoformat(timespec="milliseconds"),
-    }
+    quote = QuoteRequest.model_validate(quote_body(**fields))
+    item = request_item(request_id, quote, created, f"DM-{request_id[-8:-4]}-{request_id[-4:]}")
+    item["request_status"] = status.value
     aws.request_store().create_request(item, None)
     return request_id
+
+
+def test_status_day_follows_a_team_request_to_matched_when_its_states_are_covered(aws: Aws) -> None:
+    # Given an OFFERED team request whose accepted offers cover both its states
+    created = datetime.now(UTC) - timedelta(hours=1)
+    request_id = stored(aws, RequestStatus.OFFERED, created, states=["TX", "OK"])
+    store = aws.request_store()
+    store.client.update_item(
+        TableName=aws.requests_table,
+        Key={"pk": {"S": request_id}, "sk": {"S": "REQUEST"}},
+        UpdateExpression="ADD accepted_states :states",
+        ExpressionAttributeValues={":states": {"SS": ["TX", "OK"]}},
+    )
+
+    # When the team is completed
+    assert store.complete_team_if_covered(request_id, datetime.now(UTC))
+
+    # Then the request is listed under MATCHED for its creation day, and no longer under OFFERED
+    request = current(aws, request_id)
+    assert (request["request_status"], listed_under(aws, request)) == (
+        "MATCHED",
+        [f"MATCHED#{created:%Y-%m-%d}"],
+    )
 
 
 def test_requests_in_status_reads_the_days_a_request_can_still_be_in_it_oldest_first(aws: Aws) -> None:
