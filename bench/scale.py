@@ -237,7 +237,7 @@ def new_request(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     from tests.events import quote_body
 
     quote = QuoteRequest.model_validate(quote_body(**fields))
-    return request_item(str(ULID()), quote, now, new_reference())
+    return request_item(str(ULID.from_datetime(now)), quote, now, new_reference())
 
 
 def run_burst(
