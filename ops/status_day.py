@@ -10,7 +10,8 @@ given its key by that write; it is counted as `moved` and left alone. Running it
 nothing (every key then matches: `already` counts them).
 
 Run it from the repository root with the stack's credentials, region and REQUESTS_TABLE. Prints the
-counts as JSON; exit status 0.
+counts as JSON. Exit status 1 when an item's id is not a ULID (named on stderr; intake never makes
+one, so it was written around the API and has no creation day to key it by), else 0.
 """
 
 from __future__ import annotations
@@ -41,11 +42,18 @@ def stored_requests(store: RequestStore) -> Iterator[dict[str, Any]]:
 
 
 def backfill(store: RequestStore, dry_run: bool = False) -> Counter[str]:
-    """Set each request's missing or stale status_day; counts of `written`, `already`, `moved`."""
+    """Set each request's missing or stale status_day; counts of `written`, `already`, `moved` and
+    `not_keyed` (an id that is not a ULID: no creation day to key it by)."""
     counts: Counter[str] = Counter()
     for request in stored_requests(store):
         status = request["request_status"]
-        wanted = keys.request_status_day(status, request["pk"])
+        try:
+            wanted = keys.request_status_day(status, request["pk"])
+        except ValueError:
+            # Not a ULID, so not an id intake made: named for ops to look at, never keyed.
+            print(f"not a request id: {request['pk']}", file=sys.stderr)
+            counts["not_keyed"] += 1
+            continue
         if request.get("status_day") == wanted:
             counts["already"] += 1
         elif dry_run:
@@ -61,8 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     from directormatch.aws import tables
 
-    print(json.dumps(backfill(tables.requests(), arguments.dry_run)))
-    return 0
+    counts = backfill(tables.requests(), arguments.dry_run)
+    print(json.dumps(counts))
+    return 1 if counts["not_keyed"] else 0
 
 
 if __name__ == "__main__":

@@ -207,19 +207,24 @@ def test_backfill_gives_requests_stored_before_the_index_their_key_once(
             UpdateExpression=f"SET request_status = :s {remove}",
             ExpressionAttributeValues={":s": {"S": status}},
         )
+    stray = {"pk": {"S": "not-a-ulid"}, "sk": {"S": "REQUEST"}, "request_status": {"S": "NEW"}}
+    table.put_item(TableName=aws.requests_table, Item=stray)
     store = aws.request_store()
     dry = backfill(store, dry_run=True)
     assert [s["request_id"] for s in store.requests_in_status(RequestStatus.OFFERED)] == []
 
     # When the backfill runs, then runs again
-    assert main([]) == 0
-    first, second = json.loads(capsys.readouterr().out), backfill(store)
+    assert main([]) == 1
+    printed = capsys.readouterr()
+    first, second = json.loads(printed.out), backfill(store)
 
-    # Then each request is listed under its status, written once; the dry run only counted
+    # Then each request is listed under its status, written once, and the stray item named (exit 1);
+    # the dry run only counted
     assert (dry, first, second) == (
-        {"to_write": 3, "already": 1},
-        {"written": 3, "already": 1},
-        {"already": 4},
+        {"to_write": 3, "already": 1, "not_keyed": 1},
+        {"written": 3, "already": 1, "not_keyed": 1},
+        {"already": 4, "not_keyed": 1},
     )
     assert [s["request_id"] for s in store.requests_in_status(RequestStatus.NEW)] == [unkeyed, keyed]
     assert [s["request_id"] for s in store.requests_in_status(RequestStatus.OFFERED)] == [offered, stale]
+    assert set(printed.err.splitlines()) == {"not a request id: not-a-ulid"}
