@@ -228,3 +228,28 @@ def test_backfill_gives_requests_stored_before_the_index_their_key_once(
     assert [s["request_id"] for s in store.requests_in_status(RequestStatus.NEW)] == [unkeyed, keyed]
     assert [s["request_id"] for s in store.requests_in_status(RequestStatus.OFFERED)] == [offered, stale]
     assert set(printed.err.splitlines()) == {"not a request id: not-a-ulid"}
+
+
+def test_offered_requests_are_read_as_far_back_as_the_configured_waves_last(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from directormatch.aws import tables
+    from directormatch.settings import get_settings
+
+    # Given the longest waves the settings allow (10 of 72 hours: 30 days), and a request OFFERED
+    # 20 days ago
+    aws.use_function("SweepFunction")
+    monkeypatch.setenv("OFFER_HOURS", "72")
+    monkeypatch.setenv("MAX_WAVES", "10")
+    get_settings.cache_clear()
+    today = datetime.now(UTC)
+    request_id = stored(aws, RequestStatus.OFFERED, today - timedelta(days=20))
+
+    # When the functions' store and a store with the default waves read OFFERED requests
+    configured = tables.requests().requests_in_status(RequestStatus.OFFERED)
+    default = aws.request_store().requests_in_status(RequestStatus.OFFERED)
+
+    # Then only the configured one reaches back to it (31 days: the waves' 30 and one more)
+    assert [s["request_id"] for s in configured] == [request_id]
+    assert list(default) == []
+    assert tables.requests().days_in_status(RequestStatus.OFFERED) == 31

@@ -5,11 +5,12 @@ Every write a retry could repeat is conditional."""
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -27,13 +28,14 @@ from directormatch.records import Alert, Match, Offer, Profile, Record, Request
 from directormatch.references import reference_of
 from directormatch.vocabulary import OfferStatus, RequestStatus
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 REQUESTS_BY_STATUS = "RequestsByStatusDay"
 OFFERS_BY_DIRECTOR = "OffersByDirector"
 
-# How many days before today a request can still be in a status, so a read of that status looks
-# no further: NEW lasts seconds (a stuck one is escalated after 15 minutes), OFFERED at most
-# max_waves x offer_hours (12 hours by default) and the 20-hour SLA; other statuses are final.
-DAYS_IN_STATUS = {RequestStatus.NEW: 1, RequestStatus.OFFERED: 2}
+# The longest a request stays OFFERED: max_waves x offer_hours at their defaults (Settings).
+OFFERED_AT_MOST = timedelta(hours=3 * 4)
 # Every write that sets request_status sets its index key with it, so the index never lies.
 SET_STATUS = "request_status = :status, status_day = :status_day"
 
@@ -59,7 +61,14 @@ def created_of(claim: dict[str, Any]) -> Created:
 
 
 class RequestStore(Table):
-    """The Requests table."""
+    """The Requests table. `offered_for`: the longest a request stays OFFERED (its waves' hours),
+    which bounds the days a read of OFFERED requests looks back."""
+
+    def __init__(
+        self, table: str, client: DynamoDBClient | None = None, offered_for: timedelta = OFFERED_AT_MOST
+    ) -> None:
+        super().__init__(table, client)
+        self.offered_for = offered_for
 
     # --- requests ---------------------------------------------------------------------------------
 
@@ -149,15 +158,23 @@ class RequestStore(Table):
         today: date | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Requests in one status created on the last `days_back` days before `today` or on it
-        (DAYS_IN_STATUS: as far back as one can still be in it), oldest first, from the
+        (by default as far back as one can still be in it: days_in_status), oldest first, from the
         RequestsByStatusDay index: one Query per day. Each is the index's projection: keys, status,
         created_at, request_id, states, modalities and wave, not the whole item."""
         last = today or datetime.now(UTC).date()
         if created_before:
             last = min(last, date.fromisoformat(created_before[:10]))
-        back = DAYS_IN_STATUS.get(status, 0) if days_back is None else days_back
+        back = self.days_in_status(status) if days_back is None else days_back
         days = (last - timedelta(days=n) for n in range(back, -1, -1))
         return itertools.chain.from_iterable(self.requests_on(status, day, created_before) for day in days)
+
+    def days_in_status(self, status: RequestStatus) -> int:
+        """How many days before today a request can still be in `status`: NEW one (it lasts seconds,
+        a stuck one is escalated after 15 minutes), OFFERED its waves' days and one more for a late
+        sweep; the other statuses are final, so a read of them looks at today only."""
+        if status == RequestStatus.OFFERED:
+            return math.ceil(self.offered_for / timedelta(days=1)) + 1
+        return 1 if status == RequestStatus.NEW else 0
 
     def requests_on(
         self, status: RequestStatus, day: date, created_before: str | None = None
