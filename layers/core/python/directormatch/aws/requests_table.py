@@ -26,6 +26,7 @@ from directormatch.aws.table import CONFLICT_RETRIES, Table
 from directormatch.errors import IdempotencyConflict, ReferenceTaken, RetryLater
 from directormatch.records import Alert, Match, Offer, Profile, Record, Request
 from directormatch.references import reference_of
+from directormatch.settings import Settings
 from directormatch.vocabulary import OfferStatus, RequestStatus
 
 if TYPE_CHECKING:
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 REQUESTS_BY_STATUS = "RequestsByStatusDay"
 OFFERS_BY_DIRECTOR = "OffersByDirector"
 
-# The longest a request stays OFFERED: max_waves x offer_hours at their defaults (Settings).
-OFFERED_AT_MOST = timedelta(hours=3 * 4)
+# The longest a request stays OFFERED with the default waves (the functions' store is given theirs).
+OFFERED_AT_MOST = timedelta(hours=Settings.max_waves * Settings.offer_hours)
 # Every write that sets request_status sets its index key with it, so the index never lies.
 SET_STATUS = "request_status = :status, status_day = :status_day"
 
