@@ -47,7 +47,7 @@ from bench.common import (
 
 ROSTER = 1_000
 INTAKE_TARGET_CALLS = 2
-INDEX_QUERY = "Query(RequestsByStatus)"  # the sweep's, once per run whatever is OFFERED
+INDEX_QUERY = "Query(RequestsByStatusDay)"  # the sweep's, one per status and day read, whatever is OFFERED
 
 
 @dataclass
@@ -340,7 +340,7 @@ def table(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"sweep index queries per run: {counts['sweep_open_index_queries']} "
-        "(RequestsByStatus OFFERED and NEW, not per request)",
+        "(RequestsByStatusDay: OFFERED and NEW, one per day read, not per request)",
         f"match reads: {matched} requests, items read = candidates in every one: {exact}; worst "
         f"{worst['items_read']} read of {worst['allowed']} allowed (2 x {worst['candidates']} candidates + "
         f"{worst['offers']} offers)",

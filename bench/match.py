@@ -101,7 +101,7 @@ def match_roster(size: int, runs: int) -> list[dict[str, Any]]:
             calls: Counter[str] = Counter()
             for run in range(runs + 1):  # run 0 warms up and is not counted
                 now = datetime.now(UTC)
-                request = request_item(str(ULID()), quote, now, new_reference())
+                request = request_item(str(ULID.from_datetime(now)), quote, now, new_reference())
                 requests.create_request(request, None)
                 engine: list[float] = []
                 with counter.into(Tally()) as tally, mock.patch.object(waves, "shortlist", timed(engine)):

@@ -27,11 +27,12 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import statistics
 import time
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -104,7 +105,7 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         os.environ.update(resources.local_environment("SweepFunction", parameters))
         get_settings.cache_clear()
         roster, licenses = load_roster(sizes.directors)
-        meter = CapacityMeter(clients.dynamodb())
+        meter = CapacityMeter(clients.dynamodb(), index_partition_keys(clients.dynamodb()))
         counter = CallCounter(clients.dynamodb())
         burst = run_burst(sizes.quotes, meter, counter, licenses)
         sweep = run_sweep(sizes.open_offers, meter, counter)
@@ -236,7 +237,7 @@ def new_request(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     from tests.events import quote_body
 
     quote = QuoteRequest.model_validate(quote_body(**fields))
-    return request_item(str(ULID()), quote, now, new_reference())
+    return request_item(str(ULID.from_datetime(now)), quote, now, new_reference())
 
 
 def run_burst(
@@ -467,10 +468,13 @@ CAPACITY_OPERATIONS = frozenset(
 class CapacityMeter:
     """Asks DynamoDB for ReturnConsumedCapacity=INDEXES on every call through `client` and adds up its
     answers per phase, table or index ("Table/Index") and partition key value. A Query's units go to
-    the key it names; a write's index upkeep, whose keys the call does not name, to "(upkeep)"."""
+    the key it names; a write's index upkeep to the index keys it writes, as `index_keys` (index ->
+    its partition key attribute) finds them in the call, else to "(upkeep)". A write that moves an
+    item from one index key to another is counted under the new key only."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, index_keys: Mapping[str, str] | None = None) -> None:
         self.current = "other"
+        self.index_keys = dict(index_keys or {})
         self.units: Counter[tuple[str, str, str]] = Counter()
         self.calls: Counter[str] = Counter()
         self._params: dict[str, Any] = {}
@@ -505,7 +509,8 @@ class CapacityMeter:
             for key in named:
                 self.units[(self.current, table, key)] += table_units / len(named)
             for name, spent in entry.get("GlobalSecondaryIndexes", {}).items():
-                where = named if name == index else [UPKEEP]
+                written = written_keys(self._params, self.index_keys.get(name))
+                where = named if name == index else written or [UPKEEP]
                 for key in where:
                     self.units[(self.current, f"{table}/{name}", key)] += spent["CapacityUnits"] / len(where)
 
@@ -552,6 +557,33 @@ def partition_keys(operation: str, params: dict[str, Any]) -> dict[str, list[str
     if "TableName" in params:
         return {params["TableName"]: [attribute_text((params.get("Key") or params["Item"])["pk"])]}
     return {}
+
+
+def index_partition_keys(client: Any) -> dict[str, str]:
+    """Index name -> its partition key attribute, for every table the client sees."""
+    found = {}
+    for name in client.list_tables()["TableNames"]:
+        for index in client.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", []):
+            found[index["IndexName"]] = next(
+                k["AttributeName"] for k in index["KeySchema"] if k["KeyType"] == "HASH"
+            )
+    return found
+
+
+def written_keys(params: dict[str, Any], attribute: str | None) -> list[str]:
+    """The values a write gives `attribute` (an index's partition key): in an item it puts, or in an
+    update's `attribute = :value`, for each item of a transaction."""
+    if attribute is None:
+        return []
+    specs = [next(iter(entry.values())) for entry in params.get("TransactItems", [])] or [params]
+    found = []
+    for spec in specs:
+        if attribute in spec.get("Item", {}):
+            found.append(attribute_text(spec["Item"][attribute]))
+        assigned = re.search(rf"\b{attribute} = (:\w+)", spec.get("UpdateExpression", ""))
+        if assigned:
+            found.append(attribute_text(spec["ExpressionAttributeValues"][assigned.group(1)]))
+    return found
 
 
 def attribute_text(value: dict[str, Any]) -> str:

@@ -64,6 +64,7 @@ ELSEWHERE: dict[str, str] = {
     '"The TX license number does not match the board\'s."': (
         "tests/integration/test_apply.py runs ops.roster's main with reject and this reason"
     ),
+    "python -m ops.status_day": "tests/integration/test_status_day.py runs ops.status_day's main",
     'python -m ops.replay --queue-url "$STREAM_FAILURE_QUEUE_URL" --dry-run': (
         "tests/reliability/test_poison.py (the dry run lists and changes nothing)"
     ),

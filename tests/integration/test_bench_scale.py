@@ -36,5 +36,5 @@ def test_scale_phases_match_the_burst_and_sweep_every_open_offer(aws: Aws) -> No
     assert sweep["gave_up"] == sweep["requests"]
     # And it found them through its status index, never a Scan; the match's capacity was counted
     assert "Scan" not in sweep["calls"]
-    assert sweep["calls"]["Query(RequestsByStatus)"] >= 1
+    assert sweep["calls"]["Query(RequestsByStatusDay)"] >= 1
     assert any(phase == "match" and units > 0 for (phase, _, _), units in meter.units.items())

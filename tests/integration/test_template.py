@@ -59,7 +59,7 @@ def test_template_tables_are_created_with_keys_indexes_and_streams(aws: Aws) -> 
     # Then keys, indexes and the Requests stream are as declared
     assert [k["AttributeName"] for k in requests["KeySchema"]] == ["pk", "sk"]
     assert {i["IndexName"] for i in requests["GlobalSecondaryIndexes"]} == {
-        "RequestsByStatus",
+        "RequestsByStatusDay",
         "OffersByDirector",
     }
     assert requests["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}

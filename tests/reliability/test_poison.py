@@ -48,7 +48,7 @@ from tests.reliability.helpers import (
 )
 
 CASE = "4"
-POISON_ID = "01JPO1SON0000000000000000Z"
+POISON_ID = "01JP01S0N0000000000000000Z"  # a ULID, as every request id is (it keys the status index)
 
 
 def break_type(image: dict[str, Any]) -> None:

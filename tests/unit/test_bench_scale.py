@@ -83,13 +83,46 @@ def test_capacity_meter_asks_for_capacity_and_credits_a_query_to_its_index_key()
 def test_capacity_meter_puts_a_writes_index_units_under_upkeep() -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
     meter = CapacityMeter(client)
-    consumed = capacity("RequestsTable", 2.0, "RequestsByStatus", 1.0)
+    consumed = capacity("RequestsTable", 2.0, "RequestsByStatusDay", 1.0)
     with Stubber(client) as stub, meter.phase("sweep"):
         stub.add_response("put_item", {"ConsumedCapacity": consumed})
         client.put_item(TableName="RequestsTable", Item={"pk": {"S": "01J"}, "sk": {"S": "REQUEST"}})
 
     assert meter.units[("sweep", "RequestsTable", "01J")] == 2.0
-    assert meter.units[("sweep", "RequestsTable/RequestsByStatus", UPKEEP)] == 1.0
+    assert meter.units[("sweep", "RequestsTable/RequestsByStatusDay", UPKEEP)] == 1.0
+
+
+def test_capacity_meter_puts_a_writes_index_units_under_the_index_keys_it_writes() -> None:
+    # Given a meter that knows RequestsByStatusDay's partition key
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    meter = CapacityMeter(client, {"RequestsByStatusDay": "status_day"})
+    update = {
+        "TableName": "RequestsTable",
+        "Key": {"pk": {"S": "r1"}, "sk": {"S": "REQUEST"}},
+        "UpdateExpression": "SET request_status = :status, status_day = :status_day, wave = :wave",
+        "ExpressionAttributeValues": {
+            ":status": {"S": "OFFERED"},
+            ":status_day": {"S": "OFFERED#2026-12-06"},
+            ":wave": {"N": "1"},
+        },
+    }
+    offer = {"TableName": "RequestsTable", "Item": {"pk": {"S": "r1"}, "sk": {"S": "OFFER#d1"}}}
+    item = {"pk": {"S": "r2"}, "sk": {"S": "REQUEST"}, "status_day": {"S": "NEW#2026-12-06"}}
+
+    # When intake puts a request, and a match's transaction moves another to OFFERED
+    with Stubber(client) as stub, meter.phase("match"):
+        stub.add_response(
+            "put_item", {"ConsumedCapacity": capacity("RequestsTable", 1.0, "RequestsByStatusDay", 1.0)}
+        )
+        client.put_item(TableName="RequestsTable", Item=item)
+        consumed = [capacity("RequestsTable", 4.0, "RequestsByStatusDay", 2.0)]
+        stub.add_response("transact_write_items", {"ConsumedCapacity": consumed})
+        client.transact_write_items(TransactItems=[{"Put": offer}, {"Update": update}])
+
+    # Then the index's units are the keys' written, none left as upkeep
+    assert meter.units[("match", "RequestsTable/RequestsByStatusDay", "NEW#2026-12-06")] == 1.0
+    assert meter.units[("match", "RequestsTable/RequestsByStatusDay", "OFFERED#2026-12-06")] == 2.0
+    assert meter.units[("match", "RequestsTable/RequestsByStatusDay", UPKEEP)] == 0.0
 
 
 def test_a_transactions_units_are_shared_by_the_partitions_it_writes() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from ulid import ULID
+
 REQUEST_SK = "REQUEST"
 MATCH_SK = "MATCH"
 PROFILE_SK = "PROFILE"
@@ -42,3 +46,20 @@ SEQUENCE_DIGITS = 40
 
 def sequence_sk(sequence_number: str) -> str:
     return sequence_number.zfill(SEQUENCE_DIGITS)
+
+
+def creation_day(request_id: str) -> date:
+    """The UTC day a request was created: its id is the ULID of that moment (intake), so every
+    write that knows the id knows the day."""
+    return ULID.from_str(request_id).datetime.date()
+
+
+def status_day(status: str, day: date) -> str:
+    """The RequestsByStatusDay index's partition key: one status on one UTC day
+    (`OFFERED#2026-12-06`), so no key takes every request's writes and reads."""
+    return f"{status}#{day.isoformat()}"
+
+
+def request_status_day(status: str, request_id: str) -> str:
+    """The index key a request in `status` carries."""
+    return status_day(status, creation_day(request_id))

@@ -268,7 +268,7 @@ class Alert(Item):
     wave: int | None = None
     correlation_id: str | None = None
     # STREAM_FAILED: which record of which function, the error's type, the request's status then
-    # (not `request_status`: the RequestsByStatus index would list the alert as a request), and
+    # (not `request_status`: that is a REQUEST's own, which the status index lists), and
     # when a replay put the record through.
     function: str | None = None
     item_sk: str | None = None

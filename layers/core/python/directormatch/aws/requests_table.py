@@ -4,11 +4,13 @@ Every write a retry could repeat is conditional."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -24,10 +26,24 @@ from directormatch.aws.table import CONFLICT_RETRIES, Table
 from directormatch.errors import IdempotencyConflict, ReferenceTaken, RetryLater
 from directormatch.records import Alert, Match, Offer, Profile, Record, Request
 from directormatch.references import reference_of
+from directormatch.settings import Settings
 from directormatch.vocabulary import OfferStatus, RequestStatus
 
-REQUESTS_BY_STATUS = "RequestsByStatus"
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+REQUESTS_BY_STATUS = "RequestsByStatusDay"
 OFFERS_BY_DIRECTOR = "OffersByDirector"
+
+# The longest a request stays OFFERED with the default waves (the functions' store is given theirs).
+OFFERED_AT_MOST = timedelta(hours=Settings.max_waves * Settings.offer_hours)
+# Every write that sets request_status sets its index key with it, so the index never lies.
+SET_STATUS = "request_status = :status, status_day = :status_day"
+
+
+def status_values(request_id: str, status: RequestStatus) -> dict[str, Any]:
+    """The values SET_STATUS assigns."""
+    return {":status": status, ":status_day": keys.request_status_day(status, request_id)}
 
 
 @dataclass(frozen=True)
@@ -46,7 +62,14 @@ def created_of(claim: dict[str, Any]) -> Created:
 
 
 class RequestStore(Table):
-    """The Requests table."""
+    """The Requests table. `offered_for`: the longest a request stays OFFERED (its waves' hours),
+    which bounds the days a read of OFFERED requests looks back."""
+
+    def __init__(
+        self, table: str, client: DynamoDBClient | None = None, offered_for: timedelta = OFFERED_AT_MOST
+    ) -> None:
+        super().__init__(table, client)
+        self.offered_for = offered_for
 
     # --- requests ---------------------------------------------------------------------------------
 
@@ -54,6 +77,7 @@ class RequestStore(Table):
         """Write the REQUEST item once, with the REFERENCE item that keeps its code unique and, given
         one, the idempotency record: one transaction. ReferenceTaken when the code belongs to another
         request (nothing written: draw another); the stored request when the key was used before."""
+        item = {**item, "status_day": keys.request_status_day(item["request_status"], item["request_id"])}
         reference = {
             "pk": keys.REFERENCE(item["reference"]),
             "sk": keys.REFERENCE.kind,
@@ -128,12 +152,37 @@ class RequestStore(Table):
         return Match.from_item(item) if item else None
 
     def requests_in_status(
-        self, status: RequestStatus, created_before: str | None = None
+        self,
+        status: RequestStatus,
+        created_before: str | None = None,
+        days_back: int | None = None,
+        today: date | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Requests in one status, from the RequestsByStatus index: their keys, status, created_at,
-        request_id, states, modalities and wave (the index's projection, not whole items)."""
-        condition = "request_status = :status"
-        values: dict[str, Any] = {":status": status}
+        """Requests in one status created on the last `days_back` days before `today` or on it
+        (by default as far back as one can still be in it: days_in_status), oldest first, from the
+        RequestsByStatusDay index: one Query per day. Each is the index's projection: keys, status,
+        created_at, request_id, states, modalities and wave, not the whole item."""
+        last = today or datetime.now(UTC).date()
+        if created_before:
+            last = min(last, date.fromisoformat(created_before[:10]))
+        back = self.days_in_status(status) if days_back is None else days_back
+        days = (last - timedelta(days=n) for n in range(back, -1, -1))
+        return itertools.chain.from_iterable(self.requests_on(status, day, created_before) for day in days)
+
+    def days_in_status(self, status: RequestStatus) -> int:
+        """How many days before today a request can still be in `status`: NEW one (it lasts seconds,
+        a stuck one is escalated after 15 minutes), OFFERED its waves' days and one more for a late
+        sweep; the other statuses are final, so a read of them looks at today only."""
+        if status == RequestStatus.OFFERED:
+            return math.ceil(self.offered_for / timedelta(days=1)) + 1
+        return 1 if status == RequestStatus.NEW else 0
+
+    def requests_on(
+        self, status: RequestStatus, day: date, created_before: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Requests in one status created on one UTC day, oldest first (one index key)."""
+        condition = "status_day = :key"
+        values: dict[str, Any] = {":key": keys.status_day(status, day)}
         if created_before:
             condition += " AND created_at < :before"
             values[":before"] = created_before
@@ -155,15 +204,15 @@ class RequestStore(Table):
         if wave > 1:
             condition = "request_status = :expected AND wave = :previous"
             expected = {":expected": RequestStatus.OFFERED, ":previous": wave - 1}
-        values = {":status": status, ":wave": wave, ":at": at, **expected}
-        update = "SET request_status = :status, wave = :wave, updated_at = :at"
+        values = {**status_values(request_id, status), ":wave": wave, ":at": at, **expected}
+        update = f"SET {SET_STATUS}, wave = :wave, updated_at = :at"
         items.append(self._request_update(request_id, update, condition, values))
         return self._transact_once(items)
 
     def give_up(self, request_id: str, alert: Alert, wave: int, at: str) -> bool:
         """OFFERED -> NO_MATCH after the last wave, with the ops alert; False if already done."""
         values = {
-            ":no_match": RequestStatus.NO_MATCH,
+            **status_values(request_id, RequestStatus.NO_MATCH),
             ":offered": RequestStatus.OFFERED,
             ":wave": wave,
             ":at": at,
@@ -172,7 +221,7 @@ class RequestStore(Table):
             {"Put": conditional_put(self.table, alert.to_item())},
             self._request_update(
                 request_id,
-                "SET request_status = :no_match, updated_at = :at",
+                f"SET {SET_STATUS}, updated_at = :at",
                 "request_status = :offered AND wave = :wave",
                 values,
             ),
@@ -294,8 +343,8 @@ class RequestStore(Table):
             ":at": now.isoformat(timespec="milliseconds"),
         }
         if completes:
-            update = "SET request_status = :matched, matched_at = :at, updated_at = :at"
-            values[":matched"] = RequestStatus.MATCHED
+            update = f"SET {SET_STATUS}, matched_at = :at, updated_at = :at"
+            values |= status_values(request.request_id, RequestStatus.MATCHED)
         if team_states:
             update += " ADD accepted_states :states, accepted_directors :director"
             values |= {":states": team_states, ":director": {director_id}}
@@ -363,11 +412,11 @@ class RequestStore(Table):
             return False
         return self._update_if(
             Key=key(request_id, keys.REQUEST_SK),
-            UpdateExpression="SET request_status = :matched, matched_at = :at, updated_at = :at",
+            UpdateExpression=f"SET {SET_STATUS}, matched_at = :at, updated_at = :at",
             ConditionExpression="request_status = :offered",
             ExpressionAttributeValues=to_attributes(
                 {
-                    ":matched": RequestStatus.MATCHED,
+                    **status_values(request_id, RequestStatus.MATCHED),
                     ":offered": RequestStatus.OFFERED,
                     ":at": now.isoformat(timespec="milliseconds"),
                 }
@@ -382,6 +431,16 @@ class RequestStore(Table):
             if others_open and self.close_offer(request_id, offer.director_id, OfferStatus.SUPERSEDED, now):
                 closed.append(offer.director_id)
         return closed
+
+    def key_status(self, request_id: str, status: RequestStatus) -> bool:
+        """Give a request stored before RequestsByStatusDay existed its key (ops.status_day); False
+        when its status is no longer `status` (the write that changed it set the key)."""
+        return self._update_if(
+            Key=key(request_id, keys.REQUEST_SK),
+            UpdateExpression="SET status_day = :status_day",
+            ConditionExpression="request_status = :status",
+            ExpressionAttributeValues=to_attributes(status_values(request_id, status)),
+        )
 
     # --- the stream-failure ledger -----------------------------------------------------------------
 

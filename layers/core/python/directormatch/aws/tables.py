@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 
 from directormatch.aws.directors_table import DirectorStore
@@ -11,7 +12,8 @@ from directormatch.settings import get_settings
 
 
 def requests() -> RequestStore:
-    return _requests(get_settings().requests_table)
+    settings = get_settings()
+    return _requests(settings.requests_table, timedelta(hours=settings.offer_hours * settings.max_waves))
 
 
 def email_ledger() -> EmailLedger:
@@ -25,8 +27,8 @@ def directors() -> DirectorStore:
 
 # Keyed by the names, so a process whose settings change (tests) gets stores for the new tables.
 @cache
-def _requests(table: str) -> RequestStore:
-    return RequestStore(table)
+def _requests(table: str, offered_for: timedelta) -> RequestStore:
+    return RequestStore(table, offered_for=offered_for)
 
 
 @cache
