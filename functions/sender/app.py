@@ -1,0 +1,54 @@
+"""SQS: the send queue's letters -> one email each through SES, paced to this sender's share of the
+account's SES rate (SES_SEND_RATE / SEND_CONCURRENCY, the event source mapping's MaximumConcurrency).
+
+A letter that cannot be sent now (SES throttled, a lease held elsewhere, too little time left in the
+invocation) is reported as a batch item failure: SQS brings it back after the visibility timeout and,
+after maxReceiveCount, moves it to the dead-letter queue (`python -m ops.resend`). Its marker stays
+QUEUED meanwhile, so no redelivered stream record queues it a second time.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from directormatch.errors import RetryLater
+from directormatch.mail.notifier import notifier_from_settings
+from directormatch.mail.send_queue import Letter, Pacer
+from directormatch.observability import logger, metrics, tracer
+from directormatch.settings import get_settings
+
+# Time an SES call may take at worst (connect, read, botocore's retries) and the marker's writes.
+SEND_MARGIN_MS = 10_000
+
+processor = BatchProcessor(event_type=EventType.SQS)
+notifier = notifier_from_settings
+
+
+@cache
+def pacer() -> Pacer:
+    settings = get_settings()
+    return Pacer(settings.ses_send_rate / settings.send_concurrency)
+
+
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    letter = Letter.from_body(record.body)
+    logger.set_correlation_id(letter.correlation_id or None)
+    if lambda_context.get_remaining_time_in_millis() < SEND_MARGIN_MS:
+        raise RetryLater("too little time left in this invocation to send")
+    pacer().wait()
+    notifier().deliver(letter)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
