@@ -65,7 +65,9 @@ class Notifier:
         self.correlation_id = str(item.get("correlation_id") or "")
         sk = item["sk"]
         if sk == keys.REQUEST_SK:
-            self.post(item["pk"], "receipt", "clinic")
+            # Decoded though only its id is queued: a record no request could be fails here, where
+            # the stream's failure handling and replay see it.
+            self.post(Request.from_item(item).request_id, "receipt", "clinic")
         elif sk.startswith(keys.OFFER):
             offer = Offer.from_item(item)
             self.post(offer.request_id, "offer", offer.director_id)
