@@ -77,6 +77,13 @@ class Aws:
     def items_with_sk(self, sk: str, prefix: bool = False) -> list[dict[str, Any]]:
         return [i for i in self.items() if (i["sk"].startswith(sk) if prefix else i["sk"] == sk)]
 
+    def stored(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Put each stream record's new image in the Requests table, as the write that made the record
+        did (the sender composes emails from the stored items); returns the event."""
+        for record in event["Records"]:
+            self.dynamodb.put_item(TableName=self.requests_table, Item=record["dynamodb"]["NewImage"])
+        return event
+
     def send_queued(self, rate: int = 1000) -> int:
         """Hand the send queue's messages to the sender function as its event source mapping does
         (local.queues), at `rate` emails a second; the messages handed over."""

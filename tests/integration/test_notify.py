@@ -65,20 +65,12 @@ def offer_director(aws: Aws, director_factory: Callable[..., list[dict[str, Any]
     return items[0]
 
 
-def stored(aws: Aws, event: dict[str, Any]) -> dict[str, Any]:
-    """Put each record's new image in the Requests table, as the write that made the record did (the
-    sender composes emails from the stored items); returns the event."""
-    for record in event["Records"]:
-        aws.dynamodb.put_item(TableName=aws.requests_table, Item=record["dynamodb"]["NewImage"])
-    return event
-
-
 def notify_one(
     aws: Aws, notify_app: ModuleType, context: LambdaContext, event_file: str
 ) -> tuple[dict[str, Any], Any, EmailMessage]:
     """Hand notify the sample event `event_file` (its item stored), which must queue exactly one email,
     and the sender that email: the item, that email as SES got it, and the email parsed."""
-    event = stored(aws, load_stream_event(event_file))
+    event = aws.stored(load_stream_event(event_file))
     assert notify_app.lambda_handler(event, context) == {"batchItemFailures": []}
     [sent] = aws.sent_emails()
     return image_of(event), sent, parse(sent)
@@ -131,8 +123,7 @@ def test_notify_redelivered_batch_queues_nothing_more(
     aws: Aws, notify_app: ModuleType, offer_director: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
     # Given a batch of a new REQUEST and a new OFFER, already handled once and its emails sent
-    event = stored(
-        aws,
+    event = aws.stored(
         stream_event(
             load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0],
             load_stream_event(NOTIFY_NEW_OFFER)["Records"][0],
@@ -155,7 +146,7 @@ def test_notify_redelivered_while_the_email_waits_in_the_queue_queues_it_once(
 ) -> None:
     # Given a new REQUEST queued by notify, its email waiting in the queue (a QUEUED marker holds no
     # lease that could run out while it waits)
-    event = stored(aws, load_stream_event(NOTIFY_NEW_REQUEST))
+    event = aws.stored(load_stream_event(NOTIFY_NEW_REQUEST))
     notify_app.lambda_handler(event, lambda_context)
     request_id = image_of(event)["request_id"]
     queued = marker(aws, request_id, "EMAIL#receipt#clinic")
@@ -182,8 +173,7 @@ def test_sender_ses_throttle_returns_the_message_keeps_it_queued_and_its_retry_s
     throttled = client_error("TooManyRequestsException", "SendEmail", "Maximum sending rate exceeded.")
     flaky = FaultyClient(aws.session.client("sesv2"), "send_email", lambda _: throttled)
     monkeypatch.setattr(Mailer, "client", property(lambda self: flaky))
-    event = stored(
-        aws,
+    event = aws.stored(
         stream_event(
             load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0],
             load_stream_event(NOTIFY_NEW_OFFER)["Records"][0],
@@ -209,8 +199,7 @@ def test_sender_offer_for_director_without_profile_ends_in_the_dead_letter_queue
     aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a batch of a new REQUEST and an OFFER to a director with no PROFILE item, queued by notify
-    event = stored(
-        aws,
+    event = aws.stored(
         stream_event(
             load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0],
             load_stream_event(NOTIFY_NEW_OFFER)["Records"][0],
