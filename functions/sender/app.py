@@ -9,7 +9,7 @@ QUEUED meanwhile, so no redelivered stream record queues it a second time.
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -30,10 +30,22 @@ processor = BatchProcessor(event_type=EventType.SQS)
 notifier = notifier_from_settings
 
 
-@cache
+# One pacer per execution environment (Lambda runs one invocation at a time in each); the local
+# stack and the bench run several environments as threads, hence one per thread.
+_environment = threading.local()
+
+
 def pacer() -> Pacer:
-    settings = get_settings()
-    return Pacer(settings.ses_send_rate / settings.send_concurrency)
+    if not hasattr(_environment, "pacer"):
+        settings = get_settings()
+        _environment.pacer = Pacer(settings.ses_send_rate / settings.send_concurrency)
+    paced: Pacer = _environment.pacer
+    return paced
+
+
+def reset_pacer() -> None:
+    """Read the rate again on the next send (tests change SES_SEND_RATE)."""
+    _environment.__dict__.pop("pacer", None)
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:

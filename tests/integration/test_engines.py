@@ -13,6 +13,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from directormatch.aws import clients
 from directormatch.aws.attributes import from_attributes
 from local.lambdas import LambdaContext

@@ -1,6 +1,7 @@
 """The IAM check (checks/iam.py) on a real flow: the calls notify makes to introduce a matched
-request, and the sender to send it, are allowed by their roles in the transformed template, and a copy of the template without
-dynamodb:Query in NotifyFunction's policy fails naming the function, the action and the table."""
+request, and the sender to send it, are allowed by their roles in the transformed template, and a
+copy of the template without dynamodb:Query in NotifyFunction's policy fails naming the function,
+the action and the table."""
 
 from __future__ import annotations
 

@@ -271,5 +271,5 @@ def send_batch(
     poller.drain()
     assert [json.loads(r["body"])["kind"] for r in handed] == ["receipt", "offer", "offer", "offer"]
     aws.monkeypatch.setenv("SES_SEND_RATE", "1000")
-    sender_app.pacer.cache_clear()
+    sender_app.reset_pacer()
     return SendBatch(request_id, handed, sender_app.lambda_handler, lambda_context)

@@ -13,6 +13,7 @@ from checks import iam
 from checks.transform import transformed
 from local import template
 
+ACCOUNT = "123456789012"
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/RequestsTable"
 SENDER = "matches@directormatch.example"
 
@@ -80,7 +81,7 @@ def test_iam_roles_allow_what_the_functions_need(roles: dict[str, list[iam.State
             "dynamodb:Query",
             "arn:aws:dynamodb:us-east-1:123456789012:table/DirectorsTable/index/ByState",
         ),
-        iam.Authorization("NotifyFunction", "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:SendQueue"),
+        iam.Authorization("NotifyFunction", "sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:SendQueue"),
         iam.Authorization(
             "SenderFunction",
             "ses:SendEmail",
