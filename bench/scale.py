@@ -111,6 +111,7 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         meter = CapacityMeter(clients.dynamodb(), index_partition_keys(clients.dynamodb()))
         counter = CallCounter(clients.dynamodb())
         burst = run_burst(sizes.quotes, meter, counter, licenses)
+        send = run_send(burst.pop("letters"))
         sweep = run_sweep(sizes.open_offers, meter, counter)
         scheduler = scheduler_calls(min(sizes.open_offers, 300))
         clients.clear_clients()
@@ -120,7 +121,7 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         "engine": engine,
         "roster": roster,
         "burst": burst,
-        "send_queue": run_send(burst.pop("letters")),
+        "send_queue": send,
         "sweep": sweep,
         "scheduler": scheduler,
         "capacity": meter.summary(),

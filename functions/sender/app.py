@@ -10,23 +10,21 @@ QUEUED meanwhile, so no redelivered stream record queues it a second time.
 from __future__ import annotations
 
 import threading
-from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from directormatch.aws.streams import batch_handler
 from directormatch.errors import RetryLater
 from directormatch.mail.notifier import notifier_from_settings
 from directormatch.mail.send_queue import Letter, Pacer
-from directormatch.observability import logger, metrics, tracer
+from directormatch.observability import logger
 from directormatch.settings import get_settings
 
 # Time an SES call may take at worst (connect, read, botocore's retries) and the marker's writes.
 SEND_MARGIN_MS = 10_000
 
-processor = BatchProcessor(event_type=EventType.SQS)
 notifier = notifier_from_settings
 
 
@@ -57,10 +55,4 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     notifier().deliver(letter)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+lambda_handler = batch_handler(BatchProcessor(event_type=EventType.SQS), record_handler)

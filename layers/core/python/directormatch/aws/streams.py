@@ -127,7 +127,12 @@ StreamHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResp
 def stream_handler(function: str, record_handler: Callable[[DynamoDBRecord], None]) -> StreamHandler:
     """The Lambda handler of a stream function: each record goes to `record_handler`, and the
     records it fails on are reported for retry and written down by a StreamProcessor."""
-    processor = StreamProcessor(function)
+    return batch_handler(StreamProcessor(function), record_handler)
+
+
+def batch_handler(processor: BatchProcessor, record_handler: Callable[..., None]) -> StreamHandler:
+    """The Lambda handler of a batch event source (a stream, a queue): each record goes to
+    `record_handler`, and the ones it fails on are reported for retry (ReportBatchItemFailures)."""
 
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics(capture_cold_start_metric=True)
