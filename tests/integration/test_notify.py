@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from directormatch.aws.attributes import from_attributes
+from directormatch.aws.email_ledger import EmailLedger
 from directormatch.mail.render import Mailer
 from local.lambdas import LambdaContext
 from tests.events import (
@@ -268,3 +269,29 @@ def test_notify_intake_to_match_to_notify_emails_clinic_and_each_offered_directo
     profiles = {o["director_id"]: aws.director_store().get_profile(o["director_id"]) for o in offers}
     expected = [request["contact"]["email"], *(profiles[o["director_id"]]["email"] for o in offers)]  # type: ignore[index]
     assert [recipients(sent) for sent in aws.sent_emails()] == [{address} for address in expected]
+
+
+def test_sender_that_dies_after_ses_accepted_sends_nothing_more_while_its_claim_holds(
+    aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a receipt queued by notify, and a sender that dies once SES took it, before it could
+    # record the send
+    event = aws.stored(load_stream_event(NOTIFY_NEW_REQUEST))
+    notify_app.lambda_handler(event, lambda_context)
+    request_id = image_of(event)["request_id"]
+
+    def dies(*_: Any) -> None:
+        raise RuntimeError("the sender's execution environment ended")
+
+    monkeypatch.setattr(EmailLedger, "mark_email_sent", dies)
+
+    # When the queue brings the message back on every receive until it dead-letters it
+    sent = aws.sent_emails()
+
+    # Then SES got the receipt once: each redelivery met the dead sender's unexpired claim
+    assert len(sent) == 1
+    claim = marker(aws, request_id, "EMAIL#receipt#clinic")
+    assert claim is not None
+    assert claim["email_status"] == "SENDING"
+    sqs = aws.session.client("sqs")
+    assert len(sqs.receive_message(QueueUrl=aws.queues["SendDeadLetterQueue"]).get("Messages", [])) == 1
