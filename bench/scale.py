@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
-from bench.common import FAKE_CREDENTIALS, REGION, CallCounter, Tally, percentile, say
+from bench.common import BENCH_TOKEN_KEYS, FAKE_CREDENTIALS, REGION, CallCounter, Tally, percentile, say
 
 
 @dataclass(frozen=True)
@@ -339,9 +339,12 @@ def run_send(letters: list[tuple[float, str, str, str]], rate: int = SES_RATE) -
         "SendQueue": os.environ["SEND_QUEUE_URL"],
     }
     [spec] = template.queue_subscriptions(parameters)
-    with mock.patch.dict(
-        os.environ, {"SES_SEND_RATE": str(rate), "SEND_CONCURRENCY": str(spec.maximum_concurrency)}
-    ):
+    sender_environment = {
+        "SES_SEND_RATE": str(rate),
+        "SEND_CONCURRENCY": str(spec.maximum_concurrency),
+        "TOKEN_KEYS": BENCH_TOKEN_KEYS,  # emails carry signed links
+    }
+    with mock.patch.dict(os.environ, sender_environment):
         get_settings_cleared()
         sends = SendLog()
         clients.sesv2().meta.events.register("before-parameter-build.sesv2.SendEmail", sends.add)

@@ -51,8 +51,9 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     logger.set_correlation_id(letter.correlation_id or None)
     if lambda_context.get_remaining_time_in_millis() < SEND_MARGIN_MS:
         raise RetryLater("too little time left in this invocation to send")
-    pacer().wait()
-    notifier().deliver(letter)
+    sender = notifier()
+    sender.mailer.pace = pacer().wait
+    sender.deliver(letter)
 
 
 lambda_handler = batch_handler(BatchProcessor(event_type=EventType.SQS), record_handler)

@@ -59,9 +59,16 @@ class SendQueue:
         self.client.send_message(QueueUrl=self.url, MessageBody=letter.body())
 
 
+# Each sender paces to this share of its part of the rate: SES counts sends by its own clock, and
+# the moments between the pacer and SES's arrival jitter by milliseconds; without headroom two
+# senders' jitter could put one send too many into some second.
+HEADROOM = 0.95
+
+
 class Pacer:
-    """Spaces one sender's sends evenly at `rate` a second, across the batches its container handles:
-    concurrent senders each get rate / concurrency, so together they stay under the account's rate."""
+    """Spaces one sender's sends evenly at `rate` a second (less the headroom), across the batches its
+    execution environment handles: concurrent senders each get rate / concurrency, so together they
+    stay under the account's rate."""
 
     def __init__(
         self,
@@ -69,7 +76,7 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.interval = 1.0 / rate
+        self.interval = 1.0 / (rate * HEADROOM)
         self.clock, self.sleep = clock, sleep
         self.next_at = 0.0
 
