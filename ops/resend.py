@@ -12,7 +12,7 @@ reads the email's marker: SENT or SUPPRESSED (sent meanwhile, or its address bou
 message; otherwise the message goes back to the send queue and leaves the dead-letter queue. The
 sender claims the marker before sending, so a message moved twice still sends once. `--dry-run`
 lists each message and what would happen, and changes nothing. A message that is no letter is listed
-and left where it is. Exit status: 1 when one was left, else 0.
+and left where it is, visible again at once. Exit status: 1 when one was left, else 0.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def resend(
     sqs: Any, ledger: EmailLedger, dead_letter_url: str, queue_url: str, dry_run: bool
 ) -> list[Outcome]:
     outcomes = []
-    for message in dead_letters(sqs, dead_letter_url):
+    messages = list(dead_letters(sqs, dead_letter_url))
+    for message in messages:
         try:
             letter = Letter.from_body(message["Body"])
         except ValueError:
@@ -70,6 +71,12 @@ def resend(
                 sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
             sqs.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
         outcomes.append(Outcome(message["MessageId"], action, letter))
+    # What stays (all of a dry run, what is no letter) is visible to the next run at once.
+    for message, outcome in zip(messages, outcomes, strict=True):
+        if dry_run or outcome.action == "leave":
+            sqs.change_message_visibility(
+                QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
     return outcomes
 
 
