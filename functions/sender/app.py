@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import threading
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from directormatch.aws.streams import batch_handler
+from directormatch.aws.streams import QueueProcessor, batch_handler
 from directormatch.errors import RetryLater
 from directormatch.mail.notifier import notifier_from_settings
 from directormatch.mail.send_queue import Letter, Pacer
@@ -56,4 +55,4 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     sender.deliver(letter)
 
 
-lambda_handler = batch_handler(BatchProcessor(event_type=EventType.SQS), record_handler)
+lambda_handler = batch_handler(QueueProcessor(), record_handler)

@@ -16,7 +16,9 @@ from tests.integration.conftest import Aws
 
 
 def bodies(aws: Aws, queue: str) -> list[dict[str, Any] | str]:
-    found = aws.session.client("sqs").receive_message(QueueUrl=aws.queues[queue], MaxNumberOfMessages=10, VisibilityTimeout=0)
+    found = aws.session.client("sqs").receive_message(
+        QueueUrl=aws.queues[queue], MaxNumberOfMessages=10, VisibilityTimeout=0
+    )
     out: list[dict[str, Any] | str] = []
     for message in found.get("Messages", []):
         try:

@@ -251,8 +251,7 @@ def send_batch(
 ) -> SendBatch:
     """The batch, for a sender whose SES retries run without backoff sleeps."""
     from functions.sender import app as sender_app
-    from local import queues
-    from tests.reliability.helpers import post_quote, stream_reader
+    from tests.reliability.helpers import post_quote, queued_records, stream_reader
 
     load_directors(3)
     to_match, to_notify = stream_reader(aws, "MatchFunction"), stream_reader(aws, "NotifyFunction")
@@ -262,13 +261,7 @@ def send_batch(
     records = to_notify()
     assert records[0]["dynamodb"]["NewImage"]["sk"] == {"S": "REQUEST"}
     assert notify_app.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
-    # What the send queue's event source mapping hands the sender (taken off the queue: the test
-    # delivers and redelivers it itself).
-    handed: list[dict[str, Any]] = []
-    [poller] = queues.pollers(
-        aws.session, aws.queues, aws.parameters, lambda _f, event: handed.extend(event["Records"])
-    )
-    poller.drain()
+    handed = queued_records(aws)
     assert [json.loads(r["body"])["kind"] for r in handed] == ["receipt", "offer", "offer", "offer"]
     aws.monkeypatch.setenv("SES_SEND_RATE", "1000")
     sender_app.reset_pacer()

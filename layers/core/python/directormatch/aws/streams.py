@@ -121,6 +121,28 @@ class StreamProcessor(BatchProcessor):
         return response
 
 
+class QueueProcessor(BatchProcessor):
+    """BatchProcessor for an SQS queue (the send queue): a failed message is reported, logged and
+    counted with its error's type only; the queue brings it back, then dead-letters it."""
+
+    def __init__(self) -> None:
+        super().__init__(event_type=EventType.SQS)
+
+    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
+        response = super().failure_handler(record, withheld(exception))
+        raw: dict[str, Any] = getattr(record, "raw_event", None) or {}
+        metrics.add_metric(name=MetricName.RECORD_FAILED, unit="Count", value=1)
+        logger.warning(
+            "queued message failed",
+            extra={
+                "error": exception[0].__name__ if exception[0] is not None else "Unknown",
+                "message_id": raw.get("messageId"),
+                "receive_count": (raw.get("attributes") or {}).get("ApproximateReceiveCount"),
+            },
+        )
+        return response
+
+
 StreamHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
 
 
