@@ -6,8 +6,11 @@ on AWS's DynamoDB Local (moto serves the rest, in process). docs/scale.md reads 
 2. Burst: quotes drawn by the same weights (most for one state, some for two or three), each
    stored as intake stores it and matched by `waves.match_request`, as the match function does.
    Per match: items read against the directors passing the hard filters, and its time.
-3. Send queue: each quote's emails (receipt at arrival, offers once matched) queued at the burst's
-   arrival times and drained at the SES rate: depth and send rate (modelled from measured counts).
+3. Send queue: each quote's emails (receipt at arrival, offers once matched) queued as notify
+   queues them (Notifier.post, a QUEUED marker each) at the burst's 100x arrival times, in real
+   time, while the sender function drains the SQS queue (moto) in as many threads as the SesSendRate
+   mapping gives it senders, each pacing itself: sends a second against the rate, queue depth over
+   time, and every email sent once (its marker SENT, one SES call per marker).
 4. Sweep: more OFFERED requests for the smallest states (their first wave written as a match writes
    it, from candidates read once per state) until `open_offers` offers are open, then one sweep
    after they expired, with one wave allowed (so it expires and gives up: its own cost, without a
@@ -30,7 +33,7 @@ import random
 import re
 import statistics
 import time
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -39,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
-from bench.common import FAKE_CREDENTIALS, REGION, CallCounter, Tally, percentile, say
+from bench.common import BENCH_TOKEN_KEYS, FAKE_CREDENTIALS, REGION, CallCounter, Tally, percentile, say
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ ENGINES = {"local": "DynamoDB Local", "moto": "moto in process"}
 # is the issue's own: at 100x, "100 matches a minute in CA". With CA's share of quotes (its share of
 # physicians) that gives the national 100x rate; today's is a hundredth of it.
 CA_MATCHES_A_MINUTE_AT_100X = 100
-SES_RATE = 14.0  # emails a second: where an SES production account starts
+SES_RATE = 14  # emails a second: where an SES production account starts (SesSendRate's default)
 SWEEP_TIMEOUT_SECONDS = 120  # SweepFunction's Timeout in template.yaml
 PARTITION_READ_UNITS = 3_000  # read units a second one DynamoDB partition serves
 MAX_SWEEP_REQUESTS = 1_000  # the scale target's ceiling per sweep invocation
@@ -101,13 +104,14 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         os.environ.pop("AWS_ENDPOINT_URL")
         clients.clear_clients()
         parameters = resources.local_parameters()
-        resources.create_all(boto3.Session(region_name=REGION), parameters)
+        parameters.update(resources.create_all(boto3.Session(region_name=REGION), parameters))
         os.environ.update(resources.local_environment("SweepFunction", parameters))
         get_settings.cache_clear()
         roster, licenses = load_roster(sizes.directors)
         meter = CapacityMeter(clients.dynamodb(), index_partition_keys(clients.dynamodb()))
         counter = CallCounter(clients.dynamodb())
         burst = run_burst(sizes.quotes, meter, counter, licenses)
+        send = run_send(burst.pop("letters"))
         sweep = run_sweep(sizes.open_offers, meter, counter)
         scheduler = scheduler_calls(min(sizes.open_offers, 300))
         clients.clear_clients()
@@ -117,7 +121,7 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         "engine": engine,
         "roster": roster,
         "burst": burst,
-        "send_queue": burst.pop("send_queue"),
+        "send_queue": send,
         "sweep": sweep,
         "scheduler": scheduler,
         "capacity": meter.summary(),
@@ -254,7 +258,8 @@ def run_burst(
     requests, directors = tables.requests(), tables.directors()
     today, at_100x = burst_rate()
     start = datetime.now(UTC)
-    rows, ready = [], []
+    rows: list[dict[str, Any]] = []
+    letters: list[tuple[float, str, str, str]] = []  # (ready at, request, kind, recipient)
     for index, fields in enumerate(quote_mix(quotes)):
         arrival = index / at_100x
         now = start + timedelta(seconds=arrival)
@@ -279,12 +284,15 @@ def run_burst(
                 "cpu_ms": cpu * 1000,
             }
         )
-        ready += [arrival] + [arrival + elapsed] * len(result.picks)  # the receipt, then the offers
+        letters += [(arrival, item["request_id"], "receipt", "clinic")]
+        letters += [
+            (arrival + elapsed, item["request_id"], "offer", pick.director_id) for pick in result.picks
+        ]
         if (index + 1) % 100 == 0:
             say(f"  burst: {index + 1:,} of {quotes:,} matched")
     figures = burst_figures(rows, today, at_100x)
     say(f"  burst: {figures}")
-    return {**figures, "send_queue": send_queue(ready, SES_RATE)}
+    return {**figures, "letters": letters}
 
 
 def burst_figures(rows: list[dict[str, Any]], today: float, at_100x: float) -> dict[str, Any]:
@@ -315,27 +323,127 @@ def burst_figures(rows: list[dict[str, Any]], today: float, at_100x: float) -> d
     }
 
 
-def send_queue(ready: list[float], rate: float) -> dict[str, Any]:
-    """Emails ready at `ready` seconds, sent in order at most `rate` a second: the queue's peak depth,
-    the highest rate asked for (in any one second) and sent, and how long the last one waited."""
-    if not ready:
-        return {"emails": 0, "ses_rate": rate}
-    ordered = sorted(ready)
-    sent: list[float] = []
-    for moment in ordered:
-        sent.append(max(moment, sent[-1] + 1 / rate) if sent else moment)
-    depth = max(i + 1 - bisect_right(sent, moment) for i, moment in enumerate(ordered))
-    asked = max(bisect_left(ordered, moment + 1) - i for i, moment in enumerate(ordered))
-    waits = [s - r for s, r in zip(sent, ordered, strict=True)]
-    return {
-        "emails": len(ordered),
-        "ses_rate": rate,
-        "asked_per_second_peak": asked,
-        "sent_per_second_peak": min(asked, math.floor(rate)),
-        "peak_depth": depth,
-        "wait_p95_seconds": round(percentile(waits, 95), 1),
-        "drained_after_seconds": round(sent[-1] - ordered[0], 1),
+def run_send(letters: list[tuple[float, str, str, str]], rate: int = SES_RATE) -> dict[str, Any]:
+    """Queue `letters` at their moments (seconds from now) as notify does, while senders drain the
+    queue as the event source mapping runs them: what SES got, when, and the queue's depth."""
+    import threading
+
+    from directormatch.aws import clients
+    from directormatch.mail.notifier import notifier_from_settings
+    from functions.sender import app as sender
+    from local import queues, resources, template
+    from local.lambdas import LambdaContext
+
+    parameters = {
+        **resources.local_parameters({"SesSendRate": str(rate)}),
+        "SendQueue": os.environ["SEND_QUEUE_URL"],
     }
+    [spec] = template.queue_subscriptions(parameters)
+    sender_environment = {
+        "SES_SEND_RATE": str(rate),
+        "SEND_CONCURRENCY": str(spec.maximum_concurrency),
+        "TOKEN_KEYS": BENCH_TOKEN_KEYS,  # emails carry signed links
+    }
+    with mock.patch.dict(os.environ, sender_environment):
+        get_settings_cleared()
+        sends = SendLog()
+        clients.sesv2().meta.events.register("before-parameter-build.sesv2.SendEmail", sends.add)
+        sqs = clients.client("sqs")
+        url = os.environ["SEND_QUEUE_URL"]
+        feeding = threading.Event()
+        feeding.set()
+
+        def invoke(_function: str, event: dict[str, Any]) -> Any:
+            return sender.lambda_handler(event, LambdaContext("SenderFunction", timeout_seconds=60))
+
+        def drain() -> None:
+            poller = queues.QueuePoller(sqs, spec, url, invoke)
+            while feeding.is_set() or depth(sqs, url):
+                if not poller.poll():
+                    time.sleep(0.05)
+
+        start = time.monotonic()
+        workers = [threading.Thread(target=drain) for _ in range(spec.maximum_concurrency)]
+        for worker in workers:
+            worker.start()
+        depths = feed(sorted(letters), notifier_from_settings(), start, sqs, url)
+        feeding.clear()
+        for worker in workers:
+            worker.join()
+        depths.append((time.monotonic() - start, depth(sqs, url)))
+        get_settings_cleared()
+    return sends.figures(letters, rate, spec, depths, start)
+
+
+def feed(
+    letters: list[tuple[float, str, str, str]], notifier: Any, start: float, sqs: Any, url: str
+) -> list[tuple[float, int]]:
+    """Post each letter at its moment; the queue's depth sampled about once a second meanwhile."""
+    depths: list[tuple[float, int]] = []
+    for moment, request_id, kind, recipient in letters:
+        pause = start + moment - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        notifier.post(request_id, kind, recipient)
+        elapsed = time.monotonic() - start
+        if not depths or elapsed - depths[-1][0] >= 1:
+            depths.append((elapsed, depth(sqs, url)))
+    return depths
+
+
+def depth(sqs: Any, url: str) -> int:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes[name]) for name in names)
+
+
+def get_settings_cleared() -> None:
+    from directormatch.settings import get_settings
+    from functions.sender import app as sender
+
+    get_settings.cache_clear()
+    sender.reset_pacer()
+
+
+class SendLog:
+    """Each SendEmail call: when, and the email's Message-ID (one per marker)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, str]] = []
+
+    def add(self, params: dict[str, Any], **_: Any) -> None:
+        raw = params["Content"]["Raw"]["Data"]
+        header = next(line for line in raw.split(b"\n") if line.lower().startswith(b"message-id:"))
+        self.sent.append((time.monotonic(), header.split(b":", 1)[1].strip().decode()))
+
+    def figures(
+        self,
+        letters: list[tuple[float, str, str, str]],
+        rate: int,
+        spec: Any,
+        depths: list[tuple[float, int]],
+        start: float,
+    ) -> dict[str, Any]:
+        moments = sorted(at - start for at, _ in self.sent)
+        per_second = Counter(int(moment) for moment in moments)
+        ids = Counter(message_id for _, message_id in self.sent)
+        # Any one-second window, not only whole seconds: the pacing must hold everywhere.
+        window = max((bisect_left(moments, m + 1) - i for i, m in enumerate(moments)), default=0)
+        return {
+            "emails": len(letters),
+            "ses_rate": rate,
+            "senders": spec.maximum_concurrency,
+            "batch_size": spec.batch_size,
+            "sent": len(self.sent),
+            "sent_per_second_peak": window,
+            "sent_per_whole_second_peak": max(per_second.values(), default=0),
+            "sent_per_second_mean": round(len(moments) / max(moments[-1], 1e-9), 1) if moments else 0,
+            "peak_depth": max((d for _, d in depths), default=0),
+            "depth_over_time": [(round(t), d) for t, d in depths[:: max(1, len(depths) // 20)]],
+            "drained_after_seconds": round(moments[-1], 1) if moments else 0,
+            "duplicates": sum(count - 1 for count in ids.values()),
+            "lost": len(letters) - len(ids),
+        }
 
 
 # ------------------------------------------------------------------------------------------- sweep
@@ -616,9 +724,12 @@ def table(result: dict[str, Any]) -> str:
         f"(one process, {ENGINES[result['engine']]}); quotes without an offer: {burst['no_offer']}",
         f"  the match's own CPU (parsing, records, engine; not the database's): median "
         f"{burst['cpu_ms_median']} ms, max {burst['cpu_ms_max']} ms",
-        f"send queue (modelled): {queue['emails']:,} emails, up to {queue.get('asked_per_second_peak')}/s "
-        f"(SES {queue['ses_rate']:g}/s); at that rate: peak depth {queue.get('peak_depth', 0):,}, "
-        f"p95 wait {queue.get('wait_p95_seconds')} s, drained after {queue.get('drained_after_seconds')} s",
+        f"send queue (SQS in moto, {queue['senders']} senders of batch {queue['batch_size']}): "
+        f"{queue['emails']:,} emails queued, {queue['sent']:,} sent, at most {queue['sent_per_second_peak']} "
+        f"in any second (SES {queue['ses_rate']:g}/s, mean {queue['sent_per_second_mean']}/s); peak depth "
+        f"{queue['peak_depth']:,}, drained after {queue['drained_after_seconds']} s; "
+        f"{queue['duplicates']} sent twice, {queue['lost']} lost",
+        f"  depth over time (s, messages): {queue['depth_over_time']}",
         f"sweep: {sweep['open_offers']:,} open offers in {sweep['requests']:,} requests: "
         f"{sweep['offers_expired']:,} expired, {sweep['gave_up']:,} gave up, in {sweep['seconds']} s "
         f"({sweep['seconds_per_1000_offers']} s per 1,000 offers)",
@@ -641,8 +752,7 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     directors = result["roster"]["directors"]
     read_ok = burst["over_target"] == 0
     sweep_ok = sweep["requests"] <= MAX_SWEEP_REQUESTS
-    # Nothing paces the sends today: notify sends each email as its record arrives.
-    send_ok = queue.get("asked_per_second_peak", 0) <= queue["ses_rate"]
+    send_ok = queue["sent_per_second_peak"] <= queue["ses_rate"] and queue["duplicates"] == queue["lost"] == 0
     return [
         (
             f"{directors:,} directors: items read / eligible per match",
@@ -665,10 +775,10 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             "PASS" if sweep_ok else "FAIL",
         ),
         (
-            f"burst of {burst['quotes']:,} at {burst['rate_per_second']}/s: send queue (modelled)",
-            f"asked {queue.get('asked_per_second_peak', 0)}/s, peak depth {queue.get('peak_depth', 0):,}, "
-            f"drained after {queue.get('drained_after_seconds', 0)} s",
-            f"asked <= SES {queue['ses_rate']:g}/s",
+            f"burst of {burst['quotes']:,} at {burst['rate_per_second']}/s: the send queue's drain",
+            f"at most {queue['sent_per_second_peak']}/s, peak depth {queue['peak_depth']:,}, drained after "
+            f"{queue['drained_after_seconds']} s; {queue['duplicates']} twice, {queue['lost']} lost",
+            f"<= SES {queue['ses_rate']:g}/s, none twice or lost",
             "PASS" if send_ok else "FAIL",
         ),
     ]

@@ -81,6 +81,20 @@ MANAGED_POLICIES: dict[str, list[dict[str, Any]]] = {
             "Resource": "*",
         }
     ],
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+            ],
+            "Resource": "*",
+        }
+    ],
 }
 
 _DYNAMODB_TRANSACT_ACTIONS = {

@@ -57,4 +57,6 @@ class Functions:
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
         handler, lock = self._handler(name)
         with lock:
-            return handler(event, LambdaContext(function_name=name))
+            return handler(
+                event, LambdaContext(function_name=name, timeout_seconds=template.function_timeout(name))
+            )

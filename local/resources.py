@@ -3,6 +3,7 @@ that template.yaml declares. Tests and `make run` both call `create_all`."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from local import template
@@ -20,7 +21,8 @@ def local_environment(function: str, parameters: dict[str, str]) -> dict[str, st
 
 
 def create_all(session: Any, parameters: dict[str, str]) -> dict[str, str]:
-    """Create everything; returns {queue logical id: queue url}."""
+    """Create everything; returns {queue logical id: queue url}. A queue's Ref is its URL: callers add
+    these to `parameters` before resolving the functions' environments."""
     dynamodb = session.client("dynamodb", region_name=REGION)
     for spec in template.table_definitions().values():
         dynamodb.create_table(**spec)
@@ -34,4 +36,9 @@ def create_all(session: Any, parameters: dict[str, str]) -> dict[str, str]:
     for identity in template.email_identities(parameters):
         sesv2.create_email_identity(EmailIdentity=identity)
     sqs = session.client("sqs", region_name=REGION)
-    return {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in template.queue_names()}
+    queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in template.queue_names()}
+    for name, (dead_letter, receives) in template.redrive_targets().items():
+        arn = sqs.get_queue_attributes(QueueUrl=queues[dead_letter], AttributeNames=["QueueArn"])
+        policy = {"deadLetterTargetArn": arn["Attributes"]["QueueArn"], "maxReceiveCount": receives}
+        sqs.set_queue_attributes(QueueUrl=queues[name], Attributes={"RedrivePolicy": json.dumps(policy)})
+    return queues

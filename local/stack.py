@@ -1,5 +1,5 @@
 """Assembles the local stack: moto server (and DynamoDB Local with DYNAMODB=local), resources from
-template.yaml, roster, stream pump, HTTP."""
+template.yaml, roster, stream pump, queue pump, HTTP."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import secrets
 from pathlib import Path
 
 from local import dynamodb_local, resources, template
+from local import queues as queues_module
 from local.clock import Scheduler
 from local.lambdas import Functions
 from local.launch import free_port
 from local.outbox import Outbox
+from local.queues import QueuePump
 from local.streams import StreamPump
 
 LOCAL_ENVIRONMENT = {
@@ -75,17 +77,18 @@ class LocalStack:
         if self._dynamodb_local is not None:
             self.dynamodb_endpoint = self._dynamodb_local.endpoint
             os.environ.update(dynamodb_local.endpoint_variables(self.dynamodb_endpoint))
+
+        import boto3
+
+        session = boto3.Session(region_name=resources.REGION)
+        queues = resources.create_all(session, parameters)
+        parameters.update(queues)
         for function in template.resources("AWS::Serverless::Function"):
             # Functions share this process: their environments must agree (they do: Globals).
             os.environ.update(resources.local_environment(function, parameters))
         # The functions log at LOCAL_LOG_LEVEL here (WARNING unless asked), not the template's INFO:
         # a sweep every few seconds would otherwise fill the terminal.
         os.environ["POWERTOOLS_LOG_LEVEL"] = os.environ.get("LOCAL_LOG_LEVEL", "WARNING").upper()
-
-        import boto3
-
-        session = boto3.Session(region_name=resources.REGION)
-        queues = resources.create_all(session, parameters)
         self._load_roster()
         self.functions = Functions()
         self.functions.warm()
@@ -93,6 +96,12 @@ class LocalStack:
             session, template.stream_subscriptions(), queues, self.functions, on_tick=self.outbox.collect
         )
         self.pump.start()
+        self.queue_pump = QueuePump(
+            queues_module.pollers(
+                session, queues, parameters, self.functions.invoke, queues_module.RETRY_SECONDS
+            )
+        )
+        self.queue_pump.start()
         self.scheduler = Scheduler(self.functions, float(os.environ.get("SWEEP_SECONDS", "5")))
         self.scheduler.start()
 
@@ -116,6 +125,7 @@ class LocalStack:
     def stop(self) -> None:
         self.scheduler.stop()
         self.pump.stop()
+        self.queue_pump.stop()
         self.http.server_close()
         self._moto.stop()
         if self._dynamodb_local is not None:

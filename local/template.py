@@ -80,10 +80,14 @@ def ttl_attributes(path: Path = TEMPLATE) -> dict[str, str]:
     return result
 
 
-def resolve(value: Any, parameters: dict[str, str]) -> Any:
-    """Resolve the intrinsic functions the environment uses: Ref to parameters and resources."""
+def resolve(value: Any, parameters: dict[str, str], path: Path = TEMPLATE) -> Any:
+    """Resolve the intrinsic functions the environment and event sources use: Ref to parameters and
+    resources (a queue's Ref is its URL once `parameters` holds it), Sub, FindInMap."""
     if isinstance(value, dict) and "Ref" in value:
         return parameters.get(value["Ref"], value["Ref"])
+    if isinstance(value, dict) and "Fn::FindInMap" in value:
+        mapping, first, second = (resolve(part, parameters, path) for part in value["Fn::FindInMap"])
+        return load(path)["Mappings"][mapping][str(first)][second]
     if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
         text = value["Fn::Sub"]
         for key, replacement in parameters.items():
@@ -153,6 +157,56 @@ def stream_subscriptions(path: Path = TEMPLATE) -> list[StreamSubscription]:
                 )
             )
     return subscriptions
+
+
+@dataclass(frozen=True)
+class QueueSubscription:
+    """An SQS event source: the function, the queue's logical id, and how Lambda polls it."""
+
+    function: str
+    queue: str
+    batch_size: int
+    maximum_concurrency: int
+    report_batch_item_failures: bool
+
+
+def queue_subscriptions(parameters: dict[str, str], path: Path = TEMPLATE) -> list[QueueSubscription]:
+    subscriptions = []
+    for name, resource in resources("AWS::Serverless::Function", path).items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            props = event["Properties"]
+            scaling = props.get("ScalingConfig", {})
+            subscriptions.append(
+                QueueSubscription(
+                    function=name,
+                    queue=_logical_id(props["Queue"]),
+                    batch_size=int(resolve(props.get("BatchSize", 10), parameters, path)),
+                    maximum_concurrency=int(
+                        resolve(scaling.get("MaximumConcurrency", 1000), parameters, path)
+                    ),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in props.get("FunctionResponseTypes", []),
+                )
+            )
+    return subscriptions
+
+
+def redrive_targets(path: Path = TEMPLATE) -> dict[str, tuple[str, int]]:
+    """{queue: (its dead-letter queue, maxReceiveCount)} for each queue with a RedrivePolicy."""
+    targets = {}
+    for name, resource in resources("AWS::SQS::Queue", path).items():
+        policy = resource.get("Properties", {}).get("RedrivePolicy")
+        if policy:
+            targets[name] = (_logical_id(policy["deadLetterTargetArn"]), int(policy["maxReceiveCount"]))
+    return targets
+
+
+def function_timeout(function: str, path: Path = TEMPLATE) -> int:
+    document = load(path)
+    default = document.get("Globals", {}).get("Function", {}).get("Timeout", 3)
+    return int(document["Resources"][function]["Properties"].get("Timeout", default))
 
 
 def _logical_id(reference: dict[str, Any]) -> str:

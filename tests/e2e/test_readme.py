@@ -71,6 +71,11 @@ ELSEWHERE: dict[str, str] = {
     'python -m ops.replay --queue-url "$STREAM_FAILURE_QUEUE_URL"': (
         "tests/reliability/test_poison.py (replay.main on the failure queue, then the queue is empty)"
     ),
+    'python -m ops.resend --dead-letter-url "$SEND_DEAD_LETTER_QUEUE_URL" --queue-url "$SEND_QUEUE_URL" '
+    "--dry-run": "tests/integration/test_resend.py (resend.main's dry run lists and changes nothing)",
+    'python -m ops.resend --dead-letter-url "$SEND_DEAD_LETTER_QUEUE_URL" --queue-url "$SEND_QUEUE_URL"': (
+        "tests/integration/test_resend.py (resend.main puts back, drops the sent, leaves the stranger)"
+    ),
     "sam local generate-event": "how events/ were made; needs SAM CLI (events/README.md)",
     "make preflight": "tests/integration/test_preflight.py (the README's command, and the tool itself)",
     'make preflight PREFLIGHT_ARGS="--region us-east-1 --sender-email matches@yourdomain.com '

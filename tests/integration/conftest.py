@@ -36,6 +36,7 @@ class Aws:
     parameters: dict[str, str]
     environment: dict[str, str]
     monkeypatch: pytest.MonkeyPatch
+    queues: dict[str, str]
 
     @property
     def dynamodb(self) -> Any:
@@ -76,10 +77,33 @@ class Aws:
     def items_with_sk(self, sk: str, prefix: bool = False) -> list[dict[str, Any]]:
         return [i for i in self.items() if (i["sk"].startswith(sk) if prefix else i["sk"] == sk)]
 
+    def stored(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Put each stream record's new image in the Requests table, as the write that made the record
+        did (the sender composes emails from the stored items); returns the event."""
+        for record in event["Records"]:
+            self.dynamodb.put_item(TableName=self.requests_table, Item=record["dynamodb"]["NewImage"])
+        return event
+
+    def send_queued(self, rate: int = 1000) -> int:
+        """Hand the send queue's messages to the sender function as its event source mapping does
+        (local.queues), at `rate` emails a second; the messages handed over."""
+        from functions.sender import app
+        from local import queues
+        from local.lambdas import LambdaContext
+
+        self.monkeypatch.setenv("SES_SEND_RATE", str(rate))
+        get_settings.cache_clear()
+        app.reset_pacer()
+        context = LambdaContext("SenderFunction", timeout_seconds=60)
+        invoke = lambda _function, event: app.lambda_handler(event, context)  # noqa: E731
+        [poller] = queues.pollers(self.session, self.queues, self.parameters, invoke)
+        return poller.drain()
+
     def sent_emails(self) -> list[Any]:
-        """Raw messages SES accepted, in sending order."""
+        """Raw messages SES accepted, in sending order, once the sender has drained the send queue."""
         from moto.ses.models import ses_backends
 
+        self.send_queued()
         return list(ses_backends[ACCOUNT_ID][REGION].sent_messages)
 
 
@@ -115,8 +139,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str | None) -> Itera
         if dynamodb_endpoint:
             _delete_tables(session)  # a test killed half way leaves its tables behind
         try:
-            resources.create_all(session, parameters)
-            account = Aws(session=session, parameters=parameters, environment={}, monkeypatch=monkeypatch)
+            queues = resources.create_all(session, parameters)
+            parameters.update(queues)
+            account = Aws(session, parameters, environment={}, monkeypatch=monkeypatch, queues=queues)
             account.use_function("IntakeFunction")
             yield account
         finally:

@@ -5,7 +5,7 @@ open offer it set up, and the consumed capacity is credited to the keys the call
 from __future__ import annotations
 
 from bench.common import CallCounter
-from bench.scale import CapacityMeter, licenses_by_state, run_burst, run_sweep
+from bench.scale import CapacityMeter, licenses_by_state, run_burst, run_send, run_sweep
 from directormatch.aws import clients
 from ops.roster.synthetic import PHYSICIAN_WEIGHTS, synthetic_roster
 from tests.integration.conftest import Aws
@@ -28,7 +28,9 @@ def test_scale_phases_match_the_burst_and_sweep_every_open_offer(aws: Aws) -> No
     assert burst["quotes"] == 2
     assert burst["items_read_max"] >= burst["eligible_median"] > 0
     assert 0 < burst["keyed_ratio_median"] <= burst["read_ratio_median"]
-    assert burst["send_queue"]["emails"] == 2 + burst_offers
+    letters = burst["letters"]
+    assert [kind for _, _, kind, _ in letters].count("receipt") == 2
+    assert len(letters) == 2 + burst_offers
     # And the sweep expired every open offer, the burst's among them, and gave up each request
     offers = aws.items_with_sk("OFFER#", prefix=True)
     assert sweep["offers_expired"] == sweep["open_offers"] == len(offers) >= 9
@@ -38,3 +40,23 @@ def test_scale_phases_match_the_burst_and_sweep_every_open_offer(aws: Aws) -> No
     assert "Scan" not in sweep["calls"]
     assert sweep["calls"]["Query(RequestsByStatusDay)"] >= 1
     assert any(phase == "match" and units > 0 for (phase, _, _), units in meter.units.items())
+
+
+def test_scale_send_drains_the_burst_under_the_ses_rate_each_email_once(aws: Aws) -> None:
+    # Given a burst's emails: 2 receipts at once, then 6 offers half a second later
+    aws.use_function("NotifyFunction")
+    roster = synthetic_roster(30, seed=7, state_weights=PHYSICIAN_WEIGHTS)
+    aws.director_store().put_items(roster)
+    meter, counter = CapacityMeter(clients.dynamodb()), CallCounter(clients.dynamodb())
+    letters = run_burst(2, meter, counter, licenses_by_state(roster))["letters"]
+
+    # When they are queued at their moments and the senders drain the queue at 14 a second
+    queue = run_send([(0.1 * n, *rest) for n, (_, *rest) in enumerate(letters)], rate=14)
+
+    # Then each was sent once, never more than 14 in any second, by the two senders the rate maps to
+    assert (queue["sent"], queue["duplicates"], queue["lost"]) == (len(letters), 0, 0)
+    assert 0 < queue["sent_per_second_peak"] <= 14
+    assert queue["senders"] == 2
+    markers = aws.items_with_sk("EMAIL#", prefix=True)
+    assert {m["email_status"] for m in markers} == {"SENT"}
+    assert len(markers) == len(letters)

@@ -13,6 +13,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from directormatch.aws import clients
 from directormatch.aws.attributes import from_attributes
 from local.lambdas import LambdaContext
@@ -173,7 +175,10 @@ def test_a_lone_surrogate_already_in_an_item_never_stops_the_receipt(
     aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
     # Given a REQUEST item whose names hold lone surrogates (stored before intake refused them, or by
-    # another path: DynamoDB Local stores them), as its stream record reaches notify
+    # another path: DynamoDB Local stores them; moto cannot, so only that engine has this case), as
+    # its stream record reaches notify
+    if not on_dynamodb_local():
+        pytest.skip("moto cannot store a lone surrogate: DYNAMODB=local runs this case")
     aws.use_function("NotifyFunction")
     request = quote_body(clinic={"name": f"Maria {LONE} D"})
     item = {
@@ -187,7 +192,7 @@ def test_a_lone_surrogate_already_in_an_item_never_stops_the_receipt(
     }
 
     # When notify handles it
-    response = notify_app.lambda_handler(stream_event(stream_record(item)), lambda_context)
+    response = notify_app.lambda_handler(aws.stored(stream_event(stream_record(item))), lambda_context)
 
     # Then the receipt goes out, the lone surrogates shown as U+FFFD in its body and headers
     assert response == {"batchItemFailures": []}

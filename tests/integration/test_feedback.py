@@ -28,9 +28,9 @@ def test_feedback_permanent_bounce_suppresses_and_notify_skips_the_address(
     assert item["pk"] == address_key("maria.delgado@bluebonnet-aesthetics.example")
     assert item["reason"] == "BOUNCE"
 
-    # When notify is asked to send that clinic its receipt
+    # When notify queues that clinic's receipt and the sender takes it
     aws.use_function("NotifyFunction")
-    response = notify_app.lambda_handler(load_stream_event(NOTIFY_NEW_REQUEST), lambda_context)
+    response = notify_app.lambda_handler(aws.stored(load_stream_event(NOTIFY_NEW_REQUEST)), lambda_context)
 
     # Then nothing is sent, and the marker says why, so a redelivery does not try again
     assert response == {"batchItemFailures": []}

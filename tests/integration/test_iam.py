@@ -1,6 +1,7 @@
 """The IAM check (checks/iam.py) on a real flow: the calls notify makes to introduce a matched
-request are allowed by its role in the transformed template, and a copy of the template without
-dynamodb:Query in NotifyFunction's policy fails naming the function, the action and the table."""
+request, and the sender to send it, are allowed by their roles in the transformed template, and a
+copy of the template without dynamodb:Query in NotifyFunction's policy fails naming the function,
+the action and the table."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def introduction_calls(
         clients.clear_clients()  # clients made from now on carry the recording hook
         event = stream_event(stream_record(matched, "MODIFY", old_item=request))
         assert notify_app.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
-    assert len(aws.sent_emails()) == 1
+        assert len(aws.sent_emails()) == 1
     return recorder.seen
 
 
@@ -69,8 +70,9 @@ def test_iam_notify_introduction_calls_are_recorded_and_allowed(
 ) -> None:
     # Given the calls notify made to introduce a matched request
     assert iam.Authorization("NotifyFunction", "dynamodb:Query", REQUESTS_TABLE_ARN) in introduction_calls
+    assert {c.function for c in introduction_calls if c.action == "sqs:SendMessage"} == {"NotifyFunction"}
     sends = [c for c in introduction_calls if c.action == "ses:SendEmail"]
-    assert sends
+    assert {c.function for c in sends} == {"SenderFunction"}
     assert {dict(c.context)["ses:FromAddress"] for c in sends} == {"matches@directormatch.example"}
 
     # When they are held against the roles of the transformed template.yaml

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from directormatch.aws.attributes import from_attributes
+from directormatch.aws.email_ledger import EmailLedger
 from directormatch.mail.render import Mailer
 from local.lambdas import LambdaContext
 from tests.events import (
@@ -68,9 +69,9 @@ def offer_director(aws: Aws, director_factory: Callable[..., list[dict[str, Any]
 def notify_one(
     aws: Aws, notify_app: ModuleType, context: LambdaContext, event_file: str
 ) -> tuple[dict[str, Any], Any, EmailMessage]:
-    """Hand notify the sample event `event_file`, which must send exactly one email: the item the
-    event carries, that email as SES got it, and the email parsed."""
-    event = load_stream_event(event_file)
+    """Hand notify the sample event `event_file` (its item stored), which must queue exactly one email,
+    and the sender that email: the item, that email as SES got it, and the email parsed."""
+    event = aws.stored(load_stream_event(event_file))
     assert notify_app.lambda_handler(event, context) == {"batchItemFailures": []}
     [sent] = aws.sent_emails()
     return image_of(event), sent, parse(sent)
@@ -119,12 +120,15 @@ def test_notify_new_offer_sends_one_offer_to_the_director_profile_email(
     assert marker(aws, offer["request_id"], f"EMAIL#offer#{offer['director_id']}")["email_status"] == "SENT"  # type: ignore[index]
 
 
-def test_notify_redelivered_batch_sends_nothing_more(
+def test_notify_redelivered_batch_queues_nothing_more(
     aws: Aws, notify_app: ModuleType, offer_director: dict[str, Any], lambda_context: LambdaContext
 ) -> None:
-    # Given a batch of a new REQUEST and a new OFFER, already handled once
-    event = stream_event(
-        load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0], load_stream_event(NOTIFY_NEW_OFFER)["Records"][0]
+    # Given a batch of a new REQUEST and a new OFFER, already handled once and its emails sent
+    event = aws.stored(
+        stream_event(
+            load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0],
+            load_stream_event(NOTIFY_NEW_OFFER)["Records"][0],
+        ),
     )
     notify_app.lambda_handler(event, lambda_context)
     assert len(aws.sent_emails()) == 2
@@ -132,66 +136,95 @@ def test_notify_redelivered_batch_sends_nothing_more(
     # When the same batch is delivered again
     response = notify_app.lambda_handler(event, lambda_context)
 
-    # Then it succeeds without sending anything
+    # Then it succeeds without queueing, so without sending, anything
     assert response == {"batchItemFailures": []}
+    assert aws.send_queued() == 0
     assert len(aws.sent_emails()) == 2
 
 
-def test_notify_ses_failure_reports_the_record_releases_the_claim_and_retry_sends_once(
+def test_notify_redelivered_while_the_email_waits_in_the_queue_queues_it_once(
+    aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext
+) -> None:
+    # Given a new REQUEST queued by notify, its email waiting in the queue (a QUEUED marker holds no
+    # lease that could run out while it waits)
+    event = aws.stored(load_stream_event(NOTIFY_NEW_REQUEST))
+    notify_app.lambda_handler(event, lambda_context)
+    request_id = image_of(event)["request_id"]
+    queued = marker(aws, request_id, "EMAIL#receipt#clinic")
+    assert queued is not None
+    assert (queued["email_status"], queued.get("lease_until")) == ("QUEUED", None)
+
+    # When the stream record comes again meanwhile
+    assert notify_app.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+
+    # Then the queue still holds one message for it, and the clinic gets one receipt
+    assert aws.send_queued() == 1
+    assert len(aws.sent_emails()) == 1
+    assert marker(aws, request_id, "EMAIL#receipt#clinic")["email_status"] == "SENT"  # type: ignore[index]
+
+
+def test_sender_ses_throttle_returns_the_message_keeps_it_queued_and_its_retry_sends_once(
     aws: Aws,
     notify_app: ModuleType,
     offer_director: dict[str, Any],
     lambda_context: LambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given SES throttles the first send, and a batch of a new REQUEST then a new OFFER
+    # Given SES throttles the first send, and a batch of a new REQUEST then a new OFFER, queued by notify
     throttled = client_error("TooManyRequestsException", "SendEmail", "Maximum sending rate exceeded.")
     flaky = FaultyClient(aws.session.client("sesv2"), "send_email", lambda _: throttled)
     monkeypatch.setattr(Mailer, "client", property(lambda self: flaky))
-    request_record = load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0]
-    event = stream_event(request_record, load_stream_event(NOTIFY_NEW_OFFER)["Records"][0])
+    event = aws.stored(
+        stream_event(
+            load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0],
+            load_stream_event(NOTIFY_NEW_OFFER)["Records"][0],
+        ),
+    )
     request_id = image_of(event)["request_id"]
+    assert notify_app.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
 
-    # When the notify handler receives the batch
-    response = notify_app.lambda_handler(event, lambda_context)
-
-    # Then only the receipt's record is reported as failed, and the offer went out
-    assert response == {
-        "batchItemFailures": [{"itemIdentifier": request_record["dynamodb"]["SequenceNumber"]}]
-    }
-    assert [recipients(sent) for sent in aws.sent_emails()] == [{offer_director["email"]}]
-    # And the receipt's claim was released, so the retry need not wait for the lease
-    assert marker(aws, request_id, "EMAIL#receipt#clinic") is None
-
-    # When Lambda redelivers the batch
-    retried = notify_app.lambda_handler(event, lambda_context)
-
-    # Then exactly one more email is sent: the receipt
-    assert retried == {"batchItemFailures": []}
+    # When the sender drains the queue (the throttled message comes back, as after its visibility timeout)
     sent = aws.sent_emails()
-    assert len(sent) == 2
-    assert recipients(sent[1]) == {image_of(event)["contact"]["email"]}
+
+    # Then each email went out once: the receipt on its retry, after the offer
+    assert [recipients(one) for one in sent] == [
+        {offer_director["email"]},
+        {image_of(event)["contact"]["email"]},
+    ]
     assert marker(aws, request_id, "EMAIL#receipt#clinic")["email_status"] == "SENT"  # type: ignore[index]
+    # And the SES throttle was the only failure: the first attempt gave its claim back to QUEUED
+    assert len(flaky.refused) == 1
 
 
-def test_notify_offer_for_director_without_profile_fails_and_sends_nothing(
+def test_sender_offer_for_director_without_profile_ends_in_the_dead_letter_queue_still_queued(
     aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext
 ) -> None:
-    # Given a batch of a new REQUEST and an OFFER to a director with no PROFILE item
-    event = stream_event(
-        load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0], load_stream_event(NOTIFY_NEW_OFFER)["Records"][0]
+    # Given a batch of a new REQUEST and an OFFER to a director with no PROFILE item, queued by notify
+    event = aws.stored(
+        stream_event(
+            load_stream_event(NOTIFY_NEW_REQUEST)["Records"][0],
+            load_stream_event(NOTIFY_NEW_OFFER)["Records"][0],
+        ),
     )
     offer = image_of(event, 1)
+    assert notify_app.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
 
-    # When the notify handler receives it
-    response = notify_app.lambda_handler(event, lambda_context)
+    # When the sender drains the queue: the offer fails every receive
+    sent = aws.sent_emails()
 
-    # Then the offer record fails and its claim is released, while the receipt went out
-    assert response == {
-        "batchItemFailures": [{"itemIdentifier": event["Records"][1]["dynamodb"]["SequenceNumber"]}]
+    # Then the receipt went out, and the offer's message waits in the dead-letter queue, ids only
+    assert len(sent) == 1
+    sqs = aws.session.client("sqs")
+    [dead] = sqs.receive_message(QueueUrl=aws.queues["SendDeadLetterQueue"]).get("Messages", [])
+    assert json.loads(dead["Body"]) == {
+        "partition": offer["request_id"],
+        "kind": "offer",
+        "recipient": offer["director_id"],
+        "item": "",
+        "correlation_id": offer.get("correlation_id", ""),
     }
-    assert len(aws.sent_emails()) == 1
-    assert marker(aws, offer["request_id"], f"EMAIL#offer#{offer['director_id']}") is None
+    # with its marker still QUEUED: once the cause is fixed, a replayed message sends it once
+    assert marker(aws, offer["request_id"], f"EMAIL#offer#{offer['director_id']}")["email_status"] == "QUEUED"  # type: ignore[index]
 
 
 def test_notify_other_records_send_nothing(
@@ -236,3 +269,29 @@ def test_notify_intake_to_match_to_notify_emails_clinic_and_each_offered_directo
     profiles = {o["director_id"]: aws.director_store().get_profile(o["director_id"]) for o in offers}
     expected = [request["contact"]["email"], *(profiles[o["director_id"]]["email"] for o in offers)]  # type: ignore[index]
     assert [recipients(sent) for sent in aws.sent_emails()] == [{address} for address in expected]
+
+
+def test_sender_that_dies_after_ses_accepted_sends_nothing_more_while_its_claim_holds(
+    aws: Aws, notify_app: ModuleType, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a receipt queued by notify, and a sender that dies once SES took it, before it could
+    # record the send
+    event = aws.stored(load_stream_event(NOTIFY_NEW_REQUEST))
+    notify_app.lambda_handler(event, lambda_context)
+    request_id = image_of(event)["request_id"]
+
+    def dies(*_: Any) -> None:
+        raise RuntimeError("the sender's execution environment ended")
+
+    monkeypatch.setattr(EmailLedger, "mark_email_sent", dies)
+
+    # When the queue brings the message back on every receive until it dead-letters it
+    sent = aws.sent_emails()
+
+    # Then SES got the receipt once: each redelivery met the dead sender's unexpired claim
+    assert len(sent) == 1
+    claim = marker(aws, request_id, "EMAIL#receipt#clinic")
+    assert claim is not None
+    assert claim["email_status"] == "SENDING"
+    sqs = aws.session.client("sqs")
+    assert len(sqs.receive_message(QueueUrl=aws.queues["SendDeadLetterQueue"]).get("Messages", [])) == 1

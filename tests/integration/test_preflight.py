@@ -540,7 +540,7 @@ def test_a_customer_managed_keyring_key_is_missing_until_the_stack_names_it(acco
     assert result.status("token-keys-kms") == "MISSING"
     detail = result.detail("token-keys-kms")
     assert f"TokenKeysKmsKeyArn={metadata['Arn']}" in detail
-    for role in ("IntakeFunctionRole", "NotifyFunctionRole", "RespondFunctionRole"):
+    for role in ("IntakeFunctionRole", "SenderFunctionRole", "RespondFunctionRole"):
         assert role in detail
     assert result.code == 1
 

@@ -225,9 +225,9 @@ def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @dataclass(frozen=True)
-class NotifyBatch:
-    """A request matched to three directors, and the batch of records notify receives for it: the
-    REQUEST insert first (its receipt is the first send), then the three OFFER inserts."""
+class SendBatch:
+    """A request matched to three directors, and the batch of send-queue messages the sender receives
+    for it once notify queued them: the receipt first, then the three offers."""
 
     request_id: str
     records: list[dict[str, Any]]
@@ -235,12 +235,12 @@ class NotifyBatch:
     context: Any
 
     def deliver(self) -> Any:
-        """Notify's answer to the batch, delivered (or redelivered) as Lambda does."""
+        """The sender's answer to the batch, delivered (or redelivered) as Lambda does."""
         return self.handler({"Records": self.records}, self.context)
 
 
 @pytest.fixture
-def notify_batch(
+def send_batch(
     aws: Any,
     load_directors: Any,
     intake_app: Any,
@@ -248,9 +248,10 @@ def notify_batch(
     notify_app: Any,
     lambda_context: Any,
     no_retry_delay: None,
-) -> NotifyBatch:
-    """The batch, for a notify handler whose SES retries run without backoff sleeps."""
-    from tests.reliability.helpers import post_quote, stream_reader
+) -> SendBatch:
+    """The batch, for a sender whose SES retries run without backoff sleeps."""
+    from functions.sender import app as sender_app
+    from tests.reliability.helpers import post_quote, queued_records, stream_reader
 
     load_directors(3)
     to_match, to_notify = stream_reader(aws, "MatchFunction"), stream_reader(aws, "NotifyFunction")
@@ -259,4 +260,9 @@ def notify_batch(
     aws.use_function("NotifyFunction")
     records = to_notify()
     assert records[0]["dynamodb"]["NewImage"]["sk"] == {"S": "REQUEST"}
-    return NotifyBatch(request_id, records, notify_app.lambda_handler, lambda_context)
+    assert notify_app.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+    handed = queued_records(aws)
+    assert [json.loads(r["body"])["kind"] for r in handed] == ["receipt", "offer", "offer", "offer"]
+    aws.monkeypatch.setenv("SES_SEND_RATE", "1000")
+    sender_app.reset_pacer()
+    return SendBatch(request_id, handed, sender_app.lambda_handler, lambda_context)

@@ -289,3 +289,16 @@ def renew_requests_table(aws: Aws) -> None:
     aws.dynamodb.update_time_to_live(
         TableName=aws.requests_table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
     )
+
+
+def queued_records(aws: Aws) -> list[dict[str, Any]]:
+    """The send queue's messages as its event source mapping hands them to the sender, taken off the
+    queue (the test delivers and redelivers them itself)."""
+    from local import queues
+
+    handed: list[dict[str, Any]] = []
+    [poller] = queues.pollers(
+        aws.session, aws.queues, aws.parameters, lambda _f, event: handed.extend(event["Records"])
+    )
+    poller.drain()
+    return handed

@@ -1,40 +1,35 @@
 """Case 4: one undecodable record in a batch of ten. The other nine are processed, the one is
 reported; after MaximumRetryAttempts the local stack's pump (Lambda's part) puts the batch's
-coordinates on the StreamFailureQueue, and `python -m ops.replay` puts it back."""
+coordinates on the StreamFailureQueue, and `python -m ops.replay` puts it back. An email that fails
+every send waits in the send queue's dead-letter queue, and `python -m ops.resend` puts it back."""
 
 from __future__ import annotations
 
 import copy
-import email
 import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email import policy
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
 
-from directormatch import links
 from directormatch.aws.attributes import from_attributes
-from directormatch.intake import status_page
+from directormatch.aws.email_ledger import EmailLedger
 from local import streams, template
-from local.inbound import sns_event
 from local.lambdas import LambdaContext
-from ops import replay
+from ops import replay, resend
 from ops.replay import Replayer
 from tests.conftest import REGION
 from tests.integration.conftest import Apps, Aws, LoadDirectors
 from tests.integration.test_respond import link_token
-from tests.integration.test_status_page import page_text, status_event
 from tests.reliability.conftest import Tally
 from tests.reliability.helpers import (
     Records,
     SesFault,
     drain,
     duplicates,
-    error_response,
     expected_message_ids,
     failure_queue_url,
     lost_emails,
@@ -281,8 +276,24 @@ class SesOutage:
         return None
 
 
-@pytest.mark.parametrize("trimmed", [False, True], ids=["from-stream", "stream-trimmed-from-ledger"])
-def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
+def resend_dead_letters(aws: Aws) -> list[resend.Outcome]:
+    """`python -m ops.resend` on this account's send queues."""
+    ledger = EmailLedger(aws.requests_table)
+    sqs = aws.session.client("sqs")
+    return resend.resend(
+        sqs, ledger, aws.queues["SendDeadLetterQueue"], aws.queues["SendQueue"], dry_run=False
+    )
+
+
+def email_markers(aws: Aws, request_id: str) -> dict[str, str]:
+    return {
+        i["sk"]: i["email_status"]
+        for i in aws.request_store().partition(request_id)
+        if i["sk"].startswith("EMAIL#")
+    }
+
+
+def test_ses_outage_longer_than_the_retries_dead_letters_the_emails_and_resend_sends_each_once(
     aws: Aws,
     load_directors: LoadDirectors,
     intake_app: ModuleType,
@@ -290,7 +301,6 @@ def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
     quick_pump: None,
     no_retry_delay: None,
     tally: Tally,
-    trimmed: bool,
 ) -> None:
     # Given SES is unreachable, and a request matched to three directors
     from directormatch.aws import clients
@@ -299,46 +309,34 @@ def test_ses_outage_longer_than_the_retries_is_replayed_once_ses_is_back(
     outage = SesOutage()
     clients.sesv2().meta.events.register_first("before-send.sesv2.SendEmail", outage)
     request_id = post_quote(intake_app, lambda_context)
-    aws.use_function("NotifyFunction")
     pump = stream_pump(aws)
 
-    # When the pump delivers the stream and notify fails every retry
+    # When the pump delivers the stream (notify queues the four emails) and the sender fails each
+    # message on every receive
     drain(pump)
-
-    # Then nothing was sent, no claim is left behind, and notify's batch is in the failure queue,
-    # with the batch of the four ops alerts it raised (one per email), which could not be sent
-    # either (SES is down: the queue's alarm tells ops) and raised no alert of their own
     assert sent(aws) == []
+
+    # Then nothing was sent, notify failed nothing, and the four wait in the dead-letter queue with
+    # their markers QUEUED (a redelivered stream record would queue none of them again)
     assert outage.attempts > 0
-    partition = aws.request_store().partition(request_id)
-    assert not [i for i in partition if i["sk"].startswith("EMAIL#")]
-    assert len([i for i in partition if i["sk"].startswith("ALERT#STREAM_FAILED#notify#")]) == 4
-    messages = queue_messages(aws)
-    assert [m["requestContext"]["functionArn"] for m in messages] == ["NotifyFunction"] * 2
-
-    # When SES is back and replay runs (the stream's records trimmed, in one variant)
-    outage.down = False
-    runner = replayer(aws)
-    if trimmed:
-
-        def trim(request: Any, **_: Any) -> Any:
-            return error_response(request.url, 400, "TrimmedDataAccessException", "records trimmed")
-
-        runner.streams.meta.events.register_first("before-send.dynamodbstreams.GetShardIterator", trim)
-    outcomes = runner.run(failure_queue_url(aws))
-
-    # Then both batches were replayed, from the stream or else from the ledger and the table
-    source = "table" if trimmed else "stream"
-    assert [(o.status, o.source) for o in outcomes] == [("replayed", source)] * 2
     assert queue_messages(aws) == []
-    # And the receipt, the three offers and the four ops alerts went out exactly once
+    assert sorted(email_markers(aws, request_id).values()) == ["QUEUED"] * 4
+
+    # When SES is back and ops puts the dead letters back
+    outage.down = False
+    outcomes = resend_dead_letters(aws)
+
+    # Then the receipt and the three offers went out exactly once
+    assert [o.action for o in outcomes] == ["resend"] * 4
     emails = sent(aws)
     expected = expected_message_ids(aws, request_id)
     lost = len(expected - {m.message_id for m in emails})
     tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(emails))
     assert {m.message_id for m in emails} == expected
-    assert len(expected) == 8
+    assert len(expected) == 4
     assert duplicates(emails) == 0
+    # And a second run finds nothing left to put back
+    assert resend_dead_letters(aws) == []
 
 
 class RefuseRecipient:
@@ -357,18 +355,7 @@ class RefuseRecipient:
         return None
 
 
-def status_page_text(aws: Aws, intake_app: ModuleType, context: LambdaContext, request_id: str) -> str:
-    """The clinic's status page, opened from the link of its receipt email."""
-    request = aws.request_store().get_request(request_id)
-    assert request is not None
-    token = links.status_link("https://api.example", request_id, request.created_at).split("?token=")[1]
-    aws.use_function("IntakeFunction")
-    response = intake_app.lambda_handler(status_event(request_id, token), context)
-    assert response["statusCode"] == 200
-    return page_text(response)
-
-
-def test_email_failing_every_retry_alerts_ops_once_and_the_status_page_says_we_are_on_it(
+def test_email_failing_every_retry_waits_in_the_dead_letter_queue_and_is_sent_once_when_ses_takes_it(
     aws: Aws,
     load_directors: LoadDirectors,
     intake_app: ModuleType,
@@ -382,6 +369,7 @@ def test_email_failing_every_retry_alerts_ops_once_and_the_status_page_says_we_a
     request_id = post_quote(intake_app, lambda_context)
     pump = stream_pump(aws)
     drain(pump)
+    assert len(sent(aws)) == 4
     first, *others = aws.request_store().offers(request_id)
     profile = aws.director_store().get_profile(first.director_id)
     assert profile is not None
@@ -392,84 +380,33 @@ def test_email_failing_every_retry_alerts_ops_once_and_the_status_page_says_we_a
     refusal = RefuseRecipient(profile["email"])
     clients.sesv2().meta.events.register_first("before-send.sesv2.SendEmail", refusal)
 
-    # When that director accepts, and the pump delivers the stream until Lambda gives up
+    # When that director accepts, the pump delivers the stream and the sender drains the queue
     aws.use_function("RespondFunction")
     assert respond_app.answer_offer(link_token(first), "accept").status_code == 200
     drain(pump)
-
-    # Then notify failed that record on every attempt, and its batch is in the failure queue
-    retries = {s.function: s.maximum_retry_attempts for s in template.stream_subscriptions()}
-    assert refusal.refused == retries["NotifyFunction"] + 1
-    [message] = queue_messages(aws)
-    assert message["requestContext"]["functionArn"] == "NotifyFunction"
-    # And the other emails went out, once each: the clinic's receipt, and to the other directors that
-    # the offer is filled; the introduction did not
     emails = {m.message_id: m for m in sent(aws)}
+
+    # Then the sender tried the introduction on each of the queue's receives, then left it in the
+    # dead-letter queue, its marker QUEUED; notify failed nothing
+    redrive = template.redrive_targets()["SendQueue"]
+    assert refusal.refused == redrive[1]
+    assert queue_messages(aws) == []
+    assert email_markers(aws, request_id)["EMAIL#introduction#all"] == "QUEUED"
+    # And the other emails went out, once each: the directors not chosen hear the offer is filled
     introduction = f"<introduction.{request_id}@directormatch>"
     filled = {f"<filled.{request_id}.{o.director_id}@directormatch>" for o in others}
-    assert {f"<receipt.{request_id}@directormatch>"} | filled <= set(emails)
+    assert filled <= set(emails)
     assert introduction not in emails
-    # And ops got one alert for the record, whatever the number of retries: ids, never contacts
-    [alert] = [i for i in aws.request_store().partition(request_id) if i["sk"].startswith("ALERT#")]
-    assert alert["sk"] == f"ALERT#STREAM_FAILED#notify#{alert['sequence_number']}"
-    assert (alert["alert"], alert["item_sk"], alert["error"]) == ("STREAM_FAILED", "REQUEST", "EmailNotSent")
-    assert alert["status_at_failure"] == "MATCHED"
-    [to_ops] = [m for m in emails.values() if m.kind == "ops_stream_failed"]
-    assert (
-        to_ops.message_id
-        == f"<ops_stream_failed.{request_id}.notify.{alert['sequence_number']}@directormatch>"
-    )
-    assert to_ops.to == aws.environment["OPS_EMAIL"]
-    body = email.message_from_bytes(to_ops.raw, policy=policy.default).get_body(("plain",))
-    assert body is not None
-    text = body.get_content()
-    assert request_id in text
-    assert "notify" in text
-    assert alert["sequence_number"] in text
-    request = aws.request_store().get_request(request_id)
-    assert request is not None
-    for personal in (
-        request["clinic"]["name"],
-        request["contact"]["email"],
-        profile["email"],
-        profile["last_name"],
-    ):
-        assert personal not in to_ops.raw.decode()
-    # And the clinic's status page says it is matched, that a part is delayed, and we are on it
-    page = status_page_text(aws, intake_app, lambda_context, request_id)
-    assert "Matched" in page
-    assert status_page.DELAYED in page
 
-    # When SNS delivers the failure message to the failures function again
-    aws.use_function("FailuresFunction")
-    from functions.failures import app as failures_app
-
-    again = failures_app.lambda_handler(
-        sns_event(message, "StreamFailureTopic", subject=None), lambda_context
-    )
-    drain(pump)
-
-    # Then nothing changes: no second alert, no second email
-    assert again == {"alerts": 0}
-    assert len([i for i in aws.request_store().partition(request_id) if i["sk"].startswith("ALERT#")]) == 1
-    assert duplicates(sent(aws)) == 0
-
-    # When SES takes the address again and ops replays the failure queue
+    # When SES takes the address again and ops puts the dead letter back
     refusal.refusing = False
-    [outcome] = replayer(aws).run(failure_queue_url(aws))
-    drain(pump)
+    [outcome] = resend_dead_letters(aws)
 
-    # Then the introduction went out once, the alert is resolved, and the page no longer says delayed
-    assert outcome.status == "replayed"
+    # Then the introduction went out once, and nothing else twice
+    assert outcome.action == "resend"
     messages = sent(aws)
     lost = lost_emails(aws, request_id, messages)
     tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(messages))
     assert {m.message_id for m in messages} == expected_message_ids(aws, request_id)
     assert introduction in {m.message_id for m in messages}
     assert duplicates(messages) == 0
-    resolved = aws.request_store().item(request_id, alert["sk"])
-    assert resolved is not None
-    assert resolved.get("resolved_at")
-    page = status_page_text(aws, intake_app, lambda_context, request_id)
-    assert "Matched" in page
-    assert status_page.DELAYED not in page

@@ -36,7 +36,7 @@ from tests.events import api_event, load_event, quote_body
 from tests.integration.conftest import Apps, Aws, roster_director
 from tests.integration.test_respond import link_token, offer_event
 from tests.reliability.conftest import Tally
-from tests.reliability.helpers import SesFault, batches, sent, stream_reader, table_items
+from tests.reliability.helpers import SesFault, batches, queued_records, sent, stream_reader, table_items
 
 CASE = "8"
 MARK = "sentinel-7f3a"  # in every personal value but the phone
@@ -243,13 +243,20 @@ def test_a_request_life_with_sentinel_personal_data_leaves_none_in_logs_metrics_
     aws.use_function("NotifyFunction")
     deliver(apps.notify, to_notify(), apps.context)
 
-    # And SES rejects, quoting the address, the only record of a batch: the invocation fails
+    # And SES rejects, quoting the address, the only message of the sender's batch: the invocation
+    # fails (what was queued before is sent first)
+    aws.send_queued()
     third = json.loads(post(apps.intake, apps.context, sentinel_quote(), f"{IDEMPOTENCY_KEY}-4")["body"])
     records = [r for r in to_notify() if r["dynamodb"]["Keys"]["pk"]["S"] == third["request_id"]][:1]
+    deliver(apps.notify, records, apps.context)
+    queued = queued_records(aws)
+    assert len(queued) == 1
     quoted = f"Email address is not verified. The following identities failed the check: {CLINIC_EMAIL}"
     rejection = SesFault("rejected", times=1, message=quoted).inject()
+    from functions.sender import app as sender_app
+
     with pytest.raises(BatchProcessingError) as failure:
-        apps.notify.lambda_handler({"Records": records}, apps.context)
+        sender_app.lambda_handler({"Records": queued}, apps.context)
     assert rejection.attempts == 1
     captured.raised.append(str(failure.value))
 
@@ -269,7 +276,7 @@ def test_a_request_life_with_sentinel_personal_data_leaves_none_in_logs_metrics_
     # And the captures did capture: logs, metrics, trace calls
     logs, metrics = captured.logs.getvalue(), capsys.readouterr().out
     assert '"message":"quote request stored"' in logs
-    assert '"message":"stream record failed"' in logs
+    assert '"message":"queued message failed"' in logs
     assert '"QuoteReceived"' in metrics
     assert any(kind.endswith("put_annotation") for kind, _, _ in captured.traces)
     assert any(kind.endswith("add_exception") for kind, _, _ in captured.traces)  # the failures

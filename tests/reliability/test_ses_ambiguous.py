@@ -4,8 +4,10 @@ request SES never got, so the email is sent again: delivery is at-least-once, an
 may get a second copy.
 
 What limits it: botocore does not retry such a send inside the call (directormatch.aws.clients), so each
-Lambda delivery sends at most one copy; the record is reported failed, its claim released, and
-the redelivery sends it again. Every copy is the same message with the same Message-ID
+delivery of the send-queue message sends at most one copy; the message is reported failed, its
+claim goes back to QUEUED, and the redelivery sends it again. A sender that dies after SES accepted
+(before it could record the send) is the same case: its claim's lease runs out and the message,
+visible again, sends one more copy. Every copy is the same message with the same Message-ID
 (<kind>.<request>[.<recipient>]@directormatch, directormatch.mail.render), so mail clients that
 de-duplicate on Message-ID (Gmail does) show one. The table reports these copies as duplicated.
 """
@@ -17,7 +19,7 @@ from email import policy
 from typing import Any
 
 from tests.integration.conftest import Aws
-from tests.reliability.conftest import NotifyBatch, Tally
+from tests.reliability.conftest import SendBatch, Tally
 from tests.reliability.helpers import SesFault, claim, duplicates, lost_emails, sent
 
 CASE = "5c"
@@ -30,24 +32,24 @@ def text_of(raw: bytes) -> tuple[str, str, str]:
 
 
 def test_ses_answer_lost_after_accepting_sends_one_more_copy_with_the_same_message_id(
-    aws: Aws, notify_batch: NotifyBatch, tally: Tally
+    aws: Aws, send_batch: SendBatch, tally: Tally
 ) -> None:
     # Given SES accepts the receipt but the answer to that one send is lost
-    request_id, records = notify_batch.request_id, notify_batch.records
+    request_id, records = send_batch.request_id, send_batch.records
     fault = SesFault("accepted-then-timeout", times=1).inject()
 
-    # When notify receives the batch
-    response = notify_batch.deliver()
+    # When the sender receives the batch
+    response = send_batch.deliver()
 
     # Then the send was not retried inside the call: one attempt, the record reported, its claim
     # released (SES has one copy)
     assert fault.attempts == 1 + 3
-    assert response == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
-    assert claim(aws, request_id, "EMAIL#receipt#clinic") is None
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}
+    assert claim(aws, request_id, "EMAIL#receipt#clinic")["email_status"] == "QUEUED"  # type: ignore[index]
     assert [m.kind for m in sent(aws)].count("receipt") == 1
 
-    # When Lambda redelivers the batch
-    assert notify_batch.deliver() == {"batchItemFailures": []}
+    # When the queue redelivers the batch
+    assert send_batch.deliver() == {"batchItemFailures": []}
 
     # Then nothing was lost, and the clinic has the receipt twice: the same message, the same
     # Message-ID, so its mail client can fold the copies

@@ -1,5 +1,5 @@
-"""The scale bench's measuring parts: the send queue it models, the consumed capacity it adds up per
-table, index and partition key, and the quotes and rate of its burst."""
+"""The scale bench's measuring parts: the consumed capacity it adds up per table, index and partition
+key, and the quotes and rate of its burst (its send queue is measured, tests/integration)."""
 
 from __future__ import annotations
 
@@ -15,29 +15,9 @@ from bench.scale import (
     keyed_reads,
     partition_keys,
     quote_mix,
-    send_queue,
     sizes_from,
 )
 from directormatch.vocabulary import US_STATES
-
-
-def test_send_queue_holds_a_burst_and_drains_it_at_the_ses_rate() -> None:
-    # Given 30 emails ready at once and a sender of 10 a second
-    # When they are sent in order
-    queue = send_queue([0.0] * 30, rate=10)
-
-    # Then all 30 were asked for in one second, 29 waited, and the last left 2.9 s later
-    assert queue["asked_per_second_peak"] == 30
-    assert queue["peak_depth"] == 29
-    assert queue["drained_after_seconds"] == pytest.approx(2.9)
-
-
-def test_send_queue_never_holds_emails_that_come_slower_than_the_rate() -> None:
-    queue = send_queue([float(second) for second in range(20)], rate=14)
-
-    assert queue["asked_per_second_peak"] == 1
-    assert queue["peak_depth"] == 0
-    assert queue["wait_p95_seconds"] == 0
 
 
 def capacity(table: str, table_units: float, index: str, index_units: float) -> dict[str, object]:

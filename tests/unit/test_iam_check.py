@@ -13,6 +13,7 @@ from checks import iam
 from checks.transform import transformed
 from local import template
 
+ACCOUNT = "123456789012"
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/RequestsTable"
 SENDER = "matches@directormatch.example"
 
@@ -80,8 +81,9 @@ def test_iam_roles_allow_what_the_functions_need(roles: dict[str, list[iam.State
             "dynamodb:Query",
             "arn:aws:dynamodb:us-east-1:123456789012:table/DirectorsTable/index/ByState",
         ),
+        iam.Authorization("NotifyFunction", "sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:SendQueue"),
         iam.Authorization(
-            "NotifyFunction",
+            "SenderFunction",
             "ses:SendEmail",
             "arn:aws:ses:us-east-1:123456789012:identity/directormatch.example",
             (("ses:FromAddress", SENDER),),
@@ -172,13 +174,7 @@ def test_iam_keyring_kms_grant_follows_the_parameter() -> None:
     # With a customer-managed key, the functions that read the keyring may decrypt it through SSM only
     with_key = iam.function_statements(transformed(), {**defaults, "TokenKeysKmsKeyArn": key})
     holders = {f for f, statements in with_key.items() if any("kms:Decrypt" in s.actions for s in statements)}
-    assert holders == {
-        "IntakeFunction",
-        "NotifyFunction",
-        "RespondFunction",
-        "DirectorsFunction",
-        "SweepFunction",
-    }
+    assert holders == {"IntakeFunction", "SenderFunction", "RespondFunction", "DirectorsFunction"}
     assert iam.violations([decrypt], with_key) == []
     direct = iam.Authorization("IntakeFunction", "kms:Decrypt", key)
     assert len(iam.violations([direct], with_key)) == 1

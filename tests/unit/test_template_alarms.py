@@ -33,12 +33,17 @@ def watched(resources: dict[str, Any], metric: str) -> list[dict[str, Any]]:
     return [dims for alarm in alarms(resources) for name, dims in metrics_of(alarm) if name == metric]
 
 
-def test_alarms_every_stream_consumer_has_an_iterator_age_alarm(resources: dict[str, Any]) -> None:
-    consumers = {
-        r["Properties"]["FunctionName"]["Ref"]
+def stream_mappings(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    """The event source mappings that read a stream (SQS ones have no starting position)."""
+    return [
+        r["Properties"]
         for r in resources.values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping"
-    }
+        if r["Type"] == "AWS::Lambda::EventSourceMapping" and "StartingPosition" in r["Properties"]
+    ]
+
+
+def test_alarms_every_stream_consumer_has_an_iterator_age_alarm(resources: dict[str, Any]) -> None:
+    consumers = {m["FunctionName"]["Ref"] for m in stream_mappings(resources)}
     assert consumers == {"MatchFunction", "NotifyFunction"}
     assert {d["FunctionName"]["Ref"] for d in watched(resources, "IteratorAge")} == consumers
 
@@ -88,11 +93,7 @@ def test_alarms_a_batch_lambda_gives_up_on_reaches_the_alarmed_queue_and_the_fai
     resources: dict[str, Any],
 ) -> None:
     # Every stream subscription's on-failure destination is the one topic
-    destinations = [
-        r["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
-        for r in resources.values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping"
-    ]
+    destinations = [m["DestinationConfig"]["OnFailure"]["Destination"] for m in stream_mappings(resources)]
     assert destinations == [{"Ref": "StreamFailureTopic"}] * 2
     subscriptions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"]
     to_topic = [s for s in subscriptions if s["TopicArn"] == {"Ref": "StreamFailureTopic"}]
@@ -110,3 +111,25 @@ def test_alarms_a_batch_lambda_gives_up_on_reaches_the_alarmed_queue_and_the_fai
     # and invokes the failures function, which writes the alert per failed record
     [function] = [s for s in to_topic if s["Protocol"] == "lambda"]
     assert function["Endpoint"] == {"Fn::GetAtt": ["FailuresFunction", "Arn"]}
+
+
+def test_alarms_send_queue_pages_ops_on_age_depth_and_every_message_given_up(
+    resources: dict[str, Any],
+) -> None:
+    queue = {"QueueName": {"Fn::GetAtt": ["SendQueue", "QueueName"]}}
+    assert queue in watched(resources, "ApproximateAgeOfOldestMessage")
+    assert queue in watched(resources, "ApproximateNumberOfMessagesVisible")
+    redrive = resources["SendQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["SendDeadLetterQueue", "Arn"]}
+    [dead_letter] = [
+        a
+        for a in alarms(resources)
+        if {"QueueName": {"Fn::GetAtt": ["SendDeadLetterQueue", "QueueName"]}}
+        in [d for _, d in metrics_of(a)]
+    ]
+    assert (dead_letter["Threshold"], dead_letter["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    # A message is hidden while a sender works on it: longer than the sender may run.
+    assert (
+        resources["SendQueue"]["Properties"]["VisibilityTimeout"]
+        >= resources["SenderFunction"]["Properties"]["Timeout"]
+    )

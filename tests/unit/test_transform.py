@@ -48,7 +48,29 @@ def test_transform_gives_each_function_its_lambda_role_and_event_sources(
     assert sorted(m["Properties"]["FunctionName"]["Ref"] for m in mappings) == [
         "MatchFunction",
         "NotifyFunction",
+        "SenderFunction",
     ]
+
+
+def test_transform_sender_concurrency_and_batch_come_from_the_ses_rate(
+    cloudformation: dict[str, Any],
+) -> None:
+    [mapping] = [
+        r["Properties"]
+        for r in cloudformation["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["FunctionName"] == {"Ref": "SenderFunction"}
+    ]
+    from_rate = {"Fn::FindInMap": ["SendRates", {"Ref": "SesSendRate"}, "Senders"]}
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": from_rate}
+    assert mapping["BatchSize"] == {"Fn::FindInMap": ["SendRates", {"Ref": "SesSendRate"}, "BatchSize"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    environment = cloudformation["Resources"]["SenderFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["SEND_CONCURRENCY"] == from_rate
+    # Lambda refuses MaximumConcurrency below 2; a sender never takes more than the rate's share.
+    for rate, row in cloudformation["Mappings"]["SendRates"].items():
+        assert row["Senders"] >= 2
+        assert int(rate) / row["Senders"] <= 10
 
 
 def test_transform_lints_clean(cloudformation: dict[str, Any]) -> None:

@@ -43,6 +43,7 @@ class MetricName(StrEnum):
     WAVES_SENT = "WavesSent"
     SLA_ESCALATIONS = "SlaEscalations"
     EXPIRY_WARNINGS = "ExpiryWarnings"
+    EMAIL_QUEUED = "EmailQueued"
     EMAIL_SENT = "EmailSent"
     EMAIL_SUPPRESSED = "EmailSuppressed"
     EMAIL_BOUNCED = "EmailBounced"

@@ -287,6 +287,7 @@ class EmailMarker(Item):
     """An EMAIL#<kind>#<recipient> item: the claim on one email, then the proof it went out."""
 
     email_status: EmailStatus
+    queued_at: int | None = None
     lease_until: int | None = None
     message_id: str | None = None
     sent_at: int | None = None

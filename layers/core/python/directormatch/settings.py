@@ -99,6 +99,11 @@ class Settings:
     max_body_bytes: int = 32 * 1024  # MAX_BODY_BYTES
     idempotency_hours: int = 24  # IDEMPOTENCY_HOURS
     email_lease_seconds: int = 120  # EMAIL_LEASE_SECONDS
+    # The queue emails wait in for the sender function, and the pace it drains them at: the account's
+    # SES rate (emails a second) shared by the sender's concurrent invocations.
+    send_queue_url: str = ""  # SEND_QUEUE_URL
+    ses_send_rate: int = 14  # SES_SEND_RATE
+    send_concurrency: int = 2  # SEND_CONCURRENCY
     # Score weights as JSON, e.g. {"fairness": 5}; unnamed weights keep their defaults.
     match_weights: dict[str, float] = field(default_factory=dict)  # MATCH_WEIGHTS
 
@@ -121,6 +126,9 @@ class Settings:
             max_body_bytes=_integer(env, "MAX_BODY_BYTES", default["max_body_bytes"]),
             idempotency_hours=_integer(env, "IDEMPOTENCY_HOURS", default["idempotency_hours"]),
             email_lease_seconds=_integer(env, "EMAIL_LEASE_SECONDS", default["email_lease_seconds"]),
+            send_queue_url=env.get("SEND_QUEUE_URL", ""),
+            ses_send_rate=_integer(env, "SES_SEND_RATE", default["ses_send_rate"]),
+            send_concurrency=_integer(env, "SEND_CONCURRENCY", default["send_concurrency"]),
             match_weights=_weights(env),
         )
 

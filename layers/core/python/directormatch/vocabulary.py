@@ -95,8 +95,10 @@ class OfferStatus(StrEnum):
 
 
 class EmailStatus(StrEnum):
-    """An EMAIL marker's state: claimed while sending, then sent or suppressed (never sent again)."""
+    """An EMAIL marker's state: queued for the sender (a message in the send queue), claimed while
+    sending, then sent or suppressed (never sent again)."""
 
+    QUEUED = "QUEUED"
     SENDING = "SENDING"
     SENT = "SENT"
     SUPPRESSED = "SUPPRESSED"

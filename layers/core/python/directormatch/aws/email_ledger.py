@@ -18,7 +18,8 @@ class EmailLedger(Table):
     """A claim on each email before it is sent, the proof once it was, and the suppression list."""
 
     def claim_email(self, request_id: str, marker_sk: str, now: int, lease_seconds: int) -> bool:
-        """Take the right to send one email.
+        """Take the right to send one email: a new marker, a QUEUED one (the sender's), or a claim whose
+        lease ran out (its sender died before it could say how the send ended).
 
         False: it was sent already. RetryLater: another invocation holds an unexpired lease.
         """
@@ -28,9 +29,12 @@ class EmailLedger(Table):
                 TableName=self.table,
                 Item=to_attributes(marker.to_item()),
                 ConditionExpression=(
-                    "attribute_not_exists(pk) OR (email_status = :sending AND lease_until < :now)"
+                    "attribute_not_exists(pk) OR email_status = :queued"
+                    " OR (email_status = :sending AND lease_until < :now)"
                 ),
-                ExpressionAttributeValues=to_attributes({":sending": EmailStatus.SENDING, ":now": now}),
+                ExpressionAttributeValues=to_attributes(
+                    {":queued": EmailStatus.QUEUED, ":sending": EmailStatus.SENDING, ":now": now}
+                ),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
@@ -41,6 +45,15 @@ class EmailLedger(Table):
                 return False
             raise RetryLater("email is being sent by another invocation") from error
         return True
+
+    def email_decided(self, request_id: str, marker_sk: str) -> bool:
+        """True when the email already has a marker: queued, being sent, sent or suppressed."""
+        return self.item(request_id, marker_sk, consistent=True) is not None
+
+    def mark_email_queued(self, request_id: str, marker_sk: str, now: int) -> None:
+        """Record that the email's message is in the send queue (written after it is, so a QUEUED
+        marker always has a message behind it); a marker the sender wrote meanwhile stays."""
+        self.put_new(EmailMarker(request_id, marker_sk, EmailStatus.QUEUED, queued_at=now).to_item())
 
     def mark_email_suppressed(self, request_id: str, marker_sk: str, now: int) -> None:
         self.client.update_item(
@@ -60,13 +73,24 @@ class EmailLedger(Table):
             ),
         )
 
-    def release_email(self, request_id: str, marker_sk: str) -> None:
-        """Give the claim back after a failed send so the retry does not wait for the lease."""
+    def release_email(self, request_id: str, marker_sk: str, queued: bool = False) -> None:
+        """Give the claim back after a failed send so the retry does not wait for the lease: back to
+        QUEUED when the send queue brings the message again, else gone."""
+        condition = to_attributes({":sending": EmailStatus.SENDING, ":queued": EmailStatus.QUEUED})
+        if queued:
+            self.client.update_item(
+                TableName=self.table,
+                Key=key(request_id, marker_sk),
+                UpdateExpression="SET email_status = :queued REMOVE lease_until",
+                ConditionExpression="email_status = :sending",
+                ExpressionAttributeValues=condition,
+            )
+            return
         self.client.delete_item(
             TableName=self.table,
             Key=key(request_id, marker_sk),
             ConditionExpression="email_status = :sending",
-            ExpressionAttributeValues=to_attributes({":sending": EmailStatus.SENDING}),
+            ExpressionAttributeValues={":sending": condition[":sending"]},
         )
 
     def suppress(self, address_key: str, reason: str, at: str) -> bool:

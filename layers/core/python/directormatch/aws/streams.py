@@ -121,13 +121,40 @@ class StreamProcessor(BatchProcessor):
         return response
 
 
+class QueueProcessor(BatchProcessor):
+    """BatchProcessor for an SQS queue (the send queue): a failed message is reported, logged and
+    counted with its error's type only; the queue brings it back, then dead-letters it."""
+
+    def __init__(self) -> None:
+        super().__init__(event_type=EventType.SQS)
+
+    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
+        response = super().failure_handler(record, withheld(exception))
+        raw: dict[str, Any] = getattr(record, "raw_event", None) or {}
+        metrics.add_metric(name=MetricName.RECORD_FAILED, unit="Count", value=1)
+        logger.warning(
+            "queued message failed",
+            extra={
+                "error": exception[0].__name__ if exception[0] is not None else "Unknown",
+                "message_id": raw.get("messageId"),
+                "receive_count": (raw.get("attributes") or {}).get("ApproximateReceiveCount"),
+            },
+        )
+        return response
+
+
 StreamHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
 
 
 def stream_handler(function: str, record_handler: Callable[[DynamoDBRecord], None]) -> StreamHandler:
     """The Lambda handler of a stream function: each record goes to `record_handler`, and the
     records it fails on are reported for retry and written down by a StreamProcessor."""
-    processor = StreamProcessor(function)
+    return batch_handler(StreamProcessor(function), record_handler)
+
+
+def batch_handler(processor: BatchProcessor, record_handler: Callable[..., None]) -> StreamHandler:
+    """The Lambda handler of a batch event source (a stream, a queue): each record goes to
+    `record_handler`, and the ones it fails on are reported for retry (ReportBatchItemFailures)."""
 
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics(capture_cold_start_metric=True)

@@ -1,4 +1,5 @@
-"""Which email a stream record asks for, and sending it exactly once per (request, kind, recipient)."""
+"""Which email a stream record asks for (queued once), and sending it exactly once per (request, kind,
+recipient)."""
 
 from __future__ import annotations
 
@@ -22,16 +23,19 @@ from directormatch.mail.messages import (
     clinic_no_match_email,
     clinic_update_email,
     declined_email,
+    expiry_email,
     filled_email,
     introduction_email,
     offer_email,
     ops_alert_email,
+    ops_expiry_email,
     quote_email,
     receipt_email,
     team_members,
 )
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import Email, Mailer
+from directormatch.mail.send_queue import Letter, SendQueue
 from directormatch.mail.suppression import address_key
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.records import Alert, Offer, Profile, Request
@@ -41,7 +45,8 @@ from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 @dataclass(eq=False)
 class Notifier:
-    """Sends each email a stored item or a transition calls for, once, through the mailer."""
+    """Decides each email a stored item or a transition calls for and queues it once (a Letter);
+    the sender function composes it from the stored items and sends it once, through the mailer."""
 
     requests: RequestStore
     directors: DirectorStore
@@ -51,6 +56,7 @@ class Notifier:
     ops_email: str
     public_base_url: str
     inbound_domain: str = ""
+    queue: SendQueue | None = None
     # Of the record being handled; goes into X-Correlation-ID.
     correlation_id: str = field(default="", init=False)
 
@@ -59,11 +65,12 @@ class Notifier:
         self.correlation_id = str(item.get("correlation_id") or "")
         sk = item["sk"]
         if sk == keys.REQUEST_SK:
-            request = Request.from_item(item)
-            self.send_once(request.request_id, "receipt", "clinic", lambda: self._receipt_email(request))
+            # Decoded though only its id is queued: a record no request could be fails here, where
+            # the stream's failure handling and replay see it.
+            self.post(Request.from_item(item).request_id, "receipt", "clinic")
         elif sk.startswith(keys.OFFER):
             offer = Offer.from_item(item)
-            self.send_once(offer.request_id, "offer", offer.director_id, lambda: self._offer_email(offer))
+            self.post(offer.request_id, "offer", offer.director_id)
         elif sk.startswith(keys.ALERT):
             self._alert(Alert.from_item(item))
 
@@ -76,35 +83,17 @@ class Notifier:
             self._request_changed(old, Request.from_item(new))
         elif sk.startswith(keys.OFFER) and old.get("offer_status") == OfferStatus.OPEN:
             offer = Offer.from_item(new)
-            build = {OfferStatus.SUPERSEDED: filled_email, OfferStatus.DECLINED: declined_email}.get(
-                offer.offer_status
-            )
-            if build is not None:
-                profile = self._profile(offer.director_id)
-                kind = offer.offer_status.lower()
-                self.send_once(offer.request_id, kind, offer.director_id, lambda: build(offer, profile))
+            if offer.offer_status in (OfferStatus.SUPERSEDED, OfferStatus.DECLINED):
+                self.post(offer.request_id, offer.offer_status.lower(), offer.director_id)
 
     def _alert(self, alert: Alert) -> None:
         """Ops hear of every alert with the clinic's details and the offers made; a clinic whose
         request nobody could take hears it too, in plain words, at the same moment."""
-        request_id = alert.request_id
-        # A stream failure is told to ops with ids only: the record that failed may be the request
-        # itself, unreadable.
-        request = None if alert.alert == AlertKind.STREAM_FAILED else self.requests.get_request(request_id)
-        if request is None and alert.alert != AlertKind.STREAM_FAILED:
-            raise LookupError(f"alert on request {request_id}, which has no REQUEST item")
-        offers = self.requests.offers(request_id) if request else []
         # One email per ALERT item: ops_no_match, ..., ops_stream_failed#<function>#<sequence>.
         kind = f"ops_{alert.sk.removeprefix(keys.ALERT).lower()}"
-        self.send_once(
-            request_id,
-            kind,
-            "ops",
-            lambda: ops_alert_email(alert, self.ops_email, reference_of(request or alert), request, offers),
-        )
-        if request is not None and alert.alert == AlertKind.NO_MATCH:
-            story = no_match_story(request, alert, offers)
-            self.send_once(request_id, "no_match", "clinic", lambda: clinic_no_match_email(request, story))
+        self.post(alert.request_id, kind, "ops", item=alert.sk)
+        if alert.alert == AlertKind.NO_MATCH:
+            self.post(alert.request_id, "no_match", "clinic", item=alert.sk)
 
     def _request_changed(self, old: Mapping[str, Any], request: Request) -> None:
         status = request.request_status
@@ -113,21 +102,85 @@ class Notifier:
         if status == RequestStatus.OFFERED and old.get("request_status") == RequestStatus.NEW:
             self._quote(request)
         if status == RequestStatus.OFFERED and request.current_wave > int(old.get("wave", 1)):
-            kind = f"clinic_update_w{request.current_wave}"
-            self.send_once(request.request_id, kind, "clinic", lambda: clinic_update_email(request))
+            self.post(request.request_id, f"{CLINIC_UPDATE}{request.current_wave}", "clinic")
 
     def _introduce(self, request: Request) -> None:
         request_id = request.request_id
         offers = self.requests.offers(request_id)
-        accepted = [o for o in offers if o.offer_status == OfferStatus.ACCEPTED]
         if any(o.offer_status == OfferStatus.OPEN for o in offers):
             # The accepting call closes the other offers; if it died before finishing, close them here
             # (conditional on OPEN, so it never races that call) so their directors hear it is filled.
+            accepted = [o for o in offers if o.offer_status == OfferStatus.ACCEPTED]
             winner = accepted[0].director_id if accepted else ""
             self.requests.supersede_open_offers(request_id, except_director=winner, now=datetime.now(UTC))
-        self.send_once(request_id, "introduction", "all", lambda: self._introduction_email(request, accepted))
+        self.post(request_id, "introduction", "all")
 
-    def _introduction_email(self, request: Request, accepted: list[Offer]) -> Email:
+    def post(self, partition: str, kind: str, recipient: str, item: str = "") -> bool:
+        """Queue the email once: a redelivered record finds its marker and queues nothing. The message
+        goes first and the QUEUED marker after it, so a marker never stands for a message that is not
+        there; a crash between the two queues it again on the redelivery, and the sender's claim on
+        the marker still sends it once."""
+        marker = keys.EMAIL(kind, recipient)
+        if self.ledger.email_decided(partition, marker):
+            logger.info("email already queued", extra={"request_id": partition, "kind": kind})
+            metrics.add_metric(name=MetricName.DUPLICATE_SKIPPED, unit="Count", value=1)
+            return False
+        self.send_queue.put(Letter(partition, kind, recipient, item, self.correlation_id))
+        self.ledger.mark_email_queued(partition, marker, int(time.time()))
+        metrics.add_metric(name=MetricName.EMAIL_QUEUED, unit="Count", value=1)
+        return True
+
+    @property
+    def send_queue(self) -> SendQueue:
+        if self.queue is None:
+            from directormatch.settings import get_settings
+
+            self.queue = SendQueue(get_settings().send_queue_url)
+        return self.queue
+
+    def deliver(self, letter: Letter) -> bool:
+        """The sender's part: compose the queued email from the items as stored now, send it once."""
+        self.correlation_id = letter.correlation_id
+        return self.send_once(
+            letter.partition, letter.kind, letter.recipient, lambda: self.compose(letter), queued=True
+        )
+
+    def compose(self, letter: Letter) -> Email:
+        kind = letter.kind
+        if kind.startswith(CLINIC_UPDATE):
+            # The wave the letter was queued for, though the request may have moved on since.
+            request = self._request(letter.partition)
+            return clinic_update_email({**request, "wave": int(kind.removeprefix(CLINIC_UPDATE))})
+        if kind in (EXPIRY_WARNING_KIND, OPS_EXPIRY_WARNING_KIND):
+            return self._expiry_email(letter)
+        if kind.startswith("ops_") or kind == "no_match":
+            return self._alert_email(letter)
+        return COMPOSERS[kind](self, letter)
+
+    def _alert_email(self, letter: Letter) -> Email:
+        item = self.requests.item(letter.partition, letter.item)
+        if item is None:
+            raise LookupError(f"alert {letter.item} on request {letter.partition} is not stored")
+        alert = Alert.from_item(item)
+        # A stream failure is told to ops with ids only: the record that failed may be the request
+        # itself, unreadable.
+        request = None if alert.alert == AlertKind.STREAM_FAILED else self._request(alert.request_id)
+        offers = self.requests.offers(alert.request_id) if request else []
+        if letter.kind == "no_match" and request is not None:
+            return clinic_no_match_email(request, no_match_story(request, alert, offers))
+        return ops_alert_email(alert, self.ops_email, reference_of(request or alert), request, offers)
+
+    def _expiry_email(self, letter: Letter) -> Email:
+        director_id = letter.partition.removeprefix(keys.DIRECTOR)
+        registration, expires_on = letter.recipient.rsplit("#", 1)
+        if letter.kind == OPS_EXPIRY_WARNING_KIND:
+            return ops_expiry_email(self.ops_email, director_id, registration, expires_on)
+        return expiry_email(self._profile(director_id), registration, expires_on)
+
+    def _introduction_email(self, letter: Letter) -> Email:
+        request = self._request(letter.partition)
+        offers = self.requests.offers(request.request_id)
+        accepted = [o for o in offers if o.offer_status == OfferStatus.ACCEPTED]
         introduction = Introduction([self._introduced(request, offer) for offer in accepted])
         return introduction_email(request, introduction)
 
@@ -143,17 +196,43 @@ class Notifier:
     def _quote(self, request: Request) -> None:
         """The clinic's quote, once the first wave is out; none when no offered director is priced."""
         match = self.requests.get_match(request.request_id)
-        if match is None or match.quote is None or match.quote.low is None:
-            return
+        if match is not None and match.quote is not None and match.quote.low is not None:
+            self.post(request.request_id, "quote", "clinic")
+
+    def _quote_email(self, letter: Letter) -> Email:
+        request = self._request(letter.partition)
+        match = self.requests.get_match(request.request_id)
+        if match is None or match.quote is None:
+            raise LookupError(f"request {request.request_id} has no quote")
         link = status_link(self.public_base_url, request.request_id, request.created_at)
         members = team_members(request.states, self.requests.offers(request.request_id)) if match.team else []
-        self.send_once(
-            request.request_id, "quote", "clinic", lambda: quote_email(request, match, link, members)
-        )
+        return quote_email(request, match, link, members)
 
-    def _receipt_email(self, request: Request) -> Email:
+    def _receipt_email(self, letter: Letter) -> Email:
+        request = self._request(letter.partition)
         link = status_link(self.public_base_url, request.request_id, request.created_at)
         return receipt_email(request, link)
+
+    def _offer_email(self, letter: Letter) -> Email:
+        offer = self._offer(letter)
+        return offer_email(offer, self._profile(offer.director_id), self.public_base_url, self.inbound_domain)
+
+    def _closed_offer_email(self, letter: Letter) -> Email:
+        offer = self._offer(letter)
+        build = filled_email if letter.kind == "superseded" else declined_email
+        return build(offer, self._profile(offer.director_id))
+
+    def _request(self, request_id: str) -> Request:
+        request = self.requests.get_request(request_id)
+        if request is None:
+            raise LookupError(f"request {request_id} has no REQUEST item")
+        return request
+
+    def _offer(self, letter: Letter) -> Offer:
+        offer = self.requests.get_offer(letter.partition, letter.recipient)
+        if offer is None:
+            raise LookupError(f"request {letter.partition} has no offer to {letter.recipient}")
+        return offer
 
     def _profile(self, director_id: str) -> Profile:
         director = self.directors.get_profile(director_id)
@@ -161,10 +240,11 @@ class Notifier:
             raise LookupError(f"director {director_id} has no profile")
         return director
 
-    def _offer_email(self, offer: Offer) -> Email:
-        return offer_email(offer, self._profile(offer.director_id), self.public_base_url, self.inbound_domain)
-
-    def send_once(self, request_id: str, kind: str, recipient_id: str, build: Callable[[], Email]) -> bool:
+    def send_once(
+        self, request_id: str, kind: str, recipient_id: str, build: Callable[[], Email], queued: bool = False
+    ) -> bool:
+        """Claim the email's marker, send it, record it sent. `queued`: the send queue brings the
+        message back after a failure, so the claim goes back to QUEUED rather than away."""
         marker = keys.EMAIL(kind, recipient_id)
         if not self.ledger.claim_email(request_id, marker, int(time.time()), self.lease_seconds):
             logger.info("email already sent", extra={"request_id": request_id, "kind": kind})
@@ -177,7 +257,7 @@ class Notifier:
                 return False
             message_id = self.mailer.send(replace(email, correlation_id=self.correlation_id))
         except Exception:
-            self.ledger.release_email(request_id, marker)
+            self.ledger.release_email(request_id, marker, queued=queued)
             raise
         self.ledger.mark_email_sent(request_id, marker, message_id, int(time.time()))
         metrics.add_metric(name=MetricName.EMAIL_SENT, unit="Count", value=1)
@@ -215,3 +295,18 @@ def notifier_from_settings() -> Notifier:
         public_base_url=settings.public_base_url,
         inbound_domain=settings.inbound_domain,
     )
+
+
+CLINIC_UPDATE = "clinic_update_w"  # + the wave
+EXPIRY_WARNING_KIND = "expiry_warning"
+OPS_EXPIRY_WARNING_KIND = "ops_expiry_warning"
+
+# How the sender composes each kind the Notifier queues (besides those compose() reads itself).
+COMPOSERS: dict[str, Callable[[Notifier, Letter], Email]] = {
+    "receipt": Notifier._receipt_email,
+    "offer": Notifier._offer_email,
+    "superseded": Notifier._closed_offer_email,
+    "declined": Notifier._closed_offer_email,
+    "introduction": Notifier._introduction_email,
+    "quote": Notifier._quote_email,
+}

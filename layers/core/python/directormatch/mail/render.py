@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.errors import HeaderParseError
@@ -165,6 +165,8 @@ class Mailer:
         self.sender = sender
         self.configuration_set = configuration_set
         self._client = client
+        # Called right before each SES call: the sender's pacer (directormatch.mail.send_queue.Pacer).
+        self.pace: Callable[[], object] | None = None
 
     @property
     def client(self) -> SESV2Client:
@@ -181,6 +183,8 @@ class Mailer:
             request["ConfigurationSetName"] = self.configuration_set
         from botocore.exceptions import ClientError
 
+        if self.pace is not None:
+            self.pace()
         try:
             response = self.client.send_email(**request)
         except ClientError as error:  # after botocore's own retries

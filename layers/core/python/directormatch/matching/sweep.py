@@ -10,16 +10,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import partial
 
 from directormatch import keys
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
-from directormatch.mail.messages import expiry_email, ops_expiry_email
-from directormatch.mail.notifier import Notifier
+from directormatch.mail.notifier import EXPIRY_WARNING_KIND, OPS_EXPIRY_WARNING_KIND, Notifier
 from directormatch.matching.engine import Shortlist, Weights
 from directormatch.matching.waves import next_wave, no_match_alert
-from directormatch.records import Alert, Expiry, Profile, Request
+from directormatch.records import Alert, Request
 from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
 ESCALATE_AFTER = timedelta(hours=20)
@@ -141,32 +139,21 @@ def _iso(moment: datetime) -> str:
 
 
 def warn_expiring(directors: DirectorStore, notifier: Notifier, now: datetime, report: SweepReport) -> None:
-    """Each license or DEA registration lapsing within 30 days: one email to its director, one to ops."""
+    """Each license or DEA registration lapsing within 30 days: one email to its director, one to ops,
+    queued for the sender (the run only decides; a large roster's warnings never wait on SES)."""
     today, last = now.date(), (now + EXPIRY_WARNING).date()
     months = sorted({f"{today:%Y-%m}", f"{last:%Y-%m}"})
     for month in months:
         for expiry in directors.expiring(month, today.isoformat(), last.isoformat()):
+            partition = keys.DIRECTOR(expiry.director_id)
+            reference = f"{expiry.registration}#{expiry.expires_on}"
+            # Warned on an earlier day: one read, before the profile's.
+            if notifier.ledger.email_decided(partition, keys.EMAIL(OPS_EXPIRY_WARNING_KIND, reference)):
+                continue
             profile = directors.get_profile(expiry.director_id)
             if profile is None or not profile.active:
                 continue
-            _warn(notifier, profile, expiry, report)
-
-
-def _warn(notifier: Notifier, profile: Profile, expiry: Expiry, report: SweepReport) -> None:
-    """The director's warning and the ops copy, each sent once per registration and expiry day."""
-    partition = keys.DIRECTOR(expiry.director_id)
-    registration, expires_on = expiry.registration, expiry.expires_on
-    reference = f"{registration}#{expires_on}"
-    sent = notifier.send_once(
-        partition,
-        "expiry_warning",
-        reference,
-        partial(expiry_email, profile, registration, expires_on),
-    )
-    notifier.send_once(
-        partition,
-        "ops_expiry_warning",
-        reference,
-        partial(ops_expiry_email, notifier.ops_email, expiry.director_id, registration, expires_on),
-    )
-    report[Swept.EXPIRY_WARNINGS] += int(sent)
+            # The director's first, then ops' copy, whose marker says both were queued.
+            queued = notifier.post(partition, EXPIRY_WARNING_KIND, reference)
+            notifier.post(partition, OPS_EXPIRY_WARNING_KIND, reference)
+            report[Swept.EXPIRY_WARNINGS] += int(queued)
