@@ -5,11 +5,12 @@ synthetic roster), with stream records delivered the way Lambda's event source m
 (local.streams.Subscription: the template's filters and batch sizes):
 
     intake (API event, alternately with and without Idempotency-Key) -> match and notify (stream)
-    -> a director opens the offer link and accepts (respond: GET, then POST) -> notify (stream)
+    -> sender (the send queue, local.queues) -> a director opens the offer link and accepts
+    (respond: GET, then POST) -> notify (stream) -> sender
 
 then the sweep over requests left OFFERED (offers still open, then expired: the next wave), the
 daily expiry warnings and one SES bounce (feedback). Every call through directormatch.aws.clients'
-dynamodb() and sesv2() is counted per invocation (bench.common.CallCounter).
+dynamodb(), sesv2() and the SQS client is counted per invocation (bench.common.CallCounter).
 
 Two passes: the first counts, reading each written item before and after to estimate write units
 and index upkeep; the second, without those reads, times the handlers (warm: the first invocation
@@ -62,12 +63,12 @@ class Invocation:
 class Lifecycle:
     """The handlers, a stream pump driven by hand, and the counter, against one moto server."""
 
-    def __init__(self, sink: StdoutSink) -> None:
+    def __init__(self, sink: StdoutSink, parameters: dict[str, str]) -> None:
         import boto3
 
         from directormatch.aws import clients, tables
         from directormatch.settings import get_settings
-        from local import template
+        from local import queues, template
         from local.lambdas import Functions
         from local.streams import Subscription
         from ops.roster.synthetic import synthetic_roster
@@ -90,8 +91,11 @@ class Lifecycle:
             )
             for spec in template.stream_subscriptions()
         ]
+        session = boto3.session.Session(region_name="us-east-1")
+        queue_urls = {name: parameters[name] for name in template.queue_names()}
+        self.queues = queues.pollers(session, queue_urls, parameters, self._deliver)
         self.routes = template.api_routes()
-        self.counter = CallCounter(clients.dynamodb(), clients.sesv2())
+        self.counter = CallCounter(clients.dynamodb(), clients.sesv2(), clients.client("sqs"))
 
     def invoke(self, function: str, label: str, event: dict[str, Any]) -> Any:
         tally, logged = Tally(), self.sink.bytes
@@ -102,9 +106,22 @@ class Lifecycle:
         self.invocations.append(Invocation(function, label, tally, elapsed, self.sink.bytes - logged))
         return response
 
+    def _deliver(self, function: str, event: dict[str, Any]) -> Any:
+        response = self.invoke(function, function.removesuffix("Function").lower(), event)
+        if (response or {}).get("batchItemFailures"):
+            raise RuntimeError(f"{function} failed messages: {response}")
+        return response
+
     def drain(self) -> None:
+        """Deliver stream records, then the send queue's letters, until neither has any left."""
+        while self._drain_streams() + sum(poller.drain() for poller in self.queues):
+            pass
+
+    def _drain_streams(self) -> int:
         """Deliver stream records until none is left, polling every subscription before delivering
-        (as independent event source mappings would), in batches of the template's BatchSize."""
+        (as independent event source mappings would), in batches of the template's BatchSize; the
+        number of batches delivered."""
+        batches = 0
         while True:
             for subscription in self.subscriptions:
                 subscription.poll()
@@ -119,8 +136,9 @@ class Lifecycle:
                     if (response or {}).get("batchItemFailures"):
                         raise RuntimeError(f"{spec.function} failed records: {response}")
                     delivered = True
+                    batches += 1
             if not delivered:
-                return
+                return batches
 
     def respond(self, label: str, method: str, path: str) -> int:
         from local import apigw
@@ -224,7 +242,9 @@ def counting_pass(lifecycle: Lifecycle, quotes: int, offered: int) -> dict[str, 
         result[label] = tally.as_dict(per=count)
     result["expiry_warnings"] = lifecycle.tally("expiry_warnings")[0].as_dict()
     notify, _ = lifecycle.tally("notify")
-    result["notify_per_email"] = {**notify.as_dict(per=notify.emails), "emails_total": notify.emails}
+    sender, _ = lifecycle.tally("sender")
+    result["notify_per_email"] = {**notify.as_dict(per=sender.emails), "emails_total": sender.emails}
+    result["sender_per_email"] = {**sender.as_dict(per=sender.emails), "emails_total": sender.emails}
     for label, report in reports.items():
         sweep, _ = lifecycle.tally(label)
         result[f"{label}_index_queries"] = sweep.calls.pop(INDEX_QUERY, 0)
@@ -279,14 +299,20 @@ def run_section(quick: bool) -> dict[str, Any]:
     )
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     with moto_server(), redirect_stdout(StdoutSink()) as sink:
-        from local import resources
+        import boto3
 
+        from local import resources, template
+
+        sqs = boto3.session.Session(region_name="us-east-1").client("sqs")
+        parameters = resources.local_parameters()
+        # A queue's Ref is its URL (resources.create_all).
+        parameters |= {name: sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in template.queue_names()}
         for function in FUNCTIONS:  # one process for every function, as the local stack runs them
-            os.environ.update(resources.local_environment(function, resources.local_parameters()))
+            os.environ.update(resources.local_environment(function, parameters))
         os.environ.update({"AWS_LAMBDA_FUNCTION_NAME": "bench", "TOKEN_KEYS": BENCH_TOKEN_KEYS})
         os.environ.pop("POWERTOOLS_TRACE_DISABLED", None)
         started = time.perf_counter()
-        lifecycle = Lifecycle(sink)
+        lifecycle = Lifecycle(sink, parameters)
         say(f"  roster of {ROSTER:,} directors loaded in {time.perf_counter() - started:.1f} s")
         counts = counting_pass(lifecycle, quotes, offered)
         durations = timing_pass(lifecycle, timed)
@@ -301,8 +327,10 @@ def run_section(quick: bool) -> dict[str, Any]:
     return {"counts": counts, "durations": durations, "verdicts": verdicts}
 
 
-def calls_text(figures: dict[str, Any], ses: bool = True) -> str:
-    return ", ".join(f"{op} {n:g}" for op, n in figures["calls"].items() if ses or not op.startswith("ses:"))
+def calls_text(figures: dict[str, Any], other_services: bool = True) -> str:
+    """The calls by operation; DynamoDB's only without `other_services` (SES, SQS)."""
+    shown = figures["calls"].items()
+    return ", ".join(f"{op} {n:g}" for op, n in shown if other_services or ":" not in op)
 
 
 def match_reads(counts: dict[str, Any]) -> tuple[int, bool, dict[str, int]]:
@@ -324,6 +352,7 @@ def table(result: dict[str, Any]) -> str:
         ("intake, without the header /req.", "intake_no_key"),
         ("match /request", "match"),
         ("notify /email", "notify_per_email"),
+        ("sender /email", "sender_per_email"),
         ("respond: open offer page", "respond_show"),
         ("respond: accept", "respond_accept"),
         ("sweep /OFFERED req., offers open", "sweep_open"),
@@ -367,7 +396,7 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     counts, verdicts = result["counts"], result["verdicts"]
 
     def calls(key: str) -> str:
-        return f"{counts[key]['total_calls']:g} ({calls_text(counts[key], ses=False)})"
+        return f"{counts[key]['total_calls']:g} ({calls_text(counts[key], other_services=False)})"
 
     notify = counts["notify_per_email"]
     matched, exact, worst = match_reads(counts)
@@ -392,6 +421,7 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             verdicts["match_items_read"],
         ),
         (f"notify: calls / email ({notify['emails_total']} emails)", calls("notify_per_email"), "", "info"),
+        ("sender: calls / email", calls("sender_per_email"), "", "info"),
         ("respond accept: calls", calls("respond_accept"), "", "info"),
         (
             "sweep: calls / OFFERED request",

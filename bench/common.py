@@ -287,7 +287,8 @@ class Tally:
         return total
 
     def total_calls(self) -> int:
-        return sum(v for k, v in self.calls.items() if not k.startswith("ses:"))
+        """DynamoDB's calls (other services' are named `<service>:<operation>`)."""
+        return sum(v for k, v in self.calls.items() if ":" not in k)
 
     def as_dict(self, per: float = 1.0) -> dict[str, Any]:
         per = per or 1.0
@@ -352,7 +353,8 @@ class CallCounter:
         tally, operation = self.current, model.name
         tally.aws_ms += (time.perf_counter() - self._started) * 1000
         if ".dynamodb." not in event_name:
-            tally.calls[f"ses:{operation}"] += 1
+            service = event_name.split(".")[1]  # after-call.<service>.<operation>
+            tally.calls[f"{service}:{operation}"] += 1
             tally.emails += operation == "SendEmail"
             return
         index = self._params.get("IndexName")

@@ -1,6 +1,6 @@
 """Cost per 1,000 quotes, from the other sections' figures of the same run.
 
-- invocations, DynamoDB request units, SES sends and log bytes per quote, per function: bench.calls
+- invocations, DynamoDB request units, SES sends, SQS sends and log bytes per quote, per function: bench.calls
   (counting pass, the happy path: each quote submitted, matched, emailed and accepted by one
   director through the offer link);
 - warm handler durations: bench.calls (timing pass), intake from bench.warm_intake;
@@ -49,6 +49,11 @@ PRICES: dict[str, tuple[float, str, str]] = {
         "https://aws.amazon.com/cloudwatch/pricing/",
     ),
     "trace": (5.00e-6, "$5.00 per million traces recorded", "https://aws.amazon.com/xray/pricing/"),
+    "sqs_request": (
+        0.40e-6,
+        "$0.40 per million SQS requests (standard queue, each 64 KB chunk a request)",
+        "https://aws.amazon.com/sqs/pricing/",
+    ),
     "metric_month": (
         0.30,
         "$0.30 per custom metric per month (first 10,000)",
@@ -61,6 +66,10 @@ MINUTES_OFFERED = 60  # how long a request waits for its accept: sweep passes th
 SWEEP_PERIOD_MINUTES = 5  # template.yaml: rate(5 minutes)
 MONTH_MINUTES = 30 * 24 * 60
 QUOTES = 1_000
+# Lambda's SQS event source mapping long-polls an idle queue with about 5 pollers, each receive
+# waiting up to 20 s: requests billed whatever the traffic.
+IDLE_QUEUE_POLLERS = 5
+LONG_POLL_SECONDS = 20
 
 
 def price(name: str) -> float:
@@ -70,6 +79,14 @@ def price(name: str) -> float:
 def compute_cost(invocations: float, duration_ms: float, memory_mb: int) -> float:
     """Lambda compute for `invocations` of `duration_ms` each (billed per 1 ms, rounded up)."""
     return invocations * math.ceil(duration_ms) / 1000 * memory_mb / 1024 * price("gb_second")
+
+
+def send_batch_size() -> int:
+    """The sender's BatchSize at the template's default SES rate."""
+    from local import resources, template
+
+    [sender] = template.queue_subscriptions(resources.local_parameters())
+    return sender.batch_size
 
 
 def estimate(parts: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +110,9 @@ def estimate(parts: dict[str, Any]) -> dict[str, Any]:
         invocations += n
         log_bytes += n * (figures["log_bytes_per_invocation"] + PLATFORM_LOG_BYTES)
         by_function.append(f"{function} {round(n)} x {warm.get(function, 0.0):.0f} ms @ {memory} MB")
+    queued = sum(n for f in per_function.values() for op, n in f["calls"].items() if op.startswith("sqs:"))
+    # The sender's mapping receives and deletes a batch at a time: two requests per batch.
+    sqs_requests = (queued + 2 * queued / send_batch_size()) * QUOTES
     write_units = sum(f["write_units"] + f["index_write_units"] for f in per_function.values()) * QUOTES
     read_units = sum(f["read_units"] for f in per_function.values()) * QUOTES
     read_units += counts["sweep_open"]["read_units"] * MINUTES_OFFERED / SWEEP_PERIOD_MINUTES * QUOTES
@@ -103,6 +123,7 @@ def estimate(parts: dict[str, Any]) -> dict[str, Any]:
         "DynamoDB reads": read_units * price("read_unit"),
         "API Gateway REST": API_REQUESTS_PER_QUOTE * QUOTES * price("api_request"),
         "SES outbound email": emails * QUOTES * price("email"),
+        "SQS send queue (send, receive, delete)": sqs_requests * price("sqs_request"),
         "CloudWatch Logs ingestion": log_bytes / 1024**3 * price("log_gb"),
         "X-Ray traces (every invocation sampled)": invocations * price("trace"),
     }
@@ -116,6 +137,7 @@ def estimate(parts: dict[str, Any]) -> dict[str, Any]:
     from directormatch.observability import MetricName
 
     metrics = len(MetricName) + len(FUNCTIONS)  # each with the service dimension, and ColdStart per function
+    idle_polls = IDLE_QUEUE_POLLERS * MONTH_MINUTES * 60 / LONG_POLL_SECONDS
     return {
         "lines": [{"item": k, "usd": round(v, 4), "share": round(v / total, 3)} for k, v in usd.items()],
         "total_usd": round(total, 4),
@@ -131,6 +153,8 @@ def estimate(parts: dict[str, Any]) -> dict[str, Any]:
             f"{index_queries} index queries)": round(sweep, 4),
             f"custom metrics ({metrics}: MetricName with the service dimension, "
             "ColdStart per function)": round(metrics * price("metric_month"), 2),
+            f"send queue long-polled while idle ({IDLE_QUEUE_POLLERS} pollers, a receive each "
+            f"{LONG_POLL_SECONDS} s)": round(idle_polls * price("sqs_request"), 2),
         },
     }
 

@@ -146,3 +146,44 @@ def test_a_section_without_results_fails_the_run() -> None:
     rows = summary_rows({}, ["calls"], None)
 
     assert [(row[0], row[-1]) for row in rows] == [("3. DynamoDB calls", "FAIL")]
+
+
+def test_call_counter_names_other_services_calls_and_counts_only_dynamodbs_as_calls() -> None:
+    # Given a counter on an SQS and an SES client
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    ses = boto3.client("sesv2", region_name="us-east-1")
+    counter, tally = CallCounter(sqs, ses), Tally()
+
+    # When a letter is queued and an email sent
+    with Stubber(sqs) as queue, Stubber(ses) as mail, counter.into(tally):
+        queue.add_response("send_message", {"MessageId": "m1"})
+        mail.add_response("send_email", {"MessageId": "e1"})
+        sqs.send_message(QueueUrl="https://sqs.us-east-1.amazonaws.com/1/SendQueue", MessageBody="{}")
+        ses.send_email(Content={"Raw": {"Data": b"x"}})
+
+    # Then each is named by its service, one email is counted, and neither is a DynamoDB call
+    assert tally.calls == {"sqs:SendMessage": 1, "sesv2:SendEmail": 1}
+    assert tally.emails == 1
+    assert tally.total_calls() == 0
+
+
+def test_cost_charges_each_queued_letter_its_send_and_a_share_of_the_batch_receive_and_delete() -> None:
+    from bench import cost
+
+    # Given a quote whose notify queued 4 letters and whose sender sent them
+    figures = {"write_units": 0, "index_write_units": 0, "read_units": 0, "log_bytes_per_invocation": 0}
+    per_quote = {
+        "NotifyFunction": {"invocations": 1, "calls": {"sqs:SendMessage": 4}, "emails": 0, **figures},
+        "SenderFunction": {"invocations": 1, "calls": {"sesv2:SendEmail": 4}, "emails": 4, **figures},
+    }
+    counts = {"per_quote": per_quote, "sweep_open": {"read_units": 0}, "sweep_open_index_queries": 0}
+    durations = {f: {"median_ms": 1.0, "median_own_ms": 1.0} for f in per_quote}
+
+    # When the cost is estimated
+    estimate = cost.estimate({"calls": {"counts": counts, "durations": durations}})
+
+    # Then SQS bills the 4 sends and, per batch of the sender's size, one receive and one delete
+    [line] = [line for line in estimate["lines"] if line["item"].startswith("SQS")]
+    requests = (4 + 2 * 4 / cost.send_batch_size()) * cost.QUOTES
+    assert line["usd"] == round(requests * cost.price("sqs_request"), 4)
+    assert cost.send_batch_size() >= 1
