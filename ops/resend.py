@@ -10,7 +10,9 @@ tells about, never an address. Once the cause is fixed:
 with the stack's environment (AWS credentials and region, REQUESTS_TABLE). For each message it
 reads the email's marker: SENT or SUPPRESSED (sent meanwhile, or its address bounced) drops the
 message; otherwise the message goes back to the send queue and leaves the dead-letter queue. The
-sender claims the marker before sending, so a message moved twice still sends once. `--dry-run`
+sender claims the marker before sending, so a message moved twice still sends once. The alert the
+sender raised on the letter's last receive is marked resolved, so the clinic's status page no longer
+says the request is delayed (a letter failing again raises a new one). `--dry-run`
 lists each message and what would happen, and changes nothing. A message that is no letter is listed
 and left where it is, visible again at once. Exit status: 1 when one was left, else 0.
 """
@@ -21,12 +23,14 @@ import argparse
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from directormatch import keys
 from directormatch.aws import clients, tables
 from directormatch.aws.email_ledger import EmailLedger
-from directormatch.mail.send_queue import Letter
+from directormatch.aws.requests_table import RequestStore
+from directormatch.mail.send_queue import SENDER, Letter
 from directormatch.vocabulary import EmailStatus
 
 VISIBILITY_SECONDS = 120  # a message being handled is hidden from a second run meanwhile
@@ -53,9 +57,15 @@ def dead_letters(sqs: Any, url: str) -> Iterator[dict[str, Any]]:
 
 
 def resend(
-    sqs: Any, ledger: EmailLedger, dead_letter_url: str, queue_url: str, dry_run: bool
+    sqs: Any,
+    ledger: EmailLedger,
+    requests: RequestStore,
+    dead_letter_url: str,
+    queue_url: str,
+    dry_run: bool,
 ) -> list[Outcome]:
     outcomes = []
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
     messages = list(dead_letters(sqs, dead_letter_url))
     for message in messages:
         try:
@@ -70,6 +80,7 @@ def resend(
             if not done:
                 sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
             sqs.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
+            requests.resolve_stream_alert(letter.partition, SENDER, message["MessageId"], now)
         outcomes.append(Outcome(message["MessageId"], action, letter))
     # What stays (all of a dry run, what is no letter) is visible to the next run at once.
     for message, outcome in zip(messages, outcomes, strict=True):
@@ -87,7 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     outcomes = resend(
-        clients.client("sqs"), tables.email_ledger(), args.dead_letter_url, args.queue_url, args.dry_run
+        clients.client("sqs"),
+        tables.email_ledger(),
+        tables.requests(),
+        args.dead_letter_url,
+        args.queue_url,
+        args.dry_run,
     )
     for outcome in outcomes:
         letter = outcome.letter

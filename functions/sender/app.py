@@ -10,15 +10,18 @@ QUEUED meanwhile, so no redelivered stream record queues it a second time.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from directormatch.aws import tables
 from directormatch.aws.streams import QueueProcessor, batch_handler
 from directormatch.errors import RetryLater
 from directormatch.mail.notifier import notifier_from_settings
-from directormatch.mail.send_queue import Letter, Pacer
-from directormatch.observability import logger
+from directormatch.mail.send_queue import Letter, Pacer, undelivered_alert
+from directormatch.observability import MetricName, logger, metrics
 from directormatch.settings import get_settings
 
 # Time an SES call may take at worst (connect, read, botocore's retries) and the marker's writes.
@@ -45,6 +48,12 @@ def reset_pacer() -> None:
     _environment.__dict__.pop("pacer", None)
 
 
+def last_receive(message: dict[str, Any], error: str) -> None:
+    """The letter goes to the dead-letter queue next: its request's ops alert, once."""
+    if undelivered_alert(message, error, tables.requests(), datetime.now(UTC)):
+        metrics.add_metric(name=MetricName.RECORDS_GIVEN_UP, unit="Count", value=1)
+
+
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     letter = Letter.from_body(record.body)
     logger.set_correlation_id(letter.correlation_id or None)
@@ -55,4 +64,6 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     sender.deliver(letter)
 
 
-lambda_handler = batch_handler(QueueProcessor(), record_handler)
+lambda_handler = batch_handler(
+    QueueProcessor(lambda: get_settings().send_max_receives, last_receive), record_handler
+)

@@ -281,8 +281,28 @@ def resend_dead_letters(aws: Aws) -> list[resend.Outcome]:
     ledger = EmailLedger(aws.requests_table)
     sqs = aws.session.client("sqs")
     return resend.resend(
-        sqs, ledger, aws.queues["SendDeadLetterQueue"], aws.queues["SendQueue"], dry_run=False
+        sqs,
+        ledger,
+        aws.request_store(),
+        aws.queues["SendDeadLetterQueue"],
+        aws.queues["SendQueue"],
+        dry_run=False,
     )
+
+
+def sender_alerts(aws: Aws, request_id: str) -> list[dict[str, Any]]:
+    return [
+        i
+        for i in aws.request_store().partition(request_id, consistent=True)
+        if i["sk"].startswith("ALERT#STREAM_FAILED#SenderFunction#")
+    ]
+
+
+def status_page_delayed(aws: Aws, request_id: str) -> bool:
+    from directormatch.intake.status_page import delayed
+
+    items = aws.request_store().partition(request_id, consistent=True)
+    return delayed(items, next(i for i in items if i["sk"] == "REQUEST"))
 
 
 def email_markers(aws: Aws, request_id: str) -> dict[str, str]:
@@ -321,22 +341,35 @@ def test_ses_outage_longer_than_the_retries_dead_letters_the_emails_and_resend_s
     assert outage.attempts > 0
     assert queue_messages(aws) == []
     assert sorted(email_markers(aws, request_id).values()) == ["QUEUED"] * 4
+    # And each letter's last receive raised its request's alert (ids only), so ops hear which email
+    # and the clinic's status page says a step is delayed
+    alerts = sender_alerts(aws, request_id)
+    assert sorted(a["item_sk"] for a in alerts) == sorted(email_markers(aws, request_id))
+    assert {(a["function"], a["status_at_failure"], a["error"]) for a in alerts} == {
+        ("SenderFunction", "OFFERED", "EndpointConnectionError")
+    }
+    assert status_page_delayed(aws, request_id)
 
-    # When SES is back and ops puts the dead letters back
+    # When SES is back (notify queues ops' four alert emails) and ops puts the dead letters back
     outage.down = False
+    drain(pump)
     outcomes = resend_dead_letters(aws)
 
-    # Then the receipt and the three offers went out exactly once
+    # Then the receipt, the three offers and ops' four alerts went out exactly once
     assert [o.action for o in outcomes] == ["resend"] * 4
     emails = sent(aws)
     expected = expected_message_ids(aws, request_id)
     lost = len(expected - {m.message_id for m in emails})
     tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(emails))
     assert {m.message_id for m in emails} == expected
-    assert len(expected) == 4
+    assert len(expected) == 8
+    assert sum(m.kind == "ops_stream_failed" for m in emails) == 4
     assert duplicates(emails) == 0
     # And a second run finds nothing left to put back
     assert resend_dead_letters(aws) == []
+    # And the alerts are resolved: the status page no longer says the request is delayed
+    assert all(a.get("resolved_at") for a in sender_alerts(aws, request_id))
+    assert not status_page_delayed(aws, request_id)
 
 
 class RefuseRecipient:
@@ -398,15 +431,23 @@ def test_email_failing_every_retry_waits_in_the_dead_letter_queue_and_is_sent_on
     assert filled <= set(emails)
     assert introduction not in emails
 
-    # When SES takes the address again and ops puts the dead letter back
+    # And its last receive raised the request's alert: the status page says a step is delayed
+    [alert] = sender_alerts(aws, request_id)
+    assert (alert["item_sk"], alert["status_at_failure"]) == ("EMAIL#introduction#all", "MATCHED")
+    assert status_page_delayed(aws, request_id)
+
+    # When SES takes the address again (ops' alert email is queued) and ops puts the dead letter back
     refusal.refusing = False
+    drain(pump)
     [outcome] = resend_dead_letters(aws)
 
-    # Then the introduction went out once, and nothing else twice
+    # Then the introduction and ops' alert went out once, and nothing else twice
     assert outcome.action == "resend"
     messages = sent(aws)
     lost = lost_emails(aws, request_id, messages)
     tally.tried(ok=lost == 0, lost=lost, duplicated=duplicates(messages))
     assert {m.message_id for m in messages} == expected_message_ids(aws, request_id)
     assert introduction in {m.message_id for m in messages}
+    assert sum(m.kind == "ops_stream_failed" for m in messages) == 1
     assert duplicates(messages) == 0
+    assert not status_page_delayed(aws, request_id)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
-from directormatch.mail.send_queue import HEADROOM, Letter, Pacer
+from directormatch.mail.send_queue import HEADROOM, Letter, Pacer, undelivered_alert
 
 
 def test_letter_round_trips_and_holds_ids_only() -> None:
@@ -52,3 +54,64 @@ def test_pacer_spaces_sends_at_its_rate_and_never_saves_up_idle_time() -> None:
     now[0] += 60
     assert pacer.wait() == 0
     assert pacer.wait() == pytest.approx(gap)
+
+
+class Store:
+    """The two calls undelivered_alert makes of the Requests table, over a dict of items."""
+
+    def __init__(self, items: dict[tuple[str, str], dict[str, Any]]) -> None:
+        self.items = items
+        self.raised: list[Any] = []
+
+    def item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        return self.items.get((pk, sk))
+
+    def raise_alert(self, alert: Any) -> bool:
+        if any(a.sk == alert.sk for a in self.raised):
+            return False
+        self.raised.append(alert)
+        return True
+
+
+REQUEST = {"pk": "01JREQUEST", "sk": "REQUEST", "request_status": "OFFERED", "correlation_id": "c-1"}
+
+
+def given_up(letter: Letter, message_id: str = "m-1") -> dict[str, Any]:
+    return {"messageId": message_id, "body": letter.body()}
+
+
+def test_letter_given_up_raises_its_requests_alert_once_with_ids_only() -> None:
+    store = Store({("01JREQUEST", "REQUEST"): REQUEST})
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+
+    first = undelivered_alert(given_up(Letter("01JREQUEST", "offer", "D0001")), "Throttling", store, now)  # type: ignore[arg-type]
+    again = undelivered_alert(given_up(Letter("01JREQUEST", "offer", "D0001")), "Throttling", store, now)  # type: ignore[arg-type]
+
+    assert first is not None
+    assert again is None
+    assert (first.sk, first.item_sk, first.status_at_failure) == (
+        "ALERT#STREAM_FAILED#SenderFunction#m-1",
+        "EMAIL#offer#D0001",
+        "OFFERED",
+    )
+
+
+@pytest.mark.parametrize(
+    "letter",
+    [
+        # A director's expiry warning is about no request: the dead-letter alarm tells ops
+        Letter("DIRECTOR#D0001", "expiry_warning", "LICENSE#TX#2027-01-31"),
+        # The email of a stream alert would fail the same way, one alert after another
+        Letter(
+            "01JREQUEST",
+            "ops_stream_failed#SenderFunction#m-0",
+            "ops",
+            item="ALERT#STREAM_FAILED#SenderFunction#m-0",
+        ),
+    ],
+)
+def test_letter_given_up_raises_no_alert_without_a_request_or_for_a_stream_alert(letter: Letter) -> None:
+    store = Store({("01JREQUEST", "REQUEST"): REQUEST})
+
+    assert undelivered_alert(given_up(letter), "Throttling", store, datetime.now(UTC)) is None  # type: ignore[arg-type]
+    assert store.raised == []

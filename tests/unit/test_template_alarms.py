@@ -133,3 +133,6 @@ def test_alarms_send_queue_pages_ops_on_age_depth_and_every_message_given_up(
         resources["SendQueue"]["Properties"]["VisibilityTimeout"]
         >= resources["SenderFunction"]["Properties"]["Timeout"]
     )
+    # The sender knows which receive is the last (it raises the request's alert then)
+    sender = resources["SenderFunction"]["Properties"]["Environment"]["Variables"]
+    assert int(sender["SEND_MAX_RECEIVES"]) == int(redrive["maxReceiveCount"])

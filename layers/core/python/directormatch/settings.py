@@ -104,6 +104,8 @@ class Settings:
     send_queue_url: str = ""  # SEND_QUEUE_URL
     ses_send_rate: int = 14  # SES_SEND_RATE
     send_concurrency: int = 2  # SEND_CONCURRENCY
+    # The send queue's maxReceiveCount: a letter failing its last receive goes to the dead-letter queue.
+    send_max_receives: int = 10  # SEND_MAX_RECEIVES
     # Score weights as JSON, e.g. {"fairness": 5}; unnamed weights keep their defaults.
     match_weights: dict[str, float] = field(default_factory=dict)  # MATCH_WEIGHTS
 
@@ -129,6 +131,7 @@ class Settings:
             send_queue_url=env.get("SEND_QUEUE_URL", ""),
             ses_send_rate=_integer(env, "SES_SEND_RATE", default["ses_send_rate"]),
             send_concurrency=_integer(env, "SEND_CONCURRENCY", default["send_concurrency"]),
+            send_max_receives=_integer(env, "SEND_MAX_RECEIVES", default["send_max_receives"]),
             match_weights=_weights(env),
         )
 

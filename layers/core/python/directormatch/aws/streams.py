@@ -121,25 +121,35 @@ class StreamProcessor(BatchProcessor):
         return response
 
 
+# What a queue function does with a message on its last receive: (the message, its error's type).
+LastReceive = Callable[[dict[str, Any], str], None]
+
+
 class QueueProcessor(BatchProcessor):
     """BatchProcessor for an SQS queue (the send queue): a failed message is reported, logged and
-    counted with its error's type only; the queue brings it back, then dead-letters it."""
+    counted with its error's type only; the queue brings it back, then dead-letters it after
+    `max_receives` (read when first needed), handing it to `on_last_receive` first."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_receives: Callable[[], int], on_last_receive: LastReceive) -> None:
         super().__init__(event_type=EventType.SQS)
+        self.max_receives = max_receives
+        self.on_last_receive = on_last_receive
 
     def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
         response = super().failure_handler(record, withheld(exception))
         raw: dict[str, Any] = getattr(record, "raw_event", None) or {}
+        error = exception[0].__name__ if exception[0] is not None else "Unknown"
+        receives = int((raw.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
         metrics.add_metric(name=MetricName.RECORD_FAILED, unit="Count", value=1)
         logger.warning(
             "queued message failed",
-            extra={
-                "error": exception[0].__name__ if exception[0] is not None else "Unknown",
-                "message_id": raw.get("messageId"),
-                "receive_count": (raw.get("attributes") or {}).get("ApproximateReceiveCount"),
-            },
+            extra={"error": error, "message_id": raw.get("messageId"), "receive_count": receives},
         )
+        if receives >= self.max_receives():
+            try:
+                self.on_last_receive(raw, error)
+            except Exception as failure:  # the message is dead-lettered either way; its alarm pages ops
+                logger.warning("last receive not told", extra={"error": type(failure).__name__})
         return response
 
 

@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from directormatch import keys
 from directormatch.aws import clients
+
+if TYPE_CHECKING:
+    from directormatch.aws.requests_table import RequestStore
+    from directormatch.records import Alert
+
+SENDER = "SenderFunction"
 
 
 @dataclass(frozen=True)
@@ -88,3 +96,33 @@ class Pacer:
             self.sleep(pause)
         self.next_at = max(now, self.next_at) + self.interval
         return pause
+
+
+def undelivered_alert(
+    message: Mapping[str, Any], error: str, store: RequestStore, now: datetime
+) -> Alert | None:
+    """A letter failing its last receive (the queue dead-letters it next) raises its request's
+    STREAM_FAILED alert, as a stream record given up on does: ops hear which email of which request,
+    and the clinic's status page says a step is delayed. Keyed by the message's id, which the
+    dead-letter queue keeps (ops.resend resolves it). None for a letter about no request (a director's
+    expiry warning: the dead-letter alarm covers it) and for the email of a stream alert itself,
+    which would fail the same way; the alert written, or None when it was already."""
+    from directormatch.aws.failure_destination import stream_alert
+
+    try:
+        letter = Letter.from_body(str(message.get("body", "")))
+    except ValueError:
+        return None
+    if letter.item.startswith(keys.STREAM_ALERT):
+        return None
+    request = store.item(letter.partition, keys.REQUEST_SK)
+    if request is None:
+        return None
+    entry = {
+        "item_pk": letter.partition,
+        "item_sk": keys.EMAIL(letter.kind, letter.recipient),
+        "sequence_number": str(message["messageId"]),
+        "error": error,
+    }
+    alert = stream_alert(SENDER, entry, request, now)
+    return alert if store.raise_alert(alert) else None
