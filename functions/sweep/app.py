@@ -13,6 +13,7 @@ from directormatch.aws import tables
 from directormatch.aws.schedules import SweepSchedules, Task
 from directormatch.mail.notifier import notifier_from_settings
 from directormatch.matching.sweep import (
+    PAGE,
     Cursor,
     SweepReport,
     SweepSettings,
@@ -56,7 +57,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         report = escalate_request(str(event["request_id"]), tables.requests(), now)
     else:
         after = Cursor(**event["after"]) if task == Task.SWEEP else None
-        report, rest = safety_net(tables.requests(), tables.directors(), sweep_settings, now, after=after)
+        requests, directors = tables.requests(), tables.directors()
+        report, rest = safety_net(requests, directors, sweep_settings, now, after=after, limit=PAGE)
         if rest is not None:
             _continue(schedules, rest, now)
     published = {
