@@ -101,7 +101,6 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
     quiet = {
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",  # the sweep function runs once per schedule
         "AWS_ENDPOINT_URL": "",
     }
     with mock.patch.dict(os.environ, {**FAKE_CREDENTIALS, **quiet}), dynamodb_engine(engine), mock_aws():
@@ -480,6 +479,7 @@ def run_sweep(open_offers: int, meter: CapacityMeter, counter: CallCounter) -> d
         mock.patch.dict(os.environ, {"MAX_WAVES": "1"}),
         meter.phase("sweep"),
         counter.into(Tally()) as tally,
+        quiet_functions(),
     ):
         get_settings.cache_clear()
         fire = OneTimeSchedules(boto3.Session(region_name=REGION), functions)
@@ -505,6 +505,19 @@ def run_sweep(open_offers: int, meter: CapacityMeter, counter: CallCounter) -> d
         "calls": dict(tally.calls),
         "items_read": tally.items_read,
     }
+
+
+@contextmanager
+def quiet_functions() -> Iterator[None]:
+    """The functions' log at WARNING for the block: one INFO line per schedule fired is noise here."""
+    from directormatch.observability import logger
+
+    level = logger.log_level
+    logger.setLevel("WARNING")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def open_more(target: int, requests: Any, directors: Any) -> tuple[datetime, int]:
