@@ -27,7 +27,6 @@ Sizes: `--quick` or the full run's; BENCH_SCALE_SIZES="directors,quotes,open_off
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import re

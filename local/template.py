@@ -103,7 +103,8 @@ def resolve(value: Any, parameters: dict[str, str], path: Path = TEMPLATE) -> An
     if isinstance(value, dict) and "Ref" in value:
         return names.get(value["Ref"], value["Ref"])
     if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return attribute(*value["Fn::GetAtt"], path=path)
+        resource, name = value["Fn::GetAtt"]
+        return attribute(resource, name, path)
     if isinstance(value, dict) and "Fn::FindInMap" in value:
         mapping, first, second = (resolve(part, parameters, path) for part in value["Fn::FindInMap"])
         return load(path)["Mappings"][mapping][str(first)][second]
@@ -111,7 +112,10 @@ def resolve(value: Any, parameters: dict[str, str], path: Path = TEMPLATE) -> An
 
         def replace(match: re.Match[str]) -> str:
             key = match.group(1)
-            return attribute(*key.split(".", 1), path=path) if "." in key else names.get(key, key)
+            if "." not in key:
+                return names.get(key, key)
+            resource, name = key.split(".", 1)
+            return attribute(resource, name, path)
 
         return re.sub(r"\$\{([^}!]+)\}", replace, value["Fn::Sub"])
     return value
