@@ -54,6 +54,11 @@ PRICES: dict[str, tuple[float, str, str]] = {
         "$0.40 per million SQS requests (standard queue, each 64 KB chunk a request)",
         "https://aws.amazon.com/sqs/pricing/",
     ),
+    "schedule_invocation": (
+        1.00e-6,
+        "$1.00 per million EventBridge Scheduler invocations (after 14 million free a month)",
+        "https://aws.amazon.com/eventbridge/pricing/",
+    ),
     "metric_month": (
         0.30,
         "$0.30 per custom metric per month (first 10,000)",
@@ -63,6 +68,9 @@ PRICES: dict[str, tuple[float, str, str]] = {
 API_REQUESTS_PER_QUOTE = 3  # POST /quote-requests, GET /offers/{token}, POST /offers/{token}/accept
 PLATFORM_LOG_BYTES = 400  # START, END and REPORT lines Lambda writes per invocation (approximate)
 MINUTES_OFFERED = 60  # how long a request waits for its accept: sweep passes that read it
+# One-time schedules that fire per quote on the happy path: its wave's expiry and its 20-hour SLA
+# (both fire after the accept and change nothing: a GetItem each, in the sweep function).
+SCHEDULES_PER_QUOTE = 2
 SWEEP_PERIOD_MINUTES = 5  # template.yaml: rate(5 minutes)
 MONTH_MINUTES = 30 * 24 * 60
 QUOTES = 1_000
@@ -126,6 +134,14 @@ def estimate(parts: dict[str, Any]) -> dict[str, Any]:
         "SQS send queue (send, receive, delete)": sqs_requests * price("sqs_request"),
         "CloudWatch Logs ingestion": log_bytes / 1024**3 * price("log_gb"),
         "X-Ray traces (every invocation sampled)": invocations * price("trace"),
+        "EventBridge Scheduler (wave expiry, SLA) and their sweep calls": SCHEDULES_PER_QUOTE
+        * QUOTES
+        * (
+            price("schedule_invocation")
+            + price("lambda_request")
+            + 0.5 * price("read_unit")
+            + compute_cost(1, warm.get("SweepFunction", 0.0), function_memory_mb("SweepFunction"))
+        ),
     }
     total = sum(usd.values())
 

@@ -27,7 +27,6 @@ Sizes: `--quick` or the full run's; BENCH_SCALE_SIZES="directors,quotes,open_off
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import re
@@ -61,7 +60,6 @@ ENGINES = {"local": "DynamoDB Local", "moto": "moto in process"}
 # physicians) that gives the national 100x rate; today's is a hundredth of it.
 CA_MATCHES_A_MINUTE_AT_100X = 100
 SES_RATE = 14  # emails a second: where an SES production account starts (SesSendRate's default)
-SWEEP_TIMEOUT_SECONDS = 120  # SweepFunction's Timeout in template.yaml
 PARTITION_READ_UNITS = 3_000  # read units a second one DynamoDB partition serves
 MAX_SWEEP_REQUESTS = 1_000  # the scale target's ceiling per sweep invocation
 READ_RATIO_TARGET = 2.0  # items read per match <= 2 x directors passing the hard filters
@@ -99,7 +97,11 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
     from directormatch.settings import get_settings
     from local import resources
 
-    quiet = {"POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_METRICS_DISABLED": "true", "AWS_ENDPOINT_URL": ""}
+    quiet = {
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "AWS_ENDPOINT_URL": "",
+    }
     with mock.patch.dict(os.environ, {**FAKE_CREDENTIALS, **quiet}), dynamodb_engine(engine), mock_aws():
         os.environ.pop("AWS_ENDPOINT_URL")
         clients.clear_clients()
@@ -113,7 +115,6 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         burst = run_burst(sizes.quotes, meter, counter, licenses)
         send = run_send(burst.pop("letters"))
         sweep = run_sweep(sizes.open_offers, meter, counter)
-        scheduler = scheduler_calls(min(sizes.open_offers, 300))
         clients.clear_clients()
         get_settings.cache_clear()
     return {
@@ -123,7 +124,6 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         "burst": burst,
         "send_queue": send,
         "sweep": sweep,
-        "scheduler": scheduler,
         "capacity": meter.summary(),
     }
 
@@ -450,45 +450,89 @@ class SendLog:
 
 
 def run_sweep(open_offers: int, meter: CapacityMeter, counter: CallCounter) -> dict[str, Any]:
-    from directormatch.aws import tables
-    from directormatch.matching.sweep import SweepSettings, Swept, sweep
+    """Offers opened as the match opens them (each wave's expiry and the SLA scheduled), then, past
+    their expiry, every due schedule fired at the sweep function (local.schedules, as Scheduler
+    invokes it) and one periodic safety-net pass: requests per invocation, time per 1,000 offers."""
+    import boto3
+
+    from directormatch.aws import clients, tables
+    from directormatch.matching.sweep import SAFETY_NET_GRACE
     from directormatch.settings import get_settings
+    from local.clock import scheduled_event
+    from local.lambdas import Functions
+    from local.schedules import OneTimeSchedules
 
     settings = get_settings()
     requests, directors = tables.requests(), tables.directors()
+    creates: Counter[str] = Counter()
+    clients.client("scheduler").meta.events.register(
+        "after-call.scheduler.*", lambda model, **_: creates.update([model.name])
+    )
     with meter.phase("setup"), counter.into(Tally()):
         offered_at, total = open_more(open_offers, requests, directors)
-    later = offered_at + timedelta(hours=settings.offer_hours, minutes=5)
-    with meter.phase("sweep"), counter.into(Tally()) as tally:
+    # Past the safety net's grace too: the burst's requests (matched without schedules) are its part.
+    later = offered_at + timedelta(hours=settings.offer_hours, minutes=5) + SAFETY_NET_GRACE
+    functions = Functions()
+    # One wave: each expired request gives up, as a last wave does (the next wave is the match's cost).
+    with (
+        mock.patch.dict(os.environ, {"MAX_WAVES": "1"}),
+        meter.phase("sweep"),
+        counter.into(Tally()) as tally,
+        quiet_functions(),
+    ):
+        get_settings.cache_clear()
+        fire = OneTimeSchedules(boto3.Session(region_name=REGION), functions)
         started = time.perf_counter()
-        report = sweep(requests, directors, SweepSettings(settings.wave_size, settings.offer_hours, 1), later)
+        answers = fire.fire_due(later)
         seconds = time.perf_counter() - started
-    checked = report[Swept.REQUESTS_CHECKED]
-    per_request = seconds / max(1, checked)
-    say(f"  sweep: {checked:,} requests, {report[Swept.OFFERS_EXPIRED]:,} offers expired in {seconds:.0f} s")
+        net = functions.invoke("SweepFunction", scheduled_event(later, "SweepFunction"))
+        get_settings.cache_clear()
+    checked = [answer["requests_checked"] for answer in [*answers, net]]
+    expired = sum(answer["offers_expired"] for answer in answers) + net["offers_expired"]
+    say(f"  sweep: {fire.fired:,} schedules fired, {expired:,} offers expired in {seconds:.0f} s")
     return {
         "open_offers": total,
-        "requests": checked,
-        "offers_expired": report[Swept.OFFERS_EXPIRED],
-        "gave_up": report[Swept.GAVE_UP],
+        "requests": sum(checked),
+        "invocations": len(checked),
+        "requests_per_invocation_max": max(checked),
+        "safety_net_requests": net["requests_checked"],
+        "offers_expired": expired,
+        "gave_up": sum(answer["gave_up"] for answer in [*answers, net]),
         "seconds": round(seconds, 1),
         "seconds_per_1000_offers": round(seconds * 1000 / max(1, total), 1),
-        "requests_per_invocation": math.floor(SWEEP_TIMEOUT_SECONDS / per_request) if checked else None,
+        "calls_per_offer": {op: round(n / max(1, total), 2) for op, n in sorted(creates.items())},
         "calls": dict(tally.calls),
         "items_read": tally.items_read,
     }
 
 
+@contextmanager
+def quiet_functions() -> Iterator[None]:
+    """The functions' log at WARNING for the block: one INFO line per schedule fired is noise here."""
+    from directormatch.observability import logger
+
+    level = logger.log_level
+    logger.setLevel("WARNING")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def open_more(target: int, requests: Any, directors: Any) -> tuple[datetime, int]:
-    """OFFERED requests with their first wave (MATCH and OFFER items, as a match writes them), until
-    `target` offers are open; candidates are read once per state. Returns when and how many."""
+    """OFFERED requests with their first wave (MATCH and OFFER items, as a match writes them, and
+    their schedules), until `target` offers are open; candidates are read once per state. Returns
+    when and how many."""
+    from directormatch.aws.schedules import SweepSchedules
     from directormatch.matching.engine import shortlist
-    from directormatch.matching.waves import match_item, need_of, offer_item
+    from directormatch.matching.waves import ESCALATE_AFTER, match_item, need_of, offer_item
     from directormatch.records import Request
     from directormatch.settings import get_settings
     from directormatch.vocabulary import OfferStatus, RequestStatus
 
     settings = get_settings()
+    schedules = SweepSchedules.from_settings(settings)
+    assert schedules is not None, "the sweep function's environment names its schedule group"
     now = datetime.now(UTC)
     at = now.isoformat(timespec="milliseconds")
     expires = (now + timedelta(hours=settings.offer_hours)).isoformat(timespec="seconds")
@@ -515,45 +559,11 @@ def open_more(target: int, requests: Any, directors: Any) -> tuple[datetime, int
             continue
         offers = [offer_item(request, pick, 1, at, expires) for pick in result.picks]
         match = match_item(request.request_id, result, len(found), at)
-        requests.record_wave(request.request_id, [match, *offers], RequestStatus.OFFERED, 1, at)
+        requests.record_wave(request.request_id, [match, *offers], RequestStatus.OFFERED, 1, at, expires)
+        schedules.wave_expiry(request.request_id, 1, expires)
+        schedules.sla(request.request_id, datetime.fromisoformat(request.created_at) + ESCALATE_AFTER)
         total += len(offers)
     return now, total
-
-
-# --------------------------------------------------------------------------------------- scheduler
-
-
-def scheduler_calls(offers: int) -> dict[str, Any]:
-    """One-time schedules per offer, as a sweep by time would make them (moto in process):
-    created with the offer, deleted when it ends before its expiry (here one in three)."""
-    import boto3
-
-    client = boto3.client("scheduler", region_name=REGION)
-    counter: Counter[str] = Counter()
-    client.meta.events.register("after-call.scheduler.*", lambda model, **_: counter.update([model.name]))
-    fire_at = datetime.now(UTC) + timedelta(hours=4)
-    started = time.perf_counter()
-    for number in range(offers):
-        name = f"offer-{number:06d}"
-        client.create_schedule(
-            Name=name,
-            ScheduleExpression=f"at({fire_at:%Y-%m-%dT%H:%M:%S})",
-            FlexibleTimeWindow={"Mode": "OFF"},
-            Target={
-                "Arn": f"arn:aws:lambda:{REGION}:123456789012:function:SweepFunction",
-                "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
-                "Input": '{"request_id": "01J0000000000000000000000", "director_id": "d"}',
-            },
-            ActionAfterCompletion="DELETE",
-        )
-        if number % 3 == 0:
-            client.delete_schedule(Name=name)
-    seconds = time.perf_counter() - started
-    return {
-        "offers": offers,
-        "calls_per_offer": {op: round(n / offers, 2) for op, n in sorted(counter.items())},
-        "ms_per_offer_moto": round(seconds * 1000 / max(1, offers), 2),
-    }
 
 
 # --------------------------------------------------------------------------------- consumed capacity
@@ -730,12 +740,12 @@ def table(result: dict[str, Any]) -> str:
         f"{queue['peak_depth']:,}, drained after {queue['drained_after_seconds']} s; "
         f"{queue['duplicates']} sent twice, {queue['lost']} lost",
         f"  depth over time (s, messages): {queue['depth_over_time']}",
-        f"sweep: {sweep['open_offers']:,} open offers in {sweep['requests']:,} requests: "
-        f"{sweep['offers_expired']:,} expired, {sweep['gave_up']:,} gave up, in {sweep['seconds']} s "
-        f"({sweep['seconds_per_1000_offers']} s per 1,000 offers)",
-        f"  one {SWEEP_TIMEOUT_SECONDS} s invocation sweeps ~{sweep['requests_per_invocation'] or 0:,} "
-        f"requests; calls: {calls}",
-        f"scheduler (moto): calls per offer {result['scheduler']['calls_per_offer']}",
+        f"sweep by schedules: {sweep['open_offers']:,} open offers, {sweep['invocations']:,} invocations "
+        f"({sweep['requests']:,} requests, at most {sweep['requests_per_invocation_max']:,} in one; the "
+        f"safety net {sweep['safety_net_requests']:,}): {sweep['offers_expired']:,} expired, "
+        f"{sweep['gave_up']:,} gave up, in {sweep['seconds']} s ({sweep['seconds_per_1000_offers']} s "
+        f"per 1,000 offers)",
+        f"  scheduler calls per offer {sweep['calls_per_offer']}; DynamoDB calls: {calls}",
         "",
         f"{'phase':<7} {'table / index':<32} {'units':>10} {'upkeep':>8} {'keys':>7}  hottest key (units)",
     ]
@@ -751,7 +761,7 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     burst, queue, sweep = result["burst"], result["send_queue"], result["sweep"]
     directors = result["roster"]["directors"]
     read_ok = burst["over_target"] == 0
-    sweep_ok = sweep["requests"] <= MAX_SWEEP_REQUESTS
+    sweep_ok = sweep["requests_per_invocation_max"] <= MAX_SWEEP_REQUESTS
     send_ok = queue["sent_per_second_peak"] <= queue["ses_rate"] and queue["duplicates"] == queue["lost"] == 0
     return [
         (
@@ -770,7 +780,8 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ),
         (
             f"sweep of {sweep['open_offers']:,} open offers: requests in one invocation",
-            f"{sweep['requests']:,} ({sweep['seconds_per_1000_offers']} s per 1,000 offers)",
+            f"at most {sweep['requests_per_invocation_max']:,} ({sweep['seconds_per_1000_offers']} s "
+            "per 1,000 offers)",
             f"<= {MAX_SWEEP_REQUESTS:,}",
             "PASS" if sweep_ok else "FAIL",
         ),

@@ -196,7 +196,20 @@ def _queue_arn(url: str) -> str:
     return _arn("sqs", url.rstrip("/").rsplit("/", 1)[-1])
 
 
+def _scheduler(operation: str, params: dict[str, Any]) -> list[Need]:
+    """A schedule is authorised on its ARN in its group; creating one passes its target's role."""
+    group = params.get("GroupName", "default")
+    found: list[Need] = [
+        (f"scheduler:{operation}", _arn("scheduler", f"schedule/{group}/{params.get('Name', '*')}"), {})
+    ]
+    role = params.get("Target", {}).get("RoleArn")
+    if role:
+        found.append(("iam:PassRole", role, {}))
+    return found
+
+
 RESOURCE_OF: dict[str, Callable[[str, dict[str, Any]], list[Need]]] = {
+    "scheduler": _scheduler,
     "dynamodb": _dynamodb,
     "sesv2": _sesv2,
     "ssm": lambda op, p: [(f"ssm:{op}", _arn("ssm", "parameter" + _slash(p.get("Name", "*"))), {})],
@@ -376,6 +389,8 @@ class Resolver:
             return _arn("sqs", name)
         if kind == "AWS::SQS::Queue" and attribute == "QueueName":
             return name
+        if kind == "AWS::IAM::Role" and attribute == "Arn":
+            return f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{name}"
         raise ValueError(
             f"checks.iam cannot resolve Fn::GetAtt {name}.{attribute}: add it to Resolver.get_att"
         )

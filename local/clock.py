@@ -1,4 +1,5 @@
-"""The local stack's schedule: the sweep on a short timer, with a clock tests can move forward."""
+"""The local stack's schedules: the sweep's rules on a short timer and the one-time schedules the
+functions create (local.schedules), on a clock tests can move forward."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from local import template
 from local.lambdas import Functions
+from local.schedules import OneTimeSchedules
 
 log = logging.getLogger("local.clock")
 
@@ -39,8 +41,11 @@ def is_frequent(expression: str) -> bool:
 
 
 class Scheduler:
-    def __init__(self, functions: Functions, interval_seconds: float) -> None:
+    def __init__(
+        self, functions: Functions, interval_seconds: float, one_time: OneTimeSchedules | None = None
+    ) -> None:
         self.functions = functions
+        self.one_time = one_time
         self.interval = interval_seconds
         self.offset = timedelta()
         self.targets = template.schedules()
@@ -66,11 +71,12 @@ class Scheduler:
         return self.now()
 
     def run_once(self) -> list[Any]:
-        """Every frequent schedule (each tick stands for its period); a daily one once the clock has
-        moved a day since it last ran, so /_clock/advance?hours=24 triggers it."""
+        """The one-time schedules now due, then every frequent rule (each tick stands for its
+        period); a daily one once the clock has moved a day since it last ran, so
+        /_clock/advance?hours=24 triggers it."""
         with self._lock:
             moment = self.now()
-            self.last_reports = []
+            self.last_reports = self.one_time.fire_due(moment) if self.one_time else []
             for name, expression, constant in self.targets:
                 if not is_frequent(expression):
                     if moment - self.last_daily.get(expression, self.started) < timedelta(days=1):

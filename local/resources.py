@@ -35,6 +35,9 @@ def create_all(session: Any, parameters: dict[str, str]) -> dict[str, str]:
         sesv2.create_configuration_set(ConfigurationSetName=name)
     for identity in template.email_identities(parameters):
         sesv2.create_email_identity(EmailIdentity=identity)
+    scheduler = session.client("scheduler", region_name=REGION)
+    for group in template.schedule_groups():
+        scheduler.create_schedule_group(Name=group)
     sqs = session.client("sqs", region_name=REGION)
     queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in template.queue_names()}
     for name, (dead_letter, receives) in template.redrive_targets().items():

@@ -15,6 +15,7 @@ from local.lambdas import Functions
 from local.launch import free_port
 from local.outbox import Outbox
 from local.queues import QueuePump
+from local.schedules import OneTimeSchedules
 from local.streams import StreamPump
 
 LOCAL_ENVIRONMENT = {
@@ -102,7 +103,11 @@ class LocalStack:
             )
         )
         self.queue_pump.start()
-        self.scheduler = Scheduler(self.functions, float(os.environ.get("SWEEP_SECONDS", "5")))
+        self.scheduler = Scheduler(
+            self.functions,
+            float(os.environ.get("SWEEP_SECONDS", "5")),
+            OneTimeSchedules(session, self.functions),
+        )
         self.scheduler.start()
 
         from local.server import LocalStackServer

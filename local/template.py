@@ -6,6 +6,7 @@ One reader for both, so a table, index, stream, filter or route exists locally e
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -80,20 +81,62 @@ def ttl_attributes(path: Path = TEMPLATE) -> dict[str, str]:
     return result
 
 
+# Pseudo parameters as the local stack (and checks.iam) name its account.
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "directormatch",
+}
+ARN_FORMATS = {
+    "AWS::Serverless::Function": "arn:aws:lambda:us-east-1:123456789012:function:{}",
+    "AWS::IAM::Role": "arn:aws:iam::123456789012:role/{}",
+    "AWS::SQS::Queue": "arn:aws:sqs:us-east-1:123456789012:{}",
+}
+
+
 def resolve(value: Any, parameters: dict[str, str], path: Path = TEMPLATE) -> Any:
-    """Resolve the intrinsic functions the environment and event sources use: Ref to parameters and
-    resources (a queue's Ref is its URL once `parameters` holds it), Sub, FindInMap."""
+    """Resolve the intrinsic functions the environment and event sources use: Ref to parameters,
+    pseudo parameters and resources (a resource is named by its logical id; a queue's Ref is its URL
+    once `parameters` holds it), Fn::GetAtt of an Arn, FindInMap, and Fn::Sub of those."""
+    names = {**PSEUDO, **parameters}
     if isinstance(value, dict) and "Ref" in value:
-        return parameters.get(value["Ref"], value["Ref"])
+        return names.get(value["Ref"], value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        resource, name = value["Fn::GetAtt"]
+        return attribute(resource, name, path)
     if isinstance(value, dict) and "Fn::FindInMap" in value:
         mapping, first, second = (resolve(part, parameters, path) for part in value["Fn::FindInMap"])
         return load(path)["Mappings"][mapping][str(first)][second]
     if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
-        text = value["Fn::Sub"]
-        for key, replacement in parameters.items():
-            text = text.replace("${" + key + "}", replacement)
-        return text
+
+        def replace(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if "." not in key:
+                return names.get(key, key)
+            resource, name = key.split(".", 1)
+            return attribute(resource, name, path)
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, value["Fn::Sub"])
     return value
+
+
+def attribute(resource: str, name: str, path: Path = TEMPLATE) -> str:
+    """Fn::GetAtt locally: an Arn in the local account, or the resource's logical id."""
+    kind = load(path)["Resources"][resource]["Type"]
+    return ARN_FORMATS[kind].format(resource) if name == "Arn" else resource
+
+
+def function_named(name: str, path: Path = TEMPLATE) -> str:
+    """The logical id of the function a FunctionName (or a function ARN's last part) names."""
+    for function, resource in resources("AWS::Serverless::Function", path).items():
+        if resolve(resource["Properties"].get("FunctionName", function), {}) == name:
+            return function
+    raise KeyError(name)
+
+
+def schedule_groups(path: Path = TEMPLATE) -> list[str]:
+    return list(resources("AWS::Scheduler::ScheduleGroup", path))
 
 
 def function_environment(function: str, parameters: dict[str, str], path: Path = TEMPLATE) -> dict[str, str]:

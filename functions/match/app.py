@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from directormatch import keys
 from directormatch.aws import tables
+from directormatch.aws.schedules import SweepSchedules
 from directormatch.aws.streams import stream_handler
 from directormatch.matching.waves import match_request
 from directormatch.observability import MetricName, logger, metrics, seconds_since
@@ -32,6 +33,7 @@ def record_handler(record: DynamoDBRecord) -> None:
         wave_size=settings.wave_size,
         offer_hours=settings.offer_hours,
         weights=settings.weights,
+        schedules=SweepSchedules.from_settings(settings),
     )
     log = {"request_id": request.request_id, "candidates": result.candidates, "offers": len(result.picks)}
     if not recorded:

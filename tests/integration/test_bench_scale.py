@@ -31,11 +31,19 @@ def test_scale_phases_match_the_burst_and_sweep_every_open_offer(aws: Aws) -> No
     letters = burst["letters"]
     assert [kind for _, _, kind, _ in letters].count("receipt") == 2
     assert len(letters) == 2 + burst_offers
-    # And the sweep expired every open offer, the burst's among them, and gave up each request
+    # And the sweep expired every open offer, the burst's among them, and gave up each request:
+    # the setup's through their schedules, one request an invocation, the burst's (matched here
+    # without schedules) through the safety net
     offers = aws.items_with_sk("OFFER#", prefix=True)
     assert sweep["offers_expired"] == sweep["open_offers"] == len(offers) >= 9
     assert {offer["offer_status"] for offer in offers} == {"EXPIRED"}
     assert sweep["gave_up"] == sweep["requests"]
+    offered = burst["quotes"] - burst["no_offer"]
+    assert sweep["safety_net_requests"] == offered
+    assert sweep["requests_per_invocation_max"] == max(1, offered)
+    assert sweep["invocations"] == sweep["requests"] - offered + 1
+    # And each request opened in the setup made two schedules (its wave's expiry and its SLA)
+    assert 0 < sweep["calls_per_offer"]["CreateSchedule"] < 1
     # And it found them through its status index, never a Scan; the match's capacity was counted
     assert "Scan" not in sweep["calls"]
     assert sweep["calls"]["Query(RequestsByStatusDay)"] >= 1

@@ -19,10 +19,10 @@ from directormatch.intake.contract import QuoteRequest
 from directormatch.intake.submit import request_item
 from directormatch.offers import lifecycle as offers
 from directormatch.vocabulary import RequestStatus
-from local.clock import scheduled_event
 from local.lambdas import LambdaContext
 from tests.events import quote_body, stream_event, stream_record
 from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest, Submit
+from tests.integration.test_sweep import run_sweep
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
 
@@ -81,13 +81,11 @@ def test_status_day_follows_a_request_from_offered_to_no_match_when_the_sweep_gi
     assert listed_under(aws, offered) == [f"OFFERED#{day}"]
     aws.use_function("SweepFunction")
 
-    # When the sweep runs after the offers expired, with nobody left to offer
+    # When the wave's schedule fires after the offers expired, with nobody left to offer
     expires = max(
         datetime.fromisoformat(o["expires_at"]) for o in aws.request_store().offers(offered["request_id"])
     )
-    report = sweep_app.lambda_handler(
-        scheduled_event(expires + timedelta(minutes=1), "SweepFunction"), lambda_context
-    )
+    report = run_sweep(sweep_app, expires + timedelta(minutes=1), lambda_context)
 
     # Then the request is NO_MATCH and listed under NO_MATCH for its creation day only
     assert report["gave_up"] == 1

@@ -10,12 +10,14 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 
 from directormatch.matching.sweep import SweepReport, SweepSettings, Swept, sweep
 from directormatch.offers import lifecycle as offers
 from local.clock import scheduled_event
-from local.lambdas import LambdaContext
+from local.lambdas import Functions, LambdaContext
+from local.schedules import OneTimeSchedules
 from tests.events import api_event, quote_body
 from tests.integration.conftest import Aws, LoadDirectors, OfferedRequest
 
@@ -35,9 +37,14 @@ def offered(
 
 
 def run_sweep(sweep_app: ModuleType, moment: datetime, context: LambdaContext) -> dict[str, Any]:
-    """The sweep handler invoked by its EventBridge schedule at `moment`."""
-    report: dict[str, Any] = sweep_app.lambda_handler(scheduled_event(moment, "SweepFunction"), context)
-    return report
+    """At `moment`: the one-time schedules due by then fire (as Scheduler would, local.schedules),
+    then the periodic safety net runs; their counts summed."""
+    fired = OneTimeSchedules(boto3.Session(), Functions()).fire_due(moment)
+    net = sweep_app.lambda_handler(scheduled_event(moment, "SweepFunction"), context)
+    total: Counter[str] = Counter()
+    for report in [*fired, net]:
+        total.update(report)
+    return {count: total[count] for count in net}
 
 
 def offers_by_wave(aws: Aws, request_id: str) -> dict[int, dict[str, str]]:
@@ -212,11 +219,11 @@ def test_sweep_offers_still_open_change_nothing(
     before = aws.items(), aws.items(aws.directors_table)
     moment = expiry(aws, offered["request_id"], 1) - timedelta(hours=1)
 
-    # When the schedule fires
+    # When the sweep runs
     report = run_sweep(sweep_app, moment, lambda_context)
 
-    # Then it looked at the request and changed nothing
-    assert report["requests_checked"] == 1
+    # Then no schedule was due and the safety net did not read the request: nothing changed
+    assert report["requests_checked"] == 0
     assert (report["offers_expired"], report["waves_sent"], report["escalated"]) == (0, 0, 0)
     assert (aws.items(), aws.items(aws.directors_table)) == before
 
@@ -236,6 +243,7 @@ def test_sweep_matched_request_is_not_touched(
         sweep_app, datetime.fromisoformat(offered["created_at"]) + timedelta(hours=25), lambda_context
     )
 
-    # Then the request was not even looked at: no expiry, no wave, no alert
-    assert report["requests_checked"] == 0
+    # Then only its two schedules (wave 1's expiry, the SLA) read it, and changed nothing: no
+    # expiry, no wave, no alert; the safety net did not read it
+    assert report["requests_checked"] == 2
     assert (aws.items(), aws.items(aws.directors_table)) == before

@@ -44,6 +44,7 @@ class MetricName(StrEnum):
     SLA_ESCALATIONS = "SlaEscalations"
     EXPIRY_WARNINGS = "ExpiryWarnings"
     EMAIL_QUEUED = "EmailQueued"
+    SCHEDULE_FAILED = "ScheduleCreateFailed"
     EMAIL_SENT = "EmailSent"
     EMAIL_SUPPRESSED = "EmailSuppressed"
     EMAIL_BOUNCED = "EmailBounced"

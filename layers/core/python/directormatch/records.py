@@ -166,6 +166,7 @@ class Request(Item, Needs):
     correlation_id: str | None = None
     reference: str | None = None  # the code the clinic quotes (references.py); none before codes existed
     wave: int | None = None
+    wave_expires_at: str | None = None  # when the current wave's offers expire
     updated_at: str | None = None
     matched_at: str | None = None
     matched_director_id: str | None = None

@@ -93,6 +93,11 @@ class Settings:
     ses_configuration_set: str = ""  # SES_CONFIGURATION_SET
     # Replies to offers arrive at offer-<request>-<director>@INBOUND_DOMAIN; empty turns replies off.
     inbound_domain: str = ""  # INBOUND_DOMAIN
+    # One-time schedules that call the sweep function for one request; an empty group turns them off.
+    schedule_group: str = ""  # SCHEDULE_GROUP
+    sweep_function_arn: str = ""  # SWEEP_FUNCTION_ARN
+    scheduler_role_arn: str = ""  # SCHEDULER_ROLE_ARN
+    schedule_dead_letter_arn: str = ""  # SCHEDULE_DEAD_LETTER_ARN
     wave_size: int = 3  # OFFER_WAVE_SIZE, 1-20
     offer_hours: int = 4  # OFFER_HOURS, 1-72
     max_waves: int = 3  # MAX_WAVES, 1-10
@@ -122,6 +127,10 @@ class Settings:
             **{attribute: _required(env, name) for attribute, name in REQUIRED.items()},
             ses_configuration_set=env.get("SES_CONFIGURATION_SET", ""),
             inbound_domain=env.get("INBOUND_DOMAIN", ""),
+            schedule_group=env.get("SCHEDULE_GROUP", ""),
+            sweep_function_arn=env.get("SWEEP_FUNCTION_ARN", ""),
+            scheduler_role_arn=env.get("SCHEDULER_ROLE_ARN", ""),
+            schedule_dead_letter_arn=env.get("SCHEDULE_DEAD_LETTER_ARN", ""),
             wave_size=_integer(env, "OFFER_WAVE_SIZE", default["wave_size"], high=20),
             offer_hours=_integer(env, "OFFER_HOURS", default["offer_hours"], high=72),
             max_waves=_integer(env, "MAX_WAVES", default["max_waves"], high=10),

@@ -191,9 +191,17 @@ class RequestStore(Table):
     # --- matching: MATCH, waves of OFFERs, ALERTs --------------------------------------------------
 
     def record_wave(
-        self, request_id: str, new_items: Sequence[Record], status: RequestStatus, wave: int, at: str
+        self,
+        request_id: str,
+        new_items: Sequence[Record],
+        status: RequestStatus,
+        wave: int,
+        at: str,
+        expires_at: str | None = None,
     ) -> bool:
-        """New items (MATCH, offers, alerts) and the request's next status and wave, all or nothing.
+        """New items (MATCH, offers, alerts) and the request's next status and wave, all or nothing;
+        with offers, their expiry as the request's `wave_expires_at` (projected into the status
+        index, so the sweep's safety net tells an overdue request from its index entry alone).
 
         Wave 1 moves a NEW request; later waves move an OFFERED request from wave - 1. False when
         another invocation got there first (a redelivery or a concurrent sweep): nothing written.
@@ -206,6 +214,9 @@ class RequestStore(Table):
             expected = {":expected": RequestStatus.OFFERED, ":previous": wave - 1}
         values = {**status_values(request_id, status), ":wave": wave, ":at": at, **expected}
         update = f"SET {SET_STATUS}, wave = :wave, updated_at = :at"
+        if expires_at:
+            update += ", wave_expires_at = :expires_at"
+            values[":expires_at"] = expires_at
         items.append(self._request_update(request_id, update, condition, values))
         return self._transact_once(items)
 

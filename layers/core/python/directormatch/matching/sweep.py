@@ -1,28 +1,36 @@
-"""The scheduled sweep: expire offers, send the next wave or give up, escalate at 20 hours.
+"""The sweep: expire offers, send the next wave or give up, escalate at 20 hours.
 
-It finds work through the RequestsByStatus index and each request's own partition (never a
-Scan), and every change is conditional, so two sweeps at the same moment do nothing twice.
+Each wave's expiry and each request's SLA is a one-time schedule that calls the sweep for that one
+request (advance_request, escalate_request). The periodic safety net finds what a schedule missed
+through the RequestsByStatus index and each request's own partition (never a Scan), a page at a
+time. Every change is conditional, so a late schedule or two sweeps at once do nothing twice.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from directormatch import keys
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
+from directormatch.aws.schedules import SweepSchedules
 from directormatch.mail.notifier import EXPIRY_WARNING_KIND, OPS_EXPIRY_WARNING_KIND, Notifier
 from directormatch.matching.engine import Shortlist, Weights
-from directormatch.matching.waves import next_wave, no_match_alert
+from directormatch.matching.waves import ESCALATE_AFTER, next_wave, no_match_alert
 from directormatch.records import Alert, Request
 from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
-ESCALATE_AFTER = timedelta(hours=20)
 EXPIRY_WARNING = timedelta(days=30)
 STUCK_AFTER = timedelta(minutes=15)
+# The safety net leaves a due request this long to its schedule before it acts itself.
+SAFETY_NET_GRACE = timedelta(minutes=15)
+# The most requests one safety-net invocation handles; the rest go to its next page.
+PAGE = 1000
 
 
 class Swept(StrEnum):
@@ -46,25 +54,103 @@ class SweepSettings:
     offer_hours: int
     max_waves: int
     weights: Weights | None = None
+    schedules: SweepSchedules | None = None  # where each next wave schedules its expiry
+
+
+@dataclass(frozen=True, order=True)
+class Cursor:
+    """Where a safety-net pass stopped: the last OFFERED request it handled, in index order."""
+
+    created_at: str
+    request_id: str
+
+
+# A next page that starts at the oldest OFFERED request (the first page's NEW ones filled it).
+START = Cursor("", "")
+
+
+def advance_request(
+    request_id: str, requests: RequestStore, directors: DirectorStore, settings: SweepSettings, now: datetime
+) -> SweepReport:
+    """A wave's expiry schedule: today's conditional steps for one request, nothing once it left OFFERED."""
+    report = SweepReport()
+    request = _offered(request_id, requests, report)
+    if request is not None:
+        _advance(request, requests, directors, settings, now, now, report)
+    return report
+
+
+def escalate_request(request_id: str, requests: RequestStore, now: datetime) -> SweepReport:
+    """A request's 20-hour schedule: the ops alert once, if it is still OFFERED."""
+    report = SweepReport()
+    request = _offered(request_id, requests, report)
+    if request is not None:
+        _escalate_if_late(Late.of(request), requests, now, report)
+    return report
+
+
+def _offered(request_id: str, requests: RequestStore, report: SweepReport) -> Request | None:
+    report[Swept.REQUESTS_CHECKED] += 1
+    request = requests.get_request(request_id)
+    return request if request is not None and request.request_status == RequestStatus.OFFERED else None
 
 
 def sweep(
     requests: RequestStore, directors: DirectorStore, settings: SweepSettings, now: datetime
 ) -> SweepReport:
+    """Every due request at `now`, as one pass (no grace, no page limit): tests and benches."""
+    report, _ = safety_net(requests, directors, settings, now, grace=timedelta(0), limit=None)
+    return report
+
+
+def safety_net(
+    requests: RequestStore,
+    directors: DirectorStore,
+    settings: SweepSettings,
+    now: datetime,
+    grace: timedelta = SAFETY_NET_GRACE,
+    after: Cursor | None = None,
+    limit: int | None = PAGE,
+) -> tuple[SweepReport, Cursor | None]:
+    """What the schedules missed: OFFERED requests with an offer expired more than `grace` ago or past
+    their SLA, and (on the first page) NEW requests stuck past 15 minutes. At most `limit` requests;
+    returns where to continue, or None when the pass is done. A request younger than one wave plus
+    the grace cannot be overdue, so the read starts at the oldest and stops there."""
     report = SweepReport()
-    for summary in list(requests.requests_in_status(RequestStatus.OFFERED)):
-        report[Swept.REQUESTS_CHECKED] += 1
-        request = requests.get_request(summary["request_id"])
-        if request is None or request.request_status != RequestStatus.OFFERED:
+    if after is None:
+        _escalate_stuck(requests, now, report, limit)
+    young = _iso(now - timedelta(hours=settings.offer_hours) - grace)
+    summaries = requests.requests_in_status(RequestStatus.OFFERED, created_before=young)
+    for summary in summaries:
+        at = Cursor(summary["created_at"], summary["request_id"])
+        if (after is not None and at <= after) or not _overdue(summary, now - grace):
             continue
-        _advance(request, requests, directors, settings, now, report)
-        _escalate_if_late(Late.of(request), requests, now, report)
-    stuck_since = _iso(now - STUCK_AFTER)
-    for summary in list(requests.requests_in_status(RequestStatus.NEW, created_before=stuck_since)):
-        # Matching should take seconds; a request still NEW after 15 minutes is stuck.
+        if limit is not None and report[Swept.REQUESTS_CHECKED] >= limit:
+            return report, after or START
+        after = at
+        request = _offered(at.request_id, requests, report)
+        if request is not None:
+            _advance(request, requests, directors, settings, now, now - grace, report)
+            _escalate_if_late(Late.of(request), requests, now, report, after=ESCALATE_AFTER + grace)
+    return report, None
+
+
+def _overdue(summary: dict[str, Any], due: datetime) -> bool:
+    """From its index entry: the wave expired by `due`, or it is past its SLA (an entry written
+    before wave_expires_at existed is read whole to find out)."""
+    expires_at = summary.get("wave_expires_at")
+    if expires_at is None or datetime.fromisoformat(expires_at) <= due:
+        return True
+    return datetime.fromisoformat(summary["created_at"]) <= due - ESCALATE_AFTER
+
+
+def _escalate_stuck(requests: RequestStore, now: datetime, report: SweepReport, limit: int | None) -> None:
+    """Matching should take seconds; a request still NEW after 15 minutes is stuck."""
+    stuck = requests.requests_in_status(RequestStatus.NEW, created_before=_iso(now - STUCK_AFTER))
+    for summary in itertools.islice(stuck, limit):
+        report[Swept.REQUESTS_CHECKED] += 1
         late = Late(summary["request_id"], summary["created_at"], int(summary.get("wave", 0)))
         _escalate_if_late(late, requests, now, report, kind=AlertKind.STUCK_NEW, after=STUCK_AFTER)
-    return report
 
 
 def _advance(
@@ -73,15 +159,17 @@ def _advance(
     directors: DirectorStore,
     settings: SweepSettings,
     now: datetime,
+    due: datetime,
     report: SweepReport,
 ) -> None:
+    """Offers that expired by `due` are EXPIRED at `now`; with none left open, the next wave or NO_MATCH."""
     request_id = request.request_id
     offers = requests.offers(request_id)
     still_open = []
     for offer in offers:
         if offer.offer_status != OfferStatus.OPEN:
             continue
-        if datetime.fromisoformat(offer.expires_at) <= now:
+        if datetime.fromisoformat(offer.expires_at) <= due:
             if requests.close_offer(request_id, offer.director_id, OfferStatus.EXPIRED, now):
                 report[Swept.OFFERS_EXPIRED] += 1
         else:
@@ -97,7 +185,15 @@ def _advance(
         return
     offered = {offer.director_id for offer in offers}
     result, recorded = next_wave(
-        request, offered, requests, directors, settings.wave_size, settings.offer_hours, settings.weights, now
+        request,
+        offered,
+        requests,
+        directors,
+        settings.wave_size,
+        settings.offer_hours,
+        settings.weights,
+        now,
+        settings.schedules,
     )
     if recorded:
         if result.picks:

@@ -8,9 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 from directormatch import keys
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
+from directormatch.aws.schedules import SweepSchedules
 from directormatch.matching.engine import Need, Pick, Shortlist, Weights, shortlist
 from directormatch.records import Alert, Match, Offer, Request
 from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
+
+# A request still OFFERED this long after it was made is escalated to ops.
+ESCALATE_AFTER = timedelta(hours=20)
 
 
 def need_of(request: Request) -> Need:
@@ -54,11 +58,12 @@ def match_request(
     offer_hours: int,
     weights: Weights | None = None,
     now: datetime | None = None,
+    schedules: SweepSchedules | None = None,
 ) -> tuple[Shortlist, bool]:
     """The first wave, with the MATCH item (or NO_MATCH and its alert when nobody can serve).
     Returns the shortlist and whether this call recorded it (False: a redelivery, nothing written)."""
     wave = Wave(1, frozenset(), now or datetime.now(UTC), offer_hours)
-    return _send_wave(request, wave, requests, directors, wave_size, weights)
+    return _send_wave(request, wave, requests, directors, wave_size, weights, schedules)
 
 
 def next_wave(
@@ -70,11 +75,12 @@ def next_wave(
     offer_hours: int,
     weights: Weights | None,
     now: datetime,
+    schedules: SweepSchedules | None = None,
 ) -> tuple[Shortlist, bool]:
     """Offers to the next best directors not offered yet, or NO_MATCH when none is left; True when
     this call wrote them."""
     wave = Wave(request.current_wave + 1, frozenset(offered), now, offer_hours)
-    return _send_wave(request, wave, requests, directors, wave_size, weights)
+    return _send_wave(request, wave, requests, directors, wave_size, weights, schedules)
 
 
 def _send_wave(
@@ -84,6 +90,7 @@ def _send_wave(
     directors: DirectorStore,
     wave_size: int,
     weights: Weights | None,
+    schedules: SweepSchedules | None,
 ) -> tuple[Shortlist, bool]:
     need = need_of(request)
     found = [c for state in need.states for c in directors.candidates_in(state)]
@@ -96,20 +103,30 @@ def _send_wave(
     if wave.number == 1:
         match = match_item(need.request_id, result, len(found), wave.created_at)
         status = RequestStatus.OFFERED if offers else RequestStatus.NO_MATCH
+        expires_at = wave.expires_at if offers else None
         recorded = requests.record_wave(
-            need.request_id, [match, *offers, *alerts], status, 1, wave.created_at
+            need.request_id, [match, *offers, *alerts], status, 1, wave.created_at, expires_at
         )
     elif offers:
         recorded = requests.record_wave(
-            need.request_id, offers, RequestStatus.OFFERED, wave.number, wave.created_at
+            need.request_id, offers, RequestStatus.OFFERED, wave.number, wave.created_at, wave.expires_at
         )
     else:
         return result, requests.give_up(need.request_id, alerts[0], wave.number - 1, wave.created_at)
+    if recorded and offers and schedules is not None:
+        _schedule(request, wave, schedules)
     if recorded:
         licensed = {c.director_id: c.licensed_states or [c.license_state] for c in candidates}
         for pick in result.picks:
             directors.stamp_offered(pick.director_id, list(licensed[pick.director_id]), wave.created_at)
     return result, recorded
+
+
+def _schedule(request: Request, wave: Wave, schedules: SweepSchedules) -> None:
+    """The sweep's call when the wave expires; with the first wave, its call at the 20-hour SLA."""
+    schedules.wave_expiry(request.request_id, wave.number, wave.expires_at)
+    if wave.number == 1:
+        schedules.sla(request.request_id, datetime.fromisoformat(request.created_at) + ESCALATE_AFTER)
 
 
 def match_item(request_id: str, result: Shortlist, items_read: int, created_at: str) -> Match:
