@@ -21,7 +21,7 @@ from directormatch.errors import ApplicationInvalid
 from directormatch.intake.contract import FieldError
 from directormatch.intake.form import is_form_post
 from directormatch.intake.http import check_envelope, parse_json_body, read_form
-from directormatch.mail.notifier import notifier_from_settings
+from directormatch.mail.delivery import delivery_from_settings
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.resolvers import Audience, make_resolver, page_response
 from directormatch.settings import get_settings
@@ -37,7 +37,7 @@ def _validated(fields: Any) -> DirectorApplication:
 def _store(application: DirectorApplication) -> Submitted:
     settings = get_settings()
     store = ApplicationStore(settings.directors_table, settings.directors_by_state_index)
-    submitted = service.submit(application, store, notifier_from_settings())
+    submitted = service.submit(application, store, delivery_from_settings())
     logger.append_keys(director_id=submitted.director_id)
     metric = MetricName.APPLICATION_REPLAYED if submitted.replayed else MetricName.APPLICATION_RECEIVED
     metrics.add_metric(name=metric, unit="Count", value=1)

@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from directormatch import tokens
 from directormatch.aws import tables
 from directormatch.errors import TokenInvalid
+from directormatch.mail.delivery import delivery_from_settings
 from directormatch.mail.messages import reading_zone
-from directormatch.mail.notifier import notifier_from_settings
 from directormatch.manage.service import Via, decline_and_pause
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.offers import lifecycle as offers
@@ -89,7 +89,7 @@ def handle_inbound(event: dict[str, Any]) -> dict[str, Any]:
             logger.info("inbound mail is not a reply to an offer")
             outcomes.append("IGNORED")
             continue
-        outcome, _ = handle_reply(reply, requests, directors, notifier_from_settings())
+        outcome, _ = handle_reply(reply, requests, directors, delivery_from_settings())
         metrics.add_metric(name=MetricName.REPLY_RECEIVED, unit="Count", value=1)
         outcomes.append(outcome.value)
     return {"outcomes": outcomes}

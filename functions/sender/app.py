@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from directormatch.aws import tables
 from directormatch.aws.streams import QueueProcessor, batch_handler
 from directormatch.errors import RetryLater
-from directormatch.mail.notifier import notifier_from_settings
+from directormatch.mail.delivery import delivery_from_settings
 from directormatch.mail.send_queue import Letter, Pacer, undelivered_alert
 from directormatch.observability import MetricName, logger, metrics
 from directormatch.settings import get_settings
@@ -27,7 +27,7 @@ from directormatch.settings import get_settings
 # Time an SES call may take at worst (connect, read, botocore's retries) and the marker's writes.
 SEND_MARGIN_MS = 10_000
 
-notifier = notifier_from_settings
+delivery = delivery_from_settings
 
 
 # One pacer per execution environment (Lambda runs one invocation at a time in each); the local
@@ -59,7 +59,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     logger.set_correlation_id(letter.correlation_id or None)
     if lambda_context.get_remaining_time_in_millis() < SEND_MARGIN_MS:
         raise RetryLater("too little time left in this invocation to send")
-    sender = notifier()
+    sender = delivery()
     sender.mailer.pace = pacer().wait
     sender.deliver(letter)
 

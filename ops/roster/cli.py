@@ -220,7 +220,7 @@ def _decide(args: argparse.Namespace, client: DynamoDBClient | None, out: TextIO
     from directormatch.applications import service
     from directormatch.aws.applications import AlreadyDecided, ApplicationStore, DecisionRefused
     from directormatch.errors import EmailNotSent
-    from directormatch.mail.notifier import notifier_from_settings
+    from directormatch.mail.delivery import delivery_from_settings
     from directormatch.settings import get_settings
     from directormatch.vocabulary import ApplicationStatus
 
@@ -233,7 +233,7 @@ def _decide(args: argparse.Namespace, client: DynamoDBClient | None, out: TextIO
             status,
             args.by or getpass.getuser(),
             store,
-            notifier_from_settings(),
+            delivery_from_settings(),
             reason=getattr(args, "reason", ""),
         )
     except DecisionRefused as refused:

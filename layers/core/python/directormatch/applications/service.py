@@ -12,30 +12,30 @@ from typing import Any
 from directormatch import keys
 from directormatch.applications.contract import DirectorApplication
 from directormatch.aws.applications import ApplicationStore, Decision, DecisionRefused, Submitted
+from directormatch.mail.delivery import Delivery
 from directormatch.mail.messages import (
     application_decided_email,
     application_received_email,
     ops_application_email,
 )
-from directormatch.mail.notifier import Notifier
 from directormatch.vocabulary import ApplicationStatus
 
 
 def submit(
-    application: DirectorApplication, store: ApplicationStore, notifier: Notifier, now: datetime | None = None
+    application: DirectorApplication, store: ApplicationStore, delivery: Delivery, now: datetime | None = None
 ) -> Submitted:
     """Store the application (once) and send ops and the applicant their emails (once each)."""
     items = application.items(now or datetime.now(UTC))
     submitted = store.submit(items)
     profile, registrations = items[0], items[1:]
     partition = keys.DIRECTOR(submitted.director_id)
-    notifier.send_once(
+    delivery.send_once(
         partition,
         "ops_application",
         "ops",
-        lambda: ops_application_email(profile, registrations, notifier.ops_email),
+        lambda: ops_application_email(profile, registrations, delivery.ops_email),
     )
-    notifier.send_once(
+    delivery.send_once(
         partition,
         "application_received",
         submitted.director_id,
@@ -49,7 +49,7 @@ def decide(
     status: ApplicationStatus,
     by: str,
     store: ApplicationStore,
-    notifier: Notifier,
+    delivery: Delivery,
     reason: str = "",
     now: datetime | None = None,
 ) -> Decision:
@@ -61,17 +61,17 @@ def decide(
     except DecisionRefused:
         earlier = store.decision(director_id)
         if earlier is not None:
-            _tell(earlier, store, notifier)
+            _tell(earlier, store, delivery)
         raise
-    _tell(decision, store, notifier)
+    _tell(decision, store, delivery)
     return decision
 
 
-def _tell(decision: Decision, store: ApplicationStore, notifier: Notifier) -> None:
+def _tell(decision: Decision, store: ApplicationStore, delivery: Delivery) -> None:
     items = store.partition(decision.director_id, consistent=True)
     profile = next(item for item in items if item["sk"] == keys.PROFILE_SK)
     registrations: Sequence[Mapping[str, Any]] = [item for item in items if item["sk"] != keys.PROFILE_SK]
-    notifier.send_once(
+    delivery.send_once(
         keys.DIRECTOR(decision.director_id),
         "application_decided",
         decision.director_id,

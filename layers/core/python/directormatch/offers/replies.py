@@ -8,8 +8,8 @@ from enum import StrEnum
 
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
+from directormatch.mail.delivery import Delivery
 from directormatch.mail.messages import reply_answer_email
-from directormatch.mail.notifier import Notifier
 from directormatch.manage.service import Via, decline_and_pause
 from directormatch.observability import logger
 from directormatch.offers import lifecycle as offers
@@ -29,7 +29,7 @@ class ReplyOutcome(StrEnum):
 
 
 def handle_reply(
-    reply: Reply, requests: RequestStore, directors: DirectorStore, notifier: Notifier
+    reply: Reply, requests: RequestStore, directors: DirectorStore, delivery: Delivery
 ) -> tuple[ReplyOutcome, offers.Outcome | None]:
     log = {"request_id": reply.request_id, "director_id": reply.director_id, "intent": reply.intent.value}
     if not reply.authentic:
@@ -50,7 +50,7 @@ def handle_reply(
         return ReplyOutcome.WRONG_SENDER, None
     reference = hashlib.sha256(reply.message_id.encode()).hexdigest()[:16]
     if reply.intent == Intent.UNCLEAR:
-        notifier.send_once(
+        delivery.send_once(
             reply.request_id,
             "reply_help",
             reference,
@@ -74,7 +74,7 @@ def handle_reply(
         return ReplyOutcome.ACTED, answer.outcome
     # The offer could not change (filled, expired, answered before): say so, and a pause this reply
     # set (the answer tells it, under the outcome).
-    notifier.send_once(
+    delivery.send_once(
         reply.request_id,
         "reply_outcome",
         reference,
