@@ -208,7 +208,7 @@ def test_records_compare_hash_and_show_by_their_fields_like_dataclasses() -> Non
     assert {marker, EmailMarker.from_item(MARKER)} == {marker}
     assert repr(marker) == (
         "EmailMarker(pk='R1', sk='EMAIL#offer#D1', email_status='SENT', "
-        "lease_until=None, message_id='m-1', sent_at=1796000000)"
+        "queued_at=None, lease_until=None, message_id='m-1', sent_at=1796000000)"
     )
     with pytest.raises(TypeError, match="unhashable"):
         hash(request)
