@@ -276,12 +276,15 @@ class Tally:
     index_write_units: float = 0.0  # GSI upkeep
     emails: int = 0
     aws_ms: float = 0.0  # wall time inside AWS calls (before-call to after-call)
+    # Items each kind of Query or Scan returned ("Query(Available)"): what it read, with no filter.
+    items_by_call: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def sum(cls, tallies: Iterable[Tally]) -> Tally:
         total = cls()
         for tally in tallies:
             total.calls.update(tally.calls)
+            total.items_by_call.update(tally.items_by_call)
             for name in ("items_read", "read_units", "write_units", "index_write_units", "emails", "aws_ms"):
                 setattr(total, name, getattr(total, name) + getattr(tally, name))
         return total
@@ -358,11 +361,13 @@ class CallCounter:
             tally.emails += operation == "SendEmail"
             return
         index = self._params.get("IndexName")
-        tally.calls[f"{operation}({index})" if index else operation] += 1
+        name = f"{operation}({index})" if index else operation
+        tally.calls[name] += 1
         consistent = 1.0 if self._params.get("ConsistentRead") else 0.5
         if operation in ("Query", "Scan"):
             found = parsed.get("Items", [])
             tally.items_read += len(found)
+            tally.items_by_call[name] += len(found)
             tally.read_units += units(sum(item_size(i) for i in found), 4096) * consistent
         elif operation == "GetItem":
             tally.items_read += "Item" in parsed

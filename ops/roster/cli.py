@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--workers", type=int, default=8, help=argparse.SUPPRESS)
     dump = commands.add_parser("export", help="write the stored roster as CSV (reads by state, never scans)")
     dump.add_argument("file", nargs="?", default="-", help="output CSV, or - (default) for standard output")
+    commands.add_parser(
+        "availability",
+        help="rewrite every director's Available-index items from their licenses (after deploying the index)",
+    ).add_argument("--workers", type=int, default=8, help=argparse.SUPPRESS)
     make = commands.add_parser("generate", help="write a synthetic roster as CSV")
     make.add_argument("--count", type=_count, required=True, help=f"directors, 1 to {MAX_COUNT}")
     make.add_argument("--seed", type=int, default=7, help="same seed, same roster (default 7)")
@@ -204,6 +208,25 @@ def _export(args: argparse.Namespace, client: DynamoDBClient | None, stdout: Tex
     return 1 if export.problems else 0
 
 
+def _availability(args: argparse.Namespace, client: DynamoDBClient | None, out: TextIO) -> int:
+    from directormatch.settings import get_settings
+    from ops.roster.sync import RosterStore
+
+    settings = get_settings()
+    store = RosterStore(
+        settings.directors_table, settings.directors_by_state_index, client=client, workers=args.workers
+    )
+    try:
+        count = store.backfill_availability()
+    except Exception as error:
+        if (code := _aws_error(error)) is None:
+            raise
+        print(f"DynamoDB failed ({code}); run the command again (it rewrites only what differs)", file=out)
+        return 2
+    print(f"availability items refreshed for {count} director(s)", file=out)
+    return 0
+
+
 def _generate(args: argparse.Namespace, stdout: TextIO, err: TextIO) -> int:
     from ops.roster.csv_format import write_roster
 
@@ -276,6 +299,8 @@ def main(
         return _import(args, client, stdin or sys.stdin, out)
     if args.command == "export":
         return _export(args, client, out, err)
+    if args.command == "availability":
+        return _availability(args, client, out)
     if args.command in ("approve", "reject"):
         return _decide(args, client, out)
     return _generate(args, out, err)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from directormatch import keys
+from directormatch import availability, keys
 from directormatch.aws.attributes import (
     THROTTLING,
     cancellation_codes,
@@ -42,6 +43,42 @@ class DirectorStore(Table):
     def candidates_in(self, state: str) -> Iterator[License]:
         """The LICENSE record of each director licensed in `state`: what matching filters and scores."""
         return (License.from_item(item) for item in self.licenses_in(state))
+
+    def available_in(self, state: str, modalities: Iterable[str], valid_until: str) -> list[License]:
+        """The LICENSE record of each director who could take work in `state` for these modalities with a
+        license lasting to `valid_until` (ISO date), from the Available index: its shards read in
+        parallel and merged."""
+        modality_key = availability.request_key(modalities)
+        index_keys = availability.index_keys(state, modality_key)
+        condition = f"{availability.INDEX_KEY} = :key AND license_expires_on >= :until"
+
+        def shard(index_key: str) -> list[dict[str, Any]]:
+            values = {":key": index_key, ":until": valid_until}
+            return list(self.query(condition, values, index=availability.INDEX))
+
+        with ThreadPoolExecutor(max_workers=len(index_keys)) as pool:
+            found = [item for items in pool.map(shard, index_keys) for item in items]
+        return [License.from_item({**item, "license_state": item[availability.STATE]}) for item in found]
+
+    def refresh_availability(self, director_id: str) -> None:
+        """Write the director's AVAIL items from their LICENSE items as they are now (strongly
+        consistent reads): new and changed ones put, ones no longer called for deleted. Every writer of
+        a LICENSE item's filters calls this after its write."""
+        held = self._items_under(director_id, keys.LICENSE)
+        wanted = {item["sk"]: item for item in availability.availability_items(held)}
+        current = {item["sk"]: item for item in self._items_under(director_id, keys.AVAIL)}
+        requests: list[Any] = [
+            {"PutRequest": {"Item": to_attributes(item)}}
+            for sk, item in wanted.items()
+            if current.get(sk) != item
+        ]
+        requests += [{"DeleteRequest": {"Key": key(director_id, sk)}} for sk in current if sk not in wanted]
+        if requests:
+            self.batch_write(requests, "availability")
+
+    def _items_under(self, director_id: str, prefix: str) -> list[dict[str, Any]]:
+        condition = "pk = :pk AND begins_with(sk, :prefix)"
+        return list(self.query(condition, {":pk": director_id, ":prefix": prefix}, ConsistentRead=True))
 
     def get_profile(self, director_id: str, consistent: bool = False) -> Profile | None:
         item = self.item(director_id, keys.PROFILE_SK, consistent=consistent)
@@ -80,6 +117,7 @@ class DirectorStore(Table):
                 raise
             for update in updates:
                 self._stamp(update)
+        self.refresh_availability(director_id)
 
     def _stamp_update(self, director_id: str, sk: str, at: str) -> dict[str, Any]:
         return {
@@ -144,10 +182,13 @@ class DirectorStore(Table):
             if codes or error_code(error) in THROTTLING:
                 raise StoreUnavailable("the change was not written; try again") from None
             raise
+        self.refresh_availability(director_id)
 
     def put_items(self, items: list[dict[str, Any]]) -> None:
-        """Bulk load (local roster)."""
-        self.batch_write([{"PutRequest": {"Item": to_attributes(item)}} for item in items], "roster load")
+        """Bulk load of new directors (local roster), with the AVAIL items their LICENSE items call for."""
+        licenses = [item for item in items if str(item["sk"]).startswith(keys.LICENSE)]
+        loaded = [*items, *availability.availability_items(licenses)]
+        self.batch_write([{"PutRequest": {"Item": to_attributes(item)}} for item in loaded], "roster load")
 
 
 def _add_condition(update: dict[str, Any], version: int, at_most_active: int | None) -> None:

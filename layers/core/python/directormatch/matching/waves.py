@@ -9,7 +9,7 @@ from directormatch import keys
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.aws.schedules import SweepSchedules
-from directormatch.matching.engine import Need, Pick, Shortlist, Weights, shortlist
+from directormatch.matching.engine import LICENSE_MARGIN, Need, Pick, Shortlist, Weights, shortlist
 from directormatch.records import Alert, Match, Offer, Request
 from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
@@ -93,7 +93,8 @@ def _send_wave(
     schedules: SweepSchedules | None,
 ) -> tuple[Shortlist, bool]:
     need = need_of(request)
-    found = [c for state in need.states for c in directors.candidates_in(state)]
+    valid_until = (need.start_by + LICENSE_MARGIN).isoformat()
+    found = [c for state in need.states for c in directors.available_in(state, need.modalities, valid_until)]
     candidates = [c for c in found if c.director_id not in wave.offered]
     result = shortlist(need, candidates, wave_size, wave.now, weights)
     offers = [
