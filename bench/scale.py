@@ -224,9 +224,7 @@ def new_request(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     return request_item(str(ULID.from_datetime(now)), quote, now, new_reference())
 
 
-def run_burst(
-    quotes: int, meter: CapacityMeter, counter: CallCounter
-) -> dict[str, Any]:
+def run_burst(quotes: int, meter: CapacityMeter, counter: CallCounter) -> dict[str, Any]:
     """Each quote stored as intake stores it and matched as the match function matches it; beside
     what its candidate Queries read (the Available index's items, no filter expression: DynamoDB's
     ScannedCount) against the directors who pass the hard filters."""

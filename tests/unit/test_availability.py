@@ -38,7 +38,8 @@ def test_an_available_license_is_filed_under_each_modality_and_each_pair() -> No
 
 
 def test_a_director_who_cannot_take_work_has_no_items() -> None:
-    for change in ({"active": False}, {"excluded": True}, {"active_clinics": 2}, {"license_status": "EXPIRED"}):
+    unable = ({"active": False}, {"excluded": True}, {"active_clinics": 2}, {"license_status": "EXPIRED"})
+    for change in unable:
         assert availability.availability_items(_licenses(**change)) == [], change
 
 

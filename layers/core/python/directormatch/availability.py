@@ -55,20 +55,21 @@ def request_key(modalities: Iterable[str]) -> str:
     return "+".join(sorted(wanted[:2]))
 
 
-# Modalities from least to most offered on the synthetic roster (ops/roster/synthetic.py).
+# Modalities from least to most offered (the synthetic roster's shares at 1,000 directors, which
+# follow specialty as real rosters do: ops/roster/synthetic.py).
 RARITY = (
+    "other",
     "hospice",
+    "mental_health",
     "addiction_medicine",
     "ketamine",
     "urgent_care",
-    "mental_health",
+    "hormone_therapy",
     "iv_therapy",
     "primary_care",
-    "hormone_therapy",
-    "aesthetics",
     "telehealth",
+    "aesthetics",
     "weight_loss",
-    "other",
 )
 
 

@@ -97,6 +97,11 @@ def _send_wave(
     found = [c for state in need.states for c in directors.available_in(state, need.modalities, valid_until)]
     candidates = [c for c in found if c.director_id not in wave.offered]
     result = shortlist(need, candidates, wave_size, wave.now, weights)
+    if not result.picks:
+        # Nobody to offer (rare): every license in the states, so the MATCH and the alert say why.
+        found = [c for state in need.states for c in directors.candidates_in(state)]
+        candidates = [c for c in found if c.director_id not in wave.offered]
+        result = shortlist(need, candidates, wave_size, wave.now, weights)
     offers = [
         offer_item(request, pick, wave.number, wave.created_at, wave.expires_at) for pick in result.picks
     ]
