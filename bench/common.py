@@ -382,8 +382,21 @@ class CallCounter:
                 ((kind, spec),) = entry.items()
                 failed = "Error" in parsed or kind == "ConditionCheck" or not self.probe
                 tally.write_units += 2 * (1 if failed else self._write(tally, f"{kind}Item", spec, position))
+        elif operation == "BatchWriteItem":
+            tally.write_units += self._batch_write_units(tally)
         else:
             raise NotImplementedError(f"bench.common.CallCounter has no request-unit rule for {operation}")
+
+    def _batch_write_units(self, tally: Tally) -> int:
+        """A put's units by its size (its index upkeep as for a new item), a delete's one: what each
+        request costs when the item it replaces or deletes is no larger (true of AVAIL items)."""
+        total = 0
+        for table, requests in self._params["RequestItems"].items():
+            for request in requests:
+                new = request.get("PutRequest", {}).get("Item")
+                total += units(item_size(new), 1024) if new else 1
+                tally.index_write_units += sum(index_write_units(i, None, new) for i in self._indexes[table])
+        return total
 
     def _write(self, tally: Tally, operation: str, spec: dict[str, Any], position: int) -> int:
         """Write units of one item written (GSI upkeep added to `tally`)."""
