@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from directormatch import keys
+from directormatch import availability, keys
 from directormatch.aws.attributes import from_attributes, to_attributes
 from directormatch.matching.engine import CONTROLLED_MODALITIES, LICENSE_MARGIN, MAX_TEAM_SIZE, rules
 from local.lambdas import LambdaContext
@@ -47,6 +47,21 @@ def roster_items() -> tuple[dict[str, Any], ...]:
 def licenses_in(states: list[str]) -> list[dict[str, Any]]:
     """The roster's ByState index items (LICENSE#<state>) in the requested states."""
     return [i for i in roster_items() if i["sk"].startswith(keys.LICENSE) and i["license_state"] in states]
+
+
+def read_by(request: dict[str, Any], offered: bool) -> list[dict[str, Any]]:
+    """What a match reads: the Available index's items for the request's states, modalities and
+    license horizon (as LICENSE records), or every license in its states when nobody was offered."""
+    if not offered:
+        return licenses_in(request["states"])
+    until = (date.fromisoformat(request["start_by"]) + LICENSE_MARGIN).isoformat()
+    wanted = availability.request_key(request["modalities"])
+    return [
+        {**item, "license_state": item["available_state"]}
+        for item in availability.availability_items(licenses_in(request["states"]))
+        if item["available_key"].rsplit("#", 1)[0] == f"{item['available_state']}#{wanted}"
+        and item["license_expires_on"] >= until
+    ]
 
 
 def first_failure(item: dict[str, Any], request: dict[str, Any]) -> str | None:
@@ -136,8 +151,8 @@ def check_match(aws: Aws, request: dict[str, Any]) -> tuple[dict[str, Any], list
     items = partition(aws, request["request_id"])
     match = items["MATCH"]
     offers = [item for sk, item in items.items() if sk.startswith(keys.OFFER)]
-    index_items = licenses_in(request["states"])
-    # The MATCH item counts every director licensed in a requested state, and read only their index items
+    index_items = read_by(request, bool(offers))
+    # The MATCH item counts every director the match read, and read only their index items
     assert match["candidates"] == len({item["pk"] for item in index_items})
     assert match["items_read"] == len(index_items)
     assert sum(match["excluded"].values()) + match["eligible"] == match["candidates"]
@@ -233,7 +248,7 @@ def test_match_roster_of_2000_offers_licensed_directors_with_stored_reasons(
             assert all(o["covers_states"] == [state] and not o["team"] for o in offers)
             # And each filter removed exactly the directors the rules say it should
             expected = Counter(
-                code for item in licenses_in([state]) if (code := first_failure(item, request))
+                code for item in read_by(request, True) if (code := first_failure(item, request))
             )
             assert match["excluded"] == dict(expected)
             assert match["eligible"] == match["candidates"] - expected.total()
@@ -275,7 +290,7 @@ def test_match_roster_of_2000_offers_licensed_directors_with_stored_reasons(
 
         # Then every offer rests on a stored FL DEA registration, and missing ones were counted
         assert offers
-        expected = Counter(code for item in licenses_in(["FL"]) if (code := first_failure(item, request)))
+        expected = Counter(code for item in read_by(request, True) if (code := first_failure(item, request)))
         assert match["excluded"] == dict(expected)
         assert expected["NO_DEA_REGISTRATION"] > 0
 
