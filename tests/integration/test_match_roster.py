@@ -155,7 +155,7 @@ def check_match(aws: Aws, request: dict[str, Any]) -> tuple[dict[str, Any], list
     # The MATCH item counts every director the match read, and read only their index items
     assert match["candidates"] == len({item["pk"] for item in index_items})
     assert match["items_read"] == len(index_items)
-    assert sum(match["excluded"].values()) + match["eligible"] == match["candidates"]
+    assert sum(match.get("excluded", {}).values()) + match["eligible"] == match["candidates"]
     # Its shortlist names exactly the offered directors, with the states each covers
     assert {s["director_id"]: s["states"] for s in match["shortlist"]} == {
         o["director_id"]: o["covers_states"] for o in offers
