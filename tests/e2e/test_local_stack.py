@@ -91,10 +91,10 @@ def test_stack_invalid_quote_rejected_and_nothing_sent(local_stack: RunningStack
 def test_stack_restarted_on_leftover_state_serves_again(tmp_path: Path) -> None:
     # Given a stack that ran and left its outbox behind
     first = start_stack(tmp_path)
-    first.request(
+    _, _, data = first.request(
         "POST", "/quote-requests", json.dumps(quote_body()).encode(), {"Content-Type": "application/json"}
     )
-    time.sleep(0.5)
+    wait_for_emails(first, json.loads(data)["request_id"], offers=1)
     first.stop()
     assert list((tmp_path / "outbox").glob("*.eml"))
 

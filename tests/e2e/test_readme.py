@@ -39,6 +39,10 @@ ELSEWHERE: dict[str, str] = {
     "make integration": ".ci/run runs the same suite (tests/integration) through make test",
     "make e2e": ".ci/run runs the same suite (tests/e2e) through make test",
     "make bench": "not in CI: a benchmark, run on purpose (bench/)",
+    "python -m bench --only scale": (
+        "not in CI: a benchmark (make bench runs it); tests/integration/test_bench_scale.py runs its "
+        "phases at tiny sizes"
+    ),
     "make package": "tests/unit/test_package.py runs it into a temporary directory (downloads arm64 wheels)",
     "apt-get install -y chromium": "make browser (in make test), as root, without /usr/bin/chromium",
     "make browser": ".ci/run (make test runs it); tests/unit/test_make_browser.py runs its three cases",

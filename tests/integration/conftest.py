@@ -94,8 +94,10 @@ class Aws:
         self.monkeypatch.setenv("SES_SEND_RATE", str(rate))
         get_settings.cache_clear()
         app.reset_pacer()
-        context = LambdaContext("SenderFunction", timeout_seconds=60)
-        invoke = lambda _function, event: app.lambda_handler(event, context)  # noqa: E731
+
+        def invoke(_function: str, event: dict[str, Any]) -> Any:
+            return app.lambda_handler(event, LambdaContext("SenderFunction", timeout_seconds=60))
+
         [poller] = queues.pollers(self.session, self.queues, self.parameters, invoke)
         return poller.drain()
 
