@@ -250,7 +250,7 @@ def test_match_roster_of_2000_offers_licensed_directors_with_stored_reasons(
             expected = Counter(
                 code for item in read_by(request, True) if (code := first_failure(item, request))
             )
-            assert match["excluded"] == dict(expected)
+            assert match.get("excluded", {}) == dict(expected)
             assert match["eligible"] == match["candidates"] - expected.total()
 
     with subtests.test(msg="budget", state="TX"):
@@ -264,7 +264,7 @@ def test_match_roster_of_2000_offers_licensed_directors_with_stored_reasons(
         # Then directors above it are excluded as OVER_BUDGET, and every offer is within it
         schedules = {d: director_item(aws, d, keys.PROFILE_SK) for d in servable_states(request)}
         above = [d for d, p in schedules.items() if p and fee_by_hand(p["fees"], request, 1) > median]
-        assert match["excluded"]["OVER_BUDGET"] == len(above) > 0
+        assert match.get("excluded", {})["OVER_BUDGET"] == len(above) > 0
         assert offers
         assert all(o["fee_monthly"] <= median for o in offers)
         assert match["quote"]["budget_monthly"] == median
@@ -291,7 +291,7 @@ def test_match_roster_of_2000_offers_licensed_directors_with_stored_reasons(
         # Then every offer rests on a stored FL DEA registration, and missing ones were counted
         assert offers
         expected = Counter(code for item in read_by(request, True) if (code := first_failure(item, request)))
-        assert match["excluded"] == dict(expected)
+        assert match.get("excluded", {}) == dict(expected)
         assert expected["NO_DEA_REGISTRATION"] > 0
 
     everywhere = {**quote_body(modalities=BASIC), "states": sorted(rules.all_rules())}
