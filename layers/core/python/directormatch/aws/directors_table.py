@@ -21,12 +21,14 @@ from directormatch.aws.attributes import (
 )
 from directormatch.aws.table import Table
 from directormatch.errors import ProfileChanged, StoreUnavailable
+from directormatch.observability import MetricName, logger, metrics
 from directormatch.records import Expiry, License, Offer, Profile, Request
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BY_EXPIRY_MONTH = "ByExpiryMonth"
+REFRESH_ATTEMPTS = 3
 
 
 class DirectorStore(Table):
@@ -63,8 +65,23 @@ class DirectorStore(Table):
     def refresh_availability(self, director_id: str) -> None:
         """Write the director's AVAIL items from their LICENSE items as they are now (strongly
         consistent reads): new and changed ones put, ones no longer called for deleted. Every writer of
-        a LICENSE item's filters calls this after its write."""
+        a LICENSE item's filters calls this after its write.
+
+        Two writers of one director can refresh at once, and the one that read the older LICENSE items
+        can write last. So each refresh reads the LICENSE items again after its write, and writes again
+        when they moved: the last write is then always checked against what came after it."""
         held = self._items_under(director_id, keys.LICENSE)
+        for _ in range(REFRESH_ATTEMPTS):
+            self._write_availability(director_id, held)
+            after = self._items_under(director_id, keys.LICENSE)
+            if after == held:
+                return
+            held = after
+        # Left as the last write had it: the next writer of this director refreshes again.
+        metrics.add_metric(name=MetricName.AVAILABILITY_UNSETTLED, unit="Count", value=1)
+        logger.warning("availability kept changing while refreshed", extra={"director_id": director_id})
+
+    def _write_availability(self, director_id: str, held: list[dict[str, Any]]) -> None:
         wanted = {item["sk"]: item for item in availability.availability_items(held)}
         current = {item["sk"]: item for item in self._items_under(director_id, keys.AVAIL)}
         requests: list[Any] = [

@@ -1,0 +1,108 @@
+"""The Available index's items follow every write of a director's filters, and a refresh that read
+before another writer's change does not leave its older picture behind."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from directormatch import keys
+from directormatch.aws.directors_table import DirectorStore
+from directormatch.records import Profile
+from tests.integration.conftest import Aws, LoadDirectors
+
+VALID_UNTIL = (date.today() + timedelta(days=60)).isoformat()
+
+
+def avail_items(aws: Aws, director_id: str) -> dict[str, dict[str, Any]]:
+    items = aws.director_store().director_items(director_id)
+    return {item["sk"]: item for item in items if item["sk"].startswith(keys.AVAIL)}
+
+
+def available_ids(store: DirectorStore, state: str = "TX") -> set[str]:
+    return {c.director_id for c in store.available_in(state, ["aesthetics"], VALID_UNTIL)}
+
+
+def test_a_stamp_reaches_every_avail_item_of_the_director(aws: Aws, load_directors: LoadDirectors) -> None:
+    # Given a director licensed in TX and OK, offering aesthetics and weight loss
+    director_id = load_directors(1, states=("TX", "OK"))[0]["pk"]
+    assert len(avail_items(aws, director_id)) == 2 * 3
+
+    # When a match offers them work
+    aws.director_store().stamp_offered(director_id, ["TX", "OK"], "2026-12-06T10:00:00.000+00:00")
+
+    # Then each AVAIL item carries the new stamp, so the next match's fairness score reads it
+    stamps = {item.get("last_offered_at") for item in avail_items(aws, director_id).values()}
+    assert stamps == {"2026-12-06T10:00:00.000+00:00"}
+
+
+def test_a_director_who_stops_taking_work_leaves_the_index_and_comes_back(
+    aws: Aws, load_directors: LoadDirectors
+) -> None:
+    # Given two available directors in TX
+    first, second = (items[0]["pk"] for items in (load_directors(1), load_directors(1, first=2)))
+    store = aws.director_store()
+    assert available_ids(store) == {first, second}
+
+    # When the first turns themselves inactive through their own change
+    profile = Profile.from_item(store.item(first, keys.PROFILE_SK, consistent=True) or {})
+    store.change_profile(profile, {"active": False}, _audit(first, "inactive"))
+
+    # Then a match no longer reads them, and none of their AVAIL items is left
+    assert available_ids(store) == {second}
+    assert avail_items(aws, first) == {}
+
+    # And when they turn active again, they are back
+    profile = Profile.from_item(store.item(first, keys.PROFILE_SK, consistent=True) or {})
+    store.change_profile(profile, {"active": True}, _audit(first, "active"))
+    assert available_ids(store) == {first, second}
+
+
+class RacedStore(DirectorStore):
+    """Another writer fills the director's last clinic slot (and refreshes) right after this refresh
+    read their LICENSE items, before it writes: its picture is then older than the other writer's."""
+
+    raced = False
+
+    def _write_availability(self, director_id: str, held: list[dict[str, Any]]) -> None:
+        if not self.raced:
+            self.raced = True
+            other = DirectorStore(self.table, self.by_state_index)
+            for item in other.director_items(director_id):
+                if item["sk"].startswith((keys.LICENSE, keys.PROFILE_SK)):
+                    other.client.update_item(
+                        TableName=self.table,
+                        Key={"pk": {"S": director_id}, "sk": {"S": item["sk"]}},
+                        UpdateExpression="SET active_clinics = max_clinics",
+                    )
+            other.refresh_availability(director_id)
+            assert avail_items_of(other, director_id) == []
+        super()._write_availability(director_id, held)
+
+
+def avail_items_of(store: DirectorStore, director_id: str) -> list[dict[str, Any]]:
+    return [item for item in store.director_items(director_id) if item["sk"].startswith(keys.AVAIL)]
+
+
+def test_a_refresh_that_read_before_another_writer_does_not_leave_its_older_picture(
+    aws: Aws, load_directors: LoadDirectors
+) -> None:
+    # Given an available director
+    director_id = load_directors(1)[0]["pk"]
+    base = aws.director_store()
+    raced = RacedStore(base.table, base.by_state_index)
+
+    # When a refresh reads them as available, then another writer fills their last slot and
+    # refreshes (no AVAIL items) before the first refresh writes its older picture
+    raced.refresh_availability(director_id)
+
+    # Then the first refresh saw the LICENSE items move after its read, and wrote again: no AVAIL
+    # item says they can take work, so no match reads them
+    assert raced.raced
+    assert avail_items(aws, director_id) == {}
+    assert available_ids(base) == set()
+
+
+def _audit(director_id: str, change: str) -> dict[str, Any]:
+    at = "2026-12-06T10:00:00.000+00:00"
+    return {"pk": director_id, "sk": keys.AUDIT(at, change), "at": at, "who": "director", "change": change}
