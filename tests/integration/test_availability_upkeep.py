@@ -3,13 +3,18 @@ before another writer's change does not leave its older picture behind."""
 
 from __future__ import annotations
 
+import io
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
-from directormatch import keys
+from directormatch import availability, keys
+from directormatch.aws import clients
+from directormatch.aws.attributes import to_attributes
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.records import Profile
-from tests.integration.conftest import Aws, LoadDirectors
+from ops.roster.cli import main
+from tests.integration.conftest import Aws, LoadDirectors, roster_director
 
 VALID_UNTIL = (date.today() + timedelta(days=60)).isoformat()
 
@@ -101,6 +106,44 @@ def test_a_refresh_that_read_before_another_writer_does_not_leave_its_older_pict
     assert raced.raced
     assert avail_items(aws, director_id) == {}
     assert available_ids(base) == set()
+
+
+def test_the_backfill_writes_what_the_licenses_call_for_and_nothing_when_run_again(aws: Aws) -> None:
+    # Given directors stored before the index existed: their items, no AVAIL items
+    items = [i for n in (1, 2, 3) for i in roster_director(n, ("TX", "OK"))]
+    for item in items:
+        aws.dynamodb.put_item(TableName=aws.directors_table, Item=to_attributes(item))
+
+    # When ops runs the backfill, then runs it again
+    first, first_calls = _backfill()
+    second, second_calls = _backfill()
+
+    # Then each director gets the AVAIL items their licenses call for, found through ByState (no Scan)
+    assert first == (0, "availability items refreshed for 3 director(s)\n")
+    stored = [(i["pk"], i["sk"]) for i in aws.items(aws.directors_table) if i["sk"].startswith(keys.AVAIL)]
+    licenses = [i for i in items if i["sk"].startswith(keys.LICENSE)]
+    assert sorted(stored) == sorted((i["pk"], i["sk"]) for i in availability.availability_items(licenses))
+    assert first_calls["BatchWriteItem"] == 3
+    assert first_calls["Scan"] == 0
+    # And the second run finds nothing to write
+    assert second == first
+    assert second_calls["BatchWriteItem"] == 0
+
+
+def _backfill() -> tuple[tuple[int, str], Counter[str]]:
+    """`python -m ops.roster availability` on a client that counts its calls."""
+    client, calls = clients.dynamodb(), Counter[str]()
+
+    def count(event_name: str, **_: Any) -> None:
+        calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    client.meta.events.register("before-call.dynamodb.*", count)
+    out = io.StringIO()
+    try:
+        code = main(["availability"], client=client, stdout=out, stderr=out)
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.*", count)
+    return (code, out.getvalue()), calls
 
 
 def _audit(director_id: str, change: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from directormatch import keys
+from directormatch import availability, keys
 from directormatch.aws import clients as aws_clients
 from directormatch.aws.attributes import to_attributes
 from directormatch.directors import director_id_for, director_items
@@ -85,9 +85,11 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> str:
 
 
 def expected_items(path: Path | str) -> list[dict[str, Any]]:
-    """What the table should hold for a file: every director's items, as they read back."""
+    """What the table should hold for a file: every director's items, and the Available index's items
+    their licenses call for, as they read back."""
     parsed = parse_roster(Path(path).read_text(encoding="utf-8"))
     items = [item for r in parsed.rows for item in director_items(r.director)]
+    items += availability.availability_items(i for i in items if i["sk"].startswith(keys.LICENSE))
     return sorted(
         ({k: v for k, v in item.items() if v is not None} for item in items), key=lambda i: (i["pk"], i["sk"])
     )
@@ -142,14 +144,17 @@ def test_roster_import_changed_row_updates_that_director_and_keeps_system_fields
     # When the file is imported
     code, output = roster.run("import", changed)
 
-    # Then only that director is updated, on its PROFILE and LICENSE items (not DEA items)
+    # Then only that director is updated, on its PROFILE and LICENSE items (not DEA items), and its
+    # Available index's items rewritten, 25 to a batch
     assert code == 0, output
     assert "created 0, updated 1, unchanged 9" in output
     mine = {i["sk"]: i for i in roster.stored() if i["pk"] == director_id}
     licenses = [sk for sk in mine if sk.startswith("LICENSE#")]
+    avail = [sk for sk in mine if sk.startswith(keys.AVAIL)]
+    assert avail
     assert roster.calls.names["UpdateItem"] == 1 + len(licenses)
-    assert roster.calls.names["BatchWriteItem"] == 0
-    for sk in [keys.PROFILE_SK, *licenses]:
+    assert roster.calls.names["BatchWriteItem"] == -(-len(avail) // 25)  # each carries the capacity
+    for sk in [keys.PROFILE_SK, *licenses, *avail]:
         assert (mine[sk]["max_clinics"], mine[sk]["active_clinics"]) == (9, 2)
     # And last_offered_at, which the file does not carry, is still on every item
     assert all(mine[sk]["last_offered_at"] == "2026-11-20T10:00:00+00:00" for sk in stamped)

@@ -67,6 +67,7 @@ def test_template_tables_are_created_with_keys_indexes_and_streams(aws: Aws) -> 
     assert {i["IndexName"] for i in directors["GlobalSecondaryIndexes"]} == {
         aws.environment["DIRECTORS_BY_STATE_INDEX"],
         "ByExpiryMonth",
+        "Available",
     }
 
 
