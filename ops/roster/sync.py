@@ -270,10 +270,11 @@ class RosterStore(DirectorStore):
         self,
         table: str,
         by_state_index: str,
+        availability_table: str,
         client: DynamoDBClient | None = None,
         workers: int = DEFAULT_WORKERS,
     ) -> None:
-        super().__init__(table, by_state_index, client)
+        super().__init__(table, by_state_index, availability_table, client)
         self.workers = max(1, workers)
 
     # --- reading -------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def director_id(local_stack: RunningStack) -> str:
         fees=Fees(base=100),
     )
     # As the roster import writes a director: with the Available index's items matches read.
-    DirectorStore("DirectorsTable", "ByState", client=local_stack.dynamodb()).put_items(
+    DirectorStore("DirectorsTable", "ByState", "AvailabilityTable", client=local_stack.dynamodb()).put_items(
         director_items(director)
     )
     return director.director_id

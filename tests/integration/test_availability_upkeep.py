@@ -20,8 +20,7 @@ VALID_UNTIL = (date.today() + timedelta(days=60)).isoformat()
 
 
 def avail_items(aws: Aws, director_id: str) -> dict[str, dict[str, Any]]:
-    items = aws.director_store().director_items(director_id)
-    return {item["sk"]: item for item in items if item["sk"].startswith(keys.AVAIL)}
+    return {item["sk"]: item for item in aws.items(aws.availability_table) if item["pk"] == director_id}
 
 
 def available_ids(store: DirectorStore, state: str = "TX") -> set[str]:
@@ -72,7 +71,7 @@ class RacedStore(DirectorStore):
     def _write_availability(self, director_id: str, held: list[dict[str, Any]]) -> None:
         if not self.raced:
             self.raced = True
-            other = DirectorStore(self.table, self.by_state_index)
+            other = DirectorStore(self.table, self.by_state_index, self.availability.table)
             for item in other.director_items(director_id):
                 if item["sk"].startswith((keys.LICENSE, keys.PROFILE_SK)):
                     other.client.update_item(
@@ -81,12 +80,8 @@ class RacedStore(DirectorStore):
                         UpdateExpression="SET active_clinics = max_clinics",
                     )
             other.refresh_availability(director_id)
-            assert avail_items_of(other, director_id) == []
+            assert list(other.availability.query("pk = :pk", {":pk": director_id})) == []
         super()._write_availability(director_id, held)
-
-
-def avail_items_of(store: DirectorStore, director_id: str) -> list[dict[str, Any]]:
-    return [item for item in store.director_items(director_id) if item["sk"].startswith(keys.AVAIL)]
 
 
 def test_a_refresh_that_read_before_another_writer_does_not_leave_its_older_picture(
@@ -95,7 +90,7 @@ def test_a_refresh_that_read_before_another_writer_does_not_leave_its_older_pict
     # Given an available director
     director_id = load_directors(1)[0]["pk"]
     base = aws.director_store()
-    raced = RacedStore(base.table, base.by_state_index)
+    raced = RacedStore(base.table, base.by_state_index, base.availability.table)
 
     # When a refresh reads them as available, then another writer fills their last slot and
     # refreshes (no AVAIL items) before the first refresh writes its older picture
@@ -120,7 +115,7 @@ def test_the_backfill_writes_what_the_licenses_call_for_and_nothing_when_run_aga
 
     # Then each director gets the AVAIL items their licenses call for, found through ByState (no Scan)
     assert first == (0, "availability items refreshed for 3 director(s)\n")
-    stored = [(i["pk"], i["sk"]) for i in aws.items(aws.directors_table) if i["sk"].startswith(keys.AVAIL)]
+    stored = [(i["pk"], i["sk"]) for i in aws.items(aws.availability_table)]
     licenses = [i for i in items if i["sk"].startswith(keys.LICENSE)]
     assert sorted(stored) == sorted((i["pk"], i["sk"]) for i in availability.availability_items(licenses))
     assert first_calls["BatchWriteItem"] == 3

@@ -1,8 +1,10 @@
-"""The Available index's items: which directors could take work, keyed by state and modalities.
+"""The Availability table's items: which directors could take work, keyed by state and modalities.
 
 For each LICENSE item whose director can take work there (active, not on an exclusion list, a
 clinic slot free, the license ACTIVE), one AVAIL#<state>#<modalities> item per offered modality and
-per pair of offered modalities, a copy of the LICENSE item's filters. Its index key is
+per pair of offered modalities, a copy of the LICENSE item's filters, in the director's partition
+of the Availability table (a table of its own: derived, rebuilt by `python -m ops.roster
+availability`, and never part of the roster's transactions). Its Available index key is
 `<state>#<modalities>#<shard>` and its sort key the license's expiry, so a match Queries the
 request's modalities (both of a two-modality request) in each state from the day its licenses must
 last. Pauses stay out of the key (a pause can end on its own at `paused_until`): the engine still
@@ -24,8 +26,8 @@ from directormatch import keys
 INDEX = "Available"
 INDEX_KEY = "available_key"
 STATE = "available_state"
-# LICENSE attributes an AVAIL item leaves out: its own state name keeps it off ByState, no expiry
-# keys keep it off ByExpiryMonth, and the license number is not needed to match.
+# LICENSE attributes an AVAIL item leaves out: the state is in `available_state`, the expiry in
+# `license_expires_on`, and the license number is not needed to match.
 NOT_COPIED = frozenset({"sk", "license_state", "license_number", "expiry_month", "expires_on"})
 
 # Partitions per state for the write-sharded keys: enough that the busiest key of a state (a basic

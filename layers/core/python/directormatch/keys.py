@@ -33,7 +33,7 @@ ALERT = Prefix("ALERT#")  # ALERT#<kind>
 STREAM_ALERT = Prefix("ALERT#STREAM_FAILED#")
 LICENSE = Prefix("LICENSE#")  # LICENSE#<state> in a director's partition
 DEA = Prefix("DEA#")  # DEA#<state>
-# AVAIL#<state>#<modalities> in a director's partition: the Available index (directormatch.availability)
+# AVAIL#<state>#<modalities> in a director's partition of the Availability table (directormatch.availability)
 AVAIL = Prefix("AVAIL#")
 AUDIT = Prefix("AUDIT#")  # AUDIT#<time>#<change> in a director's partition: their own changes
 IDEMPOTENCY = Prefix("IDEMPOTENCY#")  # partition of one Idempotency-Key, by its hash

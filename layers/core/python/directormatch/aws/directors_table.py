@@ -32,11 +32,15 @@ REFRESH_ATTEMPTS = 3
 
 
 class DirectorStore(Table):
-    """The Directors table, with its ByState index (one LICENSE item per director licensed in a state)."""
+    """The Directors table, with its ByState index (one LICENSE item per director licensed in a state),
+    and the Availability table derived from its LICENSE items (directormatch.availability)."""
 
-    def __init__(self, table: str, by_state_index: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, table: str, by_state_index: str, availability_table: str, client: DynamoDBClient | None = None
+    ) -> None:
         super().__init__(table, client)
         self.by_state_index = by_state_index
+        self.availability = Table(availability_table, client)
 
     def licenses_in(self, state: str, **options: Any) -> Iterator[dict[str, Any]]:
         """The LICENSE items of one state, from the ByState index; `options` narrow the Query."""
@@ -56,7 +60,7 @@ class DirectorStore(Table):
 
         def shard(index_key: str) -> list[dict[str, Any]]:
             values = {":key": index_key, ":until": valid_until}
-            return list(self.query(condition, values, index=availability.INDEX))
+            return list(self.availability.query(condition, values, index=availability.INDEX))
 
         with ThreadPoolExecutor(max_workers=len(index_keys)) as pool:
             found = [item for items in pool.map(shard, index_keys) for item in items]
@@ -70,10 +74,10 @@ class DirectorStore(Table):
         Two writers of one director can refresh at once, and the one that read the older LICENSE items
         can write last. So each refresh reads the LICENSE items again after its write, and writes again
         when they moved: the last write is then always checked against what came after it."""
-        held = self._items_under(director_id, keys.LICENSE)
+        held = self._licenses(director_id)
         for _ in range(REFRESH_ATTEMPTS):
             self._write_availability(director_id, held)
-            after = self._items_under(director_id, keys.LICENSE)
+            after = self._licenses(director_id)
             if after == held:
                 return
             held = after
@@ -83,7 +87,7 @@ class DirectorStore(Table):
 
     def _write_availability(self, director_id: str, held: list[dict[str, Any]]) -> None:
         wanted = {item["sk"]: item for item in availability.availability_items(held)}
-        current = {item["sk"]: item for item in self._items_under(director_id, keys.AVAIL)}
+        current = {item["sk"]: item for item in _partition(self.availability, director_id)}
         requests: list[Any] = [
             {"PutRequest": {"Item": to_attributes(item)}}
             for sk, item in wanted.items()
@@ -91,11 +95,11 @@ class DirectorStore(Table):
         ]
         requests += [{"DeleteRequest": {"Key": key(director_id, sk)}} for sk in current if sk not in wanted]
         if requests:
-            self.batch_write(requests, "availability")
+            self.availability.batch_write(requests, "availability")
 
-    def _items_under(self, director_id: str, prefix: str) -> list[dict[str, Any]]:
+    def _licenses(self, director_id: str) -> list[dict[str, Any]]:
         condition = "pk = :pk AND begins_with(sk, :prefix)"
-        return list(self.query(condition, {":pk": director_id, ":prefix": prefix}, ConsistentRead=True))
+        return list(self.query(condition, {":pk": director_id, ":prefix": keys.LICENSE}, ConsistentRead=True))
 
     def get_profile(self, director_id: str, consistent: bool = False) -> Profile | None:
         item = self.item(director_id, keys.PROFILE_SK, consistent=consistent)
@@ -204,8 +208,11 @@ class DirectorStore(Table):
     def put_items(self, items: list[dict[str, Any]]) -> None:
         """Bulk load of new directors (local roster), with the AVAIL items their LICENSE items call for."""
         licenses = [item for item in items if str(item["sk"]).startswith(keys.LICENSE)]
-        loaded = [*items, *availability.availability_items(licenses)]
-        self.batch_write([{"PutRequest": {"Item": to_attributes(item)}} for item in loaded], "roster load")
+        self.batch_write([{"PutRequest": {"Item": to_attributes(item)}} for item in items], "roster load")
+        avail = availability.availability_items(licenses)
+        self.availability.batch_write(
+            [{"PutRequest": {"Item": to_attributes(i)}} for i in avail], "availability"
+        )
 
 
 def _add_condition(update: dict[str, Any], version: int, at_most_active: int | None) -> None:
@@ -259,3 +266,7 @@ def load_updates(directors_table: str, request: Request, offer: Offer, profile: 
             }
         )
     return updates
+
+
+def _partition(table: Table, director_id: str) -> list[dict[str, Any]]:
+    return list(table.query("pk = :pk", {":pk": director_id}, ConsistentRead=True))
