@@ -35,6 +35,7 @@ import time
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,7 @@ CA_MATCHES_A_MINUTE_AT_100X = 100
 SES_RATE = 14  # emails a second: where an SES production account starts (SesSendRate's default)
 PARTITION_READ_UNITS = 3_000  # read units a second one DynamoDB partition serves
 MAX_SWEEP_REQUESTS = 1_000  # the scale target's ceiling per sweep invocation
+LOAD_CHUNK, LOAD_WORKERS = 2_000, 4
 AVAILABLE_INDEX = "Available"  # the index a match's candidate Queries read (directormatch.availability)
 READ_RATIO_TARGET = 2.0  # items read per match <= 2 x directors passing the hard filters
 SETUP_STATES = 20  # the sweep's extra requests ask for the smallest states
@@ -156,7 +158,11 @@ def load_roster(directors: int) -> tuple[dict[str, Any], dict[str, list[dict[str
     started = time.perf_counter()
     items = synthetic_roster(directors, seed=7, state_weights=PHYSICIAN_WEIGHTS)
     generated = time.perf_counter() - started
-    tables.directors().put_items(items)
+    # In chunks, a few at once: a 50,000-director roster is about 900,000 items with the Available
+    # index's, too many to hold as DynamoDB attributes at once or to write one call at a time.
+    chunks = [items[start : start + LOAD_CHUNK] for start in range(0, len(items), LOAD_CHUNK)]
+    with ThreadPoolExecutor(max_workers=LOAD_WORKERS) as pool:
+        list(pool.map(tables.directors().put_items, chunks))
     loaded = time.perf_counter() - started - generated
     licenses = licenses_by_state(items)
     say(f"  roster: {directors:,} directors, {len(items):,} items, generated {generated:.0f} s, "
