@@ -8,6 +8,8 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from directormatch import availability, keys
 from directormatch.aws import clients
 from directormatch.aws.attributes import to_attributes
@@ -101,6 +103,33 @@ def test_a_refresh_that_read_before_another_writer_does_not_leave_its_older_pict
     assert raced.raced
     assert avail_items(aws, director_id) == {}
     assert available_ids(base) == set()
+
+
+class ThrottledStore(DirectorStore):
+    def _write_availability(self, director_id: str, held: list[dict[str, Any]]) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "BatchWriteItem"
+        )
+
+
+def test_a_refresh_that_fails_leaves_the_write_before_it_done(
+    aws: Aws, load_directors: LoadDirectors
+) -> None:
+    # Given a director, and a store whose availability writes are throttled
+    director_id = load_directors(1)[0]["pk"]
+    base = aws.director_store()
+    throttled = ThrottledStore(base.table, base.by_state_index, base.availability.table)
+
+    # When a match stamps them: the stamp is written, and the failed refresh raises nothing
+    throttled.stamp_offered(director_id, ["TX"], "2026-12-06T10:00:00.000+00:00")
+    licenses = [i for i in base.director_items(director_id) if i["sk"].startswith(keys.LICENSE)]
+    assert {i["last_offered_at"] for i in licenses} == {"2026-12-06T10:00:00.000+00:00"}
+    # Then the AVAIL items keep the older picture until the director's next write refreshes them
+    assert {i.get("last_offered_at") for i in avail_items(aws, director_id).values()} == {None}
+    base.stamp_offered(director_id, ["TX"], "2026-12-06T11:00:00.000+00:00")
+    assert {i.get("last_offered_at") for i in avail_items(aws, director_id).values()} == {
+        "2026-12-06T11:00:00.000+00:00"
+    }
 
 
 def test_the_backfill_writes_what_the_licenses_call_for_and_nothing_when_run_again(aws: Aws) -> None:

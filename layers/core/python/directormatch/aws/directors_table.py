@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from directormatch import availability, keys
 from directormatch.aws.attributes import (
@@ -82,8 +82,16 @@ class DirectorStore(Table):
                 return
             held = after
         # Left as the last write had it: the next writer of this director refreshes again.
-        metrics.add_metric(name=MetricName.AVAILABILITY_UNSETTLED, unit="Count", value=1)
-        logger.warning("availability kept changing while refreshed", extra={"director_id": director_id})
+        _unsettled(director_id, "kept changing while refreshed")
+
+    def follow_availability(self, director_id: str) -> None:
+        """refresh_availability after a write that has already succeeded (a stamp, an accept, a
+        director's own change): its failure must not turn that write into an error for the caller.
+        Counted and logged instead; the director's next write, or the backfill, settles it."""
+        try:
+            self.refresh_availability(director_id)
+        except (ClientError, BotoCoreError, StoreUnavailable) as error:
+            _unsettled(director_id, f"not refreshed ({type(error).__name__})")
 
     def _write_availability(self, director_id: str, held: list[dict[str, Any]]) -> None:
         wanted = {item["sk"]: item for item in availability.availability_items(held)}
@@ -138,7 +146,7 @@ class DirectorStore(Table):
                 raise
             for update in updates:
                 self._stamp(update)
-        self.refresh_availability(director_id)
+        self.follow_availability(director_id)
 
     def _stamp_update(self, director_id: str, sk: str, at: str) -> dict[str, Any]:
         return {
@@ -203,7 +211,7 @@ class DirectorStore(Table):
             if codes or error_code(error) in THROTTLING:
                 raise StoreUnavailable("the change was not written; try again") from None
             raise
-        self.refresh_availability(director_id)
+        self.follow_availability(director_id)
 
     def put_items(self, items: list[dict[str, Any]]) -> None:
         """Bulk load of new directors (local roster), with the AVAIL items their LICENSE items call for."""
@@ -266,6 +274,11 @@ def load_updates(directors_table: str, request: Request, offer: Offer, profile: 
             }
         )
     return updates
+
+
+def _unsettled(director_id: str, why: str) -> None:
+    metrics.add_metric(name=MetricName.AVAILABILITY_UNSETTLED, unit="Count", value=1)
+    logger.warning(f"availability {why}", extra={"director_id": director_id})
 
 
 def _partition(table: Table, director_id: str) -> list[dict[str, Any]]:
