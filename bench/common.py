@@ -276,12 +276,15 @@ class Tally:
     index_write_units: float = 0.0  # GSI upkeep
     emails: int = 0
     aws_ms: float = 0.0  # wall time inside AWS calls (before-call to after-call)
+    # Items each kind of Query or Scan returned ("Query(Available)"): what it read, with no filter.
+    items_by_call: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def sum(cls, tallies: Iterable[Tally]) -> Tally:
         total = cls()
         for tally in tallies:
             total.calls.update(tally.calls)
+            total.items_by_call.update(tally.items_by_call)
             for name in ("items_read", "read_units", "write_units", "index_write_units", "emails", "aws_ms"):
                 setattr(total, name, getattr(total, name) + getattr(tally, name))
         return total
@@ -358,11 +361,13 @@ class CallCounter:
             tally.emails += operation == "SendEmail"
             return
         index = self._params.get("IndexName")
-        tally.calls[f"{operation}({index})" if index else operation] += 1
+        name = f"{operation}({index})" if index else operation
+        tally.calls[name] += 1
         consistent = 1.0 if self._params.get("ConsistentRead") else 0.5
         if operation in ("Query", "Scan"):
             found = parsed.get("Items", [])
             tally.items_read += len(found)
+            tally.items_by_call[name] += len(found)
             tally.read_units += units(sum(item_size(i) for i in found), 4096) * consistent
         elif operation == "GetItem":
             tally.items_read += "Item" in parsed
@@ -377,8 +382,21 @@ class CallCounter:
                 ((kind, spec),) = entry.items()
                 failed = "Error" in parsed or kind == "ConditionCheck" or not self.probe
                 tally.write_units += 2 * (1 if failed else self._write(tally, f"{kind}Item", spec, position))
+        elif operation == "BatchWriteItem":
+            tally.write_units += self._batch_write_units(tally)
         else:
             raise NotImplementedError(f"bench.common.CallCounter has no request-unit rule for {operation}")
+
+    def _batch_write_units(self, tally: Tally) -> int:
+        """A put's units by its size (its index upkeep as for a new item), a delete's one: what each
+        request costs when the item it replaces or deletes is no larger (true of AVAIL items)."""
+        total = 0
+        for table, requests in self._params["RequestItems"].items():
+            for request in requests:
+                new = request.get("PutRequest", {}).get("Item")
+                total += units(item_size(new), 1024) if new else 1
+                tally.index_write_units += sum(index_write_units(i, None, new) for i in self._indexes[table])
+        return total
 
     def _write(self, tally: Tally, operation: str, spec: dict[str, Any], position: int) -> int:
         """Write units of one item written (GSI upkeep added to `tally`)."""

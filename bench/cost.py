@@ -13,6 +13,7 @@ Lambda compute is an upper bound (the figure with each function's own time only 
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -59,6 +60,11 @@ PRICES: dict[str, tuple[float, str, str]] = {
         "$1.00 per million EventBridge Scheduler invocations (after 14 million free a month)",
         "https://aws.amazon.com/eventbridge/pricing/",
     ),
+    "gb_month": (
+        0.25,
+        "$0.25 per GB-month of table and index storage (Standard table class)",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    ),
     "metric_month": (
         0.30,
         "$0.30 per custom metric per month (first 10,000)",
@@ -77,6 +83,10 @@ QUOTES = 1_000
 # Lambda's SQS event source mapping long-polls an idle queue with about 5 pollers, each receive
 # waiting up to 20 s: requests billed whatever the traffic.
 IDLE_QUEUE_POLLERS = 5
+# The Availability table grows with the roster (about 7 items per license), not with traffic: priced at
+# the national roster the scale bench sizes for, from a synthetic sample's items.
+NATIONAL_ROSTER = 50_000
+SAMPLE_ROSTER = 1_000
 LONG_POLL_SECONDS = 20
 
 
@@ -95,6 +105,19 @@ def send_batch_size() -> int:
 
     [sender] = template.queue_subscriptions(resources.local_parameters())
     return sender.batch_size
+
+
+def availability_storage_gb(directors: int = NATIONAL_ROSTER) -> float:
+    """The Availability table and its Available index (ALL projection: a second copy), in GB, for a
+    roster of `directors` shaped like the synthetic one (DynamoDB counts names and values; JSON is
+    close to it)."""
+    from directormatch import availability, keys
+    from ops.roster.synthetic import PHYSICIAN_WEIGHTS, synthetic_roster
+
+    roster = synthetic_roster(SAMPLE_ROSTER, seed=7, state_weights=PHYSICIAN_WEIGHTS)
+    items = availability.availability_items(i for i in roster if str(i["sk"]).startswith(keys.LICENSE))
+    sample_bytes = sum(len(json.dumps(item, default=str)) for item in items)
+    return 2 * sample_bytes * directors / SAMPLE_ROSTER / 1024**3
 
 
 def estimate(parts: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +177,7 @@ def estimate(parts: dict[str, Any]) -> dict[str, Any]:
 
     metrics = len(MetricName) + len(FUNCTIONS)  # each with the service dimension, and ColdStart per function
     idle_polls = IDLE_QUEUE_POLLERS * MONTH_MINUTES * 60 / LONG_POLL_SECONDS
+    availability_gb = availability_storage_gb()
     return {
         "lines": [{"item": k, "usd": round(v, 4), "share": round(v / total, 3)} for k, v in usd.items()],
         "total_usd": round(total, 4),
@@ -165,6 +189,8 @@ def estimate(parts: dict[str, Any]) -> dict[str, Any]:
             f"{log_bytes / QUOTES:,.0f} log bytes"
         ),
         "fixed_per_month": {
+            f"Availability table and index storage at {NATIONAL_ROSTER:,} directors "
+            f"({availability_gb:.2f} GB)": round(availability_gb * price("gb_month"), 2),
             f"sweep every {SWEEP_PERIOD_MINUTES} min ({round(sweep_runs):,} runs, {sweep_ms:.0f} ms each, "
             f"{index_queries} index queries)": round(sweep, 4),
             f"custom metrics ({metrics}: MetricName with the service dimension, "

@@ -4,11 +4,14 @@ For each roster (1,000 and 10,000 directors; tables from template.yaml), a fixed
 matched with directormatch.matching.waves.match_request once to warm up and then N times, each a
 fresh REQUEST item (a match writes its MATCH item and offers once). Measured: the time of one match
 (median and p95; the pure engine, `shortlist`, alone), DynamoDB items read and calls per request
-(bench.common.CallCounter), and candidates: ByState index items (LICENSE#<state>) in the requested
-states. Timings are moto's in-process emulation, slower than DynamoDB for large query results: a
-relative figure. Items read and calls are what a real table would see.
+(bench.common.CallCounter), of them the candidate Queries' (the Available index's items, no filter
+expression: DynamoDB's ScannedCount), and candidates: ByState index items (LICENSE#<state>) in the
+requested states, what a match read before that index. Timings are moto's in-process emulation,
+slower than DynamoDB for large query results: a relative figure. Items read and calls are what a
+real table would see.
 
-Target: items read <= 2 x candidates + offers written, and never a Scan.
+Target (issue 19): the candidate Queries read <= 2 x the directors passing the hard filters, and
+never a Scan.
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ def match_roster(size: int, runs: int) -> list[dict[str, Any]]:
             match_ms: list[float] = []
             engine_ms: list[float] = []
             reads: list[int] = []
+            index_reads: list[int] = []
             calls: Counter[str] = Counter()
             for run in range(runs + 1):  # run 0 warms up and is not counted
                 now = datetime.now(UTC)
@@ -122,8 +126,9 @@ def match_roster(size: int, runs: int) -> list[dict[str, Any]]:
                     match_ms.append(elapsed)
                     engine_ms += engine
                     reads.append(tally.items_read)
+                    index_reads.append(tally.items_by_call["Query(Available)"])
                     calls.update(tally.calls)
-            allowed = 2 * len(candidates) + len(result.picks)
+            allowed = 2 * result.eligible
             results.append(
                 {
                     "label": label,
@@ -133,8 +138,9 @@ def match_roster(size: int, runs: int) -> list[dict[str, Any]]:
                     "offers": len(result.picks),
                     "team": result.team,
                     "items_read": max(reads),
+                    "index_read": max(index_reads),
                     "allowed": allowed,
-                    "verdict": "PASS" if max(reads) <= allowed and not calls["Scan"] else "FAIL",
+                    "verdict": "PASS" if max(index_reads) <= allowed and not calls["Scan"] else "FAIL",
                     "calls": {op: round(n / runs, 1) for op, n in sorted(calls.items())},
                     "match_ms_median": round(statistics.median(match_ms), 1),
                     "match_ms_p95": round(percentile(match_ms, 95), 1),
@@ -163,7 +169,8 @@ def timed(samples: list[float]) -> Any:
 def table(result: dict[str, Any]) -> str:
     header = (
         f"{'roster':>7} {'request':<14} {'cand.':>6} {'dirs':>5} {'elig.':>5} {'offers':>6} {'team':>4} "
-        f"{'read':>6} {'target':>6} {'verdict':<7} {'median ms':>9} {'p95 ms':>8} {'engine ms':>9}"
+        f"{'read':>6} {'index':>6} {'target':>6} {'verdict':<7} "
+        f"{'median ms':>9} {'p95 ms':>8} {'engine ms':>9}"
         "  calls/request"
     )
     lines = [header, "-" * len(header)]
@@ -172,13 +179,15 @@ def table(result: dict[str, Any]) -> str:
             lines.append(
                 f"{roster['directors']:>7,} {r['label']:<14} {r['candidates']:>6,} {r['directors']:>5,} "
                 f"{r['eligible']:>5,} {r['offers']:>6} {'yes' if r['team'] else 'no':>4} "
-                f"{r['items_read']:>6,} {r['allowed']:>6,} {r['verdict']:<7} {r['match_ms_median']:>9.1f} "
+                f"{r['items_read']:>6,} {r['index_read']:>6,} {r['allowed']:>6,} {r['verdict']:<7} "
+                f"{r['match_ms_median']:>9.1f} "
                 f"{r['match_ms_p95']:>8.1f} {r['engine_ms_median']:>9.2f}  "
                 + ", ".join(f"{op} {n:g}" for op, n in r["calls"].items())
             )
     verdicts = [r["verdict"] for roster in result["rosters"] for r in roster["requests"]]
     lines.append(
-        "\ntarget: items read <= 2 x candidates (ByState items in the requested states) + offers; no Scan"
+        "\ntarget: index (the candidate Queries' items) <= 2 x eligible; no Scan. read: every item the "
+        "match read, its stamps' upkeep included"
     )
     lines.append(f"{verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL")
     return "\n".join(lines)
@@ -194,7 +203,7 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             (
                 f"roster {roster['directors']:,}: items read, {len(requests)} requests",
                 f"{passed} PASS; slowest {slowest['label']} {slowest['match_ms_median']:.0f} ms (moto)",
-                "<= 2 x cand.+offers",
+                "index <= 2 x eligible",
                 "PASS" if passed == len(requests) else "FAIL",
             )
         )

@@ -35,6 +35,7 @@ import time
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,8 @@ CA_MATCHES_A_MINUTE_AT_100X = 100
 SES_RATE = 14  # emails a second: where an SES production account starts (SesSendRate's default)
 PARTITION_READ_UNITS = 3_000  # read units a second one DynamoDB partition serves
 MAX_SWEEP_REQUESTS = 1_000  # the scale target's ceiling per sweep invocation
+LOAD_CHUNK, LOAD_WORKERS = 2_000, 4
+AVAILABLE_INDEX = "Available"  # the index a match's candidate Queries read (directormatch.availability)
 READ_RATIO_TARGET = 2.0  # items read per match <= 2 x directors passing the hard filters
 SETUP_STATES = 20  # the sweep's extra requests ask for the smallest states
 BASIC = ["aesthetics", "weight_loss"]
@@ -109,10 +112,10 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         parameters.update(resources.create_all(boto3.Session(region_name=REGION), parameters))
         os.environ.update(resources.local_environment("SweepFunction", parameters))
         get_settings.cache_clear()
-        roster, licenses = load_roster(sizes.directors)
+        roster, _ = load_roster(sizes.directors)
         meter = CapacityMeter(clients.dynamodb(), index_partition_keys(clients.dynamodb()))
         counter = CallCounter(clients.dynamodb())
-        burst = run_burst(sizes.quotes, meter, counter, licenses)
+        burst = run_burst(sizes.quotes, meter, counter)
         send = run_send(burst.pop("letters"))
         sweep = run_sweep(sizes.open_offers, meter, counter)
         clients.clear_clients()
@@ -155,7 +158,11 @@ def load_roster(directors: int) -> tuple[dict[str, Any], dict[str, list[dict[str
     started = time.perf_counter()
     items = synthetic_roster(directors, seed=7, state_weights=PHYSICIAN_WEIGHTS)
     generated = time.perf_counter() - started
-    tables.directors().put_items(items)
+    # In chunks, a few at once: a 50,000-director roster is about 900,000 items with the Available
+    # index's, too many to hold as DynamoDB attributes at once or to write one call at a time.
+    chunks = [items[start : start + LOAD_CHUNK] for start in range(0, len(items), LOAD_CHUNK)]
+    with ThreadPoolExecutor(max_workers=LOAD_WORKERS) as pool:
+        list(pool.map(tables.directors().put_items, chunks))
     loaded = time.perf_counter() - started - generated
     licenses = licenses_by_state(items)
     say(f"  roster: {directors:,} directors, {len(items):,} items, generated {generated:.0f} s, "
@@ -176,27 +183,6 @@ def licenses_by_state(items: list[dict[str, Any]]) -> dict[str, list[dict[str, A
         if item["sk"].startswith("LICENSE#"):
             found.setdefault(item["license_state"], []).append(item)
     return found
-
-
-def keyed_reads(states: list[str], modalities: list[str], licenses: dict[str, list[dict[str, Any]]]) -> int:
-    """Items a match would read from an index holding only available directors' licenses (active, not
-    paused or excluded, with room, license ACTIVE), keyed by state and offered modality, querying the
-    request's rarest modality (docs/scale.md, bounded reads), counted on the roster."""
-    total = 0
-    for state in states:
-        available = [i for i in licenses.get(state, []) if _available(i)]
-        total += min(sum(m in i["modalities"] for i in available) for m in modalities)
-    return total
-
-
-def _available(item: dict[str, Any]) -> bool:
-    return (
-        bool(item["active"])
-        and not item["paused"]
-        and not item["excluded"]
-        and item["active_clinics"] < item["max_clinics"]
-        and item["license_status"] == "ACTIVE"
-    )
 
 
 # ------------------------------------------------------------------------------------------- burst
@@ -244,11 +230,10 @@ def new_request(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     return request_item(str(ULID.from_datetime(now)), quote, now, new_reference())
 
 
-def run_burst(
-    quotes: int, meter: CapacityMeter, counter: CallCounter, licenses: dict[str, list[dict[str, Any]]]
-) -> dict[str, Any]:
+def run_burst(quotes: int, meter: CapacityMeter, counter: CallCounter) -> dict[str, Any]:
     """Each quote stored as intake stores it and matched as the match function matches it; beside
-    what it read, what a keyed index would have read (`keyed_reads`, on the roster's `licenses`)."""
+    what its candidate Queries read (the Available index's items, no filter expression: DynamoDB's
+    ScannedCount) against the directors who pass the hard filters."""
     from directormatch.aws import tables
     from directormatch.matching import waves
     from directormatch.records import Request
@@ -276,9 +261,8 @@ def run_burst(
         rows.append(
             {
                 "states": fields["states"],
-                "items_read": tally.items_read,
+                "items_read": tally.items_by_call[f"Query({AVAILABLE_INDEX})"],
                 "eligible": result.eligible,
-                "keyed": keyed_reads(fields["states"], fields["modalities"], licenses),
                 "offers": len(result.picks),
                 "ms": elapsed * 1000,
                 "cpu_ms": cpu * 1000,
@@ -297,7 +281,6 @@ def run_burst(
 
 def burst_figures(rows: list[dict[str, Any]], today: float, at_100x: float) -> dict[str, Any]:
     ratios = [r["items_read"] / max(1, r["eligible"]) for r in rows]
-    keyed = [r["keyed"] / max(1, r["eligible"]) for r in rows]
     times = [r["ms"] for r in rows]
     worst = max(rows, key=lambda r: r["items_read"] / max(1, r["eligible"]))
     return {
@@ -311,9 +294,7 @@ def burst_figures(rows: list[dict[str, Any]], today: float, at_100x: float) -> d
         "read_ratio_median": round(statistics.median(ratios), 1),
         "read_ratio_p95": round(percentile(ratios, 95), 1),
         "over_target": sum(ratio > READ_RATIO_TARGET for ratio in ratios),
-        "keyed_ratio_median": round(statistics.median(keyed), 1),
-        "keyed_ratio_p95": round(percentile(keyed, 95), 1),
-        "keyed_over_target": sum(ratio > READ_RATIO_TARGET for ratio in keyed),
+        "read_ratio_max": round(max(ratios), 1),
         "worst": {k: worst[k] for k in ("states", "items_read", "eligible")},
         "match_ms_median": round(statistics.median(times), 1),
         "match_ms_p95": round(percentile(times, 95), 1),
@@ -724,12 +705,10 @@ def table(result: dict[str, Any]) -> str:
         f"{burst['today_per_minute']}/min, from the issue's 100 CA matches a minute), {burst['seconds']} s",
         f"  items read per match: median {burst['items_read_median']:,}, max {burst['items_read_max']:,}; "
         f"eligible median {burst['eligible_median']:,}",
-        f"  read / eligible: median {burst['read_ratio_median']}x, p95 {burst['read_ratio_p95']}x; "
+        f"  read / eligible: median {burst['read_ratio_median']}x, p95 {burst['read_ratio_p95']}x, "
+        f"max {burst['read_ratio_max']}x; "
         f"over {READ_RATIO_TARGET:g}x: {burst['over_target']:,} of {burst['quotes']:,} (worst "
         f"{'+'.join(worst['states'])}: {worst['items_read']:,} read, {worst['eligible']:,} eligible)",
-        f"  a (state, available, modality) index would read / eligible: median "
-        f"{burst['keyed_ratio_median']}x, p95 {burst['keyed_ratio_p95']}x; over {READ_RATIO_TARGET:g}x: "
-        f"{burst['keyed_over_target']:,}",
         f"  time per match: median {burst['match_ms_median']} ms, p95 {burst['match_ms_p95']} ms "
         f"(one process, {ENGINES[result['engine']]}); quotes without an offer: {burst['no_offer']}",
         f"  the match's own CPU (parsing, records, engine; not the database's): median "
@@ -766,8 +745,8 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return [
         (
             f"{directors:,} directors: items read / eligible per match",
-            f"median {burst['read_ratio_median']}x, p95 {burst['read_ratio_p95']}x; "
-            f"{burst['over_target']:,} of {burst['quotes']:,} over",
+            f"median {burst['read_ratio_median']}x, p95 {burst['read_ratio_p95']}x, "
+            f"max {burst['read_ratio_max']}x; {burst['over_target']:,} of {burst['quotes']:,} over",
             f"<= {READ_RATIO_TARGET:g}x",
             "PASS" if read_ok else "FAIL",
         ),

@@ -22,6 +22,7 @@ FUNCTION_ENVIRONMENT = {
     "REQUESTS_TABLE": "RequestsTable",
     "DIRECTORS_TABLE": "DirectorsTable",
     "DIRECTORS_BY_STATE_INDEX": "ByState",
+    "AVAILABILITY_TABLE": "AvailabilityTable",
     "SITE_ORIGIN": "http://127.0.0.1:3000",
     "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
     "SENDER_EMAIL": "matches@directormatch.example",

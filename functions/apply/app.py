@@ -36,7 +36,9 @@ def _validated(fields: Any) -> DirectorApplication:
 
 def _store(application: DirectorApplication) -> Submitted:
     settings = get_settings()
-    store = ApplicationStore(settings.directors_table, settings.directors_by_state_index)
+    store = ApplicationStore(
+        settings.directors_table, settings.directors_by_state_index, settings.availability_table
+    )
     submitted = service.submit(application, store, delivery_from_settings())
     logger.append_keys(director_id=submitted.director_id)
     metric = MetricName.APPLICATION_REPLAYED if submitted.replayed else MetricName.APPLICATION_RECEIVED

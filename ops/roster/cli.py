@@ -16,14 +16,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from ops.roster.synthetic import MAX_COUNT, MIN_COUNT, synthetic_directors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+Store = TypeVar("Store")
 
 MAX_REASON = 500
 
@@ -63,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--workers", type=int, default=8, help=argparse.SUPPRESS)
     dump = commands.add_parser("export", help="write the stored roster as CSV (reads by state, never scans)")
     dump.add_argument("file", nargs="?", default="-", help="output CSV, or - (default) for standard output")
+    commands.add_parser(
+        "availability",
+        help="rewrite every director's Available-index items from their licenses (after deploying the index)",
+    ).add_argument("--workers", type=int, default=8, help=argparse.SUPPRESS)
     make = commands.add_parser("generate", help="write a synthetic roster as CSV")
     make.add_argument("--count", type=_count, required=True, help=f"directors, 1 to {MAX_COUNT}")
     make.add_argument("--seed", type=int, default=7, help="same seed, same roster (default 7)")
@@ -123,7 +129,6 @@ def _aws_error(error: Exception) -> str | None:
 
 
 def _import(args: argparse.Namespace, client: DynamoDBClient | None, stdin: TextIO, out: TextIO) -> int:
-    from directormatch.settings import get_settings
     from ops.roster.csv_format import HeaderError, parse_roster
     from ops.roster.sync import Outcome, RosterStore
 
@@ -150,10 +155,7 @@ def _import(args: argparse.Namespace, client: DynamoDBClient | None, stdin: Text
             file=out,
         )
         return 1
-    settings = get_settings()
-    store = RosterStore(
-        settings.directors_table, settings.directors_by_state_index, client=client, workers=args.workers
-    )
+    store = _store(RosterStore, client, workers=args.workers)
     try:
         summary, notes = store.sync(
             [row.director for row in parsed.rows],
@@ -181,16 +183,21 @@ def _import(args: argparse.Namespace, client: DynamoDBClient | None, stdin: Text
     return 0
 
 
-def _export(args: argparse.Namespace, client: DynamoDBClient | None, stdout: TextIO, err: TextIO) -> int:
+def _store(kind: Callable[..., Store], client: DynamoDBClient | None, **options: Any) -> Store:
+    """A store of the Directors table (and the Availability table derived from it), named by settings."""
     from directormatch.settings import get_settings
+
+    settings = get_settings()
+    tables = (settings.directors_table, settings.directors_by_state_index, settings.availability_table)
+    return kind(*tables, client=client, **options)
+
+
+def _export(args: argparse.Namespace, client: DynamoDBClient | None, stdout: TextIO, err: TextIO) -> int:
     from ops.roster.csv_format import write_roster
     from ops.roster.sync import RosterStore
 
-    settings = get_settings()
     try:
-        export = RosterStore(
-            settings.directors_table, settings.directors_by_state_index, client=client
-        ).export()
+        export = _store(RosterStore, client).export()
     except Exception as error:
         if (code := _aws_error(error)) is None:
             raise
@@ -202,6 +209,21 @@ def _export(args: argparse.Namespace, client: DynamoDBClient | None, stdout: Tex
         rows = write_roster(export.directors, target)
     print(f"exported {rows} director(s); {len(export.problems)} could not be read", file=err)
     return 1 if export.problems else 0
+
+
+def _availability(args: argparse.Namespace, client: DynamoDBClient | None, out: TextIO) -> int:
+    from ops.roster.sync import RosterStore
+
+    store = _store(RosterStore, client, workers=args.workers)
+    try:
+        count = store.backfill_availability()
+    except Exception as error:
+        if (code := _aws_error(error)) is None:
+            raise
+        print(f"DynamoDB failed ({code}); run the command again (it rewrites only what differs)", file=out)
+        return 2
+    print(f"availability items refreshed for {count} director(s)", file=out)
+    return 0
 
 
 def _generate(args: argparse.Namespace, stdout: TextIO, err: TextIO) -> int:
@@ -221,11 +243,9 @@ def _decide(args: argparse.Namespace, client: DynamoDBClient | None, out: TextIO
     from directormatch.aws.applications import AlreadyDecided, ApplicationStore, DecisionRefused
     from directormatch.errors import EmailNotSent
     from directormatch.mail.delivery import delivery_from_settings
-    from directormatch.settings import get_settings
     from directormatch.vocabulary import ApplicationStatus
 
-    settings = get_settings()
-    store = ApplicationStore(settings.directors_table, settings.directors_by_state_index, client=client)
+    store = _store(ApplicationStore, client)
     status = ApplicationStatus.APPROVED if args.command == "approve" else ApplicationStatus.REJECTED
     try:
         decision = service.decide(
@@ -276,6 +296,8 @@ def main(
         return _import(args, client, stdin or sys.stdin, out)
     if args.command == "export":
         return _export(args, client, out, err)
+    if args.command == "availability":
+        return _availability(args, client, out)
     if args.command in ("approve", "reject"):
         return _decide(args, client, out)
     return _generate(args, out, err)

@@ -270,10 +270,11 @@ class RosterStore(DirectorStore):
         self,
         table: str,
         by_state_index: str,
+        availability_table: str,
         client: DynamoDBClient | None = None,
         workers: int = DEFAULT_WORKERS,
     ) -> None:
-        super().__init__(table, by_state_index, client)
+        super().__init__(table, by_state_index, availability_table, client)
         self.workers = max(1, workers)
 
     # --- reading -------------------------------------------------------------------------------
@@ -281,6 +282,14 @@ class RosterStore(DirectorStore):
     def director_partition(self, director_id: str) -> list[dict[str, Any]]:
         """Every item of one director, strongly consistent."""
         return self.partition(director_id, consistent=True)
+
+    def backfill_availability(self) -> int:
+        """Every director's AVAIL items rewritten from their LICENSE items (found by state through
+        ByState, never a Scan); safe to run again. Returns how many directors it refreshed."""
+        director_ids = sorted({d for state in sorted(US_STATES) for d in self.director_ids_in(state)})
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            list(pool.map(self.refresh_availability, director_ids))
+        return len(director_ids)
 
     def director_ids_in(self, state: str) -> list[str]:
         """Directors holding a license in `state`, from the ByState index (keys only)."""
@@ -375,6 +384,9 @@ class RosterStore(DirectorStore):
             if updates:
                 with ThreadPoolExecutor(max_workers=self.workers) as pool:
                     list(pool.map(self._update, updates))
+        changed = [change.director_id for change in changes if change.outcome is not Outcome.UNCHANGED]
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            list(pool.map(self.refresh_availability, changed))
 
     def sync(
         self, directors: Sequence[Director], dry_run: bool = False, overwrite_self_service: bool = False

@@ -69,6 +69,9 @@ ELSEWHERE: dict[str, str] = {
         "tests/integration/test_apply.py runs ops.roster's main with reject and this reason"
     ),
     "python -m ops.status_day": "tests/integration/test_status_day.py runs ops.status_day's main",
+    "python -m ops.roster availability": (
+        "tests/integration/test_availability_upkeep.py runs ops.roster's main with availability"
+    ),
     'python -m ops.replay --queue-url "$STREAM_FAILURE_QUEUE_URL" --dry-run': (
         "tests/reliability/test_poison.py (the dry run lists and changes nothing)"
     ),

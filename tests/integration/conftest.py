@@ -61,8 +61,16 @@ class Aws:
     def request_store(self) -> RequestStore:
         return RequestStore(self.requests_table)
 
+    @property
+    def availability_table(self) -> str:
+        return self.environment["AVAILABILITY_TABLE"]
+
     def director_store(self) -> DirectorStore:
-        return DirectorStore(self.directors_table, self.environment["DIRECTORS_BY_STATE_INDEX"])
+        return DirectorStore(
+            self.directors_table,
+            self.environment["DIRECTORS_BY_STATE_INDEX"],
+            self.availability_table,
+        )
 
     def items(self, table: str | None = None) -> list[dict[str, Any]]:
         """Every item of a table, sorted by key. Test code only: production never scans."""

@@ -41,7 +41,11 @@ def test_dynamodb_calls_reach_the_chosen_engine_and_other_services_stay_on_moto(
     if on_dynamodb_local():
         assert endpoint.startswith("http://127.0.0.1:")
         assert streams == endpoint
-        assert sorted(dynamodb.list_tables()["TableNames"]) == ["DirectorsTable", "RequestsTable"]
+        assert sorted(dynamodb.list_tables()["TableNames"]) == [
+            "AvailabilityTable",
+            "DirectorsTable",
+            "RequestsTable",
+        ]
         arn = dynamodb.describe_table(TableName="RequestsTable")["Table"]["LatestStreamArn"]
         assert ":ddblocal:" in arn  # DynamoDB Local's own region name in its ARNs
     else:

@@ -340,7 +340,9 @@ def test_respond_accept_cancelled_by_a_concurrent_accept_answers_position_filled
     real = aws.dynamodb
     env = aws.environment
     requests = RequestStore(aws.requests_table, client=real)
-    directors = DirectorStore(aws.directors_table, env["DIRECTORS_BY_STATE_INDEX"], client=real)
+    directors = DirectorStore(
+        aws.directors_table, env["DIRECTORS_BY_STATE_INDEX"], env["AVAILABILITY_TABLE"], client=real
+    )
 
     def first_accepts() -> None:
         assert offers.accept(requests, directors, request["request_id"], first["director_id"], "link").changed

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from directormatch import keys
+from directormatch import availability, keys
 from directormatch.aws import clients as aws_clients
 from directormatch.aws.attributes import to_attributes
 from directormatch.directors import director_id_for, director_items
@@ -61,9 +61,20 @@ class Roster:
     def stored(self) -> list[dict[str, Any]]:
         return self.aws.items(self.aws.directors_table)
 
+    def available(self) -> list[dict[str, Any]]:
+        return self.aws.items(self.aws.availability_table)
+
+
+def expected_availability(path: Path | str) -> list[dict[str, Any]]:
+    """The Availability table's items for a file: what its directors' licenses call for."""
+    licenses = [i for i in expected_items(path) if i["sk"].startswith(keys.LICENSE)]
+    return sorted(availability.availability_items(licenses), key=lambda i: (i["pk"], i["sk"]))
+
 
 @pytest.fixture
-def roster(aws: Aws) -> Iterator[Roster]:
+def roster(aws: Aws, one_call_at_a_time: None) -> Iterator[Roster]:
+    """The command with a counted client; its worker threads' calls handled one at a time, as
+    DynamoDB applies each atomically (moto in process is not safe for threads)."""
     client = aws_clients.dynamodb()
     calls = Calls()
     client.meta.events.register("before-call.dynamodb.*", calls.record)
@@ -102,6 +113,8 @@ def test_roster_import_sample_file_creates_every_director_item(roster: Roster) -
     assert code == 0, output
     assert "created 10, updated 0, unchanged 0, invalid 0" in output
     assert roster.stored() == expected_items(SAMPLE)
+    # And the Available index's items their licenses call for
+    assert roster.available() == expected_availability(SAMPLE)
     assert roster.calls.names["Scan"] == 0
 
 
@@ -142,15 +155,18 @@ def test_roster_import_changed_row_updates_that_director_and_keeps_system_fields
     # When the file is imported
     code, output = roster.run("import", changed)
 
-    # Then only that director is updated, on its PROFILE and LICENSE items (not DEA items)
+    # Then only that director is updated, on its PROFILE and LICENSE items (not DEA items), and its
+    # Available index's items rewritten, 25 to a batch
     assert code == 0, output
     assert "created 0, updated 1, unchanged 9" in output
     mine = {i["sk"]: i for i in roster.stored() if i["pk"] == director_id}
     licenses = [sk for sk in mine if sk.startswith("LICENSE#")]
+    avail = [i for i in roster.available() if i["pk"] == director_id]
+    assert avail
     assert roster.calls.names["UpdateItem"] == 1 + len(licenses)
-    assert roster.calls.names["BatchWriteItem"] == 0
-    for sk in [keys.PROFILE_SK, *licenses]:
-        assert (mine[sk]["max_clinics"], mine[sk]["active_clinics"]) == (9, 2)
+    assert roster.calls.names["BatchWriteItem"] == -(-len(avail) // 25)  # each carries the capacity
+    for item in [mine[keys.PROFILE_SK], *(mine[sk] for sk in licenses), *avail]:
+        assert (item["max_clinics"], item["active_clinics"]) == (9, 2)
     # And last_offered_at, which the file does not carry, is still on every item
     assert all(mine[sk]["last_offered_at"] == "2026-11-20T10:00:00+00:00" for sk in stamped)
 
@@ -184,6 +200,8 @@ def test_roster_import_removed_license_deletes_its_items(roster: Roster, tmp_pat
     # The changed PROFILE's version moved on, so a manage page shown before the import is stale
     assert [i.pop("version") for i in stored if "version" in i] == [1]
     assert stored == expected_items(changed)
+    # And its Available index's items in that state are gone with it
+    assert roster.available() == expected_availability(changed)
     # And the state index no longer offers the director there
     found = roster.aws.dynamodb.query(
         TableName=roster.aws.directors_table,
@@ -431,7 +449,9 @@ def test_roster_import_racing_a_directors_own_change_stops_and_run_again_keeps_i
     roster.run("import", str(SAMPLE))
     directors = [r.director for r in parse_roster(SAMPLE.read_text(encoding="utf-8")).rows]
     first = directors[0].model_copy(update={"max_clinics": directors[0].active_clinics})
-    store = RosterStore(roster.aws.directors_table, "ByState", client=roster.client)
+    store = RosterStore(
+        roster.aws.directors_table, "ByState", roster.aws.availability_table, client=roster.client
+    )
     changes = store.plan([first, *directors[1:]])
     # And the director raising their capacity themselves before the import writes
     profile = store.get_profile(first.director_id, consistent=True)

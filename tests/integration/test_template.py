@@ -68,6 +68,10 @@ def test_template_tables_are_created_with_keys_indexes_and_streams(aws: Aws) -> 
         aws.environment["DIRECTORS_BY_STATE_INDEX"],
         "ByExpiryMonth",
     }
+    availability = aws.dynamodb.describe_table(TableName=aws.availability_table)["Table"]
+    [available] = availability["GlobalSecondaryIndexes"]
+    assert available["IndexName"] == "Available"
+    assert [k["AttributeName"] for k in available["KeySchema"]] == ["available_key", "license_expires_on"]
 
 
 def test_template_sender_identity_is_verified_for_sending(aws: Aws) -> None:

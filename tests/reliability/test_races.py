@@ -219,7 +219,12 @@ def test_decline_arriving_while_the_accept_transaction_is_in_flight_says_already
     request_id, [offer, *_] = new_offers()
     real = aws.dynamodb
     requests = RequestStore(aws.requests_table, client=real)
-    directors = DirectorStore(aws.directors_table, aws.environment["DIRECTORS_BY_STATE_INDEX"], client=real)
+    directors = DirectorStore(
+        aws.directors_table,
+        aws.environment["DIRECTORS_BY_STATE_INDEX"],
+        aws.environment["AVAILABILITY_TABLE"],
+        client=real,
+    )
 
     def accept_in_other_tab() -> None:
         answer = offers.accept(requests, directors, request_id, offer["director_id"], via="link")

@@ -12,7 +12,6 @@ from bench.scale import (
     CapacityMeter,
     Sizes,
     burst_rate,
-    keyed_reads,
     partition_keys,
     quote_mix,
     sizes_from,
@@ -141,24 +140,3 @@ def test_sizes_come_from_the_variable_when_it_is_set() -> None:
 
     assert sizes_from(None, default) == default
     assert sizes_from("500,40,90", default) == Sizes(500, 40, 90)
-
-
-def test_keyed_reads_count_available_licenses_of_the_rarest_modality_per_state() -> None:
-    def license_item(modalities: list[str], **changed: object) -> dict[str, object]:
-        available = {"active": True, "paused": False, "excluded": False, "license_status": "ACTIVE"}
-        return {"modalities": modalities, "active_clinics": 1, "max_clinics": 2, **available, **changed}
-
-    licenses = {
-        "TX": [
-            license_item(["aesthetics", "weight_loss"]),
-            license_item(["aesthetics"]),
-            license_item(["aesthetics", "weight_loss"], paused=True),
-            license_item(["weight_loss"], active_clinics=2),
-            license_item(["weight_loss"], license_status="EXPIRED"),
-        ],
-        "OK": [license_item(["aesthetics", "weight_loss"])],
-    }
-
-    # TX: aesthetics 2 available, weight_loss 1 available (the rarest); OK: 1
-    assert keyed_reads(["TX", "OK"], ["aesthetics", "weight_loss"], licenses) == 2
-    assert keyed_reads(["WY"], ["aesthetics"], licenses) == 0

@@ -33,6 +33,8 @@ ALERT = Prefix("ALERT#")  # ALERT#<kind>
 STREAM_ALERT = Prefix("ALERT#STREAM_FAILED#")
 LICENSE = Prefix("LICENSE#")  # LICENSE#<state> in a director's partition
 DEA = Prefix("DEA#")  # DEA#<state>
+# AVAIL#<state>#<modalities> in a director's partition of the Availability table (directormatch.availability)
+AVAIL = Prefix("AVAIL#")
 AUDIT = Prefix("AUDIT#")  # AUDIT#<time>#<change> in a director's partition: their own changes
 IDEMPOTENCY = Prefix("IDEMPOTENCY#")  # partition of one Idempotency-Key, by its hash
 REFERENCE = Prefix("REFERENCE#")  # partition of one reference code, pointing to its request

@@ -45,6 +45,7 @@ class MetricName(StrEnum):
     EXPIRY_WARNINGS = "ExpiryWarnings"
     EMAIL_QUEUED = "EmailQueued"
     SCHEDULE_FAILED = "ScheduleCreateFailed"
+    AVAILABILITY_UNSETTLED = "AvailabilityUnsettled"
     EMAIL_SENT = "EmailSent"
     EMAIL_SUPPRESSED = "EmailSuppressed"
     EMAIL_BOUNCED = "EmailBounced"

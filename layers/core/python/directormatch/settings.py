@@ -71,6 +71,7 @@ REQUIRED = {
     "requests_table": "REQUESTS_TABLE",
     "directors_table": "DIRECTORS_TABLE",
     "directors_by_state_index": "DIRECTORS_BY_STATE_INDEX",
+    "availability_table": "AVAILABILITY_TABLE",
     "site_origin": "SITE_ORIGIN",
     "public_base_url": "PUBLIC_BASE_URL",
     "sender_email": "SENDER_EMAIL",
@@ -85,6 +86,7 @@ class Settings:
     requests_table: str  # REQUESTS_TABLE
     directors_table: str  # DIRECTORS_TABLE
     directors_by_state_index: str  # DIRECTORS_BY_STATE_INDEX
+    availability_table: str  # AVAILABILITY_TABLE
     site_origin: str  # SITE_ORIGIN
     public_base_url: str  # PUBLIC_BASE_URL
     sender_email: str  # SENDER_EMAIL

@@ -111,6 +111,7 @@ class ApplicationStore(DirectorStore):
                 f"application {director_id} changed while it was being decided (a license added or "
                 "removed by a roster import?): nothing was written; run the command again"
             ) from None
+        self.follow_availability(director_id)
         return Decision(director_id, status, at, reason)
 
     def decision(self, director_id: str) -> Decision | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from directormatch import keys
+from directormatch import availability, keys
 from directormatch.aws.attributes import (
     THROTTLING,
     cancellation_codes,
@@ -20,20 +21,26 @@ from directormatch.aws.attributes import (
 )
 from directormatch.aws.table import Table
 from directormatch.errors import ProfileChanged, StoreUnavailable
+from directormatch.observability import MetricName, logger, metrics
 from directormatch.records import Expiry, License, Offer, Profile, Request
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BY_EXPIRY_MONTH = "ByExpiryMonth"
+REFRESH_ATTEMPTS = 3
 
 
 class DirectorStore(Table):
-    """The Directors table, with its ByState index (one LICENSE item per director licensed in a state)."""
+    """The Directors table, with its ByState index (one LICENSE item per director licensed in a state),
+    and the Availability table derived from its LICENSE items (directormatch.availability)."""
 
-    def __init__(self, table: str, by_state_index: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, table: str, by_state_index: str, availability_table: str, client: DynamoDBClient | None = None
+    ) -> None:
         super().__init__(table, client)
         self.by_state_index = by_state_index
+        self.availability = Table(availability_table, client)
 
     def licenses_in(self, state: str, **options: Any) -> Iterator[dict[str, Any]]:
         """The LICENSE items of one state, from the ByState index; `options` narrow the Query."""
@@ -42,6 +49,65 @@ class DirectorStore(Table):
     def candidates_in(self, state: str) -> Iterator[License]:
         """The LICENSE record of each director licensed in `state`: what matching filters and scores."""
         return (License.from_item(item) for item in self.licenses_in(state))
+
+    def available_in(self, state: str, modalities: Iterable[str], valid_until: str) -> list[License]:
+        """The LICENSE record of each director who could take work in `state` for these modalities with a
+        license lasting to `valid_until` (ISO date), from the Available index: its shards read in
+        parallel and merged."""
+        modality_key = availability.request_key(modalities)
+        index_keys = availability.index_keys(state, modality_key)
+        condition = f"{availability.INDEX_KEY} = :key AND license_expires_on >= :until"
+
+        def shard(index_key: str) -> list[dict[str, Any]]:
+            values = {":key": index_key, ":until": valid_until}
+            return list(self.availability.query(condition, values, index=availability.INDEX))
+
+        with ThreadPoolExecutor(max_workers=len(index_keys)) as pool:
+            found = [item for items in pool.map(shard, index_keys) for item in items]
+        return [License.from_item({**item, "license_state": item[availability.STATE]}) for item in found]
+
+    def refresh_availability(self, director_id: str) -> None:
+        """Write the director's AVAIL items from their LICENSE items as they are now (strongly
+        consistent reads): new and changed ones put, ones no longer called for deleted. Every writer of
+        a LICENSE item's filters calls this after its write.
+
+        Two writers of one director can refresh at once, and the one that read the older LICENSE items
+        can write last. So each refresh reads the LICENSE items again after its write, and writes again
+        when they moved: the last write is then always checked against what came after it."""
+        held = self._licenses(director_id)
+        for _ in range(REFRESH_ATTEMPTS):
+            self._write_availability(director_id, held)
+            after = self._licenses(director_id)
+            if after == held:
+                return
+            held = after
+        # Left as the last write had it: the next writer of this director refreshes again.
+        _unsettled(director_id, "kept changing while refreshed")
+
+    def follow_availability(self, director_id: str) -> None:
+        """refresh_availability after a write that has already succeeded (a stamp, an accept, a
+        director's own change): its failure must not turn that write into an error for the caller.
+        Counted and logged instead; the director's next write, or the backfill, settles it."""
+        try:
+            self.refresh_availability(director_id)
+        except (ClientError, BotoCoreError, StoreUnavailable) as error:
+            _unsettled(director_id, f"not refreshed ({type(error).__name__})")
+
+    def _write_availability(self, director_id: str, held: list[dict[str, Any]]) -> None:
+        wanted = {item["sk"]: item for item in availability.availability_items(held)}
+        current = {item["sk"]: item for item in _partition(self.availability, director_id)}
+        requests: list[Any] = [
+            {"PutRequest": {"Item": to_attributes(item)}}
+            for sk, item in wanted.items()
+            if current.get(sk) != item
+        ]
+        requests += [{"DeleteRequest": {"Key": key(director_id, sk)}} for sk in current if sk not in wanted]
+        if requests:
+            self.availability.batch_write(requests, "availability")
+
+    def _licenses(self, director_id: str) -> list[dict[str, Any]]:
+        condition = "pk = :pk AND begins_with(sk, :prefix)"
+        return list(self.query(condition, {":pk": director_id, ":prefix": keys.LICENSE}, ConsistentRead=True))
 
     def get_profile(self, director_id: str, consistent: bool = False) -> Profile | None:
         item = self.item(director_id, keys.PROFILE_SK, consistent=consistent)
@@ -80,6 +146,7 @@ class DirectorStore(Table):
                 raise
             for update in updates:
                 self._stamp(update)
+        self.follow_availability(director_id)
 
     def _stamp_update(self, director_id: str, sk: str, at: str) -> dict[str, Any]:
         return {
@@ -144,10 +211,16 @@ class DirectorStore(Table):
             if codes or error_code(error) in THROTTLING:
                 raise StoreUnavailable("the change was not written; try again") from None
             raise
+        self.follow_availability(director_id)
 
     def put_items(self, items: list[dict[str, Any]]) -> None:
-        """Bulk load (local roster)."""
+        """Bulk load of new directors (local roster), with the AVAIL items their LICENSE items call for."""
+        licenses = [item for item in items if str(item["sk"]).startswith(keys.LICENSE)]
         self.batch_write([{"PutRequest": {"Item": to_attributes(item)}} for item in items], "roster load")
+        avail = availability.availability_items(licenses)
+        self.availability.batch_write(
+            [{"PutRequest": {"Item": to_attributes(i)}} for i in avail], "availability"
+        )
 
 
 def _add_condition(update: dict[str, Any], version: int, at_most_active: int | None) -> None:
@@ -201,3 +274,12 @@ def load_updates(directors_table: str, request: Request, offer: Offer, profile: 
             }
         )
     return updates
+
+
+def _unsettled(director_id: str, why: str) -> None:
+    metrics.add_metric(name=MetricName.AVAILABILITY_UNSETTLED, unit="Count", value=1)
+    logger.warning(f"availability {why}", extra={"director_id": director_id})
+
+
+def _partition(table: Table, director_id: str) -> list[dict[str, Any]]:
+    return list(table.query("pk = :pk", {":pk": director_id}, ConsistentRead=True))

@@ -22,7 +22,9 @@ def email_ledger() -> EmailLedger:
 
 def directors() -> DirectorStore:
     settings = get_settings()
-    return _directors(settings.directors_table, settings.directors_by_state_index)
+    return _directors(
+        settings.directors_table, settings.directors_by_state_index, settings.availability_table
+    )
 
 
 # Keyed by the names, so a process whose settings change (tests) gets stores for the new tables.
@@ -32,8 +34,8 @@ def _requests(table: str, offered_for: timedelta) -> RequestStore:
 
 
 @cache
-def _directors(table: str, by_state_index: str) -> DirectorStore:
-    return DirectorStore(table, by_state_index)
+def _directors(table: str, by_state_index: str, availability_table: str) -> DirectorStore:
+    return DirectorStore(table, by_state_index, availability_table)
 
 
 @cache

@@ -9,7 +9,7 @@ from directormatch import keys
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.aws.requests_table import RequestStore
 from directormatch.aws.schedules import SweepSchedules
-from directormatch.matching.engine import Need, Pick, Shortlist, Weights, shortlist
+from directormatch.matching.engine import LICENSE_MARGIN, Need, Pick, Shortlist, Weights, shortlist
 from directormatch.records import Alert, Match, Offer, Request
 from directormatch.vocabulary import AlertKind, OfferStatus, RequestStatus
 
@@ -93,9 +93,15 @@ def _send_wave(
     schedules: SweepSchedules | None,
 ) -> tuple[Shortlist, bool]:
     need = need_of(request)
-    found = [c for state in need.states for c in directors.candidates_in(state)]
+    valid_until = (need.start_by + LICENSE_MARGIN).isoformat()
+    found = [c for state in need.states for c in directors.available_in(state, need.modalities, valid_until)]
     candidates = [c for c in found if c.director_id not in wave.offered]
     result = shortlist(need, candidates, wave_size, wave.now, weights)
+    if not result.picks:
+        # Nobody to offer (rare): every license in the states, so the MATCH and the alert say why.
+        found = [c for state in need.states for c in directors.candidates_in(state)]
+        candidates = [c for c in found if c.director_id not in wave.offered]
+        result = shortlist(need, candidates, wave_size, wave.now, weights)
     offers = [
         offer_item(request, pick, wave.number, wave.created_at, wave.expires_at) for pick in result.picks
     ]

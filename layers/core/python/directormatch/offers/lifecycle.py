@@ -128,6 +128,7 @@ def _accept(
         return Answer(Outcome.NOT_FOUND, offer, request)
     result = requests.accept_offer(request, offer, profile, directors.table, via, now)
     if result == "ok":
+        directors.follow_availability(director_id)
         metrics.add_metric(name=MetricName.OFFER_ACCEPTED, unit="Count", value=1)
         metrics.add_metric(
             name=MetricName.TIME_TO_ACCEPTANCE, unit="Seconds", value=seconds_since(request.created_at)
