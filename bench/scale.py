@@ -116,7 +116,8 @@ def measure(sizes: Sizes, engine: str = "local") -> dict[str, Any]:
         meter = CapacityMeter(clients.dynamodb(), index_partition_keys(clients.dynamodb()))
         counter = CallCounter(clients.dynamodb())
         burst = run_burst(sizes.quotes, meter, counter)
-        send = run_send(burst.pop("letters"))
+        with quiet_functions():  # one INFO line per email sent is noise here
+            send = run_send(burst.pop("letters"))
         sweep = run_sweep(sizes.open_offers, meter, counter)
         clients.clear_clients()
         get_settings.cache_clear()
@@ -489,7 +490,7 @@ def run_sweep(open_offers: int, meter: CapacityMeter, counter: CallCounter) -> d
 
 @contextmanager
 def quiet_functions() -> Iterator[None]:
-    """The functions' log at WARNING for the block: one INFO line per schedule fired is noise here."""
+    """The functions' log at WARNING for the block (a line per schedule fired or email sent)."""
     from directormatch.observability import logger
 
     level = logger.log_level
