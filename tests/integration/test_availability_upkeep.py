@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -64,6 +64,15 @@ def test_a_director_who_stops_taking_work_leaves_the_index_and_comes_back(
     assert available_ids(store) == {first, second}
 
 
+Store = TypeVar("Store", bound=DirectorStore)
+
+
+def store_of(kind: type[Store], aws: Aws) -> Store:
+    """A DirectorStore of another kind over the test's tables."""
+    base = aws.director_store()
+    return kind(base.table, base.by_state_index, base.availability.table)
+
+
 class RacedStore(DirectorStore):
     """Another writer fills the director's last clinic slot (and refreshes) right after this refresh
     read their LICENSE items, before it writes: its picture is then older than the other writer's."""
@@ -91,8 +100,7 @@ def test_a_refresh_that_read_before_another_writer_does_not_leave_its_older_pict
 ) -> None:
     # Given an available director
     director_id = load_directors(1)[0]["pk"]
-    base = aws.director_store()
-    raced = RacedStore(base.table, base.by_state_index, base.availability.table)
+    base, raced = aws.director_store(), store_of(RacedStore, aws)
 
     # When a refresh reads them as available, then another writer fills their last slot and
     # refreshes (no AVAIL items) before the first refresh writes its older picture
@@ -117,8 +125,7 @@ def test_a_refresh_that_fails_leaves_the_write_before_it_done(
 ) -> None:
     # Given a director, and a store whose availability writes are throttled
     director_id = load_directors(1)[0]["pk"]
-    base = aws.director_store()
-    throttled = ThrottledStore(base.table, base.by_state_index, base.availability.table)
+    base, throttled = aws.director_store(), store_of(ThrottledStore, aws)
 
     # When a match stamps them: the stamp is written, and the failed refresh raises nothing
     throttled.stamp_offered(director_id, ["TX"], "2026-12-06T10:00:00.000+00:00")
