@@ -390,7 +390,8 @@ def test_polish_offer_page_heading_says_what_its_notice_says(stack: RunningStack
     assert_fits_a_phone(page)
 
     # When the open request's offers expire (the sweep's clock moved past them) and a link is opened
-    status, _, data = stack.request("POST", "/_clock/advance?hours=5")
+    # Every open request of the module's stack expires and gets its next wave before this answers.
+    status, _, data = stack.request("POST", "/_clock/advance?hours=5", timeout=60)
     assert status == 200, data
     try:
         page.goto(open_accept)

@@ -186,7 +186,7 @@ def test_try_it_by_reply_form_accept_shows_decision_and_introductions(
 def test_try_it_moved_clock_shown_in_outbox_until_reset(stack: RunningStack, browser: Browser) -> None:
     # Given the sweep's clock moved 5 hours ahead
     page = browser_test.open_page(browser, "phone")
-    status, _, _ = stack.request("POST", "/_clock/advance?hours=5")
+    status, _, _ = stack.request("POST", "/_clock/advance?hours=5", timeout=60)
     assert status == 200
     try:
         # When the outbox is opened
