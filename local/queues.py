@@ -10,15 +10,14 @@ after the queue's VisibilityTimeout (minutes), so a retry shows within a test or
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from local import template
+from local.pump import Pump
 from local.resources import REGION
 
 log = logging.getLogger("local.queues")
-POLL_SECONDS = 0.05
 RETRY_SECONDS = 1
 
 Invoke = Callable[[str, dict[str, Any]], Any]
@@ -112,28 +111,20 @@ def pollers(
     ]
 
 
-class QueuePump:
+class QueuePump(Pump):
     """The pollers on a thread of their own, as `make run` runs them."""
+
+    name = "queue-pump"
 
     def __init__(self, pollers: list[QueuePoller]) -> None:
         self.pollers = pollers
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="queue-pump", daemon=True)
+        super().__init__()
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            busy = 0
-            for poller in self.pollers:
-                try:
-                    busy += poller.poll()
-                except Exception:
-                    log.exception("queue pump error for %s", poller.spec.function)
-            if not busy:
-                self._stop.wait(POLL_SECONDS)
+    def tick(self) -> bool:
+        busy = 0
+        for poller in self.pollers:
+            try:
+                busy += poller.poll()
+            except Exception:
+                log.exception("queue pump error for %s", poller.spec.function)
+        return busy > 0

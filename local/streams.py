@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +17,11 @@ from typing import Any
 from moto.events.models import EventPattern
 
 from local.lambdas import Functions
+from local.pump import Pump
 from local.template import StreamSubscription
 from local.topics import Topics
 
 log = logging.getLogger("local.streams")
-POLL_SECONDS = 0.05
 
 
 class Subscription:
@@ -86,7 +85,9 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value))
 
 
-class StreamPump:
+class StreamPump(Pump):
+    name = "stream-pump"
+
     def __init__(
         self,
         session: Any,
@@ -108,30 +109,20 @@ class StreamPump:
             )
             for spec in subscriptions
         ]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stream-pump", daemon=True)
         self.delivered = 0
+        super().__init__()
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            busy = False
-            for subscription in self.subscriptions:
-                try:
-                    subscription.poll()
-                    busy |= self._deliver(subscription)
-                except Exception:
-                    log.exception("stream pump error for %s", subscription.spec.function)
-            if self.on_tick is not None:
-                self.on_tick()
-            if not busy:
-                self._stop.wait(POLL_SECONDS)
+    def tick(self) -> bool:
+        busy = False
+        for subscription in self.subscriptions:
+            try:
+                subscription.poll()
+                busy |= self._deliver(subscription)
+            except Exception:
+                log.exception("stream pump error for %s", subscription.spec.function)
+        if self.on_tick is not None:
+            self.on_tick()
+        return busy
 
     def _deliver(self, sub: Subscription) -> bool:
         if not sub.pending:
