@@ -215,7 +215,7 @@ class Offer(Item):
         object.__setattr__(self, "offer_status", OfferStatus(self.offer_status))
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
 class Quote(Record):
     """What the clinic is quoted, in whole dollars a month.
 
@@ -224,10 +224,10 @@ class Quote(Record):
     the lowest fee above the clinic's budget when the budget left no one to offer.
     """
 
-    eligible: int = 0
     low: int | None = None
     high: int | None = None
     median: int | None = None
+    eligible: int = 0
     budget_monthly: int | None = None
     lowest_available: int | None = None
 
@@ -288,8 +288,11 @@ class EmailMarker(Item):
     """An EMAIL#<kind>#<recipient> item: the claim on one email, then the proof it went out."""
 
     email_status: EmailStatus
+    # Times are epoch seconds. queued_at: its message entered the send queue. lease_until: how long
+    # the invocation sending it holds its claim (a claim past it was left by a sender that died).
     queued_at: int | None = None
     lease_until: int | None = None
+    # SES's id of the message, and when SES took it (or when the address was found suppressed).
     message_id: str | None = None
     sent_at: int | None = None
 
