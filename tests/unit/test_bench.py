@@ -187,3 +187,23 @@ def test_cost_charges_each_queued_letter_its_send_and_a_share_of_the_batch_recei
     requests = (4 + 2 * 4 / cost.send_batch_size()) * cost.QUOTES
     assert line["usd"] == round(requests * cost.price("sqs_request"), 4)
     assert cost.send_batch_size() >= 1
+
+
+def test_the_libraries_alone_import_what_the_handler_loads_from_outside_the_project(tmp_path: Path) -> None:
+    # Given the match function and the layer's sources, laid out as `make package` builds them
+    (tmp_path / "MatchFunction").symlink_to(ROOT / "functions" / "match")
+    (tmp_path / "CoreLayer").mkdir()
+    (tmp_path / "CoreLayer" / "python").symlink_to(ROOT / "layers" / "core" / "python")
+    env = coldstart.environment("MatchFunction", tmp_path)
+
+    # When
+    code = coldstart.third_party_code(env)
+
+    # Then it imports the stream function's libraries, none of the project, and makes the floor's client
+    listed = code.partition("[")[2].partition("]")[0]
+    assert "'aws_lambda_powertools.utilities.batch'" in listed
+    assert "'boto3'" in listed
+    assert "directormatch" not in listed
+    assert "'app'" not in listed
+    assert code.endswith(coldstart.FLOOR_CODE)
+    assert coldstart.run(code, env).cpu > 0
