@@ -23,11 +23,11 @@ from directormatch.intake.form import is_form_post
 from directormatch.intake.http import check_envelope, parse_json_body, read_form
 from directormatch.mail.delivery import delivery_from_settings
 from directormatch.observability import MetricName, logger, metrics, tracer
-from directormatch.resolvers import Audience, make_resolver, page_response
+from directormatch.resolvers import Audience, Routes, page_response
 from directormatch.settings import get_settings
 
-app = make_resolver(Audience.API, MetricName.APPLICATION_REJECTED)
-form_app = make_resolver(Audience.APPLICATION_FORM, MetricName.APPLICATION_REJECTED)
+app = Routes(Audience.API, MetricName.APPLICATION_REJECTED)
+form_app = Routes(Audience.APPLICATION_FORM, MetricName.APPLICATION_REJECTED)
 
 
 def _validated(fields: Any) -> DirectorApplication:

@@ -22,11 +22,11 @@ from directormatch.manage.page import manage_page
 from directormatch.manage.service import Outcome, Result, Via, read_director, send_quietly, submit
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.offers.pages import Page
-from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, make_resolver, page_response
+from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, Routes, page_response
 from directormatch.settings import get_settings
 from directormatch.vocabulary import Action
 
-app = make_resolver(Audience.MANAGE_LINKS, MetricName.LINK_POST_REJECTED)
+app = Routes(Audience.MANAGE_LINKS, MetricName.LINK_POST_REJECTED)
 MAX_FORM_BYTES = 4096
 MAX_FORM_FIELDS = 40
 NOTICES: dict[Outcome, tuple[HTTPStatus, str]] = {

@@ -23,13 +23,13 @@ from directormatch.intake.http import read_form, read_quote, validate_quote
 from directormatch.links import status_link
 from directormatch.observability import MetricName, logger, metrics, tracer
 from directormatch.references import new_reference
-from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, make_resolver, page_response
+from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, Routes, page_response
 from directormatch.settings import get_settings
 
 # SnapStart: the snapshot holds built validators, so no restored copy builds them on a request.
 contract.register_before_snapshot()
-app = make_resolver(Audience.API, MetricName.QUOTE_REJECTED)
-form_app = make_resolver(Audience.FORM, MetricName.QUOTE_REJECTED)
+app = Routes(Audience.API, MetricName.QUOTE_REJECTED)
+form_app = Routes(Audience.FORM, MetricName.QUOTE_REJECTED)
 
 
 def _store(quote: QuoteRequest, idempotency_key: str | None) -> tuple[Created, str]:

@@ -21,11 +21,11 @@ from directormatch.offers import lifecycle as offers
 from directormatch.offers.inbound_mail import parse_notification
 from directormatch.offers.pages import Page, confirm_page, result_page
 from directormatch.offers.replies import handle_reply
-from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, make_resolver, page_response
+from directormatch.resolvers import LINK_PAGE_HEADERS, Audience, Routes, page_response
 from directormatch.settings import get_settings
 from directormatch.vocabulary import Action
 
-app = make_resolver(Audience.OFFER_LINKS, MetricName.LINK_POST_REJECTED)
+app = Routes(Audience.OFFER_LINKS, MetricName.LINK_POST_REJECTED)
 OFFER_ACTIONS = (Action.ACCEPT, Action.DECLINE, Action.DECLINE_PAUSE)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
+from bench.common import FUNCTIONS, ROOT, lambda_like_environment
 from directormatch.matching.engine import Weights
 from directormatch.settings import REQUIRED, Settings, SettingsError
 from tests.conftest import FUNCTION_ENVIRONMENT
@@ -63,3 +67,29 @@ def test_each_variable_overrides_its_setting() -> None:
 def test_a_bad_variable_is_named_with_the_reason(variable: str, value: str, reason: str) -> None:
     with pytest.raises(SettingsError, match=reason.replace("[", r"\[").replace("]", r"\]")):
         Settings.from_environment({**FUNCTION_ENVIRONMENT, variable: value})
+
+
+CHILD = """
+import importlib, sys
+importlib.import_module(sys.argv[1])
+from directormatch.settings import get_settings
+print("settings read:", get_settings.cache_info().currsize)
+"""
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_a_handler_imports_without_reading_its_settings(function: str) -> None:
+    # Given the function's Lambda environment without its resource names (a deploy that lost them)
+    env = lambda_like_environment(function, invocation=False)
+    for variable in REQUIRED.values():
+        env.pop(variable, None)
+
+    # When its handler module is imported in a fresh interpreter
+    module = f"functions.{function.removesuffix('Function').lower()}.app"
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, module], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+    # Then the import succeeds and has read no setting: the first call reads them (and names what is missing)
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.strip().splitlines()[-1] == "settings read: 0"

@@ -2,16 +2,22 @@
 
 One factory, `make_resolver(audience, rejections)`: JSON clients get `{"errors": [{field, message, type}]}`
 bodies, a person's browser gets pages. Routes raise (RequestRejected, QuoteInvalid, TokenError, ...)
-and never catch: the handlers registered here answer.
+and never catch: the handlers registered here answer. A function declares its routes on `Routes`,
+which builds the resolver on the first call, so no setting (the CORS origin) is read at import.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.api_gateway import (
+    APIGatewayRestResolver,
+    CORSConfig,
+    Response,
+    Router,
+)
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from directormatch.errors import (
@@ -27,6 +33,9 @@ from directormatch.observability import MetricName, logger, metrics
 from directormatch.settings import get_settings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from directormatch.intake.contract import FieldError
 
 JSON = "application/json"
@@ -95,6 +104,31 @@ def make_resolver(audience: Audience, rejections: MetricName) -> APIGatewayRestR
     app.not_found(answer.not_found)
     app.exception_handler(Exception)(answer.unexpected)
     return app
+
+
+class Routes:
+    """A function's routes for one audience, declared as its module loads (`@routes.post(path)`), and
+    the resolver answering them, made by `make_resolver` on the first call."""
+
+    def __init__(self, audience: Audience, rejections: MetricName) -> None:
+        self.audience = audience
+        self.rejections = rejections
+        self._router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves its __init__ unannotated
+        self.get = self._router.get
+        self.post = self._router.post
+        self._resolver: APIGatewayRestResolver | None = None
+
+    @property
+    def current_event(self) -> APIGatewayProxyEvent:
+        """The event being answered (only while `resolve` runs)."""
+        return cast("APIGatewayProxyEvent", self._router.current_event)
+
+    def resolve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if self._resolver is None:
+            resolver = make_resolver(self.audience, self.rejections)
+            resolver.include_router(self._router)
+            self._resolver = resolver
+        return self._resolver.resolve(event, context)
 
 
 FORMS = (Audience.FORM, Audience.APPLICATION_FORM)
