@@ -53,7 +53,7 @@ def show_offer(token: str) -> Response[str]:
     # Absolute: behind the raw API Gateway URL a host-relative path would lose the stage prefix.
     post_url = f"{get_settings().public_base_url.rstrip('/')}/offers/{token}/{claims.action.value}"
     profile = tables.directors().get_profile(claims.subject)
-    zone = reading_zone(profile or {}, offer)
+    zone = reading_zone(profile, offer)
     return html(confirm_page(claims.action.value, offer, post_url, blocked, zone))
 
 

@@ -134,10 +134,13 @@ def test_index_upkeep_follows_the_key_and_the_projection() -> None:
 def test_the_outbox_is_read_by_the_message_ids_the_mail_sends() -> None:
     from directormatch.mail.messages import reply_answer_email
     from directormatch.offers.lifecycle import Outcome
+    from directormatch.records import Offer, Profile
+    from tests.unit.test_emails import director, offer_item
 
-    offer = {"request_id": "01JREQUEST", "director_id": "D7", "summary": {"states": ["TX"]}}
-    director = {"director_id": "D7", "email": "director@example.com"}
-    sent = reply_answer_email(offer, director, "ref", next(iter(Outcome)))
+    offer = Offer.from_item({**offer_item(), "request_id": "01JREQUEST", "director_id": "D7"})
+    sent = reply_answer_email(
+        offer, Profile.from_item(director(director_id="D7")), "ref", next(iter(Outcome))
+    )
 
     assert parse({"message_id": sent.message_id}) == ("reply_answer", "01JREQUEST")
 

@@ -12,6 +12,7 @@ import pytest
 from directormatch.aws.attributes import from_attributes
 from directormatch.mail.messages import offer_email, receipt_email
 from directormatch.mail.render import Email, header_safe, to_mime
+from directormatch.records import Offer, Profile, Request
 from tests.events import NOTIFY_NEW_OFFER, NOTIFY_NEW_REQUEST, load_stream_event
 
 SCRIPT = "<script>alert('x')</script>"
@@ -35,6 +36,8 @@ def director(**overrides: Any) -> dict[str, Any]:
     profile = {
         "pk": "D000084",
         "sk": "PROFILE",
+        "director_id": "D000084",
+        "first_name": "Avery",
         "last_name": "Bennett",
         "email": "director000084@roster.example",
     }
@@ -49,7 +52,7 @@ def test_receipt_email_html_escapes_clinic_and_contact_names() -> None:
     )
 
     # When the receipt is rendered
-    rendered = receipt_email(item, STATUS_URL)
+    rendered = receipt_email(Request.from_item(item), STATUS_URL)
 
     # Then the HTML shows the markup as text, never as a tag
     assert "<script>" not in rendered.html
@@ -62,7 +65,7 @@ def test_receipt_email_text_keeps_names_literal() -> None:
     item = request_item(clinic={"name": f"{SCRIPT} & Co"})
 
     # When the receipt is rendered
-    rendered = receipt_email(item, STATUS_URL)
+    rendered = receipt_email(Request.from_item(item), STATUS_URL)
 
     # Then the plain-text part shows it exactly as typed
     assert f"we received {SCRIPT} & Co's request" in rendered.text
@@ -76,7 +79,7 @@ def test_receipt_email_of_a_request_stored_before_codes_quotes_its_id() -> None:
     del item["reference"]
 
     # When the receipt is rendered
-    rendered = receipt_email(item, STATUS_URL)
+    rendered = receipt_email(Request.from_item(item), STATUS_URL)
 
     # Then its id is the reference it quotes, as its first receipt did
     assert item["request_id"] in rendered.subject
@@ -88,7 +91,7 @@ def test_receipt_email_is_addressed_to_the_clinic_contact_with_its_reference() -
     item = request_item()
 
     # When the receipt is rendered
-    rendered = receipt_email(item, STATUS_URL)
+    rendered = receipt_email(Request.from_item(item), STATUS_URL)
 
     # Then it goes to the contact, the subject and both parts quote the reference code, and the
     # Message-ID is stable per request
@@ -98,7 +101,7 @@ def test_receipt_email_is_addressed_to_the_clinic_contact_with_its_reference() -
     assert f"<strong>{item['reference']}</strong>" in rendered.html
     assert item["request_id"] not in rendered.text + rendered.html
     assert rendered.message_id == f"<receipt.{item['request_id']}@directormatch>"
-    assert receipt_email(item, STATUS_URL).message_id == rendered.message_id
+    assert receipt_email(Request.from_item(item), STATUS_URL).message_id == rendered.message_id
 
 
 @pytest.mark.parametrize(
@@ -116,7 +119,7 @@ def test_receipt_email_states_the_malpractice_preference(preference: str | None,
         del item["malpractice"]
 
     # When the receipt is rendered
-    rendered = receipt_email(item, STATUS_URL)
+    rendered = receipt_email(Request.from_item(item), STATUS_URL)
 
     # Then both parts state the preference in words
     assert f"Malpractice:     {shown}" in rendered.text
@@ -128,7 +131,9 @@ def test_offer_email_escapes_director_name_and_lists_reasons() -> None:
     offer = offer_item()
 
     # When the offer is rendered
-    rendered = offer_email(offer, director(last_name=SCRIPT), "https://api.example")
+    rendered = offer_email(
+        Offer.from_item(offer), Profile.from_item(director(last_name=SCRIPT)), "https://api.example"
+    )
 
     # Then the HTML escapes it, the text keeps it, and every reason is listed in both
     assert "<script>" not in rendered.html
@@ -159,7 +164,7 @@ def test_offer_email_states_the_malpractice_preference_in_the_directors_words(
         del offer["summary"]["malpractice"]
 
     # When the offer is rendered
-    rendered = offer_email(offer, director(), "https://api.example")
+    rendered = offer_email(Offer.from_item(offer), Profile.from_item(director()), "https://api.example")
 
     # Then the director reads what it asks of them, never the clinic's wording
     assert f"Malpractice:     {shown}" in rendered.text
@@ -174,7 +179,7 @@ def test_offer_email_contains_no_clinic_contact_details() -> None:
     request = request_item()
 
     # When the offer is rendered
-    rendered = offer_email(offer, director(), "https://api.example")
+    rendered = offer_email(Offer.from_item(offer), Profile.from_item(director()), "https://api.example")
 
     # Then neither part names the clinic or its contact
     for secret in (request["clinic"]["name"], request["contact"]["email"], request["contact"]["phone"]):
@@ -188,7 +193,7 @@ def test_render_subject_has_no_line_breaks_even_when_input_had_one(breaker: str)
     item = request_item(reference=f"DM-{breaker}X-Injected: yes")
 
     # When the receipt is rendered
-    rendered = receipt_email(item, STATUS_URL)
+    rendered = receipt_email(Request.from_item(item), STATUS_URL)
 
     # Then the subject is one line
     assert "\r" not in rendered.subject
@@ -217,7 +222,7 @@ def test_header_safe_replaces_control_characters_with_spaces(value: str, safe: s
 
 def test_to_mime_gives_multipart_alternative_with_text_and_html() -> None:
     # Given a rendered receipt
-    rendered = receipt_email(request_item(), STATUS_URL)
+    rendered = receipt_email(Request.from_item(request_item()), STATUS_URL)
 
     # When it becomes a MIME message and is parsed back
     message = email.message_from_bytes(to_mime(rendered, SENDER).as_bytes(), policy=policy.default)

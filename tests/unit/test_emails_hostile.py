@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from email import policy
 from email.message import EmailMessage
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_type_hints
 
 import pytest
 
@@ -27,6 +27,7 @@ from directormatch.mail.introduction import IntroducedDirector, Introduction
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, Mailer, to_mime
 from directormatch.manage.changes import Change, ChangeKind
+from directormatch.records import Profile, Record, Request
 from directormatch.vocabulary import AlertKind, ApplicationStatus
 from tests.events import load_event
 from tests.unit.test_emails import director, offer_item, request_item
@@ -47,7 +48,8 @@ HOSTILE = {
 # Line breaks, in any of the forms a header reader might honour.
 BREAKS = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 HEADER_LINE = re.compile(rb"[A-Za-z0-9-]+: |[ \t]")
-SYSTEM_WRITTEN = re.compile(r"pk|sk|.*_id|.*_at")
+# Keys, ids, timestamps and statuses: only the system writes them (a status is one of its enum's words).
+SYSTEM_WRITTEN = re.compile(r"pk|sk|.*_id|.*_at|.*_status")
 EXPECTED_HEADERS = {
     "From",
     "To",
@@ -97,7 +99,17 @@ def alert_item(kind: AlertKind) -> dict[str, Any]:
 
 def match_item() -> dict[str, Any]:
     quote = {"eligible": 4, "low": 900, "high": 1500, "median": 1200, "budget_monthly": 2000}
-    return {"pk": "R1", "sk": "MATCH", "team": False, "shortlist": [{"director_id": "D1"}], "quote": quote}
+    return {
+        "pk": "R1",
+        "sk": "MATCH",
+        "created_at": "2027-01-05T14:30:00+00:00",
+        "items_read": 9,
+        "candidates": 4,
+        "eligible": 4,
+        "team": False,
+        "shortlist": [{"director_id": "D1"}],
+        "quote": quote,
+    }
 
 
 # A director's application as stored: its PROFILE, then its LICENSE#/DEA# items.
@@ -113,8 +125,10 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
     "introduction": lambda bad: Introduction(
         [
             IntroducedDirector(
-                spoiled(
-                    director(director_id="D1", first_name="Avery", modality_years={"aesthetics": 3}), bad
+                Profile.from_item(
+                    spoiled(
+                        director(director_id="D1", first_name="Avery", modality_years={"aesthetics": 3}), bad
+                    )
                 ),
                 [bad, "TX"],
                 1600,
@@ -173,14 +187,30 @@ def build_all(bad: str) -> list[Email]:
         parameters = inspect.signature(build).parameters
         unknown = [p for p in parameters if p not in ARGUMENTS and p not in TEXT_ARGUMENTS]
         assert not unknown, f"{name} takes {unknown}: give them hostile values in ARGUMENTS"
-        arguments: dict[str, Any] = {p: ARGUMENTS[p](bad) if p in ARGUMENTS else bad for p in parameters}
-        if "alert" in parameters:
-            for kind in AlertKind:
-                alert = {**arguments["alert"], "alert": kind, "sk": f"ALERT#{kind}"}
-                built.append(build(**{**arguments, "alert": alert}))
-        else:
-            built.append(build(**arguments))
+        items: dict[str, Any] = {p: ARGUMENTS[p](bad) if p in ARGUMENTS else bad for p in parameters}
+        hints = get_type_hints(build)
+        kinds: list[AlertKind | None] = list(AlertKind) if "alert" in parameters else [None]
+        for kind in kinds:
+            given = (
+                {**items, "alert": {**items["alert"], "alert": kind, "sk": f"ALERT#{kind}"}}
+                if kind
+                else items
+            )
+            built.append(build(**{p: as_declared(value, hints[p]) for p, value in given.items()}))
     return built
+
+
+def as_declared(value: Any, hint: Any) -> Any:
+    """A stored item, or a list of them, read as the record the builder declares (as the sender reads
+    the items it composes from); anything else as it is."""
+    records = [
+        kind for kind in (hint, *get_args(hint)) if isinstance(kind, type) and issubclass(kind, Record)
+    ]
+    if records and isinstance(value, dict):
+        return records[0].from_item(value)
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return [as_declared(item, get_args(hint)[0] if get_args(hint) else Any) for item in value]
+    return value
 
 
 class RecordingSes:
@@ -248,10 +278,12 @@ def test_every_email_kind_with_hostile_values_builds_sends_and_parses_with_clean
 def test_header_of_an_address_with_a_unicode_domain_goes_out_in_punycode() -> None:
     # Given an email to an address whose domain is in Unicode (accepted by the contract)
     built = messages.receipt_email(
-        {
-            **request_item(),
-            "contact": {**request_item()["contact"], "email": "maria@bl\u00fcebonnet.example"},
-        },
+        Request.from_item(
+            {
+                **request_item(),
+                "contact": {**request_item()["contact"], "email": "maria@bl\u00fcebonnet.example"},
+            }
+        ),
         "https://api.example/s",
     )
     ses = RecordingSes()
@@ -270,10 +302,12 @@ def test_header_of_an_address_with_a_unicode_domain_goes_out_in_punycode() -> No
 def test_encoded_word_in_stored_text_reads_back_as_typed_never_decoded() -> None:
     # Given a clinic name that looks like an RFC 2047 encoded word hiding a line break
     name = "=?utf-8?q?A=0D=0ABcc=3A_x=40evil.example?="
-    request = {**request_item(), "clinic": {**request_item()["clinic"], "name": name}}
+    request = Request.from_item({**request_item(), "clinic": {**request_item()["clinic"], "name": name}})
 
     # When the introduction (its subject quotes the clinic name) is built and parsed
-    avery = IntroducedDirector(director(director_id="D1", first_name="Avery"), ["TX"], None, {})
+    avery = IntroducedDirector(
+        Profile.from_item(director(director_id="D1", first_name="Avery")), ["TX"], None, {}
+    )
     built = messages.introduction_email(request, Introduction([avery]))
     message = email.message_from_bytes(to_mime(built, SENDER).as_bytes(), policy=policy.default)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +18,7 @@ from directormatch.mail.labels import Audience, malpractice_label, us_phone
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, render
 from directormatch.offers.lifecycle import Outcome
+from directormatch.records import Alert, Match, Offer, Profile, Request
 from tests.unit.test_emails import SCRIPT, director, offer_item, request_item
 
 OPS = "ops@directormatch.example"
@@ -24,61 +26,84 @@ REFERENCE = "DM-E2T1-F616"  # the sample request's code (events/notify/new_reque
 BREAK = "\r\nBcc: attacker@example.com"
 
 
-def marked_request() -> dict[str, Any]:
+def marked_request() -> Request:
     """A stored request whose free-text fields carry markup (and a line break in the clinic name)."""
     item = request_item()
-    return {
-        **item,
-        "wave": 2,
-        "clinic": {
-            **item["clinic"],
-            "name": f"{SCRIPT} Spa{BREAK}",
-            "website": "https://spa.example/?a=1&b=2",
-        },
-        "contact": {**item["contact"], "name": SCRIPT},
+    return Request.from_item(
+        {
+            **item,
+            "wave": 2,
+            "clinic": {
+                **item["clinic"],
+                "name": f"{SCRIPT} Spa{BREAK}",
+                "website": "https://spa.example/?a=1&b=2",
+            },
+            "contact": {**item["contact"], "name": SCRIPT},
+        }
+    )
+
+
+def marked_director() -> Profile:
+    return Profile.from_item(director(director_id="D000084", first_name=SCRIPT, last_name=f"{SCRIPT} & Sons"))
+
+
+def stored_alert(**fields: Any) -> Alert:
+    """An ALERT item as stored: its keys and when it was raised, then `fields` (kind and request)."""
+    keys = {
+        "pk": fields["request_id"],
+        "sk": f"ALERT#{fields['alert']}",
+        "created_at": "2027-01-05T14:30:00+00:00",
     }
-
-
-def marked_director() -> dict[str, Any]:
-    return director(director_id="D000084", first_name=SCRIPT, last_name=f"{SCRIPT} & Sons")
+    return Alert.from_item(keys | fields)
 
 
 def team_quote(request: dict[str, Any], team: bool = True) -> Email:
     """The quote of a two-member team, one member without a fee schedule (or, not `team`, of two
     single physicians quoted the same)."""
     match = {
+        "pk": request["request_id"],
+        "sk": "MATCH",
+        "created_at": "2027-01-05T14:30:00+00:00",
+        "items_read": 12,
+        "candidates": 5,
+        "eligible": 5,
         "team": team,
         "shortlist": [{"director_id": "D1"}, {"director_id": "D2"}],
         "quote": {"eligible": 5, "low": 4550, "high": 4550, "median": 2050, "budget_monthly": None},
     }
     members = [(["TX", "OK"], 2550), (["NM"], None)] if team else []
-    return messages.quote_email(request, match, "https://status.example/R1", members)
+    return messages.quote_email(
+        Request.from_item(request), Match.from_item(match), "https://status.example/R1", members
+    )
 
 
 NOTICES: dict[str, Callable[[], Email]] = {
     "introduction": lambda: messages.introduction_email(
-        {
-            **marked_request(),
-            "notes": f"{SCRIPT}\nEHR is Aesthetic Record",
-            "matched_at": "2027-01-05T14:30:00+00:00",
-        },
+        replace(
+            marked_request(),
+            notes=f"{SCRIPT}\nEHR is Aesthetic Record",
+            matched_at="2027-01-05T14:30:00+00:00",
+        ),
         Introduction(
             [
                 IntroducedDirector(marked_director(), ["TX"], 1600, {"TX": f"{SCRIPT}1"}),
                 IntroducedDirector(
-                    director(director_id="D2", first_name="Bo", last_name="Li"), ["OK"], None, {}
+                    Profile.from_item(director(director_id="D2", first_name="Bo", last_name="Li")),
+                    ["OK"],
+                    None,
+                    {},
                 ),
             ]
         ),
     ),
-    "filled": lambda: messages.filled_email(offer_item(), marked_director()),
-    "declined": lambda: messages.declined_email(offer_item(), marked_director()),
+    "filled": lambda: messages.filled_email(Offer.from_item(offer_item()), marked_director()),
+    "declined": lambda: messages.declined_email(Offer.from_item(offer_item()), marked_director()),
     "clinic_update": lambda: messages.clinic_update_email(marked_request()),
     "ops_sla_20h": lambda: messages.ops_alert_email(
-        {"alert": "SLA_20H", "request_id": "R1", "wave": 2}, OPS, REFERENCE
+        stored_alert(alert="SLA_20H", request_id="R1", wave=2), OPS, REFERENCE
     ),
     "ops_stuck_new": lambda: messages.ops_alert_email(
-        {"alert": "STUCK_NEW", "request_id": "R1", "request_created_at": "2027-01-01T09:00:00+00:00"},
+        stored_alert(alert="STUCK_NEW", request_id="R1", request_created_at="2027-01-01T09:00:00+00:00"),
         OPS,
         REFERENCE,
     ),
@@ -94,7 +119,9 @@ NOTICES: dict[str, Callable[[], Email]] = {
     "ops_expiry_warning": lambda: messages.ops_expiry_email(
         OPS, "D000084", "TX DEA registration", "2027-01-31"
     ),
-    "reply_answer": lambda: messages.reply_answer_email(offer_item(), marked_director(), "abc123", "FILLED"),
+    "reply_answer": lambda: messages.reply_answer_email(
+        Offer.from_item(offer_item()), marked_director(), "abc123", "FILLED"
+    ),
 }
 # The reference each notice's footer quotes: the request's code; a director's id for their licenses.
 FOOTERS = {"expiry_warning": "D000084", "ops_expiry_warning": "D000084"}
@@ -195,7 +222,7 @@ def test_ops_alert_says_what_the_alert_holds_and_marks_what_it_lacks(
     # Given an alert item without its optional fields, or of a kind with no words of its own, on a
     # request stored before reference codes (its id is its reference)
     # When the ops email is rendered
-    rendered = messages.ops_alert_email(alert, OPS, alert["request_id"])
+    rendered = messages.ops_alert_email(stored_alert(**alert), OPS, alert["request_id"])
 
     # Then it goes to ops under the alert's kind, and both parts say what is known
     assert (rendered.to, rendered.subject, rendered.kind) == (
@@ -209,7 +236,7 @@ def test_ops_alert_says_what_the_alert_holds_and_marks_what_it_lacks(
 
 def test_ops_alert_names_the_code_the_clinic_quotes_and_the_id_ops_query() -> None:
     # Given an alert on a request with a reference code
-    alert = {"alert": "SLA_20H", "request_id": "R1", "wave": 2}
+    alert = stored_alert(alert="SLA_20H", request_id="R1", wave=2)
 
     # When the ops email is rendered
     rendered = messages.ops_alert_email(alert, OPS, REFERENCE)
@@ -300,10 +327,10 @@ def test_every_email_template_has_a_subject_a_text_and_an_html_part() -> None:
 )
 def test_reply_answer_says_why_the_reply_changed_nothing(outcome: str, said: str) -> None:
     # Given a director licensed in Texas only, whose reply to a Texas offer changed nothing, for this reason
-    licensed = director(director_id="D000084", licensed_states=["TX"])
+    licensed = Profile.from_item(director(director_id="D000084", licensed_states=["TX"]))
 
     # When we answer it
-    rendered = messages.reply_answer_email(offer_item(), licensed, "abc123", outcome)
+    rendered = messages.reply_answer_email(Offer.from_item(offer_item()), licensed, "abc123", outcome)
 
     # Then both parts say that reason's sentence, and no other reason's
     assert said in words(rendered.text)

@@ -12,14 +12,15 @@ import pytest
 from directormatch.mail.introduction import IntroducedDirector, Introduction
 from directormatch.mail.messages import introduction_email
 from directormatch.mail.render import to_mime
+from directormatch.records import Profile, Request
 from tests.unit.test_emails import SENDER, director, request_item
 
 MATCHED_AT = "2027-01-05T20:30:00+00:00"
 
 
-def team_request(**overrides: Any) -> dict[str, Any]:
+def team_request(**overrides: Any) -> Request:
     """A TX/OK/NM request, matched."""
-    return request_item(states=["TX", "OK", "NM"], matched_at=MATCHED_AT, **overrides)
+    return Request.from_item(request_item(states=["TX", "OK", "NM"], matched_at=MATCHED_AT, **overrides))
 
 
 ANN = director(
@@ -42,13 +43,18 @@ def ann(**overrides: Any) -> IntroducedDirector:
         "fee_monthly": 2100,
         "license_numbers": {"TX": "Q1234", "OK": "OK-77"},
     }
-    return IntroducedDirector(**(fields | overrides))
+    return introduced(fields | overrides)
 
 
 def bo(**overrides: Any) -> IntroducedDirector:
     """Bo covers NM for $900 a month; no license number on file, no phone."""
     fields = {"profile": BO, "states": ["NM"], "fee_monthly": 900, "license_numbers": {}}
-    return IntroducedDirector(**(fields | overrides))
+    return introduced(fields | overrides)
+
+
+def introduced(fields: dict[str, Any]) -> IntroducedDirector:
+    """The director as the sender reads them: their PROFILE item as a record."""
+    return IntroducedDirector(**{**fields, "profile": Profile.from_item(fields["profile"])})
 
 
 def test_introduction_is_addressed_to_the_clinic_and_every_director_in_to() -> None:
@@ -110,7 +116,7 @@ def test_director_without_a_fee_schedule_agrees_the_fee_and_the_total_waits_for_
 
 def test_single_director_introduction_gives_fee_credentials_licenses_and_phones() -> None:
     # Given one director covering the whole TX request
-    request = request_item(states=["TX"], matched_at=MATCHED_AT)
+    request = Request.from_item(request_item(states=["TX"], matched_at=MATCHED_AT))
     alone = ann(states=["TX"], license_numbers={"TX": "Q1234"})
 
     # When the introduction is rendered

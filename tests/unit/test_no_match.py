@@ -9,9 +9,10 @@ import pytest
 from directormatch.mail import messages
 from directormatch.mail.labels import us_phone
 from directormatch.mail.no_match import exclusion_sentences, no_match_story, offers_tried
+from directormatch.records import Offer, Request
 from directormatch.timezones import OPS_ZONE, local_time
-from tests.unit.test_emails import request_item
-from tests.unit.test_emails_notices import SCRIPT, words
+from tests.unit.test_emails import offer_item, request_item
+from tests.unit.test_emails_notices import SCRIPT, stored_alert, words
 
 OPS = "ops@directormatch.example"
 
@@ -123,7 +124,7 @@ def test_clinic_no_match_email_says_the_story_in_both_parts_and_escapes_the_clin
     story = no_match_story(item, alert(candidates=4, excluded={"MODALITY_NOT_OFFERED": 4}), [])
 
     # When the clinic's email is rendered
-    rendered = messages.clinic_no_match_email(item, story)
+    rendered = messages.clinic_no_match_email(Request.from_item(item), story)
 
     # Then it goes to the clinic, says why and when, and never carries the markup as a tag
     assert rendered.to == (item["contact"]["email"],)
@@ -139,13 +140,17 @@ def test_ops_alert_carries_the_clinic_and_each_waves_offers(kind: str, subject: 
     # Given an alert on a request with two waves of offers
     item = request_item()
     offers = [
-        {**offer(1, "DECLINED", "D1"), "answered_at": "2027-01-05T10:00:00+00:00"},
-        {**offer(2, "EXPIRED", "D2"), "closed_at": "2027-01-06T10:00:00+00:00"},
+        Offer.from_item(
+            {**offer_item(), **offer(1, "DECLINED", "D1"), "answered_at": "2027-01-05T10:00:00+00:00"}
+        ),
+        Offer.from_item(
+            {**offer_item(), **offer(2, "EXPIRED", "D2"), "closed_at": "2027-01-06T10:00:00+00:00"}
+        ),
     ]
 
     # When the ops email is rendered
     rendered = messages.ops_alert_email(
-        {"alert": kind, "request_id": "R1"}, OPS, "DM-4F7K-92QX", item, offers
+        stored_alert(alert=kind, request_id="R1"), OPS, "DM-4F7K-92QX", Request.from_item(item), offers
     )
     assert rendered.subject.startswith(subject)
     assert rendered.kind == f"ops_{kind.lower()}"
@@ -200,7 +205,7 @@ def test_clinic_no_match_email_of_a_budget_says_what_the_lowest_fee_covers_in_pl
     story = no_match_story(item, counts, [])
 
     # When the clinic's email is rendered
-    rendered = messages.clinic_no_match_email(item, story)
+    rendered = messages.clinic_no_match_email(Request.from_item(item), story)
 
     # Then the subject and both parts name the lowest fee, what it covers, and how to go ahead
     assert rendered.subject == "Your medical director request: the lowest fee is above your budget"

@@ -13,7 +13,7 @@ from directormatch.mail.messages import offer_email
 from directormatch.matching.fees import Scope, monthly_fee
 from directormatch.offers.lifecycle import Answer, Outcome
 from directormatch.offers.pages import confirm_page, result_page
-from directormatch.records import Offer
+from directormatch.records import Offer, Profile
 from directormatch.timezones import CENTRAL
 from tests.unit.test_emails import SCRIPT, director, offer_item
 from tests.unit.test_fees import FULL_SCHEDULE
@@ -58,7 +58,9 @@ def test_offer_email_itemises_the_directors_fee_and_its_lines_sum_to_the_total()
     offer = priced(offer_item())
 
     # When the offer email is rendered
-    rendered = offer_email(offer, director(), "https://api.example", "replies.example")
+    rendered = offer_email(
+        Offer.from_item(offer), Profile.from_item(director()), "https://api.example", "replies.example"
+    )
 
     # Then both parts list each line and a total that is their sum, the stored fee
     for rows in (html_fee_rows(rendered.html), text_fee_rows(rendered.text)):
@@ -79,7 +81,7 @@ def test_offer_email_fee_lines_are_escaped_in_html_and_plain_in_text() -> None:
     offer["fee_lines"] = [{"label": f"Base & {SCRIPT}", "amount": 3_350}]
 
     # When the offer email is rendered
-    rendered = offer_email(offer, director(), "https://api.example")
+    rendered = offer_email(Offer.from_item(offer), Profile.from_item(director()), "https://api.example")
 
     # Then the HTML shows it as text, the text part as typed, with no markup or entities
     assert "<script>" not in rendered.html
@@ -95,7 +97,9 @@ def test_offer_of_a_director_without_a_schedule_says_the_fee_is_agreed_with_the_
     assert "fee_monthly" not in offer
 
     # When the email and the accept page are rendered
-    rendered = offer_email(offer, director(), "https://api.example", "replies.example")
+    rendered = offer_email(
+        Offer.from_item(offer), Profile.from_item(director()), "https://api.example", "replies.example"
+    )
     page = confirm_page("accept", offer, "/offers/t", blocked=None, zone=CENTRAL)
 
     # Then each says so in a sentence, and accepting names no amount
@@ -111,7 +115,7 @@ def test_team_member_sees_the_fee_for_the_states_they_cover() -> None:
     offer = priced(team_offer(), MEMBER_SCOPE)
 
     # When the email and the accept page are rendered
-    rendered = offer_email(offer, director(), "https://api.example")
+    rendered = offer_email(Offer.from_item(offer), Profile.from_item(director()), "https://api.example")
     page = confirm_page("accept", offer, "/offers/t", blocked=None, zone=CENTRAL)
 
     # Then the fee is headed by the states they would cover, and its lines are those states' fee
@@ -129,7 +133,7 @@ def test_confirm_page_shows_the_same_fee_table_as_the_email(action: str) -> None
 
     # When its page and its email are rendered
     page = confirm_page(action, offer, "/offers/t", blocked=None, zone=CENTRAL)
-    rendered = offer_email(offer, director(), "https://api.example")
+    rendered = offer_email(Offer.from_item(offer), Profile.from_item(director()), "https://api.example")
 
     # Then the page itemises the same lines; only the accept button names the fee
     assert html_fee_rows(page.html) == html_fee_rows(rendered.html)

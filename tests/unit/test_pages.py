@@ -9,7 +9,7 @@ from typing import Any
 from directormatch.mail.messages import offer_email
 from directormatch.offers.lifecycle import Answer, Outcome
 from directormatch.offers.pages import confirm_page, result_page
-from directormatch.records import Offer
+from directormatch.records import Offer, Profile
 from directormatch.timezones import CENTRAL, PACIFIC
 from tests.unit.test_emails import SCRIPT, director, offer_item
 
@@ -113,7 +113,7 @@ def test_team_offer_email_says_the_states_the_notes_and_when_the_introduction_go
     offer = team_offer()
 
     # When the offer email is rendered
-    rendered = offer_email(offer, director(), "https://api.example")
+    rendered = offer_email(Offer.from_item(offer), Profile.from_item(director()), "https://api.example")
 
     # Then both parts name the states they would cover and wait for every state
     for part in (rendered.text, rendered.html):

@@ -16,6 +16,7 @@ from directormatch.mail.messages import team_members
 from directormatch.mail.no_match import NoMatchStory, no_match_story
 from directormatch.mail.render import render_page
 from directormatch.offers.pages import Page
+from directormatch.records import Offer
 from directormatch.references import reference_of
 from directormatch.timezones import clinic_zone
 from directormatch.vocabulary import Action, AlertKind, OfferStatus, RequestStatus
@@ -91,7 +92,7 @@ def page_context(
     request = next(i for i in items if i["sk"] == "REQUEST")
     match = next((i for i in items if i["sk"] == keys.MATCH_SK), {})
     quote = match.get("quote") or {}
-    offers = [i for i in items if i["sk"].startswith(keys.OFFER)]
+    offers = [Offer.from_item(i) for i in items if i["sk"].startswith(keys.OFFER)]
     offered_team = match.get("team") and request["request_status"] == RequestStatus.OFFERED
     headline, explanation, bad = HEADLINES.get(request["request_status"], HEADLINES[RequestStatus.NEW])
     story = story_of(items, request)

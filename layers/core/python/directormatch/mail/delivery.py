@@ -15,9 +15,6 @@ from directormatch.aws.email_ledger import EmailLedger
 from directormatch.aws.requests_table import RequestStore
 from directormatch.links import status_link
 from directormatch.mail.introduction import IntroducedDirector, Introduction
-
-# The builders still annotate their items as dicts; they get records, which read the same way
-# (directormatch.records.Record is a Mapping), hence the arg-type ignores at their calls.
 from directormatch.mail.messages import (
     clinic_no_match_email,
     clinic_update_email,
@@ -71,7 +68,7 @@ class Delivery:
         if kind.startswith(CLINIC_UPDATE):
             # The wave the letter was queued for, though the request may have moved on since.
             request = self._request(letter.partition)
-            return clinic_update_email({**request, "wave": int(kind.removeprefix(CLINIC_UPDATE))})
+            return clinic_update_email(replace(request, wave=int(kind.removeprefix(CLINIC_UPDATE))))
         if kind in (EXPIRY_WARNING_KIND, OPS_EXPIRY_WARNING_KIND):
             return self._expiry_email(letter)
         if kind.startswith("ops_") or kind == "no_match":

@@ -1,11 +1,10 @@
 """What an introduction tells the clinic and its director(s) together: who each director is, which
-states they cover, their agreed fee, and the whole fee for a team (pure: the notifier reads the items)."""
+states they cover, their agreed fee, and the whole fee for a team (pure: the sender reads the records)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from directormatch.mail.labels import (
     count,
@@ -15,6 +14,7 @@ from directormatch.mail.labels import (
     supervision,
     us_phone,
 )
+from directormatch.records import Profile, Request
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,14 @@ class IntroducedDirector:
     accepted offer agreed (None for a director without a fee schedule) and, of their LICENSE items,
     the numbers on file for those states."""
 
-    profile: Mapping[str, Any]
+    profile: Profile
     states: Sequence[str]
     fee_monthly: int | None
     license_numbers: Mapping[str, str]
 
     def years_in(self, modalities: Sequence[str]) -> list[tuple[str, int]]:
         """(service, years of experience) for each of the clinic's services the director has years on."""
-        years = self.profile.get("modality_years") or {}
+        years = self.profile.modality_years
         return [(modality, int(years[modality])) for modality in modalities if modality in years]
 
 
@@ -50,28 +50,28 @@ class Introduction:
 
     def addresses(self, clinic_address: str) -> list[str]:
         """The clinic's contact first, then each director, each address once."""
-        return list(dict.fromkeys([clinic_address, *(d.profile["email"] for d in self.directors)]))
+        return list(dict.fromkeys([clinic_address, *(d.profile.email for d in self.directors)]))
 
 
 Rows = list[tuple[str, str]]
 
 
-def clinic_rows(request: Mapping[str, Any]) -> Rows:
+def clinic_rows(request: Request) -> Rows:
     """What the director needs to know of the clinic, as (label, value) lines; the notes, the clinic's
     own words, go below them."""
-    supervisees = request["supervisees"]
+    clinic, contact = request.clinic, request.contact
     return _filled(
-        ("Clinic", request["clinic"]["name"]),
-        ("Website", request["clinic"].get("website") or ""),
-        ("Contact", request["contact"]["name"]),
-        ("Email", request["contact"]["email"]),
-        ("Phone", us_phone(request["contact"]["phone"])),
-        ("States", ", ".join(request["states"])),
-        ("Services", ", ".join(modality_label(m) for m in request["modalities"])),
-        ("Supervision", supervision(supervisees)),
-        ("Locations", str(request["locations"])),
-        ("Controlled substances", "yes" if request["controlled_substances"] else "no"),
-        ("Start by", str(request["start_by"])),
+        ("Clinic", clinic.name),
+        ("Website", clinic.website or ""),
+        ("Contact", contact.name),
+        ("Email", contact.email),
+        ("Phone", us_phone(contact.phone)),
+        ("States", ", ".join(request.states)),
+        ("Services", ", ".join(modality_label(m) for m in request.modalities)),
+        ("Supervision", supervision(request.supervisees)),
+        ("Locations", str(request.locations)),
+        ("Controlled substances", "yes" if request.controlled_substances else "no"),
+        ("Start by", str(request.start_by)),
     )
 
 
@@ -84,11 +84,11 @@ def director_rows(director: IntroducedDirector, modalities: Sequence[str], team:
     )
     return _filled(
         ("Covers", ", ".join(director.states) if team else ""),
-        ("Specialty", ", ".join(specialty_label(s) for s in profile.get("specialties") or ())),
+        ("Specialty", ", ".join(specialty_label(s) for s in profile.specialties)),
         ("Experience", ", ".join(experience)),
         ("Licenses", ", ".join(licenses)),
-        ("Email", profile["email"]),
-        ("Phone", us_phone(profile.get("phone"))),
+        ("Email", profile.email),
+        ("Phone", us_phone(profile.phone)),
         ("Monthly fee", monthly_fee(director.fee_monthly)),
     )
 

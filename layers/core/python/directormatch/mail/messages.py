@@ -1,9 +1,11 @@
 """Every email we send: who gets it, its idempotency reference, and the items its template reads.
 
-The words live in templates/<kind>.{subject,txt,html}; the templates read the stored items by dot
-access, which works on dicts and typed records alike. Every email names the reference its reader
-quotes, and writes times in its reader's zone (`zone`, for the local_time filter): a clinic's is its
-first state's, a director's their home's (timezones.director_zone), ops read UTC.
+The words live in templates/<kind>.{subject,txt,html}; the builders take the stored items as their
+records (directormatch.records), and the templates read them by dot access. An application's items
+are not stored records yet when its emails go, so those builders read them as mappings. Every email
+names the reference its reader quotes, and writes times in its reader's zone (`zone`, for the
+local_time filter): a clinic's is its first state's, a director's their home's
+(timezones.director_zone), ops read UTC.
 """
 
 from __future__ import annotations
@@ -19,21 +21,22 @@ from directormatch.mail.no_match import NoMatchStory
 from directormatch.mail.render import Email, render
 from directormatch.manage.changes import Change
 from directormatch.offers.reply_to import reply_address
+from directormatch.records import Alert, Match, Offer, Profile, Request
 from directormatch.references import reference_of
 from directormatch.timezones import OPS_ZONE, clinic_zone, director_zone
 from directormatch.vocabulary import AlertKind
 
 
-def receipt_email(request: Mapping[str, Any], status_url: str) -> Email:
+def receipt_email(request: Request, status_url: str) -> Email:
     return _to_clinic("receipt", request, status_url=status_url)
 
 
-def introduction_email(request: Mapping[str, Any], introduction: Introduction) -> Email:
+def introduction_email(request: Request, introduction: Introduction) -> Email:
     """One email to the clinic's contact and every accepting director, all in To so that any of them
     can reply to all. Its readers may live in several zones: times are the clinic's, the zone named."""
-    addresses = introduction.addresses(request["contact"]["email"])
+    addresses = introduction.addresses(request.contact.email)
     team = introduction.team
-    directors = [(d, director_rows(d, request["modalities"], team)) for d in introduction.directors]
+    directors = [(d, director_rows(d, request.modalities, team)) for d in introduction.directors]
     return _to_clinic(
         "introduction",
         request,
@@ -44,91 +47,83 @@ def introduction_email(request: Mapping[str, Any], introduction: Introduction) -
     )
 
 
-def clinic_update_email(request: Mapping[str, Any]) -> Email:
+def clinic_update_email(request: Request) -> Email:
     # One per wave: each further wave is news to the clinic.
-    return _to_clinic("clinic_update", request, ref_suffix=f".w{int(request.get('wave', 1))}")
+    return _to_clinic("clinic_update", request, ref_suffix=f".w{request.current_wave}")
 
 
 # One member of a team, as the clinic's quote gives it: (the states they cover, their monthly fee).
 TeamMember = tuple[Sequence[str], int | None]
 
 
-def team_members(
-    states: Sequence[str], offers: Iterable[Mapping[str, Any]], wave: int = 1
-) -> list[TeamMember]:
+def team_members(states: Sequence[str], offers: Iterable[Offer], wave: int = 1) -> list[TeamMember]:
     """A team's members offered in `wave`, in the clinic's state order (`states`)."""
-    members = [(o["covers_states"], o.get("fee_monthly")) for o in offers if int(o["wave"]) == wave]
+    members = [(o.covers_states, o.fee_monthly) for o in offers if o.wave == wave]
     return sorted(members, key=lambda member: states.index(member[0][0]))
 
 
-def quote_email(
-    request: Mapping[str, Any],
-    match: Mapping[str, Any],
-    status_url: str,
-    members: Sequence[TeamMember] = (),
-) -> Email:
+def quote_email(request: Request, match: Match, status_url: str, members: Sequence[TeamMember] = ()) -> Email:
     """The clinic's quote; for a team, `members` gives each member's (states covered, monthly fee)."""
     return _to_clinic(
         "quote",
         request,
-        quote=match["quote"],
-        offered=len(match["shortlist"]),
-        team=match["team"],
+        quote=match.quote,
+        offered=len(match.shortlist),
+        team=match.team,
         members=members,
         status_url=status_url,
     )
 
 
 def _to_clinic(
-    kind: str, request: Mapping[str, Any], ref_suffix: str = "", to: Sequence[str] = (), **context: Any
+    kind: str, request: Request, ref_suffix: str = "", to: Sequence[str] = (), **context: Any
 ) -> Email:
     """An email to the clinic's contact (`to`, when given, names everyone it is addressed to)."""
-    request_id = request["request_id"]
+    request_id = request.request_id
     return render(
         kind,
-        to=to or request["contact"]["email"],
+        to=to or request.contact.email,
         idempotency_ref=request_id + ref_suffix,
         request_id=request_id,
         reference=reference_of(request),
-        zone=clinic_zone(request["states"]),
+        zone=clinic_zone(request.states),
         request=request,
         **context,
     )
 
 
-def offer_email(
-    offer: Mapping[str, Any], director: Mapping[str, Any], base_url: str, inbound_domain: str = ""
-) -> Email:
-    request_id, director_id = offer["request_id"], offer["director_id"]
+def offer_email(offer: Offer, director: Profile, base_url: str, inbound_domain: str = "") -> Email:
+    request_id, director_id = offer.request_id, offer.director_id
     reply_to = reply_address(request_id, director_id, inbound_domain) if inbound_domain else ""
     links = offer_links(offer, base_url)
     email = _to_director("offer", director, offer, offer=offer, reply_enabled=bool(reply_to), **links)
     return replace(email, reply_to=reply_to)
 
 
-def filled_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
+def filled_email(offer: Offer, director: Profile) -> Email:
     return _to_director("filled", director, offer, offer=offer)
 
 
-def declined_email(offer: Mapping[str, Any], director: Mapping[str, Any]) -> Email:
+def declined_email(offer: Offer, director: Profile) -> Email:
     return _to_director("declined", director, offer, offer=offer)
 
 
-def reading_zone(director: Mapping[str, Any], about: Mapping[str, Any]) -> str:
-    """The zone `director` reads times in, for an email or page about a request or an offer of it."""
-    states = about["summary"]["states"] if "summary" in about else about["states"]
-    return director_zone(director.get("licensed_states") or (), states)
+def reading_zone(director: Profile | None, about: Request | Offer) -> str:
+    """The zone `director` reads times in, for an email or page about a request or an offer of it
+    (without a profile: the request's first state's)."""
+    states = about.summary.states if isinstance(about, Offer) else about.states
+    return director_zone(director.licensed_states if director else (), states)
 
 
 def _to_director(
-    kind: str, director: Mapping[str, Any], about: Mapping[str, Any], ref_suffix: str = "", **context: Any
+    kind: str, director: Profile, about: Request | Offer, ref_suffix: str = "", **context: Any
 ) -> Email:
     """An email to `director` about a request, or an offer of it (`about`)."""
-    request_id = about["request_id"]
-    director_id = about.get("director_id") or director["director_id"]
+    request_id = about.request_id
+    director_id = about.director_id if isinstance(about, Offer) else director.director_id
     return render(
         kind,
-        to=director["email"],
+        to=director.email,
         idempotency_ref=f"{request_id}.{director_id}{ref_suffix}",
         request_id=request_id,
         reference=reference_of(about),
@@ -146,30 +141,23 @@ def _manage_url(director_id: str, source: str) -> str:
     return manage_link(get_settings().public_base_url, director_id, source, datetime.now(UTC))
 
 
-def clinic_no_match_email(request: Mapping[str, Any], story: NoMatchStory) -> Email:
+def clinic_no_match_email(request: Request, story: NoMatchStory) -> Email:
     """The clinic's honest account of a request nobody could take (see mail.no_match)."""
     return _to_clinic("no_match", request, story=story)
 
 
 def ops_alert_email(
-    alert: Mapping[str, Any],
-    ops_email: str,
-    reference: str,
-    request: Mapping[str, Any] | None = None,
-    offers: Sequence[Mapping[str, Any]] = (),
+    alert: Alert, ops_email: str, reference: str, request: Request | None = None, offers: Sequence[Offer] = ()
 ) -> Email:
     """An alert to ops, with the clinic's details and each wave's offers and how each ended (ops may
     read personal data; the request is None only where it cannot be read). NO_MATCH has its own
     template; every other kind shares one, its words chosen by the alert's kind. A STREAM_FAILED
     alert is one per failed record, and so is its Message-ID."""
-    request_id, kind = alert["request_id"], f"ops_{alert['alert'].lower()}"
+    request_id, kind = alert.request_id, f"ops_{alert.alert.lower()}"
     ref = request_id
-    if alert["alert"] == AlertKind.STREAM_FAILED:
-        ref = f"{request_id}.{alert['function']}.{alert['sequence_number']}"
-    waves = [
-        (wave, [o for o in offers if int(o["wave"]) == wave])
-        for wave in sorted({int(o["wave"]) for o in offers})
-    ]
+    if alert.alert == AlertKind.STREAM_FAILED:
+        ref = f"{request_id}.{alert.function}.{alert.sequence_number}"
+    waves = [(wave, [o for o in offers if o.wave == wave]) for wave in sorted({o.wave for o in offers})]
     # Ops find a request by its id (the table's key) and hear from the clinic its code: both.
     request_label = request_id if reference == request_id else f"{reference} (id {request_id})"
     return render(
@@ -187,11 +175,11 @@ def ops_alert_email(
     )
 
 
-def expiry_email(profile: Mapping[str, Any], registration: str, expires_on: str) -> Email:
-    director_id = profile["director_id"]
+def expiry_email(profile: Profile, registration: str, expires_on: str) -> Email:
+    director_id = profile.director_id
     return _expiry(
         "expiry_warning",
-        profile["email"],
+        profile.email,
         director_id,
         registration,
         expires_on,
@@ -221,9 +209,7 @@ def _expiry(
     )
 
 
-def reply_answer_email(
-    offer: Mapping[str, Any], director: Mapping[str, Any], reply_ref: str, outcome: str
-) -> Email:
+def reply_answer_email(offer: Offer, director: Profile, reply_ref: str, outcome: str) -> Email:
     """The answer to a director's reply that changed nothing: UNCLEAR (how to reply), or the offer
     outcome that stopped it (FILLED, EXPIRED, ...); templates/_reply_answer.words says each.
     `reply_ref` tells one reply's answer from another's."""
@@ -282,13 +268,13 @@ def _about_application(
     )
 
 
-def manage_confirmation_email(profile: Mapping[str, Any], change: Change, manage_url: str) -> Email:
+def manage_confirmation_email(profile: Profile, change: Change, manage_url: str) -> Email:
     """The director's short confirmation of a change they made themselves, one per profile version."""
-    director_id = profile["director_id"]
+    director_id = profile.director_id
     return render(
         "manage_confirmation",
-        to=profile["email"],
-        idempotency_ref=f"{director_id}.v{profile.get('version') or 0}",
+        to=profile.email,
+        idempotency_ref=f"{director_id}.v{profile.current_version}",
         request_id=director_id,
         reference=director_id,
         profile=profile,
@@ -297,13 +283,13 @@ def manage_confirmation_email(profile: Mapping[str, Any], change: Change, manage
     )
 
 
-def ops_director_note_email(ops_email: str, profile: Mapping[str, Any], change: Change) -> Email:
+def ops_director_note_email(ops_email: str, profile: Profile, change: Change) -> Email:
     """Ops hear of services a director asked to add that their specialties do not fit."""
-    director_id = profile["director_id"]
+    director_id = profile.director_id
     return render(
         "ops_director_note",
         to=ops_email,
-        idempotency_ref=f"{director_id}.v{profile.get('version') or 0}",
+        idempotency_ref=f"{director_id}.v{profile.current_version}",
         request_id=director_id,
         reference=director_id,
         profile=profile,
