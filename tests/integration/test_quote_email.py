@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from directormatch.aws.attributes import from_attributes
-from directormatch.intake.status_page import page_context
+from directormatch.intake.status_page import Partition, page_context
 from tests.events import api_event, quote_body, stream_event, stream_record
 from tests.fee_oracle import fee_by_hand
 from tests.integration.conftest import Apps, Aws
@@ -85,4 +85,6 @@ def test_quote_email_tx_three_nps_controlled_gives_the_range_of_the_offered_dire
             ExpressionAttributeValues={":pk": {"S": new.request_id}},
         )["Items"]
     ]
-    assert page_context(items, [])["quote"] == expected
+    partition = Partition.of(items)
+    assert partition is not None
+    assert page_context(partition, [])["quote"] == expected

@@ -299,10 +299,12 @@ def sender_alerts(aws: Aws, request_id: str) -> list[dict[str, Any]]:
 
 
 def status_page_delayed(aws: Aws, request_id: str) -> bool:
-    from directormatch.intake.status_page import delayed
+    from directormatch.intake.status_page import Partition, delayed
 
     items = aws.request_store().partition(request_id, consistent=True)
-    return delayed(items, next(i for i in items if i["sk"] == "REQUEST"))
+    partition = Partition.of(items)
+    assert partition is not None
+    return delayed(partition)
 
 
 def email_markers(aws: Aws, request_id: str) -> dict[str, str]:

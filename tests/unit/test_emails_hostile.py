@@ -27,7 +27,7 @@ from directormatch.mail.introduction import IntroducedDirector, Introduction
 from directormatch.mail.no_match import no_match_story
 from directormatch.mail.render import TEMPLATES, Email, Mailer, to_mime
 from directormatch.manage.changes import Change, ChangeKind
-from directormatch.records import Profile, Record, Request
+from directormatch.records import Alert, Offer, Profile, Record, Request
 from directormatch.vocabulary import AlertKind, ApplicationStatus
 from tests.events import load_event
 from tests.unit.test_emails import director, offer_item, request_item
@@ -142,9 +142,9 @@ ARGUMENTS: dict[str, Callable[[str], Any]] = {
     "members": lambda bad: [([bad, "TX"], 1600)],
     "offers": lambda bad: [spoiled(offer_item(), bad)],
     "story": lambda bad: no_match_story(
-        spoiled(request_item(wave=3), bad),
-        spoiled(alert_item(AlertKind.NO_MATCH), bad, keep=frozenset({"alert", "excluded", "created_at"})),
-        [spoiled(offer_item(), bad)],
+        Request.from_item(spoiled(request_item(wave=3), bad)),
+        Alert.from_item(spoiled(alert_item(AlertKind.NO_MATCH), bad, keep=frozenset({"alert", "excluded"}))),
+        [Offer.from_item(spoiled(offer_item(), bad))],
     ),
     "alert": lambda bad: spoiled(alert_item(AlertKind.SLA_20H), bad, keep=frozenset({"alert"})),
     "registrations": lambda bad: [spoiled(item, bad) for item in APPLICATION_ITEMS[1:]],

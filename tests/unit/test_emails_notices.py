@@ -111,7 +111,7 @@ NOTICES: dict[str, Callable[[], Email]] = {
         marked_request(),
         no_match_story(
             marked_request(),
-            {"created_at": "2027-01-05T14:30:00+00:00", "candidates": 2, "excluded": {"NO_CAPACITY": 2}},
+            stored_alert(alert="NO_MATCH", request_id="R1", candidates=2, excluded={"NO_CAPACITY": 2}),
             [],
         ),
     ),

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from directormatch.aws.failure_destination import last_attempt_failures, stream_alert
-from directormatch.intake.status_page import delayed
+from directormatch.intake.status_page import Partition, delayed
+from tests.unit.test_emails import request_item
 
 NOW = datetime(2026, 11, 25, 17, 20, tzinfo=UTC)
 
@@ -81,10 +82,23 @@ def test_stream_alert_names_the_record_and_the_requests_status_with_ids_only() -
 
 
 def test_status_page_delayed_while_an_alert_is_unresolved_and_the_request_where_it_was() -> None:
-    request = {"sk": "REQUEST", "request_status": "MATCHED"}
-    alert = {"sk": "ALERT#STREAM_FAILED#notify#10", "status_at_failure": "MATCHED"}
-    assert delayed([request, alert], request)
+    request = {**request_item(), "request_status": "MATCHED"}
+    alert = {
+        "pk": request["pk"],
+        "sk": "ALERT#STREAM_FAILED#notify#10",
+        "request_id": request["request_id"],
+        "alert": "STREAM_FAILED",
+        "created_at": "2026-11-25T17:00:00.000+00:00",
+        "status_at_failure": "MATCHED",
+    }
+
+    def shown(*alerts: dict[str, Any]) -> bool:
+        partition = Partition.of([request, *alerts])
+        assert partition is not None
+        return delayed(partition)
+
+    assert shown(alert)
     # not once a replay put the record through, nor once the request moved on, nor for other alerts
-    assert not delayed([request, {**alert, "resolved_at": "2026-11-25T18:00:00.000+00:00"}], request)
-    assert not delayed([request, {**alert, "status_at_failure": "OFFERED"}], request)
-    assert not delayed([request, {"sk": "ALERT#SLA_20H", "status_at_failure": "MATCHED"}], request)
+    assert not shown({**alert, "resolved_at": "2026-11-25T18:00:00.000+00:00"})
+    assert not shown({**alert, "status_at_failure": "OFFERED"})
+    assert not shown({**alert, "sk": "ALERT#SLA_20H", "alert": "SLA_20H"})

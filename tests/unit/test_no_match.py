@@ -9,7 +9,7 @@ import pytest
 from directormatch.mail import messages
 from directormatch.mail.labels import us_phone
 from directormatch.mail.no_match import exclusion_sentences, no_match_story, offers_tried
-from directormatch.records import Offer, Request
+from directormatch.records import Alert, Offer, Request
 from directormatch.timezones import OPS_ZONE, local_time
 from tests.unit.test_emails import offer_item, request_item
 from tests.unit.test_emails_notices import SCRIPT, stored_alert, words
@@ -17,24 +17,28 @@ from tests.unit.test_emails_notices import SCRIPT, stored_alert, words
 OPS = "ops@directormatch.example"
 
 
-def request(**overrides: Any) -> dict[str, Any]:
+def request(**overrides: Any) -> Request:
+    """The sample REQUEST item, asking for ketamine in WY with 2 NPs and a PA, with `overrides`."""
     item = {
+        **request_item(),
         "states": ["WY"],
         "modalities": ["ketamine"],
         "supervisees": {"np": 2, "pa": 1},
     }
-    item.update(overrides)
-    return item
+    return Request.from_item(item | overrides)
 
 
-def alert(**overrides: Any) -> dict[str, Any]:
-    item = {"request_id": "R1", "alert": "NO_MATCH", "created_at": "2027-01-05T14:30:00.000+00:00"}
-    item.update(overrides)
-    return item
+def alert(**overrides: Any) -> Alert:
+    """Its NO_MATCH alert, raised at 14:30 UTC, with the matcher's counts in `overrides`."""
+    return stored_alert(
+        **{"request_id": "R1", "alert": "NO_MATCH", "created_at": "2027-01-05T14:30:00.000+00:00"} | overrides
+    )
 
 
-def offer(wave: int, status: str, director_id: str = "D1") -> dict[str, Any]:
-    return {"wave": wave, "offer_status": status, "director_id": director_id, "covers_states": ["TX"]}
+def offer(wave: int, status: str, director_id: str = "D1", **overrides: Any) -> Offer:
+    """The sample OFFER item, of `wave`, ended `status`, to `director_id`, covering TX."""
+    fields = {"wave": wave, "offer_status": status, "director_id": director_id, "covers_states": ["TX"]}
+    return Offer.from_item(offer_item() | fields | overrides)
 
 
 @pytest.mark.parametrize(
@@ -120,11 +124,13 @@ def test_no_match_story_gives_a_time_our_team_writes_by() -> None:
 
 def test_clinic_no_match_email_says_the_story_in_both_parts_and_escapes_the_clinic() -> None:
     # Given a request whose clinic name carries markup, and its story
-    item = request_item(states=["WY"], modalities=["ketamine"], clinic={"name": f"{SCRIPT} Spa"})
+    item = Request.from_item(
+        request_item(states=["WY"], modalities=["ketamine"], clinic={"name": f"{SCRIPT} Spa"})
+    )
     story = no_match_story(item, alert(candidates=4, excluded={"MODALITY_NOT_OFFERED": 4}), [])
 
     # When the clinic's email is rendered
-    rendered = messages.clinic_no_match_email(Request.from_item(item), story)
+    rendered = messages.clinic_no_match_email(item, story)
 
     # Then it goes to the clinic, says why and when, and never carries the markup as a tag
     assert rendered.to == (item["contact"]["email"],)
@@ -140,12 +146,8 @@ def test_ops_alert_carries_the_clinic_and_each_waves_offers(kind: str, subject: 
     # Given an alert on a request with two waves of offers
     item = request_item()
     offers = [
-        Offer.from_item(
-            {**offer_item(), **offer(1, "DECLINED", "D1"), "answered_at": "2027-01-05T10:00:00+00:00"}
-        ),
-        Offer.from_item(
-            {**offer_item(), **offer(2, "EXPIRED", "D2"), "closed_at": "2027-01-06T10:00:00+00:00"}
-        ),
+        offer(1, "DECLINED", "D1", answered_at="2027-01-05T10:00:00+00:00"),
+        offer(2, "EXPIRED", "D2", closed_at="2027-01-06T10:00:00+00:00"),
     ]
 
     # When the ops email is rendered
@@ -200,12 +202,14 @@ def test_no_match_story_counts_those_over_budget_among_other_reasons() -> None:
 
 def test_clinic_no_match_email_of_a_budget_says_what_the_lowest_fee_covers_in_plain_text() -> None:
     # Given the story of a request whose $1,000 budget left everyone out
-    item = request_item(budget_monthly=1_000, supervisees={"np": 3, "pa": 0}, controlled_substances=True)
+    item = Request.from_item(
+        request_item(budget_monthly=1_000, supervisees={"np": 3, "pa": 0}, controlled_substances=True)
+    )
     counts = alert(candidates=2, excluded={"OVER_BUDGET": 2}, lowest_available=1_950)
     story = no_match_story(item, counts, [])
 
     # When the clinic's email is rendered
-    rendered = messages.clinic_no_match_email(Request.from_item(item), story)
+    rendered = messages.clinic_no_match_email(item, story)
 
     # Then the subject and both parts name the lowest fee, what it covers, and how to go ahead
     assert rendered.subject == "Your medical director request: the lowest fee is above your budget"

@@ -4,6 +4,7 @@ the signed link of the receipt email."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -16,7 +17,7 @@ from directormatch.mail.messages import team_members
 from directormatch.mail.no_match import NoMatchStory, no_match_story
 from directormatch.mail.render import render_page
 from directormatch.offers.pages import Page
-from directormatch.records import Offer
+from directormatch.records import Alert, Match, Offer, Profile, Request
 from directormatch.references import reference_of
 from directormatch.timezones import clinic_zone
 from directormatch.vocabulary import Action, AlertKind, OfferStatus, RequestStatus
@@ -55,81 +56,97 @@ DELAYED = (
 )
 
 
-def delayed(items: list[dict[str, Any]], request: Mapping[str, Any]) -> bool:
+@dataclass(frozen=True)
+class Partition:
+    """The items of a request's partition the page reads, as their records."""
+
+    request: Request
+    match: Match | None
+    offers: list[Offer]
+    alerts: list[Alert]
+
+    @classmethod
+    def of(cls, items: Sequence[Mapping[str, Any]]) -> Partition | None:
+        """None when the partition holds no REQUEST item."""
+        request = next((i for i in items if i["sk"] == keys.REQUEST_SK), None)
+        if request is None:
+            return None
+        match = next((i for i in items if i["sk"] == keys.MATCH_SK), None)
+        return cls(
+            Request.from_item(request),
+            Match.from_item(match) if match else None,
+            [Offer.from_item(i) for i in items if i["sk"].startswith(keys.OFFER)],
+            [Alert.from_item(i) for i in items if i["sk"].startswith(keys.ALERT)],
+        )
+
+
+def delayed(partition: Partition) -> bool:
     """Whether a step of the request failed every retry (a STREAM_FAILED alert) and is still held
     up: not put through by a replay since, and the request not moved on from the status it had."""
     return any(
-        item["sk"].startswith(keys.STREAM_ALERT)
-        and not item.get("resolved_at")
-        and item.get("status_at_failure") == request["request_status"]
-        for item in items
+        alert.sk.startswith(keys.STREAM_ALERT)
+        and not alert.resolved_at
+        and alert.status_at_failure == partition.request.request_status
+        for alert in partition.alerts
     )
 
 
-def timeline(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def timeline(partition: Partition) -> list[tuple[str, str]]:
     """Dated events a clinic may see: no director is named before one accepts."""
-    events: list[tuple[str, str]] = []
-    offers = [i for i in items if i["sk"].startswith(keys.OFFER)]
-    for item in items:
-        if item["sk"] == keys.REQUEST_SK:
-            events.append((item["created_at"], "Request received"))
-            if item.get("matched_at"):
-                events.append((item["matched_at"], "A physician accepted: you are matched"))
-    for wave in sorted({int(o["wave"]) for o in offers}):
-        in_wave = [o for o in offers if int(o["wave"]) == wave]
-        first = min(o["created_at"] for o in in_wave)
+    request, offers = partition.request, partition.offers
+    events = [(request.created_at, "Request received")]
+    if request.matched_at:
+        events.append((request.matched_at, "A physician accepted: you are matched"))
+    for wave in sorted({o.wave for o in offers}):
+        in_wave = [o for o in offers if o.wave == wave]
+        first = min(o.created_at for o in in_wave)
         events.append(
             (first, f"Offered to {len(in_wave)} physician{'s' if len(in_wave) != 1 else ''} (round {wave})")
         )
     return sorted(events)
 
 
-def page_context(
-    items: list[dict[str, Any]], accepted: Sequence[tuple[Mapping[str, Any], Sequence[str]]]
-) -> dict[str, Any]:
+def page_context(partition: Partition, accepted: Sequence[tuple[Profile, Sequence[str]]]) -> dict[str, Any]:
     """What the page shows; `accepted` gives each director who accepted (their profile, the states they
     cover, none but for a team's member)."""
-    request = next(i for i in items if i["sk"] == "REQUEST")
-    match = next((i for i in items if i["sk"] == keys.MATCH_SK), {})
-    quote = match.get("quote") or {}
-    offers = [Offer.from_item(i) for i in items if i["sk"].startswith(keys.OFFER)]
-    offered_team = match.get("team") and request["request_status"] == RequestStatus.OFFERED
-    headline, explanation, bad = HEADLINES.get(request["request_status"], HEADLINES[RequestStatus.NEW])
-    story = story_of(items, request)
+    request, match = partition.request, partition.match
+    quote = match.quote if match else None
+    offered_team = bool(match and match.team) and request.request_status == RequestStatus.OFFERED
+    headline, explanation, bad = HEADLINES.get(request.request_status, HEADLINES[RequestStatus.NEW])
+    story = story_of(partition)
     return {
         "headline": headline,
         "explanation": TEAM_OFFERED if offered_team else explanation,
         "bad": bad,
-        "clinic_name": request["clinic"]["name"],
-        "request_id": request["request_id"],
+        "clinic_name": request.clinic.name,
+        "request_id": request.request_id,
         "reference": reference_of(request),
-        "zone": clinic_zone(request["states"]),
-        "states": request["states"],
-        "modalities": [modality_label(m) for m in request["modalities"]],
-        "start_by": request["start_by"],
-        "directors": [(f"Dr. {p['first_name']} {p['last_name']}", p["email"], s) for p, s in accepted],
+        "zone": clinic_zone(request.states),
+        "states": request.states,
+        "modalities": [modality_label(m) for m in request.modalities],
+        "start_by": request.start_by,
+        "directors": [(f"Dr. {p.first_name} {p.last_name}", p.email, s) for p, s in accepted],
         "quote": quote_range(quote),
-        "team": bool(match.get("team")),
+        "team": bool(match and match.team),
         # The team now asked, as the quote email lists the first: who would cover which state, and for what.
-        "members": team_members(request["states"], offers, int(request.get("wave", 1)))
+        "members": team_members(request.states, partition.offers, request.current_wave)
         if offered_team
         else [],
         # What the clinic's no-match email said, when there is one (a later wave may have found
         # the rest over budget); else the first match's figure.
-        "lowest_available": story.lowest_available if story else quote.get("lowest_available"),
-        "timeline": timeline(items),
-        "delayed": DELAYED if delayed(items, request) else "",
+        "lowest_available": story.lowest_available if story else (quote.lowest_available if quote else None),
+        "timeline": timeline(partition),
+        "delayed": DELAYED if delayed(partition) else "",
         "story": story,
     }
 
 
-def story_of(items: list[dict[str, Any]], request: Mapping[str, Any]) -> NoMatchStory | None:
+def story_of(partition: Partition) -> NoMatchStory | None:
     """What the clinic's no-match email says, once its request has ended NO_MATCH."""
-    alert = next((i for i in items if i["sk"] == keys.ALERT(AlertKind.NO_MATCH)), None)
-    if request["request_status"] != RequestStatus.NO_MATCH or alert is None:
+    alert = next((a for a in partition.alerts if a.sk == keys.ALERT(AlertKind.NO_MATCH)), None)
+    if partition.request.request_status != RequestStatus.NO_MATCH or alert is None:
         return None
-    offers = [i for i in items if i["sk"].startswith(keys.OFFER)]
-    return no_match_story(request, alert, offers)
+    return no_match_story(partition.request, alert, partition.offers)
 
 
 def check_link(token: str, request_id: str) -> None:
@@ -141,20 +158,17 @@ def check_link(token: str, request_id: str) -> None:
 
 def status_page(request_id: str, requests: RequestStore, directors: DirectorStore) -> Page:
     """The page, naming the directors who accepted once the request is matched."""
-    items = requests.partition(request_id)
-    request = next((item for item in items if item["sk"] == "REQUEST"), None)
-    if request is None:
+    partition = Partition.of(requests.partition(request_id))
+    if partition is None:
         html = render_page(
             "page_result", heading="Not found", message="We could not find this request.", bad=True
         )
         return Page(HTTPStatus.NOT_FOUND, html)
-    accepted = [
-        i for i in items if i["sk"].startswith(keys.OFFER) and i["offer_status"] == OfferStatus.ACCEPTED
-    ]
-    matched = request["request_status"] == RequestStatus.MATCHED
+    matched = partition.request.request_status == RequestStatus.MATCHED
+    accepted = [o for o in partition.offers if o.offer_status == OfferStatus.ACCEPTED] if matched else []
     named = [
-        (profile, offer.get("covers_states", []) if offer.get("team") else [])
-        for offer in (accepted if matched else [])
-        if (profile := directors.get_profile(offer["director_id"]))
+        (profile, offer.covers_states if offer.team else [])
+        for offer in accepted
+        if (profile := directors.get_profile(offer.director_id))
     ]
-    return Page(HTTPStatus.OK, render_page("page_status", **page_context(items, named)))
+    return Page(HTTPStatus.OK, render_page("page_status", **page_context(partition, named)))

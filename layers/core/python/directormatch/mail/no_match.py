@@ -2,19 +2,19 @@
 words (from the matcher's exclusion reason codes), and what our team does next, by when. Where the
 clinic's budget left no one who otherwise fits, it is told the lowest fee available instead.
 
-Pure: it reads the request, its NO_MATCH alert and its offers as plain items (or records). The
-clinic's email and its status page both say what this module says.
+Pure: it reads the request, its NO_MATCH alert and its offers as their records. The clinic's email
+and its status page both say what this module says.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from directormatch.mail.labels import modality_label, per_month
+from directormatch.records import Alert, Offer, Request
 
 # How long our team takes to search by hand once the matcher has given up.
 HAND_SEARCH = timedelta(hours=4)
@@ -88,16 +88,13 @@ class NoMatchStory:
     lowest_available: int | None = None
 
 
-def no_match_story(
-    request: Mapping[str, Any], alert: Mapping[str, Any], offers: Sequence[Mapping[str, Any]]
-) -> NoMatchStory:
+def no_match_story(request: Request, alert: Alert, offers: Sequence[Offer]) -> NoMatchStory:
     """What to tell the clinic of `request`, whose NO_MATCH `alert` has been raised after `offers`."""
-    states = list(request["states"])
-    reply_by = (datetime.fromisoformat(alert["created_at"]) + HAND_SEARCH).isoformat(timespec="minutes")
+    reply_by = (datetime.fromisoformat(alert.created_at) + HAND_SEARCH).isoformat(timespec="minutes")
     why = exclusion_sentences(request, alert, others=bool(offers))
-    tried = offers_tried(offers) if offers else checked(int(alert.get("candidates") or 0), states)
-    lowest = alert.get("lowest_available")
-    budget = request.get("budget_monthly")
+    tried = offers_tried(offers) if offers else checked(alert.candidates or 0, request.states)
+    lowest = alert.lowest_available
+    budget = request.budget_monthly
     if lowest is None or budget is None:
         next_step = (
             "Our team will now search by hand, beyond the physicians who receive offers automatically, "
@@ -124,30 +121,28 @@ def checked(candidates: int, states: Sequence[str]) -> str:
     )
 
 
-def offers_tried(offers: Sequence[Mapping[str, Any]]) -> str:
+def offers_tried(offers: Sequence[Offer]) -> str:
     """'We offered your request to 9 physicians over 3 rounds: 2 declined and 7 did not answer in time.'"""
-    waves = len({int(o["wave"]) for o in offers})
-    endings = Counter(OFFER_ENDINGS.get(str(o["offer_status"]), "were withdrawn") for o in offers)
+    waves = len({o.wave for o in offers})
+    endings = Counter(OFFER_ENDINGS.get(o.offer_status, "were withdrawn") for o in offers)
     outcome = and_list([f"{count} {ending}" for ending, count in endings.most_common()])
     physicians, rounds = plural(len(offers), "physician"), plural(waves, "round")
     return f"We offered your request to {physicians} over {rounds}: {outcome}."
 
 
-def exclusion_sentences(
-    request: Mapping[str, Any], alert: Mapping[str, Any], others: bool = False
-) -> list[str]:
+def exclusion_sentences(request: Request, alert: Alert, others: bool = False) -> list[str]:
     """One plain sentence per reason code that kept directors out, most frequent first.
 
     `others`: the directors counted are those not offered before (a later wave found none left)."""
-    states = list(request["states"])
-    candidates = int(alert.get("candidates") or 0)
-    excluded: Mapping[str, int] = alert.get("excluded") or {}
+    states = request.states
+    candidates = alert.candidates or 0
+    excluded = alert.excluded or {}
     if candidates == 0:
         return [] if others else [f"No physician in our network is licensed in {either(states)} yet."]
     values = {
-        "services": and_list([modality_label(m) for m in request["modalities"]]),
+        "services": and_list([modality_label(m) for m in request.modalities]),
         "supervisees": supervisees(request),
-        "budget": "" if request.get("budget_monthly") is None else per_month(int(request["budget_monthly"])),
+        "budget": "" if request.budget_monthly is None else per_month(request.budget_monthly),
     }
     place = f"licensed in {either(states)}"
     other = "other " if others else ""
@@ -164,7 +159,7 @@ def exclusion_sentences(
             sentences.append(
                 f"{plural(count, other + 'physician')} {place} {does_not if count == 1 else do_not}."
             )
-    uncovered = [s for s in alert.get("uncovered_states") or [] if s in states]
+    uncovered = [s for s in alert.uncovered_states or [] if s in states]
     if uncovered and len(uncovered) < len(states):
         sentences.append(
             f"Physicians fit in {and_list([s for s in states if s not in uncovered])}, "
@@ -173,9 +168,9 @@ def exclusion_sentences(
     return [s[0].upper() + s[1:] for s in sentences]
 
 
-def supervisees(request: Mapping[str, Any]) -> str:
-    counts = request.get("supervisees") or {}
-    parts = [plural(int(counts.get(kind) or 0), label) for kind, label in (("np", "NP"), ("pa", "PA"))]
+def supervisees(request: Request) -> str:
+    counts = request.supervisees
+    parts = [plural(count, label) for count, label in ((counts.np, "NP"), (counts.pa, "PA"))]
     return and_list([p for p in parts if not p.startswith("0 ")]) or "your supervisees"
 
 
