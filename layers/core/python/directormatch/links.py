@@ -3,12 +3,14 @@ their "manage my availability" page."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from directormatch import tokens
 from directormatch.vocabulary import Action
+
+if TYPE_CHECKING:
+    from directormatch.records import Offer
 
 STATUS_LINK_DAYS = 90
 MANAGE_LINK_DAYS = 30
@@ -21,13 +23,13 @@ def status_link(base_url: str, request_id: str, created_at: str) -> str:
     return f"{base_url.rstrip('/')}/quote-requests/{request_id}?token={token}"
 
 
-def offer_links(offer: Mapping[str, Any], base_url: str) -> dict[str, str]:
+def offer_links(offer: Offer, base_url: str) -> dict[str, str]:
     """Signed accept, decline and "decline and pause" links, valid while the offer is open."""
-    expires = datetime.fromisoformat(str(offer["expires_at"]))
+    expires = datetime.fromisoformat(offer.expires_at)
     ring = tokens.keyring()
     return {
         f"{action.value}_url": f"{base_url.rstrip('/')}/offers/"
-        + tokens.issue(ring, action, offer["request_id"], offer["director_id"], expires)
+        + tokens.issue(ring, action, offer.request_id, offer.director_id, expires)
         for action in (Action.ACCEPT, Action.DECLINE, Action.DECLINE_PAUSE)
     }
 
