@@ -17,6 +17,7 @@ import pytest
 from directormatch.aws.attributes import from_attributes
 from directormatch.aws.directors_table import DirectorStore
 from directormatch.directors import Director, Fees, StateLicense, director_items, npi_check_digit
+from directormatch.timezones import MOUNTAIN, local_time, start_of_day
 from tests.e2e.conftest import ROOT, RunningStack, email_text
 
 pytestmark = pytest.mark.e2e
@@ -126,12 +127,15 @@ def test_manage_a_director_pauses_resumes_and_changes_their_fee_from_the_link_in
     status, shown = page(stack, path)
     assert status == 200
     assert "WY license WY-77001" in shown
-    until = (date.today() + timedelta(days=14)).isoformat()
-    status, paused = page(stack, path, "pause", version=version(shown), until=until)
+    until = date.today() + timedelta(days=14)
+    status, paused = page(stack, path, "pause", version=version(shown), until=until.isoformat())
 
     # Then a new request in their state offers them nothing, and its MATCH counts them as paused
+    # (until the start of that day in Wyoming, where the director lives, as the page shows it)
     assert status == 200
-    assert f"Offers paused until {until}." in paused
+    resumes = local_time(start_of_day(until, MOUNTAIN), MOUNTAIN)
+    assert f"Offers paused until {resumes}." in paused
+    assert f"Offers are paused until {resumes}." in paused
     while_paused = settled(stack, submit(stack))
     assert f"OFFER#{director_id}" not in while_paused
     assert while_paused["MATCH"]["excluded"].get("PAUSED", 0) >= 1

@@ -7,7 +7,7 @@ import email
 import html
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from types import ModuleType
 from typing import Any
@@ -17,6 +17,7 @@ import pytest
 
 from directormatch import keys, tokens
 from directormatch.records import Offer
+from directormatch.timezones import CENTRAL, local_time, start_of_day
 from directormatch.vocabulary import Action
 from local.lambdas import LambdaContext
 from tests.events import page_event
@@ -100,36 +101,59 @@ def test_manage_get_shows_licenses_dea_capacity_fees_and_changes_nothing(
     assert aws.items(aws.directors_table) == before
 
 
+def test_manage_page_says_expired_of_a_license_or_dea_whose_day_has_passed(
+    aws: Aws, director: list[dict[str, Any]], manage: Handler
+) -> None:
+    # Given the OK license and the DEA registration lapsed yesterday, the roster still saying ACTIVE
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    lapsed = [
+        {**item, "license_expires_on": yesterday} if item["sk"] == keys.LICENSE("OK") else item
+        for item in director
+    ]
+    lapsed = [{**i, "dea_expires_on": yesterday} if i["sk"] == keys.DEA("TX") else i for i in lapsed]
+    aws.director_store().put_items(lapsed)
+
+    # When the director opens their page
+    page = html.unescape(show(manage, manage_token())["body"])
+
+    # Then those two read as expired, and the TX license as it stands
+    assert re.search(rf"OK license OK123456</dt><dd>expired {yesterday}</dd>", page)
+    assert re.search(rf"TX DEA AB1234563</dt><dd>expired {yesterday}</dd>", page)
+    assert re.search(r"TX license TX123456</dt><dd>active, expires \d{4}-\d{2}-\d{2}</dd>", page)
+
+
 def test_manage_pause_updates_profile_and_every_license_in_one_change_with_an_audit_and_an_email(
     aws: Aws, director: list[dict[str, Any]], manage: Handler
 ) -> None:
-    # Given the page at version 0
+    # Given the page at version 0, of a director licensed in Texas and Oklahoma (Central time)
     until = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
+    resumes = start_of_day(date.fromisoformat(until), CENTRAL).astimezone(UTC).isoformat()
 
     # When the director pauses until a date
     response = post(manage, manage_token(), "pause", version="0", until=until)
 
     # Then PROFILE and both LICENSE items carry the pause, the version moved, an audit says who/what/how
     assert response["statusCode"] == 200, response["body"]
-    assert notice(response) == f"Offers paused until {until}."
+    # (offers resume at the start of that day where the director lives)
+    assert notice(response) == f"Offers paused until {local_time(resumes, CENTRAL)}."
     items = director_items(aws)
     for sk in (keys.PROFILE_SK, keys.LICENSE("TX"), keys.LICENSE("OK")):
         assert items[sk]["paused"] is True
-        assert items[sk]["paused_until"] == f"{until}T00:00:00+00:00"
+        assert items[sk]["paused_until"] == resumes
     assert items[keys.PROFILE_SK]["version"] == 1
     assert set(items[keys.PROFILE_SK]["self_service"]) == {"paused", "paused_until"}
     [audit] = [item for sk, item in items.items() if sk.startswith(keys.AUDIT)]
     assert audit["change"] == "pause"
     assert audit["who"] == "director"
     assert audit["before"] == {"paused": False, "paused_until": None}
-    assert audit["after"] == {"paused": True, "paused_until": f"{until}T00:00:00+00:00"}
+    assert audit["after"] == {"paused": True, "paused_until": resumes}
     assert audit["via"]["channel"] == "manage_link"
     assert audit["via"]["source"] == "R-EMAIL"
     # And the director gets one short confirmation carrying a fresh manage link
     [confirmation] = sent(aws)
     assert confirmation["Subject"] == "Your availability is updated"
     text = confirmation.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert f"Offers paused until {until}." in text
+    assert f"Offers paused until {local_time(resumes, CENTRAL)}." in text
     assert re.search(r"/manage/[A-Za-z0-9_.-]+", text)
 
 

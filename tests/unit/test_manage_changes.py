@@ -30,10 +30,23 @@ def profile(**overrides: Any) -> Profile:
     return Profile.from_item(fields)
 
 
-def test_plan_pause_until_a_date_resumes_at_its_start_in_utc() -> None:
-    change = plan("pause", {"until": ["2026-12-20"]}, profile(), NOW)
-    assert change.after == {"paused": True, "paused_until": "2026-12-20T00:00:00+00:00"}
+def test_plan_pause_until_a_date_resumes_at_its_start_where_the_director_lives() -> None:
+    # A director licensed in Texas and Oklahoma (Central time) picks December 20
+    change = plan("pause", {"until": ["2026-12-20"]}, profile(licensed_states=["OK", "TX"]), NOW)
+
+    # Offers resume at midnight there (06:00 UTC), and the words say that moment in their zone
+    assert change.after == {"paused": True, "paused_until": "2026-12-20T06:00:00+00:00"}
     assert change.before == {"paused": False, "paused_until": None}
+    assert change.summary == ["Offers paused until Sun, Dec 20, 12:00 AM CST."]
+
+
+def test_plan_pause_of_a_director_without_a_known_home_resumes_at_the_days_start_in_utc() -> None:
+    change = plan("pause", {"until": ["2026-12-20"]}, profile(licensed_states=["NY", "CA"]), NOW)
+    # (licenses in two zones: no home; the first license's state decides, as for the page)
+    assert change.after["paused_until"] == "2026-12-20T05:00:00+00:00"
+    assert plan("pause", {"until": ["2026-12-20"]}, profile(), NOW).after["paused_until"] == (
+        "2026-12-20T00:00:00+00:00"
+    )
 
 
 def test_plan_pause_blank_date_pauses_until_the_director_resumes() -> None:

@@ -26,7 +26,7 @@ package the layer ships.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -81,6 +81,22 @@ def director_zone(licensed_states: Iterable[str], clinic_states: Iterable[str]) 
     if len(zones) == 1:
         return zones.pop()
     return clinic_zone(clinic_states)
+
+
+def home_zone(licensed_states: Iterable[str]) -> str:
+    """The zone a director reads their own page and notices in, about no clinic in particular: their
+    licenses' zone, or the first license's when they span several (UTC, named, with none)."""
+    return director_zone(licensed_states, licensed_states)
+
+
+def start_of_day(day: date, zone: str) -> datetime:
+    """Midnight at the start of `day` where the reader lives (an aware datetime)."""
+    return datetime.combine(day, time(), _zone(zone))
+
+
+def local_date(moment: datetime, zone: str) -> date:
+    """The day it is at `moment` for a reader in `zone`."""
+    return moment.astimezone(_zone(zone)).date()
 
 
 @cache

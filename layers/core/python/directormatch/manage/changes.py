@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from directormatch.matching.specialties import SPECIALTY_FIT
 from directormatch.records import Profile, Record
+from directormatch.timezones import home_zone, local_time, start_of_day
 from directormatch.vocabulary import Modality
 
 # The roster's bound on max_clinics (directormatch.directors.Director).
@@ -73,7 +74,7 @@ def plan(kind: str, form: Form, profile: Profile, now: datetime) -> Change:
     except ValueError:
         raise ChangeInvalid("change", "This is not a change we know.") from None
     if chosen is ChangeKind.PAUSE:
-        return pause(profile, _pause_end(_one(form, "until"), now))
+        return pause(profile, _pause_end(_one(form, "until"), now, home_zone(profile.licensed_states)))
     if chosen is ChangeKind.RESUME:
         return _change(
             ChangeKind.RESUME, profile, {"paused": False, "paused_until": None}, ["Offers resumed."]
@@ -86,9 +87,13 @@ def plan(kind: str, form: Form, profile: Profile, now: datetime) -> Change:
 
 
 def pause(profile: Profile, until: datetime | None) -> Change:
-    """Offers stop until `until` (UTC), or until the director resumes (None)."""
+    """Offers stop until `until` (stored in UTC), or until the director resumes (None). The words
+    give the moment in the director's own zone, as their page does."""
     ends = None if until is None else until.astimezone(UTC).isoformat(timespec="seconds")
-    words = "Offers paused until you resume." if ends is None else f"Offers paused until {ends[:10]}."
+    if ends is None:
+        words = "Offers paused until you resume."
+    else:
+        words = f"Offers paused until {local_time(ends, home_zone(profile.licensed_states))}."
     return _change(ChangeKind.PAUSE, profile, {"paused": True, "paused_until": ends}, [words])
 
 
@@ -119,8 +124,9 @@ def _one(form: Form, name: str) -> str:
     return values[-1].strip()
 
 
-def _pause_end(cell: str, now: datetime) -> datetime | None:
-    """Blank: until resumed. A date: offers resume at its start (UTC), which must be ahead."""
+def _pause_end(cell: str, now: datetime, zone: str) -> datetime | None:
+    """Blank: until resumed. A date: offers resume at its start where the director lives (`zone`),
+    which must be ahead."""
     if not cell:
         return None
     try:
@@ -129,7 +135,7 @@ def _pause_end(cell: str, now: datetime) -> datetime | None:
         raise ChangeInvalid(
             "until", "Give the date offers should resume as YYYY-MM-DD, or leave it blank."
         ) from None
-    ends = datetime.combine(day, time(), UTC)
+    ends = start_of_day(day, zone)
     if ends <= now:
         raise ChangeInvalid("until", "The date offers resume must be after today.")
     if ends - now > LONGEST_PAUSE:

@@ -9,7 +9,7 @@ from directormatch.mail.render import render_page
 from directormatch.manage.changes import FEE_FIELDS, LONGEST_PAUSE, allowed_modalities
 from directormatch.manage.service import Director
 from directormatch.offers.pages import Page
-from directormatch.timezones import director_zone
+from directormatch.timezones import home_zone, local_date
 from directormatch.vocabulary import Modality
 
 FEE_LABELS = {
@@ -33,6 +33,7 @@ def manage_page(
 ) -> Page:
     """The page; `notice` says what the last post did (a bad status marks it as a problem)."""
     profile = director.profile
+    zone = home_zone(profile.licensed_states)
     allowed = allowed_modalities(profile)
     fees = profile.fees.to_item() if profile.fees else {}
     html = render_page(
@@ -42,9 +43,11 @@ def manage_page(
         notice=notice,
         bad=status != HTTPStatus.OK,
         post_url=post_url,
-        zone=director_zone(profile.licensed_states, profile.licensed_states),
-        tomorrow=(now + timedelta(days=1)).date().isoformat(),
-        latest=(now + LONGEST_PAUSE - timedelta(days=1)).date().isoformat(),
+        zone=zone,
+        # Today, and the days a pause may end on, as the director's calendar shows them.
+        today=local_date(now, zone).isoformat(),
+        tomorrow=local_date(now + timedelta(days=1), zone).isoformat(),
+        latest=local_date(now + LONGEST_PAUSE - timedelta(days=1), zone).isoformat(),
         directed=director.directed,
         modalities=allowed,
         others=[m.value for m in Modality if m.value not in allowed],
