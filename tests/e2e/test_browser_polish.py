@@ -1,7 +1,8 @@
 """Form and page polish in a real browser against the local stack: errors go as fields are fixed, the
 summary follows the form's order, the state filter's Enter with several matches, every page readable on
-a 390 px phone, a clinic's broken status link worded for clinics, offer pages headed by their notice,
-and an icon for every page. Screenshots go to .local/screenshots/polish-*.png."""
+a 390 px phone, a clinic's broken status link worded for clinics, a director pausing and resuming
+from their manage page, offer pages headed by their notice, and an icon for every page. Screenshots
+go to .local/screenshots/polish-*.png."""
 
 from __future__ import annotations
 
@@ -359,6 +360,47 @@ def test_polish_clinic_status_link_broken_tells_the_clinic_what_to_do(
     assert_fits_a_phone(page)
     assert_has_icon_and_no_failed_requests(page, failures)
     shoot(page, "phone-status-link-not-valid")
+    page.context.close()
+
+
+def test_polish_manage_page_pauses_and_resumes_on_a_phone(stack: RunningStack, browser: Browser) -> None:
+    # Given the manage link an offer email carries (every email to a director has one)
+    request_id = post_quote(stack, quote())
+    manage = link(emails(stack, request_id, "offer")[0], "Manage my availability:")
+    page, failures = open_page(browser, "phone")
+
+    # When the director opens it on a phone
+    page.goto(manage)
+
+    # Then it is their page: receiving offers, readable at 390 px, with the icon
+    expect(page.get_by_role("heading", level=1)).to_have_text("Manage my availability")
+    expect(page.locator("#availability")).to_have_text("You are receiving offers.")
+    assert_fits_a_phone(page)
+    assert_has_icon_and_no_failed_requests(page, failures)
+    shoot(page, "phone-manage")
+
+    # When they choose the day offers resume and pause
+    until = (date.today() + timedelta(days=14)).isoformat()
+    page.get_by_label("Resume offers on (blank: until I resume)").fill(until)
+    page.get_by_role("button", name="Pause offers").click()
+
+    # Then the page says so, and shows them paused until the start of that day where they live, the
+    # notice and the page naming the same moment
+    day = date.fromisoformat(until)
+    resumes = re.compile(rf"Offers paused until \w{{3}}, {day:%b} {day.day}, 12:00 AM [A-Z]{{3,4}}\.")
+    expect(page.get_by_role("status")).to_have_text(resumes)
+    notice = page.get_by_role("status").inner_text().removeprefix("Offers paused until ")
+    expect(page.locator("#availability")).to_contain_text(f"Offers are paused until {notice}")
+    assert_fits_a_phone(page)
+    shoot(page, "phone-manage-paused")
+
+    # When they resume
+    page.get_by_role("button", name="Resume offers now").click()
+
+    # Then offers come again (the module's later tests need this director), and nothing failed to load
+    expect(page.get_by_role("status")).to_have_text("Offers resumed.")
+    expect(page.locator("#availability")).to_have_text("You are receiving offers.")
+    assert_has_icon_and_no_failed_requests(page, failures)
     page.context.close()
 
 
